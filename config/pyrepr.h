@@ -1,0 +1,28 @@
+/* pyrepr.h - Python's str() and repr() of Kurfile values.
+ *
+ * Kur renders templates with Jinja2, which prints values with Python's str(),
+ * and reads the result back with ast.literal_eval.  kurc keeps that round
+ * trip exact, so it needs Python's spelling of every value: None, True,
+ * 0.001, 1e-05, [1, 'a'], {'k': 2.0}.
+ */
+#ifndef KURC_PYREPR_H
+#define KURC_PYREPR_H
+
+#include "strbuf.h"
+#include "value.h"
+
+/* Python repr(float): the shortest digits that read back to the same double,
+ * in Python's layout ("0.1", "1e-05", "1e+16", "100.0", "inf", "nan").
+ * out must hold at least 32 bytes. */
+void kurc_py_float_repr(double f, char *out);
+
+/* Appends str(v): strings as they are, everything else as repr. */
+void kurc_py_str(const struct kurc_value *v, struct kurc_strbuf *sb);
+
+/* Appends repr(v): strings quoted and escaped the way Python does. */
+void kurc_py_repr(const struct kurc_value *v, struct kurc_strbuf *sb);
+
+/* Appends repr of a raw string (Python's quoting rules). */
+void kurc_py_repr_string(const char *s, size_t len, struct kurc_strbuf *sb);
+
+#endif
