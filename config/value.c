@@ -275,6 +275,12 @@ const char *kurc_kind_name(enum kurc_kind kind) {
     return "unknown";
 }
 
+const char *kurc_kind_phrase(enum kurc_kind kind) {
+    static const char *const phrases[] = {"null",     "a boolean", "an integer", "a float",
+                                          "a string", "a list",    "a mapping"};
+    return (unsigned)kind < sizeof phrases / sizeof phrases[0] ? phrases[kind] : "a value";
+}
+
 bool kurc_value_truthy(const struct kurc_value *v) {
     switch (v->kind) {
     case KURC_NULL:

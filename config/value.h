@@ -108,6 +108,10 @@ bool kurc_value_identical(const struct kurc_value *a, const struct kurc_value *b
 /* "null", "boolean", "integer", "float", "string", "list", "mapping". */
 const char *kurc_kind_name(enum kurc_kind kind);
 
+/* The kind with its article, for messages: "null", "a boolean", "an integer",
+ * "a float", "a string", "a list", "a mapping". */
+const char *kurc_kind_phrase(enum kurc_kind kind);
+
 /* Python truthiness: null, false, 0, 0.0, "" and empty containers are false. */
 bool kurc_value_truthy(const struct kurc_value *v);
 

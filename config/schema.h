@@ -1,0 +1,71 @@
+/* schema.h - declarative checks of Kurfile values.
+ *
+ * A schema says which kinds a value may have and, per kind, what it may hold:
+ * the keys a mapping may use (anything else is an error with a "did you
+ * mean" hint), the schema of list items or mapping values, the strings
+ * allowed, a lower bound for numbers, and an optional extra check.  Errors
+ * name the value's place and its dotted path ("train.provider.batch_size").
+ */
+#ifndef KURC_SCHEMA_H
+#define KURC_SCHEMA_H
+
+#include <stdbool.h>
+
+#include "status.h"
+#include "value.h"
+
+enum {
+    KT_NULL = 1 << KURC_NULL,
+    KT_BOOL = 1 << KURC_BOOL,
+    KT_INT = 1 << KURC_INT,
+    KT_FLOAT = 1 << KURC_FLOAT,
+    KT_STR = 1 << KURC_STR,
+    KT_LIST = 1 << KURC_LIST,
+    KT_MAP = 1 << KURC_MAP,
+    KT_NUM = KT_INT | KT_FLOAT,
+    KT_ANY = 0x7f,
+};
+
+struct kurc_schema;
+
+/* An extra check run after the declarative ones; path is the dotted path of
+ * v.  Returns KURC_OK or an error. */
+typedef enum kurc_status (*kurc_schema_fn)(const struct kurc_value *v, const char *path,
+                                           struct kurc_err *err);
+
+struct kurc_schema_key {
+    const char *name;
+    const struct kurc_schema *schema; /* NULL: any value */
+    bool required;
+};
+
+struct kurc_schema {
+    unsigned types;                     /* KT_* bits accepted */
+    const struct kurc_schema_key *keys; /* mappings: allowed keys ({NULL} ends); NULL: free-form */
+    const struct kurc_schema *values;   /* free-form mappings: schema of every value */
+    const struct kurc_schema *items;    /* lists: schema of every item */
+    const char *const *choices;         /* strings: allowed values (NULL ends); NULL: any */
+    bool has_min;                       /* numbers: value >= min */
+    double min;
+    kurc_schema_fn check;
+};
+
+/* Checks v against s; path names v in messages. */
+enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
+                                   const char *path, struct kurc_err *err);
+
+/* Reports an unknown key of a mapping at path, with a suggestion from the
+ * NULL-terminated candidate names when one is close. */
+enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const char *path,
+                                         const char *what, const char *const *candidates,
+                                         struct kurc_err *err);
+
+/* "a string", "an integer or a mapping", ... for a KT_* mask. */
+void kurc_schema_describe_types(unsigned types, char *buf, size_t size);
+
+/* Joins a path and a key ("train" + "provider" -> "train.provider"; a list
+ * index as "[2]").  Returns a new string. */
+char *kurc_schema_path_key(const char *path, const char *key);
+char *kurc_schema_path_index(const char *path, size_t index);
+
+#endif

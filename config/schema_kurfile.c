@@ -1,0 +1,308 @@
+/* schema_kurfile.c - section schemas: settings, the four action sections,
+ * loss, templates and model (see schema_kurfile.h).  Components named inside
+ * sections (suppliers, hooks, optimizers, losses) are dispatched by name to
+ * the tables in schema_components.c. */
+#include "schema_kurfile.h"
+
+#include <string.h>
+
+#include "schema_components.h"
+
+#define ANY NULL
+#define SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
+
+static const struct kurc_schema *const string = SCHEMA(.types = KT_STR);
+static const struct kurc_schema *const string_or_null = SCHEMA(.types = KT_STR | KT_NULL);
+static const struct kurc_schema *const flag = SCHEMA(.types = KT_BOOL | KT_NULL);
+static const struct kurc_schema *const count = SCHEMA(.types = KT_INT, .has_min = true, .min = 1);
+static const struct kurc_schema *const count_or_null =
+    SCHEMA(.types = KT_INT | KT_NULL, .has_min = true, .min = 1);
+static const struct kurc_schema *const non_negative_or_null =
+    SCHEMA(.types = KT_INT | KT_NULL, .has_min = true, .min = 0);
+
+/* settings.backend: a name or {name, device, parallel, ...}. */
+static const char *const backend_names[] = {"auto", "cpu", "cuda", "keras", "pytorch", NULL};
+static const struct kurc_schema backend = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .choices = backend_names,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"name", SCHEMA(.types = KT_STR | KT_NULL, .choices = backend_names)},
+            {"device", SCHEMA(.types = KT_STR | KT_INT | KT_LIST | KT_NULL)},
+            {"parallel", count_or_null},
+            {"variant", SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)},
+            {"gpu_busy_load", SCHEMA(.types = KT_NUM | KT_NULL)},
+            {"skip_check", flag},
+            {"backend", SCHEMA(.types = KT_STR | KT_NULL)},
+            {"optimizer", flag},
+            {"theano_flags", SCHEMA(.types = KT_MAP | KT_NULL)},
+            {NULL},
+        },
+};
+
+/* settings: free-form user variables, but the keys Kur gives meaning are
+ * typed. */
+static enum kurc_status check_settings(const struct kurc_value *v, const char *path,
+                                       struct kurc_err *err) {
+    if (v->kind != KURC_MAP)
+        return KURC_OK;
+    const struct kurc_value *b = kurc_map_get(v, "backend");
+    if (b) {
+        enum kurc_status st = kurc_schema_check(b, &backend, "settings.backend", err);
+        if (st)
+            return st;
+    }
+    const struct kurc_value *seed = kurc_map_get(v, "seed");
+    if (seed)
+        return kurc_schema_check(seed, SCHEMA(.types = KT_INT | KT_NULL), "settings.seed", err);
+    (void)path;
+    return KURC_OK;
+}
+
+static const struct kurc_schema settings = {.types = KT_MAP | KT_NULL, .check = check_settings};
+
+static const struct kurc_schema provider = {
+    .types = KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"name", SCHEMA(.types = KT_STR,
+                            .choices = (const char *const[]){"batch_provider", NULL})},
+            {"batch_size", count},
+            {"num_batches", count_or_null},
+            {"randomize", SCHEMA(.types = KT_BOOL | KT_INT)},
+            {"sort_by", string_or_null},
+            {"sortagrad", string_or_null},
+            {"shuffle_after", non_negative_or_null},
+            {"reverse", flag},
+            {"force_batch_size", flag},
+            {"neighborhood_sort", string_or_null},
+            {"neighborhood_size", count_or_null},
+            {"neighborhood_growth", SCHEMA(.types = KT_NUM | KT_NULL)},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema log_spec = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"name", SCHEMA(.types = KT_STR,
+                            .choices = (const char *const[]){"binary", "memory", NULL})},
+            {"path", string},
+            {"keep_batch", flag},
+            {"rate", non_negative_or_null},
+            {NULL},
+        },
+};
+
+static const char *const infinite_words[] = {"inf", "all", "infinite", "infinity", NULL};
+
+static const struct kurc_schema epochs_limit = {
+    .types = KT_INT | KT_STR | KT_NULL,
+    .choices = infinite_words,
+    .has_min = true,
+    .min = 0,
+};
+
+static const struct kurc_schema stop_mode = {
+    .types = KT_STR | KT_NULL,
+    .choices = (const char *const[]){"additional", "total", NULL},
+};
+
+static const struct kurc_schema epochs = {
+    .types = KT_INT | KT_STR | KT_MAP | KT_NULL,
+    .choices = infinite_words,
+    .has_min = true,
+    .min = 0,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"number", &epochs_limit},
+            {"mode", &stop_mode},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema non_negative_number =
+    {.types = KT_NUM | KT_NULL, .has_min = true, .min = 0};
+
+static const struct kurc_schema elapsed = {
+    .types = KT_NUM | KT_STR | KT_MAP | KT_NULL,
+    .choices = infinite_words,
+    .has_min = true,
+    .min = 0,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"days", &non_negative_number},
+            {"hours", &non_negative_number},
+            {"minutes", &non_negative_number},
+            {"clock", SCHEMA(.types = KT_STR | KT_NULL,
+                             .choices = (const char *const[]){"all", "train", "validate", "batch",
+                                                              NULL})},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema stop_when = {
+    .types = KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"epochs", &epochs_limit},
+            {"elapsed", &elapsed},
+            {"mode", &stop_mode},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema checkpoint = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"path", string},
+            {"epochs", non_negative_or_null},
+            {"batches", non_negative_or_null},
+            {"samples", non_negative_or_null},
+            {"minutes", SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
+            {"validation", SCHEMA(.types = KT_BOOL | KT_INT | KT_NULL, .has_min = true, .min = 0)},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema train_weights = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"initial", string_or_null},
+            {"must_exist", flag},
+            {"best", string_or_null},
+            {"last", string_or_null},
+            {"checkpoint", &checkpoint},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema validate_weights = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys = (const struct kurc_schema_key[]){{"best", string_or_null}, {NULL}},
+};
+
+static const struct kurc_schema load_weights = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"initial", string_or_null},
+            {"must_exist", flag},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema destination = {
+    .types = KT_STR | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"path", string, true},
+            {"format", SCHEMA(.types = KT_STR | KT_NULL)},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema supplier_list = {
+    .types = KT_LIST | KT_NULL,
+    .items = &kurc_schema_supplier_entry,
+};
+
+/* validate/test may name several data sets: {name: [suppliers...]}. */
+static const struct kurc_schema data_sets = {
+    .types = KT_LIST | KT_MAP | KT_NULL,
+    .items = &kurc_schema_supplier_entry,
+    .values = &supplier_list,
+};
+
+static const struct kurc_schema train = {
+    .types = KT_MAP,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"data", &supplier_list},
+            {"provider", &provider},
+            {"log", &log_spec},
+            {"epochs", &epochs},
+            {"stop_when", &stop_when},
+            {"weights", &train_weights},
+            {"checkpoint", &checkpoint},
+            {"optimizer", &kurc_schema_optimizer},
+            {"hooks", SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_training_hook)},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema *const evaluation_hooks =
+    SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_evaluation_hook);
+
+static const struct kurc_schema validate = {
+    .types = KT_MAP,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"data", &data_sets},
+            {"provider", &provider},
+            {"weights", &validate_weights},
+            {"hooks", evaluation_hooks},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema test = {
+    .types = KT_MAP,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"data", &data_sets},
+            {"provider", &provider},
+            {"weights", &load_weights},
+            {"hooks", evaluation_hooks},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema evaluate = {
+    .types = KT_MAP,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"data", &supplier_list},
+            {"provider", &provider},
+            {"weights", &load_weights},
+            {"hooks", evaluation_hooks},
+            {"destination", &destination},
+            {NULL},
+        },
+};
+
+static const struct kurc_schema loss = {
+    .types = KT_LIST | KT_NULL,
+    .items = &kurc_schema_loss_entry,
+};
+
+/* templates: {name: container or [containers]}. */
+static const struct kurc_schema templates = {
+    .types = KT_MAP | KT_NULL,
+    .values = SCHEMA(.types = KT_MAP | KT_LIST | KT_STR),
+};
+
+/* model: a list of container entries (a mapping, or a bare name such as
+ * `- flatten`); their arguments are the model builder's to check. */
+static const struct kurc_schema model = {
+    .types = KT_LIST,
+    .items = SCHEMA(.types = KT_MAP | KT_STR),
+};
+
+const struct kurc_schema *kurc_schema_section(const char *section) {
+    static const struct {
+        const char *name;
+        const struct kurc_schema *schema;
+    } sections[] = {
+        {"settings", &settings}, {"train", &train},         {"validate", &validate},
+        {"test", &test},         {"evaluate", &evaluate},   {"loss", &loss},
+        {"templates", &templates}, {"model", &model},
+    };
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (strcmp(sections[i].name, section) == 0)
+            return sections[i].schema;
+    return NULL;
+}

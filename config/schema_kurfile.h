@@ -1,0 +1,17 @@
+/* schema_kurfile.h - the schema of each Kurfile section.
+ *
+ * The keys, kinds and value sets Kur accepts in settings, train, validate,
+ * test, evaluate, loss, templates and model, including the parameters of
+ * every data supplier, hook, optimizer and loss Kur knows.  Container
+ * arguments inside `model` are checked by the model builder.
+ */
+#ifndef KURC_SCHEMA_KURFILE_H
+#define KURC_SCHEMA_KURFILE_H
+
+#include "schema.h"
+
+/* The schema of a section by its canonical name ("train", not "training"),
+ * or NULL for names that are not sections. */
+const struct kurc_schema *kurc_schema_section(const char *section);
+
+#endif
