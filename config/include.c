@@ -17,6 +17,7 @@
 #include "log.h"
 #include "merge.h"
 #include "paths.h"
+#include "strbuf.h"
 #include "suggest.h"
 #include "xalloc.h"
 #include "yaml_load.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "strbuf.h"
 #include "xalloc.h"
@@ -185,7 +186,8 @@ static void glob_into(const char *pattern, int depth, struct path_list *out) {
 void kurc_path_glob(const char *pattern, char ***matches, size_t *count) {
     struct path_list out = {0};
     glob_into(pattern, 0, &out);
-    qsort(out.items, out.len, sizeof *out.items, compare_paths);
+    if (out.len > 1)
+        qsort(out.items, out.len, sizeof *out.items, compare_paths);
     *matches = out.items;
     *count = out.len;
 }

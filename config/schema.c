@@ -64,21 +64,23 @@ enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const cha
                                          const char *what, const char *const *candidates,
                                          struct kurc_err *err) {
     const char *hint = candidates ? kurc_suggest(pair->key, candidates) : NULL;
-    char *where = kurc_schema_path_key(path, pair->key);
-    enum kurc_status st;
     if (hint)
-        st = kurc_err_set(err, KURC_E_CONFIG, &pair->key_loc,
-                          "%s: unknown key '%s' in %s; did you mean '%s'?", where, pair->key, what,
-                          hint);
-    else
-        st = kurc_err_set(err, KURC_E_CONFIG, &pair->key_loc, "%s: unknown key '%s' in %s", where,
-                          pair->key, what);
-    free(where);
+        return kurc_err_set(err, KURC_E_CONFIG, &pair->key_loc,
+                            "%s: unknown key '%s'%s%s; did you mean '%s'?", path, pair->key,
+                            what ? " for " : "", what ? what : "", hint);
+    struct kurc_strbuf list = KURC_STRBUF_INIT;
+    for (const char *const *c = candidates; c && *c; c++)
+        kurc_strbuf_printf(&list, "%s%s", c == candidates ? "" : ", ", *c);
+    enum kurc_status st = kurc_err_set(err, KURC_E_CONFIG, &pair->key_loc,
+                                       "%s: unknown key '%s'%s%s (expected %s)", path, pair->key,
+                                       what ? " for " : "", what ? what : "",
+                                       list.len ? list.data : "no keys");
+    kurc_strbuf_free(&list);
     return st;
 }
 
 static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc_schema *s,
-                                   const char *path, struct kurc_err *err) {
+                                   const char *path, const char *what, struct kurc_err *err) {
     size_t n_keys = 0;
     while (s->keys[n_keys].name)
         n_keys++;
@@ -93,8 +95,6 @@ static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc
             if (strcmp(s->keys[j].name, p->key) == 0)
                 k = &s->keys[j];
         if (!k) {
-            char what[300];
-            snprintf(what, sizeof what, "'%s'", *path ? path : "the Kurfile");
             st = kurc_schema_unknown_key(p, path, what, names, err);
             break;
         }
@@ -115,6 +115,11 @@ static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc
 
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
                                    const char *path, struct kurc_err *err) {
+    return kurc_schema_check_as(v, s, path, NULL, err);
+}
+
+enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct kurc_schema *s,
+                                      const char *path, const char *what, struct kurc_err *err) {
     if (!(s->types & (1u << v->kind))) {
         char want[128], got[64];
         kurc_schema_describe_types(s->types, want, sizeof want);
@@ -127,7 +132,7 @@ enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc
     }
     enum kurc_status st = KURC_OK;
     if (v->kind == KURC_MAP && s->keys) {
-        st = check_keys(v, s, path, err);
+        st = check_keys(v, s, path, what, err);
     } else if (v->kind == KURC_MAP && s->values) {
         for (size_t i = 0; i < v->u.map.len && st == KURC_OK; i++) {
             char *sub = kurc_schema_path_key(path, v->u.map.pairs[i].key);

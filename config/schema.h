@@ -54,8 +54,14 @@ struct kurc_schema {
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
                                    const char *path, struct kurc_err *err);
 
-/* Reports an unknown key of a mapping at path, with a suggestion from the
- * NULL-terminated candidate names when one is close. */
+/* Like kurc_schema_check; what (may be NULL) names the component whose
+ * keys these are, for messages ("the sgd optimizer"). */
+enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct kurc_schema *s,
+                                      const char *path, const char *what, struct kurc_err *err);
+
+/* Reports an unknown key of the mapping at path: "PATH: unknown key 'K'
+ * [for WHAT]; did you mean 'C'?", or the list of candidates when none is
+ * close.  candidates is NULL-terminated; what may be NULL. */
 enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const char *path,
                                          const char *what, const char *const *candidates,
                                          struct kurc_err *err);

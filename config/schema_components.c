@@ -4,9 +4,11 @@
  * supplier. */
 #include "schema_components.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
 #include "suggest.h"
 #include "xalloc.h"
 
@@ -14,12 +16,11 @@
 #define KEYS(...) ((const struct kurc_schema_key[]){__VA_ARGS__, {NULL}})
 #define NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static const struct kurc_schema *const string = SCHEMA(.types = KT_STR);
-static const struct kurc_schema *const string_or_null = SCHEMA(.types = KT_STR | KT_NULL);
-static const struct kurc_schema *const flag = SCHEMA(.types = KT_BOOL | KT_NULL);
-static const struct kurc_schema *const number_or_null = SCHEMA(.types = KT_NUM | KT_NULL);
-static const struct kurc_schema *const positive_number_or_null =
-    SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0);
+static const struct kurc_schema string[1] = {{.types = KT_STR}};
+static const struct kurc_schema string_or_null[1] = {{.types = KT_STR | KT_NULL}};
+static const struct kurc_schema flag[1] = {{.types = KT_BOOL | KT_NULL}};
+static const struct kurc_schema number_or_null[1] = {{.types = KT_NUM | KT_NULL}};
+static const struct kurc_schema positive_number_or_null[1] = {{.types = KT_NUM | KT_NULL, .has_min = true, .min = 0}};
 
 /* Standard packaging: where a data file comes from (Kur's package.install). */
 #define PACKAGING {"url", string_or_null}, {"checksum", string_or_null}, {"path", string_or_null}
@@ -93,7 +94,7 @@ static const struct kurc_schema slack_params = {
                  {"extra_only", flag}),
 };
 
-static const struct kurc_schema *const no_params = SCHEMA(.types = KT_NULL);
+static const struct kurc_schema no_params[1] = {{.types = KT_NULL}};
 
 static const struct kurc_component training_hooks[] = {
     {"plot", &plot_params, NAMES("loss_per_batch")},
@@ -200,11 +201,17 @@ static enum kurc_status find_component(const struct kurc_component *table, const
         names[i] = table[i].name;
     const char *hint = kurc_suggest(name, names);
     enum kurc_status st;
-    if (hint)
+    if (hint) {
         st = kurc_err_set(err, KURC_E_CONFIG, loc, "%s: unknown %s '%s'; did you mean '%s'?", path,
                           kind, name, hint);
-    else
-        st = kurc_err_set(err, KURC_E_CONFIG, loc, "%s: unknown %s '%s'", path, kind, name);
+    } else {
+        struct kurc_strbuf list = KURC_STRBUF_INIT;
+        for (size_t i = 0; i < n; i++)
+            kurc_strbuf_printf(&list, "%s%s", i ? ", " : "", names[i]);
+        st = kurc_err_set(err, KURC_E_CONFIG, loc, "%s: unknown %s '%s' (expected %s)", path, kind,
+                          name, list.data);
+        kurc_strbuf_free(&list);
+    }
     free(names);
     return st;
 }
@@ -213,9 +220,11 @@ static enum kurc_status find_component(const struct kurc_component *table, const
 static enum kurc_status check_params(const struct kurc_component *c, const char *kind,
                                      const struct kurc_value *params, const char *path,
                                      struct kurc_err *err) {
+    char what[96];
+    snprintf(what, sizeof what, "the %s %s", c->name, kind);
     if (params->kind == KURC_MAP || !c->positional ||
         (c->params->types & (1u << params->kind)))
-        return kurc_schema_check(params, c->params, path, err);
+        return kurc_schema_check_as(params, c->params, path, what, err);
     size_t n_pos = 0;
     while (c->positional[n_pos])
         n_pos++;
@@ -235,7 +244,7 @@ static enum kurc_status check_params(const struct kurc_component *c, const char 
     struct kurc_value *as_map = kurc_value_map(&params->loc);
     for (size_t i = 0; i < count; i++)
         kurc_map_set(as_map, c->positional[i], &items[i]->loc, kurc_value_copy(items[i]));
-    enum kurc_status st = kurc_schema_check(as_map, c->params, path, err);
+    enum kurc_status st = kurc_schema_check_as(as_map, c->params, path, what, err);
     kurc_value_free(as_map);
     return st;
 }
@@ -320,7 +329,9 @@ static enum kurc_status check_optimizer(const struct kurc_value *v, const char *
                                          name ? &name->loc : &v->loc, path, &c, err);
     if (st || v->kind == KURC_STR)
         return st;
-    return kurc_schema_check(v, c->params, path, err);
+    char what[64];
+    snprintf(what, sizeof what, "the %s optimizer", c->name);
+    return kurc_schema_check_as(v, c->params, path, what, err);
 }
 
 const struct kurc_schema kurc_schema_optimizer = {.types = KT_STR | KT_MAP | KT_NULL,
@@ -341,7 +352,9 @@ static enum kurc_status check_loss(const struct kurc_value *v, const char *path,
     enum kurc_status st = find_component(losses, "loss", name->u.str.s, &name->loc, path, &c, err);
     if (st)
         return st;
-    return kurc_schema_check(v, c->params, path, err);
+    char what[64];
+    snprintf(what, sizeof what, "the %s loss", c->name);
+    return kurc_schema_check_as(v, c->params, path, what, err);
 }
 
 const struct kurc_schema kurc_schema_loss_entry = {.types = KT_MAP, .check = check_loss};

@@ -11,14 +11,12 @@
 #define ANY NULL
 #define SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
 
-static const struct kurc_schema *const string = SCHEMA(.types = KT_STR);
-static const struct kurc_schema *const string_or_null = SCHEMA(.types = KT_STR | KT_NULL);
-static const struct kurc_schema *const flag = SCHEMA(.types = KT_BOOL | KT_NULL);
-static const struct kurc_schema *const count = SCHEMA(.types = KT_INT, .has_min = true, .min = 1);
-static const struct kurc_schema *const count_or_null =
-    SCHEMA(.types = KT_INT | KT_NULL, .has_min = true, .min = 1);
-static const struct kurc_schema *const non_negative_or_null =
-    SCHEMA(.types = KT_INT | KT_NULL, .has_min = true, .min = 0);
+static const struct kurc_schema string[1] = {{.types = KT_STR}};
+static const struct kurc_schema string_or_null[1] = {{.types = KT_STR | KT_NULL}};
+static const struct kurc_schema flag[1] = {{.types = KT_BOOL | KT_NULL}};
+static const struct kurc_schema count[1] = {{.types = KT_INT, .has_min = true, .min = 1}};
+static const struct kurc_schema count_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 1}};
+static const struct kurc_schema non_negative_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 0}};
 
 /* settings.backend: a name or {name, device, parallel, ...}. */
 static const char *const backend_names[] = {"auto", "cpu", "cuda", "keras", "pytorch", NULL};
@@ -234,8 +232,7 @@ static const struct kurc_schema train = {
         },
 };
 
-static const struct kurc_schema *const evaluation_hooks =
-    SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_evaluation_hook);
+static const struct kurc_schema evaluation_hooks[1] = {{.types = KT_LIST | KT_NULL, .items = &kurc_schema_evaluation_hook}};
 
 static const struct kurc_schema validate = {
     .types = KT_MAP,

@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "pyrepr.h"
+#include "strbuf.h"
 #include "xalloc.h"
 #include "yaml_resolve.h"
 
@@ -31,6 +32,8 @@ struct anchor {
 
 struct loader {
     yaml_parser_t parser;
+    const char *data; /* the document text */
+    size_t len;
     enum kurc_doc_format format;
     const char *file;
     struct anchor *anchors;
@@ -46,19 +49,36 @@ static struct kurc_loc mark_loc(const struct loader *L, yaml_mark_t mark) {
     return loc;
 }
 
+/* The line and column of a byte offset in the document. */
+static struct kurc_loc offset_loc(const struct loader *L, size_t offset) {
+    struct kurc_loc loc = {L->file, 1, 1};
+    for (size_t i = 0; i < offset && i < L->len; i++) {
+        if (L->data[i] == '\n') {
+            loc.line++;
+            loc.col = 1;
+        } else if (((unsigned char)L->data[i] & 0xC0) != 0x80) {
+            loc.col++;
+        }
+    }
+    return loc;
+}
+
 static enum kurc_status syntax_error(struct loader *L) {
     const yaml_parser_t *p = &L->parser;
-    struct kurc_loc loc = mark_loc(L, p->problem_mark);
     const char *problem = p->problem ? p->problem : "unreadable document";
     if (p->error == YAML_READER_ERROR) {
-        loc.line = 0; /* the reader reports a byte offset, not a line */
-        return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "syntax error: %s (at byte %zu)",
-                            problem, p->problem_offset);
+        struct kurc_loc loc = offset_loc(L, p->problem_offset);
+        return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "the file is not valid UTF-8 (%s)",
+                            problem);
     }
+    struct kurc_loc loc = mark_loc(L, p->problem_mark);
+    const char *hint = "";
+    if (p->problem_mark.index < L->len && L->data[p->problem_mark.index] == '\t')
+        hint = " (YAML cannot indent with tabs: use spaces)";
     if (p->context)
-        return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "syntax error: %s %s at line %d", problem,
-                            p->context, (int)p->context_mark.line + 1);
-    return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "syntax error: %s", problem);
+        return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "syntax error: %s %s at line %d%s",
+                            problem, p->context, (int)p->context_mark.line + 1, hint);
+    return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "syntax error: %s%s", problem, hint);
 }
 
 static enum kurc_status next_event(struct loader *L, yaml_event_t *ev) {
@@ -169,6 +189,12 @@ static enum kurc_status make_scalar(struct loader *L, const yaml_event_t *ev,
         *out = kurc_value_strn(text, len, &loc);
         return KURC_OK;
     }
+    static const char *const known[] = {"int", "float", "bool", "null", NULL};
+    bool supported = false;
+    for (const char *const *k = known; *k && !supported; k++)
+        supported = strcmp(*k, kind) == 0;
+    if (!supported)
+        return kurc_err_set(L->err, KURC_E_CONFIG, &loc, "unsupported YAML tag '%s'", tag);
     struct kurc_value *v = kurc_yaml_resolve_plain(text, len, &loc);
     bool ok = (strcmp(kind, "int") == 0 && v->kind == KURC_INT) ||
               (strcmp(kind, "float") == 0 && (v->kind == KURC_FLOAT || v->kind == KURC_INT)) ||
@@ -470,14 +496,81 @@ static enum kurc_status parse_stream(struct loader *L, struct kurc_value **out) 
                         "expected a single document, but found another document");
 }
 
+static int hex4(const char *p) {
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* JSON spells characters above U+FFFF as a pair of \uD8xx\uDCxx escapes,
+ * which libyaml refuses; rewrite each pair inside strings as the equivalent
+ * YAML escape \U000XXXXX (two characters shorter, so later columns on that
+ * line shift by two).  Returns NULL when there is nothing to rewrite. */
+static char *join_surrogate_escapes(const char *data, size_t len, size_t *out_len) {
+    struct kurc_strbuf sb = KURC_STRBUF_INIT;
+    bool in_string = false, changed = false;
+    size_t i = 0;
+    while (i < len) {
+        char c = data[i];
+        if (in_string && c == '\\' && i + 12 <= len && data[i + 1] == 'u' &&
+            data[i + 6] == '\\' && data[i + 7] == 'u') {
+            int hi = hex4(data + i + 2), lo = hex4(data + i + 8);
+            if (hi >= 0xD800 && hi <= 0xDBFF && lo >= 0xDC00 && lo <= 0xDFFF) {
+                unsigned cp = 0x10000u + (((unsigned)hi - 0xD800u) << 10) + ((unsigned)lo - 0xDC00u);
+                kurc_strbuf_printf(&sb, "\\U%08X", cp);
+                i += 12;
+                changed = true;
+                continue;
+            }
+        }
+        if (in_string && c == '\\' && i + 1 < len) {
+            kurc_strbuf_append(&sb, data + i, 2);
+            i += 2;
+            continue;
+        }
+        if (c == '"')
+            in_string = !in_string;
+        kurc_strbuf_putc(&sb, c);
+        i++;
+    }
+    if (!changed) {
+        kurc_strbuf_free(&sb);
+        return NULL;
+    }
+    *out_len = sb.len;
+    return kurc_strbuf_take(&sb);
+}
+
 enum kurc_status kurc_load_buffer(const char *data, size_t len, enum kurc_doc_format format,
                                   const char *file, struct kurc_value **out,
                                   struct kurc_err *err) {
     struct loader L = {.format = format, .file = file, .err = err};
     *out = NULL;
-    if (!yaml_parser_initialize(&L.parser))
+    char *rewritten = NULL;
+    if (format == KURC_FORMAT_JSON) {
+        size_t new_len;
+        rewritten = join_surrogate_escapes(data, len, &new_len);
+        if (rewritten) {
+            data = rewritten;
+            len = new_len;
+        }
+    }
+    if (!yaml_parser_initialize(&L.parser)) {
+        free(rewritten);
         return kurc_err_set(err, KURC_E_CONFIG, NULL, "%s: cannot initialise the YAML parser",
                             file);
+    }
+    L.data = data;
+    L.len = len;
     yaml_parser_set_input_string(&L.parser, (const unsigned char *)data, len);
     yaml_parser_set_encoding(&L.parser, YAML_UTF8_ENCODING);
     enum kurc_status st = parse_stream(&L, out);
@@ -489,6 +582,7 @@ enum kurc_status kurc_load_buffer(const char *data, size_t len, enum kurc_doc_fo
         free(L.anchors[i].name);
     free(L.anchors);
     yaml_parser_delete(&L.parser);
+    free(rewritten);
     return st;
 }
 

@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# check_error.sh KURC COMMAND KURFILE EXIT_CODE EXPECTED_LINE
-# Runs `KURC COMMAND KURFILE` and checks that it exits with EXIT_CODE, prints
-# nothing on stdout, and that its stderr is exactly EXPECTED_LINE.
+# check_error.sh KURC CASES FILE
+# Looks FILE up in CASES (lines "FILE | EXIT | EXPECTED STDERR"), runs
+# `KURC dump FILE`, and checks that it exits with EXIT, prints nothing on
+# stdout, and that its stderr is exactly EXPECTED STDERR.
 set -u
-kurc=$1 command=$2 kurfile=$3 code=$4 expected=$5
+kurc=$1 cases=$2 file=$3
+line=$(grep -F -- "$file | " "$cases" | head -n 1)
+if [ -z "$line" ]; then
+  echo "no case for $file in $cases"
+  exit 1
+fi
+code=${line#* | }
+expected=${code#* | }
+code=${code%% | *}
 out=$(mktemp) errf=$(mktemp)
 trap 'rm -f "$out" "$errf"' EXIT
-"$kurc" $command "$kurfile" >"$out" 2>"$errf"
+"$kurc" dump "$file" >"$out" 2>"$errf"
 status=$?
 fail=0
 if [ "$status" -ne "$code" ]; then
