@@ -1337,6 +1337,13 @@ static const struct filter *find(const char *name) {
     return NULL;
 }
 
+int tmpl_no_filter(struct tmpl_diag *diag, int line, const char *name) {
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+        if (strcmp(missing[i], name) == 0)
+            return tmpl_fail(diag, line, "filter '%s' is not supported by kurc", name);
+    return tmpl_fail(diag, line, "no filter named '%s'", name);
+}
+
 bool tmpl_filter_exists(const char *name) {
     return find(name) != NULL;
 }
@@ -1344,12 +1351,8 @@ bool tmpl_filter_exists(const char *name) {
 int tmpl_filter(struct rt *rt, int line, const char *name, struct tv *val, struct targs *args,
                 struct tv *out) {
     const struct filter *f = find(name);
-    if (!f) {
-        for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
-            if (strcmp(missing[i], name) == 0)
-                return tmpl_fail(rt->diag, line, "filter '%s' is not supported by kurc", name);
-        return tmpl_fail(rt->diag, line, "no filter named '%s'", name);
-    }
+    if (!f)
+        return tmpl_no_filter(rt->diag, line, name);
     if (!(f->flags & F_UNDEF) && tmpl_need(rt, line, val) < 0)
         return -1;
     struct tv *slots[4] = {NULL, NULL, NULL, NULL};

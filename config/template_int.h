@@ -259,13 +259,14 @@ bool tv_is_undef(const struct tv *t);
 /* ---- render state (template_eval.c) ------------------------------------- */
 
 struct frame_var {
-    char *name;
+    const char *name; /* borrowed from the syntax tree */
     struct tv val;
 };
 
 struct frame {
-    struct frame_var *vars;
+    struct frame_var *vars; /* small, or allocated when it fills up */
     size_t n, cap;
+    struct frame_var small[4];
     struct frame *up;
 };
 
@@ -361,6 +362,9 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
 /* ---- filters, tests, calls ---------------------------------------------- */
 
 bool tmpl_filter_exists(const char *name);
+/* Fails for a filter kurc lacks ("no filter named 'x'", or a note that a
+ * stock Jinja filter is not supported). */
+int tmpl_no_filter(struct tmpl_diag *diag, int line, const char *name);
 bool tmpl_test_exists(const char *name);
 int tmpl_filter(struct rt *rt, int line, const char *name, struct tv *val, struct targs *args,
                 struct tv *out);

@@ -168,12 +168,17 @@ static int lex_root(struct lexer *lx) {
             size_t body_end, after;
             char end_sign;
             advance(lx, raw);
+            /* like Jinja, an unclosed block is an error only if text follows */
+            if (raw >= lx->len)
+                continue;
             if (!raw_end(lx, raw, &body_end, &end_sign, &after))
                 return tmpl_fail(lx->diag, lx->line, "Missing end of raw directive");
             push_data(lx, raw, data_end(lx, raw, body_end, end_sign), lx->line);
             advance(lx, after);
         } else if (kind == '#') {
             advance(lx, p);
+            if (p >= lx->len)
+                continue;
             size_t after = comment_end(lx, p);
             if (!after)
                 return tmpl_fail(lx->diag, lx->line, "Missing end of comment tag");

@@ -316,6 +316,8 @@ static struct node *parse_primary(struct parser *p) {
         n = parse_tuple(p, false, true, NULL, true);
         if (!n || expect(p, T_RPAREN) < 0)
             return NULL;
+        n->start = start; /* messages quote the expression with its parentheses */
+        n->end = p->prev_end;
         return n;
     case T_LBRACKET:
         return parse_list(p);
@@ -1139,11 +1141,12 @@ static int check(struct parser *p, const struct node *n, bool soft) {
         soft = true;
         break;
     case N_FILTER:
+        if (!soft && !tmpl_filter_exists(n->name))
+            return tmpl_no_filter(p->diag, n->line, n->name);
+        break;
     case N_TEST:
-        if (!soft && !(n->kind == N_FILTER ? tmpl_filter_exists(n->name)
-                                           : tmpl_test_exists(n->name)))
-            return tmpl_fail(p->diag, n->line, "no %s named '%s'",
-                             n->kind == N_FILTER ? "filter" : "test", n->name);
+        if (!soft && !tmpl_test_exists(n->name))
+            return tmpl_fail(p->diag, n->line, "no test named '%s'", n->name);
         break;
     case N_FOR:
         if (check(p, n->b, soft) < 0)
