@@ -40,8 +40,8 @@ struct kurc_tmpl_env {
      * be NULL: then calling these globals is an error.  A render loads each
      * (path, kind) once and reuses it, unless the template passes
      * use_cache=false. */
-    enum kurc_status (*load_file)(void *ctx, const char *path, int is_yaml,
-                                  struct kurc_value **out, struct kurc_err *err);
+    enum kurc_status (*load_file)(void *ctx, const char *path, int is_yaml, struct kurc_value **out,
+                                  struct kurc_err *err);
     /* Number of GPUs for the gpu_count() global; NULL means 0. */
     int (*gpu_count)(void *ctx);
     void *ctx;
@@ -73,8 +73,7 @@ bool kurc_template_is_plain(const char *s, size_t len);
  * away: "template nests too deeply" (200 levels), 10,000,000 elements or
  * bytes for any one list or string, 10,000,000 loop iterations per render.
  * On error, out is left as it was. */
-enum kurc_status kurc_template_render(const char *src, size_t len,
-                                      const struct kurc_tmpl_env *env,
+enum kurc_status kurc_template_render(const char *src, size_t len, const struct kurc_tmpl_env *env,
                                       const struct kurc_loc *loc, struct kurc_strbuf *out,
                                       struct kurc_err *err);
 

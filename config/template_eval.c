@@ -559,8 +559,7 @@ static int eval_call(struct rt *rt, const struct node *n, struct tv *out) {
     if (callee.fn != FN_NONE)
         rc = tmpl_call_fn(rt, n->line, &callee, &args, out);
     else if ((rc = tmpl_need(rt, n->line, &callee)) == 0)
-        rc = tmpl_fail(rt->diag, n->line, "'%s' object is not callable",
-                       tmpl_type_name(callee.v));
+        rc = tmpl_fail(rt->diag, n->line, "'%s' object is not callable", tmpl_type_name(callee.v));
     free_args(&args);
     tv_free(&callee);
     return rc;
@@ -605,7 +604,7 @@ static int eval_compare(struct rt *rt, const struct node *n, struct tv *out) {
         }
         int op = n->ops[i];
         if (op == CMP_EQ || op == CMP_NE) {
-            bool eq = left.v && right.v ? tmpl_equal(left.v, right.v)
+            bool eq = left.v && right.v     ? tmpl_equal(left.v, right.v)
                       : left.fn || right.fn ? left.fn == right.fn
                                             : !left.v && !right.v;
             res = op == CMP_EQ ? eq : !eq;
@@ -655,8 +654,9 @@ fail:
 }
 
 static int eval_collection(struct rt *rt, const struct node *n, struct tv *out) {
-    struct kurc_value *res = n->kind == N_DICT ? kurc_value_map(NULL)
-                                               : tmpl_new_seq(n->kind == N_TUPLE ? PT_TUPLE : PT_LIST);
+    struct kurc_value *res = n->kind == N_DICT
+                                 ? kurc_value_map(NULL)
+                                 : tmpl_new_seq(n->kind == N_TUPLE ? PT_TUPLE : PT_LIST);
     for (size_t i = 0; i < n->items.n; i++) {
         struct tv key = {0}, t;
         if (n->kind == N_DICT) {
@@ -715,8 +715,7 @@ static int eval(struct rt *rt, const struct node *n, struct tv *out) {
         if ((rc = tmpl_need(rt, n->line, &a)) == 0) {
             if (n->b->kind == N_SLICE) {
                 rc = eval_slice(rt, n, &a, out);
-            } else if ((rc = eval(rt, n->b, &b)) == 0 &&
-                       (rc = tmpl_need(rt, n->line, &b)) == 0) {
+            } else if ((rc = eval(rt, n->b, &b)) == 0 && (rc = tmpl_need(rt, n->line, &b)) == 0) {
                 expr = expr_text(rt, n->a);
                 rc = tmpl_getitem(rt, n->line, &a, b.v, expr, out);
                 free(expr);
@@ -814,15 +813,13 @@ static int exec_list(struct rt *rt, const struct nlist *body, struct kurc_strbuf
 static int emit(struct rt *rt, int line, struct kurc_strbuf *out, const char *s, size_t n) {
     kurc_strbuf_append(out, s, n);
     if (out->len > TMPL_MAX_SIZE)
-        return tmpl_fail(rt->diag, line, "template output is longer than %d bytes",
-                         TMPL_MAX_SIZE);
+        return tmpl_fail(rt->diag, line, "template output is longer than %d bytes", TMPL_MAX_SIZE);
     return 0;
 }
 
 static int step(struct rt *rt, int line) {
     if (++rt->steps > TMPL_MAX_STEPS)
-        return tmpl_fail(rt->diag, line, "template loops run more than %u times",
-                         TMPL_MAX_STEPS);
+        return tmpl_fail(rt->diag, line, "template loops run more than %u times", TMPL_MAX_STEPS);
     return 0;
 }
 
@@ -849,8 +846,7 @@ static int assign(struct rt *rt, int line, const struct node *target, struct tv 
             rc = tmpl_iterate(rt, line, val->v, &items, &n, &owner);
     }
     if (rc == 0 && n > target->items.n)
-        rc = tmpl_fail(rt->diag, line, "too many values to unpack (expected %zu)",
-                       target->items.n);
+        rc = tmpl_fail(rt->diag, line, "too many values to unpack (expected %zu)", target->items.n);
     else if (rc == 0 && n < target->items.n)
         rc = tmpl_fail(rt->diag, line, "not enough values to unpack (expected %zu, got %zu)",
                        target->items.n, n);
@@ -873,9 +869,9 @@ static int assign(struct rt *rt, int line, const struct node *target, struct tv 
 static void update_loop(struct kurc_value *m, size_t i, size_t n) {
     static const char *const keys[] = {"index", "index0", "revindex", "revindex0", "first",
                                        "last",  "length", "depth",    "depth0"};
-    int64_t vals[] = {(int64_t)i + 1, (int64_t)i, (int64_t)(n - i), (int64_t)(n - i - 1),
-                      i == 0,         i + 1 == n, (int64_t)n,       1,
-                      0};
+    int64_t vals[] = {(int64_t)i + 1,       (int64_t)i, (int64_t)(n - i),
+                      (int64_t)(n - i - 1), i == 0,     i + 1 == n,
+                      (int64_t)n,           1,          0};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         struct kurc_value *v = kurc_map_get(m, keys[k]);
         if (!v)

@@ -374,14 +374,13 @@ int tmpl_test(struct rt *rt, int line, const char *name, struct tv *val, struct 
  * params[i], or NULL when absent.  Fails for unknown, repeated, missing
  * (the first nreq are required) or surplus arguments.  what names the
  * callee in messages. */
-int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params,
-              size_t nparams, size_t nreq, struct targs *args, struct tv **slots);
+int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params, size_t nparams,
+              size_t nreq, struct targs *args, struct tv **slots);
 /* A bound argument that must be a real value (not undefined). */
 int tmpl_arg(struct rt *rt, int line, struct tv *slot, const struct kurc_value **out);
 
 enum tmpl_fn tmpl_global(const char *name);
-int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args,
-                 struct tv *out);
+int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args, struct tv *out);
 /* obj.name(args), for the methods kurc supports.  Returns 1 when obj has
  * no method of that name (the caller then tries an attribute). */
 int tmpl_call_method(struct rt *rt, int line, const struct kurc_value *obj, const char *name,
@@ -407,8 +406,8 @@ const char *tmpl_find(const char *hay, size_t hn, const char *needle, size_t nn)
 /* Python's str.strip(chars): the bounds [*b, *e) left after stripping
  * the code points in chars (whitespace when chars is NULL) from the chosen
  * ends. */
-void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left,
-                bool right, size_t *b, size_t *e);
+void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left, bool right,
+                size_t *b, size_t *e);
 /* Python's str.replace(old, new, count) (count < 0: all). */
 void tmpl_replace(const char *s, size_t len, const char *old, size_t oldlen, const char *new_,
                   size_t newlen, int64_t count, struct kurc_strbuf *sb);

@@ -10,7 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +21,7 @@
 #include "template.h"
 
 static struct kurc_value *scope; /* the caller's variables */
-static int loads;                 /* calls of load_file */
+static int loads;                /* calls of load_file */
 
 static struct kurc_value *list_of(int n, ...) {
     va_list ap;
@@ -49,17 +50,21 @@ static struct kurc_value *map_of(int n, ...) {
 #define STR(x) kurc_value_str(x, NULL)
 
 static struct kurc_value *make_scope(void) {
-    return map_of(
-        19, "cnn", map_of(3, "kernels", list_of(2, INT(64), INT(128)), "size", list_of(2, INT(3), INT(3)), "depth", INT(2)),
-        "index", INT(1), "tags", map_of(2, "foo", STR("bar"), "a b", INT(1)),
-        "layers", list_of(3, INT(1), INT(2), INT(3)), "vocab", map_of(1, "size", INT(100)),
-        "rnn", map_of(1, "depth", INT(3)), "idx", INT(1),
-        "settings", map_of(2, "backend", map_of(1, "parallel", INT(2)), "local_batch_size", INT(32)),
-        "lr", kurc_value_float(0.001, NULL), "name", STR("Hello World"), "path", STR("/data/x/train.jsonl"),
-        "flag", kurc_value_bool(true, NULL), "nothing", kurc_value_null(NULL), "empty", list_of(0),
-        "d", map_of(2, "b", INT(2), "a", INT(1)), "words", list_of(3, STR("b"), STR("A"), STR("c")),
-        "users", list_of(2, map_of(2, "name", STR("x"), "age", INT(3)), map_of(2, "name", STR("y"), "age", INT(1))),
-        "s", STR(" hi there "), "f", kurc_value_float(2e-4, NULL));
+    return map_of(19, "cnn",
+                  map_of(3, "kernels", list_of(2, INT(64), INT(128)), "size",
+                         list_of(2, INT(3), INT(3)), "depth", INT(2)),
+                  "index", INT(1), "tags", map_of(2, "foo", STR("bar"), "a b", INT(1)), "layers",
+                  list_of(3, INT(1), INT(2), INT(3)), "vocab", map_of(1, "size", INT(100)), "rnn",
+                  map_of(1, "depth", INT(3)), "idx", INT(1), "settings",
+                  map_of(2, "backend", map_of(1, "parallel", INT(2)), "local_batch_size", INT(32)),
+                  "lr", kurc_value_float(0.001, NULL), "name", STR("Hello World"), "path",
+                  STR("/data/x/train.jsonl"), "flag", kurc_value_bool(true, NULL), "nothing",
+                  kurc_value_null(NULL), "empty", list_of(0), "d",
+                  map_of(2, "b", INT(2), "a", INT(1)), "words",
+                  list_of(3, STR("b"), STR("A"), STR("c")), "users",
+                  list_of(2, map_of(2, "name", STR("x"), "age", INT(3)),
+                          map_of(2, "name", STR("y"), "age", INT(1))),
+                  "s", STR(" hi there "), "f", kurc_value_float(2e-4, NULL));
 }
 
 static const struct kurc_value *lookup(void *ctx, const char *name) {
@@ -68,8 +73,8 @@ static const struct kurc_value *lookup(void *ctx, const char *name) {
 }
 
 /* Files: "missing.json" fails; any other path loads {path: ..., yaml: ...}. */
-static enum kurc_status load_file(void *ctx, const char *path, int is_yaml,
-                                  struct kurc_value **out, struct kurc_err *err) {
+static enum kurc_status load_file(void *ctx, const char *path, int is_yaml, struct kurc_value **out,
+                                  struct kurc_err *err) {
     (void)ctx;
     loads++;
     if (strcmp(path, "missing.json") == 0)
@@ -129,257 +134,212 @@ struct ok_case {
 
 static const struct ok_case ok_cases[] = {
     /* variables and lookups */
-    {"{{ name }}",
-     "Hello World"},
-    {"{{ cnn.kernels[index] }}",
-     "128"},
-    {"{{ tags[\"foo\"] }}",
-     "bar"},
-    {"{{ tags['a b'] }}",
-     "1"},
-    {"{{ layers[-1] }}",
-     "3"},
-    {"{{ layers.0 }}",
-     "1"},
-    {"{{ users[1].name }}",
-     "y"},
-    {"{{ cnn['kernels'][0] }}",
-     "64"},
-    {"{{ settings.backend.parallel }}",
-     "2"},
-    {"{{ cnn }}",
-     "{'kernels': [64, 128], 'size': [3, 3], 'depth': 2}"},
-    {"{{ layers }}",
-     "[1, 2, 3]"},
-    {"{{ nothing }}",
-     "None"},
-    {"{{ flag }}",
-     "True"},
-    {"{{ empty }}",
-     "[]"},
+    {"{{ name }}", "Hello World"},
+    {"{{ cnn.kernels[index] }}", "128"},
+    {"{{ tags[\"foo\"] }}", "bar"},
+    {"{{ tags['a b'] }}", "1"},
+    {"{{ layers[-1] }}", "3"},
+    {"{{ layers.0 }}", "1"},
+    {"{{ users[1].name }}", "y"},
+    {"{{ cnn['kernels'][0] }}", "64"},
+    {"{{ settings.backend.parallel }}", "2"},
+    {"{{ cnn }}", "{'kernels': [64, 128], 'size': [3, 3], 'depth': 2}"},
+    {"{{ layers }}", "[1, 2, 3]"},
+    {"{{ nothing }}", "None"},
+    {"{{ flag }}", "True"},
+    {"{{ empty }}", "[]"},
     /* arithmetic */
-    {"{{ cnn.kernels|length }}",
-     "2"},
-    {"{{ vocab.size + 1 }}",
-     "101"},
-    {"{{ rnn.depth - 1 }}",
-     "2"},
-    {"{{ 2*(idx+1) }}",
-     "4"},
-    {"{{ idx < 2 }}",
-     "True"},
-    {"{{ settings.backend.parallel * settings.local_batch_size }}",
-     "64"},
-    {"{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % -2 }} {{ -7 % 2 }}",
-     "3 -4 -1 1"},
-    {"{{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 7 / 2 }} {{ 4 / 2 }}",
-     "3.0 0.5 3.5 2.0"},
+    {"{{ cnn.kernels|length }}", "2"},
+    {"{{ vocab.size + 1 }}", "101"},
+    {"{{ rnn.depth - 1 }}", "2"},
+    {"{{ 2*(idx+1) }}", "4"},
+    {"{{ idx < 2 }}", "True"},
+    {"{{ settings.backend.parallel * settings.local_batch_size }}", "64"},
+    {"{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % -2 }} {{ -7 % 2 }}", "3 -4 -1 1"},
+    {"{{ 7.5 // 2 }} {{ -7.5 % 2 }} {{ 7 / 2 }} {{ 4 / 2 }}", "3.0 0.5 3.5 2.0"},
     {"{{ 2 ** 10 }} {{ 2 ** -1 }} {{ 2 ** 0.5 }} {{ 2.0 ** 2 }}",
      "1024 0.5 1.4142135623730951 4.0"},
-    {"{{ -2**2 }} {{ 2**3**2 }} {{ 1 + 2 is odd }}",
-     "4 64 1"},
-    {"{{ true + 1 }} {{ -true }} {{ +false }}",
-     "2 -1 0"},
-    {"{{ 1_000 + 0x1F + 0b101 + 0o17 }}",
-     "1051"},
-    {"{{ 'ab' + 'cd' }} {{ [1] + [2] }} {{ (1,) + (2,) }}",
-     "abcd [1, 2] (1, 2)"},
-    {"{{ 'a' * 3 }} {{ [1, 2] * 2 }} {{ 3 * 'x' }} {{ 'a' * -1 }}",
-     "aaa [1, 2, 1, 2] xxx "},
+    {"{{ -2**2 }} {{ 2**3**2 }} {{ 1 + 2 is odd }}", "4 64 1"},
+    {"{{ true + 1 }} {{ -true }} {{ +false }}", "2 -1 0"},
+    {"{{ 1_000 + 0x1F + 0b101 + 0o17 }}", "1051"},
+    {"{{ 'ab' + 'cd' }} {{ [1] + [2] }} {{ (1,) + (2,) }}", "abcd [1, 2] (1, 2)"},
+    {"{{ 'a' * 3 }} {{ [1, 2] * 2 }} {{ 3 * 'x' }} {{ 'a' * -1 }}", "aaa [1, 2, 1, 2] xxx "},
     {"{{ 9223372036854775807 }} {{ -9223372036854775807 - 1 }}",
      "9223372036854775807 -9223372036854775808"},
     /* floats print as Python repr */
-    {"{{ lr }} {{ f }} {{ 1e-5 }} {{ 2.0 }} {{ 1.5e3 }}",
-     "0.001 0.0002 1e-05 2.0 1500.0"},
+    {"{{ lr }} {{ f }} {{ 1e-5 }} {{ 2.0 }} {{ 1.5e3 }}", "0.001 0.0002 1e-05 2.0 1500.0"},
     {"{{ 1/3 }} {{ 0.1 + 0.2 }} {{ 1e16 }} {{ -0.0 }} {{ 1e308 * 10 }}",
      "0.3333333333333333 0.30000000000000004 1e+16 -0.0 inf"},
     /* strings and concatenation */
-    {"{{ 'a' ~ 1 ~ none ~ 1.0 ~ [1, 'x'] ~ {'k': 2.0} }}",
-     "a1None1.0[1, 'x']{'k': 2.0}"},
-    {"{{ 'ab' 'cd' }}",
-     "abcd"},
-    {"{{ 'it\\'s' }} {{ \"tab\\there\" }} {{ '\\u00e9\\x41\\101' }}",
-     "it's tab\there éAA"},
-    {"{{ 'héllo'[1] }} {{ 'héllo'|length }} {{ 'abcdef'[::2] }} {{ 'abc'[-2:] }}",
-     "é 5 ace bc"},
-    {"{{ (1, 2) }} {{ 1, 2 }} {{ (1,) }} {{ () }}",
-     "(1, 2) (1, 2) (1,) ()"},
+    {"{{ 'a' ~ 1 ~ none ~ 1.0 ~ [1, 'x'] ~ {'k': 2.0} }}", "a1None1.0[1, 'x']{'k': 2.0}"},
+    {"{{ 'ab' 'cd' }}", "abcd"},
+    {"{{ 'it\\'s' }} {{ \"tab\\there\" }} {{ '\\u00e9\\x41\\101' }}", "it's tab\there éAA"},
+    {"{{ 'héllo'[1] }} {{ 'héllo'|length }} {{ 'abcdef'[::2] }} {{ 'abc'[-2:] }}", "é 5 ace bc"},
+    {"{{ (1, 2) }} {{ 1, 2 }} {{ (1,) }} {{ () }}", "(1, 2) (1, 2) (1,) ()"},
     /* logic and comparisons */
     {"{{ true and 'x' }} {{ 0 or 'y' }} {{ not flag }} {{ nothing or empty or 'z' }}",
      "x y False z"},
-    {"{{ x or 'd' }} {{ 0 and x }} {{ not x }}",
-     "d 0 True"},
-    {"{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ [1] < [1, 2] }} {{ 'abc' < 'abd' }}",
+    {"{{ x or 'd' }} {{ 0 and x }} {{ not x }}", "d 0 True"},
+    {"{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 == 1.0 }} {{ 'a' != 'b' }} {{ [1] < [1, 2] }} {{ 'abc' "
+     "< 'abd' }}",
      "True False True True True True"},
-    {"{{ 'ab' in 'cabd' }} {{ 1 in [1.0] }} {{ 'a' in d }} {{ 3 not in layers }} {{ x == 1 }} {{ x != 1 }}",
+    {"{{ 'ab' in 'cabd' }} {{ 1 in [1.0] }} {{ 'a' in d }} {{ 3 not in layers }} {{ x == 1 }} {{ x "
+     "!= 1 }}",
      "True True True False False True"},
-    {"{{ 'yes' if flag else 'no' }} {{ 'yes' if nothing else 'no' }}",
-     "yes no"},
+    {"{{ 'yes' if flag else 'no' }} {{ 'yes' if nothing else 'no' }}", "yes no"},
     /* statements */
-    {"{% if idx == 0 %}zero{% elif idx == 1 %}one{% else %}many{% endif %}",
-     "one"},
-    {"{% if x is defined %}a{% elif nothing %}b{% else %}c{% endif %}",
-     "c"},
-    {"{% for k in layers %}{{ loop.index }}{{ loop.index0 }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}{{ loop.revindex0 }}|{% endfor %}",
+    {"{% if idx == 0 %}zero{% elif idx == 1 %}one{% else %}many{% endif %}", "one"},
+    {"{% if x is defined %}a{% elif nothing %}b{% else %}c{% endif %}", "c"},
+    {"{% for k in layers %}{{ loop.index }}{{ loop.index0 }}{{ loop.first }}{{ loop.last }}{{ "
+     "loop.length }}{{ loop.revindex }}{{ loop.revindex0 }}|{% endfor %}",
      "10TrueFalse332|21FalseFalse321|32FalseTrue310|"},
-    {"{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}",
-     "b=2;a=1;"},
-    {"{% for x in empty %}x{% else %}none{% endfor %}",
-     "none"},
-    {"{% for i in range(5) if i is odd %}{{ i }}/{{ loop.length }} {% endfor %}",
-     "1/2 3/2 "},
-    {"{% for (a, (b, c)) in [[1, [2, 3]]] %}{{ a }}{{ b }}{{ c }}{% endfor %}",
-     "123"},
-    {"{% for x in 'ab' %}{{ x }}{% endfor %}{% for x in d %}{{ x }}{% endfor %}",
-     "abba"},
-    {"{% for x in [1, 2, 3] %}{{ loop.cycle('a', 'b') }}{% if not loop.first %}{{ loop.previtem }}{% endif %}{% endfor %}",
+    {"{% for k, v in d.items() %}{{ k }}={{ v }};{% endfor %}", "b=2;a=1;"},
+    {"{% for x in empty %}x{% else %}none{% endfor %}", "none"},
+    {"{% for i in range(5) if i is odd %}{{ i }}/{{ loop.length }} {% endfor %}", "1/2 3/2 "},
+    {"{% for (a, (b, c)) in [[1, [2, 3]]] %}{{ a }}{{ b }}{{ c }}{% endfor %}", "123"},
+    {"{% for x in 'ab' %}{{ x }}{% endfor %}{% for x in d %}{{ x }}{% endfor %}", "abba"},
+    {"{% for x in [1, 2, 3] %}{{ loop.cycle('a', 'b') }}{% if not loop.first %}{{ loop.previtem "
+     "}}{% endif %}{% endfor %}",
      "ab1a2"},
-    {"{% for x in [1, 2] %}{% for y in 'ab' %}{{ loop.index }}{{ y }}{% endfor %}{{ loop.index }}{% endfor %}",
+    {"{% for x in [1, 2] %}{% for y in 'ab' %}{{ loop.index }}{{ y }}{% endfor %}{{ loop.index "
+     "}}{% endfor %}",
      "1a2b11a2b2"},
-    {"{% set x = 3 %}{{ x * 2 }}",
-     "6"},
-    {"{% set a, b = 1, 2 %}{{ a }}{{ b }}",
-     "12"},
-    {"{% set c = 1, 2 %}{{ c }}",
-     "(1, 2)"},
-    {"{% set x = 1 %}{% set x = x + 1 %}{{ x }}",
-     "2"},
-    {"{% set cfg = cnn %}{% set cfg = cfg.kernels %}{{ cfg }}",
-     "[64, 128]"},
-    {"{% for i in [1, 2] %}{{ idx }}{% set idx = i + 5 %}{{ idx }}{% endfor %}{{ idx }}",
-     "16171"},
-    {"{% for i in [1] %}{% set y = 1 %}{% endfor %}{{ y is defined }}",
-     "False"},
+    {"{% set x = 3 %}{{ x * 2 }}", "6"},
+    {"{% set a, b = 1, 2 %}{{ a }}{{ b }}", "12"},
+    {"{% set c = 1, 2 %}{{ c }}", "(1, 2)"},
+    {"{% set x = 1 %}{% set x = x + 1 %}{{ x }}", "2"},
+    {"{% set cfg = cnn %}{% set cfg = cfg.kernels %}{{ cfg }}", "[64, 128]"},
+    {"{% for i in [1, 2] %}{{ idx }}{% set idx = i + 5 %}{{ idx }}{% endfor %}{{ idx }}", "16171"},
+    {"{% for i in [1] %}{% set y = 1 %}{% endfor %}{{ y is defined }}", "False"},
     {"{% print 1, 2 %}{% with x = 3, y = 4 %}{{ x + y }}{% endwith %}{{ x is defined }}",
      "127False"},
     {"{% filter upper %}abc{{ 1 }}{% endfilter %}{% set t | upper %}abc{% endset %}{{ t }}",
      "ABC1ABC"},
     /* whitespace control, raw, comments, newlines */
-    {"a  {{- 1 -}}  b {%- if true -%}  c  {%- endif -%}  d",
-     "a1bcd"},
-    {"x {%- if true +%} y {%+ endif -%} z",
-     "x y z"},
-    {"a {{-1}}",
-     "a1"},
-    {"{% raw %}{{ not }}{% endraw %}",
-     "{{ not }}"},
-    {"{% raw -%}  a  {%- endraw %}",
-     "a"},
-    {"x{# comment #}y",
-     "xy"},
-    {"a\n  {#- c -#}\n  b",
-     "ab"},
-    {"{% for i in [1, 2] %}\n  item {{ i }}\n{% endfor %}\n",
-     "\n  item 1\n\n  item 2\n"},
-    {"{% for i in [1, 2] -%}\n  item {{ i }}\n{%- endfor %}",
-     "item 1item 2"},
-    {"a\n",
-     "a"},
-    {"a\n\n",
-     "a\n"},
-    {"a\r\nb\r\n",
-     "a\nb"},
-    {"a\rb",
-     "a\nb"},
-    {"{{ 1 }}\r\n\r\n",
-     "1\n"},
-    {"\n",
-     ""},
-    {"",
-     ""},
-    {"{{ 'a\r\nb' }}",
-     "a\nb"},
-    {"a{#",
-     "a"},
-    {"a{% raw %}",
-     "a"},
+    {"a  {{- 1 -}}  b {%- if true -%}  c  {%- endif -%}  d", "a1bcd"},
+    {"x {%- if true +%} y {%+ endif -%} z", "x y z"},
+    {"a {{-1}}", "a1"},
+    {"{% raw %}{{ not }}{% endraw %}", "{{ not }}"},
+    {"{% raw -%}  a  {%- endraw %}", "a"},
+    {"x{# comment #}y", "xy"},
+    {"a\n  {#- c -#}\n  b", "ab"},
+    {"{% for i in [1, 2] %}\n  item {{ i }}\n{% endfor %}\n", "\n  item 1\n\n  item 2\n"},
+    {"{% for i in [1, 2] -%}\n  item {{ i }}\n{%- endfor %}", "item 1item 2"},
+    {"a\n", "a"},
+    {"a\n\n", "a\n"},
+    {"a\r\nb\r\n", "a\nb"},
+    {"a\rb", "a\nb"},
+    {"{{ 1 }}\r\n\r\n", "1\n"},
+    {"\n", ""},
+    {"", ""},
+    {"{{ 'a\r\nb' }}", "a\nb"},
+    {"a{#", "a"},
+    {"a{% raw %}", "a"},
     /* filters */
-    {"{{ -3|abs }} {{ -2.5|abs }} {{ true|abs }}",
-     "3 2.5 1"},
-    {"{{ name|lower }} {{ name|upper }} {{ 'hello wORLD-x(y'|title }} {{ 'hello WORLD'|capitalize }}",
+    {"{{ -3|abs }} {{ -2.5|abs }} {{ true|abs }}", "3 2.5 1"},
+    {"{{ name|lower }} {{ name|upper }} {{ 'hello wORLD-x(y'|title }} {{ 'hello WORLD'|capitalize "
+     "}}",
      "hello world HELLO WORLD Hello World-X(Y Hello world"},
-    {"{{ x|default('dflt') }} {{ ''|default('e', true) }} {{ nothing|d('n') }} {{ 0|default(5) }} {{ x|default }}",
+    {"{{ x|default('dflt') }} {{ ''|default('e', true) }} {{ nothing|d('n') }} {{ 0|default(5) }} "
+     "{{ x|default }}",
      "dflt e None 0 "},
-    {"{{ layers|first }} {{ layers|last }} {{ 'abc'|first }} {{ d|first }}",
-     "1 3 a b"},
-    {"{{ '3.5'|float }} {{ 2|float }} {{ 'x'|float }} {{ 'x'|float(1) }}",
-     "3.5 2.0 0.0 1"},
-    {"{{ '42'|int }} {{ '4.7'|int }} {{ 'x'|int }} {{ 3.9|int }} {{ -3.9|int }} {{ 'ff'|int(base=16) }} {{ 'x'|int(7) }}",
+    {"{{ layers|first }} {{ layers|last }} {{ 'abc'|first }} {{ d|first }}", "1 3 a b"},
+    {"{{ '3.5'|float }} {{ 2|float }} {{ 'x'|float }} {{ 'x'|float(1) }}", "3.5 2.0 0.0 1"},
+    {"{{ '42'|int }} {{ '4.7'|int }} {{ 'x'|int }} {{ 3.9|int }} {{ -3.9|int }} {{ "
+     "'ff'|int(base=16) }} {{ 'x'|int(7) }}",
      "42 4 0 3 -3 255 7"},
     {"{{ layers|join }} {{ layers|join(', ') }} {{ users|join('/', attribute='name') }}",
      "123 1, 2, 3 x/y"},
-    {"{{ layers|length }} {{ d|count }} {{ 'abc'|length }}",
-     "3 2 3"},
-    {"{{ 'abc'|list }} {{ d|list }} {{ (1, 2)|list }}",
-     "['a', 'b', 'c'] ['b', 'a'] [1, 2]"},
-    {"{{ layers|max }} {{ layers|min }} {{ words|max }} {{ words|min(case_sensitive=true) }} {{ users|max(attribute='age') }}",
+    {"{{ layers|length }} {{ d|count }} {{ 'abc'|length }}", "3 2 3"},
+    {"{{ 'abc'|list }} {{ d|list }} {{ (1, 2)|list }}", "['a', 'b', 'c'] ['b', 'a'] [1, 2]"},
+    {"{{ layers|max }} {{ layers|min }} {{ words|max }} {{ words|min(case_sensitive=true) }} {{ "
+     "users|max(attribute='age') }}",
      "3 1 c A {'name': 'x', 'age': 3}"},
-    {"{{ 'a-b-c'|replace('-', '_') }} {{ 'a-b-c'|replace('-', '', 1) }} {{ 'abc'|replace('', '.') }}",
+    {"{{ 'a-b-c'|replace('-', '_') }} {{ 'a-b-c'|replace('-', '', 1) }} {{ 'abc'|replace('', '.') "
+     "}}",
      "a_b_c ab-c .a.b.c."},
-    {"{{ layers|reverse|list }} {{ 'abc'|reverse }}",
-     "[3, 2, 1] cba"},
-    {"{{ 2.5|round }} {{ 3.5|round }} {{ 2.675|round(2) }} {{ 1234.5|round(-2) }} {{ 3|round }} {{ 2.1|round(0, 'ceil') }} {{ 2.7|round(method='floor') }} {{ 42.55|round(1, 'floor') }}",
+    {"{{ layers|reverse|list }} {{ 'abc'|reverse }}", "[3, 2, 1] cba"},
+    {"{{ 2.5|round }} {{ 3.5|round }} {{ 2.675|round(2) }} {{ 1234.5|round(-2) }} {{ 3|round }} {{ "
+     "2.1|round(0, 'ceil') }} {{ 2.7|round(method='floor') }} {{ 42.55|round(1, 'floor') }}",
      "2.0 4.0 2.67 1200.0 3 3.0 2.0 42.5"},
-    {"{{ [3, 1, 2]|sort }} {{ words|sort }} {{ words|sort(case_sensitive=true) }} {{ words|sort(reverse=true) }} {{ users|sort(attribute='age')|map(attribute='name')|join }}",
+    {"{{ [3, 1, 2]|sort }} {{ words|sort }} {{ words|sort(case_sensitive=true) }} {{ "
+     "words|sort(reverse=true) }} {{ users|sort(attribute='age')|map(attribute='name')|join }}",
      "[1, 2, 3] ['A', 'b', 'c'] ['A', 'b', 'c'] ['c', 'b', 'A'] yx"},
-    {"{{ 5|string }} {{ none|string }} {{ layers|sum }} {{ [0.5, 1]|sum }} {{ users|sum(attribute='age') }} {{ [[1], [2]]|sum(start=[]) }}",
+    {"{{ 5|string }} {{ none|string }} {{ layers|sum }} {{ [0.5, 1]|sum }} {{ "
+     "users|sum(attribute='age') }} {{ [[1], [2]]|sum(start=[]) }}",
      "5 None 6 1.5 4 [1, 2]"},
-    {"{{ ' x '|trim }}|{{ 'xxaxx'|trim('x') }}",
-     "x|a"},
+    {"{{ ' x '|trim }}|{{ 'xxaxx'|trim('x') }}", "x|a"},
     {"{{ [1, 2, 1, 'a', 'A', 1.0]|unique|list }} {{ words|unique(case_sensitive=true)|list }}",
      "[1, 2, 'a'] ['b', 'A', 'c']"},
     {"{{ d|dictsort }} {{ d|dictsort(by='value', reverse=true) }}",
      "[('a', 1), ('b', 2)] [('b', 2), ('a', 1)]"},
     {"{{ d|tojson }} {{ {'a': [1, 2.5, none, true, 'q<\\'é']}|tojson }} {{ [1]|tojson(indent=2) }}",
      "{\"a\": 1, \"b\": 2} {\"a\": [1, 2.5, null, true, \"q\\u003c\\u0027\\u00e9\"]} [\n  1\n]"},
-    {"{{ users|map(attribute='name')|list }} {{ ['a', 'B']|map('upper')|list }} {{ layers|select('odd')|list }} {{ layers|reject('odd')|list }}",
+    {"{{ users|map(attribute='name')|list }} {{ ['a', 'B']|map('upper')|list }} {{ "
+     "layers|select('odd')|list }} {{ layers|reject('odd')|list }}",
      "['x', 'y'] ['A', 'B'] [1, 3] [2]"},
-    {"{{ users|selectattr('age', 'gt', 2)|map(attribute='name')|list }} {{ users|rejectattr('age', 'gt', 2)|map(attribute='name')|list }}",
+    {"{{ users|selectattr('age', 'gt', 2)|map(attribute='name')|list }} {{ users|rejectattr('age', "
+     "'gt', 2)|map(attribute='name')|list }}",
      "['x'] ['y']"},
-    {"{{ '%s, %s!'|format('a', 'b') }} {{ '%(x)s'|format(x=1) }} {{ 'x'|center(5) }}| {{ 'a b  c'|wordcount }} {{ '<&\"\\'>'|e }} {{ 1|safe }}",
+    {"{{ '%s, %s!'|format('a', 'b') }} {{ '%(x)s'|format(x=1) }} {{ 'x'|center(5) }}| {{ 'a b  "
+     "c'|wordcount }} {{ '<&\"\\'>'|e }} {{ 1|safe }}",
      "a, b! 1   x  | 3 &lt;&amp;&#34;&#39;&gt; 1"},
-    {"{{ d|items|list }}",
-     "[('b', 2), ('a', 1)]"},
-    {"{{ path|basename }} {{ path|dirname }} {{ path|splitext }} {{ (path|splitext)[1] }} {{ 'a/.bashrc'|splitext }} {{ '/'|dirname }}",
+    {"{{ d|items|list }}", "[('b', 2), ('a', 1)]"},
+    {"{{ path|basename }} {{ path|dirname }} {{ path|splitext }} {{ (path|splitext)[1] }} {{ "
+     "'a/.bashrc'|splitext }} {{ '/'|dirname }}",
      "train.jsonl /data/x ('/data/x/train', '.jsonl') .jsonl ('a/.bashrc', '') /"},
-    {"{{ d|combine({'c': 3}) }} {{ d|combine }} {{ 5|as_dict('k') }} {{ flag|ternary('y', 'n') }} {{ nothing|ternary('y', 'n') }}",
+    {"{{ d|combine({'c': 3}) }} {{ d|combine }} {{ 5|as_dict('k') }} {{ flag|ternary('y', 'n') }} "
+     "{{ nothing|ternary('y', 'n') }}",
      "{'b': 2, 'a': 1, 'c': 3} {'b': 2, 'a': 1} {'k': 5} y n"},
     /* printf-style formatting */
-    {"{{ '%s-%s' % (1, 2) }} {{ '%05.1f|%-4d|%x|%r' % (2.25, 7, 255, 'q') }} {{ '%s' % [1, 2] }} {{ '%(a)s' % {'a': 1} }} {{ '%%' % () }}",
+    {"{{ '%s-%s' % (1, 2) }} {{ '%05.1f|%-4d|%x|%r' % (2.25, 7, 255, 'q') }} {{ '%s' % [1, 2] }} "
+     "{{ '%(a)s' % {'a': 1} }} {{ '%%' % () }}",
      "1-2 002.2|7   |ff|'q' [1, 2] 1 %"},
-    {"{{ '%e %g %g %E %G' % (1234.5, 1234.5, 0.00001234, 1.5, 1e-10) }} {{ '%i %c %o %X %+d % d %#x %#o' % (3, 65, 8, 255, 5, 5, 255, 8) }}",
+    {"{{ '%e %g %g %E %G' % (1234.5, 1234.5, 0.00001234, 1.5, 1e-10) }} {{ '%i %c %o %X %+d % d "
+     "%#x %#o' % (3, 65, 8, 255, 5, 5, 255, 8) }}",
      "1.234500e+03 1234.5 1.234e-05 1.500000E+00 1E-10 3 A 10 FF +5  5 0xff 0o10"},
-    {"{{ '%.3s|%10s|%-10s|' % ('abcdef', 'ab', 'cd') }} {{ '%d' % 3.7 }} {{ '%*d' % (5, 3) }} {{ '%08.3d' % 5 }}",
+    {"{{ '%.3s|%10s|%-10s|' % ('abcdef', 'ab', 'cd') }} {{ '%d' % 3.7 }} {{ '%*d' % (5, 3) }} {{ "
+     "'%08.3d' % 5 }}",
      "abc|        ab|cd        | 3     3 00000005"},
     /* tests */
-    {"{{ 1 is odd }} {{ 2 is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }} {{ 3.0 is odd }}",
+    {"{{ 1 is odd }} {{ 2 is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }} {{ 3.0 is "
+     "odd }}",
      "True True True False True"},
-    {"{{ x is defined }} {{ x is undefined }} {{ name is defined }} {{ cnn.nope is defined }} {{ x is not defined }}",
+    {"{{ x is defined }} {{ x is undefined }} {{ name is defined }} {{ cnn.nope is defined }} {{ x "
+     "is not defined }}",
      "False True True False True"},
-    {"{{ nothing is none }} {{ 1 is number }} {{ true is number }} {{ 1 is integer }} {{ true is integer }} {{ 1.0 is float }}",
+    {"{{ nothing is none }} {{ 1 is number }} {{ true is number }} {{ 1 is integer }} {{ true is "
+     "integer }} {{ 1.0 is float }}",
      "True True True True False True"},
-    {"{{ 'a' is string }} {{ d is mapping }} {{ layers is sequence }} {{ 'a' is sequence }} {{ 1 is sequence }} {{ d is iterable }} {{ 1 is iterable }}",
+    {"{{ 'a' is string }} {{ d is mapping }} {{ layers is sequence }} {{ 'a' is sequence }} {{ 1 "
+     "is sequence }} {{ d is iterable }} {{ 1 is iterable }}",
      "True True True True False True False"},
-    {"{{ true is boolean }} {{ true is true }} {{ false is false }} {{ 1 is true }} {{ x is string }} {{ x is none }}",
+    {"{{ true is boolean }} {{ true is true }} {{ false is false }} {{ 1 is true }} {{ x is string "
+     "}} {{ x is none }}",
      "True True True False False False"},
-    {"{{ 1 is eq 1 }} {{ 1 is equalto 1 }} {{ 1 is ne 2 }} {{ 1 is lt 2 }} {{ 1 is le 1 }} {{ 2 is gt 1 }} {{ 2 is ge 3 }} {{ 2 is in layers }}",
+    {"{{ 1 is eq 1 }} {{ 1 is equalto 1 }} {{ 1 is ne 2 }} {{ 1 is lt 2 }} {{ 1 is le 1 }} {{ 2 is "
+     "gt 1 }} {{ 2 is ge 3 }} {{ 2 is in layers }}",
      "True True True True True True False True"},
-    {"{{ 1 is sameas 1 }} {{ nothing is sameas none }} {{ 'abc' is lower }} {{ 'ABC' is upper }} {{ 'upper' is filter }} {{ 'odd' is test }}",
+    {"{{ 1 is sameas 1 }} {{ nothing is sameas none }} {{ 'abc' is lower }} {{ 'ABC' is upper }} "
+     "{{ 'upper' is filter }} {{ 'odd' is test }}",
      "True True True True True True"},
     /* globals and methods */
     {"{{ range(3)|list }} {{ range(1, 10, 3)|list }} {{ range(5, 0, -2)|list }}",
      "[0, 1, 2] [1, 4, 7] [5, 3, 1]"},
-    {"{% for i in range(3) %}{{ i }}{% endfor %}",
-     "012"},
+    {"{% for i in range(3) %}{{ i }}{% endfor %}", "012"},
     {"{{ dict(a=1, b='x') }} {{ dict(d, c=3) }} {{ gpu_count() }}",
      "{'a': 1, 'b': 'x'} {'b': 2, 'a': 1, 'c': 3} 4"},
     {"{{ load_json('a.json') }} {{ load_yaml('b.yml').yaml }}",
      "{'path': 'a.json', 'yaml': False} True"},
-    {"{{ d.get('a') }} {{ d.get('z') }} {{ d.get('z', 7) }} {{ d.keys() }} {{ d.values() }} {{ d.items() }} {{ d.keys()|list }}",
-     "1 None 7 dict_keys(['b', 'a']) dict_values([2, 1]) dict_items([('b', 2), ('a', 1)]) ['b', 'a']"},
-    {"{{ name.upper() }} {{ name.lower() }} {{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ 'xay'.strip('xy') }}",
+    {"{{ d.get('a') }} {{ d.get('z') }} {{ d.get('z', 7) }} {{ d.keys() }} {{ d.values() }} {{ "
+     "d.items() }} {{ d.keys()|list }}",
+     "1 None 7 dict_keys(['b', 'a']) dict_values([2, 1]) dict_items([('b', 2), ('a', 1)]) ['b', "
+     "'a']"},
+    {"{{ name.upper() }} {{ name.lower() }} {{ s.strip() }}|{{ s.lstrip() }}|{{ s.rstrip() }}|{{ "
+     "'xay'.strip('xy') }}",
      "HELLO WORLD hello world hi there|hi there | hi there|a"},
-    {"{{ 'a,b,,c'.split(',') }} {{ s.split() }} {{ 'a b c'.split(none, 1) }} {{ name.startswith('He') }} {{ name.endswith(('x', 'ld')) }} {{ name.replace('l', 'L') }}",
+    {"{{ 'a,b,,c'.split(',') }} {{ s.split() }} {{ 'a b c'.split(none, 1) }} {{ "
+     "name.startswith('He') }} {{ name.endswith(('x', 'ld')) }} {{ name.replace('l', 'L') }}",
      "['a', 'b', '', 'c'] ['hi', 'there'] ['a', 'b c'] True True HeLLo WorLd"},
 };
 
@@ -475,7 +435,8 @@ static const struct error_case error_cases[] = {
     {"{{ -'a' }}", "bad operand type for unary -: 'str'"},
     {"{{ d[1:] }}", "unhashable type: 'slice'"},
     {"{% for a, b in [[1, 2, 3]] %}{% endfor %}", "too many values to unpack (expected 2)"},
-    {"{% for a, b, c in [[1, 2]] %}{% endfor %}", "not enough values to unpack (expected 3, got 2)"},
+    {"{% for a, b, c in [[1, 2]] %}{% endfor %}",
+     "not enough values to unpack (expected 3, got 2)"},
     {"{% for a, b in [1] %}{% endfor %}", "cannot unpack non-iterable int object"},
     {"{% for x in 5 %}{% endfor %}", "'int' object is not iterable"},
     {"{{ '%s %s' % (1,) }}", "not enough arguments for format string"},
@@ -503,7 +464,8 @@ static const struct error_case error_cases[] = {
     /* limits */
     {"{{ range(10000001)|length }}",
      "result too large (kurc templates allow at most 10000000 items or bytes)"},
-    {"{{ 'ab' * 5000001 }}", "result too large (kurc templates allow at most 10000000 items or bytes)"},
+    {"{{ 'ab' * 5000001 }}",
+     "result too large (kurc templates allow at most 10000000 items or bytes)"},
     {"{{ '%10000001d' % 1 }}",
      "result too large (kurc templates allow at most 10000000 items or bytes)"},
 };
@@ -520,15 +482,18 @@ static void test_error_excerpt(void **state) {
     /* the excerpt stops at 60 characters and shows newlines as \n */
     const char *src = "first line\n{{ 1 +\n 'a' }} and some text that makes this template long";
     assert_null(render_with(src, &env, &err));
-    assert_string_equal(err.msg, "template \"first line\\n{{ 1 +\\n 'a' }} and some text that makes this temp...\": "
-                                 "line 2: unsupported operand type(s) for +: 'int' and 'str'");
+    assert_string_equal(
+        err.msg,
+        "template \"first line\\n{{ 1 +\\n 'a' }} and some text that makes this temp...\": "
+        "line 2: unsupported operand type(s) for +: 'int' and 'str'");
     /* a multi-line template names the line of the template */
     assert_null(render_with("a\nb\n{{ x }}", &env, &err));
     assert_string_equal(err.msg, "template \"a\\nb\\n{{ x }}\": line 3: 'x' is undefined");
     assert_null(render_with("{% for i in [1] %}\n{% endif %}", &env, &err));
-    assert_string_equal(err.msg, "template \"{% for i in [1] %}\\n{% endif %}\": line 2: Encountered "
-                                 "unknown tag 'endif'. Jinja was looking for the following tags: "
-                                 "'endfor' or 'else'. The innermost block that needs to be closed is 'for'.");
+    assert_string_equal(
+        err.msg, "template \"{% for i in [1] %}\\n{% endif %}\": line 2: Encountered "
+                 "unknown tag 'endif'. Jinja was looking for the following tags: "
+                 "'endfor' or 'else'. The innermost block that needs to be closed is 'for'.");
 }
 
 static void test_output_left_alone_on_error(void **state) {
@@ -537,7 +502,8 @@ static void test_output_left_alone_on_error(void **state) {
     struct kurc_err err;
     kurc_strbuf_puts(&out, "kept:");
     const char *bad = "partial {{ x }}";
-    assert_int_equal(kurc_template_render(bad, strlen(bad), &env, &where, &out, &err), KURC_E_CONFIG);
+    assert_int_equal(kurc_template_render(bad, strlen(bad), &env, &where, &out, &err),
+                     KURC_E_CONFIG);
     assert_string_equal(out.data, "kept:");
     const char *good = "{{ 1 + 1 }}";
     assert_int_equal(kurc_template_render(good, strlen(good), &env, &where, &out, &err), KURC_OK);
@@ -603,10 +569,12 @@ static void test_limits(void **state) {
     expect_too_deep("{% if true %}", "{% endif %}", 201, false);
     /* loops stop after ten million iterations in all */
     struct kurc_err err;
-    assert_null(render_with("{% set r = range(4000) %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}",
-                            &env, &err));
-    assert_string_equal(err.msg, "template \"{% set r = range(4000) %}{% for i in r %}{% for j in r %}{% ...\": "
-                                 "template loops run more than 10000000 times");
+    assert_null(render_with(
+        "{% set r = range(4000) %}{% for i in r %}{% for j in r %}{% endfor %}{% endfor %}", &env,
+        &err));
+    assert_string_equal(
+        err.msg, "template \"{% set r = range(4000) %}{% for i in r %}{% for j in r %}{% ...\": "
+                 "template loops run more than 10000000 times");
 }
 
 static void test_plain_strings(void **state) {
@@ -649,14 +617,15 @@ static void test_without_env(void **state) {
     assert_null(render_with("{{ name }}", NULL, &err));
     assert_string_equal(err.msg, "template \"{{ name }}\": 'name' is undefined");
     assert_null(render_with("{{ load_yaml('a.yml') }}", &bare, &err));
-    assert_string_equal(err.msg,
-                        "template \"{{ load_yaml('a.yml') }}\": load_yaml() cannot load files here");
+    assert_string_equal(
+        err.msg, "template \"{{ load_yaml('a.yml') }}\": load_yaml() cannot load files here");
 }
 
 static void test_load_cache(void **state) {
     (void)state;
     loads = 0;
-    expect_output("{{ load_json('a.json').path }} {{ load_json('a.json').yaml }} {{ load_yaml('a.json').yaml }}",
+    expect_output("{{ load_json('a.json').path }} {{ load_json('a.json').yaml }} {{ "
+                  "load_yaml('a.json').yaml }}",
                   "a.json False True");
     assert_int_equal(loads, 2); /* once per path and kind */
     loads = 0;
