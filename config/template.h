@@ -12,8 +12,24 @@
  * (range, dict, gpu_count, load_json, load_yaml).  Values print with
  * Python's str().
  *
- * One deliberate difference: Jinja prints an undefined variable as nothing;
- * kurc reports an error instead (see kurc_template_render).
+ * Differences from Jinja, all deliberate:
+ *  - Using an undefined value (printing it, computing with it, iterating
+ *    it, taking its attributes, passing it to a filter other than default,
+ *    d and ternary) is an error; Jinja prints nothing.  Truth tests, ==,
+ *    `is defined` / `is undefined`, type tests and default still accept it.
+ *  - Integers are 64-bit: "integer overflow" where Python would grow.
+ *  - Mapping keys are strings: {1: 2} is an error.
+ *  - Filters that return generators or iterators in Jinja (map, select,
+ *    reject, selectattr, rejectattr, unique, reverse, items) and range()
+ *    return lists, so printing one shows its items instead of
+ *    "<generator object ...>" or "range(0, 3)".
+ *  - Case mapping (upper, lower, title, capitalize) covers ASCII only;
+ *    names are ASCII; \N{...} escapes and lone surrogates are rejected.
+ *  - Not provided: macros, blocks, includes, imports, namespace(), the
+ *    loop controls and recursive loops, and the filters batch,
+ *    filesizeformat, forceescape, groupby, indent, pprint, random, slice,
+ *    striptags, truncate, urlencode, urlize, wordwrap and xmlattr (each is
+ *    reported by name).
  */
 #ifndef KURC_TEMPLATE_H
 #define KURC_TEMPLATE_H
