@@ -3,8 +3,8 @@
  * other template_*.c files. */
 #include "template.h"
 
-#include <stdarg.h>
 #include <stdalign.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,8 +115,7 @@ static enum kurc_status report(const char *src, size_t len, bool multiline,
     return KURC_E_CONFIG;
 }
 
-enum kurc_status kurc_template_render(const char *src, size_t len,
-                                      const struct kurc_tmpl_env *env,
+enum kurc_status kurc_template_render(const char *src, size_t len, const struct kurc_tmpl_env *env,
                                       const struct kurc_loc *loc, struct kurc_strbuf *out,
                                       struct kurc_err *err) {
     struct kurc_strbuf norm = KURC_STRBUF_INIT;

@@ -12,8 +12,24 @@
  * (range, dict, gpu_count, load_json, load_yaml).  Values print with
  * Python's str().
  *
- * One deliberate difference: Jinja prints an undefined variable as nothing;
- * kurc reports an error instead (see kurc_template_render).
+ * Differences from Jinja, all deliberate:
+ *  - Using an undefined value (printing it, computing with it, iterating
+ *    it, taking its attributes, passing it to a filter other than default,
+ *    d and ternary) is an error; Jinja prints nothing.  Truth tests, ==,
+ *    `is defined` / `is undefined`, type tests and default still accept it.
+ *  - Integers are 64-bit: "integer overflow" where Python would grow.
+ *  - Mapping keys are strings: {1: 2} is an error.
+ *  - Filters that return generators or iterators in Jinja (map, select,
+ *    reject, selectattr, rejectattr, unique, reverse, items) and range()
+ *    return lists, so printing one shows its items instead of
+ *    "<generator object ...>" or "range(0, 3)".
+ *  - Case mapping (upper, lower, title, capitalize) covers ASCII only;
+ *    names are ASCII; \N{...} escapes and lone surrogates are rejected.
+ *  - Not provided: macros, blocks, includes, imports, namespace(), the
+ *    loop controls and recursive loops, and the filters batch,
+ *    filesizeformat, forceescape, groupby, indent, pprint, random, slice,
+ *    striptags, truncate, urlencode, urlize, wordwrap and xmlattr (each is
+ *    reported by name).
  */
 #ifndef KURC_TEMPLATE_H
 #define KURC_TEMPLATE_H
@@ -40,8 +56,8 @@ struct kurc_tmpl_env {
      * be NULL: then calling these globals is an error.  A render loads each
      * (path, kind) once and reuses it, unless the template passes
      * use_cache=false. */
-    enum kurc_status (*load_file)(void *ctx, const char *path, int is_yaml,
-                                  struct kurc_value **out, struct kurc_err *err);
+    enum kurc_status (*load_file)(void *ctx, const char *path, int is_yaml, struct kurc_value **out,
+                                  struct kurc_err *err);
     /* Number of GPUs for the gpu_count() global; NULL means 0. */
     int (*gpu_count)(void *ctx);
     void *ctx;
@@ -73,8 +89,7 @@ bool kurc_template_is_plain(const char *s, size_t len);
  * away: "template nests too deeply" (200 levels), 10,000,000 elements or
  * bytes for any one list or string, 10,000,000 loop iterations per render.
  * On error, out is left as it was. */
-enum kurc_status kurc_template_render(const char *src, size_t len,
-                                      const struct kurc_tmpl_env *env,
+enum kurc_status kurc_template_render(const char *src, size_t len, const struct kurc_tmpl_env *env,
                                       const struct kurc_loc *loc, struct kurc_strbuf *out,
                                       struct kurc_err *err);
 

@@ -13,11 +13,9 @@ enum tmpl_fn tmpl_global(const char *name) {
         const char *name;
         enum tmpl_fn fn;
     } globals[] = {
-        {"range", FN_RANGE},           {"dict", FN_DICT},
-        {"gpu_count", FN_GPU_COUNT},   {"load_json", FN_LOAD_JSON},
-        {"load_yaml", FN_LOAD_YAML},   {"lipsum", FN_UNSUPPORTED},
-        {"cycler", FN_UNSUPPORTED},    {"joiner", FN_UNSUPPORTED},
-        {"namespace", FN_UNSUPPORTED},
+        {"range", FN_RANGE},         {"dict", FN_DICT},           {"gpu_count", FN_GPU_COUNT},
+        {"load_json", FN_LOAD_JSON}, {"load_yaml", FN_LOAD_YAML}, {"lipsum", FN_UNSUPPORTED},
+        {"cycler", FN_UNSUPPORTED},  {"joiner", FN_UNSUPPORTED},  {"namespace", FN_UNSUPPORTED},
     };
     for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
         if (strcmp(globals[i].name, name) == 0)
@@ -32,8 +30,8 @@ static int positional(struct rt *rt, int line, const char *what, struct targs *a
     if (args->nkw)
         return tmpl_fail(rt->diag, line, "%s takes no keyword arguments", what);
     if (args->npos < min)
-        return tmpl_fail(rt->diag, line, "%s expected at least %zu argument%s, got %zu", what,
-                         min, min == 1 ? "" : "s", args->npos);
+        return tmpl_fail(rt->diag, line, "%s expected at least %zu argument%s, got %zu", what, min,
+                         min == 1 ? "" : "s", args->npos);
     if (args->npos > max)
         return tmpl_fail(rt->diag, line, "%s expected at most %zu argument%s, got %zu", what, max,
                          max == 1 ? "" : "s", args->npos);
@@ -139,8 +137,7 @@ static int call_load(struct rt *rt, int line, int is_yaml, struct targs *args, s
     return 0;
 }
 
-int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args,
-                 struct tv *out) {
+int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args, struct tv *out) {
     switch (fn->fn) {
     case FN_RANGE:
         return call_range(rt, line, args, out);
@@ -149,9 +146,9 @@ int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *arg
     case FN_GPU_COUNT:
         if (positional(rt, line, "gpu_count()", args, 0, 0) < 0)
             return -1;
-        tv_own(out, kurc_value_int(rt->env && rt->env->gpu_count ? rt->env->gpu_count(rt->env->ctx)
-                                                                 : 0,
-                                   NULL));
+        tv_own(out,
+               kurc_value_int(rt->env && rt->env->gpu_count ? rt->env->gpu_count(rt->env->ctx) : 0,
+                              NULL));
         return 0;
     case FN_LOAD_JSON:
     case FN_LOAD_YAML:
@@ -279,9 +276,8 @@ static int str_affix(struct rt *rt, int line, const struct kurc_value *s, bool s
     for (size_t i = 0; i < n; i++) {
         const struct kurc_value *c = cands[i];
         if (c->kind != KURC_STR)
-            return tmpl_fail(rt->diag, line,
-                             "%s first arg must be str or a tuple of str, not %s", what,
-                             tmpl_type_name(c));
+            return tmpl_fail(rt->diag, line, "%s first arg must be str or a tuple of str, not %s",
+                             what, tmpl_type_name(c));
         if (c->u.str.len <= s->u.str.len &&
             memcmp(s->u.str.s + (start ? 0 : s->u.str.len - c->u.str.len), c->u.str.s,
                    c->u.str.len) == 0)

@@ -78,8 +78,11 @@ static bool truthy(const struct tv *t) {
 
 /* ---- scopes ------------------------------------------------------------ */
 
-static void push_frame(struct rt *rt) {
-    struct frame *f = kurc_xcalloc(1, sizeof *f);
+/* Opens the scope f (storage owned by the caller). */
+static void push_frame(struct rt *rt, struct frame *f) {
+    memset(f, 0, sizeof *f);
+    f->vars = f->small;
+    f->cap = sizeof f->small / sizeof f->small[0];
     f->up = rt->top;
     rt->top = f;
 }
@@ -87,12 +90,10 @@ static void push_frame(struct rt *rt) {
 static void pop_frame(struct rt *rt) {
     struct frame *f = rt->top;
     rt->top = f->up;
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->vars[i].name);
+    for (size_t i = 0; i < f->n; i++)
         tv_free(&f->vars[i].val);
-    }
-    free(f->vars);
-    free(f);
+    if (f->vars != f->small)
+        free(f->vars);
 }
 
 /* Binds name in the innermost scope, taking val. */
@@ -105,10 +106,14 @@ static void set_var(struct rt *rt, const char *name, struct tv *val) {
             return;
         }
     if (f->n == f->cap) {
-        f->cap = f->cap ? f->cap * 2 : 8;
-        f->vars = kurc_xrealloc(f->vars, f->cap * sizeof *f->vars);
+        struct frame_var *grown = kurc_xmalloc(2 * f->cap * sizeof *grown);
+        memcpy(grown, f->vars, f->n * sizeof *grown);
+        if (f->vars != f->small)
+            free(f->vars);
+        f->vars = grown;
+        f->cap *= 2;
     }
-    f->vars[f->n].name = kurc_xstrdup(name);
+    f->vars[f->n].name = name;
     tv_move(&f->vars[f->n].val, val);
     f->n++;
 }
@@ -351,13 +356,13 @@ static int eval_slice(struct rt *rt, const struct node *n, struct tv *obj, struc
         return tmpl_fail(rt->diag, n->line, "slice step cannot be zero");
     if (bounds[2] < -INT64_MAX)
         bounds[2] = -INT64_MAX;
+    /* Jinja slices with Python's own subscript: no undefined fallback */
     enum pytype t = tmpl_pytype(obj->v);
-    if (t != PT_LIST && t != PT_TUPLE && t != PT_STR) {
-        char *expr = expr_text(rt, n->a);
-        tv_undef(out, "'%s' object cannot be sliced ('%s')", tmpl_pytype_name(t), expr);
-        free(expr);
-        return 0;
-    }
+    if (t == PT_DICT)
+        return tmpl_fail(rt->diag, n->line, "unhashable type: 'slice'");
+    if (t != PT_LIST && t != PT_TUPLE && t != PT_STR)
+        return tmpl_fail(rt->diag, n->line, "'%s' object is not subscriptable",
+                         tmpl_pytype_name(t));
     size_t len = t == PT_STR ? 0 : obj->v->u.list.len;
     size_t *offs = t == PT_STR ? tmpl_u8_offsets(obj->v->u.str.s, obj->v->u.str.len, &len) : NULL;
     int64_t i;
@@ -554,8 +559,7 @@ static int eval_call(struct rt *rt, const struct node *n, struct tv *out) {
     if (callee.fn != FN_NONE)
         rc = tmpl_call_fn(rt, n->line, &callee, &args, out);
     else if ((rc = tmpl_need(rt, n->line, &callee)) == 0)
-        rc = tmpl_fail(rt->diag, n->line, "'%s' object is not callable",
-                       tmpl_type_name(callee.v));
+        rc = tmpl_fail(rt->diag, n->line, "'%s' object is not callable", tmpl_type_name(callee.v));
     free_args(&args);
     tv_free(&callee);
     return rc;
@@ -600,7 +604,7 @@ static int eval_compare(struct rt *rt, const struct node *n, struct tv *out) {
         }
         int op = n->ops[i];
         if (op == CMP_EQ || op == CMP_NE) {
-            bool eq = left.v && right.v ? tmpl_equal(left.v, right.v)
+            bool eq = left.v && right.v     ? tmpl_equal(left.v, right.v)
                       : left.fn || right.fn ? left.fn == right.fn
                                             : !left.v && !right.v;
             res = op == CMP_EQ ? eq : !eq;
@@ -650,8 +654,9 @@ fail:
 }
 
 static int eval_collection(struct rt *rt, const struct node *n, struct tv *out) {
-    struct kurc_value *res = n->kind == N_DICT ? kurc_value_map(NULL)
-                                               : tmpl_new_seq(n->kind == N_TUPLE ? PT_TUPLE : PT_LIST);
+    struct kurc_value *res = n->kind == N_DICT
+                                 ? kurc_value_map(NULL)
+                                 : tmpl_new_seq(n->kind == N_TUPLE ? PT_TUPLE : PT_LIST);
     for (size_t i = 0; i < n->items.n; i++) {
         struct tv key = {0}, t;
         if (n->kind == N_DICT) {
@@ -710,8 +715,7 @@ static int eval(struct rt *rt, const struct node *n, struct tv *out) {
         if ((rc = tmpl_need(rt, n->line, &a)) == 0) {
             if (n->b->kind == N_SLICE) {
                 rc = eval_slice(rt, n, &a, out);
-            } else if ((rc = eval(rt, n->b, &b)) == 0 &&
-                       (rc = tmpl_need(rt, n->line, &b)) == 0) {
+            } else if ((rc = eval(rt, n->b, &b)) == 0 && (rc = tmpl_need(rt, n->line, &b)) == 0) {
                 expr = expr_text(rt, n->a);
                 rc = tmpl_getitem(rt, n->line, &a, b.v, expr, out);
                 free(expr);
@@ -809,15 +813,13 @@ static int exec_list(struct rt *rt, const struct nlist *body, struct kurc_strbuf
 static int emit(struct rt *rt, int line, struct kurc_strbuf *out, const char *s, size_t n) {
     kurc_strbuf_append(out, s, n);
     if (out->len > TMPL_MAX_SIZE)
-        return tmpl_fail(rt->diag, line, "template output is longer than %d bytes",
-                         TMPL_MAX_SIZE);
+        return tmpl_fail(rt->diag, line, "template output is longer than %d bytes", TMPL_MAX_SIZE);
     return 0;
 }
 
 static int step(struct rt *rt, int line) {
     if (++rt->steps > TMPL_MAX_STEPS)
-        return tmpl_fail(rt->diag, line, "template loops run more than %u times",
-                         TMPL_MAX_STEPS);
+        return tmpl_fail(rt->diag, line, "template loops run more than %u times", TMPL_MAX_STEPS);
     return 0;
 }
 
@@ -844,8 +846,7 @@ static int assign(struct rt *rt, int line, const struct node *target, struct tv 
             rc = tmpl_iterate(rt, line, val->v, &items, &n, &owner);
     }
     if (rc == 0 && n > target->items.n)
-        rc = tmpl_fail(rt->diag, line, "too many values to unpack (expected %zu)",
-                       target->items.n);
+        rc = tmpl_fail(rt->diag, line, "too many values to unpack (expected %zu)", target->items.n);
     else if (rc == 0 && n < target->items.n)
         rc = tmpl_fail(rt->diag, line, "not enough values to unpack (expected %zu, got %zu)",
                        target->items.n, n);
@@ -868,9 +869,9 @@ static int assign(struct rt *rt, int line, const struct node *target, struct tv 
 static void update_loop(struct kurc_value *m, size_t i, size_t n) {
     static const char *const keys[] = {"index", "index0", "revindex", "revindex0", "first",
                                        "last",  "length", "depth",    "depth0"};
-    int64_t vals[] = {(int64_t)i + 1, (int64_t)i, (int64_t)(n - i), (int64_t)(n - i - 1),
-                      i == 0,         i + 1 == n, (int64_t)n,       1,
-                      0};
+    int64_t vals[] = {(int64_t)i + 1,       (int64_t)i, (int64_t)(n - i),
+                      (int64_t)(n - i - 1), i == 0,     i + 1 == n,
+                      (int64_t)n,           1,          0};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         struct kurc_value *v = kurc_map_get(m, keys[k]);
         if (!v)
@@ -885,6 +886,7 @@ static void update_loop(struct kurc_value *m, size_t i, size_t n) {
 }
 
 static int exec_for(struct rt *rt, const struct node *n, struct kurc_strbuf *out) {
+    struct frame scope;
     struct tv seq;
     struct kurc_value **items = NULL, *owner = NULL;
     size_t count = 0, selected = 0;
@@ -903,7 +905,7 @@ static int exec_for(struct rt *rt, const struct node *n, struct kurc_strbuf *out
         }
         struct tv item, test;
         tv_borrow(&item, items[i]);
-        push_frame(rt);
+        push_frame(rt, &scope);
         rc = step(rt, n->line);
         if (rc == 0)
             rc = assign(rt, n->line, n->a, &item, true);
@@ -922,7 +924,7 @@ static int exec_for(struct rt *rt, const struct node *n, struct kurc_strbuf *out
     rt->loops = &state;
     for (size_t i = 0; rc == 0 && i < selected; i++) {
         struct tv item, loop;
-        push_frame(rt);
+        push_frame(rt, &scope);
         tv_borrow(&item, items[order[i]]);
         update_loop(loop_obj, i, selected);
         state.i = i;
@@ -939,7 +941,7 @@ static int exec_for(struct rt *rt, const struct node *n, struct kurc_strbuf *out
     rt->loops = state.up;
     kurc_value_free(loop_obj);
     if (rc == 0 && selected == 0 && n->orelse.n) {
-        push_frame(rt);
+        push_frame(rt, &scope);
         rc = exec_list(rt, &n->orelse, out);
         pop_frame(rt);
     }
@@ -951,9 +953,10 @@ static int exec_for(struct rt *rt, const struct node *n, struct kurc_strbuf *out
 
 /* Renders a block body in its own scope, as a string value. */
 static int render_block(struct rt *rt, const struct nlist *body, struct tv *out) {
+    struct frame scope;
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_strbuf_append(&sb, "", 0);
-    push_frame(rt);
+    push_frame(rt, &scope);
     int rc = exec_list(rt, body, &sb);
     pop_frame(rt);
     if (rc < 0) {
@@ -985,13 +988,14 @@ static int exec_output(struct rt *rt, const struct node *n, struct kurc_strbuf *
 }
 
 static int exec_with(struct rt *rt, const struct node *n, struct kurc_strbuf *out) {
+    struct frame scope;
     size_t count = n->items.n;
     struct tv *vals = kurc_xcalloc(count ? count : 1, sizeof *vals);
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = eval(rt, n->kwvals.v[i], &vals[i]);
     if (rc == 0) {
-        push_frame(rt);
+        push_frame(rt, &scope);
         for (size_t i = 0; rc == 0 && i < count; i++)
             rc = assign(rt, n->line, n->items.v[i], &vals[i], true);
         if (rc == 0)
@@ -1065,7 +1069,8 @@ static int exec_list(struct rt *rt, const struct nlist *body, struct kurc_strbuf
 int tmpl_run(const struct tmpl *t, const struct kurc_tmpl_env *env, struct tmpl_diag *diag,
              struct kurc_strbuf *out) {
     struct rt rt = {.env = env, .diag = diag, .t = t};
-    push_frame(&rt);
+    struct frame root;
+    push_frame(&rt, &root);
     int rc = exec_list(&rt, &t->body, out);
     pop_frame(&rt);
     for (size_t i = 0; i < rt.nfiles; i++) {

@@ -18,8 +18,8 @@
 #define F_VARARGS 1 /* gets the raw arguments instead of bound slots */
 #define F_UNDEF 2   /* accepts an undefined value */
 
-typedef int (*filter_fn)(struct rt *rt, int line, struct tv *val, struct tv **a,
-                         struct targs *args, struct tv *out);
+typedef int (*filter_fn)(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
+                         struct tv *out);
 
 struct filter {
     const char *name;
@@ -29,8 +29,8 @@ struct filter {
     const char *params[4];
 };
 
-int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params,
-              size_t nparams, size_t nreq, struct targs *args, struct tv **slots) {
+int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params, size_t nparams,
+              size_t nreq, struct targs *args, struct tv **slots) {
     for (size_t i = 0; i < nparams; i++)
         slots[i] = NULL;
     if (args->npos > nparams && nparams == 0)
@@ -54,8 +54,7 @@ int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *para
     }
     for (size_t i = 0; i < nreq; i++)
         if (!slots[i])
-            return tmpl_fail(rt->diag, line, "%s missing required argument '%s'", what,
-                             params[i]);
+            return tmpl_fail(rt->diag, line, "%s missing required argument '%s'", what, params[i]);
     return 0;
 }
 
@@ -173,8 +172,8 @@ static int change_case(struct tv *val, enum tmpl_case mode, struct tv *out) {
     return 0;
 }
 
-static int f_capitalize(struct rt *rt, int line, struct tv *val, struct tv **a,
-                        struct targs *args, struct tv *out) {
+static int f_capitalize(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
+                        struct tv *out) {
     (void)rt, (void)line, (void)a, (void)args;
     return change_case(val, CASE_CAPITALIZE, out);
 }
@@ -255,8 +254,12 @@ static int f_escape(struct rt *rt, int line, struct tv *val, struct tv **a, stru
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     for (size_t i = 0; i < s->u.str.len; i++) {
         char c = s->u.str.s[i];
-        const char *rep = c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;"
-                        : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
+        const char *rep = c == '&'    ? "&amp;"
+                          : c == '<'  ? "&lt;"
+                          : c == '>'  ? "&gt;"
+                          : c == '"'  ? "&#34;"
+                          : c == '\'' ? "&#39;"
+                                      : NULL;
         if (rep)
             kurc_strbuf_puts(&sb, rep);
         else
@@ -348,8 +351,8 @@ static int f_int(struct rt *rt, int line, struct tv *val, struct tv **a, struct 
         if (trunc_float(rt, line, v->u.f, &i) < 0)
             return -1;
     } else if (v->kind == KURC_STR) {
-        int rc = base >= 0 && base <= 36 ? tmpl_parse_int(v->u.str.s, v->u.str.len, (int)base, &i)
-                                         : -1;
+        int rc =
+            base >= 0 && base <= 36 ? tmpl_parse_int(v->u.str.s, v->u.str.len, (int)base, &i) : -1;
         if (rc == -2)
             return tmpl_fail(rt->diag, line, "integer overflow");
         if (rc < 0) {
@@ -564,15 +567,15 @@ static int f_trim(struct rt *rt, int line, struct tv *val, struct tv **a, struct
     bool have = chars && chars->kind == KURC_STR;
     struct kurc_value *s = tmpl_str_value(val->v);
     size_t b, e;
-    tmpl_strip(s->u.str.s, s->u.str.len, have ? chars->u.str.s : NULL,
-               have ? chars->u.str.len : 0, true, true, &b, &e);
+    tmpl_strip(s->u.str.s, s->u.str.len, have ? chars->u.str.s : NULL, have ? chars->u.str.len : 0,
+               true, true, &b, &e);
     tv_own(out, kurc_value_strn(s->u.str.s + b, e - b, NULL));
     kurc_value_free(s);
     return 0;
 }
 
-static int f_wordcount(struct rt *rt, int line, struct tv *val, struct tv **a,
-                       struct targs *args, struct tv *out) {
+static int f_wordcount(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
+                       struct tv *out) {
     (void)rt, (void)line, (void)a, (void)args;
     struct kurc_value *s = tmpl_str_value(val->v);
     int64_t words = 0;
@@ -580,8 +583,8 @@ static int f_wordcount(struct rt *rt, int line, struct tv *val, struct tv **a,
     for (size_t i = 0; i < s->u.str.len;) {
         uint32_t cp;
         i = tmpl_u8_next(s->u.str.s, s->u.str.len, i, &cp);
-        bool w = (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') ||
-                 (cp >= 'A' && cp <= 'Z') || cp == '_' || (cp >= 0x80 && !tmpl_py_space(cp));
+        bool w = (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
+                 cp == '_' || (cp >= 0x80 && !tmpl_py_space(cp));
         words += w && !in_word;
         in_word = w;
     }
@@ -833,15 +836,14 @@ static int f_dictsort(struct rt *rt, int line, struct tv *val, struct tv **a, st
     if (flag_arg(rt, line, a[0], &case_sensitive) < 0 || tmpl_arg(rt, line, a[1], &by) < 0 ||
         flag_arg(rt, line, a[2], &reverse) < 0)
         return -1;
-    int pos = !by || (by->kind == KURC_STR && strcmp(by->u.str.s, "key") == 0)     ? 0
-              : by->kind == KURC_STR && strcmp(by->u.str.s, "value") == 0 ? 1
-                                                                          : -1;
+    int pos = !by || (by->kind == KURC_STR && strcmp(by->u.str.s, "key") == 0) ? 0
+              : by->kind == KURC_STR && strcmp(by->u.str.s, "value") == 0      ? 1
+                                                                               : -1;
     if (pos < 0)
         return tmpl_fail(rt->diag, line, "You can only sort by either \"key\" or \"value\"");
     const struct kurc_value *v = val->v;
     if (tmpl_pytype(v) != PT_DICT)
-        return tmpl_fail(rt->diag, line, "'%s' object has no attribute 'items'",
-                         tmpl_type_name(v));
+        return tmpl_fail(rt->diag, line, "'%s' object has no attribute 'items'", tmpl_type_name(v));
     size_t n = v->u.map.len;
     struct kurc_value *list = kurc_value_list(NULL);
     struct kurc_value **keys = kurc_xcalloc(n ? n : 1, sizeof *keys);
@@ -1109,14 +1111,14 @@ static int f_reject(struct rt *rt, int line, struct tv *val, struct tv **a, stru
     return select_items(rt, line, val, args, false, false, out);
 }
 
-static int f_selectattr(struct rt *rt, int line, struct tv *val, struct tv **a,
-                        struct targs *args, struct tv *out) {
+static int f_selectattr(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
+                        struct tv *out) {
     (void)a;
     return select_items(rt, line, val, args, true, true, out);
 }
 
-static int f_rejectattr(struct rt *rt, int line, struct tv *val, struct tv **a,
-                        struct targs *args, struct tv *out) {
+static int f_rejectattr(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
+                        struct tv *out) {
     (void)a;
     return select_items(rt, line, val, args, true, false, out);
 }
@@ -1221,8 +1223,8 @@ static int merge_into(struct rt *rt, int line, struct kurc_value *m, const struc
         const struct kurc_value *p = items[i];
         enum pytype t = tmpl_pytype(p);
         if ((t != PT_LIST && t != PT_TUPLE) || p->u.list.len != 2)
-            rc = tmpl_fail(rt->diag, line,
-                           "dictionary update sequence element #%zu is not a pair", i);
+            rc = tmpl_fail(rt->diag, line, "dictionary update sequence element #%zu is not a pair",
+                           i);
         else if (p->u.list.items[0]->kind != KURC_STR)
             rc = tmpl_fail(rt->diag, line,
                            "dictionary keys must be strings in kurc templates, not %s",
@@ -1326,8 +1328,8 @@ static const struct filter filters[] = {
 
 /* Stock Jinja filters kurc leaves out. */
 static const char *const missing[] = {
-    "batch",    "filesizeformat", "forceescape", "groupby",   "indent",  "pprint",  "random",
-    "slice",    "striptags",      "truncate",    "urlencode", "urlize",  "wordwrap", "xmlattr",
+    "batch", "filesizeformat", "forceescape", "groupby",   "indent", "pprint",   "random",
+    "slice", "striptags",      "truncate",    "urlencode", "urlize", "wordwrap", "xmlattr",
 };
 
 static const struct filter *find(const char *name) {
@@ -1337,6 +1339,13 @@ static const struct filter *find(const char *name) {
     return NULL;
 }
 
+int tmpl_no_filter(struct tmpl_diag *diag, int line, const char *name) {
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
+        if (strcmp(missing[i], name) == 0)
+            return tmpl_fail(diag, line, "filter '%s' is not supported by kurc", name);
+    return tmpl_fail(diag, line, "no filter named '%s'", name);
+}
+
 bool tmpl_filter_exists(const char *name) {
     return find(name) != NULL;
 }
@@ -1344,12 +1353,8 @@ bool tmpl_filter_exists(const char *name) {
 int tmpl_filter(struct rt *rt, int line, const char *name, struct tv *val, struct targs *args,
                 struct tv *out) {
     const struct filter *f = find(name);
-    if (!f) {
-        for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++)
-            if (strcmp(missing[i], name) == 0)
-                return tmpl_fail(rt->diag, line, "filter '%s' is not supported by kurc", name);
-        return tmpl_fail(rt->diag, line, "no filter named '%s'", name);
-    }
+    if (!f)
+        return tmpl_no_filter(rt->diag, line, name);
     if (!(f->flags & F_UNDEF) && tmpl_need(rt, line, val) < 0)
         return -1;
     struct tv *slots[4] = {NULL, NULL, NULL, NULL};

@@ -56,8 +56,8 @@ static int format_int(struct rt *rt, int line, const struct spec *sp, const stru
     } else if (v->kind == KURC_INT || v->kind == KURC_BOOL) {
         x = v->kind == KURC_INT ? v->u.i : v->u.b;
     } else if (strchr("diu", sp->conv)) {
-        return tmpl_fail(rt->diag, line, "%%%c format: a real number is required, not %s",
-                         sp->conv, tmpl_type_name(v));
+        return tmpl_fail(rt->diag, line, "%%%c format: a real number is required, not %s", sp->conv,
+                         tmpl_type_name(v));
     } else {
         return tmpl_fail(rt->diag, line, "%%%c format: an integer is required, not %s", sp->conv,
                          tmpl_type_name(v));
@@ -79,14 +79,17 @@ static int format_int(struct rt *rt, int line, const struct spec *sp, const stru
         kurc_strbuf_putc(&body, tmp[--n]);
     char prefix[8];
     snprintf(prefix, sizeof prefix, "%s%s", sign_of(sp, x < 0),
-             !sp->alt || base == 10 ? "" : sp->conv == 'o' ? "0o" : sp->conv == 'x' ? "0x" : "0X");
+             !sp->alt || base == 10 ? ""
+             : sp->conv == 'o'      ? "0o"
+             : sp->conv == 'x'      ? "0x"
+                                    : "0X");
     pad(sb, sp, prefix, body.data, body.len);
     kurc_strbuf_free(&body);
     return 0;
 }
 
-static int format_float(struct rt *rt, int line, const struct spec *sp,
-                        const struct kurc_value *v, struct kurc_strbuf *sb) {
+static int format_float(struct rt *rt, int line, const struct spec *sp, const struct kurc_value *v,
+                        struct kurc_strbuf *sb) {
     if (!tmpl_is_number(v))
         return tmpl_fail(rt->diag, line, "must be real number, not %s", tmpl_type_name(v));
     double x = tmpl_num(v);
@@ -107,8 +110,8 @@ static int format_float(struct rt *rt, int line, const struct spec *sp,
     return 0;
 }
 
-static int format_text(struct rt *rt, int line, const struct spec *sp,
-                       const struct kurc_value *v, struct kurc_strbuf *sb) {
+static int format_text(struct rt *rt, int line, const struct spec *sp, const struct kurc_value *v,
+                       struct kurc_strbuf *sb) {
     struct kurc_strbuf text = KURC_STRBUF_INIT;
     kurc_strbuf_append(&text, "", 0);
     if (sp->conv == 'c') {
@@ -164,7 +167,9 @@ static int number(struct rt *rt, int line, const char *f, size_t n, size_t *i,
         if (v->kind != KURC_INT && v->kind != KURC_BOOL)
             return tmpl_fail(rt->diag, line, "* wants int");
         int64_t x = v->kind == KURC_INT ? v->u.i : v->u.b;
-        *out = x > TMPL_MAX_SIZE ? TMPL_MAX_SIZE + 1L : x < -TMPL_MAX_SIZE ? -TMPL_MAX_SIZE - 1L : (long)x;
+        *out = x > TMPL_MAX_SIZE    ? TMPL_MAX_SIZE + 1L
+               : x < -TMPL_MAX_SIZE ? -TMPL_MAX_SIZE - 1L
+                                    : (long)x;
         return 0;
     }
     long x = 0;
@@ -209,9 +214,9 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
                 break;
             }
             if (ta != PT_DICT) {
-                rc = tmpl_fail(rt->diag, line, ta == PT_LIST
-                                                   ? "list indices must be integers or slices, not str"
-                                                   : "format requires a mapping");
+                rc = tmpl_fail(rt->diag, line,
+                               ta == PT_LIST ? "list indices must be integers or slices, not str"
+                                             : "format requires a mapping");
                 break;
             }
             char *key = kurc_xstrndup(f + i + 1, k - i - 2);
@@ -256,9 +261,8 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
             continue;
         }
         if (!strchr("sracdiuoxXeEfFgG", sp.conv)) {
-            rc = tmpl_fail(rt->diag, line,
-                           "unsupported format character '%c' (0x%x) at index %zu", sp.conv,
-                           (unsigned char)sp.conv, tmpl_u8_count(f, i));
+            rc = tmpl_fail(rt->diag, line, "unsupported format character '%c' (0x%x) at index %zu",
+                           sp.conv, (unsigned char)sp.conv, tmpl_u8_count(f, i));
             break;
         }
         if (!val && next_arg(rt, line, argv, argc, &argi, &val) < 0) {

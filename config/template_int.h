@@ -20,7 +20,7 @@
 #include "value.h"
 
 #define TMPL_MAX_DEPTH 200       /* nesting of tags and expressions */
-#define TMPL_MAX_SIZE 10000000   /* elements of one list, bytes of one string */
+#define TMPL_MAX_SIZE 1000000    /* elements of one list, bytes of one string */
 #define TMPL_MAX_STEPS 10000000u /* loop iterations in one render */
 
 /* ---- diagnostics ------------------------------------------------------ */
@@ -259,13 +259,14 @@ bool tv_is_undef(const struct tv *t);
 /* ---- render state (template_eval.c) ------------------------------------- */
 
 struct frame_var {
-    char *name;
+    const char *name; /* borrowed from the syntax tree */
     struct tv val;
 };
 
 struct frame {
-    struct frame_var *vars;
+    struct frame_var *vars; /* small, or allocated when it fills up */
     size_t n, cap;
+    struct frame_var small[4];
     struct frame *up;
 };
 
@@ -361,6 +362,9 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
 /* ---- filters, tests, calls ---------------------------------------------- */
 
 bool tmpl_filter_exists(const char *name);
+/* Fails for a filter kurc lacks ("no filter named 'x'", or a note that a
+ * stock Jinja filter is not supported). */
+int tmpl_no_filter(struct tmpl_diag *diag, int line, const char *name);
 bool tmpl_test_exists(const char *name);
 int tmpl_filter(struct rt *rt, int line, const char *name, struct tv *val, struct targs *args,
                 struct tv *out);
@@ -370,14 +374,13 @@ int tmpl_test(struct rt *rt, int line, const char *name, struct tv *val, struct 
  * params[i], or NULL when absent.  Fails for unknown, repeated, missing
  * (the first nreq are required) or surplus arguments.  what names the
  * callee in messages. */
-int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params,
-              size_t nparams, size_t nreq, struct targs *args, struct tv **slots);
+int tmpl_bind(struct rt *rt, int line, const char *what, const char *const *params, size_t nparams,
+              size_t nreq, struct targs *args, struct tv **slots);
 /* A bound argument that must be a real value (not undefined). */
 int tmpl_arg(struct rt *rt, int line, struct tv *slot, const struct kurc_value **out);
 
 enum tmpl_fn tmpl_global(const char *name);
-int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args,
-                 struct tv *out);
+int tmpl_call_fn(struct rt *rt, int line, const struct tv *fn, struct targs *args, struct tv *out);
 /* obj.name(args), for the methods kurc supports.  Returns 1 when obj has
  * no method of that name (the caller then tries an attribute). */
 int tmpl_call_method(struct rt *rt, int line, const struct kurc_value *obj, const char *name,
@@ -403,8 +406,8 @@ const char *tmpl_find(const char *hay, size_t hn, const char *needle, size_t nn)
 /* Python's str.strip(chars): the bounds [*b, *e) left after stripping
  * the code points in chars (whitespace when chars is NULL) from the chosen
  * ends. */
-void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left,
-                bool right, size_t *b, size_t *e);
+void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left, bool right,
+                size_t *b, size_t *e);
 /* Python's str.replace(old, new, count) (count < 0: all). */
 void tmpl_replace(const char *s, size_t len, const char *old, size_t oldlen, const char *new_,
                   size_t newlen, int64_t count, struct kurc_strbuf *sb);

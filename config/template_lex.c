@@ -98,8 +98,7 @@ static size_t raw_begin(const struct lexer *lx, size_t i) {
 /* Finds the "{% endraw %}" that closes a raw block whose body starts at p:
  * stores where the body ends, the strip sign and the position after the
  * tag.  Returns false when there is none. */
-static bool raw_end(const struct lexer *lx, size_t p, size_t *body_end, char *sign,
-                    size_t *after) {
+static bool raw_end(const struct lexer *lx, size_t p, size_t *body_end, char *sign, size_t *after) {
     for (size_t k = p; k + 1 < lx->len; k++) {
         if (lx->src[k] != '{' || lx->src[k + 1] != '%')
             continue;
@@ -168,12 +167,17 @@ static int lex_root(struct lexer *lx) {
             size_t body_end, after;
             char end_sign;
             advance(lx, raw);
+            /* like Jinja, an unclosed block is an error only if text follows */
+            if (raw >= lx->len)
+                continue;
             if (!raw_end(lx, raw, &body_end, &end_sign, &after))
                 return tmpl_fail(lx->diag, lx->line, "Missing end of raw directive");
             push_data(lx, raw, data_end(lx, raw, body_end, end_sign), lx->line);
             advance(lx, after);
         } else if (kind == '#') {
             advance(lx, p);
+            if (p >= lx->len)
+                continue;
             size_t after = comment_end(lx, p);
             if (!after)
                 return tmpl_fail(lx->diag, lx->line, "Missing end of comment tag");
@@ -293,8 +297,8 @@ static int int_value(struct lexer *lx, struct tok *t, int base) {
             continue;
         uint64_t d = (uint64_t)digit_value(s[i]);
         if (v > (UINT64_C(9223372036854775807) - d) / (uint64_t)base)
-            return tmpl_fail(lx->diag, t->line,
-                             "integer literal %.*s does not fit in 64 bits", (int)n, s);
+            return tmpl_fail(lx->diag, t->line, "integer literal %.*s does not fit in 64 bits",
+                             (int)n, s);
         v = v * (uint64_t)base + d;
     }
     t->i = (int64_t)v;
@@ -313,8 +317,8 @@ static void float_value(struct lexer *lx, struct tok *t) {
     free(buf);
 }
 
-static int hex_escape(struct lexer *lx, int line, const char *s, size_t n, size_t *i,
-                      int digits, uint32_t *cp) {
+static int hex_escape(struct lexer *lx, int line, const char *s, size_t n, size_t *i, int digits,
+                      uint32_t *cp) {
     static const char *const names[] = {[2] = "\\xXX", [4] = "\\uXXXX", [8] = "\\UXXXXXXXX"};
     uint32_t v = 0;
     for (int k = 0; k < digits; k++) {
@@ -345,17 +349,35 @@ static int string_value(struct lexer *lx, struct tok *t) {
         switch (d) {
         case '\n':
             break;
-        case '\\': case '\'': case '"':
+        case '\\':
+        case '\'':
+        case '"':
             kurc_strbuf_putc(&sb, d);
             break;
-        case 'a': kurc_strbuf_putc(&sb, '\a'); break;
-        case 'b': kurc_strbuf_putc(&sb, '\b'); break;
-        case 'f': kurc_strbuf_putc(&sb, '\f'); break;
-        case 'n': kurc_strbuf_putc(&sb, '\n'); break;
-        case 'r': kurc_strbuf_putc(&sb, '\r'); break;
-        case 't': kurc_strbuf_putc(&sb, '\t'); break;
-        case 'v': kurc_strbuf_putc(&sb, '\v'); break;
-        case 'x': case 'u': case 'U':
+        case 'a':
+            kurc_strbuf_putc(&sb, '\a');
+            break;
+        case 'b':
+            kurc_strbuf_putc(&sb, '\b');
+            break;
+        case 'f':
+            kurc_strbuf_putc(&sb, '\f');
+            break;
+        case 'n':
+            kurc_strbuf_putc(&sb, '\n');
+            break;
+        case 'r':
+            kurc_strbuf_putc(&sb, '\r');
+            break;
+        case 't':
+            kurc_strbuf_putc(&sb, '\t');
+            break;
+        case 'v':
+            kurc_strbuf_putc(&sb, '\v');
+            break;
+        case 'x':
+        case 'u':
+        case 'U':
             if (hex_escape(lx, t->line, s, n, &i, d == 'x' ? 2 : d == 'u' ? 4 : 8, &cp) < 0) {
                 kurc_strbuf_free(&sb);
                 return -1;
@@ -376,7 +398,11 @@ static int string_value(struct lexer *lx, struct tok *t) {
                  * backslash before such a character keeps its \x, \u or
                  * \U spelling. */
                 size_t next = tmpl_u8_next(s, n, i, &cp);
-                kurc_strbuf_printf(&sb, cp < 0x100 ? "\\x%02" PRIx32 : cp < 0x10000 ? "\\u%04" PRIx32 : "\\U%08" PRIx32, cp);
+                kurc_strbuf_printf(&sb,
+                                   cp < 0x100     ? "\\x%02" PRIx32
+                                   : cp < 0x10000 ? "\\u%04" PRIx32
+                                                  : "\\U%08" PRIx32,
+                                   cp);
                 i = next - 1;
             } else {
                 kurc_strbuf_putc(&sb, '\\');
@@ -407,11 +433,11 @@ static const struct {
     const char *text;
     enum tok_type type;
 } operators[] = {
-    {"//", T_FLOORDIV}, {"**", T_POW}, {"==", T_EQ},       {"!=", T_NE},       {">=", T_GTEQ},
-    {"<=", T_LTEQ},     {"+", T_ADD},  {"-", T_SUB},       {"/", T_DIV},       {"*", T_MUL},
-    {"%", T_MOD},       {"~", T_TILDE}, {"[", T_LBRACKET}, {"]", T_RBRACKET}, {"(", T_LPAREN},
-    {")", T_RPAREN},    {"{", T_LBRACE}, {"}", T_RBRACE},  {">", T_GT},       {"<", T_LT},
-    {"=", T_ASSIGN},    {".", T_DOT},  {":", T_COLON},     {"|", T_PIPE},     {",", T_COMMA},
+    {"//", T_FLOORDIV}, {"**", T_POW},   {"==", T_EQ},      {"!=", T_NE},      {">=", T_GTEQ},
+    {"<=", T_LTEQ},     {"+", T_ADD},    {"-", T_SUB},      {"/", T_DIV},      {"*", T_MUL},
+    {"%", T_MOD},       {"~", T_TILDE},  {"[", T_LBRACKET}, {"]", T_RBRACKET}, {"(", T_LPAREN},
+    {")", T_RPAREN},    {"{", T_LBRACE}, {"}", T_RBRACE},   {">", T_GT},       {"<", T_LT},
+    {"=", T_ASSIGN},    {".", T_DOT},    {":", T_COLON},    {"|", T_PIPE},     {",", T_COMMA},
     {";", T_SEMICOLON},
 };
 
@@ -452,8 +478,7 @@ static int unexpected_char(struct lexer *lx, size_t p) {
     size_t next = tmpl_u8_next(lx->src, lx->len, p, &cp);
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_py_repr_string(lx->src + p, next - p, &sb);
-    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data,
-              tmpl_u8_count(lx->src, p));
+    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data, tmpl_u8_count(lx->src, p));
     kurc_strbuf_free(&sb);
     return -1;
 }

@@ -49,10 +49,10 @@ enum pytype tmpl_pytype(const struct kurc_value *v) {
 
 const char *tmpl_pytype_name(enum pytype t) {
     static const char *const names[] = {
-        [PT_NONE] = "NoneType",      [PT_BOOL] = "bool",           [PT_INT] = "int",
-        [PT_FLOAT] = "float",        [PT_STR] = "str",             [PT_LIST] = "list",
-        [PT_TUPLE] = "tuple",        [PT_DICT] = "dict",           [PT_KEYS] = "dict_keys",
-        [PT_VALUES] = "dict_values", [PT_ITEMS] = "dict_items",    [PT_LOOP] = "LoopContext",
+        [PT_NONE] = "NoneType",      [PT_BOOL] = "bool",        [PT_INT] = "int",
+        [PT_FLOAT] = "float",        [PT_STR] = "str",          [PT_LIST] = "list",
+        [PT_TUPLE] = "tuple",        [PT_DICT] = "dict",        [PT_KEYS] = "dict_keys",
+        [PT_VALUES] = "dict_values", [PT_ITEMS] = "dict_items", [PT_LOOP] = "LoopContext",
     };
     return names[t];
 }
@@ -110,13 +110,20 @@ int tmpl_int_of(struct rt *rt, int line, const struct kurc_value *v, const char 
 
 static const char *op_text(int op) {
     switch (op) {
-    case T_ADD: return "+";
-    case T_SUB: return "-";
-    case T_MUL: return "*";
-    case T_DIV: return "/";
-    case T_FLOORDIV: return "//";
-    case T_MOD: return "%";
-    default: return "** or pow()";
+    case T_ADD:
+        return "+";
+    case T_SUB:
+        return "-";
+    case T_MUL:
+        return "*";
+    case T_DIV:
+        return "/";
+    case T_FLOORDIV:
+        return "//";
+    case T_MOD:
+        return "%";
+    default:
+        return "** or pow()";
     }
 }
 
@@ -417,10 +424,14 @@ bool tmpl_equal(const struct kurc_value *a, const struct kurc_value *b) {
 
 static bool apply_cmp(int op, int c) {
     switch (op) {
-    case CMP_LT: return c < 0;
-    case CMP_LE: return c <= 0;
-    case CMP_GT: return c > 0;
-    default: return c >= 0;
+    case CMP_LT:
+        return c < 0;
+    case CMP_LE:
+        return c <= 0;
+    case CMP_GT:
+        return c > 0;
+    default:
+        return c >= 0;
     }
 }
 
@@ -449,8 +460,8 @@ int tmpl_order(struct rt *rt, int line, int op, const struct kurc_value *a,
         *res = apply_cmp(op, c);
         return 0;
     }
-    static const char *const ops[] = {[CMP_LT] = "<", [CMP_LE] = "<=", [CMP_GT] = ">",
-                                      [CMP_GE] = ">="};
+    static const char *const ops[] = {
+        [CMP_LT] = "<", [CMP_LE] = "<=", [CMP_GT] = ">", [CMP_GE] = ">="};
     return tmpl_fail(rt->diag, line, "'%s' not supported between instances of '%s' and '%s'",
                      ops[op], tmpl_pytype_name(ta), tmpl_pytype_name(tb));
 }

@@ -305,7 +305,8 @@ static struct node *parse_primary(struct parser *p) {
     }
     case T_INT:
     case T_FLOAT:
-        n = const_node(p, t->type == T_INT ? kurc_value_int(t->i, NULL) : kurc_value_float(t->f, NULL),
+        n = const_node(p,
+                       t->type == T_INT ? kurc_value_int(t->i, NULL) : kurc_value_float(t->f, NULL),
                        line, start);
         if (next_tok(p) < 0)
             return NULL;
@@ -316,6 +317,8 @@ static struct node *parse_primary(struct parser *p) {
         n = parse_tuple(p, false, true, NULL, true);
         if (!n || expect(p, T_RPAREN) < 0)
             return NULL;
+        n->start = start; /* messages quote the expression with its parentheses */
+        n->end = p->prev_end;
         return n;
     case T_LBRACKET:
         return parse_list(p);
@@ -559,8 +562,7 @@ static struct node *parse_test(struct parser *p, struct node *node) {
             return NULL;
     } else if ((ty == T_NAME || ty == T_STRING || ty == T_INT || ty == T_FLOAT ||
                 ty == T_LBRACKET || ty == T_LBRACE) &&
-               !is_name(&p->cur, "else") && !is_name(&p->cur, "or") &&
-               !is_name(&p->cur, "and")) {
+               !is_name(&p->cur, "else") && !is_name(&p->cur, "or") && !is_name(&p->cur, "and")) {
         if (is_name(&p->cur, "is")) {
             fail(p, "You cannot chain multiple tests with is", NULL);
             return NULL;
@@ -577,8 +579,8 @@ static struct node *parse_test(struct parser *p, struct node *node) {
     if (!negated)
         return n;
     struct node *not = new_node(p, N_NOT, line, node->start);
-    not->a = n;
-    return seal(p, not) < 0 ? NULL : not;
+    not ->a = n;
+    return seal(p, not ) < 0 ? NULL : not ;
 }
 
 static struct node *parse_postfix(struct parser *p, struct node *node) {
@@ -653,8 +655,8 @@ static struct node *parse_pow(struct parser *p) {
 
 static struct node *parse_math2(struct parser *p) {
     struct node *left = parse_pow(p);
-    while (left && (p->cur.type == T_MUL || p->cur.type == T_DIV ||
-                    p->cur.type == T_FLOORDIV || p->cur.type == T_MOD)) {
+    while (left && (p->cur.type == T_MUL || p->cur.type == T_DIV || p->cur.type == T_FLOORDIV ||
+                    p->cur.type == T_MOD)) {
         int op = p->cur.type;
         if (next_tok(p) < 0)
             return NULL;
@@ -704,12 +706,24 @@ static struct node *parse_compare(struct parser *p) {
         int op;
         const struct tok *ahead;
         switch (p->cur.type) {
-        case T_EQ: op = CMP_EQ; break;
-        case T_NE: op = CMP_NE; break;
-        case T_LT: op = CMP_LT; break;
-        case T_LTEQ: op = CMP_LE; break;
-        case T_GT: op = CMP_GT; break;
-        case T_GTEQ: op = CMP_GE; break;
+        case T_EQ:
+            op = CMP_EQ;
+            break;
+        case T_NE:
+            op = CMP_NE;
+            break;
+        case T_LT:
+            op = CMP_LT;
+            break;
+        case T_LTEQ:
+            op = CMP_LE;
+            break;
+        case T_GT:
+            op = CMP_GT;
+            break;
+        case T_GTEQ:
+            op = CMP_GE;
+            break;
         default:
             op = -1;
             if (is_name(&p->cur, "in")) {
@@ -824,22 +838,31 @@ static int subparse(struct parser *p, const char *const *end_tags, struct nlist 
 /* Jinja's name for a node that cannot be assigned to. */
 static const char *node_class(const struct node *n) {
     static const char *const names[] = {
-        [N_CONST] = "const", [N_NAME] = "name",     [N_ATTR] = "getattr", [N_ITEM] = "getitem",
-        [N_SLICE] = "slice", [N_LIST] = "list",     [N_TUPLE] = "tuple",  [N_DICT] = "dict",
-        [N_NEG] = "neg",     [N_POS] = "pos",       [N_NOT] = "not",      [N_AND] = "and",
-        [N_OR] = "or",       [N_CONCAT] = "concat", [N_COMPARE] = "compare",
-        [N_COND] = "condexpr", [N_FILTER] = "filter", [N_TEST] = "test",  [N_CALL] = "call",
+        [N_CONST] = "const",   [N_NAME] = "name",     [N_ATTR] = "getattr",
+        [N_ITEM] = "getitem",  [N_SLICE] = "slice",   [N_LIST] = "list",
+        [N_TUPLE] = "tuple",   [N_DICT] = "dict",     [N_NEG] = "neg",
+        [N_POS] = "pos",       [N_NOT] = "not",       [N_AND] = "and",
+        [N_OR] = "or",         [N_CONCAT] = "concat", [N_COMPARE] = "compare",
+        [N_COND] = "condexpr", [N_FILTER] = "filter", [N_TEST] = "test",
+        [N_CALL] = "call",
     };
     if (n->kind != N_BINOP)
         return names[n->kind];
     switch (n->op) {
-    case T_ADD: return "add";
-    case T_SUB: return "sub";
-    case T_MUL: return "mul";
-    case T_DIV: return "div";
-    case T_FLOORDIV: return "floordiv";
-    case T_MOD: return "mod";
-    default: return "pow";
+    case T_ADD:
+        return "add";
+    case T_SUB:
+        return "sub";
+    case T_MUL:
+        return "mul";
+    case T_DIV:
+        return "div";
+    case T_FLOORDIV:
+        return "floordiv";
+    case T_MOD:
+        return "mod";
+    default:
+        return "pow";
     }
 }
 
@@ -1036,8 +1059,8 @@ static struct node *parse_print(struct parser *p, int line, size_t start) {
 }
 
 static struct node *parse_statement(struct parser *p) {
-    static const char *const unsupported[] = {"block",   "extends", "macro",      "include",
-                                              "from",    "import",  "autoescape", "call"};
+    static const char *const unsupported[] = {"block", "extends", "macro",      "include",
+                                              "from",  "import",  "autoescape", "call"};
     if (p->cur.type != T_NAME) {
         fail(p, "tag name expected", NULL);
         return NULL;
@@ -1050,14 +1073,14 @@ static struct node *parse_statement(struct parser *p) {
             fail(p, "tag '%s' is not supported by kurc", name);
             return NULL;
         }
-    struct node *(*parse)(struct parser *, int, size_t) =
-        strcmp(name, "for") == 0      ? parse_for
-        : strcmp(name, "if") == 0     ? parse_if
-        : strcmp(name, "set") == 0    ? parse_set
-        : strcmp(name, "with") == 0   ? parse_with
-        : strcmp(name, "filter") == 0 ? parse_filter_block
-        : strcmp(name, "print") == 0  ? parse_print
-                                      : NULL;
+    struct node *(*parse)(struct parser *, int, size_t) = strcmp(name, "for") == 0    ? parse_for
+                                                          : strcmp(name, "if") == 0   ? parse_if
+                                                          : strcmp(name, "set") == 0  ? parse_set
+                                                          : strcmp(name, "with") == 0 ? parse_with
+                                                          : strcmp(name, "filter") == 0
+                                                              ? parse_filter_block
+                                                          : strcmp(name, "print") == 0 ? parse_print
+                                                                                       : NULL;
     if (!parse) {
         fail_unknown_or_eof(p, name, NULL);
         return NULL;
@@ -1139,11 +1162,12 @@ static int check(struct parser *p, const struct node *n, bool soft) {
         soft = true;
         break;
     case N_FILTER:
+        if (!soft && !tmpl_filter_exists(n->name))
+            return tmpl_no_filter(p->diag, n->line, n->name);
+        break;
     case N_TEST:
-        if (!soft && !(n->kind == N_FILTER ? tmpl_filter_exists(n->name)
-                                           : tmpl_test_exists(n->name)))
-            return tmpl_fail(p->diag, n->line, "no %s named '%s'",
-                             n->kind == N_FILTER ? "filter" : "test", n->name);
+        if (!soft && !tmpl_test_exists(n->name))
+            return tmpl_fail(p->diag, n->line, "no test named '%s'", n->name);
         break;
     case N_FOR:
         if (check(p, n->b, soft) < 0)

@@ -20,11 +20,11 @@ static enum pytype type_of(const struct tv *val) {
     return tmpl_pytype(val->v);
 }
 
-#define TYPE_TEST(fname, expr)                                                                 \
-    static int fname(struct rt *rt, int line, struct tv *val, struct tv *arg, bool *res) {    \
-        (void)rt, (void)line, (void)arg;                                                       \
-        *res = val->v && (expr);                                                               \
-        return 0;                                                                              \
+#define TYPE_TEST(fname, expr)                                                                     \
+    static int fname(struct rt *rt, int line, struct tv *val, struct tv *arg, bool *res) {         \
+        (void)rt, (void)line, (void)arg;                                                           \
+        *res = val->v && (expr);                                                                   \
+        return 0;                                                                                  \
     }
 
 TYPE_TEST(t_none, type_of(val) == PT_NONE)
@@ -147,8 +147,7 @@ static int t_ne(struct rt *rt, int line, struct tv *val, struct tv *arg, bool *r
     return 0;
 }
 
-static int order_test(struct rt *rt, int line, struct tv *val, struct tv *arg, int op,
-                      bool *res) {
+static int order_test(struct rt *rt, int line, struct tv *val, struct tv *arg, int op, bool *res) {
     const struct kurc_value *other;
     if (tmpl_arg(rt, line, arg, &other) < 0)
         return -1;

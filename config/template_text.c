@@ -151,8 +151,8 @@ static bool in_set(uint32_t cp, const char *chars, size_t nchars) {
     return false;
 }
 
-void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left,
-                bool right, size_t *b, size_t *e) {
+void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, bool left, bool right,
+                size_t *b, size_t *e) {
     size_t start = 0, end = len;
     if (left) {
         while (start < len) {
@@ -399,8 +399,7 @@ void tmpl_repr(const struct kurc_value *v, struct kurc_strbuf *sb) {
     case PT_LOOP: {
         const struct kurc_value *index = kurc_map_get(v, "index");
         const struct kurc_value *length = kurc_map_get(v, "length");
-        kurc_strbuf_printf(sb, "<LoopContext %" PRId64 "/%" PRId64 ">", index->u.i,
-                           length->u.i);
+        kurc_strbuf_printf(sb, "<LoopContext %" PRId64 "/%" PRId64 ">", index->u.i, length->u.i);
         break;
     }
     default:
@@ -432,13 +431,27 @@ static void json_string(const char *s, size_t len, struct kurc_strbuf *sb) {
         uint32_t cp;
         size_t next = tmpl_u8_next(s, len, i, &cp);
         switch (cp) {
-        case '"': kurc_strbuf_puts(sb, "\\\""); break;
-        case '\\': kurc_strbuf_puts(sb, "\\\\"); break;
-        case '\n': kurc_strbuf_puts(sb, "\\n"); break;
-        case '\r': kurc_strbuf_puts(sb, "\\r"); break;
-        case '\t': kurc_strbuf_puts(sb, "\\t"); break;
-        case '\b': kurc_strbuf_puts(sb, "\\b"); break;
-        case '\f': kurc_strbuf_puts(sb, "\\f"); break;
+        case '"':
+            kurc_strbuf_puts(sb, "\\\"");
+            break;
+        case '\\':
+            kurc_strbuf_puts(sb, "\\\\");
+            break;
+        case '\n':
+            kurc_strbuf_puts(sb, "\\n");
+            break;
+        case '\r':
+            kurc_strbuf_puts(sb, "\\r");
+            break;
+        case '\t':
+            kurc_strbuf_puts(sb, "\\t");
+            break;
+        case '\b':
+            kurc_strbuf_puts(sb, "\\b");
+            break;
+        case '\f':
+            kurc_strbuf_puts(sb, "\\f");
+            break;
         default:
             if (cp >= 0x20 && cp < 0x7f)
                 kurc_strbuf_putc(sb, (char)cp);
@@ -446,7 +459,8 @@ static void json_string(const char *s, size_t len, struct kurc_strbuf *sb) {
                 kurc_strbuf_printf(sb, "\\u%04" PRIx32, cp);
             else
                 kurc_strbuf_printf(sb, "\\u%04" PRIx32 "\\u%04" PRIx32,
-                                   0xD800 + ((cp - 0x10000) >> 10), 0xDC00 + ((cp - 0x10000) & 0x3ff));
+                                   0xD800 + ((cp - 0x10000) >> 10),
+                                   0xDC00 + ((cp - 0x10000) & 0x3ff));
             break;
         }
         i = next;
