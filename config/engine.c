@@ -12,8 +12,6 @@
 #include "xalloc.h"
 #include "yaml_load.h"
 
-/* Rendered strings larger than this are refused (runaway self-reference). */
-#define MAX_RENDERED_BYTES (16u << 20)
 /* Nesting of recursive evaluation (a template that keeps producing lists
  * that contain itself). */
 #define MAX_EVAL_DEPTH 200
@@ -173,12 +171,7 @@ static enum kurc_status render(struct kurc_engine *e, const struct kurc_value *s
         .ctx = e,
     };
     kurc_strbuf_reset(out);
-    enum kurc_status st = kurc_template_render(s->u.str.s, s->u.str.len, &env, loc, out, err);
-    if (st == KURC_OK && out->len > MAX_RENDERED_BYTES)
-        return kurc_err_set(err, KURC_E_CONFIG, loc,
-                            "template renders to more than %u bytes (does it refer to itself?)",
-                            MAX_RENDERED_BYTES);
-    return st;
+    return kurc_template_render(s->u.str.s, s->u.str.len, &env, loc, out, err);
 }
 
 static enum kurc_status evaluate(struct kurc_engine *e, const struct kurc_value *in, bool recursive,

@@ -26,7 +26,7 @@
 
 struct anchor {
     char *name;
-    struct kurc_value *node; /* borrowed: lives in the tree being built */
+    struct kurc_value *node; /* a copy of the anchored node; NULL while it is being read */
     size_t count;            /* values in the node's subtree */
 };
 
@@ -107,11 +107,16 @@ static size_t subtree_count(const struct kurc_value *v) {
     return n;
 }
 
-static void remember_anchor(struct loader *L, const char *name, struct kurc_value *node) {
+/* Records (a copy of) the node an anchor names; node NULL marks an anchor
+ * whose node is still being read.  A copy, because the tree may free the
+ * original (a merge source, a mapping key) before an alias uses it. */
+static void remember_anchor(struct loader *L, const char *name, const struct kurc_value *node) {
+    struct kurc_value *copy = node ? kurc_value_copy(node) : NULL;
     for (size_t i = 0; i < L->n_anchors; i++) {
         if (strcmp(L->anchors[i].name, name) == 0) {
-            L->anchors[i].node = node;
-            L->anchors[i].count = node ? subtree_count(node) : 0;
+            kurc_value_free(L->anchors[i].node);
+            L->anchors[i].node = copy;
+            L->anchors[i].count = copy ? subtree_count(copy) : 0;
             return;
         }
     }
@@ -121,8 +126,8 @@ static void remember_anchor(struct loader *L, const char *name, struct kurc_valu
     }
     struct anchor *a = &L->anchors[L->n_anchors++];
     a->name = kurc_xstrdup(name);
-    a->node = node;
-    a->count = node ? subtree_count(node) : 0;
+    a->node = copy;
+    a->count = copy ? subtree_count(copy) : 0;
 }
 
 static enum kurc_status json_only(struct loader *L, const struct kurc_loc *loc, const char *what) {
@@ -578,8 +583,10 @@ enum kurc_status kurc_load_buffer(const char *data, size_t len, enum kurc_doc_fo
         kurc_value_free(*out);
         *out = NULL;
     }
-    for (size_t i = 0; i < L.n_anchors; i++)
+    for (size_t i = 0; i < L.n_anchors; i++) {
         free(L.anchors[i].name);
+        kurc_value_free(L.anchors[i].node);
+    }
     free(L.anchors);
     yaml_parser_delete(&L.parser);
     free(rewritten);

@@ -462,12 +462,12 @@ static const struct error_case error_cases[] = {
     {"{{ namespace() }}", "the global 'namespace' is not supported by kurc"},
     {"{{ load_json('missing.json') }}", "load_json() could not load 'missing.json': no such file"},
     /* limits */
-    {"{{ range(10000001)|length }}",
-     "result too large (kurc templates allow at most 10000000 items or bytes)"},
-    {"{{ 'ab' * 5000001 }}",
-     "result too large (kurc templates allow at most 10000000 items or bytes)"},
-    {"{{ '%10000001d' % 1 }}",
-     "result too large (kurc templates allow at most 10000000 items or bytes)"},
+    {"{{ range(1000001)|length }}",
+     "result too large (kurc templates allow at most 1000000 items or bytes)"},
+    {"{{ 'ab' * 500001 }}",
+     "result too large (kurc templates allow at most 1000000 items or bytes)"},
+    {"{{ '%1000001d' % 1 }}",
+     "result too large (kurc templates allow at most 1000000 items or bytes)"},
 };
 
 static void test_errors(void **state) {

@@ -77,6 +77,10 @@ static void test_anchors_and_merges(void **state) {
     expect("a: &a {k: 1, a: 1}\nb: &b {k: 2, b: 2}\nc:\n  <<: [*a, *b]\n", KURC_FORMAT_YAML,
            "{\"a\": {\"a\": 1, \"k\": 1}, \"b\": {\"b\": 2, \"k\": 2}, "
            "\"c\": {\"a\": 1, \"b\": 2, \"k\": 1}}");
+    /* Anchors on a merge source and on a key outlive the nodes they were
+     * written on (found by the fuzzer). */
+    expect("a:\n  <<: &m {x: 1}\n  y: 2\nb: *m\n&k key: 1\nc: *k\n", KURC_FORMAT_YAML,
+           "{\"a\": {\"x\": 1, \"y\": 2}, \"b\": {\"x\": 1}, \"c\": \"key\", \"key\": 1}");
     /* An alias is a copy: changing the merged map leaves the anchor alone. */
     expect("s: &s [1, 2]\nt: *s\n", KURC_FORMAT_YAML, "{\"s\": [1, 2], \"t\": [1, 2]}");
 }
