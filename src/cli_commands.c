@@ -28,7 +28,7 @@ static const struct kurc_cli_command commands[] = {
     {"build", "assemble the model and print its layers", "[-c MODE] [-b] ",
      "  -c, --compile MODE  none, train, test, evaluate or auto (default auto)\n"
      "  -b, --bare          use declared shapes only, load no data\n",
-     "c:b", build_opts, kurc_cmd_pending},
+     "c:b", build_opts, kurc_cmd_build},
     {"dump", "print the resolved Kurfile as JSON", "[-p] ",
      "  -p, --pre-parse  print the merged Kurfile before templates are evaluated\n", "p",
      dump_opts, kurc_cmd_dump},

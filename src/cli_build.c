@@ -1,0 +1,77 @@
+/* cli_build.c - `kurc build`: parse the model, infer its shapes, emit its
+ * graph and print one row per layer: name, type, inputs, output shape and
+ * parameter count, then the totals. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli_commands.h"
+#include "kurfile.h"
+#include "model.h"
+
+static int64_t container_params(const struct kurc_model *m, const char *name) {
+    int64_t n = 0;
+    for (size_t i = 0; i < m->params.n; i++)
+        if (strcmp(m->params.items[i].layer, name) == 0)
+            n += m->params.items[i].numel;
+    return n;
+}
+
+/* Prints n with thousands separators. */
+static void print_count(FILE *out, int64_t n, int width) {
+    char digits[32], grouped[48];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)n), j = 0;
+    for (int i = 0; i < len; i++) {
+        if (i && (len - i) % 3 == 0)
+            grouped[j++] = ',';
+        grouped[j++] = digits[i];
+    }
+    grouped[j] = '\0';
+    fprintf(out, "%*s", width, grouped);
+}
+
+static void print_table(const struct kurc_model *m, FILE *out) {
+    fprintf(out, "%-24s %-20s %-24s %-18s %12s\n", "container", "type", "inputs", "output shape",
+            "parameters");
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        const struct kurc_node *n = &m->nodes[i];
+        char inputs[256] = "-", shape[96] = "-";
+        size_t used = 0;
+        for (size_t k = 0; k < n->n_inputs && used < sizeof inputs - 1; k++) {
+            const struct kurc_container *from = m->nodes[n->inputs[k]].c;
+            int w = snprintf(inputs + used, sizeof inputs - used, "%s%s", k ? ", " : "",
+                             from->name);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (n->value >= 0)
+            kurc_shape_format(kurc_graph_shape(m->graph, n->value), shape, sizeof shape);
+        const char *type = n->suppressed ? "(when: false)" : n->c->type->name;
+        fprintf(out, "%-24s %-20s %-24s %-18s ", n->c->name, type, inputs, shape);
+        print_count(out, container_params(m, n->c->name), 12);
+        fputc('\n', out);
+    }
+    fprintf(out, "\noutputs: ");
+    for (size_t i = 0; i < m->n_outputs; i++)
+        fprintf(out, "%s%s", i ? ", " : "", m->outputs[i].name);
+    fprintf(out, "\nparameters: ");
+    print_count(out, kurc_params_count(&m->params, false), 0);
+    fprintf(out, " (trainable ");
+    print_count(out, kurc_params_count(&m->params, true), 0);
+    fprintf(out, ")\n");
+}
+
+enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
+    struct kurc_kurfile *kf;
+    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
+    if (st)
+        return st;
+    struct kurc_model *m = NULL;
+    if ((st = kurc_kurfile_parse(kf, err)) == KURC_OK)
+        st = kurc_model_parse(kf, 0, &m, err);
+    if (st == KURC_OK)
+        st = kurc_model_build(m, NULL, err);
+    if (st == KURC_OK)
+        print_table(m, stdout);
+    kurc_model_free(m);
+    kurc_kurfile_free(kf);
+    return st;
+}

@@ -1,0 +1,126 @@
+/* exec.c - memory planning and the forward/backward passes (see exec.h). */
+#include "exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+static size_t aligned(size_t n) {
+    return (n + 15) / 16 * 16;
+}
+
+static bool batched(const struct kurc_tensor *t) {
+    return t->kind != KURC_TENSOR_PARAM;
+}
+
+enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_graph *g,
+                                  struct kurc_params *params, int64_t max_batch,
+                                  struct kurc_exec **out, struct kurc_err *err) {
+    struct kurc_exec *x = kurc_xcalloc(1, sizeof *x);
+    x->be = be;
+    x->g = g;
+    x->params = params;
+    x->max_batch = max_batch;
+    x->batch = max_batch;
+    x->loss_scale = 1.0f;
+    x->offsets = kurc_xcalloc(g->n_tensors + 1, sizeof *x->offsets);
+    x->saved_at = kurc_xcalloc(g->n_ops + 1, sizeof *x->saved_at);
+    for (size_t t = 0; t < g->n_tensors; t++) {
+        if (!batched(&g->tensors[t]))
+            continue;
+        x->offsets[t] = x->act_floats;
+        x->act_floats += aligned((size_t)(max_batch * g->tensors[t].fold *
+                                          kurc_shape_numel(&g->tensors[t].shape)));
+    }
+    for (size_t i = 0; i < g->n_ops; i++) {
+        const struct kurc_op *op = &g->ops[i];
+        int64_t batch = max_batch * g->tensors[op->out].fold;
+        x->saved_at[i] = x->saved_floats;
+        if (op->def->saved_floats)
+            x->saved_floats += aligned(op->def->saved_floats(op, batch));
+        if (op->def->workspace_bytes) {
+            size_t w = op->def->workspace_bytes(be, op, batch);
+            if (w > x->workspace_bytes)
+                x->workspace_bytes = w;
+        }
+    }
+    size_t act_bytes = (x->act_floats ? x->act_floats : 1) * sizeof(float);
+    size_t saved_bytes = (x->saved_floats ? x->saved_floats : 1) * sizeof(float);
+    x->acts = be->ops->alloc(be, act_bytes);
+    x->grads = be->ops->alloc(be, act_bytes);
+    x->saved = be->ops->alloc(be, saved_bytes);
+    x->workspace = be->ops->alloc(be, x->workspace_bytes ? x->workspace_bytes : 1);
+    if (!x->acts || !x->grads || !x->saved || !x->workspace) {
+        size_t total = 2 * act_bytes + saved_bytes + x->workspace_bytes;
+        kurc_exec_free(x);
+        return kurc_err_set(err, KURC_E_BACKEND, NULL,
+                            "cannot allocate %zu bytes of activations for a batch of %lld on the "
+                            "%s backend",
+                            total, (long long)max_batch, be->ops->name);
+    }
+    *out = x;
+    return KURC_OK;
+}
+
+void kurc_exec_free(struct kurc_exec *x) {
+    if (!x)
+        return;
+    struct kurc_backend *be = x->be;
+    be->ops->free(be, x->acts);
+    be->ops->free(be, x->grads);
+    be->ops->free(be, x->saved);
+    be->ops->free(be, x->workspace);
+    free(x->offsets);
+    free(x->saved_at);
+    free(x);
+}
+
+float *kurc_exec_value(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    if (t->kind == KURC_TENSOR_PARAM)
+        return x->params->values + x->params->items[t->param].offset;
+    return x->acts + x->offsets[tensor];
+}
+
+float *kurc_exec_grad(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    if (t->kind == KURC_TENSOR_PARAM) {
+        const struct kurc_param *q = &x->params->items[t->param];
+        return q->trainable ? x->params->grads + q->offset : NULL;
+    }
+    return t->needs_grad ? x->grads + x->offsets[tensor] : NULL;
+}
+
+int64_t kurc_exec_count(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    int64_t n = kurc_shape_numel(&t->shape);
+    return batched(t) ? n * x->batch * t->fold : n;
+}
+
+int64_t kurc_exec_batch(const struct kurc_exec *x, int tensor) {
+    return x->batch * x->g->tensors[tensor].fold;
+}
+
+float *kurc_exec_saved(const struct kurc_exec *x, const struct kurc_op *op) {
+    return x->saved + x->saved_at[op->index];
+}
+
+void kurc_exec_forward(struct kurc_exec *x) {
+    const struct kurc_graph *g = x->g;
+    for (size_t i = 0; i < g->n_ops; i++)
+        g->ops[i].def->forward(x, &g->ops[i]);
+}
+
+void kurc_exec_backward(struct kurc_exec *x) {
+    const struct kurc_graph *g = x->g;
+    for (size_t t = 0; t < g->n_tensors; t++)
+        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad)
+            x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
+                             (size_t)kurc_exec_count(x, (int)t) * sizeof(float));
+    for (size_t i = g->n_ops; i-- > 0;) {
+        const struct kurc_op *op = &g->ops[i];
+        if (op->def->backward && g->tensors[op->out].needs_grad)
+            op->def->backward(x, op);
+    }
+}

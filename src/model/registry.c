@@ -1,0 +1,32 @@
+/* registry.c - every container type, one line each. */
+#include <string.h>
+
+#include "container.h"
+
+extern const struct kurc_container_type kurc_container_activation;
+extern const struct kurc_container_type kurc_container_convolution;
+extern const struct kurc_container_type kurc_container_dense;
+extern const struct kurc_container_type kurc_container_flatten;
+extern const struct kurc_container_type kurc_container_input;
+extern const struct kurc_container_type kurc_container_output;
+
+static const struct kurc_container_type *const types[] = {
+    &kurc_container_activation,
+    &kurc_container_convolution,
+    &kurc_container_dense,
+    &kurc_container_flatten,
+    &kurc_container_input,
+    &kurc_container_output,
+    NULL,
+};
+
+const struct kurc_container_type *const *kurc_container_types(void) {
+    return types;
+}
+
+const struct kurc_container_type *kurc_container_type_find(const char *name) {
+    for (const struct kurc_container_type *const *t = types; *t; t++)
+        if (strcmp((*t)->name, name) == 0)
+            return *t;
+    return NULL;
+}

@@ -1,0 +1,74 @@
+/* optimizer.h - the Kurfile's `train.optimizer`: Keras 2.0 update rules
+ * with Kur's defaults, gradient clipping, and the optimizer's state.
+ *
+ * `optimizer: NAME` or {name, learning_rate, decay, momentum, nesterov, rho,
+ * epsilon, clip: {norm | abs}}; no name means adam.  As in Kur, a parameter
+ * given as 0 falls back to its default (Kur read them with `x or default`).
+ * The learning rate decays as lr / (1 + decay * iterations).  Clipping acts
+ * on the gradient of the whole model (the all-reduced one under MPI):
+ * `norm` rescales it when its global L2 norm exceeds the limit, `abs`
+ * clamps every element.  State lives in flat arenas laid out like the
+ * parameters (params.h), so a step is one kernel over all parameters.
+ */
+#ifndef KURC_OPTIMIZER_H
+#define KURC_OPTIMIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "params.h"
+#include "status.h"
+#include "value.h"
+
+enum kurc_clip {
+    KURC_CLIP_NONE,
+    KURC_CLIP_NORM,
+    KURC_CLIP_ABS,
+};
+
+struct kurc_optimizer;
+
+/* One optimizer kind (one file each under src/optim). */
+struct kurc_optimizer_type {
+    const char *name;
+    int n_state;            /* state arenas per parameter value */
+    float learning_rate;    /* Kur's defaults */
+    float rho;
+    float epsilon;
+    /* Applies one update with learning rate lr (decay already applied). */
+    void (*step)(const struct kurc_optimizer *o, struct kurc_params *p, float lr);
+};
+
+struct kurc_optimizer {
+    const struct kurc_optimizer_type *type;
+    struct kurc_backend *be;
+    float learning_rate;
+    float decay;
+    float momentum;
+    bool nesterov;
+    float rho;
+    float epsilon;
+    enum kurc_clip clip;
+    float clip_value;
+    int64_t iterations;  /* updates applied so far */
+    float *state[2];     /* backend arenas, params->total floats each */
+};
+
+/* Builds the optimizer a `train.optimizer` value describes (NULL: adam
+ * with defaults) for the parameters of p (allocated), with zeroed state. */
+enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,
+                                       struct kurc_backend *be, struct kurc_optimizer **out,
+                                       struct kurc_err *err);
+void kurc_optimizer_free(struct kurc_optimizer *o);
+
+/* Clips the gradients of p, applies one update with the learning rate times
+ * lr_scale, and counts the iteration.  Returns the gradient's global L2 norm
+ * before clipping (computed when clipping by norm, else 0). */
+double kurc_optimizer_step(struct kurc_optimizer *o, struct kurc_params *p, float lr_scale);
+
+/* The learning rate the next step will use (decay applied). */
+float kurc_optimizer_rate(const struct kurc_optimizer *o);
+
+#endif

@@ -1,0 +1,17 @@
+/* rmsprop.c - RMSprop (Tieleman and Hinton 2012) as Keras 2.0 wrote it:
+ * a = rho a + (1 - rho) g^2;  p -= lr g / (sqrt(a) + epsilon). */
+#include "optimizer.h"
+
+static void rmsprop_step(const struct kurc_optimizer *o, struct kurc_params *p, float lr) {
+    o->be->ops->rmsprop_step(o->be, (int64_t)p->total, lr, o->rho, o->epsilon, p->values,
+                             p->grads, o->state[0]);
+}
+
+const struct kurc_optimizer_type kurc_optimizer_rmsprop = {
+    .name = "rmsprop",
+    .n_state = 1,
+    .learning_rate = 0.001f,
+    .rho = 0.9f,
+    .epsilon = 1e-8f,
+    .step = rmsprop_step,
+};

@@ -1,0 +1,33 @@
+/* tensor.h - shapes of float32 tensors.
+ *
+ * Shapes in kurc follow Kur: channels last, and the batch axis is left out
+ * of every per-sample shape (a 28x28 grey image is (28, 28, 1)).  The
+ * batch size is a run-time quantity of the executor.
+ */
+#ifndef KURC_TENSOR_H
+#define KURC_TENSOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KURC_MAX_DIMS 6
+
+struct kurc_shape {
+    int ndim;
+    int64_t dim[KURC_MAX_DIMS];
+};
+
+/* A shape from a list of dimensions. */
+struct kurc_shape kurc_shape_make(int ndim, const int64_t *dims);
+
+/* Product of the dimensions (1 for a scalar shape ()). */
+int64_t kurc_shape_numel(const struct kurc_shape *s);
+
+bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b);
+
+/* Writes the shape as Python prints a tuple: "(28, 28, 1)", "(10,)", "()".
+ * buf should hold at least 96 bytes. */
+void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size);
+
+#endif
