@@ -1,0 +1,44 @@
+/* modeltest.h - building a model from Kurfile text for tests, running it on
+ * the CPU backend, and checking its gradients against finite differences. */
+#ifndef KURC_MODELTEST_H
+#define KURC_MODELTEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "exec.h"
+#include "kurfile.h"
+#include "loss/loss.h"
+#include "model.h"
+
+struct mt_model {
+    struct kurc_kurfile *kf;
+    struct kurc_model *m;
+    struct kurc_backend *be;
+    struct kurc_exec *x;
+    struct kurc_losses losses;
+    char path[256];
+};
+
+/* Loads Kurfile text (YAML), parses it, builds the model with declared
+ * shapes, adds its `loss` section, allocates and seeds the parameters and
+ * an executor for `batch` samples.  Returns KURC_OK or the error (err). */
+enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
+                         struct kurc_err *err);
+void mt_free(struct mt_model *t);
+
+/* Fills every input tensor (data and truth) with U(lo, hi) from seed. */
+void mt_fill_inputs(struct mt_model *t, uint64_t seed, float lo, float hi);
+
+/* Runs forward and returns the objective: sum of the per-sample losses
+ * times weight / batch (the mean loss). */
+double mt_objective(struct mt_model *t);
+
+/* Runs forward and backward, then compares the gradient of every trainable
+ * parameter (up to `samples` elements of each) with central finite
+ * differences of mt_objective.  Returns
+ * the worst relative error |g - fd| / max(|g|, |fd|, floor), and prints
+ * offenders above tol. */
+double mt_gradcheck(struct mt_model *t, int samples, double floor, double tol);
+
+#endif
