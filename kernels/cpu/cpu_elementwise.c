@@ -1,0 +1,412 @@
+/* cpu_elementwise.c - the CPU backend's element-wise kernels: fill,
+ * activations, softmax, arithmetic, strided copies, embedding gathers and
+ * dropout masks (contracts in src/backend.h).
+ *
+ * Aliasing: the forward element-wise kernels (act_forward, softmax_forward,
+ * add, mul, axpby, dropout_forward's y and x) accept an output that is
+ * exactly one of their inputs (in-place use), so they take no restrict
+ * pointers (the vectoriser checks for overlap at run time).  Backward
+ * kernels, copy_strided and gather require arrays that do not overlap. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu_kernels.h"
+#include "rng.h"
+
+/* Keras 2.0's SELU constants (Klambauer et al. 2017). */
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+
+void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++)
+        x[i] = value;
+}
+
+void cpu_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
+                     const float *x, float *y) {
+    (void)be;
+    switch (act) {
+    case KURC_ACT_LINEAR:
+        if (y != x && n > 0)
+            memcpy(y, x, (size_t)n * sizeof *y);
+        break;
+    case KURC_ACT_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case KURC_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case KURC_ACT_SIGMOID:
+        /* exp(-x) overflows to inf for very negative x, giving exactly 0. */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = 1.0f / (1.0f + expf(-x[i]));
+        break;
+    case KURC_ACT_HARD_SIGMOID:
+        for (int64_t i = 0; i < n; i++) {
+            float t = 0.2f * x[i] + 0.5f;
+            y[i] = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+        }
+        break;
+    case KURC_ACT_SOFTPLUS:
+        /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, and exact
+         * to float precision for large |x|. */
+        for (int64_t i = 0; i < n; i++)
+            y[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i])));
+        break;
+    case KURC_ACT_SOFTSIGN:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] / (1.0f + fabsf(x[i]));
+        break;
+    case KURC_ACT_ELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : alpha * expm1f(x[i]);
+        break;
+    case KURC_ACT_SELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = SELU_SCALE * (x[i] > 0.0f ? x[i] : SELU_ALPHA * expm1f(x[i]));
+        break;
+    case KURC_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
+        break;
+    case KURC_ACT_COUNT: /* not an activation */
+        break;
+    }
+}
+
+/* dx += act'(x) dy.  At a kink the derivative is that of the left piece
+ * (relu'(0) = 0, leaky'(0) = alpha); hard_sigmoid's slope is 0.2 strictly
+ * inside (-2.5, 2.5).  tanh and sigmoid use y, the others x. */
+void cpu_act_backward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
+                      const float *restrict x, const float *restrict y, const float *restrict dy,
+                      float *restrict dx) {
+    (void)be;
+    switch (act) {
+    case KURC_ACT_LINEAR:
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i];
+        break;
+    case KURC_ACT_RELU:
+        for (int64_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dx[i] += x[i] > 0.0f ? g : 0.0f;
+        }
+        break;
+    case KURC_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case KURC_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case KURC_ACT_HARD_SIGMOID:
+        for (int64_t i = 0; i < n; i++) {
+            float g = 0.2f * dy[i];
+            dx[i] += x[i] > -2.5f && x[i] < 2.5f ? g : 0.0f;
+        }
+        break;
+    case KURC_ACT_SOFTPLUS:
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += dy[i] / (1.0f + expf(-x[i]));
+        break;
+    case KURC_ACT_SOFTSIGN:
+        for (int64_t i = 0; i < n; i++) {
+            float a = 1.0f + fabsf(x[i]);
+            dx[i] += dy[i] / (a * a);
+        }
+        break;
+    case KURC_ACT_ELU:
+        /* alpha e^x from x rather than y + alpha, which cancels for x << 0. */
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += x[i] > 0.0f ? dy[i] : dy[i] * alpha * expf(x[i]);
+        break;
+    case KURC_ACT_SELU:
+        for (int64_t i = 0; i < n; i++)
+            dx[i] += SELU_SCALE * (x[i] > 0.0f ? dy[i] : dy[i] * SELU_ALPHA * expf(x[i]));
+        break;
+    case KURC_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++) {
+            float g = dy[i];
+            dx[i] += x[i] > 0.0f ? g : alpha * g;
+        }
+        break;
+    case KURC_ACT_COUNT: /* not an activation */
+        break;
+    }
+}
+
+/* Row by row: subtract the row's maximum before exponentiating, so inputs
+ * of any size give finite results; the sum is taken in double.  y may be x. */
+void cpu_softmax_forward(struct kurc_backend *be, bool log_out, int64_t rows, int64_t cols,
+                         const float *x, float *y) {
+    (void)be;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        float *yr = y + r * cols;
+        float max = -INFINITY;
+        for (int64_t c = 0; c < cols; c++)
+            max = xr[c] > max ? xr[c] : max;
+        double sum = 0;
+        if (log_out) {
+            for (int64_t c = 0; c < cols; c++)
+                sum += expf(xr[c] - max);
+            /* (x - max) is exact near the maximum; subtracting log(sum)
+             * second keeps the small results accurate. */
+            float lse = (float)log(sum);
+            for (int64_t c = 0; c < cols; c++)
+                yr[c] = (xr[c] - max) - lse;
+        } else {
+            for (int64_t c = 0; c < cols; c++) {
+                yr[c] = expf(xr[c] - max);
+                sum += yr[c];
+            }
+            float inv = (float)(1.0 / sum);
+            for (int64_t c = 0; c < cols; c++)
+                yr[c] *= inv;
+        }
+    }
+}
+
+/* From the forward output y:
+ *   softmax:     dx_i += y_i (dy_i - sum_j dy_j y_j)
+ *   log-softmax: dx_i += dy_i - e^{y_i} sum_j dy_j */
+void cpu_softmax_backward(struct kurc_backend *be, bool log_out, int64_t rows, int64_t cols,
+                          const float *restrict y, const float *restrict dy, float *restrict dx) {
+    (void)be;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *yr = y + r * cols, *dyr = dy + r * cols;
+        float *dxr = dx + r * cols;
+        double dot = 0;
+        if (log_out) {
+            for (int64_t c = 0; c < cols; c++)
+                dot += dyr[c];
+            float s = (float)dot;
+            for (int64_t c = 0; c < cols; c++)
+                dxr[c] += dyr[c] - expf(yr[c]) * s;
+        } else {
+            for (int64_t c = 0; c < cols; c++)
+                dot += (double)dyr[c] * yr[c];
+            float s = (float)dot;
+            for (int64_t c = 0; c < cols; c++)
+                dxr[c] += yr[c] * (dyr[c] - s);
+        }
+    }
+}
+
+void cpu_add(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+void cpu_mul(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++)
+        y[i] = a[i] * b[i];
+}
+
+/* beta == 0 never reads y, so uninitialised memory (even NaN) is
+ * overwritten rather than propagated. */
+void cpu_axpby(struct kurc_backend *be, int64_t n, float alpha, const float *x, float beta,
+               float *y) {
+    (void)be;
+    if (beta == 0.0f) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = alpha * x[i];
+    } else if (beta == 1.0f) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] += alpha * x[i];
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = alpha * x[i] + beta * y[i];
+    }
+}
+
+void cpu_mul_backward(struct kurc_backend *be, int64_t n, const float *restrict dy,
+                      const float *restrict other, float *restrict dx) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += dy[i] * other[i];
+}
+
+/* One axis of a strided copy: length and element strides in src and dst. */
+struct copy_axis {
+    int64_t n, s, d;
+};
+
+/* Reduces a view to the fewest axes that describe the same copy: length-1
+ * axes go, and an axis merges into its outer neighbour when both strides
+ * continue it (s_outer == n_inner s_inner, likewise d), so a contiguous
+ * block of any rank becomes one axis.  Returns the axis count, or -1 when
+ * the view has no elements. */
+static int copy_simplify(const struct kurc_strided *view, struct copy_axis *axes) {
+    int m = 0;
+    for (int i = 0; i < view->ndim; i++) {
+        int64_t n = view->dims[i], s = view->src_strides[i], d = view->dst_strides[i];
+        if (n == 0)
+            return -1;
+        if (n == 1)
+            continue;
+        if (m > 0 && axes[m - 1].s == n * s && axes[m - 1].d == n * d) {
+            axes[m - 1].n *= n;
+            axes[m - 1].s = s;
+            axes[m - 1].d = d;
+        } else {
+            axes[m++] = (struct copy_axis){n, s, d};
+        }
+    }
+    return m;
+}
+
+/* One row of a copy: n elements at strides s and d. */
+static void copy_row(int64_t n, const float *restrict src, int64_t s, float *restrict dst,
+                     int64_t d, bool accumulate) {
+    if (s == 1 && d == 1) {
+        if (accumulate) {
+            for (int64_t i = 0; i < n; i++)
+                dst[i] += src[i];
+        } else {
+            memcpy(dst, src, (size_t)n * sizeof *dst);
+        }
+    } else if (s == 0 && d == 1) {
+        float v = src[0];
+        if (accumulate) {
+            for (int64_t i = 0; i < n; i++)
+                dst[i] += v;
+        } else {
+            for (int64_t i = 0; i < n; i++)
+                dst[i] = v;
+        }
+    } else if (d == 0 && accumulate) {
+        float t = dst[0];
+        for (int64_t i = 0; i < n; i++)
+            t += src[i * s];
+        dst[0] = t;
+    } else if (accumulate) {
+        for (int64_t i = 0; i < n; i++)
+            dst[i * d] += src[i * s];
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            dst[i * d] = src[i * s];
+    }
+}
+
+/* Side of the square tiles a transposing copy moves at a time: 32 x 32
+ * floats (4 KiB) of source and destination stay in L1 together. */
+#define COPY_TILE 32
+
+/* A 2-D copy over axes p and q, tile by tile; each tile's rows run along
+ * q (copy_row).  q is the destination-contiguous axis, so writes stream
+ * while the strided reads stay inside a cache-resident tile. */
+static void copy_tile(const struct copy_axis *p, const struct copy_axis *q, const float *src,
+                      float *dst, bool accumulate) {
+    for (int64_t i0 = 0; i0 < p->n; i0 += COPY_TILE) {
+        int64_t i1 = i0 + COPY_TILE < p->n ? i0 + COPY_TILE : p->n;
+        for (int64_t j0 = 0; j0 < q->n; j0 += COPY_TILE) {
+            int64_t len = q->n - j0 < COPY_TILE ? q->n - j0 : COPY_TILE;
+            for (int64_t i = i0; i < i1; i++)
+                copy_row(len, src + i * p->s + j0 * q->s, q->s, dst + i * p->d + j0 * q->d, q->d,
+                         accumulate);
+        }
+    }
+}
+
+/* The view is first simplified (copy_simplify); its innermost axis is then
+ * copied by copy_row while an odometer walks the outer axes.  A transpose
+ * (the innermost axis contiguous on at most one side, another axis
+ * contiguous on the other) copies those two axes in tiles instead. */
+void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
+                      float *dst, bool accumulate) {
+    (void)be;
+    struct copy_axis axes[KURC_MAX_COPY_DIMS];
+    int m = copy_simplify(view, axes);
+    if (m < 0)
+        return;
+    if (m == 0) {
+        dst[0] = accumulate ? dst[0] + src[0] : src[0];
+        return;
+    }
+    const struct copy_axis *inner = &axes[m - 1];
+    int tile = -1;
+    for (int i = 0; i < m - 1; i++) {
+        bool scattered_writes = inner->d != 1 && axes[i].d == 1;
+        bool scattered_reads = inner->d == 1 && inner->s != 1 && inner->s != 0 && axes[i].s == 1;
+        if (scattered_writes || scattered_reads)
+            tile = i;
+    }
+    /* p, q: the tile's outer and row axes (q contiguous in dst). */
+    const struct copy_axis *p = inner, *q = inner;
+    if (tile >= 0) {
+        bool rows_inner = inner->d == 1;
+        p = rows_inner ? &axes[tile] : inner;
+        q = rows_inner ? inner : &axes[tile];
+    }
+
+    /* The odometer's axes: every axis but the innermost (and the tiled). */
+    struct copy_axis outer[KURC_MAX_COPY_DIMS];
+    int no = 0;
+    for (int i = 0; i < m - 1; i++)
+        if (i != tile)
+            outer[no++] = axes[i];
+
+    int64_t idx[KURC_MAX_COPY_DIMS] = {0};
+    int64_t so = 0, doff = 0;
+    for (;;) {
+        if (tile >= 0)
+            copy_tile(p, q, src + so, dst + doff, accumulate);
+        else
+            copy_row(inner->n, src + so, inner->s, dst + doff, inner->d, accumulate);
+        int k = no - 1;
+        for (; k >= 0; k--) {
+            so += outer[k].s;
+            doff += outer[k].d;
+            if (++idx[k] < outer[k].n)
+                break;
+            so -= outer[k].s * outer[k].n;
+            doff -= outer[k].d * outer[k].n;
+            idx[k] = 0;
+        }
+        if (k < 0)
+            break;
+    }
+}
+
+/* Indices arrive as floats holding integers; truncation (as Keras's cast)
+ * keeps any value the caller checked to lie in [0, rows) inside the table. */
+void cpu_gather(struct kurc_backend *be, int64_t n, int64_t width, const float *restrict index,
+                const float *restrict table, float *restrict out) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t row = (int64_t)index[i];
+        memcpy(out + i * width, table + row * width, (size_t)width * sizeof *out);
+    }
+}
+
+void cpu_gather_backward(struct kurc_backend *be, int64_t n, int64_t width,
+                         const float *restrict index, const float *restrict dout,
+                         float *restrict dtable) {
+    (void)be;
+    for (int64_t i = 0; i < n; i++) {
+        float *d = dtable + (int64_t)index[i] * width;
+        const float *g = dout + i * width;
+        for (int64_t c = 0; c < width; c++)
+            d[c] += g[c];
+    }
+}
+
+/* The scale is computed in float, 1.0f / (1.0f - rate), as the CUDA kernel
+ * does, so both backends draw identical masks. */
+void cpu_dropout_forward(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
+                         uint64_t offset, const float *x, float *y, float *mask) {
+    (void)be;
+    float keep = 1.0f / (1.0f - rate);
+    for (int64_t i = 0; i < n; i++) {
+        float m = kurc_rng_uniform(seed, offset + (uint64_t)i) >= rate ? keep : 0.0f;
+        mask[i] = m;
+        y[i] = x[i] * m;
+    }
+}
