@@ -183,7 +183,8 @@ struct kurc_backend_ops {
     /* Batch normalisation with the batch's own statistics over (outer,
      * inner) for each of channels (x viewed as outer x channels x inner):
      * y = gamma (x - mean) / sqrt(var + eps) + beta, var biased.  Saves mean
-     * and invstd (channels each) for the backward pass. */
+     * and invstd (channels each) for the backward pass.  In the backward pass
+ * dx, dgamma and dbeta may each be NULL when that gradient is not needed. */
     void (*batchnorm_forward)(struct kurc_backend *be, int64_t outer, int64_t channels,
                               int64_t inner, float eps, const float *x, const float *gamma,
                               const float *beta, float *y, float *mean, float *invstd);

@@ -115,14 +115,16 @@ void cpu_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t chan
             double s = (double)inv[c];
             double gs = (double)gamma[c0 + c] * s;
             double dyxhat = (sdyx[c] - delta * sdy[c]) * s;
-            dbeta[c0 + c] += (float)sdy[c];
-            dgamma[c0 + c] += (float)dyxhat;
+            if (dbeta)
+                dbeta[c0 + c] += (float)sdy[c];
+            if (dgamma)
+                dgamma[c0 + c] += (float)dyxhat;
             a[c] = (float)gs;
             b[c] = (float)(-gs * sdy[c] / count);
             k[c] = (float)(-gs * s * dyxhat / count);
             lo[c] = (float)delta;
         }
-        for (int64_t o = 0; o < outer; o++)
+        for (int64_t o = 0; dx && o < outer; o++)
             for (int64_t i = 0; i < inner; i++) {
                 int64_t at = bn_at(channels, inner, o, c0, i);
                 const float *xp = x + at, *gp = dy + at;
