@@ -1,0 +1,188 @@
+/* bench_cpu_conv.c - throughput of the CPU backend's matrix kernels, next
+ * to plain cblas_sgemm on the same matrix shapes.  Not a test: it prints a
+ * table and always succeeds.
+ *
+ *   bench_cpu_conv [threads [seconds]]
+ *
+ * threads: OpenBLAS threads (default 1); seconds: time spent per
+ * measurement (default 0.5), of which the fastest call counts.  GFLOP/s
+ * counts 2 flops per multiply-add of
+ * the lowered product (a convolution's padding cells included), so a
+ * convolution's ratio to sgemm is what lowering costs. */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu_kernels.h"
+#include "testutil.h"
+
+static double seconds_per_run = 0.5;
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static float *random_floats(int64_t n, uint64_t seed) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!p) {
+        fprintf(stderr, "bench_cpu_conv: out of memory\n");
+        exit(1);
+    }
+    tu_fill_uniform(p, n, seed, -1, 1);
+    return p;
+}
+
+/* One operation to time: run(arg) once per call. */
+struct job {
+    void (*run)(void *arg);
+    void *arg;
+};
+
+/* Seconds of the fastest call: one warm-up call, then calls until
+ * seconds_per_run has passed.  The fastest call, not the mean, because a
+ * shared machine preempts some calls. */
+static double time_job(struct job j) {
+    j.run(j.arg);
+    double start = now(), best = 1e30, t = start;
+    do {
+        double t0 = t;
+        j.run(j.arg);
+        t = now();
+        best = t - t0 < best ? t - t0 : best;
+    } while (t - start < seconds_per_run);
+    return best;
+}
+
+/* A row-major sgemm C (m x n) = op(A) op(B), tightly packed. */
+struct gemm_args {
+    bool ta, tb;
+    int64_t m, n, k;
+    float *a, *b, *c;
+};
+
+static void run_cpu_gemm(void *arg) {
+    struct gemm_args *g = arg;
+    cpu_gemm(NULL, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->ta ? g->m : g->k, g->b,
+             g->tb ? g->k : g->n, 0.0f, g->c, g->n);
+}
+
+static void run_cblas(void *arg) {
+    struct gemm_args *g = arg;
+    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
+                (blasint)g->m, (blasint)g->n, (blasint)g->k, 1.0f, g->a,
+                (blasint)(g->ta ? g->m : g->k), g->b, (blasint)(g->tb ? g->k : g->n), 0.0f, g->c,
+                (blasint)g->n);
+}
+
+/* Seconds per plain cblas_sgemm of this shape (fresh operands). */
+static double time_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
+    struct gemm_args g = {
+        ta, tb, m, n, k, random_floats(m * k, 1), random_floats(k * n, 2), random_floats(m * n, 3)};
+    double t = time_job((struct job){run_cblas, &g});
+    free(g.a);
+    free(g.b);
+    free(g.c);
+    return t;
+}
+
+static void print_row(const char *name, const char *op, double flops, double t, double t_ref) {
+    printf("%-34s %-8s %9.3f ms %8.1f GFLOP/s   sgemm %8.1f GFLOP/s   ratio %.2f\n", name, op,
+           1e3 * t, flops / t * 1e-9, flops / t_ref * 1e-9, t_ref / t);
+}
+
+static void bench_gemm(const char *name, bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
+    struct gemm_args g = {
+        ta, tb, m, n, k, random_floats(m * k, 1), random_floats(k * n, 2), random_floats(m * n, 3)};
+    double t = time_job((struct job){run_cpu_gemm, &g});
+    double t_ref = time_job((struct job){run_cblas, &g});
+    print_row(name, "gemm", 2.0 * (double)(m * n * k), t, t_ref);
+    free(g.a);
+    free(g.b);
+    free(g.c);
+}
+
+struct conv_args {
+    struct kurc_conv_geom g;
+    float *x, *w, *y, *dx, *dw;
+    void *ws;
+};
+
+static void run_forward(void *arg) {
+    struct conv_args *c = arg;
+    cpu_conv_forward(NULL, &c->g, c->x, c->w, c->y, c->ws);
+}
+
+static void run_backward_data(void *arg) {
+    struct conv_args *c = arg;
+    cpu_conv_backward_data(NULL, &c->g, c->y, c->w, c->dx, c->ws);
+}
+
+static void run_backward_filter(void *arg) {
+    struct conv_args *c = arg;
+    cpu_conv_backward_filter(NULL, &c->g, c->x, c->y, c->dw, c->ws);
+}
+
+/* A 2-D 'same' convolution, stride 1, of batch x hw x hw x cin to cout
+ * channels with a k x k kernel. */
+static void bench_conv(const char *name, int64_t batch, int64_t hw, int64_t cin, int64_t cout,
+                       int64_t k) {
+    struct conv_args c = {.g = {.ndim = 2, .batch = batch, .cin = cin, .cout = cout}};
+    for (int d = 0; d < 2; d++) {
+        c.g.in[d] = c.g.out[d] = hw;
+        c.g.kernel[d] = k;
+        c.g.stride[d] = 1;
+        c.g.pad_before[d] = (k - 1) / 2;
+    }
+    int64_t rows = batch * hw * hw, kc = k * k * cin;
+    c.x = random_floats(rows * cin, 4);
+    c.w = random_floats(kc * cout, 5);
+    c.y = random_floats(rows * cout, 6);
+    c.dx = random_floats(rows * cin, 7);
+    c.dw = random_floats(kc * cout, 8);
+    size_t ws = cpu_conv_workspace(NULL, &c.g);
+    c.ws = malloc(ws ? ws : 1);
+    double flops = 2.0 * (double)(rows * kc * cout);
+    printf("%s: workspace %.2f MiB\n", name, (double)ws / (1 << 20));
+    print_row(name, "fwd", flops, time_job((struct job){run_forward, &c}),
+              time_sgemm(false, false, rows, cout, kc));
+    print_row(name, "bwd-data", flops, time_job((struct job){run_backward_data, &c}),
+              time_sgemm(false, true, rows, kc, cout));
+    print_row(name, "bwd-filt", flops, time_job((struct job){run_backward_filter, &c}),
+              time_sgemm(true, false, kc, cout, rows));
+    free(c.x);
+    free(c.w);
+    free(c.y);
+    free(c.dx);
+    free(c.dw);
+    free(c.ws);
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    if (argc > 2)
+        seconds_per_run = atof(argv[2]);
+    if (threads < 1 || seconds_per_run <= 0) {
+        fprintf(stderr, "usage: bench_cpu_conv [threads [seconds]]\n");
+        return 2;
+    }
+    openblas_set_num_threads(threads);
+    printf("OpenBLAS %s, %d thread(s)\n", openblas_get_config(), openblas_get_num_threads());
+
+    printf("\nMNIST MLP (batch 128, 784-512-512-10):\n");
+    bench_gemm("fwd Y=XW 128x784 @ 784x512", false, false, 128, 512, 784);
+    bench_gemm("bwd dW=X^T dY 784x128 @ 128x512", true, false, 784, 512, 128);
+    bench_gemm("bwd dX=dY W^T 128x512 @ 512x784", false, true, 128, 784, 512);
+    bench_gemm("hidden 128x512 @ 512x512", false, false, 128, 512, 512);
+    bench_gemm("out 128x512 @ 512x10", false, false, 128, 10, 512);
+
+    printf("\nConvolutions (batch 32, 'same', stride 1):\n");
+    bench_conv("mnist 28x28x1 -> 64, 3x3", 32, 28, 1, 64, 3);
+    bench_conv("cifar 32x32x3 -> 64, 3x3", 32, 32, 3, 64, 3);
+    bench_conv("cifar 32x32x64 -> 32, 3x3", 32, 32, 64, 32, 3);
+    bench_conv("1x1 32x32x64 -> 64", 32, 32, 64, 64, 1);
+    return 0;
+}
