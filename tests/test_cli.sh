@@ -44,9 +44,12 @@ expect no-such-file 2 '' "cannot read Kurfile '/nonexistent/k.yml': No such file
 expect dump-ok 0 '"labels"' '' -- "$bin/kurc" dump "$ex"
 expect dump-verbose 0 '"labels"' '' -- "$bin/kurc" -vv --no-color dump "$ex"
 expect pre-parse 0 '"2e-4"|"include"|"model"' '' -- "$bin/kurc" dump -p "$ex"
-for cmd in train test evaluate build data; do
+for cmd in train test evaluate data; do
   expect "pending-$cmd" 1 '' "the Kurfile is valid, but '$cmd' is not built yet" -- "$bin/kurc" $cmd "$ex"
 done
+printf 'model:\n  - input: {shape: [4]}\n    name: x\n  - dense: [3, 2]\n    name: y\n' >"$tmp/m.yml"
+expect build-table 0 'y +dense +x +\(2,\) +23' '' -- "$bin/kurc" build "$tmp/m.yml"
+expect build-no-shape 2 '' "images \(input\): the input needs a shape" -- "$bin/kurc" build "$ex"
 expect kurc-train-pending 1 '' "'train' is not built yet" -- "$bin/kurc-train" -v "$ex"
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"

@@ -13,11 +13,13 @@
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
                          struct kurc_err *err) {
     memset(t, 0, sizeof *t);
-    snprintf(t->path, sizeof t->path, "/tmp/kurc-mt-XXXXXX.yml");
-    int fd = mkstemps(t->path, 4);
-    if (fd < 0 || write(fd, yaml, strlen(yaml)) != (ssize_t)strlen(yaml))
+    char dir[] = "/tmp/kurc-mt-XXXXXX";
+    if (!mkdtemp(dir))
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot make a directory in /tmp");
+    snprintf(t->path, sizeof t->path, "%s/model.yml", dir);
+    FILE *f = fopen(t->path, "w");
+    if (!f || fputs(yaml, f) < 0 || fclose(f) != 0)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot write %s", t->path);
-    close(fd);
     enum kurc_status st = kurc_kurfile_load(t->path, &t->kf, err);
     if (!st)
         st = kurc_kurfile_parse(t->kf, err);
@@ -51,8 +53,11 @@ void mt_free(struct mt_model *t) {
     kurc_kurfile_free(t->kf);
     if (t->be)
         kurc_cpu_backend_free(t->be);
-    if (t->path[0])
+    if (t->path[0]) {
         unlink(t->path);
+        *strrchr(t->path, '/') = '\0';
+        rmdir(t->path);
+    }
 }
 
 void mt_fill_inputs(struct mt_model *t, uint64_t seed, float lo, float hi) {
