@@ -1,0 +1,61 @@
+/* weights.h - weight files and checkpoints (HDF5).
+ *
+ * A weight file holds every parameter: one group per layer (the container's
+ * name), one float32 dataset per parameter named as the layer named it
+ * (kernel, bias, ...), readable with h5dump or h5py.  Root attributes:
+ * format = "kurc-weights", format_version, kurc_version.  A checkpoint is a
+ * weight file with format = "kurc-checkpoint" that also holds the
+ * optimizer's state (/optimizer/state<i>/<layer>/<weight>, attribute
+ * `name` and `iterations`), the training counters and the data position
+ * (/training attributes), and the resolved Kurfile (/kurfile, a string).
+ * Files are written to PATH.tmp and renamed, so a crash never leaves a
+ * half-written file under the real name.  Loading checks every parameter's
+ * name and shape and reports the first that disagrees.
+ */
+#ifndef KURC_WEIGHTS_H
+#define KURC_WEIGHTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "optim/optimizer.h"
+#include "params.h"
+#include "status.h"
+
+/* The training position a checkpoint records (global terms: independent
+ * of the number of ranks). */
+struct kurc_train_state {
+    int64_t epoch;          /* epochs completed */
+    int64_t batch;          /* batches completed in the current epoch */
+    int64_t batches;        /* batches completed in total */
+    int64_t samples;        /* samples trained on in total */
+    double clocks[4];       /* seconds: all, train, validate, batch */
+    double best_train_loss; /* +inf when none */
+    double best_valid_loss;
+    uint64_t seed;
+};
+
+enum kurc_status kurc_weights_save(const char *path, const struct kurc_params *p,
+                                   struct kurc_err *err);
+
+/* Loads every parameter of p from path.  A parameter missing from the file,
+ * a dataset of another shape, or a file parameter the model does not have
+ * is an error naming it. */
+enum kurc_status kurc_weights_load(const char *path, struct kurc_params *p, struct kurc_err *err);
+
+enum kurc_status kurc_checkpoint_save(const char *path, const struct kurc_params *p,
+                                      const struct kurc_optimizer *o,
+                                      const struct kurc_train_state *state, const char *kurfile,
+                                      struct kurc_err *err);
+
+/* Loads weights, optimizer state (which must be of the same kind) and the
+ * training state.  *kurfile (may be NULL) receives a new copy of the
+ * resolved Kurfile stored in it. */
+enum kurc_status kurc_checkpoint_load(const char *path, struct kurc_params *p,
+                                      struct kurc_optimizer *o, struct kurc_train_state *state,
+                                      char **kurfile, struct kurc_err *err);
+
+/* True when path holds a kurc checkpoint (not only weights). */
+bool kurc_checkpoint_is(const char *path);
+
+#endif
