@@ -15,6 +15,7 @@ static const char *const status_names[] = {
     [KURC_E_BACKEND] = "backend error",
     [KURC_E_COMM] = "communication error",
     [KURC_E_CHECKPOINT] = "checkpoint error",
+    [KURC_E_INTERRUPTED] = "interrupted",
 };
 _Static_assert(sizeof status_names / sizeof status_names[0] == KURC_STATUS_COUNT,
                "every status needs a name");
@@ -73,6 +74,8 @@ int kurc_status_exit_code(enum kurc_status status) {
     case KURC_E_CONFIG:
     case KURC_E_USAGE:
         return 2;
+    case KURC_E_INTERRUPTED:
+        return 3;
     default:
         return 1;
     }

@@ -22,6 +22,7 @@ enum kurc_status {
     KURC_E_BACKEND,     /* a compute backend failed */
     KURC_E_COMM,        /* a collective or another rank failed */
     KURC_E_CHECKPOINT,  /* a weight or checkpoint file is wrong */
+    KURC_E_INTERRUPTED, /* stopped by a signal after saving its state */
     KURC_STATUS_COUNT
 };
 
@@ -64,7 +65,8 @@ void kurc_err_format(const struct kurc_err *err, char *buf, size_t size);
 const char *kurc_status_name(enum kurc_status status);
 
 /* The process exit code the CLI uses for a status: 0 for KURC_OK, 2 for
- * Kurfile and usage errors, 1 for everything else. */
+ * Kurfile and usage errors, 3 for a run stopped by a signal once its state
+ * was saved, 1 for everything else. */
 int kurc_status_exit_code(enum kurc_status status);
 
 #endif

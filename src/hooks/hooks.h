@@ -1,0 +1,88 @@
+/* hooks.h - Kur's hooks: code that runs on results.
+ *
+ * Evaluation hooks (validate/test/evaluate `hooks:`) see the model's
+ * outputs and, when the data has them, the truths: `mnist` prints the
+ * per-digit accuracy table, `output` writes the results to a file (as
+ * `evaluate.destination` does).  Training hooks (train `hooks:`) are told
+ * when an epoch, a checkpoint validation or training ends: `plot` draws the
+ * loss curves of the log as PNG or SVG.  An entry is `NAME` or
+ * {NAME: params, when: EXPR}; `when` false skips it.  Each hook is one file
+ * in src/hooks and one line in the tables of hooks.c.
+ */
+#ifndef KURC_HOOKS_H
+#define KURC_HOOKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "comm.h"
+#include "data/dataset.h"
+#include "status.h"
+#include "tensor.h"
+#include "value.h"
+
+struct kurc_session;
+struct kurc_provider;
+struct kurc_bindings;
+struct kurc_model;
+
+/* Outputs (and truths) of `count` samples, on the host. */
+struct kurc_eval_result {
+    size_t n;                /* outputs */
+    int64_t count;           /* samples */
+    const char **names;      /* output names (borrowed from the model) */
+    struct kurc_shape *shapes; /* per sample */
+    int *tensors;            /* graph tensors of the outputs */
+    float **outputs;         /* count x numel each */
+    float **truths;          /* NULL when there is no truth */
+    const struct kurc_source **truth_sources;
+};
+
+void kurc_eval_result_init(struct kurc_eval_result *r, const struct kurc_model *m,
+                           const struct kurc_dataset *data, bool truth, int64_t count);
+/* Stores the executor's outputs for the samples indices[0..n), which are
+ * results position..position+n. */
+void kurc_eval_result_store(struct kurc_eval_result *r, const struct kurc_session *s,
+                            const int64_t *indices, int64_t n, int64_t position);
+/* Joins the ranks' stored slices (every rank then holds everything). */
+enum kurc_status kurc_eval_result_join(struct kurc_eval_result *r, struct kurc_comm *comm,
+                                       struct kurc_err *err);
+void kurc_eval_result_release(struct kurc_eval_result *r);
+
+/* Runs the evaluation hooks on r, then writes destination (NULL: none). */
+enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r, const struct kurc_value *hooks,
+                                     const struct kurc_value *destination, struct kurc_err *err);
+
+/* Runs the evaluation hooks on the first batch of provider p (validation
+ * and test, as Kur did); rank 0 prints. */
+enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_provider *p,
+                                        struct kurc_bindings *b, const struct kurc_value *hooks,
+                                        struct kurc_err *err);
+
+enum kurc_train_event_kind {
+    KURC_EVENT_EPOCH_END,
+    KURC_EVENT_VALIDATION_END,
+    KURC_EVENT_TRAINING_END,
+};
+
+struct kurc_train_event {
+    enum kurc_train_event_kind kind;
+    int64_t epoch;         /* epochs completed */
+    int64_t total_epochs;  /* -1: no limit */
+    double train_loss;     /* NaN when not known */
+    double valid_loss;
+    const char *log_dir;   /* the training log, or NULL */
+    const char *reason;    /* TRAINING_END: "success" or what stopped it */
+};
+
+/* Runs the training hooks for an event (rank 0 only). */
+enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
+                                     const struct kurc_train_event *e, struct kurc_err *err);
+
+/* Checks every hook entry names a hook kurc can run, before training
+ * starts (a hook that needs the network is refused here). */
+enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
+                                  struct kurc_err *err);
+
+#endif

@@ -1,0 +1,114 @@
+/* session.c - setting up a model for running (see session.h). */
+#include "session.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+uint64_t kurc_session_seed(const struct kurc_kurfile *kf) {
+    const struct kurc_value *settings = kurc_kurfile_section(kf, "settings");
+    const struct kurc_value *seed = settings ? kurc_map_get(settings, "seed") : NULL;
+    return seed && seed->kind == KURC_INT ? (uint64_t)seed->u.i : 0;
+}
+
+void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count) {
+    int64_t lo = n * c->rank / c->size, hi = n * (c->rank + 1) / c->size;
+    *first = lo;
+    *count = hi - lo;
+}
+
+static bool dataset_shape(void *ctx, const char *name, struct kurc_shape *shape) {
+    const struct kurc_source *s = kurc_dataset_find(ctx, name);
+    if (s)
+        *shape = s->shape;
+    return s != NULL;
+}
+
+/* Copies an arena of n floats in backend memory from rank 0 to all. */
+static enum kurc_status broadcast_arena(struct kurc_session *s, float *arena, size_t n,
+                                        struct kurc_err *err) {
+    float *host = kurc_xmalloc((n ? n : 1) * sizeof *host);
+    s->be->ops->download(s->be, host, arena, n * sizeof *host);
+    enum kurc_status st = s->comm->ops->broadcast(s->comm, host, n * sizeof *host, 0, err);
+    if (st == KURC_OK)
+        s->be->ops->upload(s->be, arena, host, n * sizeof *host);
+    free(host);
+    return st;
+}
+
+static enum kurc_status broadcast_params(struct kurc_session *s, struct kurc_err *err) {
+    if (s->comm->size == 1)
+        return KURC_OK;
+    return broadcast_arena(s, s->model->params.values, s->model->params.total, err);
+}
+
+enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer *o,
+                                   struct kurc_err *err) {
+    if (s->comm->size == 1)
+        return KURC_OK;
+    enum kurc_status st = broadcast_params(s, err);
+    for (int i = 0; o && i < o->type->n_state && st == KURC_OK; i++)
+        st = broadcast_arena(s, o->state[i], s->model->params.total, err);
+    if (o && st == KURC_OK)
+        st = s->comm->ops->broadcast(s->comm, &o->iterations, sizeof o->iterations, 0, err);
+    return st;
+}
+
+enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
+                                     struct kurc_backend *be, const struct kurc_dataset *shapes,
+                                     bool with_losses, int64_t max_global_batch,
+                                     struct kurc_session **out, struct kurc_err *err) {
+    struct kurc_session *s = kurc_xcalloc(1, sizeof *s);
+    s->kf = kf;
+    s->comm = comm;
+    s->be = be;
+    s->seed = kurc_session_seed(kf);
+    *out = NULL;
+    struct kurc_shape_source source = {dataset_shape, (void *)shapes};
+    enum kurc_status st = kurc_model_parse(kf, s->seed, &s->model, err);
+    if (!st)
+        st = kurc_model_build(s->model, shapes ? &source : NULL, err);
+    if (!st && with_losses)
+        st = kurc_losses_build(s->model, kurc_kurfile_section(kf, "loss"), &s->losses, err);
+    if (!st)
+        st = kurc_params_allocate(&s->model->params, be, err);
+    if (!st)
+        st = kurc_params_initialize(&s->model->params, s->seed, err);
+    if (!st)
+        st = broadcast_params(s, err);
+    int64_t local = (max_global_batch + comm->size - 1) / comm->size;
+    if (!st)
+        st = kurc_exec_create(be, s->model->graph, &s->model->params, local > 0 ? local : 1,
+                              &s->exec, err);
+    if (st) {
+        kurc_session_free(s);
+        return st;
+    }
+    *out = s;
+    return KURC_OK;
+}
+
+void kurc_session_free(struct kurc_session *s) {
+    if (!s)
+        return;
+    kurc_exec_free(s->exec);
+    kurc_losses_release(&s->losses);
+    kurc_model_free(s->model);
+    free(s);
+}
+
+enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
+                                        struct kurc_err *err) {
+    struct kurc_exec *x = s->exec;
+    size_t n = s->losses.n;
+    for (size_t i = 0; i < n; i++) {
+        double sum = 0;
+        if (x->batch > 0)
+            s->be->ops->sum(s->be, x->batch, kurc_exec_value(x, s->losses.terms[i].value), &sum);
+        sums[i] = sum;
+    }
+    sums[n] = (double)x->batch;
+    return s->comm->ops->allreduce_double(s->comm, sums, (int64_t)n + 1, err);
+}

@@ -1,0 +1,65 @@
+/* session.h - what running a Kurfile needs, set up once: the parsed
+ * Kurfile, the model built for its data's shapes, the backend, the
+ * communicator, parameters (initialised on rank 0 and broadcast), and an
+ * executor big enough for the largest local batch.
+ *
+ * Batches are global: a provider's batch of B samples is cut into one
+ * contiguous slice per rank (rank r takes samples [r B / W, (r+1) B / W)),
+ * so every rank count trains on the same samples in the same order, and
+ * gradients are divided by the global batch (exec.loss_scale).
+ */
+#ifndef KURC_SESSION_H
+#define KURC_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "comm.h"
+#include "data/dataset.h"
+#include "exec.h"
+#include "kurfile.h"
+#include "loss/loss.h"
+#include "model.h"
+#include "optim/optimizer.h"
+#include "status.h"
+
+struct kurc_session {
+    struct kurc_kurfile *kf;     /* borrowed */
+    struct kurc_comm *comm;      /* borrowed */
+    struct kurc_backend *be;     /* borrowed */
+    struct kurc_model *model;
+    struct kurc_losses losses;   /* empty when built without losses */
+    struct kurc_exec *exec;
+    uint64_t seed;
+};
+
+/* Parses the model, builds it for the per-sample shapes of `shapes` (a
+ * dataset, or NULL for declared shapes), adds the losses when with_losses,
+ * allocates and initialises the parameters (seed; rank 0's values are
+ * broadcast) and an executor for max_global_batch samples split over the
+ * ranks. */
+enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
+                                     struct kurc_backend *be, const struct kurc_dataset *shapes,
+                                     bool with_losses, int64_t max_global_batch,
+                                     struct kurc_session **out, struct kurc_err *err);
+void kurc_session_free(struct kurc_session *s);
+
+/* Makes every rank hold rank 0's parameters and, when o is not NULL, its
+ * optimizer state (after rank 0 loaded weights or a checkpoint). */
+enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer *o,
+                                   struct kurc_err *err);
+
+/* The seed a Kurfile asks for (settings.seed, default 0). */
+uint64_t kurc_session_seed(const struct kurc_kurfile *kf);
+
+/* Rank r's slice [*first, *first + *count) of a global batch of n. */
+void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count);
+
+/* Sums, over the ranks, each loss term's per-sample losses of the batch in
+ * the executor and the number of samples: sums[i] for term i, sums[n] the
+ * sample count.  (Kur's losses are sample-weighted means of these.) */
+enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
+                                        struct kurc_err *err);
+
+#endif

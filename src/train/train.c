@@ -1,0 +1,556 @@
+/* train.c - `kurc train`: Kur's training loop (kur/model/executor.py) on
+ * one or many ranks.
+ *
+ * Per batch: the provider's global batch is sliced across ranks, each rank
+ * runs forward and backward on its slice with gradients scaled by
+ * 1 / (global batch), the gradients are summed over ranks, and every rank
+ * applies the same optimizer step.  The loss shown and logged is the
+ * sample-weighted mean over the epoch of the pre-update batch losses, as in
+ * Kur.  A non-finite loss stops training before the update, so the weights
+ * kept are the last good ones.  After each epoch: best-training weights,
+ * validation (best-validation weights), the log, the epoch checkpoint and
+ * the timers.  Whatever ends training (success, an error, a stop signal),
+ * the `last` weights are saved; a signal also writes the checkpoint.
+ * Checkpoints hold everything needed to continue exactly where they were
+ * written; a run whose checkpoint file exists resumes from it.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "binding.h"
+#include "data/provider.h"
+#include "data/supplier.h"
+#include "io/logger.h"
+#include "io/weights.h"
+#include "json_dump.h"
+#include "log.h"
+#include "loss_pass.h"
+#include "progress.h"
+#include "rng.h"
+#include "run.h"
+#include "session.h"
+#include "strbuf.h"
+#include "train_spec.h"
+#include "xalloc.h"
+
+/* A validation data set (Kur: a `validate.data` list is set "default", a
+ * mapping names several). */
+struct valid_set {
+    const char *name;
+    struct kurc_dataset data;
+    struct kurc_provider *provider;
+    struct kurc_bindings bind;
+};
+
+struct trainer {
+    struct kurc_kurfile *kf;
+    struct kurc_comm *comm;
+    struct kurc_backend *be;
+    const struct kurc_run_options *opt;
+    struct kurc_train_spec spec;
+    struct kurc_dataset data;
+    struct kurc_provider *provider;
+    struct kurc_bindings bind;
+    struct valid_set *valid;
+    size_t n_valid;
+    int64_t valid_batches; /* validate.provider.num_batches handled by the provider */
+    struct kurc_session *s;
+    struct kurc_optimizer *optimizer;
+    struct kurc_logger *log;
+    struct kurc_train_state state;
+    int64_t target_epochs; /* -1: none */
+    double started;        /* kurc_now() at the session's start, less resumed clocks */
+    double last_checkpoint;
+    int64_t since_checkpoint_batches;
+    int64_t since_checkpoint_samples;
+    char *kurfile_json;   /* the resolved Kurfile, stored in checkpoints */
+    bool rank0;
+};
+
+/* --- set-up ------------------------------------------------------------- */
+
+static uint64_t tag_of(const char *text) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *text; text++)
+        h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
+    return h;
+}
+
+static int64_t provider_batch_size(const struct kurc_value *section) {
+    const struct kurc_value *p = section ? kurc_map_get(section, "provider") : NULL;
+    const struct kurc_value *b = p && p->kind == KURC_MAP ? kurc_map_get(p, "batch_size") : NULL;
+    return b && b->kind == KURC_INT ? b->u.i : 32;
+}
+
+static enum kurc_status load_validation(struct trainer *t, struct kurc_err *err) {
+    const struct kurc_value *validate = kurc_kurfile_section(t->kf, "validate");
+    const struct kurc_value *data = validate ? kurc_map_get(validate, "data") : NULL;
+    if (!data || data->kind == KURC_NULL)
+        return KURC_OK;
+    size_t n = data->kind == KURC_LIST ? 1 : data->u.map.len;
+    t->valid = kurc_xcalloc(n, sizeof *t->valid);
+    for (size_t i = 0; i < n; i++) {
+        struct valid_set *v = &t->valid[t->n_valid++];
+        v->name = data->kind == KURC_LIST ? "default" : data->u.map.pairs[i].key;
+        const struct kurc_value *list = data->kind == KURC_LIST ? data : data->u.map.pairs[i].val;
+        kurc_dataset_init(&v->data);
+        enum kurc_status st = kurc_data_load(list, &v->data, err);
+        if (st == KURC_OK)
+            st = kurc_provider_create(kurc_map_get(validate, "provider"), &v->data,
+                                      kurc_rng_derive(kurc_session_seed(t->kf), tag_of(v->name)),
+                                      true, &v->provider, err);
+        if (st)
+            return st;
+    }
+    return KURC_OK;
+}
+
+static enum kurc_status bind_all(struct trainer *t, struct kurc_err *err) {
+    int64_t rows = t->s->exec->max_batch;
+    enum kurc_status st = kurc_bind(t->s->model, &t->s->losses, &t->data, rows, &t->bind, err);
+    for (size_t i = 0; i < t->n_valid && st == KURC_OK; i++)
+        st = kurc_bind(t->s->model, &t->s->losses, &t->valid[i].data, rows, &t->valid[i].bind,
+                       err);
+    return st;
+}
+
+/* Loads initial weights or resumes from the checkpoint (rank 0 reads, then
+ * every rank gets its values). */
+static enum kurc_status restore(struct trainer *t, struct kurc_err *err) {
+    enum kurc_status st = KURC_OK;
+    int resumed = 0;
+    if (t->rank0) {
+        if (t->spec.checkpoint && !t->opt->fresh && access(t->spec.checkpoint, F_OK) == 0) {
+            st = kurc_checkpoint_load(t->spec.checkpoint, &t->s->model->params, t->optimizer,
+                                      &t->state, NULL, err);
+            if (st == KURC_OK) {
+                resumed = 1;
+                t->started = kurc_now() - t->state.clocks[0];
+                kurc_log(KURC_LOG_WARNING,
+                         "resuming from checkpoint %s (%lld epochs and %lld batches done)",
+                         t->spec.checkpoint, (long long)t->state.epoch,
+                         (long long)t->state.batch);
+            }
+        } else if (t->spec.initial && access(t->spec.initial, F_OK) == 0) {
+            st = kurc_weights_load(t->spec.initial, &t->s->model->params, err);
+            if (st == KURC_OK)
+                kurc_log(KURC_LOG_INFO, "loaded initial weights from %s", t->spec.initial);
+        } else if (t->spec.initial && t->spec.must_exist) {
+            st = kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
+                              "the initial weights %s do not exist (train.weights.must_exist)",
+                              t->spec.initial);
+        }
+    }
+    double flag = st == KURC_OK ? 0 : 1;
+    enum kurc_status cst = t->comm->ops->allreduce_double(t->comm, &flag, 1, err);
+    if (st || cst)
+        return st ? st : cst;
+    if (flag > 0)
+        return kurc_err_set(err, KURC_E_CHECKPOINT, NULL, "rank 0 could not load the weights");
+    st = t->comm->ops->broadcast(t->comm, &t->state, sizeof t->state, 0, err);
+    if (st == KURC_OK)
+        st = t->comm->ops->broadcast(t->comm, &resumed, sizeof resumed, 0, err);
+    if (st == KURC_OK)
+        st = kurc_session_sync(t->s, resumed ? t->optimizer : NULL, err);
+    return st;
+}
+
+/* --- saving --------------------------------------------------------------- */
+
+static enum kurc_status save_weights(struct trainer *t, const char *path, const char *why,
+                                     struct kurc_err *err) {
+    if (!path || !t->rank0)
+        return KURC_OK;
+    enum kurc_status st = kurc_weights_save(path, &t->s->model->params, err);
+    if (st == KURC_OK)
+        kurc_log(KURC_LOG_INFO, "saved %s weights to %s", why, path);
+    return st;
+}
+
+static enum kurc_status save_checkpoint(struct trainer *t, struct kurc_err *err) {
+    t->last_checkpoint = kurc_now();
+    t->since_checkpoint_batches = t->since_checkpoint_samples = 0;
+    if (!t->spec.checkpoint || !t->rank0)
+        return KURC_OK;
+    t->state.clocks[0] = kurc_now() - t->started;
+    enum kurc_status st = kurc_checkpoint_save(t->spec.checkpoint, &t->s->model->params,
+                                               t->optimizer, &t->state, t->kurfile_json, err);
+    if (st == KURC_OK)
+        kurc_log(KURC_LOG_INFO, "saved checkpoint %s", t->spec.checkpoint);
+    return st;
+}
+
+/* --- one batch ------------------------------------------------------------ */
+
+static enum kurc_status non_finite(const struct trainer *t, const double *sums,
+                                   struct kurc_err *err) {
+    for (size_t i = 0; i < t->s->losses.n; i++)
+        if (!isfinite(sums[i]))
+            return kurc_err_set(err, KURC_E_DATA, NULL,
+                                "the loss of output '%s' became %s at epoch %lld, batch %lld; "
+                                "training stopped before that update, so the weights kept are "
+                                "the last good ones",
+                                t->s->losses.terms[i].target, isnan(sums[i]) ? "NaN" : "infinite",
+                                (long long)t->state.epoch + 1, (long long)t->state.batch + 1);
+    return KURC_OK;
+}
+
+static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
+                                    struct kurc_err *err) {
+    struct kurc_session *s = t->s;
+    struct kurc_exec *x = s->exec;
+    const int64_t *idx;
+    int64_t n, first, count;
+    kurc_provider_batch(t->provider, b, &idx, &n);
+    kurc_session_slice(t->comm, n, &first, &count);
+    kurc_params_zero_grads(&s->model->params);
+    kurc_bind_load(&t->bind, x, idx + first, count);
+    x->training = true;
+    x->loss_scale = 1.0f / (float)n;
+    x->sample_base = (uint64_t)(t->state.samples + first);
+    kurc_exec_forward(x);
+    enum kurc_status st = kurc_session_loss_sums(s, sums, err);
+    if (st || (st = non_finite(t, sums, err)))
+        return st;
+    kurc_exec_backward(x);
+    struct kurc_params *p = &s->model->params;
+    if ((st = t->comm->ops->allreduce_float(t->comm, p->grads, (int64_t)p->total, err)))
+        return st;
+    kurc_optimizer_step(t->optimizer, p, 1.0f);
+    t->state.batch++;
+    t->state.batches++;
+    t->state.samples += n;
+    t->since_checkpoint_batches++;
+    t->since_checkpoint_samples += n;
+    return KURC_OK;
+}
+
+/* --- logging ------------------------------------------------------------- */
+
+static enum kurc_status log_losses(struct trainer *t, const char *type, const char *tag,
+                                   const double *sums, struct kurc_err *err) {
+    if (!t->log || !t->rank0)
+        return KURC_OK;
+    size_t n = t->s->losses.n;
+    const char **names = kurc_xcalloc(n + 1, sizeof *names);
+    double *values = kurc_xcalloc(n + 1, sizeof *values);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = t->s->losses.terms[i].target;
+        values[i] = sums[n] > 0 ? sums[i] / sums[n] : 0;
+    }
+    enum kurc_status st = kurc_logger_append(t->log, type, tag, names, values, n,
+                                             t->state.batches, kurc_now() - t->started, err);
+    free(names);
+    free(values);
+    return st;
+}
+
+static enum kurc_status flush_log(struct trainer *t, struct kurc_err *err) {
+    if (!t->log || !t->rank0)
+        return KURC_OK;
+    struct kurc_log_summary sum = {.epochs = t->state.epoch,
+                                   .batches = t->state.batches,
+                                   .samples = t->state.samples,
+                                   .sessions = 1};
+    sum.clocks[0] = kurc_now() - t->started;
+    for (int i = 1; i < 4; i++)
+        sum.clocks[i] = t->state.clocks[i];
+    return kurc_logger_flush(t->log, &sum, err);
+}
+
+/* --- validation ----------------------------------------------------------- */
+
+/* Validates on every set; *loss is the sample-weighted overall loss (Kur's
+ * overall validation loss with several sets). */
+static enum kurc_status validate(struct trainer *t, int64_t max_batches, double *loss,
+                                 struct kurc_err *err) {
+    size_t n = t->s->losses.n;
+    double *sums = kurc_xcalloc(n + 1, sizeof *sums), *all = kurc_xcalloc(n + 1, sizeof *all);
+    double began = kurc_now();
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 0; i < t->n_valid && st == KURC_OK; i++) {
+        char label[96];
+        snprintf(label, sizeof label, t->n_valid > 1 ? "Validating %s" : "Validating",
+                 t->valid[i].name);
+        st = kurc_loss_pass(t->s, t->valid[i].provider, &t->valid[i].bind, t->state.epoch,
+                            max_batches, label, true, sums, err);
+        for (size_t k = 0; k <= n && st == KURC_OK; k++)
+            all[k] += sums[k];
+        if (st == KURC_OK)
+            st = log_losses(t, "validation", t->valid[i].name, sums, err);
+    }
+    if (st == KURC_OK && t->n_valid > 1)
+        st = log_losses(t, "validation", NULL, all, err);
+    *loss = kurc_loss_total(t->s, all);
+    t->state.clocks[2] += kurc_now() - began;
+    free(sums);
+    free(all);
+    return st;
+}
+
+/* --- the loop ------------------------------------------------------------- */
+
+static bool out_of_time(const struct trainer *t) {
+    if (t->spec.elapsed_seconds < 0)
+        return false;
+    double clock = t->spec.clock == KURC_CLOCK_ALL ? kurc_now() - t->started
+                                                   : t->state.clocks[t->spec.clock];
+    return clock >= t->spec.elapsed_seconds;
+}
+
+/* Agrees across ranks whether to stop now: a signal on any rank, or rank
+ * 0's clock past the time limit (one clock decides, so no rank goes on
+ * alone into a collective). */
+static enum kurc_status agree_stop(struct trainer *t, int *sig, bool *time_up,
+                                   struct kurc_err *err) {
+    double flags[2] = {kurc_run_stop_requested(), t->rank0 && out_of_time(t) ? 1 : 0};
+    enum kurc_status st = t->comm->ops->allreduce_double(t->comm, flags, 2, err);
+    *sig = flags[0] > 0 ? (int)flags[0] : 0;
+    *time_up = flags[1] > 0;
+    return st;
+}
+
+static enum kurc_status batch_checkpoints(struct trainer *t, struct kurc_err *err) {
+    const struct kurc_train_spec *sp = &t->spec;
+    /* counters agree on every rank; a clock does not, so rank 0's decides */
+    double late = sp->checkpoint_minutes > 0 && t->rank0 &&
+                  kurc_now() - t->last_checkpoint >= 60 * sp->checkpoint_minutes;
+    if (sp->checkpoint_minutes > 0) {
+        enum kurc_status st = t->comm->ops->allreduce_double(t->comm, &late, 1, err);
+        if (st)
+            return st;
+    }
+    bool due = (sp->checkpoint_batches > 0 &&
+                t->since_checkpoint_batches >= sp->checkpoint_batches) ||
+               (sp->checkpoint_samples > 0 &&
+                t->since_checkpoint_samples >= sp->checkpoint_samples) ||
+               late > 0;
+    if (!due)
+        return KURC_OK;
+    enum kurc_status st = KURC_OK;
+    if (sp->checkpoint_validation != 0 && t->n_valid) {
+        double loss;
+        st = validate(t, sp->checkpoint_validation > 0 ? sp->checkpoint_validation : -1, &loss,
+                      err);
+        if (st == KURC_OK && loss < t->state.best_valid_loss) {
+            t->state.best_valid_loss = loss;
+            st = save_weights(t, t->spec.best_valid, "best validation", err);
+        }
+    }
+    return st ? st : save_checkpoint(t, err);
+}
+
+static void print_timers(const struct trainer *t, double epoch_started, double valid_before) {
+    if (!t->rank0)
+        return;
+    char all[32], train[32], valid[32], batch[32];
+    kurc_format_duration(kurc_now() - t->started, all, sizeof all);
+    kurc_format_duration(kurc_now() - epoch_started - (t->state.clocks[2] - valid_before), train,
+                         sizeof train);
+    kurc_format_duration(t->state.clocks[2] - valid_before, valid, sizeof valid);
+    kurc_format_duration(t->state.clocks[3], batch, sizeof batch);
+    fprintf(stderr, "Total wall-clock time: %s\nTraining wall-clock time: %s\n", all, train);
+    if (t->n_valid)
+        fprintf(stderr, "Validation wall-clock time: %s\n", valid);
+    fprintf(stderr, "Batch wall-clock time: %s\n\n", batch);
+}
+
+static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *err) {
+    size_t n = t->s->losses.n;
+    double *sums = kurc_xcalloc(n + 1, sizeof *sums), *epoch = kurc_xcalloc(n + 1, sizeof *epoch);
+    double epoch_started = kurc_now(), valid_before = t->state.clocks[2];
+    kurc_provider_start_epoch(t->provider, t->state.epoch);
+    int64_t batches = kurc_provider_batches(t->provider);
+    char label[96];
+    if (t->target_epochs > 0)
+        snprintf(label, sizeof label, "Epoch %lld/%lld", (long long)t->state.epoch + 1,
+                 (long long)t->target_epochs);
+    else
+        snprintf(label, sizeof label, "Epoch %lld", (long long)t->state.epoch + 1);
+    struct kurc_progress bar;
+    kurc_progress_start(&bar, label, kurc_provider_samples(t->provider), t->rank0);
+    enum kurc_status st = KURC_OK;
+    bool time_up = false;
+    while (t->state.batch < batches && st == KURC_OK) {
+        if ((st = agree_stop(t, sig, &time_up, err)) || *sig || time_up)
+            break;
+        double began = kurc_now();
+        if ((st = train_batch(t, t->state.batch, sums, err)))
+            break;
+        t->state.clocks[3] += kurc_now() - began;
+        for (size_t k = 0; k <= n; k++)
+            epoch[k] += sums[k];
+        kurc_progress_update(&bar, (int64_t)epoch[n], kurc_loss_total(t->s, epoch));
+        if ((st = log_losses(t, "batch", NULL, sums, err)) || (st = batch_checkpoints(t, err)))
+            break;
+    }
+    kurc_progress_finish(&bar);
+    t->state.clocks[1] += kurc_now() - epoch_started;
+    if (st || *sig || t->state.batch < batches) {
+        free(sums);
+        free(epoch);
+        return st;
+    }
+    t->state.epoch++;
+    t->state.batch = 0;
+    double train_loss = kurc_loss_total(t->s, epoch);
+    if ((st = log_losses(t, "training", NULL, epoch, err)) == KURC_OK &&
+        train_loss < t->state.best_train_loss) {
+        t->state.best_train_loss = train_loss;
+        st = save_weights(t, t->spec.best_train, "best training", err);
+    }
+    if (st == KURC_OK && t->n_valid) {
+        double loss;
+        st = validate(t, -1, &loss, err);
+        if (st == KURC_OK && loss < t->state.best_valid_loss) {
+            t->state.best_valid_loss = loss;
+            st = save_weights(t, t->spec.best_valid, "best validation", err);
+        }
+    }
+    if (st == KURC_OK)
+        st = flush_log(t, err);
+    if (st == KURC_OK && t->spec.checkpoint_epochs > 0 &&
+        t->state.epoch % t->spec.checkpoint_epochs == 0)
+        st = save_checkpoint(t, err);
+    if (st == KURC_OK)
+        print_timers(t, epoch_started, valid_before);
+    free(sums);
+    free(epoch);
+    return st;
+}
+
+static enum kurc_status finished(struct trainer *t, bool *done, int *sig, struct kurc_err *err) {
+    bool time_up;
+    enum kurc_status st = agree_stop(t, sig, &time_up, err);
+    *done = time_up || (t->target_epochs >= 0 && t->state.epoch >= t->target_epochs);
+    if (*done && time_up && t->rank0 && !*sig)
+        fprintf(stderr, "Epoch stopping-criterion met.\n");
+    return st;
+}
+
+/* --- set-up and tear-down --------------------------------------------------- */
+
+static enum kurc_status open_log(struct trainer *t, struct kurc_err *err) {
+    if (!t->spec.log || !t->rank0)
+        return KURC_OK;
+    struct kurc_log_summary summary;
+    enum kurc_status st = kurc_logger_open(t->spec.log, &t->log, &summary, err);
+    if (st)
+        return st;
+    if (t->state.epoch == 0 && t->state.batches == 0) {
+        /* a fresh start continues the log's history (Kur's resume) */
+        t->state.epoch = summary.epochs;
+        t->state.batches = summary.batches;
+        t->state.samples = summary.samples;
+        for (int i = 1; i < 4; i++)
+            t->state.clocks[i] = summary.clocks[i];
+        t->started -= summary.clocks[0];
+        t->state.best_train_loss = kurc_logger_best(t->spec.log, "training_loss_total");
+        t->state.best_valid_loss = kurc_logger_best(t->spec.log, "validation_loss_total");
+    }
+    return KURC_OK;
+}
+
+static void trainer_release(struct trainer *t) {
+    kurc_logger_close(t->log);
+    kurc_optimizer_free(t->optimizer);
+    kurc_bindings_release(&t->bind);
+    for (size_t i = 0; i < t->n_valid; i++) {
+        kurc_bindings_release(&t->valid[i].bind);
+        kurc_provider_free(t->valid[i].provider);
+        kurc_dataset_release(&t->valid[i].data);
+    }
+    free(t->valid);
+    kurc_session_free(t->s);
+    kurc_provider_free(t->provider);
+    kurc_dataset_release(&t->data);
+    kurc_train_spec_release(&t->spec);
+    free(t->kurfile_json);
+}
+
+static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
+    const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
+    enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
+    if (st)
+        return st;
+    const struct kurc_value *data = kurc_map_get(train, "data");
+    if (!data || data->kind != KURC_LIST)
+        return kurc_err_set(err, KURC_E_CONFIG, &train->loc,
+                            "train: there is no data to train on (give `train.data`)");
+    kurc_dataset_init(&t->data);
+    if ((st = kurc_data_load(data, &t->data, err)))
+        return st;
+    uint64_t seed = kurc_session_seed(t->kf);
+    if ((st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
+                                   kurc_rng_derive(seed, tag_of("train")), true, &t->provider,
+                                   err)) ||
+        (st = load_validation(t, err)))
+        return st;
+    int64_t max_batch = provider_batch_size(train);
+    int64_t vb = provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
+    if (t->n_valid && vb > max_batch)
+        max_batch = vb;
+    if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, &t->s, err)))
+        return st;
+    if (t->s->losses.n == 0)
+        return kurc_err_set(err, KURC_E_CONFIG, &t->kf->raw->loc,
+                            "there is nothing to minimise: the Kurfile has no `loss` section");
+    if ((st = bind_all(t, err)) ||
+        (st = kurc_optimizer_create(kurc_map_get(train, "optimizer"), &t->s->model->params,
+                                    t->be, &t->optimizer, err)))
+        return st;
+    struct kurc_strbuf json = KURC_STRBUF_INIT;
+    kurc_json_dump(t->kf->data, 4, true, &json);
+    t->kurfile_json = kurc_strbuf_take(&json);
+    t->state.best_train_loss = t->state.best_valid_loss = INFINITY;
+    t->state.seed = seed;
+    t->started = kurc_now();
+    if ((st = restore(t, err)) || (st = open_log(t, err)))
+        return st;
+    /* the log's history is rank 0's: every rank needs the same counters */
+    if ((st = t->comm->ops->broadcast(t->comm, &t->state, sizeof t->state, 0, err)))
+        return st;
+    t->target_epochs = t->spec.epochs < 0 ? -1
+                       : t->spec.total_mode ? t->spec.epochs
+                                            : t->state.epoch + t->spec.epochs;
+    t->last_checkpoint = kurc_now();
+    return KURC_OK;
+}
+
+enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
+                                struct kurc_backend *be, const struct kurc_run_options *opt,
+                                struct kurc_err *err) {
+    struct trainer t = {.kf = kf, .comm = comm, .be = be, .opt = opt, .rank0 = comm->rank == 0};
+    enum kurc_status st = set_up(&t, err);
+    int sig = 0;
+    bool done = false;
+    while (st == KURC_OK && !sig && (st = finished(&t, &done, &sig, err)) == KURC_OK && !done &&
+           !sig)
+        st = run_epoch(&t, &sig, err);
+    if (t.s) {
+        if (st == KURC_OK && t.rank0 && !sig)
+            fprintf(stderr, "Completed %lld epochs.\n", (long long)t.state.epoch);
+        /* whatever ended training, keep its last state */
+        struct kurc_err save_err;
+        enum kurc_status saved = save_weights(&t, t.spec.last, "last", &save_err);
+        if (saved == KURC_OK && sig)
+            saved = save_checkpoint(&t, &save_err);
+        if (saved == KURC_OK && t.optimizer)
+            saved = flush_log(&t, &save_err);
+        if (st == KURC_OK && saved != KURC_OK) {
+            st = saved;
+            *err = save_err;
+        }
+    }
+    if (st == KURC_OK && sig)
+        st = kurc_err_set(err, KURC_E_INTERRUPTED, NULL,
+                          "stopped by signal %d after epoch %lld, batch %lld; the last weights "
+                          "and the checkpoint are saved",
+                          sig, (long long)t.state.epoch + (t.state.batch ? 1 : 0),
+                          (long long)t.state.batch);
+    trainer_release(&t);
+    return st;
+}
