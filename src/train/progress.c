@@ -40,7 +40,7 @@ static void draw(struct kurc_progress *p) {
     double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
     double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
     int filled = p->total > 0 ? (int)(BAR_WIDTH * p->done / p->total) : BAR_WIDTH;
-    char bar[BAR_WIDTH + 1], a[16], b[16];
+    char bar[BAR_WIDTH + 1], a[48], b[48];
     for (int i = 0; i < BAR_WIDTH; i++)
         bar[i] = i < filled ? '#' : ' ';
     bar[BAR_WIDTH] = '\0';

@@ -9,6 +9,7 @@
 #define KURC_PROGRESS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct kurc_progress {
