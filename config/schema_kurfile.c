@@ -28,6 +28,7 @@ static const struct kurc_schema backend = {
             {"name", SCHEMA(.types = KT_STR | KT_NULL, .choices = backend_names)},
             {"device", SCHEMA(.types = KT_STR | KT_INT | KT_LIST | KT_NULL)},
             {"parallel", count_or_null},
+            {"threads", count_or_null},
             {"variant", SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)},
             {"gpu_busy_load", SCHEMA(.types = KT_NUM | KT_NULL)},
             {"skip_check", flag},

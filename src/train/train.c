@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "binding.h"
+#include "hooks/hooks.h"
 #include "data/provider.h"
 #include "data/supplier.h"
 #include "io/logger.h"
@@ -261,6 +262,20 @@ static enum kurc_status flush_log(struct trainer *t, struct kurc_err *err) {
     return kurc_logger_flush(t->log, &sum, err);
 }
 
+/* Tells the training hooks (rank 0). */
+static enum kurc_status notify(struct trainer *t, enum kurc_train_event_kind kind,
+                               double train_loss, double valid_loss, const char *reason,
+                               struct kurc_err *err) {
+    if (!t->rank0)
+        return KURC_OK;
+    const struct kurc_value *hooks = kurc_map_get(kurc_kurfile_section(t->kf, "train"), "hooks");
+    if (!hooks)
+        return KURC_OK;
+    struct kurc_train_event e = {kind,       t->state.epoch, t->target_epochs, train_loss,
+                                 valid_loss, t->spec.log,    reason};
+    return kurc_hooks_training(hooks, &e, err);
+}
+
 /* --- validation ----------------------------------------------------------- */
 
 /* Validates on every set; *loss is the sample-weighted overall loss (Kur's
@@ -281,6 +296,11 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
             all[k] += sums[k];
         if (st == KURC_OK)
             st = log_losses(t, "validation", t->valid[i].name, sums, err);
+        const struct kurc_value *hooks =
+            kurc_map_get(kurc_kurfile_section(t->kf, "validate"), "hooks");
+        if (st == KURC_OK && hooks)
+            st = kurc_hooks_first_batch(t->s, t->valid[i].provider, &t->valid[i].bind, hooks,
+                                        err);
     }
     if (st == KURC_OK && t->n_valid > 1)
         st = log_losses(t, "validation", NULL, all, err);
@@ -339,6 +359,8 @@ static enum kurc_status batch_checkpoints(struct trainer *t, struct kurc_err *er
             t->state.best_valid_loss = loss;
             st = save_weights(t, t->spec.best_valid, "best validation", err);
         }
+        if (st == KURC_OK)
+            st = notify(t, KURC_EVENT_VALIDATION_END, NAN, loss, "success", err);
     }
     return st ? st : save_checkpoint(t, err);
 }
@@ -402,16 +424,18 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
         t->state.best_train_loss = train_loss;
         st = save_weights(t, t->spec.best_train, "best training", err);
     }
+    double valid_loss = NAN;
     if (st == KURC_OK && t->n_valid) {
-        double loss;
-        st = validate(t, -1, &loss, err);
-        if (st == KURC_OK && loss < t->state.best_valid_loss) {
-            t->state.best_valid_loss = loss;
+        st = validate(t, -1, &valid_loss, err);
+        if (st == KURC_OK && valid_loss < t->state.best_valid_loss) {
+            t->state.best_valid_loss = valid_loss;
             st = save_weights(t, t->spec.best_valid, "best validation", err);
         }
     }
     if (st == KURC_OK)
         st = flush_log(t, err);
+    if (st == KURC_OK)
+        st = notify(t, KURC_EVENT_EPOCH_END, train_loss, valid_loss, "success", err);
     if (st == KURC_OK && t->spec.checkpoint_epochs > 0 &&
         t->state.epoch % t->spec.checkpoint_epochs == 0)
         st = save_checkpoint(t, err);
@@ -475,6 +499,8 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
     if (st)
+        return st;
+    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)))
         return st;
     const struct kurc_value *data = kurc_map_get(train, "data");
     if (!data || data->kind != KURC_LIST)
@@ -540,6 +566,9 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
             saved = save_checkpoint(&t, &save_err);
         if (saved == KURC_OK && t.optimizer)
             saved = flush_log(&t, &save_err);
+        if (saved == KURC_OK && t.optimizer)
+            saved = notify(&t, KURC_EVENT_TRAINING_END, NAN, NAN,
+                           st ? err->msg : sig ? "interrupted" : "success", &save_err);
         if (st == KURC_OK && saved != KURC_OK) {
             st = saved;
             *err = save_err;

@@ -1,0 +1,39 @@
+/* cli_run.c - the commands that run a model: train (and kurc-train), test,
+ * evaluate and data.  Each loads and checks the Kurfile, creates the
+ * communicator and the backend, and hands over to src/train. */
+#include <string.h>
+
+#include "backend_select.h"
+#include "cli_commands.h"
+#include "comm.h"
+#include "kurfile.h"
+#include "train/run.h"
+
+enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err) {
+    struct kurc_kurfile *kf;
+    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
+    if (st)
+        return st;
+    struct kurc_run_options opt = {.step = args->step, .number = args->number,
+                                   .target = args->mode};
+    struct kurc_comm *comm = NULL;
+    struct kurc_backend *be = NULL;
+    if ((st = kurc_kurfile_parse(kf, err)) == KURC_OK && strcmp(args->command, "data") == 0) {
+        st = kurc_run_data(kf, &opt, err);
+    } else if (st == KURC_OK) {
+        comm = kurc_comm_self_create();
+        st = kurc_backend_select(kurc_kurfile_section(kf, "settings"), comm->local_rank,
+                                 comm->local_size, &be, err);
+        kurc_run_catch_signals();
+        if (st == KURC_OK && strcmp(args->command, "train") == 0)
+            st = kurc_run_train(kf, comm, be, &opt, err);
+        else if (st == KURC_OK && strcmp(args->command, "test") == 0)
+            st = kurc_run_test(kf, comm, be, &opt, err);
+        else if (st == KURC_OK)
+            st = kurc_run_evaluate(kf, comm, be, &opt, err);
+    }
+    kurc_backend_release(be);
+    kurc_comm_free(comm);
+    kurc_kurfile_free(kf);
+    return st;
+}

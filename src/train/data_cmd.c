@@ -1,0 +1,116 @@
+/* data_cmd.c - `kurc data`: print the first batch of a section's data,
+ * entry by entry (Kur's `kur data`), so a user can see what the model will
+ * be fed.  Arrays print as nested lists; large ones are summarised with
+ * "..." the way numpy does past 1000 elements. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/provider.h"
+#include "data/supplier.h"
+#include "pyrepr.h"
+#include "run.h"
+#include "session.h"
+#include "xalloc.h"
+
+#define SUMMARY_THRESHOLD 1000
+#define EDGE_ITEMS 3
+
+static void print_axis(const float *x, const struct kurc_shape *s, int axis, int64_t stride,
+                       bool summarise) {
+    int64_t n = s->dim[axis];
+    int64_t inner = stride / (n ? n : 1);
+    putchar('[');
+    for (int64_t i = 0; i < n; i++) {
+        if (summarise && n > 2 * EDGE_ITEMS && i == EDGE_ITEMS) {
+            printf("..., ");
+            i = n - EDGE_ITEMS;
+        }
+        if (axis + 1 < s->ndim) {
+            print_axis(x + i * inner, s, axis + 1, inner, summarise);
+        } else {
+            char num[32];
+            kurc_py_float_repr((double)x[i], num);
+            fputs(num, stdout);
+        }
+        if (i + 1 < n)
+            printf(", ");
+    }
+    putchar(']');
+}
+
+static void print_sample(const float *x, const struct kurc_shape *s) {
+    int64_t numel = kurc_shape_numel(s);
+    if (s->ndim == 0) {
+        char num[32];
+        kurc_py_float_repr((double)x[0], num);
+        fputs(num, stdout);
+        return;
+    }
+    print_axis(x, s, 0, numel, numel > SUMMARY_THRESHOLD);
+}
+
+/* The section `kurc data` shows: the one asked for, or the first of
+ * train, validate, test, evaluate that has data. */
+static const char *pick_section(const struct kurc_kurfile *kf, const char *asked) {
+    static const char *const order[] = {"train", "validate", "test", "evaluate"};
+    if (asked && strcmp(asked, "auto") != 0)
+        return asked;
+    for (int i = 0; i < 4; i++) {
+        const struct kurc_value *sec = kurc_kurfile_section(kf, order[i]);
+        if (sec && kurc_map_get(sec, "data"))
+            return order[i];
+    }
+    return NULL;
+}
+
+enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_options *opt,
+                               struct kurc_err *err) {
+    const char *name = pick_section(kf, opt->target);
+    static const char *const valid[] = {"train", "validate", "test", "evaluate"};
+    bool known = false;
+    for (int i = 0; name && i < 4; i++)
+        known = known || strcmp(valid[i], name) == 0;
+    if (!name || !known)
+        return kurc_err_set(err, KURC_E_USAGE, NULL,
+                            name ? "data: the target must be train, validate, test, evaluate or "
+                                   "auto, not '%s'"
+                                 : "data: no section of this Kurfile has data%s",
+                            name ? name : "");
+    const struct kurc_value *sec = kurc_kurfile_section(kf, name);
+    const struct kurc_value *data = sec ? kurc_map_get(sec, "data") : NULL;
+    if (!data || data->kind == KURC_NULL)
+        return kurc_err_set(err, KURC_E_CONFIG, sec ? &sec->loc : NULL,
+                            "data: the %s section has no data", name);
+    /* several data sets: the first, as Kur printed one provider at a time */
+    if (data->kind == KURC_MAP)
+        data = data->u.map.pairs[0].val;
+    struct kurc_dataset set;
+    kurc_dataset_init(&set);
+    struct kurc_provider *p = NULL;
+    bool shuffle = strcmp(name, "train") == 0 || strcmp(name, "validate") == 0;
+    enum kurc_status st = kurc_data_load(data, &set, err);
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, kurc_session_seed(kf),
+                                  shuffle, &p, err);
+    if (st == KURC_OK) {
+        kurc_provider_start_epoch(p, 0);
+        const int64_t *idx;
+        int64_t n;
+        kurc_provider_batch(p, 0, &idx, &n);
+        if (opt->number >= 0 && opt->number < n)
+            n = opt->number;
+        for (int64_t e = 0; e < n; e++) {
+            printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
+            for (size_t k = 0; k < set.n; k++) {
+                const struct kurc_source *s = &set.sources[k];
+                printf("  %s: ", s->name);
+                print_sample(s->data + idx[e] * kurc_shape_numel(&s->shape), &s->shape);
+                putchar('\n');
+            }
+        }
+    }
+    kurc_provider_free(p);
+    kurc_dataset_release(&set);
+    return st;
+}
