@@ -9,6 +9,15 @@ extern const struct kurc_container_type kurc_container_dense;
 extern const struct kurc_container_type kurc_container_flatten;
 extern const struct kurc_container_type kurc_container_input;
 extern const struct kurc_container_type kurc_container_output;
+extern const struct kurc_container_type kurc_container_assert;
+extern const struct kurc_container_type kurc_container_debug;
+extern const struct kurc_container_type kurc_container_each;
+extern const struct kurc_container_type kurc_container_for;
+extern const struct kurc_container_type kurc_container_for_each;
+extern const struct kurc_container_type kurc_container_merge;
+extern const struct kurc_container_type kurc_container_meta;
+extern const struct kurc_container_type kurc_container_parallel;
+extern const struct kurc_container_type kurc_container_reuse;
 
 static const struct kurc_container_type *const types[] = {
     &kurc_container_activation,
@@ -17,6 +26,15 @@ static const struct kurc_container_type *const types[] = {
     &kurc_container_flatten,
     &kurc_container_input,
     &kurc_container_output,
+    &kurc_container_assert,
+    &kurc_container_debug,
+    &kurc_container_each,
+    &kurc_container_for,
+    &kurc_container_for_each,
+    &kurc_container_merge,
+    &kurc_container_meta,
+    &kurc_container_parallel,
+    &kurc_container_reuse,
     NULL,
 };
 
