@@ -2,6 +2,8 @@
  *
  * A container is a layer (it emits ops: dense, convolution, ...) or an
  * operator (it makes child containers: for, for_each, templates, ...).
+ * A layer may own children too (parallel): it parses them, and builds
+ * them itself inside its own build; they are not nodes of the model.
  * Each type lives in its own file under src/model/containers and is listed
  * once in registry.c.  Kur's generic keys (name, tag, oldest, inputs, sink,
  * freeze, when) are handled here for every type; a type sees only its own

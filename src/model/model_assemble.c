@@ -35,7 +35,10 @@ static bool suppressed(const struct kurc_container *c) {
 
 /* Appends the leaves under c (Kur's enumerate_nodes): an operator's inputs
  * go to its first leaf, its name to its last (before that leaf's own name
- * unless it is an automatic name), and its sink to its last leaf. */
+ * unless it is an automatic name), and its sink to its last leaf.  Every
+ * layer is a leaf, also one that owns children (parallel builds its
+ * children itself, inside its own build), and an operator without layers
+ * (debug, assert) makes no node. */
 static void enumerate(struct kurc_model *m, struct kurc_container *c,
                       struct pending_inputs **pending) {
     if (!c->type->operator) {
@@ -120,6 +123,14 @@ enum kurc_status kurc_model_assemble(struct kurc_model *m, struct kurc_err *err)
             }
             for (size_t k = 0; k < pending[i].n; k++) {
                 size_t from = find_node(m, pending[i].names[k]);
+                if (from == (size_t)-1 && kurc_model_find(m, pending[i].names[k])) {
+                    st = kurc_container_error(n->c, err,
+                                              "its input '%s' makes no layer of its own (a "
+                                              "debug or assert, an operator without layers, or "
+                                              "a container inside a parallel)",
+                                              pending[i].names[k]);
+                    break;
+                }
                 if (from == (size_t)-1) {
                     st = kurc_container_error(n->c, err,
                                               "its input '%s' is not the name of any container",

@@ -167,7 +167,7 @@ static char *auto_name(struct kurc_model *m, const char *type) {
 }
 
 /* Finds the container type an entry names (exactly one type key, or else
- * one template name); *key is that key. */
+ * one template name, whose type is "meta"); *key is that key. */
 static enum kurc_status find_type(struct kurc_model *m, const struct kurc_value *entry,
                                   const struct kurc_container_type **type, const char **key,
                                   struct kurc_err *err) {
@@ -185,7 +185,7 @@ static enum kurc_status find_type(struct kurc_model *m, const struct kurc_value 
                                 "a model entry names one container, found '%s' and '%s'",
                                 found->key, p->key);
         found = p;
-        *type = t ? t : kurc_container_type_find("template");
+        *type = t ? t : kurc_container_type_find("meta");
     }
     if (found) {
         *key = found->key;
@@ -204,7 +204,7 @@ static enum kurc_status find_type(struct kurc_model *m, const struct kurc_value 
         size_t n = 0;
         for (const struct kurc_container_type *const *t = kurc_container_types(); *t && n < 100;
              t++)
-            if (strcmp((*t)->name, "template") != 0)
+            if (strcmp((*t)->name, "meta") != 0)
                 names[n++] = (*t)->name;
         const struct kurc_value *tmpl = m->kf->data ? kurc_map_get(m->kf->data, "templates") : NULL;
         for (size_t j = 0; tmpl && tmpl->kind == KURC_MAP && j < tmpl->u.map.len && n < 127; j++)
@@ -393,6 +393,24 @@ enum kurc_status kurc_model_parse_child(struct kurc_model *m, struct kurc_contai
 
 enum kurc_status kurc_model_assemble(struct kurc_model *m, struct kurc_err *err);
 
+/* A template may not take the name of a container type or a generic key:
+ * an entry with that key would be ambiguous. */
+static enum kurc_status check_templates(const struct kurc_kurfile *kf, struct kurc_err *err) {
+    const struct kurc_value *tmpl = kf->data ? kurc_map_get(kf->data, "templates") : NULL;
+    for (size_t i = 0; tmpl && tmpl->kind == KURC_MAP && i < tmpl->u.map.len; i++) {
+        const struct kurc_pair *p = &tmpl->u.map.pairs[i];
+        bool generic = false;
+        for (const char *const *g = generic_keys; *g && !generic; g++)
+            generic = strcmp(*g, p->key) == 0;
+        if (generic || kurc_container_type_find(p->key))
+            return kurc_err_set(err, KURC_E_CONFIG, &p->key_loc,
+                                "the template '%s' has the name of a built-in %s; rename the "
+                                "template",
+                                p->key, generic ? "container key" : "container");
+    }
+    return KURC_OK;
+}
+
 enum kurc_status kurc_model_parse(struct kurc_kurfile *kf, uint64_t seed, struct kurc_model **out,
                                   struct kurc_err *err) {
     struct kurc_model *m = kurc_xcalloc(1, sizeof *m);
@@ -402,7 +420,7 @@ enum kurc_status kurc_model_parse(struct kurc_kurfile *kf, uint64_t seed, struct
     kurc_params_init(&m->params);
     *out = NULL;
     const struct kurc_value *section = kurc_kurfile_section(kf, "model");
-    enum kurc_status st = KURC_OK;
+    enum kurc_status st = check_templates(kf, err);
     for (size_t i = 0; section && i < section->u.list.len && st == KURC_OK; i++) {
         struct kurc_container *c = NULL;
         st = parse_entry(m, NULL, section->u.list.items[i], &c, err);
