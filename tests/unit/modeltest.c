@@ -138,3 +138,36 @@ double mt_gradcheck(struct mt_model *t, int samples, double floor, double tol) {
     free(grads);
     return worst;
 }
+
+double mt_gradcheck_direction(struct mt_model *t, uint64_t seed) {
+    struct kurc_params *p = &t->m->params;
+    kurc_params_zero_grads(p);
+    mt_objective(t);
+    kurc_exec_backward(t->x);
+    float *saved = malloc(p->total * sizeof *saved);
+    float *dir = calloc(p->total, sizeof *dir);
+    memcpy(saved, p->values, p->total * sizeof *saved);
+    double analytic = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct kurc_param *q = &p->items[i];
+        if (!q->trainable)
+            continue;
+        for (int64_t k = 0; k < q->numel; k++) {
+            float v = 2.0f * kurc_rng_uniform(seed + i, (uint64_t)k) - 1.0f;
+            dir[q->offset + k] = v;
+            analytic += (double)v * p->grads[q->offset + k];
+        }
+    }
+    const double h = 1e-4;
+    double f[2];
+    for (int side = 0; side < 2; side++) {
+        for (size_t k = 0; k < p->total; k++)
+            p->values[k] = (float)(saved[k] + (side ? -h : h) * dir[k]);
+        f[side] = mt_objective(t);
+    }
+    memcpy(p->values, saved, p->total * sizeof *saved);
+    free(saved);
+    free(dir);
+    double numeric = (f[0] - f[1]) / (2 * h);
+    return fabs(analytic - numeric) / fmax(fmax(fabs(analytic), fabs(numeric)), 1e-12);
+}

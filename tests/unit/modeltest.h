@@ -41,4 +41,11 @@ double mt_objective(struct mt_model *t);
  * offenders above tol. */
 double mt_gradcheck(struct mt_model *t, int samples, double floor, double tol);
 
+/* The directional check: the derivative of mt_objective along a random
+ * direction v over all trainable parameters, by central differences, versus
+ * the analytic g . v.  One number over every parameter averages out the
+ * noise and the kinks (relu, max pooling) that defeat element-wise
+ * differences in deep models.  Returns |g.v - fd| / max(|g.v|, |fd|). */
+double mt_gradcheck_direction(struct mt_model *t, uint64_t seed);
+
 #endif

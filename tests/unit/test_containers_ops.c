@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "modeltest.h"
+#include "optim/optimizer.h"
 
 #ifndef KURC_TEST_KURFILES
 #error "KURC_TEST_KURFILES must name tests/kurfiles"
@@ -922,22 +923,61 @@ static void test_uber_model(void **state) {
     (void)state;
     char *yaml = slurp(KURC_TEST_KURFILES "/models/uber.yml");
     struct mt_model t;
-    load_ok(&t, yaml, 2);
+    load_ok(&t, yaml, 4);
     free(yaml);
     const struct kurc_model *m = t.m;
     assert_int_equal(m->n_inputs, 1);
-    expect_shape(m, input_tensor(m, "TEST_input"), 3, 8, 8, 1);
+    expect_shape(m, input_tensor(m, "TEST_input"), 2, 32, 32);
     assert_int_equal(m->n_outputs, 1);
-    expect_shape(m, output_tensor(m, "TEST_output"), 1, 130);
-    expect_shape(m, node_named(m, "..for.0")->value, 3, 6, 6, 4);
-    expect_shape(m, node_named(m, "..parallel.0")->value, 2, 6, 10);
-    expect_shape(m, node_named(m, "..parallel.1")->value, 2, 6, 10);
-    expect_shape(m, node_named(m, "TEST_mark1")->value, 1, 60);
+    expect_shape(m, output_tensor(m, "TEST_output"), 1, 140);
+    expect_shape(m, node_named(m, "..for.0")->value, 3, 7, 7, 4);
+    expect_shape(m, node_named(m, "..parallel.0")->value, 2, 7, 10);
+    expect_shape(m, node_named(m, "..repeat.0")->value, 2, 7, 28);
+    expect_shape(m, node_named(m, "..parallel.1")->value, 2, 7, 10);
+    expect_shape(m, node_named(m, "TEST_mark1")->value, 1, 70);
     expect_shape(m, node_named(m, "TEST_mark2")->value, 1, 70);
     /* TEST_reuse's weights exist once, used by both parallels */
-    assert_int_equal(param(m, "TEST_reuse", "kernel")->shape.dim[0], 24);
+    assert_int_equal(param(m, "TEST_reuse", "kernel")->shape.dim[0], 28);
     assert_int_equal(kurc_params_find(&m->params, "..reuse.0", "kernel"), -1);
-    gradcheck(&t, 2e-2);
+    /* Element-wise finite differences are unreliable this deep (relu and
+     * max-pool kinks, float32 loss noise); the derivative along random
+     * directions of all parameters at once is not.  The per-container tests
+     * check each container element by element. */
+    mt_fill_inputs(&t, 7, -1.0f, 1.0f);
+    for (uint64_t d = 0; d < 3; d++) {
+        double e = mt_gradcheck_direction(&t, 100 + d);
+        fprintf(stderr, "uber model directional gradient error %.2e\n", e);
+        assert_true(e < 1e-2);
+    }
+    mt_free(&t);
+}
+
+/* A few Adam steps on one batch of random data lower the uber model's
+ * loss (dropout on, so each step sees other masks). */
+static void test_uber_model_trains(void **state) {
+    (void)state;
+    char *yaml = slurp(KURC_TEST_KURFILES "/models/uber.yml");
+    struct mt_model t;
+    load_ok(&t, yaml, 8);
+    free(yaml);
+    mt_fill_inputs(&t, 11, -1.0f, 1.0f);
+    struct kurc_optimizer *opt;
+    struct kurc_err err;
+    assert_int_equal(kurc_optimizer_create(NULL, &t.m->params, t.be, &opt, &err), KURC_OK);
+    double first = 0, last = 0;
+    for (int step = 0; step < 40; step++) {
+        t.x->sample_base = (uint64_t)step * 8;
+        kurc_params_zero_grads(&t.m->params);
+        double loss = mt_objective(&t);
+        kurc_exec_backward(t.x);
+        kurc_optimizer_step(opt, &t.m->params, 1.0f);
+        if (step == 0)
+            first = loss;
+        last = loss;
+    }
+    fprintf(stderr, "uber model loss %.4f -> %.4f\n", first, last);
+    assert_true(last < 0.7 * first);
+    kurc_optimizer_free(opt);
     mt_free(&t);
 }
 
@@ -966,6 +1006,7 @@ int main(void) {
         cmocka_unit_test(test_freeze_inheritance),
         cmocka_unit_test(test_when),
         cmocka_unit_test(test_uber_model),
+        cmocka_unit_test(test_uber_model_trains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
