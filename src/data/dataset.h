@@ -35,7 +35,7 @@ void kurc_dataset_init(struct kurc_dataset *d);
 void kurc_dataset_release(struct kurc_dataset *d);
 
 /* Adds a source whose data (count x numel(shape) floats, malloc'ed) the
- * dataset takes over.  A source with the same name as an existing one is
+ * dataset takes over (it is freed if the call fails).  A source with the same name as an existing one is
  * stacked after it (its shape must match).  origin names it in messages. */
 enum kurc_status kurc_dataset_add(struct kurc_dataset *d, const char *name,
                                   const struct kurc_shape *shape, int64_t count, float *data,

@@ -1,0 +1,187 @@
+/* supplier.c - the table of data suppliers and the loading of a `data`
+ * list (see supplier.h): each entry is normalised into a parameter
+ * mapping, skipped when its `when` is false, loaded into a dataset of its
+ * own and merged into the result, sources of the same name stacked in the
+ * order of the list (Kur's Supplier.from_specification and
+ * merge_suppliers). */
+#include "supplier.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "schema_components.h"
+#include "strbuf.h"
+
+/* The suppliers kurc implements, one line each; supplier `x` is the
+ * struct kurc_supplier_x defined in src/data/x.c. */
+#define KURC_SUPPLIERS(X) \
+    X(csv)                \
+    X(hdf5)               \
+    X(jsonl)              \
+    /* mnist, cifar: added when their files land */
+
+#define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
+KURC_SUPPLIERS(DECLARE_SUPPLIER)
+
+#define SUPPLIER_ENTRY(x) &kurc_supplier_##x,
+static const struct kurc_supplier_type *const suppliers[] = {KURC_SUPPLIERS(SUPPLIER_ENTRY) NULL};
+
+const struct kurc_supplier_type *kurc_supplier_find(const char *name) {
+    for (size_t i = 0; suppliers[i]; i++)
+        if (strcmp(suppliers[i]->name, name) == 0)
+            return suppliers[i];
+    return NULL;
+}
+
+/* The parameter table entry (for positional names) of a supplier. */
+static const struct kurc_component *component(const char *name) {
+    const struct kurc_component *c = kurc_schema_components("supplier");
+    for (; c && c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* Reports a supplier name kurc does not implement: one Kur has (known to
+ * the schema) is unsupported, anything else is unknown. */
+static enum kurc_status no_such_supplier(const struct kurc_pair *p, struct kurc_err *err) {
+    if (component(p->key))
+        return kurc_err_set(err, KURC_E_UNSUPPORTED, &p->key_loc,
+                            "the '%s' supplier is not available in kurc", p->key);
+    struct kurc_strbuf names = KURC_STRBUF_INIT;
+    for (size_t i = 0; suppliers[i]; i++)
+        kurc_strbuf_printf(&names, "%s%s", i ? ", " : "", suppliers[i]->name);
+    enum kurc_status st = kurc_err_set(err, KURC_E_CONFIG, &p->key_loc,
+                                       "unknown supplier '%s' (expected one of: %s)", p->key,
+                                       names.data);
+    kurc_strbuf_free(&names);
+    return st;
+}
+
+/* The parameter mapping of `SUPPLIER: given`: a mapping as it is, a string
+ * as the first positional parameter, a list as the positional parameters,
+ * null as no parameters.  *params is a new tree. */
+static enum kurc_status normalise(const struct kurc_pair *p, struct kurc_value **params,
+                                  struct kurc_err *err) {
+    const struct kurc_value *given = p->val;
+    *params = NULL;
+    if (given->kind == KURC_MAP) {
+        *params = kurc_value_copy(given);
+        return KURC_OK;
+    }
+    const struct kurc_value *const *items = &given;
+    size_t count = 1;
+    if (given->kind == KURC_LIST) {
+        items = (const struct kurc_value *const *)given->u.list.items;
+        count = given->u.list.len;
+    } else if (given->kind == KURC_NULL) {
+        count = 0;
+    } else if (given->kind != KURC_STR) {
+        return kurc_err_set(err, KURC_E_CONFIG, &given->loc,
+                            "the parameters of the '%s' supplier must be a mapping, a string or "
+                            "a list, not %s",
+                            p->key, kurc_kind_phrase(given->kind));
+    }
+    const struct kurc_component *c = component(p->key);
+    size_t n_names = 0;
+    while (c && c->positional && c->positional[n_names])
+        n_names++;
+    if (count > n_names)
+        return kurc_err_set(err, KURC_E_CONFIG, &given->loc,
+                            "the '%s' supplier takes at most %zu positional parameters, found %zu",
+                            p->key, n_names, count);
+    *params = kurc_value_map(&given->loc);
+    for (size_t i = 0; i < count; i++)
+        kurc_map_set(*params, c->positional[i], &items[i]->loc, kurc_value_copy(items[i]));
+    return KURC_OK;
+}
+
+/* Gives an error that has no place the place of the entry. */
+static enum kurc_status place(enum kurc_status st, const struct kurc_loc *loc,
+                              struct kurc_err *err) {
+    if (st && err->file[0] == '\0' && loc->file) {
+        snprintf(err->file, sizeof err->file, "%s", loc->file);
+        err->line = loc->line;
+        err->col = loc->col;
+    }
+    return st;
+}
+
+/* Loads one entry of a data list and merges its sources into out. */
+static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_dataset *out,
+                                   struct kurc_err *err) {
+    if (entry->kind != KURC_MAP)
+        return kurc_err_set(err, KURC_E_CONFIG, &entry->loc,
+                            "a data entry must be a mapping naming a supplier, not %s",
+                            kurc_kind_phrase(entry->kind));
+    const struct kurc_pair *chosen = NULL;
+    for (size_t i = 0; i < entry->u.map.len; i++) {
+        const struct kurc_pair *p = &entry->u.map.pairs[i];
+        if (strcmp(p->key, "when") == 0 || strcmp(p->key, "name") == 0)
+            continue;
+        if (chosen)
+            return kurc_err_set(err, KURC_E_CONFIG, &p->key_loc,
+                                "a data entry names one supplier, found '%s' and '%s'",
+                                chosen->key, p->key);
+        chosen = p;
+    }
+    if (!chosen)
+        return kurc_err_set(err, KURC_E_CONFIG, &entry->loc, "the data entry names no supplier");
+    const struct kurc_value *when = kurc_map_get(entry, "when");
+    if (when && !kurc_value_truthy(when)) {
+        kurc_log_at(KURC_LOG_DEBUG, &entry->loc, "skipping the %s supplier ('when' is false)",
+                    chosen->key);
+        return KURC_OK;
+    }
+    const struct kurc_value *name = kurc_map_get(entry, "name");
+    if (name && name->kind != KURC_STR && name->kind != KURC_NULL)
+        return kurc_err_set(err, KURC_E_CONFIG, &name->loc,
+                            "the 'name' of a data entry must be a string, not %s",
+                            kurc_kind_phrase(name->kind));
+    const struct kurc_supplier_type *type = kurc_supplier_find(chosen->key);
+    if (!type)
+        return no_such_supplier(chosen, err);
+    struct kurc_value *params;
+    enum kurc_status st = normalise(chosen, &params, err);
+    if (st)
+        return st;
+    struct kurc_dataset loaded;
+    kurc_dataset_init(&loaded);
+    st = place(type->load(params, &entry->loc, &loaded, err), &entry->loc, err);
+    kurc_value_free(params);
+    if (st) {
+        kurc_dataset_release(&loaded);
+        return st;
+    }
+    if (kurc_log_enabled(KURC_LOG_INFO)) {
+        struct kurc_strbuf names = KURC_STRBUF_INIT;
+        for (size_t i = 0; i < loaded.n; i++)
+            kurc_strbuf_printf(&names, "%s%s", i ? ", " : "", loaded.sources[i].name);
+        kurc_log_at(KURC_LOG_INFO, &entry->loc, "the %s supplier%s%s gave %zu sources: %s",
+                    type->name, name && name->kind == KURC_STR ? " " : "",
+                    name && name->kind == KURC_STR ? name->u.str.s : "", loaded.n,
+                    loaded.n ? names.data : "none");
+        kurc_strbuf_free(&names);
+    }
+    return place(kurc_dataset_merge(out, &loaded, err), &entry->loc, err);
+}
+
+enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_dataset *out,
+                                struct kurc_err *err) {
+    kurc_dataset_init(out);
+    if (!list || list->kind == KURC_NULL)
+        return KURC_OK;
+    if (list->kind != KURC_LIST)
+        return kurc_err_set(err, KURC_E_CONFIG, &list->loc,
+                            "'data' must be a list of suppliers, not %s",
+                            kurc_kind_phrase(list->kind));
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 0; i < list->u.list.len && st == KURC_OK; i++)
+        st = load_entry(list->u.list.items[i], out, err);
+    if (st == KURC_OK)
+        st = place(kurc_dataset_seal(out, err), &list->loc, err);
+    if (st)
+        kurc_dataset_release(out);
+    return st;
+}

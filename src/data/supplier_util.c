@@ -1,0 +1,114 @@
+/* supplier_util.c - parameters, file location and reading, and float32
+ * conversion shared by the file suppliers (see supplier_util.h). */
+#include "supplier_util.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "package.h"
+#include "paths.h"
+
+enum kurc_status kurc_supplier_param_str(const struct kurc_value *params, const char *supplier,
+                                         const char *key, const char **out,
+                                         struct kurc_err *err) {
+    const struct kurc_value *v = kurc_map_get(params, key);
+    *out = NULL;
+    if (!v || v->kind == KURC_NULL)
+        return KURC_OK;
+    if (v->kind != KURC_STR)
+        return kurc_err_set(err, KURC_E_CONFIG, &v->loc, "%s: '%s' must be a string, not %s",
+                            supplier, key, kurc_kind_phrase(v->kind));
+    *out = v->u.str.s;
+    return KURC_OK;
+}
+
+enum kurc_status kurc_supplier_locate(const struct kurc_value *params, const char *supplier,
+                                      const struct kurc_loc *where, char **path,
+                                      struct kurc_err *err) {
+    static const char *const keys[] = {"path", "url", "checksum"};
+    const char *given[3];
+    *path = NULL;
+    for (int i = 0; i < 3; i++) {
+        enum kurc_status st = kurc_supplier_param_str(params, supplier, keys[i], &given[i], err);
+        if (st)
+            return st;
+    }
+    if (!given[1] && !given[2]) {
+        if (!given[0])
+            return kurc_err_set(err, KURC_E_CONFIG, where, "%s: needs a 'path' or a 'url'",
+                                supplier);
+        *path = kurc_path_expand(given[0]);
+        return KURC_OK;
+    }
+    /* Only the packaging keys go to the fetcher. */
+    struct kurc_value *spec = kurc_value_map(where);
+    for (int i = 0; i < 3; i++) {
+        const struct kurc_pair *p = kurc_map_find(params, keys[i]);
+        if (given[i])
+            kurc_map_set(spec, keys[i], &p->key_loc, kurc_value_copy(p->val));
+    }
+    enum kurc_status st = kurc_package_fetch(spec, path, err);
+    kurc_value_free(spec);
+    if (st && err->file[0] == '\0' && where && where->file) {
+        /* Give a place-less fetch error the supplier's place. */
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        kurc_err_set(err, st, where, "%s: %s", supplier, msg);
+    }
+    return st;
+}
+
+enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
+                                         const struct kurc_loc *where, char **data,
+                                         size_t *len, struct kurc_err *err) {
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
+                            strerror(errno));
+    size_t cap = 1 << 16, used = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        used += fread(buf + used, 1, cap - used - 1, f);
+        if (used < cap - 1)
+            break;
+        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
+        if (!grown) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf)
+        return kurc_err_set(err, KURC_E_IO, where, "%s: out of memory reading %s", supplier,
+                            path);
+    if (failed) {
+        free(buf);
+        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot read %s", supplier, path);
+    }
+    buf[used] = '\0';
+    *data = buf;
+    *len = used;
+    return KURC_OK;
+}
+
+bool kurc_supplier_to_float(double v, float *out) {
+    if (isfinite(v) && fabs(v) > FLT_MAX) {
+        /* Values that round to FLT_MAX are still representable. */
+        if (fabs(v) >= (double)FLT_MAX + ldexp(1.0, 103))
+            return false;
+        *out = v < 0 ? -FLT_MAX : FLT_MAX;
+        return true;
+    }
+    *out = (float)v;
+    return true;
+}

@@ -1,0 +1,40 @@
+/* supplier_util.h - what the file suppliers (csv, jsonl, hdf5) share:
+ * reading typed parameters, finding the file that the standard packaging
+ * keys name, reading a file whole and storing numbers as float32.
+ *
+ * Every error is reported at `where`, the supplier's place in the Kurfile;
+ * messages start with the supplier's name ("csv: ...").
+ */
+#ifndef KURC_SUPPLIER_UTIL_H
+#define KURC_SUPPLIER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "status.h"
+#include "value.h"
+
+/* The string parameter key of params: *out is NULL when the key is absent
+ * or null; any other kind is an error. */
+enum kurc_status kurc_supplier_param_str(const struct kurc_value *params, const char *supplier,
+                                         const char *key, const char **out,
+                                         struct kurc_err *err);
+
+/* The local file that params' packaging keys {path, url, checksum} name.
+ * A path without url or checksum is the file itself (~ and $VAR expanded,
+ * as Kur's package.install does); anything else goes through
+ * kurc_package_fetch, which downloads and checks.  *path is a new string. */
+enum kurc_status kurc_supplier_locate(const struct kurc_value *params, const char *supplier,
+                                      const struct kurc_loc *where, char **path,
+                                      struct kurc_err *err);
+
+/* Reads a whole file into a new NUL-terminated buffer. */
+enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
+                                         const struct kurc_loc *where, char **data,
+                                         size_t *len, struct kurc_err *err);
+
+/* Stores v as a float32: false when v is finite but beyond float32's range
+ * (C leaves such a conversion undefined; numpy would make it infinite). */
+bool kurc_supplier_to_float(double v, float *out);
+
+#endif
