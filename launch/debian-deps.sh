@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what kurc needs to build, test and run on Debian 12, from Debian's
 # archive only: the compilers, CMake, libyaml, cmocka, OpenBLAS, HDF5,
-# Open MPI, clang's libFuzzer, and the Python packages the tests compare
-# with (torch, h5py, numpy), plus Fashion-MNIST for the examples.
+# Open MPI, cairo (the plot hook) with a font for its labels, clang's
+# libFuzzer, and the Python packages the tests compare with (torch, h5py,
+# numpy), plus Fashion-MNIST for the examples.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ packages=(
   libopenblas-dev libhdf5-dev hdf5-tools
   libopenmpi-dev openmpi-bin
   libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libcairo2-dev libfontconfig-dev fonts-dejavu-core
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
   dataset-fashion-mnist

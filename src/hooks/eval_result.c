@@ -48,14 +48,35 @@ void kurc_eval_result_store(struct kurc_eval_result *r, const struct kurc_sessio
     }
 }
 
+/* Sums n host floats over the ranks.  allreduce_float works in the comm's
+ * memory (the device's for NCCL), so host arrays go through
+ * allreduce_double, a chunk at a time.  Each element is non-zero on one
+ * rank at most, so the sum is exact. */
+static enum kurc_status sum_host(struct kurc_comm *comm, float *data, int64_t n,
+                                 struct kurc_err *err) {
+    enum { CHUNK = 1 << 20 };
+    double *buf = kurc_xmalloc((size_t)(n < CHUNK ? (n > 0 ? n : 1) : CHUNK) * sizeof *buf);
+    enum kurc_status st = KURC_OK;
+    for (int64_t at = 0; at < n && st == KURC_OK; at += CHUNK) {
+        int64_t m = n - at < CHUNK ? n - at : CHUNK;
+        for (int64_t i = 0; i < m; i++)
+            buf[i] = data[at + i];
+        st = comm->ops->allreduce_double(comm, buf, m, err);
+        for (int64_t i = 0; i < m && st == KURC_OK; i++)
+            data[at + i] = (float)buf[i];
+    }
+    free(buf);
+    return st;
+}
+
 enum kurc_status kurc_eval_result_join(struct kurc_eval_result *r, struct kurc_comm *comm,
                                        struct kurc_err *err) {
     enum kurc_status st = KURC_OK;
     for (size_t i = 0; i < r->n && st == KURC_OK && comm->size > 1; i++) {
         int64_t floats = r->count * kurc_shape_numel(&r->shapes[i]);
-        st = comm->ops->allreduce_float(comm, r->outputs[i], floats, err);
+        st = sum_host(comm, r->outputs[i], floats, err);
         if (st == KURC_OK && r->truths[i])
-            st = comm->ops->allreduce_float(comm, r->truths[i], floats, err);
+            st = sum_host(comm, r->truths[i], floats, err);
     }
     return st;
 }
