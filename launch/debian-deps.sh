@@ -14,6 +14,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
+  python3-yaml
   dataset-fashion-mnist
 )
 
