@@ -16,6 +16,7 @@ packages=(
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
+  python3-yaml
   dataset-fashion-mnist
 )
 

@@ -10,7 +10,13 @@
  * (/training attributes), and the resolved Kurfile (/kurfile, a string).
  * Files are written to PATH.tmp and renamed, so a crash never leaves a
  * half-written file under the real name.  Loading checks every parameter's
- * name and shape and reports the first that disagrees.
+ * name and shape and reports the first that disagrees, and names the file's
+ * datasets the model lacks; a failed load changes nothing.
+ *
+ * Layer and weight names must be HDF5 link names (not empty or ".", no
+ * '/'; Kur's auto names such as "..dense.0" are fine), and a checkpoint
+ * cannot hold a layer named optimizer, training or kurfile.  Errors are
+ * KURC_E_CHECKPOINT, naming the file.
  */
 #ifndef KURC_WEIGHTS_H
 #define KURC_WEIGHTS_H
@@ -49,8 +55,10 @@ enum kurc_status kurc_checkpoint_save(const char *path, const struct kurc_params
                                       struct kurc_err *err);
 
 /* Loads weights, optimizer state (which must be of the same kind) and the
- * training state.  *kurfile (may be NULL) receives a new copy of the
- * resolved Kurfile stored in it. */
+ * training state.  *kurfile (kurfile may be NULL) receives a new copy of
+ * the resolved Kurfile stored in it, NULL when it was saved without one
+ * (kurfile NULL in kurc_checkpoint_save).  A weight file is not a
+ * checkpoint; a checkpoint's weights load with kurc_weights_load. */
 enum kurc_status kurc_checkpoint_load(const char *path, struct kurc_params *p,
                                       struct kurc_optimizer *o, struct kurc_train_state *state,
                                       char **kurfile, struct kurc_err *err);

@@ -1,0 +1,468 @@
+/* logger.c - Kur's binary training log (see logger.h): one IDX column file
+ * per statistic and a summary.yml, as kur/loggers/binary_logger.py and
+ * kur/utils/idx.py write them.
+ *
+ * Appending one value writes it where the header's count says the data
+ * ends, cuts the file there, and only then raises the count, so a crash
+ * leaves at worst trailing bytes that every reader ignores.  summary.yml is
+ * written to summary.yml.tmp and renamed.
+ */
+#include "logger.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pyrepr.h"
+#include "strbuf.h"
+#include "value.h"
+#include "xalloc.h"
+#include "yaml_load.h"
+
+#define SUMMARY "summary.yml"
+#define SUMMARY_VERSION 3
+
+/* IDX element types (the third byte of the header). */
+#define IDX_U8 0x08
+#define IDX_I8 0x09
+#define IDX_I16 0x0B
+#define IDX_I32 0x0C
+#define IDX_F32 0x0D
+#define IDX_F64 0x0E
+
+static const char *const clock_names[4] = {"all", "train", "validate", "batch"};
+
+struct kurc_logger {
+    char *dir;
+    double latest_time;
+};
+
+static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...) {
+    struct kurc_loc loc = {path, 0, 0};
+    va_list ap;
+    va_start(ap, fmt);
+    kurc_err_vset(err, KURC_E_IO, &loc, fmt, ap);
+    va_end(ap);
+    return KURC_E_IO;
+}
+
+/* mkdir -p. */
+static int make_dirs(const char *dir) {
+    char *copy = kurc_xstrdup(dir);
+    int rc = 0;
+    for (char *s = copy + 1; *s && rc == 0; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(copy, 0777) != 0 && errno != EEXIST)
+                rc = -1;
+            *s = '/';
+        }
+    if (rc == 0 && mkdir(copy, 0777) != 0 && errno != EEXIST)
+        rc = -1;
+    free(copy);
+    return rc;
+}
+
+static uint32_t get_be32(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* Appends one 4-byte big-endian element of IDX type `type` to the 1-D IDX
+ * file at path, creating it when missing. */
+static enum kurc_status idx_append(const char *path, unsigned char type, const unsigned char *value,
+                                   struct kurc_err *err) {
+    int fd = open(path, O_RDWR | O_CREAT, 0666);
+    if (fd < 0)
+        return fail(err, path, "cannot open the log column: %s", strerror(errno));
+    unsigned char head[8];
+    ssize_t got = pread(fd, head, sizeof head, 0);
+    enum kurc_status st = KURC_OK;
+    uint32_t count = 0;
+    if (got == 0) {
+        const unsigned char fresh[8] = {0, 0, type, 1, 0, 0, 0, 0};
+        memcpy(head, fresh, sizeof head);
+        if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+            st = fail(err, path, "cannot write the log column: %s", strerror(errno));
+    } else if (got != (ssize_t)sizeof head || head[0] || head[1] || head[3] != 1) {
+        st = fail(err, path, "not a one-dimensional IDX file");
+    } else if (head[2] != type) {
+        st = fail(err, path, "the log column holds %s data, not %s",
+                  head[2] == IDX_F32   ? "float"
+                  : head[2] == IDX_I32 ? "integer"
+                                       : "other",
+                  type == IDX_F32 ? "float" : "integer");
+    } else {
+        count = get_be32(head + 4);
+    }
+    off_t end = 8 + 4 * ((off_t)count + 1);
+    if (!st) {
+        put_be32(head + 4, count + 1);
+        if (pwrite(fd, value, 4, end - 4) != 4 || ftruncate(fd, end) != 0 ||
+            pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
+            st = fail(err, path, "cannot append to the log column: %s", strerror(errno));
+    }
+    close(fd);
+    return st;
+}
+
+static void float_bytes(float f, unsigned char *out) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    put_be32(out, u);
+}
+
+/* Appends s to b with each '_' doubled (and each '.' when dots): Kur's
+ * escaping of one part of a column name. */
+static void escape(struct kurc_strbuf *b, const char *s, bool dots) {
+    for (; *s; s++) {
+        kurc_strbuf_putc(b, *s);
+        if (*s == '_' || (dots && *s == '.'))
+            kurc_strbuf_putc(b, *s);
+    }
+}
+
+/* The path of column <type>_<tags>_<stat> of the log in dir. */
+static char *column_path(const char *dir, const char *type, const char *tag, const char *stat) {
+    struct kurc_strbuf b = KURC_STRBUF_INIT;
+    kurc_strbuf_printf(&b, "%s/%s_loss", dir, type);
+    if (tag) {
+        kurc_strbuf_putc(&b, '.');
+        escape(&b, tag, true);
+    }
+    kurc_strbuf_putc(&b, '_');
+    escape(&b, stat, false);
+    return kurc_strbuf_take(&b);
+}
+
+enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, const char *tag,
+                                    const char *const *names, const double *values, size_t n,
+                                    int64_t batch, double time, struct kurc_err *err) {
+    if (strcmp(type, "batch") != 0 && strcmp(type, "training") != 0 &&
+        strcmp(type, "validation") != 0)
+        return kurc_err_set(err, KURC_E_INVALID, NULL,
+                            "log record type '%s' is not batch, training or validation", type);
+    double total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], "total") == 0 || strcmp(names[i], "batch") == 0 ||
+            strcmp(names[i], "time") == 0)
+            return kurc_err_set(err, KURC_E_INVALID, NULL,
+                                "an output named '%s' cannot be logged: the log uses the name "
+                                "for its own column",
+                                names[i]);
+        total += values[i];
+    }
+    enum kurc_status st = KURC_OK;
+    unsigned char bytes[4];
+    for (size_t i = 0; i <= n + 2 && !st; i++) {
+        const char *stat = i < n ? names[i] : i == n ? "total" : i == n + 1 ? "batch" : "time";
+        unsigned char idx_type = IDX_F32;
+        if (i < n)
+            float_bytes((float)values[i], bytes);
+        else if (i == n)
+            float_bytes((float)total, bytes);
+        else if (i == n + 1) {
+            idx_type = IDX_I32;
+            put_be32(bytes, (uint32_t)(int32_t)batch);
+        } else
+            float_bytes((float)time, bytes);
+        char *path = column_path(l->dir, type, tag, stat);
+        st = idx_append(path, idx_type, bytes, err);
+        free(path);
+    }
+    if (!st && time > l->latest_time)
+        l->latest_time = time;
+    return st;
+}
+
+/* Appends a float as PyYAML's yaml.dump spells it: repr, with ".0" added
+ * before an exponent that has no point, and .inf / -.inf / .nan. */
+static void yaml_float(struct kurc_strbuf *b, double f) {
+    if (isnan(f)) {
+        kurc_strbuf_puts(b, ".nan");
+        return;
+    }
+    if (isinf(f)) {
+        kurc_strbuf_puts(b, f > 0 ? ".inf" : "-.inf");
+        return;
+    }
+    char repr[32];
+    kurc_py_float_repr(f, repr);
+    char *e = strchr(repr, 'e');
+    if (e && !strchr(repr, '.'))
+        kurc_strbuf_printf(b, "%.*s.0%s", (int)(e - repr), repr, e);
+    else
+        kurc_strbuf_puts(b, repr);
+}
+
+enum kurc_status kurc_logger_flush(struct kurc_logger *l, const struct kurc_log_summary *s,
+                                   struct kurc_err *err) {
+    /* yaml.dump's layout: keys sorted, the clocks mapping in block style */
+    struct kurc_strbuf b = KURC_STRBUF_INIT;
+    kurc_strbuf_printf(&b, "batches: %lld\nclocks:\n", (long long)s->batches);
+    static const int sorted[4] = {0, 3, 1, 2}; /* all, batch, train, validate */
+    for (int i = 0; i < 4; i++) {
+        kurc_strbuf_printf(&b, "  %s: ", clock_names[sorted[i]]);
+        yaml_float(&b, s->clocks[sorted[i]]);
+        kurc_strbuf_putc(&b, '\n');
+    }
+    kurc_strbuf_printf(&b, "epochs: %lld\nsamples: %lld\nsessions: %lld\nversion: %d\n",
+                       (long long)s->epochs, (long long)s->samples, (long long)s->sessions,
+                       SUMMARY_VERSION);
+    char *path = kurc_xasprintf("%s/" SUMMARY, l->dir);
+    char *tmp = kurc_xasprintf("%s.tmp", path);
+    enum kurc_status st = KURC_OK;
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+    } else {
+        bool ok = fwrite(b.data, 1, b.len, f) == b.len;
+        if (fclose(f) != 0)
+            ok = false;
+        if (!ok || rename(tmp, path) != 0) {
+            st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+            unlink(tmp);
+        }
+    }
+    free(tmp);
+    free(path);
+    kurc_strbuf_free(&b);
+    return st;
+}
+
+/* Reads the whole file at path into a new buffer; NULL (errno set) when it
+ * cannot. */
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct kurc_strbuf b = KURC_STRBUF_INIT;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        kurc_strbuf_append(&b, chunk, got);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        kurc_strbuf_free(&b);
+        errno = EIO;
+        return NULL;
+    }
+    *len = b.len;
+    return kurc_strbuf_take(&b);
+}
+
+/* A number from a summary mapping (int or float); false when absent or of
+ * another kind. */
+static bool summary_number(const struct kurc_value *map, const char *key, double *out) {
+    const struct kurc_value *v = map && map->kind == KURC_MAP ? kurc_map_get(map, key) : NULL;
+    if (!v || (v->kind != KURC_INT && v->kind != KURC_FLOAT))
+        return false;
+    *out = v->kind == KURC_INT ? (double)v->u.i : v->u.f;
+    return true;
+}
+
+/* Reads summary.yml (s->sessions becomes the stored count + 1). */
+static enum kurc_status load_summary(const char *path, struct kurc_log_summary *s,
+                                     struct kurc_err *err) {
+    size_t len = 0;
+    char *text = read_all(path, &len);
+    if (!text)
+        return fail(err, path, "cannot read the log summary: %s", strerror(errno));
+    struct kurc_value *v = NULL;
+    enum kurc_status st = kurc_load_buffer(text, len, KURC_FORMAT_YAML, path, &v, err);
+    free(text);
+    if (st)
+        return st;
+    if (!v || v->kind != KURC_MAP) {
+        kurc_value_free(v);
+        return fail(err, path, "the log summary is not a mapping");
+    }
+    /* absent counters are 0, as Kur read them with summary.get(key, 0) */
+    double counts[4] = {0, 0, 0, 0};
+    const char *const keys[4] = {"epochs", "batches", "samples", "sessions"};
+    for (int i = 0; i < 4; i++)
+        summary_number(v, keys[i], &counts[i]);
+    s->epochs = (int64_t)counts[0];
+    s->batches = (int64_t)counts[1];
+    s->samples = (int64_t)counts[2];
+    s->sessions = (int64_t)counts[3] + 1;
+    const struct kurc_value *clocks = kurc_map_get(v, "clocks");
+    for (int i = 0; i < 4; i++)
+        if (!summary_number(clocks, clock_names[i], &s->clocks[i]))
+            s->clocks[i] = 0;
+    kurc_value_free(v);
+    return KURC_OK;
+}
+
+/* The last value of a column, or 0 when it is empty or missing (or
+ * unreadable: the time only continues a clock). */
+static double last_value(const char *dir, const char *column) {
+    double *values = NULL;
+    size_t n = 0;
+    struct kurc_err err;
+    double last = 0;
+    if (kurc_logger_column(dir, column, &values, &n, &err) == KURC_OK && n > 0)
+        last = values[n - 1];
+    free(values);
+    return last;
+}
+
+enum kurc_status kurc_logger_open(const char *dir, struct kurc_logger **out,
+                                  struct kurc_log_summary *summary, struct kurc_err *err) {
+    memset(summary, 0, sizeof *summary);
+    summary->sessions = 1;
+    struct stat sb;
+    bool exists = stat(dir, &sb) == 0;
+    if (exists && !S_ISDIR(sb.st_mode))
+        return fail(err, dir, "the binary logger keeps its log in a directory, but this is a file");
+    if (!exists && make_dirs(dir) != 0)
+        return fail(err, dir, "cannot create the log directory: %s", strerror(errno));
+    struct kurc_logger *l = kurc_xcalloc(1, sizeof *l);
+    l->dir = kurc_xstrdup(dir);
+    if (exists) {
+        char *path = kurc_xasprintf("%s/" SUMMARY, dir);
+        enum kurc_status st = KURC_OK;
+        if (access(path, F_OK) == 0) {
+            st = load_summary(path, summary, err);
+        } else {
+            /* a log from before summaries: its epochs are its training records */
+            double *values = NULL;
+            size_t n = 0;
+            st = kurc_logger_column(dir, "training_loss_total", &values, &n, err);
+            summary->epochs = (int64_t)n;
+            free(values);
+        }
+        free(path);
+        if (st) {
+            kurc_logger_close(l);
+            return st;
+        }
+        static const char *const time_columns[3] = {"batch_loss_time", "validation_loss_time",
+                                                    "training_loss_time"};
+        for (int i = 0; i < 3; i++)
+            l->latest_time = fmax(l->latest_time, last_value(dir, time_columns[i]));
+    }
+    *out = l;
+    return KURC_OK;
+}
+
+void kurc_logger_close(struct kurc_logger *l) {
+    if (!l)
+        return;
+    free(l->dir);
+    free(l);
+}
+
+double kurc_logger_latest_time(const struct kurc_logger *l) {
+    return l->latest_time;
+}
+
+/* Bytes per element of an IDX type, 0 for an unknown type. */
+static size_t idx_size(unsigned char type) {
+    switch (type) {
+    case IDX_U8:
+    case IDX_I8:
+        return 1;
+    case IDX_I16:
+        return 2;
+    case IDX_I32:
+    case IDX_F32:
+        return 4;
+    case IDX_F64:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+/* Element i of IDX data of the given type (big-endian) as a double. */
+static double idx_element(const unsigned char *p, unsigned char type, size_t i) {
+    switch (type) {
+    case IDX_U8:
+        return p[i];
+    case IDX_I8:
+        return (signed char)p[i];
+    case IDX_I16:
+        return (int16_t)(uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
+    case IDX_I32:
+        return (int32_t)get_be32(p + 4 * i);
+    case IDX_F32: {
+        uint32_t u = get_be32(p + 4 * i);
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    default: {
+        uint64_t u = (uint64_t)get_be32(p + 8 * i) << 32 | get_be32(p + 8 * i + 4);
+        double d;
+        memcpy(&d, &u, sizeof d);
+        return d;
+    }
+    }
+}
+
+enum kurc_status kurc_logger_column(const char *dir, const char *column, double **values, size_t *n,
+                                    struct kurc_err *err) {
+    *values = NULL;
+    *n = 0;
+    char *path = kurc_xasprintf("%s/%s", dir, column);
+    enum kurc_status st = KURC_OK;
+    size_t len = 0;
+    unsigned char *data = (unsigned char *)read_all(path, &len);
+    if (!data) {
+        if (errno != ENOENT)
+            st = fail(err, path, "cannot read the log column: %s", strerror(errno));
+        free(path);
+        return st;
+    }
+    size_t size = len >= 4 ? idx_size(data[2]) : 0;
+    size_t ndim = len >= 4 ? data[3] : 0;
+    if (size == 0 || data[0] || data[1] || ndim == 0 || len < 4 + 4 * ndim) {
+        st = fail(err, path, "not an IDX file");
+    } else {
+        size_t count = 1;
+        for (size_t d = 0; d < ndim; d++)
+            count *= get_be32(data + 4 + 4 * d);
+        const unsigned char *body = data + 4 + 4 * ndim;
+        if ((size_t)(data + len - body) / size < count) {
+            st = fail(err, path, "the IDX file ends before its %zu values", count);
+        } else {
+            *values = kurc_xmalloc((count ? count : 1) * sizeof **values);
+            for (size_t i = 0; i < count; i++)
+                (*values)[i] = idx_element(body, data[2], i);
+            *n = count;
+        }
+    }
+    free(data);
+    free(path);
+    return st;
+}
+
+double kurc_logger_best(const char *dir, const char *column) {
+    double *values = NULL;
+    size_t n = 0;
+    struct kurc_err err;
+    double best = INFINITY;
+    if (kurc_logger_column(dir, column, &values, &n, &err) == KURC_OK)
+        for (size_t i = 0; i < n; i++)
+            if (values[i] < best)
+                best = values[i];
+    free(values);
+    return best;
+}

@@ -1,0 +1,23 @@
+/* iotest.h - scratch directories for the file-format tests. */
+#ifndef KURC_IOTEST_H
+#define KURC_IOTEST_H
+
+#include <stdbool.h>
+
+struct iot_dir {
+    char path[256];
+};
+
+/* Creates a new empty directory under $TMPDIR (or /tmp); aborts on failure. */
+void iot_dir_make(struct iot_dir *d);
+
+/* Removes the directory and everything in it. */
+void iot_dir_remove(struct iot_dir *d);
+
+/* "DIR/name", newly allocated. */
+char *iot_path(const struct iot_dir *d, const char *name);
+
+/* True when DIR/name exists. */
+bool iot_exists(const struct iot_dir *d, const char *name);
+
+#endif
