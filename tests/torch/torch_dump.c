@@ -36,23 +36,21 @@ struct model_case {
 };
 
 static const struct model_case cases[] = {
-    {"dense",
-     "model:\n"
-     "  - input: {shape: [6]}\n    name: x\n"
-     "  - dense: 5\n"
-     "  - activation: relu\n"
-     "  - dense: 4\n"
-     "  - activation: softmax\n    name: y\n"
-     "loss:\n  - target: y\n    name: categorical_crossentropy\n"},
-    {"conv2d_same",
-     "model:\n"
-     "  - input: {shape: [5, 5, 2]}\n    name: x\n"
-     "  - convolution: {kernels: 3, size: [3, 3], strides: 1, border: same}\n"
-     "  - activation: relu\n"
-     "  - flatten:\n"
-     "  - dense: 3\n"
-     "  - activation: softmax\n    name: y\n"
-     "loss:\n  - target: y\n    name: categorical_crossentropy\n"},
+    {"dense", "model:\n"
+              "  - input: {shape: [6]}\n    name: x\n"
+              "  - dense: 5\n"
+              "  - activation: relu\n"
+              "  - dense: 4\n"
+              "  - activation: softmax\n    name: y\n"
+              "loss:\n  - target: y\n    name: categorical_crossentropy\n"},
+    {"conv2d_same", "model:\n"
+                    "  - input: {shape: [5, 5, 2]}\n    name: x\n"
+                    "  - convolution: {kernels: 3, size: [3, 3], strides: 1, border: same}\n"
+                    "  - activation: relu\n"
+                    "  - flatten:\n"
+                    "  - dense: 3\n"
+                    "  - activation: softmax\n    name: y\n"
+                    "loss:\n  - target: y\n    name: categorical_crossentropy\n"},
     {"conv2d_valid_stride2",
      "model:\n"
      "  - input: {shape: [5, 5, 2]}\n    name: x\n"
@@ -62,13 +60,12 @@ static const struct model_case cases[] = {
      "  - dense: 3\n"
      "  - activation: softmax\n    name: y\n"
      "loss:\n  - target: y\n    name: categorical_crossentropy\n"},
-    {"conv1d_mse",
-     "model:\n"
-     "  - input: {shape: [9, 3]}\n    name: x\n"
-     "  - convolution: {kernels: 4, size: 3, strides: 2, border: same}\n"
-     "  - activation: tanh\n"
-     "  - dense: 2\n    name: y\n"
-     "loss:\n  - target: y\n    name: mean_squared_error\n"},
+    {"conv1d_mse", "model:\n"
+                   "  - input: {shape: [9, 3]}\n    name: x\n"
+                   "  - convolution: {kernels: 4, size: 3, strides: 2, border: same}\n"
+                   "  - activation: tanh\n"
+                   "  - dense: 2\n    name: y\n"
+                   "loss:\n  - target: y\n    name: mean_squared_error\n"},
 };
 
 #define BATCH 3
@@ -80,8 +77,8 @@ static void write_values(FILE *f, const float *v, int64_t n) {
 }
 
 /* A tensor record; batched tensors get the batch as their first axis. */
-static void write_tensor(FILE *f, const char *kind, const char *name,
-                         const struct kurc_shape *s, int64_t batch, const float *v) {
+static void write_tensor(FILE *f, const char *kind, const char *name, const struct kurc_shape *s,
+                         int64_t batch, const float *v) {
     fprintf(f, "tensor %s %s %d", kind, name, s->ndim + (batch > 0));
     if (batch > 0)
         fprintf(f, " %lld", (long long)batch);

@@ -198,8 +198,8 @@ double og_gradcheck(struct og *t, int tensor, int samples, double h0, double flo
         double fd = (up - down) / (up_h + down_h);
         double e = fabs(g[k] - fd) / fmax(fmax(fabs(g[k]), fabs(fd)), floor);
         if (e > tol)
-            fprintf(stderr, "  %s[%lld]: analytic %.7g, numeric %.7g, relative error %.3g\n",
-                    what, (long long)k, g[k], fd, e);
+            fprintf(stderr, "  %s[%lld]: analytic %.7g, numeric %.7g, relative error %.3g\n", what,
+                    (long long)k, g[k], fd, e);
         if (e > worst || isnan(e)) {
             worst = isnan(e) ? INFINITY : e;
             worst_at = k;

@@ -38,17 +38,17 @@ struct og {
     struct kurc_params p;
     struct kurc_backend *be;
     struct kurc_exec *x;
-    int y;      /* the tensor the dot objective reads (-1: none) */
-    int r;      /* its weights */
-    int dot;    /* the dot op's output */
+    int y;   /* the tensor the dot objective reads (-1: none) */
+    int r;   /* its weights */
+    int dot; /* the dot op's output */
     int losses[OG_MAX_LOSSES];
     float weights[OG_MAX_LOSSES];
     int n_losses;
 };
 
 /* A shape from its dimensions: SHAPE(3, 4, 5). */
-#define SHAPE(...)                                                                              \
-    kurc_shape_make((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),                 \
+#define SHAPE(...)                                                                                 \
+    kurc_shape_make((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),                     \
                     (int64_t[]){__VA_ARGS__})
 
 void og_init(struct og *t);

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* after the headers it needs */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -152,9 +153,9 @@ static void kurfile_model(const char *optimizer) {
     mt_fill_inputs(&t, 3, 0.1f, 1.0f);
     const struct kurc_value *train = kurc_kurfile_section(t.kf, "train");
     struct kurc_optimizer *o;
-    assert_int_equal(kurc_optimizer_create(kurc_map_get(train, "optimizer"), &t.m->params, t.be,
-                                           &o, &err),
-                     KURC_OK);
+    assert_int_equal(
+        kurc_optimizer_create(kurc_map_get(train, "optimizer"), &t.m->params, t.be, &o, &err),
+        KURC_OK);
     check_no_allocation(t.x, &t.m->params, o, optimizer);
     kurc_optimizer_free(o);
     mt_free(&t);
@@ -185,10 +186,10 @@ static void test_every_op(void **state) {
     h = kurc_emit_conv(t.g, h, og_param(&t, "cw", SHAPE(3, 5, 4), true),
                        og_param(&t, "cb", SHAPE(4), true), (int64_t[]){1}, true, "conv", &err);
     h = kurc_emit_conv_transpose(t.g, h, og_param(&t, "tw", SHAPE(2, 3, 4), true),
-                                 og_param(&t, "tb", SHAPE(3), true), (int64_t[]){2}, true,
-                                 "deconv", &err);
-    int p1 = kurc_emit_pool(t.g, h, KURC_POOL_MAX, 1, (int64_t[]){2}, (int64_t[]){2}, true, "max",
-                            &err);
+                                 og_param(&t, "tb", SHAPE(3), true), (int64_t[]){2}, true, "deconv",
+                                 &err);
+    int p1 =
+        kurc_emit_pool(t.g, h, KURC_POOL_MAX, 1, (int64_t[]){2}, (int64_t[]){2}, true, "max", &err);
     int p2 = kurc_emit_pool(t.g, h, KURC_POOL_AVERAGE, 1, (int64_t[]){3}, (int64_t[]){2}, true,
                             "avg", &err);
     int s = kurc_emit_add(t.g, p1, p2, "add", &err);

@@ -17,15 +17,15 @@
  *     |g - fd| / max(|g|, |fd|, FLOOR) < TOL = 1e-2,   FLOOR = 1e-2,
  * i.e. 1% relative, and gradients smaller than 1e-2 are held to 1e-4
  * absolute.  The error budget: float32 rounding of the outputs a
- * perturbation touches (about 6e-8 |y| each, up to a few dozen outputs of
- * size 1 to 5) divided by 2h, which is 1e-5 to 1e-4; plus the truncation
- * error h^2 f'''/6, largest for cce (f''' ~ 2 t / p^3 with predictions
- * p >= 0.2: about 1e-3 relative).  With h = 1e-3 the rounding term grows
- * tenfold and cancelling sums (a strided conv's kernel gradient of 3e-3
- * from outputs of size 2) reach 2e-2, which is why h is 1e-2.  Max pooling
- * is piecewise linear, with inputs 0.01 apart, and is checked with h = 1e-3
- * so that no perturbation reorders a window (error there: 1e-13).  The
- * worst error over all checks is printed at the end.
+ * perturbation touches (about 6e-8 |y| each) divided by 2h = 2e-2, about
+ * 1e-6 to 1e-5 absolute; plus the truncation error h^2 f'''/6, largest for
+ * cce (f''' ~ 2 t / p^3 with predictions p >= 0.2: a few 1e-3 relative).
+ * With h = 1e-3 the rounding term is ten times larger, and where a small
+ * gradient comes from cancelling terms (a strided conv's kernel gradient of
+ * 3e-3 from outputs of size 2) it reached 2e-2 relative; hence h = 1e-2.
+ * Max pooling is piecewise linear, with inputs 0.01 apart, and is checked
+ * with h = 1e-3 so that no perturbation reorders a window (its error:
+ * 1e-13).  The worst error over all checks is printed at the end (3e-3).
  *
  * Forward results are compared with double-precision references with
  * |got - want| / max(|got|, |want|, 1) <= 1e-5 (values are O(1)), or
@@ -42,6 +42,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* after the headers it needs */
 #include <cmocka.h>
 
 #include <math.h>
@@ -207,9 +208,9 @@ static void ref_conv(const struct geo3 *g, const float *x, const float *w, const
                                         i2 < 0 || i2 >= g->in[2])
                                         continue;
                                     const float *xp =
-                                        x + (((n * g->in[0] + i0) * g->in[1] + i1) * g->in[2] +
-                                             i2) *
-                                                g->cin;
+                                        x +
+                                        (((n * g->in[0] + i0) * g->in[1] + i1) * g->in[2] + i2) *
+                                            g->cin;
                                     const float *wp =
                                         w + ((k0 * g->k[1] + k1) * g->k[2] + k2) * g->cin * g->cout;
                                     for (int64_t ci = 0; ci < g->cin; ci++)
@@ -427,16 +428,17 @@ static void ref_pool(const struct geo3 *g, bool max, const float *x, float *y) {
                                     if (i0 < 0 || i0 >= g->in[0] || i1 < 0 || i1 >= g->in[1] ||
                                         i2 < 0 || i2 >= g->in[2])
                                         continue;
-                                    double v = x[(((n * g->in[0] + i0) * g->in[1] + i1) *
-                                                      g->in[2] +
-                                                  i2) *
-                                                     c +
-                                                 ch];
+                                    double v =
+                                        x[(((n * g->in[0] + i0) * g->in[1] + i1) * g->in[2] + i2) *
+                                              c +
+                                          ch];
                                     acc = max ? fmax(acc, v) : acc + v;
                                     count++;
                                 }
                         y[(((n * g->out[0] + o0) * g->out[1] + o1) * g->out[2] + o2) * c + ch] =
-                            (float)(count == 0 ? 0 : max ? acc : acc / (double)count);
+                            (float)(count == 0 ? 0
+                                    : max      ? acc
+                                               : acc / (double)count);
                     }
 }
 
@@ -525,10 +527,9 @@ static double ref_act(enum kurc_act act, double alpha, double x) {
 
 static void test_activations(void **state) {
     (void)state;
-    static const char *names[KURC_ACT_COUNT] = {"linear",        "relu",     "tanh",
-                                                "sigmoid",       "hard_sigmoid", "softplus",
-                                                "softsign",      "elu",      "selu",
-                                                "leaky_relu"};
+    static const char *names[KURC_ACT_COUNT] = {"linear",       "relu",      "tanh",     "sigmoid",
+                                                "hard_sigmoid", "softplus",  "softsign", "elu",
+                                                "selu",         "leaky_relu"};
     for (int a = 0; a < KURC_ACT_COUNT; a++) {
         enum kurc_act act = (enum kurc_act)a;
         float alpha = act == KURC_ACT_ELU ? 0.7f : act == KURC_ACT_LEAKY_RELU ? 0.3f : 0.0f;
@@ -929,8 +930,8 @@ static void test_dropout(void **state) {
     float keep = 1.0f / (1.0f - rate);
     for (int64_t i = 0; i < batch * per; i++) {
         /* the mask of element i of sample s is u(seed, (base + s) per + i) */
-        float want = kurc_rng_uniform(seed, base * (uint64_t)per + (uint64_t)i) >= rate ? keep
-                                                                                       : 0.0f;
+        float want =
+            kurc_rng_uniform(seed, base * (uint64_t)per + (uint64_t)i) >= rate ? keep : 0.0f;
         assert_true(mask[i] == want);
         assert_true(yv[i] == xv[i] * want);
         assert_true(dx[i] == r[i] * want); /* the gradient is the mask (times dJ/dy = r) */
@@ -1234,12 +1235,15 @@ static void test_fold(void **state) {
         const char *name;
         emit_fn emit;
     } cases[] = {
-        {"dense", e_dense},         {"conv", e_conv},           {"conv_transpose", e_deconv},
-        {"max pool", e_pool},       {"average pool", e_avgpool}, {"tanh", e_tanh},
-        {"softmax", e_softmax},     {"x*x", e_square},          {"x+0.5x", e_double},
-        {"reshape", e_reshape},     {"transpose", e_transpose}, {"concat", e_concat},
-        {"slice", e_slice},         {"repeat", e_repeat},       {"reduce", e_reduce},
-        {"dropout", e_dropout},     {"batchnorm", e_batchnorm},
+        {"dense", e_dense},           {"conv", e_conv},
+        {"conv_transpose", e_deconv}, {"max pool", e_pool},
+        {"average pool", e_avgpool},  {"tanh", e_tanh},
+        {"softmax", e_softmax},       {"x*x", e_square},
+        {"x+0.5x", e_double},         {"reshape", e_reshape},
+        {"transpose", e_transpose},   {"concat", e_concat},
+        {"slice", e_slice},           {"repeat", e_repeat},
+        {"reduce", e_reduce},         {"dropout", e_dropout},
+        {"batchnorm", e_batchnorm},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         fold_case(cases[i].name, cases[i].emit, 1900 + 10 * i);
@@ -1431,28 +1435,17 @@ static int report(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dense),
-        cmocka_unit_test(test_conv),
-        cmocka_unit_test(test_conv_transpose),
-        cmocka_unit_test(test_conv_adjoint),
-        cmocka_unit_test(test_pool),
-        cmocka_unit_test(test_activations),
-        cmocka_unit_test(test_softmax),
-        cmocka_unit_test(test_arith),
-        cmocka_unit_test(test_reshape),
-        cmocka_unit_test(test_transpose),
-        cmocka_unit_test(test_concat),
-        cmocka_unit_test(test_slice),
-        cmocka_unit_test(test_repeat),
-        cmocka_unit_test(test_reduce),
-        cmocka_unit_test(test_gather),
-        cmocka_unit_test(test_dropout),
-        cmocka_unit_test(test_batchnorm),
-        cmocka_unit_test(test_losses),
-        cmocka_unit_test(test_fold),
-        cmocka_unit_test(test_fold_nested),
-        cmocka_unit_test(test_fold_loss),
-        cmocka_unit_test(test_accumulation),
+        cmocka_unit_test(test_dense),          cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_conv_transpose), cmocka_unit_test(test_conv_adjoint),
+        cmocka_unit_test(test_pool),           cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_softmax),        cmocka_unit_test(test_arith),
+        cmocka_unit_test(test_reshape),        cmocka_unit_test(test_transpose),
+        cmocka_unit_test(test_concat),         cmocka_unit_test(test_slice),
+        cmocka_unit_test(test_repeat),         cmocka_unit_test(test_reduce),
+        cmocka_unit_test(test_gather),         cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_batchnorm),      cmocka_unit_test(test_losses),
+        cmocka_unit_test(test_fold),           cmocka_unit_test(test_fold_nested),
+        cmocka_unit_test(test_fold_loss),      cmocka_unit_test(test_accumulation),
         cmocka_unit_test(test_frozen),
     };
     return cmocka_run_group_tests(tests, NULL, report);
