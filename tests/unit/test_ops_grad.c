@@ -1015,6 +1015,19 @@ static void test_batchnorm(void **state) {
     batchnorm_case(SHAPE(3, 5), 0, 1710);
     batchnorm_case(SHAPE(2, 3, 4), 1, 1720);
     batchnorm_case(SHAPE(6), 0, 1730);
+
+    /* gamma and beta must both have the normalised axis's size */
+    struct og t;
+    og_init(&t);
+    int x = og_input(&t, "x", SHAPE(3, 5), false);
+    int five = og_param(&t, "five", SHAPE(5), true), three = og_param(&t, "three", SHAPE(3), true);
+    struct kurc_err err;
+    assert_int_equal(kurc_emit_batchnorm(t.g, x, three, five, -1, 1e-3f, "bn", &err), -1);
+    assert_int_equal(kurc_emit_batchnorm(t.g, x, five, three, -1, 1e-3f, "bn", &err), -1);
+    assert_non_null(strstr(err.msg, "beta"));
+    assert_int_equal(kurc_emit_batchnorm(t.g, x, five, five, 2, 1e-3f, "bn", &err), -1);
+    assert_true(kurc_emit_batchnorm(t.g, x, five, five, -1, 1e-3f, "bn", &err) >= 0);
+    og_free(&t);
 }
 
 /* ------------------------------------------------------------------------
