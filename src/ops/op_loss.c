@@ -27,7 +27,8 @@ static void loss_forward(struct kurc_exec *x, const struct kurc_op *op, bool cce
         OPS(x)->mse_forward(BE(x), rows, cols, pred, truth, row_loss);
     if (per == 1)
         return;
-    float *ones = kurc_exec_saved(x, op) + x->max_batch * per;
+    /* after the row losses of max_batch x fold samples (see loss_saved) */
+    float *ones = kurc_exec_saved(x, op) + x->max_batch * x->g->tensors[op->out].fold * per;
     OPS(x)->fill(BE(x), ones, per, 1.0f);
     OPS(x)->gemm(BE(x), false, false, kurc_exec_batch(x, op->out), 1, per, 1.0f / (float)per, row_loss, per, ones, 1,
                  0.0f, out, 1);

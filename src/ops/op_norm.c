@@ -51,6 +51,10 @@ int kurc_emit_batchnorm(struct kurc_graph *g, int x, int gamma, int beta, int ax
     if (gs->ndim != 1 || gs->dim[0] != s->dim[a])
         return kurc_op_shape_error(g, err, "batch_normalization: gamma must match the axis", x,
                                    gamma);
+    const struct kurc_shape *bs = kurc_graph_shape(g, beta);
+    if (bs->ndim != 1 || bs->dim[0] != s->dim[a])
+        return kurc_op_shape_error(g, err, "batch_normalization: beta must match the axis", x,
+                                   beta);
     union kurc_op_attr attr = {.norm = {1, s->dim[a], 1, eps}};
     for (int i = 0; i < a; i++)
         attr.norm.outer *= s->dim[i];
