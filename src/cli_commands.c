@@ -4,7 +4,6 @@
 #include <stdio.h>
 
 #include "json_dump.h"
-#include "kurc_config.h"
 #include "kurfile.h"
 #include "strbuf.h"
 
@@ -20,11 +19,11 @@ static const struct option data_opts[] = {{"target", required_argument, NULL, 't
 
 static const struct kurc_cli_command commands[] = {
     {"train", "train the model (kurc-train is this command)", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_pending},
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
     {"test", "compute the loss on the test data", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_pending},
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
     {"evaluate", "run the model on the evaluation data and save its outputs", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_pending},
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
     {"build", "assemble the model and print its layers", "[-c MODE] [-b] ",
      "  -c, --compile MODE  none, train, test, evaluate or auto (default auto)\n"
      "  -b, --bare          use declared shapes only, load no data\n",
@@ -36,7 +35,7 @@ static const struct kurc_cli_command commands[] = {
      "  -t, --target T   train, validate, test, evaluate or auto (default auto)\n"
      "  --assemble       build the model first (adds model-derived sources)\n"
      "  -n, --number N   print only the first N entries\n",
-     "t:n:", data_opts, kurc_cmd_pending},
+     "t:n:", data_opts, kurc_cmd_run},
     {NULL},
 };
 
@@ -60,20 +59,4 @@ enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err
     }
     kurc_kurfile_free(kf);
     return st;
-}
-
-/* Commands whose engine a later part of kurc delivers: they still read and
- * check the Kurfile, so its errors surface now. */
-enum kurc_status kurc_cmd_pending(const struct kurc_cli_args *args, struct kurc_err *err) {
-    struct kurc_kurfile *kf;
-    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
-    if (st == KURC_OK)
-        st = kurc_kurfile_parse(kf, err);
-    kurc_kurfile_free(kf);
-    if (st)
-        return st;
-    return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
-                        "%s: the Kurfile is valid, but '%s' is not built yet in kurc %s (this "
-                        "build reads, checks and dumps Kurfiles)",
-                        args->kurfile, args->command, KURC_VERSION);
 }

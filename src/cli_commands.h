@@ -33,7 +33,7 @@ const struct kurc_cli_command *kurc_cli_commands(void);
 
 /* Commands. */
 enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err);
+enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err);
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err);
-enum kurc_status kurc_cmd_pending(const struct kurc_cli_args *args, struct kurc_err *err);
 
 #endif
