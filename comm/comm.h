@@ -43,6 +43,10 @@ struct kurc_comm {
     void *ctx;
 };
 
+/* The communicator for this process: MPI when an MPI launcher started it
+ * and kurc was built with MPI, else a world of one. */
+enum kurc_status kurc_comm_create(struct kurc_comm **out, struct kurc_err *err);
+
 /* A world of one: every collective is a no-op. */
 struct kurc_comm *kurc_comm_self_create(void);
 

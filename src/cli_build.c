@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_commands.h"
+#include "data/supplier.h"
 #include "kurfile.h"
 #include "model.h"
 
@@ -59,19 +60,73 @@ static void print_table(const struct kurc_model *m, FILE *out) {
     fprintf(out, ")\n");
 }
 
+/* The section whose data shapes the model (Kur's `build -c`): the one
+ * asked for, or with auto the first of train, test, evaluate that has data;
+ * NULL for a bare build. */
+static enum kurc_status pick_section(const struct kurc_kurfile *kf,
+                                     const struct kurc_cli_args *args, const char **section,
+                                     struct kurc_err *err) {
+    static const char *const order[] = {"train", "test", "evaluate"};
+    const char *mode = args->mode ? args->mode : "auto";
+    *section = NULL;
+    if (args->bare || strcmp(mode, "none") == 0)
+        return KURC_OK;
+    if (strcmp(mode, "auto") == 0) {
+        for (int i = 0; i < 3 && !*section; i++) {
+            const struct kurc_value *sec = kurc_kurfile_section(kf, order[i]);
+            if (sec && kurc_map_get(sec, "data"))
+                *section = order[i];
+        }
+        return KURC_OK;
+    }
+    for (int i = 0; i < 3; i++)
+        if (strcmp(mode, order[i]) == 0)
+            *section = order[i];
+    if (!*section)
+        return kurc_err_set(err, KURC_E_USAGE, NULL,
+                            "build: --compile takes none, train, test, evaluate or auto, not '%s'",
+                            mode);
+    const struct kurc_value *sec = kurc_kurfile_section(kf, *section);
+    if (!sec || !kurc_map_get(sec, "data"))
+        return kurc_err_set(err, KURC_E_CONFIG, NULL, "build: the %s section has no data",
+                            *section);
+    return KURC_OK;
+}
+
+static bool data_shape(void *ctx, const char *name, struct kurc_shape *shape) {
+    const struct kurc_source *s = kurc_dataset_find(ctx, name);
+    if (s)
+        *shape = s->shape;
+    return s != NULL;
+}
+
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
     enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
     if (st)
         return st;
     struct kurc_model *m = NULL;
+    struct kurc_dataset data;
+    kurc_dataset_init(&data);
+    const char *section = NULL;
     if ((st = kurc_kurfile_parse(kf, err)) == KURC_OK)
-        st = kurc_model_parse(kf, 0, &m, err);
+        st = pick_section(kf, args, &section, err);
+    if (st == KURC_OK && section) {
+        const struct kurc_value *list = kurc_map_get(kurc_kurfile_section(kf, section), "data");
+        /* several data sets: the first one's shapes */
+        if (list->kind == KURC_MAP && list->u.map.len)
+            list = list->u.map.pairs[0].val;
+        st = kurc_data_load(list, &data, err);
+    }
     if (st == KURC_OK)
-        st = kurc_model_build(m, NULL, err);
+        st = kurc_model_parse(kf, 0, &m, err);
+    struct kurc_shape_source shapes = {data_shape, &data};
+    if (st == KURC_OK)
+        st = kurc_model_build(m, section ? &shapes : NULL, err);
     if (st == KURC_OK)
         print_table(m, stdout);
     kurc_model_free(m);
+    kurc_dataset_release(&data);
     kurc_kurfile_free(kf);
     return st;
 }

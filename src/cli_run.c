@@ -1,12 +1,14 @@
 /* cli_run.c - the commands that run a model: train (and kurc-train), test,
  * evaluate and data.  Each loads and checks the Kurfile, creates the
  * communicator and the backend, and hands over to src/train. */
+#include <stdio.h>
 #include <string.h>
 
 #include "backend_select.h"
 #include "cli_commands.h"
 #include "comm.h"
 #include "kurfile.h"
+#include "log.h"
 #include "train/run.h"
 
 enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err) {
@@ -21,8 +23,11 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
     if ((st = kurc_kurfile_parse(kf, err)) == KURC_OK && strcmp(args->command, "data") == 0) {
         st = kurc_run_data(kf, &opt, err);
     } else if (st == KURC_OK) {
-        comm = kurc_comm_self_create();
-        st = kurc_backend_select(kurc_kurfile_section(kf, "settings"), comm->local_rank,
+        st = kurc_comm_create(&comm, err);
+        if (st == KURC_OK)
+            kurc_log_configure_rank(comm->size > 1 ? comm->rank : -1);
+        if (st == KURC_OK)
+            st = kurc_backend_select(kurc_kurfile_section(kf, "settings"), comm->local_rank,
                                  comm->local_size, &be, err);
         kurc_run_catch_signals();
         if (st == KURC_OK && strcmp(args->command, "train") == 0)
@@ -31,6 +36,14 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
             st = kurc_run_test(kf, comm, be, &opt, err);
         else if (st == KURC_OK)
             st = kurc_run_evaluate(kf, comm, be, &opt, err);
+    }
+    if (st && comm && comm->size > 1) {
+        /* the other ranks may be waiting in a collective: end them all */
+        char line[2200];
+        kurc_err_format(err, line, sizeof line);
+        fprintf(stderr, "kurc: rank %d of %d: %s\n", comm->rank, comm->size, line);
+        fflush(stderr);
+        comm->ops->abort(comm, kurc_status_exit_code(st));
     }
     kurc_backend_release(be);
     kurc_comm_free(comm);

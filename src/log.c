@@ -22,6 +22,10 @@ void kurc_log_configure(enum kurc_log_level threshold, int color, int rank) {
     sink.rank = rank;
 }
 
+void kurc_log_configure_rank(int rank) {
+    sink.rank = rank;
+}
+
 int kurc_log_enabled(enum kurc_log_level level) {
     return level <= sink.threshold;
 }

@@ -22,6 +22,9 @@ enum kurc_log_level {
  * terminal) and a rank (-1 for none). */
 void kurc_log_configure(enum kurc_log_level threshold, int color, int rank);
 
+/* Sets the rank shown in every line (-1: none). */
+void kurc_log_configure_rank(int rank);
+
 /* True when messages of this level are printed. */
 int kurc_log_enabled(enum kurc_log_level level);
 
