@@ -12,6 +12,7 @@ packages=(
   libopenblas-dev libhdf5-dev hdf5-tools
   libopenmpi-dev openmpi-bin
   libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libarchive-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
   dataset-fashion-mnist
