@@ -14,6 +14,7 @@ packages=(
   libopenmpi-dev openmpi-bin
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
+  libarchive-dev
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
   python3-yaml

@@ -10,8 +10,9 @@
  *    a download that fails its checksum is an error naming the file.
  * URLs may be http, https or file (libcurl).  Downloads go to a temporary
  * name and are renamed when complete; on a terminal a progress bar shows
- * bytes received.  The default directory for a bare `checksum` with a URL
- * is ~/kur.
+ * bytes received.  Like Kur, a URL without a path always goes to the
+ * temporary directory, with or without a checksum (Kur's examples write
+ * `path: ~/kur` to keep their downloads).  A checksum must be 64 hex digits.
  */
 #ifndef KURC_PACKAGE_H
 #define KURC_PACKAGE_H

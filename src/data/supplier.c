@@ -19,7 +19,8 @@
     X(csv)                \
     X(hdf5)               \
     X(jsonl)              \
-    /* mnist, cifar: added when their files land */
+    X(cifar)              \
+    X(mnist)
 
 #define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
 KURC_SUPPLIERS(DECLARE_SUPPLIER)
