@@ -3,7 +3,7 @@
 # help and version, usage errors, missing files, kurc-train, and commands
 # whose engine is not built yet.
 set -u
-bin=$1 kurfiles=$2
+bin=$(cd "$1" && pwd) kurfiles=$(cd "$2" && pwd)
 fails=0
 total=0
 tmp=$(mktemp -d)
@@ -44,13 +44,42 @@ expect no-such-file 2 '' "cannot read Kurfile '/nonexistent/k.yml': No such file
 expect dump-ok 0 '"labels"' '' -- "$bin/kurc" dump "$ex"
 expect dump-verbose 0 '"labels"' '' -- "$bin/kurc" -vv --no-color dump "$ex"
 expect pre-parse 0 '"2e-4"|"include"|"model"' '' -- "$bin/kurc" dump -p "$ex"
-for cmd in train test evaluate data; do
-  expect "pending-$cmd" 1 '' "the Kurfile is valid, but '$cmd' is not built yet" -- "$bin/kurc" $cmd "$ex"
-done
+# a small Kurfile that trains in a moment, in a scratch directory
+mkdir -p "$tmp/run"
+cat >"$tmp/run/t.yml" <<'KURFILE'
+model:
+  - input: x
+  - dense: 3
+  - activation: softmax
+    name: y
+train:
+  data:
+    - jsonl: data.jsonl
+  epochs: 2
+  weights: {last: last.w}
+evaluate:
+  data:
+    - jsonl: data.jsonl
+  weights: last.w
+  destination: out.pkl
+loss:
+  - target: y
+    name: categorical_crossentropy
+KURFILE
+for i in 0 1 2 3 4 5; do
+  echo "{\"x\": [$i, 1], \"y\": [1, 0, 0]}"
+done >"$tmp/run/data.jsonl"
+expect train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kurc' train t.yml"
+expect train-wrote-last 0 '' '' -- test -s "$tmp/run/last.w"
+expect evaluate 0 '' 'Evaluating' -- sh -c "cd '$tmp/run' && '$bin/kurc' evaluate t.yml"
+expect evaluate-wrote 0 '' '' -- test -s "$tmp/run/out.pkl"
+expect data 0 '^Entry 1/2:' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' data -n 2 t.yml"
+expect test-no-section 2 '' 'there is no data to test' -- sh -c "cd '$tmp/run' && '$bin/kurc' test t.yml"
 printf 'model:\n  - input: {shape: [4]}\n    name: x\n  - dense: [3, 2]\n    name: y\n' >"$tmp/m.yml"
 expect build-table 0 'y +dense +x +\(2,\) +23' '' -- "$bin/kurc" build "$tmp/m.yml"
-expect build-no-shape 2 '' "images \(input\): the input needs a shape" -- "$bin/kurc" build "$ex"
-expect kurc-train-pending 1 '' "'train' is not built yet" -- "$bin/kurc-train" -v "$ex"
+expect build-data-shapes 0 'images +input .*\(28, 28, 1\)' '' -- "$bin/kurc" build "$ex"
+expect build-bare-no-shape 2 '' "images \(input\): the input needs a shape" -- "$bin/kurc" build --bare "$ex"
+expect kurc-train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kurc-train' t.yml"
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"
 
