@@ -97,7 +97,6 @@ static const struct kurc_value *section_data(const struct kurc_kurfile *kf, cons
 enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                struct kurc_backend *be, const struct kurc_run_options *opt,
                                struct kurc_err *err) {
-    (void)opt;
     const struct kurc_value *sec;
     enum kurc_status st;
     const struct kurc_value *data = section_data(kf, "test", &sec, err, &st);
@@ -116,6 +115,8 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
     }
     if (st == KURC_OK)
         st = kurc_session_create(kf, comm, be, &sets[0], true, batch_size(sec), &s, err);
+    if (st == KURC_OK)
+        s->step = opt->step;
     if (st == KURC_OK && s->losses.n == 0)
         st = kurc_err_set(err, KURC_E_CONFIG, &kf->raw->loc,
                           "there is nothing to test: the Kurfile has no `loss` section");
@@ -178,6 +179,9 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
     for (int64_t i = 0; i < kurc_provider_batches(p); i++) {
         const int64_t *idx;
         int64_t n, first, count;
+        enum kurc_status st = kurc_session_step_pause(s, "Evaluating", i, err);
+        if (st)
+            return st;
         kurc_provider_batch(p, i, &idx, &n);
         kurc_session_slice(s->comm, n, &first, &count);
         kurc_bind_load(b, x, idx + first, count);
@@ -193,7 +197,6 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
 enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                    struct kurc_backend *be, const struct kurc_run_options *opt,
                                    struct kurc_err *err) {
-    (void)opt;
     const struct kurc_value *sec;
     enum kurc_status st;
     const struct kurc_value *data = section_data(kf, "evaluate", &sec, err, &st);
@@ -208,6 +211,8 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
         st = kurc_session_create(kf, comm, be, &set, false, batch_size(sec), &s, err);
+    if (st == KURC_OK)
+        s->step = opt->step;
     if (st == KURC_OK)
         st = load_section_weights(s, sec, "evaluate", err);
     if (st == KURC_OK)

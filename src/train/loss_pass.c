@@ -41,6 +41,8 @@ enum kurc_status kurc_loss_pass(struct kurc_session *s, struct kurc_provider *p,
     for (int64_t i = 0; i < batches && st == KURC_OK; i++) {
         const int64_t *idx;
         int64_t m, first, count;
+        if ((st = kurc_session_step_pause(s, label, i, err)))
+            break;
         kurc_provider_batch(p, i, &idx, &m);
         kurc_session_slice(s->comm, m, &first, &count);
         kurc_bind_load(b, s->exec, idx + first, count);

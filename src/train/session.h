@@ -32,6 +32,7 @@ struct kurc_session {
     struct kurc_losses losses;   /* empty when built without losses */
     struct kurc_exec *exec;
     uint64_t seed;
+    bool step; /* --step: pause before each batch */
 };
 
 /* Parses the model, builds it for the per-sample shapes of `shapes` (a
@@ -49,6 +50,10 @@ void kurc_session_free(struct kurc_session *s);
  * optimizer state (after rank 0 loaded weights or a checkpoint). */
 enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer *o,
                                    struct kurc_err *err);
+
+/* With --step, announces the next batch and waits for ENTER on rank 0. */
+enum kurc_status kurc_session_step_pause(struct kurc_session *s, const char *what, int64_t batch,
+                                         struct kurc_err *err);
 
 /* The seed a Kurfile asks for (settings.seed, default 0). */
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf);

@@ -205,6 +205,9 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     struct kurc_exec *x = s->exec;
     const int64_t *idx;
     int64_t n, first, count;
+    enum kurc_status st = kurc_session_step_pause(s, "Training", b, err);
+    if (st)
+        return st;
     kurc_provider_batch(t->provider, b, &idx, &n);
     kurc_session_slice(t->comm, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
@@ -213,7 +216,7 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     x->loss_scale = 1.0f / (float)n;
     x->sample_base = (uint64_t)(t->state.samples + first);
     kurc_exec_forward(x);
-    enum kurc_status st = kurc_session_loss_sums(s, sums, err);
+    st = kurc_session_loss_sums(s, sums, err);
     if (st || (st = non_finite(t, sums, err)))
         return st;
     kurc_exec_backward(x);
@@ -521,6 +524,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         max_batch = vb;
     if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, &t->s, err)))
         return st;
+    t->s->step = t->opt->step;
     if (t->s->losses.n == 0)
         return kurc_err_set(err, KURC_E_CONFIG, &t->kf->raw->loc,
                             "there is nothing to minimise: the Kurfile has no `loss` section");

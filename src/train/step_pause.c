@@ -1,0 +1,18 @@
+/* step_pause.c - `--step`: before each batch, rank 0 says which batch is
+ * next and waits for ENTER; every rank waits for rank 0 (Kur's --step). */
+#include <stdio.h>
+
+#include "session.h"
+
+enum kurc_status kurc_session_step_pause(struct kurc_session *s, const char *what, int64_t batch,
+                                         struct kurc_err *err) {
+    if (!s->step)
+        return KURC_OK;
+    if (s->comm->rank == 0) {
+        fprintf(stderr, "%s, Batch %lld: press ENTER to run it\n", what, (long long)batch + 1);
+        int c;
+        while ((c = getchar()) != EOF && c != '\n')
+            ;
+    }
+    return s->comm->ops->barrier(s->comm, err);
+}
