@@ -11,6 +11,7 @@
 #include "schema_kurfile.h"
 #include "suggest.h"
 #include "xalloc.h"
+#include "yaml_load.h"
 
 /* The sections, in the order Kur parses them, with their aliases (the
  * first name is canonical). */
@@ -41,6 +42,29 @@ enum kurc_status kurc_kurfile_load(const char *path, struct kurc_kurfile **out,
     kf->path = kurc_path_expand(path);
     kf->sources = kurc_sources_create();
     enum kurc_status st = kurc_include_load(kf->sources, kf->path, &kf->raw, err);
+    if (st) {
+        kurc_kurfile_free(kf);
+        *out = NULL;
+        return st;
+    }
+    *out = kf;
+    return KURC_OK;
+}
+
+enum kurc_status kurc_kurfile_from_text(const char *text, size_t len, const char *name,
+                                        struct kurc_kurfile **out, struct kurc_err *err) {
+    struct kurc_kurfile *kf = kurc_xcalloc(1, sizeof *kf);
+    kf->path = kurc_xstrdup(name);
+    kf->sources = kurc_sources_create();
+    const char *file = kurc_sources_intern(kf->sources, name);
+    enum kurc_status st = kurc_load_buffer(text, len, KURC_FORMAT_YAML, file, &kf->raw, err);
+    struct kurc_loc top = {file, 1, 1};
+    if (st == KURC_OK && (!kf->raw || kf->raw->kind != KURC_MAP))
+        st = kurc_err_set(err, KURC_E_CONFIG, &top,
+                          "the top level of a Kurfile must be a mapping of sections");
+    if (st == KURC_OK && kurc_map_get(kf->raw, "include"))
+        st = kurc_err_set(err, KURC_E_CONFIG, &top,
+                          "a Kurfile given as text cannot include other files");
     if (st) {
         kurc_kurfile_free(kf);
         *out = NULL;

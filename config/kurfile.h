@@ -40,6 +40,11 @@ struct kurc_kurfile {
 enum kurc_status kurc_kurfile_load(const char *path, struct kurc_kurfile **out,
                                    struct kurc_err *err);
 
+/* A Kurfile from text already in memory (YAML, no includes); name is the
+ * file name used in messages. */
+enum kurc_status kurc_kurfile_from_text(const char *text, size_t len, const char *name,
+                                        struct kurc_kurfile **out, struct kurc_err *err);
+
 /* Evaluates and checks every section (see above). */
 enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf, struct kurc_err *err);
 

@@ -26,6 +26,9 @@ void kurc_graph_free(struct kurc_graph *g) {
 int kurc_graph_add_tensor(struct kurc_graph *g, enum kurc_tensor_kind kind,
                           const struct kurc_shape *shape, int param, bool needs_grad,
                           const char *name) {
+    /* shape may point into g->tensors, which the growth below moves */
+    struct kurc_shape copy = *shape;
+    shape = &copy;
     if (g->n_tensors == g->cap_tensors) {
         g->cap_tensors = g->cap_tensors ? 2 * g->cap_tensors : 32;
         g->tensors = kurc_xrealloc(g->tensors, g->cap_tensors * sizeof *g->tensors);

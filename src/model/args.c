@@ -1,6 +1,7 @@
 /* args.c - argument readers shared by the containers. */
 #include "args.h"
 
+#include <math.h>
 #include <string.h>
 
 enum kurc_status kurc_arg_int(const struct kurc_container *c, const struct kurc_value *v,
@@ -8,7 +9,7 @@ enum kurc_status kurc_arg_int(const struct kurc_container *c, const struct kurc_
     int64_t value;
     if (v->kind == KURC_INT) {
         value = v->u.i;
-    } else if (v->kind == KURC_FLOAT && v->u.f == (double)(int64_t)v->u.f) {
+    } else if (v->kind == KURC_FLOAT && fabs(v->u.f) < 9.0e18 && v->u.f == floor(v->u.f)) {
         value = (int64_t)v->u.f;
     } else {
         return kurc_container_error(c, err, "'%s' must be an integer, found %s", what,

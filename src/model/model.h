@@ -27,6 +27,10 @@
 #include "params.h"
 #include "status.h"
 
+/* Containers one model may make (loops included): a bound that keeps a
+ * runaway `for` from exhausting memory. */
+#define KURC_MODEL_MAX_CONTAINERS 100000
+
 /* A leaf container in wiring order (Kur's ContainerNode). */
 struct kurc_node {
     struct kurc_container *c;

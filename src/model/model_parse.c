@@ -363,6 +363,12 @@ static enum kurc_status parse_entry(struct kurc_model *m, struct kurc_container 
         kurc_value_free(entry);
         return st;
     }
+    if (m->n_all >= KURC_MODEL_MAX_CONTAINERS) {
+        kurc_value_free(entry);
+        return kurc_err_set(err, KURC_E_CONFIG, &raw->loc,
+                            "the model has more than %d containers (a loop too long?)",
+                            KURC_MODEL_MAX_CONTAINERS);
+    }
     struct kurc_container *c = kurc_xcalloc(1, sizeof *c);
     c->type = type;
     c->parent = parent;
