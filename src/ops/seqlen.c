@@ -57,6 +57,22 @@ int kurc_length_trace(const struct kurc_graph *g, int from, int to, const char *
                          what, g->tensors[to].name, g->tensors[from].name);
             return -1;
         }
+        const struct kurc_tensor *in = &g->tensors[op->in[0]], *out = &g->tensors[t];
+        if (named(op, "reshape") && out->shape.ndim >= 1 &&
+            in->fold == out->fold * out->shape.dim[0]) {
+            /* the unfold of a time-distributed `parallel`: its slices are
+             * the steps, whatever the ops inside do to each slice; go on
+             * from the input of the matching fold */
+            int s = op->in[0];
+            const struct kurc_op *p;
+            while ((p = producer(g, s)) && g->tensors[p->in[0]].fold != out->fold)
+                s = p->in[0];
+            if (p && named(p, "reshape") && g->tensors[p->in[0]].shape.ndim >= 1 &&
+                g->tensors[p->in[0]].shape.dim[0] == out->shape.dim[0]) {
+                t = p->in[0];
+                continue;
+            }
+        }
         struct kurc_length_step step = {0};
         bool window = false;
         if (named(op, "conv") || named(op, "conv_transpose")) {

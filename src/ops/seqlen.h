@@ -17,7 +17,7 @@
  *   element-wise ops, dense, batch norm, dropout, embedding lookups,
  *   sequence-returning recurrent layers, and reshape, transpose, concat,
  *   slice and reduce when they keep axis 0: L -> L.
- * Any other op (a flatten, a repeat, a time-distributed fold) ends the
+ * Any other op (a flatten, a repeat, a fold without its unfold) ends the
  * time axis, and tracing fails with a message naming it.
  */
 #ifndef KURC_SEQLEN_H
