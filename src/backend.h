@@ -205,8 +205,8 @@ struct kurc_rnn_step {
  *   prob       (batch, steps, classes)  probabilities
  *   labels     (batch, max_labels)      integer-valued floats; the label of
  *                                       class k is k - label_shift
- *   label_len  (batch)                  m_b = clamp(label_len[b], 0, max_labels)
- *   input_len  (batch) or NULL          n_b = clamp(input_len[b], 0, steps)
+ *   label_len  (batch)                  m_b = clamp(round(label_len[b]), 0, max_labels)
+ *   input_len  (batch) or NULL          n_b = clamp(round(input_len[b]), 0, steps)
  *                                       (NULL: steps); only steps t < n_b
  *                                       count.
  * Sample b's sequence is the classes labels[b, j] + label_shift, j < m_b.

@@ -53,8 +53,8 @@ static inline int64_t ext_at(const struct sample *s, int64_t i) {
 static int64_t clamp_len(const float *v, int64_t b, int64_t max) {
     if (!v)
         return max;
-    float x = v[b];
-    if (!(x > 0.0f))
+    float x = v[b] + 0.5f; /* the nearest integer */
+    if (!(x >= 1.0f))
         return 0;
     return x >= (float)max ? max : (int64_t)x;
 }

@@ -180,7 +180,9 @@ static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value 
             return err->status;
     }
     int lab = kurc_model_feed(m, &term->feeds, &term->n_feeds, labels, &ls, NULL);
-    int lab_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, output_length, &one, NULL);
+    struct kurc_length_map identity = {0};
+    int lab_len =
+        kurc_model_feed(m, &term->feeds, &term->n_feeds, output_length, &one, &identity);
     int in_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, input_length, &one, &map);
     term->value = kurc_emit_ctc(g, output->tensor, lab, lab_len, in_len, &spec, output->name, err);
     return term->value < 0 ? err->status : KURC_OK;

@@ -561,7 +561,9 @@ static void test_ctc_binding_and_relative_to(void **state) {
     assert_int_equal(term->n_feeds, 3);
     assert_string_equal(term->feeds[0].source, "transcript");
     expect_shape(t.m, term->feeds[0].tensor, 1, L, 0);
-    assert_false(term->feeds[1].length);
+    assert_true(term->feeds[1].length);
+    assert_int_equal(term->feeds[1].map.n, 0);
+    assert_false(term->feeds[0].length);
     assert_true(term->feeds[2].length);
     assert_int_equal(term->feeds[2].map.n, 1);
     assert_int_equal(term->feeds[2].map.steps[0].stride, 2);
