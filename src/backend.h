@@ -160,7 +160,18 @@ enum kurc_rnn_cell {
  *                     block of pre; dh += drh * gate(a_r);
  *       invalid rows: the r block of pre = 0; dh unchanged.
  * Activation derivatives are taken at the pre-activation (at a kink, the
- * left piece's, as act_backward). */
+ * left piece's, as act_backward).  No two of the arrays a call writes
+ * (pre, h, c, y, rh, dh, dc) overlap each other or the arrays it reads
+ * (h_prev, c_prev, dy, drh, len).  How src/ops/op_rnn.c calls these, per
+ * step t of the scan (the gemms are kurc_backend_ops.gemm calls):
+ *   forward:  pre_t[:, 0:K] += h_prev U[:, 0:K]   (K = 2H for GRU, else G H;
+ *                                                  skipped at the first step)
+ *             GRU: rnn_forward_gates; pre_t[:, 2H:3H] += rh U[:, 2H:3H]
+ *             rnn_forward_step
+ *   backward (steps in reverse scan order):
+ *             rnn_backward_step
+ *             GRU: drh = pre_t[:, 2H:3H] U[:, 2H:3H]^T; rnn_backward_gates
+ *             dh += pre_t[:, 0:K] U[:, 0:K]^T     (skipped at the first step) */
 struct kurc_rnn_step {
     enum kurc_rnn_cell cell;
     enum kurc_act act;
@@ -223,7 +234,11 @@ struct kurc_rnn_step {
  *                alpha_t(s) beta_t(s) / (q[t,k] P)
  * (alpha, beta: the forward and backward variables including step t's
  * emission; P the sequence probability).  Samples are independent.  Both
- * functions take a workspace of ctc_workspace(geometry) bytes. */
+ * functions take a workspace of at least ctc_workspace(geometry) bytes;
+ * the op asks with the executor's largest batch and may then call with
+ * fewer samples (g->batch), as with conv_workspace.  The workspace is
+ * scratch only: nothing is kept in it from ctc_forward to ctc_backward
+ * (the backward pass recomputes the forward variables). */
 #define KURC_CTC_EPSILON 1e-8f
 
 struct kurc_ctc_geom {

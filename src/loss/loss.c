@@ -157,8 +157,7 @@ static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value 
     const struct kurc_shape *ps = kurc_graph_shape(g, output->tensor);
     if (ps->ndim != 2)
         return kurc_err_set(err, KURC_E_CONFIG, NULL,
-                            "ctc needs an output of shape (time, classes), not %d axes",
-                            ps->ndim);
+                            "ctc needs an output of shape (time, classes), not %d axes", ps->ndim);
     /* the labels' width: the data's, else (a bare build) the output's steps */
     struct kurc_shape ls = {.ndim = 1, .dim = {ps->dim[0]}};
     if (m->shapes) {
@@ -181,8 +180,7 @@ static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value 
     }
     int lab = kurc_model_feed(m, &term->feeds, &term->n_feeds, labels, &ls, NULL);
     struct kurc_length_map identity = {0};
-    int lab_len =
-        kurc_model_feed(m, &term->feeds, &term->n_feeds, output_length, &one, &identity);
+    int lab_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, output_length, &one, &identity);
     int in_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, input_length, &one, &map);
     term->value = kurc_emit_ctc(g, output->tensor, lab, lab_len, in_len, &spec, output->name, err);
     return term->value < 0 ? err->status : KURC_OK;
@@ -192,8 +190,7 @@ enum kurc_status kurc_losses_build(struct kurc_model *m, const struct kurc_value
                                    struct kurc_losses *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
     enum kurc_status st = KURC_OK;
-    for (size_t i = 0; section && section->kind == KURC_LIST && i < section->u.list.len && !st;
-         i++)
+    for (size_t i = 0; section && section->kind == KURC_LIST && i < section->u.list.len && !st; i++)
         st = add_term(m, section->u.list.items[i], out, err);
     if (st == KURC_OK) {
         for (size_t i = 0; i < m->n_outputs; i++) {

@@ -323,6 +323,45 @@ static void test_gradients(void **state) {
     mt_free(&t);
 }
 
+/* Inside a time-distributed `parallel` a recurrent layer runs on every
+ * slice (its steps are the slice's second axis), with shared weights. */
+static void test_inside_parallel(void **state) {
+    (void)state;
+    struct mt_model t;
+    load_ok(&t,
+            "model:\n  - input: {shape: [4, 5, 3]}\n    name: x\n"
+            "  - parallel:\n      apply:\n"
+            "        - recurrent: {size: 2, sequence: no, type: lstm, outer_activation: tanh}\n"
+            "          name: r\n"
+            "  - output: y\n"
+            "loss:\n  - target: y\n    name: mean_squared_error\n",
+            3);
+    expect_shape(t.m, output_tensor(t.m, "y"), 2, 4, 2);
+    expect_param(t.m, "r", "kernel", 3, 8);
+    mt_fill_inputs(&t, 23, -1.0f, 1.0f);
+    double e = mt_gradcheck(&t, 40, 1e-2, 1e-2);
+    fprintf(stderr, "lstm inside parallel: worst relative gradient error %.2e\n", e);
+    assert_true(e < 1e-2);
+    /* every slice as a model of its own (same weights: same names) */
+    struct mt_model one;
+    load_ok(&one,
+            "model:\n  - input: {shape: [5, 3]}\n    name: x\n"
+            "  - recurrent: {size: 2, sequence: no, type: lstm, outer_activation: tanh}\n"
+            "    name: r\n"
+            "  - output: y\n",
+            12);
+    memcpy(kurc_exec_value(one.x, input_tensor(one.m, "x")),
+           kurc_exec_value(t.x, input_tensor(t.m, "x")), 3 * 4 * 5 * 3 * sizeof(float));
+    kurc_exec_forward(t.x);
+    kurc_exec_forward(one.x);
+    const float *a = kurc_exec_value(t.x, output_tensor(t.m, "y"));
+    const float *b = kurc_exec_value(one.x, output_tensor(one.m, "y"));
+    for (int i = 0; i < 3 * 4 * 2; i++)
+        assert_true(fabsf(a[i] - b[i]) <= 1e-6f);
+    mt_free(&one);
+    mt_free(&t);
+}
+
 /* --- bidirectional time alignment ------------------------------------------ */
 
 /* The backward half of a concat-merged bidirectional layer, at step t,
@@ -738,6 +777,7 @@ int main(void) {
         cmocka_unit_test(test_defaults_shapes_and_weights),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_inside_parallel),
         cmocka_unit_test(test_bidirectional_alignment),
         cmocka_unit_test(test_masking),
         cmocka_unit_test(test_masking_errors),
