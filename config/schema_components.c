@@ -163,7 +163,7 @@ static const struct kurc_component losses[] = {
             .keys = KEYS(LOSS_COMMON, {"input_length", string, true},
                          {"output_length", string, true}, {"output", string, true},
                          {"relative_to", string_or_null},
-                         {"variant", SCHEMA(.types = KT_STR | KT_MAP | KT_NULL)})),
+                         {"variant", SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)})),
      NULL},
     {NULL},
 };

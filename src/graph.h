@@ -78,6 +78,19 @@ union kurc_op_attr {
         float weight;      /* the loss's weight in the total */
         int64_t rows;      /* rows per sample (time steps) */
     } loss;
+    struct {
+        enum kurc_rnn_cell cell;
+        enum kurc_act act, gate;
+        float act_alpha, gate_alpha;
+        bool reverse;      /* scan from the last step to the first */
+        bool sequence;     /* output every step (T, units), else the last (units) */
+        int64_t steps, inputs, units;
+    } rnn;                 /* see src/ops/op_rnn.c */
+    struct {
+        float weight;      /* first, as in `loss` (a common initial member) */
+        bool loss_scale;   /* Kur's variant: times mean(input length) / 100 */
+        struct kurc_ctc_geom geom; /* batch set at run time */
+    } ctc;                 /* see src/ops/op_ctc.c */
 };
 
 struct kurc_exec;

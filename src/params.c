@@ -144,6 +144,10 @@ static void draw(const struct kurc_param *q, uint64_t seed, float *x) {
             x[i] = (float)(limit * (2.0 * kurc_rng_uniform(s, (uint64_t)i) - 1.0));
         break;
     }
+    case KURC_INIT_FORGET_BIAS:
+        for (int64_t i = 0; i < q->numel; i++)
+            x[i] = i >= q->numel / 4 && i < q->numel / 2 ? 1.0f : 0.0f;
+        break;
     case KURC_INIT_ORTHOGONAL: {
         /* shape (rows, cols) = (units, blocks * units): one orthogonal
          * block per gate, as Keras initialises each gate's kernel */

@@ -31,6 +31,8 @@ enum kurc_init {
     KURC_INIT_UNIFORM,        /* U(-arg, arg) (embeddings: 0.05) */
     KURC_INIT_ORTHOGONAL,     /* recurrent kernels (rows x cols, blocks of cols) */
     KURC_INIT_CONSTANT,       /* arg everywhere */
+    KURC_INIT_FORGET_BIAS,    /* LSTM bias (4 units): zeros, ones in the forget gate's
+                               * block [units, 2 units) (Keras' unit_forget_bias) */
 };
 
 struct kurc_param {

@@ -85,6 +85,13 @@ static const struct kurc_backend_ops cpu_ops = {
     .adam_step = cpu_adam_step,
     .rmsprop_step = cpu_rmsprop_step,
     .adadelta_step = cpu_adadelta_step,
+    .rnn_forward_gates = cpu_rnn_forward_gates,
+    .rnn_forward_step = cpu_rnn_forward_step,
+    .rnn_backward_step = cpu_rnn_backward_step,
+    .rnn_backward_gates = cpu_rnn_backward_gates,
+    .ctc_workspace = cpu_ctc_workspace,
+    .ctc_forward = cpu_ctc_forward,
+    .ctc_backward = cpu_ctc_backward,
 };
 
 struct kurc_backend *kurc_cpu_backend_create(int threads) {

@@ -71,5 +71,16 @@ void cpu_rmsprop_step(struct kurc_backend *be, int64_t n, float lr, float rho, f
                       const float *g, float *a);
 void cpu_adadelta_step(struct kurc_backend *be, int64_t n, float lr, float rho, float eps, float *p,
                        const float *g, float *a, float *d);
+void cpu_rnn_forward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
+void cpu_rnn_forward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
+void cpu_rnn_backward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
+void cpu_rnn_backward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
+size_t cpu_ctc_workspace(struct kurc_backend *be, const struct kurc_ctc_geom *g);
+void cpu_ctc_forward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
+                     const float *labels, const float *label_len, const float *input_len,
+                     float scale, float *loss, void *workspace);
+void cpu_ctc_backward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
+                      const float *labels, const float *label_len, const float *input_len,
+                      float scale, float *dprob, void *workspace);
 
 #endif

@@ -24,6 +24,7 @@
 #include "container.h"
 #include "graph.h"
 #include "kurfile.h"
+#include "ops/seqlen.h"
 #include "params.h"
 #include "status.h"
 
@@ -52,6 +53,28 @@ struct kurc_model_io {
     int tensor;
 };
 
+/* A graph input fed from a data source, by the source's name, that is not
+ * a model input: sequence lengths that recurrent layers mask with
+ * (recurrent.c; kept in kurc_model.feeds, bound whenever the model runs)
+ * and the CTC loss's labels and lengths (loss.c; kept in its loss term,
+ * bound with the losses).  Length feeds hold integer-valued lengths that
+ * the binding maps through `map` on the host for every batch
+ * (kurc_feed_lengths): from frames of the source to steps of the tensor
+ * that consumes them. */
+struct kurc_feed {
+    char *source;
+    int tensor;
+    bool length;
+    struct kurc_length_map map;
+};
+
+/* Rounds n length values to integers and maps them through f->map (a
+ * no-op for feeds that are not lengths). */
+void kurc_feed_lengths(const struct kurc_feed *f, float *values, int64_t n);
+
+/* A data shape lookup (see kurc_shape_source below). */
+struct kurc_shape_source;
+
 struct kurc_model {
     struct kurc_kurfile *kf;     /* borrowed */
     struct kurc_engine *engine;  /* the Kurfile's engine (borrowed) */
@@ -73,6 +96,12 @@ struct kurc_model {
         int count;
     } counters[64]; /* auto-name counters, per container type */
     size_t n_counters;
+    struct kurc_feed *feeds; /* made by the last build (see struct kurc_feed) */
+    size_t n_feeds;
+    /* The data's shapes, kept from kurc_model_build for the containers it
+     * builds and for kurc_losses_build right after it (NULL: a bare
+     * build; the lookup's context must outlive both). */
+    const struct kurc_shape_source *shapes;
 };
 
 /* Parses and wires kf's model section (kf must be parsed).  seed seeds the
@@ -99,6 +128,19 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
  * and parses it (in the engine's current scopes). */
 enum kurc_status kurc_model_parse_child(struct kurc_model *m, struct kurc_container *parent,
                                         const struct kurc_value *entry, struct kurc_err *err);
+
+/* For container and loss build functions: the graph input fed from data
+ * source `source` with this per-sample shape (lengths: through map; see
+ * struct kurc_feed), added to *feeds (m->feeds for the model's own).  A
+ * feed of the same source, shape and map is shared. */
+int kurc_model_feed(struct kurc_model *m, struct kurc_feed **feeds, size_t *n_feeds,
+                    const char *source, const struct kurc_shape *shape,
+                    const struct kurc_length_map *map);
+void kurc_feeds_release(struct kurc_feed *feeds, size_t n);
+
+/* The data's per-sample shape of source `name`, when the model is being
+ * built with data (false: no data, or no such source). */
+bool kurc_model_data_shape(const struct kurc_model *m, const char *name, struct kurc_shape *shape);
 
 /* For container build functions: the parameter `weight` of container c as a
  * graph tensor, declared with this shape and initialiser on first use. */

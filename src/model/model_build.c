@@ -102,6 +102,10 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
     free(m->outputs);
     m->inputs = m->outputs = NULL;
     m->n_inputs = m->n_outputs = 0;
+    kurc_feeds_release(m->feeds, m->n_feeds);
+    m->feeds = NULL;
+    m->n_feeds = 0;
+    m->shapes = shapes;
     enum kurc_status st = KURC_OK;
     for (size_t i = 0; i < m->n_nodes && st == KURC_OK; i++) {
         struct kurc_node *n = &m->nodes[i];

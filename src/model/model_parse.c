@@ -68,6 +68,7 @@ void kurc_model_free(struct kurc_model *m) {
     free(m->nodes);
     free(m->inputs);
     free(m->outputs);
+    kurc_feeds_release(m->feeds, m->n_feeds);
     kurc_params_release(&m->params);
     kurc_graph_free(m->graph);
     free(m);

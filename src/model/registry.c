@@ -22,6 +22,7 @@ extern const struct kurc_container_type kurc_container_meta;
 extern const struct kurc_container_type kurc_container_output;
 extern const struct kurc_container_type kurc_container_parallel;
 extern const struct kurc_container_type kurc_container_pool;
+extern const struct kurc_container_type kurc_container_recurrent;
 extern const struct kurc_container_type kurc_container_repeat;
 extern const struct kurc_container_type kurc_container_reuse;
 extern const struct kurc_container_type kurc_container_squeeze;
@@ -47,6 +48,7 @@ static const struct kurc_container_type *const types[] = {
     &kurc_container_output,
     &kurc_container_parallel,
     &kurc_container_pool,
+    &kurc_container_recurrent,
     &kurc_container_repeat,
     &kurc_container_reuse,
     &kurc_container_squeeze,

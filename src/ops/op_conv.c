@@ -130,6 +130,7 @@ static int check(struct kurc_graph *g, int x, int w, int b, const char *what,
 static bool geometry(struct kurc_conv_geom *geo, int nd, const int64_t *big, const int64_t *kernel,
                      const int64_t *stride, bool same, int64_t *small) {
     geo->ndim = nd;
+    geo->same = same;
     for (int i = 0; i < nd; i++) {
         int64_t s = stride[i] > 0 ? stride[i] : 1;
         int64_t out = same ? (big[i] + s - 1) / s : (big[i] - kernel[i]) / s + 1;

@@ -42,6 +42,7 @@ int kurc_emit_pool(struct kurc_graph *g, int x, enum kurc_pool_type type, int nd
     struct kurc_shape out = {.ndim = ndim + 1};
     p->ndim = ndim;
     p->type = type;
+    p->same = same;
     p->channels = xs->dim[ndim];
     for (int i = 0; i < ndim; i++) {
         int64_t s = stride[i] > 0 ? stride[i] : 1;

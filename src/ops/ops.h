@@ -89,4 +89,32 @@ int kurc_emit_cce(struct kurc_graph *g, int pred, int truth, float weight, const
 int kurc_emit_mse(struct kurc_graph *g, int pred, int truth, float weight, const char *name,
                   struct kurc_err *err);
 
+/* A recurrent layer (see op_rnn.c and enum kurc_rnn_cell in backend.h):
+ * x (T, in), w (in, G units), u (units, G units), b (G units) with G the
+ * cell's gate blocks (SIMPLE 1, GRU 3, LSTM 4), and len (1,) the
+ * sample's length in steps or -1 (every step counts).  The output is
+ * (T, units) with sequence, else (units,). */
+struct kurc_rnn_spec {
+    enum kurc_rnn_cell cell;
+    enum kurc_act act; /* the cell activation (Kur's outer_activation) */
+    float act_alpha;
+    enum kurc_act gate; /* the gates' (Keras 2.0: hard_sigmoid) */
+    float gate_alpha;
+    bool reverse;  /* scan from the last step to the first (output time-aligned) */
+    bool sequence; /* every step's output, else the final state */
+};
+int kurc_emit_rnn(struct kurc_graph *g, int x, int w, int u, int b, int len,
+                  const struct kurc_rnn_spec *spec, const char *name, struct kurc_err *err);
+
+/* The CTC loss (see op_ctc.c): pred (T, C) probabilities, labels (L,),
+ * label_len (1,) and in_len (1,) or -1 -> the per-sample loss (1,).  The
+ * blank is class C - 1 (warp: class 0, and every label + 1 is its class). */
+struct kurc_ctc_spec {
+    float weight;
+    bool warp;
+    bool loss_scale;
+};
+int kurc_emit_ctc(struct kurc_graph *g, int pred, int labels, int label_len, int in_len,
+                  const struct kurc_ctc_spec *spec, const char *name, struct kurc_err *err);
+
 #endif

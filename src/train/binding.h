@@ -2,8 +2,12 @@
  *
  * Every input tensor of a model's graph is bound to the data source of the
  * same name: a model input by any of its container's names (Kur's
- * aliases), a loss's truth by any name of the output it judges.  Sources
- * the model does not use are ignored, as in Kur.
+ * aliases), a loss's truth by any name of the output it judges, and the
+ * feeds (struct kurc_feed: sequence lengths, ctc labels) of the model and
+ * of the losses by their source names; a feed needs a source with as many
+ * values per sample as its tensor, and length feeds are mapped on the host
+ * as they are loaded.  Sources the model does not use are ignored, as in
+ * Kur.
  */
 #ifndef KURC_BINDING_H
 #define KURC_BINDING_H
@@ -21,6 +25,7 @@
 struct kurc_binding {
     int tensor;
     const struct kurc_source *source;
+    const struct kurc_feed *feed; /* NULL: a model input or a truth */
 };
 
 struct kurc_bindings {

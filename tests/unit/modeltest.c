@@ -12,6 +12,11 @@
 
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
                          struct kurc_err *err) {
+    return mt_load_with(t, yaml, batch, NULL, err);
+}
+
+enum kurc_status mt_load_with(struct mt_model *t, const char *yaml, int64_t batch,
+                              const struct kurc_shape_source *shapes, struct kurc_err *err) {
     memset(t, 0, sizeof *t);
     char dir[] = "/tmp/kurc-mt-XXXXXX";
     if (!mkdtemp(dir))
@@ -26,7 +31,7 @@ enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
     if (!st)
         st = kurc_model_parse(t->kf, 1234, &t->m, err);
     if (!st)
-        st = kurc_model_build(t->m, NULL, err);
+        st = kurc_model_build(t->m, shapes, err);
     if (!st)
         st = kurc_losses_build(t->m, kurc_kurfile_section(t->kf, "loss"), &t->losses, err);
     if (st)

@@ -25,6 +25,10 @@ struct mt_model {
  * an executor for `batch` samples.  Returns KURC_OK or the error (err). */
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
                          struct kurc_err *err);
+/* The same, building with data shapes (inputs, sequence lengths, ctc
+ * labels; see model.h); shapes may be NULL. */
+enum kurc_status mt_load_with(struct mt_model *t, const char *yaml, int64_t batch,
+                              const struct kurc_shape_source *shapes, struct kurc_err *err);
 void mt_free(struct mt_model *t);
 
 /* Fills every input tensor (data and truth) with U(lo, hi) from seed. */

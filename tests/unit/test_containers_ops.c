@@ -932,6 +932,10 @@ static void test_uber_model(void **state) {
     expect_shape(m, output_tensor(m, "TEST_output"), 1, 140);
     expect_shape(m, node_named(m, "..for.0")->value, 3, 7, 7, 4);
     expect_shape(m, node_named(m, "..parallel.0")->value, 2, 7, 10);
+    /* Kur's recurrent: {size: 28, sequence: False}: a GRU over the 7 steps */
+    expect_shape(m, node_named(m, "..recurrent.0")->value, 1, 28);
+    assert_int_equal(param(m, "..recurrent.0", "kernel")->shape.dim[0], 10);
+    assert_int_equal(param(m, "..recurrent.0", "recurrent_kernel")->shape.dim[1], 84);
     expect_shape(m, node_named(m, "..repeat.0")->value, 2, 7, 28);
     expect_shape(m, node_named(m, "..parallel.1")->value, 2, 7, 10);
     expect_shape(m, node_named(m, "TEST_mark1")->value, 1, 70);

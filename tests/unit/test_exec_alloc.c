@@ -237,11 +237,61 @@ static void test_every_op(void **state) {
     og_free(&t);
 }
 
+/* The sequence ops: recurrent layers (masked GRU, reverse LSTM, plain
+ * RNN) into a CTC loss. */
+static void test_sequence_ops(void **state) {
+    (void)state;
+    struct kurc_err err;
+    struct og t;
+    og_init(&t);
+    const int64_t T = 7, F = 3, H = 4, C = 5, L = 3;
+    int x = og_input(&t, "x", SHAPE(T, F), false);
+    int len = og_input(&t, "len", SHAPE(1), false);
+    struct kurc_rnn_spec gru = {KURC_RNN_GRU, KURC_ACT_RELU, 0, KURC_ACT_HARD_SIGMOID, 0,
+                                false,        true};
+    struct kurc_rnn_spec lstm = {KURC_RNN_LSTM, KURC_ACT_TANH, 0, KURC_ACT_HARD_SIGMOID, 0,
+                                 true,          true};
+    struct kurc_rnn_spec rnn = {KURC_RNN_SIMPLE, KURC_ACT_TANH, 0, KURC_ACT_HARD_SIGMOID, 0,
+                                false,           true};
+    int h = kurc_emit_rnn(t.g, x, og_param(&t, "gw", SHAPE(F, 3 * H), true),
+                          og_param(&t, "gu", SHAPE(H, 3 * H), true),
+                          og_param(&t, "gb", SHAPE(3 * H), true), len, &gru, "gru", &err);
+    h = kurc_emit_rnn(t.g, h, og_param(&t, "lw", SHAPE(H, 4 * H), true),
+                      og_param(&t, "lu", SHAPE(H, 4 * H), true),
+                      og_param(&t, "lb", SHAPE(4 * H), true), len, &lstm, "lstm", &err);
+    h = kurc_emit_rnn(t.g, h, og_param(&t, "rw", SHAPE(H, C), true),
+                      og_param(&t, "ru", SHAPE(C, C), true), og_param(&t, "rb", SHAPE(C), true), -1,
+                      &rnn, "rnn", &err);
+    h = kurc_emit_softmax(t.g, h, false, "softmax");
+    int labels = og_input(&t, "labels", SHAPE(L), false);
+    int label_len = og_input(&t, "label_len", SHAPE(1), false);
+    struct kurc_ctc_spec spec = {1.0f, false, false};
+    og_loss(&t, kurc_emit_ctc(t.g, h, labels, label_len, len, &spec, "ctc", &err));
+    og_ready(&t, 4);
+    t.x->loss_scale = 0.25f;
+    og_fill(&t, x, 1, -1, 1);
+    for (int64_t n = 0; n < 4; n++) {
+        og_value(&t, len)[n] = (float)(T - n);
+        og_value(&t, label_len)[n] = (float)(n % 3 + 1);
+        for (int64_t j = 0; j < L; j++)
+            og_value(&t, labels)[n * L + j] = (float)((n + j) % (C - 1));
+    }
+    for (size_t i = 0; i < t.g->n_tensors; i++)
+        if (t.g->tensors[i].kind == KURC_TENSOR_PARAM)
+            og_fill(&t, (int)i, 10 + i, -0.5f, 0.5f);
+    struct kurc_optimizer *o;
+    assert_int_equal(kurc_optimizer_create(NULL, &t.p, t.be, &o, &err), KURC_OK);
+    check_no_allocation(t.x, &t.p, o, "sequence ops");
+    kurc_optimizer_free(o);
+    og_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wrapper_counts),
         cmocka_unit_test(test_kurfile_models),
         cmocka_unit_test(test_every_op),
+        cmocka_unit_test(test_sequence_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
