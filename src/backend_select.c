@@ -273,6 +273,12 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
 #else
     (void)rank;
     (void)local_rank;
+    uint64_t allowed; /* checked, so that a Kurfile means the same in every build */
+    bool cpu;
+    enum kurc_status st =
+        kurc_device_spec_parse(backend_key(settings, "device"), 0, &allowed, &cpu, err);
+    if (st)
+        return st;
     if (want_cuda)
         return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
                             "settings.backend asks for cuda, which this build does not have "
