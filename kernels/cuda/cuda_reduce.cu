@@ -264,18 +264,31 @@ static __global__ void bias_final_kernel(int64_t cols, int splits,
     dbias[c] += (float)gather_parts(partial, 0, splits, cols, c);
 }
 
+/* Wide layers: a thread per column, down the rows (reads coalesced
+ * across the threads of a warp); enough columns keep the device busy. */
+static __global__ void bias_column_kernel(int64_t rows, int64_t cols, const float *__restrict__ dy,
+                                          float *__restrict__ dbias) {
+    CHANNEL_LOOP(c, cols) {
+        double t = 0;
+        for (int64_t r = 0; r < rows; r++)
+            t += dy[r * cols + c];
+        dbias[c] += (float)t;
+    }
+}
+
+#define BIAS_WIDE 32768
+
 void kc_bias_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *dy,
                       float *dbias) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || rows <= 0 || cols <= 0)
         return;
     struct view v = {rows, cols, 1};
-    int splits = choose_splits(c, v, 1, 0);
+    int splits = cols >= BIAS_WIDE ? 0 : choose_splits(c, v, 1, 0);
     if (splits == 0) {
-        /* beyond the scratch: a matrix-vector product would do, but a bias
-         * of more than half a million columns is not a realistic layer */
-        kc_fail(c, KURC_E_UNSUPPORTED, "bias_backward", "the reduction scratch",
-                "too many columns");
+        bias_column_kernel<<<kc_blocks(c, cols, THREADS), THREADS, 0, c->stream>>>(rows, cols, dy,
+                                                                                   dbias);
+        launched(be, "bias_backward", "bias_column_kernel");
         return;
     }
     if (!channel_sums<SUM_X>(be, "bias_backward", v, splits, dy, NULL, NULL, NULL))

@@ -105,7 +105,7 @@ static void test_gemm(void) {
 /* --- bias ----------------------------------------------------------------------- */
 
 static void test_bias(void) {
-    int64_t shapes[][2] = {{1000, 37}, {3, 4096}, {70000, 3}, {1, 1}};
+    int64_t shapes[][2] = {{1000, 37}, {3, 4096}, {70000, 3}, {1, 1}, {17, 50000}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1];
         struct ct_arr y = ct_rand(gpu, rows * cols, 21, -1, 1);
