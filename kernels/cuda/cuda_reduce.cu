@@ -17,6 +17,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cuda_internal.h"
 
@@ -128,9 +129,11 @@ void kc_sum_squares(struct kurc_backend *be, int64_t n, const float *x, double *
  * (o * channels + c) * inner + i.  Each channel's M = outer * inner
  * elements are split into `splits` parts; part s of channel c leaves its Q
  * sums at partial[(q * splits + s) * channels + c].  The quantities:
- *   SUM_X  x;  SQ_DEV  (x - mean)^2;  BN_BACK  x, dy, dy (x - saved mean).
+ *   SUM_X  x;  SQ_DEV  (x - mean)^2;  BN_BACK  x, dy, dy (x - saved mean);
+ *   CENTERED  x - center, (x - center)^2;  CENTERED_DY  dy, dy (x - center)
+ *   (the last two for batchnorm_sums, center in dmean).
  */
-enum { SUM_X = 0, SQ_DEV = 1, BN_BACK = 2 };
+enum { SUM_X = 0, SQ_DEV = 1, BN_BACK = 2, CENTERED = 3, CENTERED_DY = 4 };
 
 struct view {
     int64_t outer, channels, inner;
@@ -149,15 +152,23 @@ static __device__ __forceinline__ void quantities(const struct view &v, int64_t 
     } else if (KIND == SQ_DEV) {
         double dev = xv - dmean[c];
         q[0] += dev * dev;
-    } else {
+    } else if (KIND == BN_BACK) {
         double g = dy[at];
         q[0] += xv;
         q[1] += g;
         q[2] += g * (xv - (double)hi[c]);
+    } else if (KIND == CENTERED) {
+        double d = xv - dmean[c];
+        q[0] += d;
+        q[1] += d * d;
+    } else {
+        double g = dy[at];
+        q[0] += g;
+        q[1] += g * (xv - dmean[c]);
     }
 }
 
-#define QN(KIND) ((KIND) == BN_BACK ? 3 : 1)
+#define QN(KIND) ((KIND) == BN_BACK ? 3 : (KIND) >= CENTERED ? 2 : 1)
 
 /* inner == 1 (channels last): block (32, 8) over a tile of 32 channels,
  * so each row's channels are read together; part s takes rows
@@ -459,6 +470,99 @@ void kc_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t chann
                                                                           c->scratch, base, dx);
     launched(be, op, "bn_dx_kernel");
 }
+
+/* --- batch normalisation in pieces (statistics summed elsewhere) ---------------- */
+
+#if KC_HAVE_BN_PARTS_SLOTS
+/* out[c] = sum of the parts of quantity k (into scratch after the parts). */
+static __global__ void parts_final_kernel(int64_t channels, int splits, int quantities,
+                                          double *__restrict__ scratch, int64_t at) {
+    CHANNEL_LOOP(c, channels) {
+        for (int k = 0; k < quantities; k++)
+            scratch[at + (int64_t)k * channels + c] = gather_parts(scratch, k, splits, channels, c);
+    }
+}
+
+/* Per-channel sums to the host (kurc_backend_ops.batchnorm_sums): the
+ * centre goes to the scratch, the partial sums are combined in order, and
+ * both sums come back in one copy. */
+void kc_batchnorm_sums(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                       const float *x, const float *dy, const double *center, double *s1,
+                       double *s2) {
+    struct kc_ctx *c = kc_ctx_of(be);
+    const char *op = "batchnorm_sums";
+    if (channels <= 0)
+        return;
+    memset(s1, 0, (size_t)channels * sizeof *s1);
+    memset(s2, 0, (size_t)channels * sizeof *s2);
+    if (c->failed || outer * inner <= 0)
+        return;
+    struct view v = {outer, channels, inner};
+    int splits = bn_splits(be, op, v, 2);
+    if (splits == 0)
+        return;
+    int64_t base = 2 * (int64_t)splits * channels, result = base + channels;
+    double *dcenter = c->scratch + base;
+    bool ok =
+        center
+            ? kc_cuda_ok(c,
+                         cudaMemcpyAsync(dcenter, center, (size_t)channels * sizeof(double),
+                                         cudaMemcpyHostToDevice, c->stream),
+                         op, "cudaMemcpyAsync (host to device)")
+            : kc_cuda_ok(c,
+                         cudaMemsetAsync(dcenter, 0, (size_t)channels * sizeof(double), c->stream),
+                         op, "cudaMemsetAsync");
+    if (!ok)
+        return;
+    if (dy ? !channel_sums<CENTERED_DY>(be, op, v, splits, x, dy, dcenter, NULL)
+           : !channel_sums<CENTERED>(be, op, v, splits, x, NULL, dcenter, NULL))
+        return;
+    parts_final_kernel<<<kc_blocks(c, channels, THREADS), THREADS, 0, c->stream>>>(
+        channels, splits, 2, c->scratch, result);
+    if (!launched(be, op, "parts_final_kernel"))
+        return;
+    size_t bytes = (size_t)channels * sizeof(double);
+    if (kc_cuda_ok(
+            c, cudaMemcpyAsync(s1, c->scratch + result, bytes, cudaMemcpyDeviceToHost, c->stream),
+            op, "cudaMemcpyAsync (device to host)") &&
+        kc_cuda_ok(c,
+                   cudaMemcpyAsync(s2, c->scratch + result + channels, bytes,
+                                   cudaMemcpyDeviceToHost, c->stream),
+                   op, "cudaMemcpyAsync (device to host)"))
+        kc_cuda_ok(c, cudaStreamSynchronize(c->stream), op, "cudaStreamSynchronize");
+}
+
+/* out (=, or += when accumulate) k ((x - hi) - lo) + b (+ a dy), in
+ * cpu_batchnorm_affine's order. */
+static __global__ void bn_affine_kernel(struct view v, const float *__restrict__ x,
+                                        const float *__restrict__ hi, const float *__restrict__ lo,
+                                        const float *__restrict__ k, const float *__restrict__ dy,
+                                        const float *__restrict__ a, const float *__restrict__ b,
+                                        float *__restrict__ out, bool accumulate) {
+    int64_t total = v.outer * v.channels * v.inner;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t c = i / v.inner % v.channels;
+        float val = dy ? a[c] * dy[i] + b[c] + k[c] * ((x[i] - hi[c]) - lo[c])
+                       : ((x[i] - hi[c]) - lo[c]) * k[c] + b[c];
+        out[i] = accumulate ? out[i] + val : val;
+    }
+}
+
+void kc_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                         const float *x, const float *hi, const float *lo, const float *k,
+                         const float *dy, const float *a, const float *b, float *out,
+                         bool accumulate) {
+    struct kc_ctx *c = kc_ctx_of(be);
+    int64_t total = outer * channels * inner;
+    if (c->failed || total <= 0)
+        return;
+    struct view v = {outer, channels, inner};
+    bn_affine_kernel<<<kc_blocks(c, total, THREADS), THREADS, 0, c->stream>>>(
+        v, x, hi, lo, k, dy, a, b, out, accumulate);
+    launched(be, "batchnorm_affine", "bn_affine_kernel");
+}
+#endif
 
 /* --- row-wise kernels: a warp per row -------------------------------------------- */
 
