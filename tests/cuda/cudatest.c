@@ -87,6 +87,8 @@ bool ct_close(const char *what, const float *want, const float *got, int64_t n, 
             e = INFINITY;
         else if (isnan(got[i]))
             e = 0;
+        else if (isinf(got[i]) || isinf(want[i]))
+            e = got[i] == want[i] ? 0 : INFINITY;
         if (e > worst || at < 0) {
             worst = e;
             at = i;

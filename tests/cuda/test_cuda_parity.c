@@ -17,6 +17,8 @@
  *     TF32 off (cuBLAS default math, cuDNN FMA math), sums of up to
  *     thousands of products in another order;
  *   - 1e-10: sum and sum_squares (double accumulation).
+ * Slots other parts of kurc add to src/backend.h (recurrent steps, CTC,
+ * batch norm in pieces) are tested when backend.h has them.
  * Without a GPU the test prints "skipped: no CUDA device (...)" and exits
  * 77.
  */
@@ -718,6 +720,201 @@ static void test_optimizers(void) {
     }
 }
 
+/* --- slots other parts of kurc add (when src/backend.h has them) -------------------- */
+
+#if KC_HAVE_RNN_SLOTS
+/* One step of each cell, rows past their length included. */
+static void test_rnn(void) {
+    const int64_t rows = 37, H = 19;
+    const char *names[] = {"simple", "gru", "lstm"};
+    for (int cell = 0; cell < 3; cell++) {
+        int64_t blocks = cell == KURC_RNN_SIMPLE ? 1 : cell == KURC_RNN_GRU ? 3 : 4;
+        int64_t ld_pre = blocks * H + 3, ld = H + 2;
+        struct ct_arr pre = ct_rand(gpu, rows * ld_pre, 161, -3, 3);
+        struct ct_arr hp = ct_rand(gpu, rows * ld, 162, -1, 1),
+                      cp = ct_rand(gpu, rows * ld, 163, -1, 1);
+        struct ct_arr h = ct_zeros(gpu, rows * ld), c = ct_zeros(gpu, rows * ld);
+        struct ct_arr y = ct_rand(gpu, rows * ld, 164, -1, 1),
+                      dy = ct_rand(gpu, rows * ld, 165, -1, 1);
+        struct ct_arr rh = ct_zeros(gpu, rows * ld), dh = ct_rand(gpu, rows * H, 166, -1, 1);
+        struct ct_arr dc = ct_rand(gpu, rows * H, 167, -1, 1),
+                      drh = ct_rand(gpu, rows * H, 168, -1, 1);
+        struct ct_arr len = ct_levels(gpu, rows, 169, 7); /* t = 3: rows with len <= 3 are past */
+        struct kurc_rnn_step sc = {.cell = (enum kurc_rnn_cell)cell,
+                                   .act = KURC_ACT_TANH,
+                                   .act_alpha = 1.0f,
+                                   .gate = KURC_ACT_HARD_SIGMOID,
+                                   .gate_alpha = 1.0f,
+                                   .rows = rows,
+                                   .units = H,
+                                   .t = 3,
+                                   .ld_pre = ld_pre,
+                                   .ld_prev = ld,
+                                   .ld_state = ld,
+                                   .ld_y = ld,
+                                   .ld_rh = ld};
+        struct kurc_rnn_step sg = sc;
+        sc.len = len.h, sg.len = len.d;
+        sc.pre = pre.h, sg.pre = pre.d;
+        sc.h_prev = hp.h, sg.h_prev = hp.d;
+        sc.c_prev = cell == KURC_RNN_LSTM ? cp.h : NULL,
+        sg.c_prev = cell == KURC_RNN_LSTM ? cp.d : NULL;
+        sc.h = h.h, sg.h = h.d;
+        sc.c = cell == KURC_RNN_LSTM ? c.h : NULL, sg.c = cell == KURC_RNN_LSTM ? c.d : NULL;
+        sc.y = y.h, sg.y = y.d;
+        sc.dy = dy.h, sg.dy = dy.d;
+        sc.rh = rh.h, sg.rh = rh.d;
+        sc.dh = dh.h, sg.dh = dh.d;
+        sc.dc = cell == KURC_RNN_LSTM ? dc.h : NULL, sg.dc = cell == KURC_RNN_LSTM ? dc.d : NULL;
+        sc.drh = drh.h, sg.drh = drh.d;
+        char what[96];
+        if (cell == KURC_RNN_GRU) {
+            cpu->ops->rnn_forward_gates(cpu, &sc);
+            gpu->ops->rnn_forward_gates(gpu, &sg);
+            snprintf(what, sizeof what, "rnn_forward_gates %s", names[cell]);
+            ct_check(gpu, what, &rh, TOL_ELEM, 1e-6);
+        }
+        cpu->ops->rnn_forward_step(cpu, &sc);
+        gpu->ops->rnn_forward_step(gpu, &sg);
+        snprintf(what, sizeof what, "rnn_forward_step %s: h", names[cell]);
+        ct_check(gpu, what, &h, TOL_ELEM, 1e-6);
+        snprintf(what, sizeof what, "rnn_forward_step %s: y", names[cell]);
+        ct_check(gpu, what, &y, TOL_ELEM, 1e-6);
+        if (cell == KURC_RNN_LSTM) {
+            snprintf(what, sizeof what, "rnn_forward_step %s: c", names[cell]);
+            ct_check(gpu, what, &c, TOL_ELEM, 1e-6);
+        }
+        cpu->ops->rnn_backward_step(cpu, &sc);
+        gpu->ops->rnn_backward_step(gpu, &sg);
+        if (cell == KURC_RNN_GRU) {
+            cpu->ops->rnn_backward_gates(cpu, &sc);
+            gpu->ops->rnn_backward_gates(gpu, &sg);
+        }
+        snprintf(what, sizeof what, "rnn_backward_step %s: pre-activation gradients", names[cell]);
+        ct_check(gpu, what, &pre, TOL_ELEM, 1e-5);
+        snprintf(what, sizeof what, "rnn_backward_step %s: dh", names[cell]);
+        ct_check(gpu, what, &dh, TOL_ELEM, 1e-5);
+        if (cell == KURC_RNN_LSTM) {
+            snprintf(what, sizeof what, "rnn_backward_step %s: dc", names[cell]);
+            ct_check(gpu, what, &dc, TOL_ELEM, 1e-5);
+        }
+        struct ct_arr *all[] = {&pre, &hp, &cp, &h, &c, &y, &dy, &rh, &dh, &dc, &drh, &len};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            ct_free(gpu, all[i]);
+    }
+}
+#endif
+
+#if KC_HAVE_CTC_SLOTS
+/* Samples with labels of every length, repeats, too few steps (no
+ * alignment: infinite loss, no gradient) and an invalid class. */
+static void test_ctc(void) {
+    struct kurc_ctc_geom g = {
+        .batch = 9, .steps = 30, .classes = 6, .max_labels = 8, .blank = 5, .label_shift = 0};
+    int64_t n = g.batch * g.steps * g.classes;
+    struct ct_arr prob = ct_rand(gpu, n, 171, 0.01f, 1.0f);
+    for (int64_t r = 0; r < g.batch * g.steps; r++) { /* rows of probabilities */
+        float sum = 0;
+        for (int64_t k = 0; k < g.classes; k++)
+            sum += prob.h[r * g.classes + k];
+        for (int64_t k = 0; k < g.classes; k++)
+            prob.h[r * g.classes + k] /= sum;
+    }
+    gpu->ops->upload(gpu, prob.d, prob.h, (size_t)n * sizeof(float));
+    struct ct_arr labels = ct_levels(gpu, g.batch * g.max_labels, 172, 5);
+    float llen[] = {0, 1, 3, 8, 8, 5, 2, 4, 6}, ilen[] = {30, 30, 29, 30, 7, 20, 1, 30, 30};
+    labels.h[4 * g.max_labels + 2] = labels.h[4 * g.max_labels + 1]; /* a repeat */
+    labels.h[7 * g.max_labels + 1] = 5.0f;                           /* the blank: invalid */
+    gpu->ops->upload(gpu, labels.d, labels.h, (size_t)labels.n * sizeof(float));
+    struct ct_arr label_len = ct_zeros(gpu, g.batch), input_len = ct_zeros(gpu, g.batch);
+    memcpy(label_len.h, llen, sizeof llen);
+    memcpy(input_len.h, ilen, sizeof ilen);
+    gpu->ops->upload(gpu, label_len.d, llen, sizeof llen);
+    gpu->ops->upload(gpu, input_len.d, ilen, sizeof ilen);
+    struct ct_arr loss = ct_zeros(gpu, g.batch), dprob = ct_rand(gpu, n, 173, -1, 1);
+    size_t cws = cpu->ops->ctc_workspace(cpu, &g), gws = gpu->ops->ctc_workspace(gpu, &g);
+    void *cw = malloc(cws ? cws : 1), *gw = gpu->ops->alloc(gpu, gws ? gws : 1);
+    for (int pass = 0; pass < 2; pass++) {
+        const float *il = pass ? input_len.h : NULL, *gil = pass ? input_len.d : NULL;
+        cpu->ops->ctc_forward(cpu, &g, prob.h, labels.h, label_len.h, il, 0.5f, loss.h, cw);
+        gpu->ops->ctc_forward(gpu, &g, prob.d, labels.d, label_len.d, gil, 0.5f, loss.d, gw);
+        ct_check(gpu, pass ? "ctc_forward (input lengths)" : "ctc_forward", &loss, TOL_ELEM, 1e-6);
+        cpu->ops->ctc_backward(cpu, &g, prob.h, labels.h, label_len.h, il, 0.5f, dprob.h, cw);
+        gpu->ops->ctc_backward(gpu, &g, prob.d, labels.d, label_len.d, gil, 0.5f, dprob.d, gw);
+        ct_check(gpu, pass ? "ctc_backward (input lengths)" : "ctc_backward", &dprob, TOL_ELEM,
+                 1e-4);
+    }
+    free(cw);
+    gpu->ops->free(gpu, gw);
+    struct ct_arr *all[] = {&prob, &labels, &label_len, &input_len, &loss, &dprob};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        ct_free(gpu, all[i]);
+}
+#endif
+
+#if KC_HAVE_BN_PARTS_SLOTS
+static void bn_parts_case(int64_t outer, int64_t channels, int64_t inner) {
+    int64_t n = outer * channels * inner;
+    struct ct_arr x = ct_rand(gpu, n, 181, 99, 102), dy = ct_rand(gpu, n, 182, -1, 1);
+    double *center = malloc((size_t)channels * sizeof *center);
+    double *c1 = malloc((size_t)channels * sizeof *c1), *c2 = malloc((size_t)channels * sizeof *c2);
+    double *g1 = malloc((size_t)channels * sizeof *g1), *g2 = malloc((size_t)channels * sizeof *g2);
+    for (int64_t c = 0; c < channels; c++)
+        center[c] = 100.0 + 0.01 * (double)c;
+    char what[128];
+    for (int variant = 0; variant < 3; variant++) {
+        const float *dh = variant == 2 ? dy.h : NULL, *dd = variant == 2 ? dy.d : NULL;
+        const double *ce = variant == 0 ? NULL : center;
+        cpu->ops->batchnorm_sums(cpu, outer, channels, inner, x.h, dh, ce, c1, c2);
+        gpu->ops->batchnorm_sums(gpu, outer, channels, inner, x.d, dd, ce, g1, g2);
+        double worst = 0;
+        for (int64_t c = 0; c < channels; c++) {
+            worst = fmax(worst, fabs(g1[c] - c1[c]) / fmax(fabs(c1[c]), 1e-6));
+            worst = fmax(worst, fabs(g2[c] - c2[c]) / fmax(fabs(c2[c]), 1e-6));
+        }
+        snprintf(what, sizeof what, "batchnorm_sums (%lld, %lld, %lld) %s", (long long)outer,
+                 (long long)channels, (long long)inner,
+                 variant == 0   ? "x"
+                 : variant == 1 ? "x - center"
+                                : "dy");
+        if (worst > 1e-9 || !ct_backend_ok(gpu, what)) {
+            char why[64];
+            snprintf(why, sizeof why, "worst relative %.2e", worst);
+            ct_fail(what, why);
+        } else {
+            printf("ok   %-48s worst %.2e\n", what, worst);
+        }
+    }
+    struct ct_arr hi = ct_rand(gpu, channels, 183, 99, 101),
+                  lo = ct_rand(gpu, channels, 184, -1e-6f, 1e-6f);
+    struct ct_arr k = ct_rand(gpu, channels, 185, -2, 2), a = ct_rand(gpu, channels, 186, -2, 2);
+    struct ct_arr b = ct_rand(gpu, channels, 187, -2, 2), out = ct_rand(gpu, n, 188, -1, 1);
+    for (int variant = 0; variant < 4; variant++) {
+        bool with_dy = variant & 1, acc = variant & 2;
+        cpu->ops->batchnorm_affine(cpu, outer, channels, inner, x.h, hi.h, lo.h, k.h,
+                                   with_dy ? dy.h : NULL, a.h, b.h, out.h, acc);
+        gpu->ops->batchnorm_affine(gpu, outer, channels, inner, x.d, hi.d, lo.d, k.d,
+                                   with_dy ? dy.d : NULL, a.d, b.d, out.d, acc);
+        snprintf(what, sizeof what, "batchnorm_affine (%lld, %lld, %lld)%s%s", (long long)outer,
+                 (long long)channels, (long long)inner, with_dy ? " dy" : "", acc ? " +=" : "");
+        ct_check_bits(gpu, what, &out, false, TOL_ARITH);
+    }
+    struct ct_arr *all[] = {&x, &dy, &hi, &lo, &k, &a, &b, &out};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        ct_free(gpu, all[i]);
+    free(center);
+    free(c1);
+    free(c2);
+    free(g1);
+    free(g2);
+}
+
+static void test_bn_parts(void) {
+    bn_parts_case(512, 16, 1);
+    bn_parts_case(6, 7, 50);
+}
+#endif
+
 /* --- errors ---------------------------------------------------------------------------------- */
 
 /* An impossible allocation: NULL, and check() names cudaMalloc, the size
@@ -759,6 +956,15 @@ int main(void) {
     test_losses();
     test_sums();
     test_optimizers();
+#if KC_HAVE_RNN_SLOTS
+    test_rnn();
+#endif
+#if KC_HAVE_CTC_SLOTS
+    test_ctc();
+#endif
+#if KC_HAVE_BN_PARTS_SLOTS
+    test_bn_parts();
+#endif
     ct_backend_ok(gpu, "no failure recorded");
     kurc_cuda_backend_free(gpu);
     kurc_cpu_backend_free(cpu);
