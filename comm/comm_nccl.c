@@ -86,7 +86,9 @@ static void nccl_abort(struct kurc_comm *c, int code) {
 static void nccl_free(struct kurc_comm *c) {
     struct nccl *s = nccl_of(c);
     if (s->comm) {
-        cudaStreamSynchronize(s->stream);
+        /* finalize waits for this communicator's queued work without
+         * touching the backend's stream, which may be gone already */
+        ncclCommFinalize(s->comm);
         ncclCommDestroy(s->comm);
     }
     kurc_comm_free(s->inner);
