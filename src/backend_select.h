@@ -21,7 +21,9 @@
  *    do not oversubscribe cores.
  * Environment (CUDA backend): KURC_CUDA_TF32=1 lets cuBLAS and cuDNN use
  * TF32 tensor cores; KURC_CUDNN_FIND=1 times convolution algorithms
- * (cudnnFind*) instead of using cuDNN's heuristics.
+ * (cudnnFind*) instead of using cuDNN's heuristics; KURC_CUDNN_NCHW=1 runs
+ * convolutions in NCHW (normally only the fallback for geometries cuDNN
+ * has no NHWC algorithm for).
  */
 #ifndef KURC_BACKEND_SELECT_H
 #define KURC_BACKEND_SELECT_H

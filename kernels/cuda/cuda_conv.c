@@ -27,9 +27,16 @@
  * ragged batch) makes a plan that fits in that size, since the caller's
  * workspace was sized by conv_workspace.
  *
- * Workspace layout (each part 256-byte aligned): the transposed kernel (or
- * kernel gradient), the padded input (or its gradient) when padding is
- * explicit, then cuDNN's workspace.
+ * NCHW fallback.  Should cuDNN offer no NHWC algorithm for one of a
+ * geometry's passes, the geometry runs in NCHW instead: the input, the
+ * output (or its gradient) and the kernel are permuted into NCHW buffers
+ * of the workspace around each call (strided copies), at the cost of the
+ * copies.  KURC_CUDNN_NCHW=1 uses NCHW everywhere (to compare speeds).
+ *
+ * Workspace layout (each part 256-byte aligned): the kernel (or its
+ * gradient) in cuDNN's order; the padded input (or its gradient) when
+ * padding is explicit; in NCHW plans the input and the output (or their
+ * gradients) in NCHW; then cuDNN's workspace.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -50,6 +57,7 @@ struct kc_conv_entry {
     int64_t key[KEY_LEN];
     int nb;             /* cuDNN tensor rank: 4 or 5 */
     bool padded;        /* input padded explicitly */
+    bool nchw;          /* cuDNN runs it in NCHW (no NHWC algorithm, or forced) */
     int64_t spatial[3]; /* spatial axes as cuDNN sees them (leading 1s) */
     int64_t pdims[3];   /* the (padded) input cuDNN sees */
     int64_t before[3];  /* explicit padding before, per axis */
@@ -63,7 +71,7 @@ struct kc_conv_entry {
     cudnnConvolutionBwdFilterAlgo_t filter;
     cudnnMathType_t fwd_math, data_math, filter_math;
     size_t fwd_bytes, data_bytes, filter_bytes;
-    size_t off_pad, off_cudnn, total;
+    size_t off_pad, off_x, off_y, off_cudnn, total;
 };
 
 static size_t align256(size_t n) {
@@ -71,6 +79,8 @@ static size_t align256(size_t n) {
 }
 
 enum kurc_status kc_conv_cache_init(struct kc_ctx *c) {
+    const char *nchw = getenv("KURC_CUDNN_NCHW");
+    c->conv_nchw = nchw && *nchw && strcmp(nchw, "0") != 0;
     c->conv = calloc(CONV_CACHE, sizeof *c->conv);
     c->n_conv = 0;
     return c->conv ? KURC_OK : KURC_E_BACKEND;
@@ -188,17 +198,13 @@ static bool describe(struct kc_ctx *c, const char *op, const struct kurc_conv_ge
         pad[d] = e->padded ? 0 : (int)p[d];
         stride[d] = (int)s[d];
     }
-    if (!kc_cudnn_ok(
-            c,
-            cudnnSetTensorNdDescriptorEx(e->xd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, e->nb, xdim),
-            op, "cudnnSetTensorNdDescriptorEx (input)") ||
-        !kc_cudnn_ok(
-            c,
-            cudnnSetTensorNdDescriptorEx(e->yd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, e->nb, ydim),
-            op, "cudnnSetTensorNdDescriptorEx (output)") ||
-        !kc_cudnn_ok(
-            c, cudnnSetFilterNdDescriptor(e->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, e->nb, wdim),
-            op, "cudnnSetFilterNdDescriptor") ||
+    cudnnTensorFormat_t f = e->nchw ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC;
+    if (!kc_cudnn_ok(c, cudnnSetTensorNdDescriptorEx(e->xd, f, CUDNN_DATA_FLOAT, e->nb, xdim), op,
+                     "cudnnSetTensorNdDescriptorEx (input)") ||
+        !kc_cudnn_ok(c, cudnnSetTensorNdDescriptorEx(e->yd, f, CUDNN_DATA_FLOAT, e->nb, ydim), op,
+                     "cudnnSetTensorNdDescriptorEx (output)") ||
+        !kc_cudnn_ok(c, cudnnSetFilterNdDescriptor(e->wd, CUDNN_DATA_FLOAT, f, e->nb, wdim), op,
+                     "cudnnSetFilterNdDescriptor") ||
         !kc_cudnn_ok(c,
                      cudnnSetConvolutionNdDescriptor(e->cd, nsp, pad, stride, dil,
                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
@@ -266,8 +272,12 @@ static cudnnMathType_t math_for(const struct kc_ctx *c, cudnnMathType_t candidat
         }                                                                                          \
     } while (0)
 
-static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, size_t limit,
-                   bool find) {
+/* What choose() found: algorithms for the three passes, none for one of
+ * them (*pass names it), or a library failure (recorded). */
+enum choice { CHOSEN, NO_ALGORITHM, FAILED };
+
+static enum choice choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, size_t limit,
+                          bool find, const char **pass) {
     cudnnHandle_t h = c->cudnn;
     cudnnMathType_t base = c->allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
     bool found_;
@@ -280,10 +290,14 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
                                                      CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd)
               : cudnnGetConvolutionForwardAlgorithm_v7(h, e->xd, e->wd, e->cd, e->yd,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd);
+    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+        *pass = "forward";
+        return NO_ALGORITHM;
+    }
     if (!kc_cudnn_ok(c, st, op,
                      find ? "cudnnFindConvolutionForwardAlgorithm"
                           : "cudnnGetConvolutionForwardAlgorithm_v7"))
-        return false;
+        return FAILED;
     ADD_EVERY_ALGO(fwd, got, CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
     found_ = false;
 #define FWD_WS(algo, bytes)                                                                        \
@@ -291,9 +305,8 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
     CHOOSE(c, e, fwd, got, limit, FWD_WS, e->fwd, e->fwd_math, e->fwd_bytes);
 #undef FWD_WS
     if (!found_) {
-        kc_fail(c, KURC_E_UNSUPPORTED, op, "cudnnGetConvolutionForwardWorkspaceSize",
-                "no forward algorithm fits this convolution's workspace");
-        return false;
+        *pass = "forward";
+        return NO_ALGORITHM;
     }
 
     cudnnConvolutionBwdDataAlgoPerf_t data[2 * CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -304,10 +317,14 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
               : cudnnGetConvolutionBackwardDataAlgorithm_v7(h, e->wd, e->yd, e->cd, e->xd,
                                                             CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                                                             &got, data);
+    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+        *pass = "backward-data";
+        return NO_ALGORITHM;
+    }
     if (!kc_cudnn_ok(c, st, op,
                      find ? "cudnnFindConvolutionBackwardDataAlgorithm"
                           : "cudnnGetConvolutionBackwardDataAlgorithm_v7"))
-        return false;
+        return FAILED;
     ADD_EVERY_ALGO(data, got, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
     found_ = false;
 #define DATA_WS(algo, bytes)                                                                       \
@@ -315,9 +332,8 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
     CHOOSE(c, e, data, got, limit, DATA_WS, e->data, e->data_math, e->data_bytes);
 #undef DATA_WS
     if (!found_) {
-        kc_fail(c, KURC_E_UNSUPPORTED, op, "cudnnGetConvolutionBackwardDataWorkspaceSize",
-                "no backward-data algorithm fits this convolution's workspace");
-        return false;
+        *pass = "backward-data";
+        return NO_ALGORITHM;
     }
 
     cudnnConvolutionBwdFilterAlgoPerf_t filter[2 * CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -328,10 +344,14 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
               : cudnnGetConvolutionBackwardFilterAlgorithm_v7(
                     h, e->xd, e->yd, e->cd, e->wd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got,
                     filter);
+    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+        *pass = "backward-filter";
+        return NO_ALGORITHM;
+    }
     if (!kc_cudnn_ok(c, st, op,
                      find ? "cudnnFindConvolutionBackwardFilterAlgorithm"
                           : "cudnnGetConvolutionBackwardFilterAlgorithm_v7"))
-        return false;
+        return FAILED;
     ADD_EVERY_ALGO(filter, got, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
     found_ = false;
 #define FILTER_WS(algo, bytes)                                                                     \
@@ -339,24 +359,24 @@ static bool choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, si
     CHOOSE(c, e, filter, got, limit, FILTER_WS, e->filter, e->filter_math, e->filter_bytes);
 #undef FILTER_WS
     if (!found_) {
-        kc_fail(c, KURC_E_UNSUPPORTED, op, "cudnnGetConvolutionBackwardFilterWorkspaceSize",
-                "no backward-filter algorithm fits this convolution's workspace");
-        return false;
+        *pass = "backward-filter";
+        return NO_ALGORITHM;
     }
-    return true;
+    return CHOSEN;
 }
 
 /* --- plans ---------------------------------------------------------------------- */
 
-/* Bytes of the parts before cuDNN's workspace. */
+/* Offsets of the parts before cuDNN's workspace. */
 static void layout(const struct kurc_conv_geom *g, struct kc_conv_entry *e) {
     size_t wt = align256((size_t)kernel_numel(g) * sizeof(float));
-    size_t pad =
-        e->padded ? align256((size_t)(g->batch * e->pdims[0] * e->pdims[1] * e->pdims[2] * g->cin) *
-                             sizeof(float))
-                  : 0;
+    size_t x =
+        (size_t)(g->batch * e->pdims[0] * e->pdims[1] * e->pdims[2] * g->cin) * sizeof(float);
+    size_t y = (size_t)(g->batch * e->out[0] * e->out[1] * e->out[2] * g->cout) * sizeof(float);
     e->off_pad = wt;
-    e->off_cudnn = wt + pad;
+    e->off_x = e->off_pad + (e->padded ? align256(x) : 0);
+    e->off_y = e->off_x + (e->nchw ? align256(x) : 0);
+    e->off_cudnn = e->off_y + (e->nchw ? align256(y) : 0);
 }
 
 static void finish(struct kc_conv_entry *e) {
@@ -390,7 +410,7 @@ static struct kc_conv_entry *plan(struct kc_ctx *c, const char *op, const struct
     int64_t key[KEY_LEN];
     make_key(g, key);
     size_t budget = 0;
-    bool bounded = false;
+    bool bounded = false, sibling_nchw = false;
     for (int i = 0; i < c->n_conv; i++) {
         struct kc_conv_entry *e = &c->conv[i];
         if (!e->used)
@@ -402,25 +422,49 @@ static struct kc_conv_entry *plan(struct kc_ctx *c, const char *op, const struct
         if (!queried && e->queried && same_except_batch(e->key, key)) {
             budget = e->total > budget ? e->total : budget;
             bounded = true;
+            sibling_nchw = e->nchw;
         }
     }
     struct kc_conv_entry *e = slot(c, op);
     if (!e)
         return NULL;
     memcpy(e->key, key, sizeof key);
-    if (!describe(c, op, g, e)) {
-        forget(e);
-        return NULL;
+    /* NHWC, or NCHW when cuDNN has no NHWC algorithm for a pass */
+    const char *pass = "";
+    enum choice got = NO_ALGORITHM;
+    for (int layout_try = c->conv_nchw || sibling_nchw ? 1 : 0;
+         layout_try < 2 && got == NO_ALGORITHM; layout_try++) {
+        e->nchw = layout_try == 1;
+        if (!describe(c, op, g, e)) {
+            forget(e);
+            return NULL;
+        }
+        layout(g, e);
+        size_t limit = CUDNN_WORKSPACE_LIMIT;
+        if (bounded) /* fit in the workspace sized for the queried batch */
+            limit = budget > e->off_cudnn ? budget - e->off_cudnn : 0;
+        got = choose(c, op, e, limit, c->find && queried, &pass);
     }
-    layout(g, e);
-    size_t limit = CUDNN_WORKSPACE_LIMIT;
-    if (bounded) /* fit in the workspace sized for the queried batch */
-        limit = budget > e->off_cudnn ? budget - e->off_cudnn : 0;
-    if (!choose(c, op, e, limit, c->find && queried)) {
+    if (got != CHOSEN) {
+        if (got == NO_ALGORITHM) {
+            char what[160];
+            snprintf(what, sizeof what,
+                     "cuDNN has no %s algorithm for this convolution, in NHWC or NCHW, within "
+                     "its workspace",
+                     pass);
+            kc_fail(c, KURC_E_UNSUPPORTED, op, "cudnnGetConvolution*Algorithm_v7", what);
+        }
         forget(e);
         return NULL;
     }
     finish(e);
+    if (bounded && e->total > budget) {
+        /* only a batch larger than conv_workspace was asked about gets here */
+        kc_fail(c, KURC_E_INVALID, op, "the convolution workspace",
+                "this batch needs more workspace than conv_workspace reported for its geometry");
+        forget(e);
+        return NULL;
+    }
     e->used = true;
     e->queried = queried;
     return e;
@@ -455,9 +499,80 @@ static void boxes(const struct kurc_conv_geom *g, const struct kc_conv_entry *e,
     }
 }
 
-/* (kernel..., cin) x cout -> cout x (kernel..., cin) */
+/* (kernel..., cin) x cout: the kernel's rows. */
 static int64_t kernel_rows(const struct kurc_conv_geom *g) {
     return kernel_numel(g) / g->cout;
+}
+
+static int64_t pixels(const int64_t dims[3]) {
+    return dims[0] * dims[1] * dims[2];
+}
+
+/* (batch, pixels, ch) -> (batch, ch, pixels) */
+static void to_nchw(struct kurc_backend *be, int64_t batch, int64_t pix, int64_t ch,
+                    const float *src, float *dst) {
+    struct kurc_strided v = {3, {batch, pix, ch}, {pix * ch, ch, 1}, {ch * pix, 1, pix}};
+    kc_copy_strided(be, &v, src, dst, false);
+}
+
+/* (batch, ch, pixels) -> (batch, pixels, ch), = or += */
+static void from_nchw(struct kurc_backend *be, int64_t batch, int64_t pix, int64_t ch,
+                      const float *src, float *dst, bool accumulate) {
+    struct kurc_strided v = {3, {batch, ch, pix}, {ch * pix, pix, 1}, {pix * ch, 1, ch}};
+    kc_copy_strided(be, &v, src, dst, accumulate);
+}
+
+/* kurc's kernel (kernel pixels, cin, cout) in cuDNN's filter order: NHWC
+ * (cout, kernel pixels, cin) or NCHW (cout, cin, kernel pixels). */
+static void filter_to_cudnn(struct kurc_backend *be, const char *op, const struct kurc_conv_geom *g,
+                            const struct kc_conv_entry *e, const float *w, float *wt) {
+    if (!e->nchw) {
+        kc_transpose(be, op, kernel_rows(g), g->cout, w, wt, false);
+        return;
+    }
+    int64_t kp = kernel_rows(g) / g->cin, ci = g->cin, co = g->cout;
+    struct kurc_strided v = {3, {kp, ci, co}, {ci * co, co, 1}, {1, kp, ci * kp}};
+    kc_copy_strided(be, &v, w, wt, false);
+}
+
+/* The adjoint, added: dw += the filter gradient in cuDNN's order. */
+static void filter_from_cudnn(struct kurc_backend *be, const char *op,
+                              const struct kurc_conv_geom *g, const struct kc_conv_entry *e,
+                              const float *dwt, float *dw) {
+    if (!e->nchw) {
+        kc_transpose(be, op, g->cout, kernel_rows(g), dwt, dw, true);
+        return;
+    }
+    int64_t kp = kernel_rows(g) / g->cin, ci = g->cin, co = g->cout;
+    struct kurc_strided v = {3, {kp, ci, co}, {1, kp, ci * kp}, {ci * co, co, 1}};
+    kc_copy_strided(be, &v, dwt, dw, true);
+}
+
+/* The input as cuDNN reads it: x, padded into the workspace when the
+ * padding is explicit, then permuted to NCHW in NCHW plans. */
+static const float *cudnn_input(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                                const struct kc_conv_entry *e, const float *x, char *ws) {
+    const float *input = x;
+    if (e->padded) {
+        struct kc_box xb, pb;
+        boxes(g, e, &xb, &pb);
+        kc_pad(be, &xb, &pb, e->before, x, (float *)(ws + e->off_pad));
+        input = (const float *)(ws + e->off_pad);
+    }
+    if (e->nchw) {
+        to_nchw(be, g->batch, pixels(e->pdims), g->cin, input, (float *)(ws + e->off_x));
+        input = (const float *)(ws + e->off_x);
+    }
+    return input;
+}
+
+/* dy as cuDNN reads it (NCHW plans: permuted into the workspace). */
+static const float *cudnn_dy(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                             const struct kc_conv_entry *e, const float *dy, char *ws) {
+    if (!e->nchw)
+        return dy;
+    to_nchw(be, g->batch, pixels(e->out), g->cout, dy, (float *)(ws + e->off_y));
+    return (const float *)(ws + e->off_y);
 }
 
 void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
@@ -479,22 +594,20 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
         return;
     char *ws = workspace;
     float *wt = (float *)ws;
-    kc_transpose(be, op, kernel_rows(g), g->cout, w, wt, false);
-    const float *input = x;
-    if (e->padded) {
-        struct kc_box xb, pb;
-        boxes(g, e, &xb, &pb);
-        kc_pad(be, &xb, &pb, e->before, x, (float *)(ws + e->off_pad));
-        input = (const float *)(ws + e->off_pad);
-    }
+    filter_to_cudnn(be, op, g, e, w, wt);
+    const float *input = cudnn_input(be, g, e, x, ws);
+    float *target = e->nchw ? (float *)(ws + e->off_y) : y;
     float one = 1.0f, zero = 0.0f;
-    if (kc_failed(be) || !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->fwd_math), op,
-                                      "cudnnSetConvolutionMathType"))
+    if (kc_failed(be) ||
+        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->fwd_math), op,
+                     "cudnnSetConvolutionMathType") ||
+        !kc_cudnn_ok(c,
+                     cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd, e->fwd,
+                                             ws + e->off_cudnn, e->fwd_bytes, &zero, e->yd, target),
+                     op, "cudnnConvolutionForward"))
         return;
-    kc_cudnn_ok(c,
-                cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd, e->fwd,
-                                        ws + e->off_cudnn, e->fwd_bytes, &zero, e->yd, y),
-                op, "cudnnConvolutionForward");
+    if (e->nchw)
+        from_nchw(be, g->batch, pixels(e->out), g->cout, target, y, false);
 }
 
 void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *dy,
@@ -508,22 +621,33 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
         return;
     char *ws = workspace;
     float *wt = (float *)ws;
-    kc_transpose(be, op, kernel_rows(g), g->cout, w, wt, false);
-    /* straight into dx (beta 1 accumulates), or into the padded box */
+    filter_to_cudnn(be, op, g, e, w, wt);
+    const float *din = cudnn_dy(be, g, e, dy, ws);
+    /* straight into dx (beta 1 accumulates) when cuDNN's input is x
+     * itself; else into the workspace, then added back */
+    bool direct = !e->nchw && !e->padded;
+    float *target = e->nchw     ? (float *)(ws + e->off_x)
+                    : e->padded ? (float *)(ws + e->off_pad)
+                                : dx;
     float one = 1.0f, zero = 0.0f;
-    float *target = e->padded ? (float *)(ws + e->off_pad) : dx;
     if (kc_failed(be) ||
         !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->data_math), op,
                      "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
-                     cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, dy, e->cd,
+                     cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
                                                   e->data, ws + e->off_cudnn, e->data_bytes,
-                                                  e->padded ? &zero : &one, e->xd, target),
+                                                  direct ? &one : &zero, e->xd, target),
                      op, "cudnnConvolutionBackwardData"))
         return;
-    if (e->padded) {
-        struct kc_box xb, pb;
-        boxes(g, e, &xb, &pb);
+    struct kc_box xb, pb;
+    boxes(g, e, &xb, &pb);
+    if (e->nchw && !e->padded) {
+        from_nchw(be, g->batch, pixels(e->pdims), g->cin, target, dx, true);
+    } else if (e->nchw) {
+        float *dpadded = (float *)(ws + e->off_pad);
+        from_nchw(be, g->batch, pixels(e->pdims), g->cin, target, dpadded, false);
+        kc_unpad_add(be, &xb, &pb, e->before, dpadded, dx);
+    } else if (e->padded) {
         kc_unpad_add(be, &xb, &pb, e->before, target, dx);
     }
 }
@@ -539,23 +663,17 @@ void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geo
         return;
     char *ws = workspace;
     float *dwt = (float *)ws;
-    const float *input = x;
-    if (e->padded) {
-        struct kc_box xb, pb;
-        boxes(g, e, &xb, &pb);
-        kc_pad(be, &xb, &pb, e->before, x, (float *)(ws + e->off_pad));
-        input = (const float *)(ws + e->off_pad);
-    }
+    const float *input = cudnn_input(be, g, e, x, ws);
+    const float *din = cudnn_dy(be, g, e, dy, ws);
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
         !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->filter_math), op,
                      "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
-                     cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, dy, e->cd,
+                     cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, din, e->cd,
                                                     e->filter, ws + e->off_cudnn, e->filter_bytes,
                                                     &zero, e->wd, dwt),
                      op, "cudnnConvolutionBackwardFilter"))
         return;
-    /* dw (kernel..., cin) x cout += dwt^T */
-    kc_transpose(be, op, g->cout, kernel_rows(g), dwt, dw, true);
+    filter_from_cudnn(be, op, g, e, dwt, dw);
 }

@@ -34,6 +34,7 @@ struct kc_ctx {
     int rank; /* -1: single process */
     bool allow_tf32;
     bool find;
+    bool conv_nchw; /* KURC_CUDNN_NCHW=1: convolutions in NCHW (comparisons) */
     int sm_count;
     int max_blocks; /* a grid large enough to fill the device */
     cudaStream_t stream;

@@ -945,6 +945,16 @@ int main(void) {
     test_gemm();
     test_bias();
     test_conv();
+    /* again with cuDNN in NCHW, the fallback when it has no NHWC algorithm */
+    setenv("KURC_CUDNN_NCHW", "1", 1);
+    struct kurc_backend *nhwc = gpu;
+    gpu = ct_gpu_backend();
+    printf("-- convolutions in NCHW (KURC_CUDNN_NCHW=1)\n");
+    test_conv();
+    ct_backend_ok(gpu, "NCHW convolutions");
+    kurc_cuda_backend_free(gpu);
+    gpu = nhwc;
+    unsetenv("KURC_CUDNN_NCHW");
     test_pool();
     test_activations();
     test_softmax();
