@@ -184,11 +184,13 @@ template <int ACT>
 static __global__ void act_backward_kernel(int64_t n, float alpha, const float *__restrict__ x,
                                            const float *__restrict__ y,
                                            const float *__restrict__ dy, float *__restrict__ dx) {
-    /* y is read only by tanh and sigmoid, x by the others: either may be
-     * NULL where it is not read */
+    /* y is read only by tanh and sigmoid, x by the others but linear:
+     * either may be NULL where it is not read */
+    const bool uses_y = ACT == KURC_ACT_TANH || ACT == KURC_ACT_SIGMOID;
+    const bool uses_x = !uses_y && ACT != KURC_ACT_LINEAR;
     GRID_STRIDE(i, n) {
-        float xi = (ACT == KURC_ACT_TANH || ACT == KURC_ACT_SIGMOID) ? 0.0f : x[i];
-        float yi = (ACT == KURC_ACT_TANH || ACT == KURC_ACT_SIGMOID) ? y[i] : 0.0f;
+        float xi = uses_x ? x[i] : 0.0f;
+        float yi = uses_y ? y[i] : 0.0f;
         dx[i] += act_grad(ACT, alpha, xi, yi, dy[i]);
     }
 }
