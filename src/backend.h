@@ -27,6 +27,10 @@
 
 #include "status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Element-wise activations (Keras names). softmax is separate. */
 enum kurc_act {
     KURC_ACT_LINEAR,
@@ -266,6 +270,15 @@ struct kurc_backend_ops {
     void (*fill)(struct kurc_backend *be, float *x, int64_t n, float value);
     /* Waits until every queued kernel has finished. */
     void (*synchronize)(struct kurc_backend *be);
+    /* The backend's first failure, or KURC_OK.  Kernels cannot return
+     * errors, so a backend whose library calls can fail (CUDA: an
+     * out-of-memory cudaMalloc, a failed launch, a cuDNN status) records
+     * the FIRST failure - the op, the library call and its message - and
+     * reports it here; the failure is sticky (every later check returns
+     * it) and ops after it do nothing.  Callers check after allocating and
+     * after each batch (src/train).  Never blocks.  The CPU backend cannot
+     * fail and returns KURC_OK; NULL means the same (kurc_backend_check). */
+    enum kurc_status (*check)(struct kurc_backend *be, struct kurc_err *err);
 
     /* C = alpha op(A) op(B) + beta C, row-major; op(A) is m x k, op(B) is
      * k x n; lda, ldb, ldc are row strides of the stored matrices. */
@@ -410,5 +423,15 @@ struct kurc_backend {
     const struct kurc_backend_ops *ops;
     void *ctx;
 };
+
+/* The backend's recorded failure (see kurc_backend_ops.check), KURC_OK when
+ * there is none or the backend cannot fail. */
+static inline enum kurc_status kurc_backend_check(struct kurc_backend *be, struct kurc_err *err) {
+    return be && be->ops->check ? be->ops->check(be, err) : KURC_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,12 +1,18 @@
 /* cli_run.c - the commands that run a model: train (and kurc-train), test,
  * evaluate and data.  Each loads and checks the Kurfile, creates the
- * communicator and the backend, and hands over to src/train. */
+ * communicator and the backend, and hands over to src/train.
+ *
+ * Order: (1) the communicator (MPI when launched by MPI: rank, size,
+ * local_rank), (2) the backend, on the local_rank-th allowed GPU or the
+ * CPU, (3) the communicator fitted to the backend (NCCL, or MPI through
+ * host buffers, when gradients live on a GPU; comm/comm_nccl.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "backend_select.h"
 #include "cli_commands.h"
 #include "comm.h"
+#include "comm_nccl.h"
 #include "kurfile.h"
 #include "log.h"
 #include "train/run.h"
@@ -27,8 +33,11 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
         if (st == KURC_OK)
             kurc_log_configure_rank(comm->size > 1 ? comm->rank : -1);
         if (st == KURC_OK)
-            st = kurc_backend_select(kurc_kurfile_section(kf, "settings"), comm->local_rank,
-                                 comm->local_size, &be, err);
+            st = kurc_backend_select(kurc_kurfile_section(kf, "settings"),
+                                     comm->size > 1 ? comm->rank : -1, comm->local_rank,
+                                     comm->local_size, &be, err);
+        if (st == KURC_OK)
+            st = kurc_comm_attach_backend(&comm, be, err);
         kurc_run_catch_signals();
         if (st == KURC_OK && strcmp(args->command, "train") == 0)
             st = kurc_run_train(kf, comm, be, &opt, err);
@@ -45,8 +54,8 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
         fflush(stderr);
         comm->ops->abort(comm, kurc_status_exit_code(st));
     }
+    kurc_comm_free(comm); /* first: an NCCL communicator uses the backend's stream */
     kurc_backend_release(be);
-    kurc_comm_free(comm);
     kurc_kurfile_free(kf);
     return st;
 }

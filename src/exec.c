@@ -53,11 +53,14 @@ enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_gra
     x->workspace = be->ops->alloc(be, x->workspace_bytes ? x->workspace_bytes : 1);
     if (!x->acts || !x->grads || !x->saved || !x->workspace) {
         size_t total = 2 * act_bytes + saved_bytes + x->workspace_bytes;
+        struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
+        bool known = kurc_backend_check(be, &why) != KURC_OK;
         kurc_exec_free(x);
         return kurc_err_set(err, KURC_E_BACKEND, NULL,
                             "cannot allocate %zu bytes of activations for a batch of %lld on the "
-                            "%s backend",
-                            total, (long long)max_batch, be->ops->name);
+                            "%s backend%s%.1200s",
+                            total, (long long)max_batch, be->ops->name, known ? ": " : "",
+                            known ? why.msg : "");
     }
     *out = x;
     return KURC_OK;

@@ -70,11 +70,14 @@ enum kurc_status kurc_params_allocate(struct kurc_params *p, struct kurc_backend
     size_t bytes = (p->total ? p->total : 1) * sizeof(float);
     p->values = be->ops->alloc(be, bytes);
     p->grads = be->ops->alloc(be, bytes);
-    if (!p->values || !p->grads)
+    if (!p->values || !p->grads) {
+        struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
+        bool known = kurc_backend_check(be, &why) != KURC_OK;
         return kurc_err_set(err, KURC_E_BACKEND, NULL,
                             "cannot allocate %zu bytes for the model's parameters and gradients "
-                            "on the %s backend",
-                            2 * bytes, be->ops->name);
+                            "on the %s backend%s%.1200s",
+                            2 * bytes, be->ops->name, known ? ": " : "", known ? why.msg : "");
+    }
     return KURC_OK;
 }
 

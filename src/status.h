@@ -11,6 +11,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum kurc_status {
     KURC_OK = 0,
     KURC_E_CONFIG,      /* the Kurfile is wrong: syntax, keys, types, templates */
@@ -68,5 +72,9 @@ const char *kurc_status_name(enum kurc_status status);
  * Kurfile and usage errors, 3 for a run stopped by a signal once its state
  * was saved, 1 for everything else. */
 int kurc_status_exit_code(enum kurc_status status);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

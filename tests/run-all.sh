@@ -4,7 +4,12 @@
 #   2. build with AddressSanitizer + UBSan and run every test   (build-asan/)
 #   3. build the libFuzzer harnesses with clang and run them     (build-fuzz/)
 #   4. build the release configuration and run every test        (build/)
-# Any failure stops the run with a non-zero exit.
+#   5. build with CUDA (cuBLAS, cuDNN, NCCL) for sm_80 and sm_90 and run
+#      every test; the GPU tests skip (77) without a GPU          (build-cuda/)
+# Builds 2 to 4 are CPU-only (-DKURC_CUDA=OFF), so that configuration stays
+# tested; 5 compiles and links the CUDA backend and checks that kurc runs
+# on a machine without a GPU.  Any failure stops the run with a non-zero
+# exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +19,7 @@ jobs=$(nproc)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 echo "== sanitizer build (address, undefined)"
-cmake -S . -B build-asan -DKURC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+cmake -S . -B build-asan -DKURC_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DKURC_CUDA=OFF
 cmake --build build-asan -j "$jobs"
 ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
@@ -24,6 +29,21 @@ cmake --build build-fuzz -j "$jobs"
 ctest --test-dir build-fuzz --output-on-failure -L fuzz
 
 echo "== release build"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKURC_CUDA=OFF
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== CUDA build (sm_80, sm_90)"
+nvcc=/usr/local/cuda/bin/nvcc
+[ -x "$nvcc" ] || nvcc=$(command -v nvcc || true)
+if [ -n "$nvcc" ]; then
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKURC_CUDA=ON \
+        -DCMAKE_CUDA_COMPILER="$nvcc" -DCMAKE_CUDA_ARCHITECTURES="80;90"
+  cmake --build build-cuda -j "$jobs"
+  ctest --test-dir build-cuda --output-on-failure -j "$jobs"
+elif [ "${KURC_CI_REQUIRE_CUDA:-0}" = 1 ]; then
+  echo "no CUDA toolkit (nvcc) found, and KURC_CI_REQUIRE_CUDA=1" >&2
+  exit 1
+else
+  echo "skipped: no CUDA toolkit (nvcc) on this machine"
+fi

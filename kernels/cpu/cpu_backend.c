@@ -41,6 +41,13 @@ static void cpu_synchronize(struct kurc_backend *be) {
     (void)be;
 }
 
+/* Host memory and plain C: nothing can fail after creation. */
+static enum kurc_status cpu_check(struct kurc_backend *be, struct kurc_err *err) {
+    (void)be;
+    (void)err;
+    return KURC_OK;
+}
+
 static const struct kurc_backend_ops cpu_ops = {
     .name = "cpu",
     .alloc = cpu_alloc,
@@ -51,6 +58,7 @@ static const struct kurc_backend_ops cpu_ops = {
     .zero = cpu_zero,
     .fill = cpu_fill,
     .synchronize = cpu_synchronize,
+    .check = cpu_check,
     .gemm = cpu_gemm,
     .bias_add = cpu_bias_add,
     .bias_backward = cpu_bias_backward,

@@ -72,10 +72,13 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
     for (int i = 0; i < type->n_state; i++) {
         o->state[i] = be->ops->alloc(be, (p->total ? p->total : 1) * sizeof(float));
         if (!o->state[i]) {
+            struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
+            bool known = kurc_backend_check(be, &why) != KURC_OK;
             kurc_optimizer_free(o);
             return kurc_err_set(err, KURC_E_BACKEND, NULL,
-                                "cannot allocate %zu bytes of %s optimizer state",
-                                p->total * sizeof(float), name);
+                                "cannot allocate %zu bytes of %s optimizer state%s%.1200s",
+                                p->total * sizeof(float), name, known ? ": " : "",
+                                known ? why.msg : "");
         }
     }
     *out = o;

@@ -187,6 +187,8 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
         kurc_bind_load(b, x, idx + first, count);
         kurc_exec_forward(x);
         kurc_eval_result_store(r, s, idx + first, count, done + first);
+        if ((st = kurc_backend_check(s->be, err)))
+            return st;
         done += n;
         kurc_progress_update(&bar, done, NAN);
     }

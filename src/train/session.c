@@ -78,6 +78,8 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
         st = kurc_params_initialize(&s->model->params, s->seed, err);
     if (!st)
         st = broadcast_params(s, err);
+    if (!st)
+        st = kurc_backend_check(be, err);
     int64_t local = (max_global_batch + comm->size - 1) / comm->size;
     if (!st)
         st = kurc_exec_create(be, s->model->graph, &s->model->params, local > 0 ? local : 1,
@@ -110,5 +112,9 @@ enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
         sums[i] = sum;
     }
     sums[n] = (double)x->batch;
+    /* a device failure of this batch's forward pass (or the last step) */
+    enum kurc_status st = kurc_backend_check(s->be, err);
+    if (st)
+        return st;
     return s->comm->ops->allreduce_double(s->comm, sums, (int64_t)n + 1, err);
 }

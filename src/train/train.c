@@ -224,6 +224,8 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     if ((st = t->comm->ops->allreduce_float(t->comm, p->grads, (int64_t)p->total, err)))
         return st;
     kurc_optimizer_step(t->optimizer, p, 1.0f);
+    if ((st = kurc_backend_check(t->be, err)))
+        return st;
     t->state.batch++;
     t->state.batches++;
     t->state.samples += n;

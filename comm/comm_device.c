@@ -1,0 +1,163 @@
+/* comm_device.c - fitting the communicator to a backend whose memory is on
+ * a device (see comm_nccl.h): the choice between NCCL and host staging,
+ * and the staging communicator.
+ *
+ * Staging: allreduce_float downloads the buffer into a host copy, sums it
+ * over the wrapped communicator (MPI) and uploads the result.  The host
+ * copy is allocated by the first call and grows when a larger buffer
+ * comes; the trainer reduces one arena of fixed size, so after the first
+ * step nothing is allocated.  Host collectives go straight to the wrapped
+ * communicator.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm_nccl.h"
+#include "kurc_config.h"
+#include "log.h"
+#if KURC_HAVE_CUDA
+#include "cuda_backend.h"
+#endif
+
+struct staged {
+    struct kurc_comm *inner;
+    struct kurc_backend *be;
+    float *host;
+    int64_t capacity;
+};
+
+static struct staged *staged_of(struct kurc_comm *c) {
+    return c->ctx;
+}
+
+static enum kurc_status staged_allreduce_float(struct kurc_comm *c, float *buf, int64_t n,
+                                               struct kurc_err *err) {
+    struct staged *s = staged_of(c);
+    if (n <= 0)
+        return KURC_OK;
+    if (n > s->capacity) {
+        float *grown = realloc(s->host, (size_t)n * sizeof *grown);
+        if (!grown)
+            return kurc_err_set(err, KURC_E_COMM, NULL,
+                                "rank %d: cannot allocate %lld bytes of host memory to stage an "
+                                "all-reduce",
+                                c->rank, (long long)n * (long long)sizeof(float));
+        s->host = grown;
+        s->capacity = n;
+    }
+    struct kurc_backend *be = s->be;
+    be->ops->download(be, s->host, buf, (size_t)n * sizeof(float));
+    enum kurc_status st = kurc_backend_check(be, err);
+    if (st == KURC_OK)
+        st = s->inner->ops->allreduce_float(s->inner, s->host, n, err);
+    if (st == KURC_OK)
+        be->ops->upload(be, buf, s->host, (size_t)n * sizeof(float));
+    return st;
+}
+
+static enum kurc_status staged_allreduce_double(struct kurc_comm *c, double *buf, int64_t n,
+                                                struct kurc_err *err) {
+    struct kurc_comm *in = staged_of(c)->inner;
+    return in->ops->allreduce_double(in, buf, n, err);
+}
+
+static enum kurc_status staged_broadcast(struct kurc_comm *c, void *buf, size_t bytes, int root,
+                                         struct kurc_err *err) {
+    struct kurc_comm *in = staged_of(c)->inner;
+    return in->ops->broadcast(in, buf, bytes, root, err);
+}
+
+static enum kurc_status staged_barrier(struct kurc_comm *c, struct kurc_err *err) {
+    struct kurc_comm *in = staged_of(c)->inner;
+    return in->ops->barrier(in, err);
+}
+
+static void staged_abort(struct kurc_comm *c, int code) {
+    struct kurc_comm *in = staged_of(c)->inner;
+    in->ops->abort(in, code);
+}
+
+static void staged_free(struct kurc_comm *c) {
+    struct staged *s = staged_of(c);
+    kurc_comm_free(s->inner);
+    free(s->host);
+    free(s);
+    free(c);
+}
+
+static const struct kurc_comm_ops staged_ops = {
+    .name = "mpi-staged",
+    .allreduce_float = staged_allreduce_float,
+    .allreduce_double = staged_allreduce_double,
+    .broadcast = staged_broadcast,
+    .barrier = staged_barrier,
+    .abort = staged_abort,
+    .free = staged_free,
+};
+
+static enum kurc_status staged_create(struct kurc_comm *inner, struct kurc_backend *be,
+                                      struct kurc_comm **out, struct kurc_err *err) {
+    struct kurc_comm *c = calloc(1, sizeof *c);
+    struct staged *s = calloc(1, sizeof *s);
+    if (!c || !s) {
+        free(c);
+        free(s);
+        return kurc_err_set(err, KURC_E_COMM, NULL, "out of memory");
+    }
+    s->inner = inner;
+    s->be = be;
+    *c = *inner;
+    c->ops = &staged_ops;
+    c->ctx = s;
+    *out = c;
+    return KURC_OK;
+}
+
+/* True when be keeps its memory on a device. */
+static bool on_device(const struct kurc_backend *be) {
+#if KURC_HAVE_CUDA
+    return kurc_backend_is_cuda(be);
+#else
+    (void)be;
+    return false;
+#endif
+}
+
+static bool nccl_allowed(void) {
+    const char *v = getenv("KURC_NCCL");
+    return !(v && (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "OFF") == 0));
+}
+
+enum kurc_status kurc_comm_attach_backend(struct kurc_comm **comm, struct kurc_backend *be,
+                                          struct kurc_err *err) {
+    struct kurc_comm *c = *comm;
+    if (c->size <= 1)
+        return KURC_OK;
+    /* every rank learns how many ranks compute on a device and can use
+     * NCCL, so that all take the same path */
+    bool device = on_device(be);
+    bool nccl = device && KURC_HAVE_NCCL && nccl_allowed();
+    double counts[2] = {device ? 1 : 0, nccl ? 1 : 0};
+    enum kurc_status st = c->ops->allreduce_double(c, counts, 2, err);
+    if (st)
+        return st;
+#if KURC_HAVE_NCCL
+    if ((int)counts[1] == c->size) {
+        st = kurc_comm_nccl_create(c, be, comm, err);
+        if (st == KURC_OK && c->rank == 0)
+            kurc_log(KURC_LOG_INFO, "comm: NCCL on the GPUs' memory, bootstrapped over %s",
+                     c->ops->name);
+        return st;
+    }
+#endif
+    if (!device)
+        return KURC_OK;
+    st = staged_create(c, be, comm, err);
+    if (st == KURC_OK)
+        kurc_log(KURC_LOG_INFO, "comm: gradients are summed by %s through host memory (%s)",
+                 c->ops->name,
+                 !KURC_HAVE_NCCL            ? "this build has no NCCL"
+                 : (int)counts[0] < c->size ? "some ranks run on the CPU"
+                                            : "KURC_NCCL=0 on some rank");
+    return st;
+}

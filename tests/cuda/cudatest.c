@@ -1,0 +1,163 @@
+/* cudatest.c - helpers of the CUDA tests (see cudatest.h). */
+#include "cudatest.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_backend.h"
+#include "rng.h"
+
+static int failures;
+
+void ct_require_gpu(void) {
+    char why[256];
+    if (kurc_cuda_device_count(why, sizeof why) == 0) {
+        printf("skipped: no CUDA device (%s)\n", why);
+        fflush(stdout);
+        exit(77);
+    }
+}
+
+struct kurc_backend *ct_gpu_backend(void) {
+    struct kurc_cuda_options opt = {.device = 0, .rank = -1, .allow_tf32 = false};
+    struct kurc_backend *be;
+    struct kurc_err err;
+    if (kurc_cuda_backend_create(&opt, &be, &err)) {
+        fprintf(stderr, "cannot create the CUDA backend: %s\n", err.msg);
+        exit(1);
+    }
+    char what[256];
+    kurc_cuda_backend_describe(be, what, sizeof what);
+    printf("CUDA backend on %s\n", what);
+    return be;
+}
+
+static struct ct_arr make(struct kurc_backend *gpu, int64_t n) {
+    struct ct_arr a = {n, calloc((size_t)(n > 0 ? n : 1), sizeof(float)), NULL};
+    a.d = gpu->ops->alloc(gpu, (size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!a.h || !a.d) {
+        struct kurc_err err;
+        kurc_backend_check(gpu, &err);
+        fprintf(stderr, "cannot allocate %lld floats: %s\n", (long long)n, err.msg);
+        exit(1);
+    }
+    return a;
+}
+
+static void push(struct kurc_backend *gpu, struct ct_arr *a) {
+    if (a->n > 0)
+        gpu->ops->upload(gpu, a->d, a->h, (size_t)a->n * sizeof(float));
+}
+
+struct ct_arr ct_rand(struct kurc_backend *gpu, int64_t n, uint64_t seed, float lo, float hi) {
+    struct ct_arr a = make(gpu, n);
+    for (int64_t i = 0; i < n; i++)
+        a.h[i] = lo + (hi - lo) * kurc_rng_uniform(seed, (uint64_t)i);
+    push(gpu, &a);
+    return a;
+}
+
+struct ct_arr ct_levels(struct kurc_backend *gpu, int64_t n, uint64_t seed, int levels) {
+    struct ct_arr a = make(gpu, n);
+    for (int64_t i = 0; i < n; i++)
+        a.h[i] = floorf((float)levels * kurc_rng_uniform(seed, (uint64_t)i));
+    push(gpu, &a);
+    return a;
+}
+
+struct ct_arr ct_zeros(struct kurc_backend *gpu, int64_t n) {
+    return make(gpu, n);
+}
+
+void ct_free(struct kurc_backend *gpu, struct ct_arr *a) {
+    free(a->h);
+    gpu->ops->free(gpu, a->d);
+    memset(a, 0, sizeof *a);
+}
+
+bool ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
+              double floor) {
+    double worst = 0;
+    int64_t at = -1;
+    for (int64_t i = 0; i < n; i++) {
+        double e = fabs((double)got[i] - want[i]) / fmax(fabs((double)want[i]), floor);
+        if (isnan(got[i]) != isnan(want[i]))
+            e = INFINITY;
+        else if (isnan(got[i]))
+            e = 0;
+        else if (isinf(got[i]) || isinf(want[i]))
+            e = got[i] == want[i] ? 0 : INFINITY;
+        if (e > worst || at < 0) {
+            worst = e;
+            at = i;
+        }
+    }
+    bool ok = worst <= tol;
+    if (ok)
+        printf("ok   %-48s n=%-9lld worst %.2e (tol %.0e)\n", what, (long long)n, worst, tol);
+    else {
+        printf("FAIL %-48s n=%-9lld worst %.2e (tol %.0e) at %lld: cpu %.9g, cuda %.9g\n", what,
+               (long long)n, worst, tol, (long long)at, want[at], got[at]);
+        failures++;
+    }
+    return ok;
+}
+
+static float *download(struct kurc_backend *gpu, const struct ct_arr *a) {
+    float *got = calloc((size_t)(a->n > 0 ? a->n : 1), sizeof *got);
+    if (a->n > 0)
+        gpu->ops->download(gpu, got, a->d, (size_t)a->n * sizeof(float));
+    return got;
+}
+
+bool ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
+              double floor) {
+    float *got = download(gpu, a);
+    bool ok = ct_backend_ok(gpu, what) && ct_close(what, a->h, got, a->n, tol, floor);
+    free(got);
+    return ok;
+}
+
+bool ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
+                   double tol) {
+    float *got = download(gpu, a);
+    bool same = memcmp(got, a->h, (size_t)a->n * sizeof(float)) == 0;
+    char label[160];
+    snprintf(label, sizeof label, "%s [%s]", what, same ? "bitwise equal" : "not bitwise");
+    bool ok = ct_backend_ok(gpu, what) && ct_close(label, a->h, got, a->n, exact ? 0 : tol, 1e-6);
+    if (ok && exact && !same) {
+        printf("FAIL %s: must equal the CPU's bit for bit\n", what);
+        failures++;
+        ok = false;
+    }
+    free(got);
+    return ok;
+}
+
+bool ct_backend_ok(struct kurc_backend *gpu, const char *what) {
+    struct kurc_err err;
+    if (kurc_backend_check(gpu, &err) == KURC_OK)
+        return true;
+    printf("FAIL %s: %s\n", what, err.msg);
+    failures++;
+    return false;
+}
+
+void ct_fail(const char *what, const char *why) {
+    printf("FAIL %s: %s\n", what, why);
+    failures++;
+}
+
+int ct_failures(void) {
+    return failures;
+}
+
+int ct_exit_code(void) {
+    if (failures)
+        printf("%d check%s failed\n", failures, failures == 1 ? "" : "s");
+    else
+        printf("all checks passed\n");
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,55 @@
+/* cudatest.h - helpers of the CUDA tests: skipping without a GPU, arrays
+ * kept twice (host for the CPU backend, device for the CUDA backend) and
+ * comparisons that say where they fail. */
+#ifndef KURC_CUDATEST_H
+#define KURC_CUDATEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+/* Exits 77 ("skipped: no CUDA device (cudaGetDeviceCount: ...)") when no
+ * GPU is visible; ctest reports the test as skipped. */
+void ct_require_gpu(void);
+
+/* The CUDA backend on device 0 with TF32 off (exits 1 on failure). */
+struct kurc_backend *ct_gpu_backend(void);
+
+/* An array on both sides, equal at creation. */
+struct ct_arr {
+    int64_t n;
+    float *h; /* host: what the CPU backend works on */
+    float *d; /* device */
+};
+
+/* U(lo, hi) from seed. */
+struct ct_arr ct_rand(struct kurc_backend *gpu, int64_t n, uint64_t seed, float lo, float hi);
+/* Integers 0 .. levels-1 (ties on purpose). */
+struct ct_arr ct_levels(struct kurc_backend *gpu, int64_t n, uint64_t seed, int levels);
+struct ct_arr ct_zeros(struct kurc_backend *gpu, int64_t n);
+void ct_free(struct kurc_backend *gpu, struct ct_arr *a);
+
+/* Compares the device copy with the host copy: the worst of
+ * |gpu - cpu| / max(|cpu|, floor) must be <= tol.  Prints a line either way
+ * (with the worst element on failure) and counts failures. */
+bool ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
+              double floor);
+/* As ct_check, also reporting whether the arrays are equal bit for bit;
+ * with exact set, anything else fails. */
+bool ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
+                   double tol);
+/* Compares two host arrays the same way. */
+bool ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
+              double floor);
+/* The backend's check() must be KURC_OK. */
+bool ct_backend_ok(struct kurc_backend *gpu, const char *what);
+
+/* Counts a failure and prints "FAIL what: why". */
+void ct_fail(const char *what, const char *why);
+
+/* Failures so far; the exit code for main (0 or 1). */
+int ct_failures(void);
+int ct_exit_code(void);
+
+#endif
