@@ -585,14 +585,19 @@ static void test_refused_and_unknown(void **state) {
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_OK);
     kurc_value_free(hooks);
 
-    hooks = yaml("[transcript]");
+    hooks = yaml("[text]");
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_E_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "the transcript hook"));
+    assert_non_null(strstr(err.msg, "the text hook"));
+    kurc_value_free(hooks);
+
+    /* transcript runs now (test_transcript.c) */
+    hooks = yaml("[transcript]");
+    assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_OK);
     kurc_value_free(hooks);
 
     hooks = yaml("[mnst]");
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_E_CONFIG);
-    assert_string_equal(err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output)");
+    assert_string_equal(err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output, transcript)");
     kurc_value_free(hooks);
 
     hooks = yaml("[{plot: a.png, when: false}]");
