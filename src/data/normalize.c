@@ -107,11 +107,11 @@ static void build(struct kurc_norm *n) {
                 double sum = 0;
                 for (int k = 0; k < f; k++)
                     sum += n->vt[k * f + i] * t[k * f + j];
-                n->w[i * f + j] = (float)sum;
+                n->w[i * f + j] = sum;
             }
     } else {
         for (int i = 0; i < f * f; i++)
-            n->w[i] = (float)t[i];
+            n->w[i] = t[i];
     }
     free(t);
 }
@@ -300,18 +300,18 @@ enum kurc_status kurc_norm_load(struct kurc_norm *n, const char *path, struct ku
 
 void kurc_norm_apply(const struct kurc_norm *n, float *x, int64_t frames) {
     int f = n->dim;
-    float *c = n->w ? kurc_xmalloc((size_t)f * sizeof *c) : NULL;
+    double *c = n->w ? kurc_xmalloc((size_t)f * sizeof *c) : NULL;
     for (int64_t t = 0; t < frames; t++) {
         float *row = x + t * f;
         if (n->w) {
             for (int j = 0; j < f; j++)
-                c[j] = row[j] - (float)n->mean[j];
+                c[j] = row[j] - n->mean[j];
             for (int i = 0; i < f; i++) {
-                const float *w = n->w + (size_t)i * (size_t)f;
-                float sum = 0;
+                const double *w = n->w + (size_t)i * (size_t)f;
+                double sum = 0;
                 for (int j = 0; j < f; j++)
                     sum += w[j] * c[j];
-                row[i] = n->center ? sum : sum + (float)n->mean[i];
+                row[i] = (float)(n->center ? sum : sum + n->mean[i]);
             }
         } else {
             for (int j = 0; j < f; j++) {

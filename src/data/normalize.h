@@ -44,7 +44,7 @@ struct kurc_norm {
     double *stddev;   /* F */
     double *s;        /* F: the diagonal of Kur's S */
     double *vt;       /* F x F */
-    float *w;         /* F x F transform (rotation), or NULL */
+    double *w;        /* F x F transform (rotation), or NULL */
 };
 
 void kurc_norm_init(struct kurc_norm *n, bool center, bool scale, enum kurc_rotate rotate);
