@@ -21,7 +21,8 @@
     X(jsonl)              \
     X(cifar)              \
     X(mnist)              \
-    X(speech_recognition)
+    X(speech_recognition) \
+    X(text)
 
 #define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
 KURC_SUPPLIERS(DECLARE_SUPPLIER)

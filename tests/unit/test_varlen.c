@@ -211,9 +211,9 @@ static void test_train_sortagrad(void **state) {
     assert_int_equal(kurc_bind(r.s->model, &r.s->losses, &d, 3, &b, &err), KURC_OK);
     assert_true(b.ragged);
     struct kurc_provider *p;
-    assert_int_equal(kurc_provider_create(yaml("{batch_size: 3, sortagrad: n}"), &d, 7, true, &p,
-                                          &err),
-                     KURC_OK);
+    struct kurc_value *spec = yaml("{batch_size: 3, sortagrad: n}");
+    assert_int_equal(kurc_provider_create(spec, &d, 7, true, &p, &err), KURC_OK);
+    kurc_value_free(spec);
     allocations = 0;
     int64_t graph_length = 7, expected_rebuilds = 0;
     double first = NAN, last = NAN;
