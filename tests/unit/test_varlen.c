@@ -30,6 +30,7 @@
 #include "comm.h"
 #include "cpu_backend.h"
 #include "data/provider.h"
+#include "hooks/hooks.h"
 #include "optim/optimizer.h"
 #include "train/binding.h"
 #include "train/session.h"
@@ -312,6 +313,47 @@ static void test_padding_keeps_outputs(void **state) {
     kurc_dataset_release(&d);
 }
 
+/* Evaluation results of batches of other lengths are stored zero-padded,
+ * with the rows each batch computed, and the data sample of each. */
+static void test_eval_results_padded(void **state) {
+    (void)state;
+    const int64_t lens[] = {2, 5, 3};
+    struct kurc_dataset d;
+    make_data(&d, lens, 3);
+    struct rig r;
+    rig_open(&r, free_axis_model, &d, false, 2);
+    struct kurc_err err;
+    struct kurc_bindings b;
+    assert_int_equal(kurc_bind(r.s->model, NULL, &d, 2, &b, &err), KURC_OK);
+    struct kurc_eval_result res;
+    kurc_eval_result_init(&res, r.s->model, &d, true, 3);
+    assert_int_equal(res.shapes[0].dim[0], 5);
+    const int64_t order[] = {2, 0, 1};
+    for (int64_t at = 0; at < 3; at += 2) {
+        int64_t n = at == 0 ? 2 : 1;
+        assert_int_equal(kurc_session_load(r.s, &b, order + at, n, 0, n, &err), KURC_OK);
+        kurc_exec_forward(r.s->exec);
+        kurc_eval_result_store(&res, r.s, order + at, n, at);
+    }
+    assert_int_equal(res.indices[0], 2);
+    assert_int_equal(res.indices[2], 1);
+    /* the first batch (samples 2 and 0) was padded to 3 rows, the second to 5 */
+    assert_int_equal(res.steps[0][0], 3);
+    assert_int_equal(res.steps[0][1], 3);
+    assert_int_equal(res.steps[0][2], 5);
+    for (int k = 6; k < 10; k++)
+        assert_true(res.outputs[0][k] == 0.0f && res.outputs[0][10 + k] == 0.0f);
+    assert_true(res.outputs[0][0] != 0.0f && res.outputs[0][20 + 9] != 0.0f);
+    /* truths (ragged y) are padded to the result's length */
+    assert_non_null(res.truths[0]);
+    assert_true(res.truths[0][0] == kurc_dataset_find(&d, "y")->data[2 * (2 + 5)]);
+    assert_true(res.truths[0][2 * 3] == 0.0f);
+    kurc_eval_result_release(&res);
+    kurc_bindings_release(&b);
+    rig_close(&r);
+    kurc_dataset_release(&d);
+}
+
 static void test_fixed_axis_refuses_ragged(void **state) {
     (void)state;
     struct kurc_dataset d;
@@ -368,6 +410,7 @@ int main(void) {
         cmocka_unit_test(test_train_sortagrad),
         cmocka_unit_test(test_longer_data_grows_once),
         cmocka_unit_test(test_padding_keeps_outputs),
+        cmocka_unit_test(test_eval_results_padded),
         cmocka_unit_test(test_fixed_axis_refuses_ragged),
         cmocka_unit_test(test_fixed_path),
     };
