@@ -19,8 +19,9 @@ static sf_count_t mem_length(void *user) {
 
 static sf_count_t mem_seek(sf_count_t offset, int whence, void *user) {
     struct memfile *m = user;
-    sf_count_t at = whence == SEEK_SET ? offset : whence == SEEK_CUR ? m->pos + offset
-                                                                     : m->len + offset;
+    sf_count_t at = whence == SEEK_SET   ? offset
+                    : whence == SEEK_CUR ? m->pos + offset
+                                         : m->len + offset;
     if (at < 0 || at > m->len)
         return -1;
     m->pos = at;
@@ -113,8 +114,8 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     size_t cap = (size_t)(info.frames > 0 ? info.frames : 16000) + 1, got = 0;
     frames = malloc(cap * (size_t)info.channels * sizeof *frames);
     while (frames) {
-        sf_count_t r = sf_readf_float(f, frames + got * (size_t)info.channels,
-                                      (sf_count_t)(cap - got));
+        sf_count_t r =
+            sf_readf_float(f, frames + got * (size_t)info.channels, (sf_count_t)(cap - got));
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -155,8 +156,8 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     if (info.samplerate != KURC_AUDIO_RATE && got > 0) {
         float *resampled;
         int64_t n;
-        st = kurc_audio_resample(mono, (int64_t)got, info.samplerate, KURC_AUDIO_RATE,
-                                 &resampled, &n, name, err);
+        st = kurc_audio_resample(mono, (int64_t)got, info.samplerate, KURC_AUDIO_RATE, &resampled,
+                                 &n, name, err);
         if (st)
             goto done;
         free(mono);

@@ -25,11 +25,11 @@
 #define KURC_AUDIO_RATE 16000
 
 struct kurc_audio {
-    float *samples;  /* n mono samples in [-1, 1), at `rate` (malloc'ed) */
+    float *samples; /* n mono samples in [-1, 1), at `rate` (malloc'ed) */
     int64_t n;
-    int rate;        /* KURC_AUDIO_RATE after kurc_audio_decode */
-    int file_rate;   /* the rate the file had */
-    int bits;        /* the file's integer sample width (16 for float and compressed data) */
+    int rate;      /* KURC_AUDIO_RATE after kurc_audio_decode */
+    int file_rate; /* the rate the file had */
+    int bits;      /* the file's integer sample width (16 for float and compressed data) */
 };
 
 /* Decodes len bytes of an audio file (name is for messages: the file's

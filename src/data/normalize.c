@@ -124,8 +124,8 @@ enum kurc_status kurc_norm_learn(struct kurc_norm *n, const float *const *uttera
     for (int64_t u = 0; u < count; u++)
         total += frames[u];
     if (total < 1 || dim < 1)
-        return kurc_err_set(err, KURC_E_DATA, NULL,
-                            "cannot learn a normalisation from %lld frames", (long long)total);
+        return kurc_err_set(err, KURC_E_DATA, NULL, "cannot learn a normalisation from %lld frames",
+                            (long long)total);
     allocate(n, dim);
     for (int64_t u = 0; u < count; u++)
         for (int64_t t = 0; t < frames[u]; t++)
@@ -186,14 +186,13 @@ static void write_list(FILE *f, const double *x, int n) {
     fputs("]\n", f);
 }
 
-enum kurc_status kurc_norm_save(const struct kurc_norm *n, const char *path,
-                                struct kurc_err *err) {
+enum kurc_status kurc_norm_save(const struct kurc_norm *n, const char *path, struct kurc_err *err) {
     char *tmp = kurc_xasprintf("%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        enum kurc_status st = kurc_err_set(err, KURC_E_IO, NULL,
-                                           "cannot write the normalisation file %s: %s", path,
-                                           strerror(errno));
+        enum kurc_status st =
+            kurc_err_set(err, KURC_E_IO, NULL, "cannot write the normalisation file %s: %s", path,
+                         strerror(errno));
         free(tmp);
         return st;
     }
@@ -220,8 +219,8 @@ enum kurc_status kurc_norm_save(const struct kurc_norm *n, const char *path,
     ok = fclose(f) == 0 && ok;
     enum kurc_status st = KURC_OK;
     if (!ok || rename(tmp, path) != 0) {
-        st = kurc_err_set(err, KURC_E_IO, NULL, "cannot write the normalisation file %s: %s",
-                          path, strerror(errno));
+        st = kurc_err_set(err, KURC_E_IO, NULL, "cannot write the normalisation file %s: %s", path,
+                          strerror(errno));
         remove(tmp);
     }
     free(tmp);
@@ -248,8 +247,8 @@ enum kurc_status kurc_norm_load(struct kurc_norm *n, const char *path, struct ku
     kurc_norm_release(n);
     char *text;
     size_t len;
-    enum kurc_status st = kurc_supplier_read_file(path, "speech_recognition", NULL, &text, &len,
-                                                  err);
+    enum kurc_status st =
+        kurc_supplier_read_file(path, "speech_recognition", NULL, &text, &len, err);
     if (st)
         return st;
     struct kurc_value *doc = NULL;

@@ -39,12 +39,12 @@ enum kurc_rotate {
 struct kurc_norm {
     bool center, scale;
     enum kurc_rotate rotate;
-    int dim;          /* F; 0 before learning or loading */
-    double *mean;     /* F */
-    double *stddev;   /* F */
-    double *s;        /* F: the diagonal of Kur's S */
-    double *vt;       /* F x F */
-    double *w;        /* F x F transform (rotation), or NULL */
+    int dim;        /* F; 0 before learning or loading */
+    double *mean;   /* F */
+    double *stddev; /* F */
+    double *s;      /* F: the diagonal of Kur's S */
+    double *vt;     /* F x F */
+    double *w;      /* F x F transform (rotation), or NULL */
 };
 
 void kurc_norm_init(struct kurc_norm *n, bool center, bool scale, enum kurc_rotate rotate);
@@ -56,8 +56,7 @@ enum kurc_status kurc_norm_learn(struct kurc_norm *n, const float *const *uttera
                                  struct kurc_err *err);
 
 /* Writes the statistics to path (YAML), and reads them back. */
-enum kurc_status kurc_norm_save(const struct kurc_norm *n, const char *path,
-                                struct kurc_err *err);
+enum kurc_status kurc_norm_save(const struct kurc_norm *n, const char *path, struct kurc_err *err);
 enum kurc_status kurc_norm_load(struct kurc_norm *n, const char *path, struct kurc_err *err);
 
 /* Normalises frames x dim floats in place. */

@@ -76,11 +76,11 @@
 #include <unistd.h>
 
 #include "audio.h"
-#include "speech_features.h"
 #include "log.h"
 #include "normalize.h"
 #include "paths.h"
 #include "rng.h"
+#include "speech_features.h"
 #include "strbuf.h"
 #include "supplier.h"
 #include "supplier_util.h"
@@ -97,25 +97,25 @@ struct entry {
     int line;
     char *uuid;
     double duration;
-    char *audio;      /* a path, or an archive member */
-    char **raw;       /* per key: the transcript as written */
-    char ***symbols;  /* per key: lower-cased symbols */
+    char *audio;     /* a path, or an archive member */
+    char **raw;      /* per key: the transcript as written */
+    char ***symbols; /* per key: lower-cased symbols */
     size_t *n_symbols;
-    float *features;  /* frames x dim */
+    float *features; /* frames x dim */
     int64_t frames;
     unsigned char *bytes; /* archive mode: the member's bytes until decoded */
     size_t n_bytes;
-    char *error;      /* why the audio failed */
+    char *error; /* why the audio failed */
 };
 
 struct vocab {
     char **symbols;
     size_t n;
-    int unknown;  /* index of the unknown symbol, or -1 */
+    int unknown; /* index of the unknown symbol, or -1 */
     struct named {
         const char *symbol; /* borrowed from symbols */
         size_t index;
-    } *by_name; /* the symbols in byte order, for lookups */
+    } * by_name; /* the symbols in byte order, for lookups */
 };
 
 struct speech {
@@ -128,11 +128,11 @@ struct speech {
     bool unpack;
     char **keys;
     size_t n_keys;
-    char *located;     /* what the packaging gave */
-    char *archive;     /* archive mode: the archive read in place */
-    char *manifest;    /* the manifest's path (or archive:member, for messages) */
-    char *audio_dir;   /* directory (or member prefix) that holds audio/ */
-    char **members;    /* archive mode: sorted member names */
+    char *located;   /* what the packaging gave */
+    char *archive;   /* archive mode: the archive read in place */
+    char *manifest;  /* the manifest's path (or archive:member, for messages) */
+    char *audio_dir; /* directory (or member prefix) that holds audio/ */
+    char **members;  /* archive mode: sorted member names */
     size_t n_members;
     char *manifest_text;
     size_t manifest_len;
@@ -145,8 +145,8 @@ struct speech {
 
 /* --- parameters ------------------------------------------------------------ */
 
-static enum kurc_status param_number(const struct kurc_value *params, const char *key,
-                                     double *out, struct kurc_err *err) {
+static enum kurc_status param_number(const struct kurc_value *params, const char *key, double *out,
+                                     struct kurc_err *err) {
     const struct kurc_value *v = kurc_map_get(params, key);
     if (!v || v->kind == KURC_NULL)
         return KURC_OK;
@@ -155,8 +155,7 @@ static enum kurc_status param_number(const struct kurc_value *params, const char
                             key, kurc_kind_phrase(v->kind));
     *out = v->kind == KURC_INT ? (double)v->u.i : v->u.f;
     if (*out < 0)
-        return kurc_err_set(err, KURC_E_CONFIG, &v->loc, NAME ": '%s' must not be negative",
-                            key);
+        return kurc_err_set(err, KURC_E_CONFIG, &v->loc, NAME ": '%s' must not be negative", key);
     return KURC_OK;
 }
 
@@ -299,8 +298,8 @@ static enum kurc_status locate(struct speech *s, struct kurc_err *err) {
     char *parent = kurc_path_dirname(s->manifest);
     s->audio_dir = kurc_xasprintf("%s%s", parent, *parent ? "/" : "");
     free(parent);
-    return kurc_supplier_read_file(s->manifest, NAME, s->where, &s->manifest_text,
-                                   &s->manifest_len, err);
+    return kurc_supplier_read_file(s->manifest, NAME, s->where, &s->manifest_text, &s->manifest_len,
+                                   err);
 }
 
 /* The audio file of a uuid: a path or member that exists, or NULL. */
@@ -308,8 +307,7 @@ static char *find_audio(const struct speech *s, const char *uuid) {
     for (int i = 0; audio_exts[i]; i++) {
         char *candidate = kurc_xasprintf("%saudio/%s.%s", s->audio_dir, uuid, audio_exts[i]);
         struct stat sb;
-        if (s->archive ? is_member(s, candidate)
-                       : stat(candidate, &sb) == 0 && S_ISREG(sb.st_mode))
+        if (s->archive ? is_member(s, candidate) : stat(candidate, &sb) == 0 && S_ISREG(sb.st_mode))
             return candidate;
         free(candidate);
     }
@@ -412,8 +410,7 @@ static char *read_entry(struct speech *s, const struct kurc_value *obj, int line
         strcmp(uuid->u.str.s, ".") == 0 || strcmp(uuid->u.str.s, "..") == 0)
         return kurc_xstrdup("'uuid' is not a file name (a non-empty string without '/')");
     if (duration->kind != KURC_INT && duration->kind != KURC_FLOAT)
-        return kurc_xasprintf("'duration_s' is %s, not a number",
-                              kurc_kind_phrase(duration->kind));
+        return kurc_xasprintf("'duration_s' is %s, not a number", kurc_kind_phrase(duration->kind));
     struct entry e = {.line = line};
     e.duration = duration->kind == KURC_INT ? (double)duration->u.i : duration->u.f;
     e.raw = kurc_xcalloc(s->n_keys, sizeof *e.raw);
@@ -432,9 +429,9 @@ static char *read_entry(struct speech *s, const struct kurc_value *obj, int line
     }
     e.audio = find_audio(s, uuid->u.str.s);
     if (!e.audio) {
-        char *why = kurc_xasprintf("there is no audio file %saudio/%s.{wav,mp3,flac,ogg}%s%s",
-                                   s->audio_dir, uuid->u.str.s, s->archive ? " in " : "",
-                                   s->archive ? s->archive : "");
+        char *why =
+            kurc_xasprintf("there is no audio file %saudio/%s.{wav,mp3,flac,ogg}%s%s", s->audio_dir,
+                           uuid->u.str.s, s->archive ? " in " : "", s->archive ? s->archive : "");
         entry_release(&e, s->n_keys);
         return why;
     }
@@ -472,8 +469,8 @@ static enum kurc_status read_manifest(struct speech *s, struct kurc_err *err) {
         struct kurc_value *obj = NULL;
         struct kurc_err parse_err;
         char *why = NULL;
-        if (kurc_load_buffer(a, (size_t)(b - a), KURC_FORMAT_JSON, s->manifest, &obj,
-                             &parse_err) != KURC_OK)
+        if (kurc_load_buffer(a, (size_t)(b - a), KURC_FORMAT_JSON, s->manifest, &obj, &parse_err) !=
+            KURC_OK)
             why = kurc_xasprintf("not valid JSON: %s", parse_err.msg);
         else if (!obj)
             why = kurc_xstrdup("an empty document");
@@ -492,7 +489,7 @@ static enum kurc_status read_manifest(struct speech *s, struct kurc_err *err) {
     if (s->n == 0)
         return kurc_err_set(err, KURC_E_DATA, s->where,
                             NAME ": %s has no usable entries (%lld lines, %lld usable before the "
-                            "duration limits)",
+                                 "duration limits)",
                             s->manifest, (long long)lines, (long long)good);
     return KURC_OK;
 }
@@ -500,8 +497,8 @@ static enum kurc_status read_manifest(struct speech *s, struct kurc_err *err) {
 /* --- samples ------------------------------------------------------------------ */
 
 /* Parses "A", "A-", "A-B", with an optional "%"; false when malformed. */
-static bool parse_samples(const char *text, double *start, double *end, bool *range,
-                          bool *has_end, bool *percent) {
+static bool parse_samples(const char *text, double *start, double *end, bool *range, bool *has_end,
+                          bool *percent) {
     char *after;
     errno = 0;
     *range = *has_end = *percent = false;
@@ -569,7 +566,7 @@ static enum kurc_status downselect(struct speech *s, struct kurc_err *err) {
         if (!parse_samples(v->u.str.s, &a, &b, &range, &has_end, &percent))
             return kurc_err_set(err, KURC_E_CONFIG, &v->loc,
                                 NAME ": cannot read the 'samples' specification '%s' (expected "
-                                "N, A-B, A- or N%%, A-B%%, A-%%)",
+                                     "N, A-B, A- or N%%, A-B%%, A-%%)",
                                 v->u.str.s);
         if (!range) {
             b = a;
@@ -633,8 +630,8 @@ static enum kurc_status vocab_from_file(const struct speech *s, const struct kur
     struct kurc_value *doc = NULL;
     if (st == KURC_OK) {
         struct kurc_err parse_err;
-        if (kurc_load_buffer(text, len, KURC_FORMAT_JSON, path, &doc, &parse_err) ||
-            !doc || doc->kind != KURC_LIST || !vocab_from_list(doc, v))
+        if (kurc_load_buffer(text, len, KURC_FORMAT_JSON, path, &doc, &parse_err) || !doc ||
+            doc->kind != KURC_LIST || !vocab_from_list(doc, v))
             st = kurc_err_set(err, KURC_E_DATA, &spec->loc,
                               NAME ": the vocabulary file %s must hold a JSON list of strings",
                               path);
@@ -729,8 +726,8 @@ static enum kurc_status build_vocab(struct speech *s, size_t k, struct kurc_err 
     struct vocab *v = &s->vocabs[k];
     v->unknown = -1;
     enum kurc_status st;
-    const struct kurc_value *spec = per_key(s, kurc_map_get(s->params, "vocab"), k, true,
-                                            "vocab", err, &st);
+    const struct kurc_value *spec =
+        per_key(s, kurc_map_get(s->params, "vocab"), k, true, "vocab", err, &st);
     if (st)
         return st;
     if (!spec || spec->kind == KURC_NULL) {
@@ -749,10 +746,10 @@ static enum kurc_status build_vocab(struct speech *s, size_t k, struct kurc_err 
         if (strcmp(v->by_name[i].symbol, v->by_name[i - 1].symbol) == 0)
             return kurc_err_set(err, KURC_E_CONFIG, spec ? &spec->loc : s->where,
                                 NAME ": the vocabulary of '%s' has '%s' twice (symbols are "
-                                "compared lower-cased)",
+                                     "compared lower-cased)",
                                 s->keys[k], v->by_name[i].symbol);
-    const struct kurc_value *unknown = per_key(s, kurc_map_get(s->params, "unknown"), k, false,
-                                               "unknown", err, &st);
+    const struct kurc_value *unknown =
+        per_key(s, kurc_map_get(s->params, "unknown"), k, false, "unknown", err, &st);
     if (st)
         return st;
     if (unknown && unknown->kind != KURC_NULL) {
@@ -777,12 +774,12 @@ static enum kurc_status check_transcripts(const struct speech *s, struct kurc_er
         for (size_t k = 0; k < s->n_keys; k++)
             for (size_t j = 0; j < s->entries[i].n_symbols[k]; j++)
                 if (vocab_index(&s->vocabs[k], s->entries[i].symbols[k][j]) < 0)
-                    return kurc_err_set(err, KURC_E_DATA, s->where,
-                                        NAME ": %s:%d: the transcript '%s' has the symbol '%s', "
-                                        "which is not in the vocabulary (give `unknown: SYMBOL` "
-                                        "to map such symbols to one of the vocabulary)",
-                                        s->manifest, s->entries[i].line, s->keys[k],
-                                        s->entries[i].symbols[k][j]);
+                    return kurc_err_set(
+                        err, KURC_E_DATA, s->where,
+                        NAME ": %s:%d: the transcript '%s' has the symbol '%s', "
+                             "which is not in the vocabulary (give `unknown: SYMBOL` "
+                             "to map such symbols to one of the vocabulary)",
+                        s->manifest, s->entries[i].line, s->keys[k], s->entries[i].symbols[k][j]);
     return KURC_OK;
 }
 
@@ -836,7 +833,8 @@ static void decode_one(struct speech *s, struct entry *e, void *arg) {
         st = kurc_supplier_read_file(e->audio, NAME, NULL, &text, &len, &err);
         bytes = (unsigned char *)text;
     }
-    char *name = s->archive ? kurc_xasprintf("%s:%s", s->archive, e->audio) : kurc_xstrdup(e->audio);
+    char *name =
+        s->archive ? kurc_xasprintf("%s:%s", s->archive, e->audio) : kurc_xstrdup(e->audio);
     struct kurc_audio a = {0};
     if (st == KURC_OK)
         st = kurc_audio_decode(bytes, len, name, &a, &err);
@@ -858,7 +856,7 @@ struct pending {
     struct speech *s;
     struct named *wanted; /* audio member -> entry, sorted */
     size_t n_wanted;
-    size_t *ready;        /* entries whose bytes are in memory */
+    size_t *ready; /* entries whose bytes are in memory */
     size_t n_ready;
     size_t buffered;
 };
@@ -925,8 +923,8 @@ static enum kurc_status decode_all(struct speech *s, struct kurc_err *err) {
         if (!e->error && !e->features)
             e->error = kurc_xstrdup("the audio was never read");
         if (e->error) {
-            kurc_log(KURC_LOG_WARNING, NAME ": %s:%d: leaving the utterance out: %s",
-                     s->manifest, e->line, e->error);
+            kurc_log(KURC_LOG_WARNING, NAME ": %s:%d: leaving the utterance out: %s", s->manifest,
+                     e->line, e->error);
             entry_release(e, s->n_keys);
             failed++;
         } else {
@@ -937,7 +935,7 @@ static enum kurc_status decode_all(struct speech *s, struct kurc_err *err) {
     if (kept == 0 || (total >= 10 && failed > total / 2))
         return kurc_err_set(err, KURC_E_DATA, s->where,
                             NAME ": the audio of %zu of the %zu utterances of %s could not be "
-                            "used (see the warnings)",
+                                 "used (see the warnings)",
                             failed, total, s->manifest);
     return KURC_OK;
 }
@@ -995,7 +993,7 @@ static enum kurc_status read_norm_spec(const struct kurc_value *v, struct norm_s
         } else {
             st = kurc_err_set(err, KURC_E_CONFIG, &p->key_loc,
                               NAME ": unknown normalization key '%s' (expected path, center, "
-                              "scale, rotate, depth)",
+                                   "scale, rotate, depth)",
                               p->key);
         }
     }
@@ -1023,7 +1021,7 @@ static enum kurc_status normalize(struct speech *s, struct kurc_err *err) {
         else if ((st = kurc_norm_load(&norm, path, err)) == KURC_OK && norm.dim != s->dim)
             st = kurc_err_set(err, KURC_E_DATA, s->where,
                               NAME ": the normalization data %s is for %d features, but these "
-                              "features have %d (remove the file to learn it again)",
+                                   "features have %d (remove the file to learn it again)",
                               path, norm.dim, s->dim);
         if (st == KURC_OK)
             kurc_log(KURC_LOG_DEBUG, NAME ": restored the normalization statistics %s", path);
@@ -1091,8 +1089,8 @@ static enum kurc_status build_sources(struct speech *s, struct kurc_dataset *out
     float *frames = malloc((size_t)(total * s->dim + 1) * sizeof *frames);
     if (!frames)
         return kurc_err_set(err, KURC_E_DATA, s->where,
-                            NAME ": out of memory for %lld frames of %d features",
-                            (long long)total, s->dim);
+                            NAME ": out of memory for %lld frames of %d features", (long long)total,
+                            s->dim);
     int64_t *lengths = kurc_xcalloc(n + 1, sizeof *lengths);
     char **paths = kurc_xcalloc(n + 1, sizeof *paths);
     float *scalar = kurc_xcalloc(n + 1, sizeof *scalar);
@@ -1104,8 +1102,8 @@ static enum kurc_status build_sources(struct speech *s, struct kurc_dataset *out
         free(e->features);
         e->features = NULL;
         lengths[i] = e->frames;
-        paths[i] = s->archive ? kurc_xasprintf("%s:%s", s->archive, e->audio)
-                              : kurc_xstrdup(e->audio);
+        paths[i] =
+            s->archive ? kurc_xasprintf("%s:%s", s->archive, e->audio) : kurc_xstrdup(e->audio);
         scalar[i] = (float)e->frames;
     }
     const struct kurc_shape features = {.ndim = 1, .dim = {s->dim}};
@@ -1145,7 +1143,8 @@ static enum kurc_status build_sources(struct speech *s, struct kurc_dataset *out
         for (size_t i = 0; i < v->n; i++)
             vocab[i] = kurc_xstrdup(v->symbols[i]);
         const struct kurc_shape scalar_shape = {.ndim = 0};
-        struct kurc_source_extra t = {.lengths = lens, .text = raw, .vocab = vocab, .n_vocab = v->n};
+        struct kurc_source_extra t = {
+            .lengths = lens, .text = raw, .vocab = vocab, .n_vocab = v->n};
         char name[300];
         snprintf(name, sizeof name, "%stranscript", prefix);
         st = kurc_dataset_add_ex(out, name, &scalar_shape, (int64_t)n, ids, &t, origin, err);

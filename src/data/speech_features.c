@@ -18,11 +18,11 @@
 struct kurc_features {
     enum kurc_feature_type type;
     int rate;
-    int frame; /* samples per frame */
-    int hop;   /* samples between frames */
-    int nfft;  /* FFT length */
-    int bins;  /* nfft / 2 + 1 */
-    int dim;   /* features per frame */
+    int frame;       /* samples per frame */
+    int hop;         /* samples between frames */
+    int nfft;        /* FFT length */
+    int bins;        /* nfft / 2 + 1 */
+    int dim;         /* features per frame */
     double *window;  /* spec: the Hann window */
     double scale;    /* spec: sum(window^2) * rate */
     double *filters; /* mfcc: MFCC_FILTERS x bins */
@@ -44,9 +44,8 @@ static void make_filters(struct kurc_features *f, double high) {
     double bin[MFCC_FILTERS + 2];
     for (int i = 0; i < MFCC_FILTERS + 2; i++) {
         /* numpy.linspace: start + i * step, the last point exactly stop */
-        double mel = i == MFCC_FILTERS + 1
-                         ? highmel
-                         : lowmel + i * ((highmel - lowmel) / (MFCC_FILTERS + 1));
+        double mel = i == MFCC_FILTERS + 1 ? highmel
+                                           : lowmel + i * ((highmel - lowmel) / (MFCC_FILTERS + 1));
         bin[i] = floor((f->nfft + 1) * mel2hz(mel) / f->rate);
     }
     f->filters = kurc_xcalloc((size_t)(MFCC_FILTERS * f->bins), sizeof *f->filters);
@@ -70,9 +69,8 @@ static void make_filters(struct kurc_features *f, double high) {
     }
 }
 
-enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate,
-                                      double max_frequency, struct kurc_features **out,
-                                      struct kurc_err *err) {
+enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate, double max_frequency,
+                                      struct kurc_features **out, struct kurc_err *err) {
     *out = NULL;
     struct kurc_features *f = kurc_xcalloc(1, sizeof *f);
     f->type = type;

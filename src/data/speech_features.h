@@ -39,9 +39,8 @@ struct kurc_features;
 
 /* A plan for `type` at `rate` Hz; max_frequency <= 0 means none.  Fails
  * (KURC_E_CONFIG) for an mfcc max_frequency above rate / 2. */
-enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate,
-                                      double max_frequency, struct kurc_features **out,
-                                      struct kurc_err *err);
+enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate, double max_frequency,
+                                      struct kurc_features **out, struct kurc_err *err);
 void kurc_features_free(struct kurc_features *f);
 
 /* Features per frame. */

@@ -41,12 +41,12 @@ struct key {
     const char *name; /* borrowed from the first line's tree */
     int64_t seq_len;
     bool left;
-    int pad;          /* index of pad_with, or -1 */
+    int pad; /* index of pad_with, or -1 */
     char **vocab;
     size_t n_vocab;
-    float *hot;       /* lines x seq_len x n_vocab */
-    float *lengths;   /* lines */
-    char **raw;       /* lines */
+    float *hot;     /* lines x seq_len x n_vocab */
+    float *lengths; /* lines */
+    char **raw;     /* lines */
 };
 
 struct text {
@@ -115,15 +115,14 @@ static enum kurc_status set_up_key(struct text *t, struct key *k, struct kurc_er
     if (!vocab || vocab->kind != KURC_LIST || vocab->u.list.len == 0)
         return kurc_err_set(err, KURC_E_CONFIG, vocab ? &vocab->loc : &vocabs->loc,
                             NAME ": 'vocabs' needs a non-empty list of symbols for the key '%s' "
-                            "of %s",
+                                 "of %s",
                             k->name, t->path);
     k->vocab = kurc_xcalloc(vocab->u.list.len, sizeof *k->vocab);
     for (size_t i = 0; i < vocab->u.list.len; i++) {
         char *s = symbol_text(vocab->u.list.items[i]);
         if (!s)
             return kurc_err_set(err, KURC_E_CONFIG, &vocab->u.list.items[i]->loc,
-                                NAME ": the vocabulary of '%s' holds a list or a mapping",
-                                k->name);
+                                NAME ": the vocabulary of '%s' holds a list or a mapping", k->name);
         k->vocab[k->n_vocab++] = s;
     }
     const struct kurc_value *padding = per_key(t->params, "padding", k->name);
@@ -140,10 +139,9 @@ static enum kurc_status set_up_key(struct text *t, struct key *k, struct kurc_er
         char *s = symbol_text(pad);
         k->pad = s ? find_symbol(k, s) : -1;
         if (k->pad < 0) {
-            enum kurc_status st =
-                kurc_err_set(err, KURC_E_CONFIG, &pad->loc,
-                             NAME ": pad_with '%s' of '%s' is not in its vocabulary",
-                             s ? s : "?", k->name);
+            enum kurc_status st = kurc_err_set(
+                err, KURC_E_CONFIG, &pad->loc,
+                NAME ": pad_with '%s' of '%s' is not in its vocabulary", s ? s : "?", k->name);
             free(s);
             return st;
         }
@@ -154,8 +152,8 @@ static enum kurc_status set_up_key(struct text *t, struct key *k, struct kurc_er
     k->raw = calloc((size_t)t->lines + 1, sizeof *k->raw);
     if (!k->hot || !k->lengths || !k->raw)
         return kurc_err_set(err, KURC_E_DATA, t->where,
-                            NAME ": out of memory for %lld sequences of '%s'",
-                            (long long)t->lines, k->name);
+                            NAME ": out of memory for %lld sequences of '%s'", (long long)t->lines,
+                            k->name);
     return KURC_OK;
 }
 
@@ -191,8 +189,8 @@ static char **symbols_of(const struct kurc_value *v, size_t *n) {
 }
 
 /* Encodes one line's value of key k as row r. */
-static enum kurc_status encode(struct text *t, struct key *k, const struct kurc_value *v,
-                               int line, struct kurc_err *err) {
+static enum kurc_status encode(struct text *t, struct key *k, const struct kurc_value *v, int line,
+                               struct kurc_err *err) {
     size_t n;
     char **symbols = symbols_of(v, &n);
     if (!symbols)
@@ -211,7 +209,7 @@ static enum kurc_status encode(struct text *t, struct key *k, const struct kurc_
         if (id < 0)
             st = kurc_err_set(err, KURC_E_DATA, t->where,
                               NAME ": %s:%d: key '%s' has the symbol '%s', which is not in its "
-                              "vocabulary",
+                                   "vocabulary",
                               t->path, line, k->name, symbols[i]);
         else
             row[(size_t)(start + (int64_t)i) * k->n_vocab + (size_t)id] = 1;
@@ -262,8 +260,7 @@ static enum kurc_status read_lines(struct text *t, const char *text, size_t len,
         if (kurc_load_buffer(a, (size_t)(b - a), KURC_FORMAT_JSON, t->path, &obj, err)) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
-            return kurc_err_set(err, KURC_E_DATA, t->where, NAME ": %s:%d: %s", t->path, line,
-                                msg);
+            return kurc_err_set(err, KURC_E_DATA, t->where, NAME ": %s:%d: %s", t->path, line, msg);
         }
         if (!obj || obj->kind != KURC_MAP) {
             st = kurc_err_set(err, KURC_E_DATA, t->where,
@@ -314,8 +311,8 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
         struct key *k = &t.keys[i];
         if (st == KURC_OK) {
             struct kurc_shape shape = {.ndim = 2, .dim = {k->seq_len, (int64_t)k->n_vocab}};
-            struct kurc_source_extra extra = {.text = k->raw, .vocab = k->vocab,
-                                              .n_vocab = k->n_vocab};
+            struct kurc_source_extra extra = {
+                .text = k->raw, .vocab = k->vocab, .n_vocab = k->n_vocab};
             k->raw = NULL;
             k->vocab = NULL;
             st = kurc_dataset_add_ex(out, k->name, &shape, t.rows, k->hot, &extra, t.path, err);

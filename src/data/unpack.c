@@ -113,8 +113,8 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
                             "outside the archive's directory",
                             archive, name, sym ? sym : "");
     if (!hard && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-        kurc_log(KURC_LOG_DEBUG, "%s: skipping member %s (not a file, directory or link)",
-                 archive, name);
+        kurc_log(KURC_LOG_DEBUG, "%s: skipping member %s (not a file, directory or link)", archive,
+                 name);
         return KURC_OK;
     }
     char *target = kurc_xasprintf("%s/%s", dir, name);
@@ -168,8 +168,8 @@ enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_e
             continue;
         /* copies: the entry's strings change when it is retargeted */
         char *name = kurc_xstrdup(raw);
-        char *hard = archive_entry_hardlink(entry) ? kurc_xstrdup(archive_entry_hardlink(entry))
-                                                   : NULL;
+        char *hard =
+            archive_entry_hardlink(entry) ? kurc_xstrdup(archive_entry_hardlink(entry)) : NULL;
         const char *sym = archive_entry_symlink(entry);
         mode_t type = archive_entry_filetype(entry);
         st = extract_entry(a, out, entry, archive, dir, name, hard, sym, type, err);
@@ -186,8 +186,8 @@ enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_e
 
 /* The archive's name without its extension, in its directory. */
 static char *unpack_dir(const char *archive) {
-    static const char *const exts[] = {".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz",
-                                       ".txz",    ".tar", ".zip",     NULL};
+    static const char *const exts[] = {".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz",
+                                       ".tar.xz", ".txz", ".tar",     ".zip",  NULL};
     size_t n = strlen(archive);
     for (int i = 0; exts[i]; i++) {
         size_t e = strlen(exts[i]);
@@ -264,8 +264,8 @@ enum kurc_status kurc_archive_each(const char *archive, bool (*want)(void *ctx, 
             }
             la_ssize_t k = archive_read_data(a, buf + n, cap - n);
             if (k < 0) {
-                st = kurc_err_set(err, KURC_E_DATA, NULL, "%s: cannot read member %s: %s",
-                                  archive, name, archive_error_string(a));
+                st = kurc_err_set(err, KURC_E_DATA, NULL, "%s: cannot read member %s: %s", archive,
+                                  name, archive_error_string(a));
                 break;
             }
             if (k == 0)

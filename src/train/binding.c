@@ -97,8 +97,7 @@ static bool known_input(const struct kurc_model *m, const struct kurc_losses *lo
 
 /* The index-th graph input that is neither a model input nor a truth
  * (those a loss adds by name), or -1. */
-static int named_input(const struct kurc_model *m, const struct kurc_losses *losses,
-                       size_t index) {
+static int named_input(const struct kurc_model *m, const struct kurc_losses *losses, size_t index) {
     const struct kurc_graph *g = m->graph;
     for (size_t t = 0; t < g->n_tensors; t++) {
         if (g->tensors[t].kind != KURC_TENSOR_INPUT || known_input(m, losses, (int)t))
@@ -182,9 +181,8 @@ void kurc_bind_load(struct kurc_bindings *b, struct kurc_exec *x, const int64_t 
     for (size_t i = 0; i < b->n; i++) {
         const struct kurc_source *s = b->items[i].source;
         int64_t length = kurc_provider_gather(s, indices, n, b->items[i].length, b->staging);
-        size_t floats = kurc_source_ragged(s)
-                            ? (size_t)(n * length * kurc_source_inner(s))
-                            : (size_t)(n * kurc_shape_numel(&s->shape));
+        size_t floats = kurc_source_ragged(s) ? (size_t)(n * length * kurc_source_inner(s))
+                                              : (size_t)(n * kurc_shape_numel(&s->shape));
         x->be->ops->upload(x->be, kurc_exec_value(x, b->items[i].tensor), b->staging,
                            floats * sizeof(float));
     }

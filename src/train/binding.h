@@ -43,9 +43,9 @@ struct kurc_bindings {
     struct kurc_binding *items;
     size_t n;
     const struct kurc_dataset *data; /* borrowed */
-    bool ragged;         /* some bound source has variable lengths */
-    float *staging;      /* host rows of one batch, for the largest tensor */
-    size_t staging_size; /* floats */
+    bool ragged;                     /* some bound source has variable lengths */
+    float *staging;                  /* host rows of one batch, for the largest tensor */
+    size_t staging_size;             /* floats */
 };
 
 /* Binds the model inputs (and, with losses, the truths and the losses'

@@ -156,8 +156,7 @@ static enum kurc_status rebuild(struct kurc_session *s, struct kurc_bindings *b,
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         return kurc_err_set(err, st, NULL,
-                            "rebuilding the model for a batch of other sequence lengths: %s",
-                            msg);
+                            "rebuilding the model for a batch of other sequence lengths: %s", msg);
     }
     if (kurc_log_enabled(KURC_LOG_DEBUG)) {
         for (size_t i = 0; i < b->n; i++)
@@ -169,8 +168,8 @@ static enum kurc_status rebuild(struct kurc_session *s, struct kurc_bindings *b,
 }
 
 enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings *b,
-                                   const int64_t *batch, int64_t n, int64_t first,
-                                   int64_t count, struct kurc_err *err) {
+                                   const int64_t *batch, int64_t n, int64_t first, int64_t count,
+                                   struct kurc_err *err) {
     const struct kurc_losses *losses = s->with_losses ? &s->losses : NULL;
     enum kurc_status st = kurc_bind_refresh(b, s->model, losses, err);
     if (st == KURC_OK && b->ragged) {
@@ -180,7 +179,8 @@ enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings 
             if (!kurc_source_ragged(it->source))
                 continue;
             it->length = kurc_provider_length(it->source, batch, n);
-            changed = changed || kurc_graph_shape(s->model->graph, it->tensor)->dim[0] != it->length;
+            changed =
+                changed || kurc_graph_shape(s->model->graph, it->tensor)->dim[0] != it->length;
         }
         if (changed)
             st = rebuild(s, b, batch, n, err);

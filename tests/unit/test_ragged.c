@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -102,12 +103,12 @@ static void test_stack_and_merge(void **state) {
                     "fixed lengths in c.csv");
     float *g = calloc(1, sizeof *g);
     struct kurc_source_extra e = {.lengths = kurc_xcalloc(1, sizeof(int64_t))};
-    dt_expect_error(kurc_dataset_add_ex(&d, "u", &scalar, 1, g, &e, "c", &err), &err,
-                    KURC_E_DATA, "its samples have shape (None, 2) in a + b but (None,) in c");
+    dt_expect_error(kurc_dataset_add_ex(&d, "u", &scalar, 1, g, &e, "c", &err), &err, KURC_E_DATA,
+                    "its samples have shape (None, 2) in a + b but (None,) in c");
     char **vocab = texts(2, (const char *const[]){"a", "b"});
     float *h = calloc(1, sizeof *h);
-    struct kurc_source_extra v = {.lengths = kurc_xcalloc(1, sizeof(int64_t)), .vocab = vocab,
-                                  .n_vocab = 2};
+    struct kurc_source_extra v = {
+        .lengths = kurc_xcalloc(1, sizeof(int64_t)), .vocab = vocab, .n_vocab = 2};
     dt_expect_error(kurc_dataset_add_ex(&d, "u", &pair, 1, h, &v, "c", &err), &err, KURC_E_DATA,
                     "a + b and c have different vocabularies");
     kurc_dataset_release(&d);
@@ -122,8 +123,7 @@ static void test_negative_length(void **state) {
     lengths[0] = 1;
     lengths[1] = -1;
     struct kurc_source_extra e = {.lengths = lengths};
-    dt_expect_error(kurc_dataset_add_ex(&d, "u", &pair, 2, calloc(2, sizeof(float)), &e, "x",
-                                        &err),
+    dt_expect_error(kurc_dataset_add_ex(&d, "u", &pair, 2, calloc(2, sizeof(float)), &e, "x", &err),
                     &err, KURC_E_DATA, "sample 1 has a negative length");
     assert_int_equal(d.n, 0);
     kurc_dataset_release(&d);
@@ -201,9 +201,9 @@ static void test_sort_by_ragged(void **state) {
     dt_expect_ok(kurc_dataset_add_ex(&d, "u", &pair, 3, data, &e, "u", &err), &err);
     dt_expect_ok(kurc_dataset_seal(&d, &err), &err);
     struct kurc_provider *p;
-    dt_expect_ok(kurc_provider_create(dt_yaml("{sortagrad: u, batch_size: 3}"), &d, 1, true, &p,
-                                      &err),
-                 &err);
+    dt_expect_ok(
+        kurc_provider_create(dt_yaml("{sortagrad: u, batch_size: 3}"), &d, 1, true, &p, &err),
+        &err);
     kurc_provider_start_epoch(p, 0);
     const int64_t *idx;
     int64_t n;
@@ -218,12 +218,9 @@ static void test_sort_by_ragged(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lengths_offsets_shape),
-        cmocka_unit_test(test_stack_and_merge),
-        cmocka_unit_test(test_negative_length),
-        cmocka_unit_test(test_gather_padding),
-        cmocka_unit_test(test_fixed_length),
-        cmocka_unit_test(test_sort_by_ragged),
+        cmocka_unit_test(test_lengths_offsets_shape), cmocka_unit_test(test_stack_and_merge),
+        cmocka_unit_test(test_negative_length),       cmocka_unit_test(test_gather_padding),
+        cmocka_unit_test(test_fixed_length),          cmocka_unit_test(test_sort_by_ragged),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <archive.h>
@@ -53,8 +54,7 @@ static float *tone(int64_t n, int rate, double freq, double amp) {
 
 static void write_wav(const char *path, int rate, int channels, int subtype, const float *x,
                       int64_t frames) {
-    SF_INFO info = {.samplerate = rate, .channels = channels,
-                    .format = SF_FORMAT_WAV | subtype};
+    SF_INFO info = {.samplerate = rate, .channels = channels, .format = SF_FORMAT_WAV | subtype};
     SNDFILE *f = sf_open(path, SFM_WRITE, &info);
     if (!f)
         fail_msg("cannot write %s: %s", path, sf_strerror(NULL));
@@ -497,8 +497,9 @@ static void test_several_keys(void **state) {
     rm_rf("keys");
     mkdirs("keys/audio");
     tone_wav("keys/audio/x.wav", 200, 700);
-    write_text("keys/m.jsonl",
-               "{\"uuid\": \"x\", \"duration_s\": 0.2, \"text\": \"ab\", \"phones\": [\"AH\", \"B\"]}\n");
+    write_text(
+        "keys/m.jsonl",
+        "{\"uuid\": \"x\", \"duration_s\": 0.2, \"text\": \"ab\", \"phones\": [\"AH\", \"B\"]}\n");
     struct kurc_dataset d;
     load_ok("{path: keys, key: [text, phones], vocab: {text: [a, b], phones: [ah, b]}, " RAW "}",
             &d);
@@ -517,16 +518,15 @@ static void test_several_keys(void **state) {
 static void test_bad_lines(void **state) {
     (void)state;
     make_set("bl", 2, (const int[]){200, 300}, (const char *const[]){"\"a\"", "\"b\""});
-    write_text("bl/data.jsonl",
-               "{\"uuid\": \"u0\", \"duration_s\": 0.2, \"text\": \"a\"}\n"
-               "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": \"b\"\n"
-               "\n"
-               "{\"uuid\": \"u1\", \"text\": \"b\"}\n"
-               "{\"uuid\": \"nothere\", \"duration_s\": 0.3, \"text\": \"b\"}\n"
-               "{\"uuid\": \"../u1\", \"duration_s\": 0.3, \"text\": \"b\"}\n"
-               "{\"uuid\": \"u1\", \"duration_s\": \"long\", \"text\": \"b\"}\n"
-               "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": 5}\n"
-               "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": \"b\"}\n");
+    write_text("bl/data.jsonl", "{\"uuid\": \"u0\", \"duration_s\": 0.2, \"text\": \"a\"}\n"
+                                "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": \"b\"\n"
+                                "\n"
+                                "{\"uuid\": \"u1\", \"text\": \"b\"}\n"
+                                "{\"uuid\": \"nothere\", \"duration_s\": 0.3, \"text\": \"b\"}\n"
+                                "{\"uuid\": \"../u1\", \"duration_s\": 0.3, \"text\": \"b\"}\n"
+                                "{\"uuid\": \"u1\", \"duration_s\": \"long\", \"text\": \"b\"}\n"
+                                "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": 5}\n"
+                                "{\"uuid\": \"u1\", \"duration_s\": 0.3, \"text\": \"b\"}\n");
     struct kurc_dataset d;
     begin_capture();
     struct kurc_err err;

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <stdlib.h>
@@ -115,12 +116,12 @@ static void test_errors(void **state) {
                     KURC_E_CONFIG, "'vocabs' needs a non-empty list of symbols for the key 'x'");
     dt_expect_error(load("{path: e.jsonl, seq_len: {y: 3}, vocabs: {x: [a]}}", &d, &err), &err,
                     KURC_E_CONFIG, "'seq_len' has no length for the key 'x'");
-    dt_expect_error(load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b, z]}, padding: {x: up}}",
-                         &d, &err),
-                    &err, KURC_E_CONFIG, "the padding of 'x' must be left or right");
-    dt_expect_error(load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b, z]}, pad_with: {x: q}}",
-                         &d, &err),
-                    &err, KURC_E_CONFIG, "pad_with 'q' of 'x' is not in its vocabulary");
+    dt_expect_error(
+        load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b, z]}, padding: {x: up}}", &d, &err),
+        &err, KURC_E_CONFIG, "the padding of 'x' must be left or right");
+    dt_expect_error(
+        load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b, z]}, pad_with: {x: q}}", &d, &err),
+        &err, KURC_E_CONFIG, "pad_with 'q' of 'x' is not in its vocabulary");
     dt_write("e.jsonl", "{\"x\": \"ab\"}\n{\"y\": \"a\"}\n");
     dt_expect_error(load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b]}}", &d, &err), &err,
                     KURC_E_DATA, "e.jsonl:2: missing key 'x'");

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <math.h>
@@ -67,8 +68,7 @@ static void make_data(struct kurc_dataset *d, const char *name) {
     struct kurc_source_extra e = {.lengths = lengths, .vocab = vocab, .n_vocab = 3};
     const struct kurc_shape scalar = {.ndim = 0};
     struct kurc_err err;
-    assert_int_equal(kurc_dataset_add_ex(d, name, &scalar, 2, ids, &e, "manifest", &err),
-                     KURC_OK);
+    assert_int_equal(kurc_dataset_add_ex(d, name, &scalar, 2, ids, &e, "manifest", &err), KURC_OK);
     assert_int_equal(kurc_dataset_seal(d, &err), KURC_OK);
 }
 
@@ -87,8 +87,8 @@ struct made {
     int64_t *steps[1];
 };
 
-static void make_result(struct made *m, const struct kurc_dataset *d, const int *classes,
-                        int rows, int steps, int64_t sample) {
+static void make_result(struct made *m, const struct kurc_dataset *d, const int *classes, int rows,
+                        int steps, int64_t sample) {
     memset(m, 0, sizeof *m);
     m->names[0] = "asr";
     m->shapes[0] = (struct kurc_shape){.ndim = 2, .dim = {rows, 4}};
@@ -198,9 +198,8 @@ static void test_input_and_output(void **state) {
     struct kurc_value *h = yaml("[{transcript: {input: phones}}]");
     struct kurc_err err;
     assert_int_equal(kurc_hooks_evaluate(&m.r, h, NULL, &err), KURC_E_CONFIG);
-    assert_string_equal(err.msg,
-                        "the transcript hook: the model has no output 'asr' (its outputs: "
-                        "'labels')");
+    assert_string_equal(err.msg, "the transcript hook: the model has no output 'asr' (its outputs: "
+                                 "'labels')");
     kurc_value_free(h);
     m.names[0] = "dec";
     out = run(&m, "[{transcript: {input: phones, output: dec}}]", KURC_OK);

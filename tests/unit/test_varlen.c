@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <math.h>
@@ -64,19 +65,18 @@ static void free_backend(struct kurc_backend *be) {
 
 /* --- Kurfiles and data ---------------------------------------------------- */
 
-static const char *const free_axis_model =
-    "model:\n"
-    "  - input: {shape: [null, 3]}\n"
-    "    name: x\n"
-    "  - parallel:\n"
-    "      apply:\n"
-    "        - dense: 2\n"
-    "  - output: y\n"
-    "loss:\n"
-    "  - target: y\n"
-    "    name: mean_squared_error\n"
-    "train:\n"
-    "  optimizer: {name: sgd, learning_rate: 0.05}\n";
+static const char *const free_axis_model = "model:\n"
+                                           "  - input: {shape: [null, 3]}\n"
+                                           "    name: x\n"
+                                           "  - parallel:\n"
+                                           "      apply:\n"
+                                           "        - dense: 2\n"
+                                           "  - output: y\n"
+                                           "loss:\n"
+                                           "  - target: y\n"
+                                           "    name: mean_squared_error\n"
+                                           "train:\n"
+                                           "  optimizer: {name: sgd, learning_rate: 0.05}\n";
 
 static char kurfile_path[256];
 
@@ -156,8 +156,8 @@ struct rig {
     struct kurc_optimizer *o;
 };
 
-static void rig_open(struct rig *r, const char *model, const struct kurc_dataset *d,
-                     bool losses, int64_t batch) {
+static void rig_open(struct rig *r, const char *model, const struct kurc_dataset *d, bool losses,
+                     int64_t batch) {
     memset(r, 0, sizeof *r);
     r->kf = load_kurfile(model);
     r->comm = kurc_comm_self_create();
@@ -305,8 +305,7 @@ static void test_padding_keeps_outputs(void **state) {
     }
     /* a rank's slice of a global batch is padded to the whole batch's length */
     assert_int_equal(kurc_session_load(r.s, &b, (const int64_t[]){0, 1}, 2, 0, 1, &err), KURC_OK);
-    assert_int_equal(kurc_graph_shape(r.s->model->graph, r.s->model->inputs[0].tensor)->dim[0],
-                     5);
+    assert_int_equal(kurc_graph_shape(r.s->model->graph, r.s->model->inputs[0].tensor)->dim[0], 5);
     assert_int_equal(r.s->exec->batch, 1);
     kurc_bindings_release(&b);
     rig_close(&r);
