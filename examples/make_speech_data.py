@@ -11,8 +11,9 @@ For each data set (train and test) it writes DIR/speech-SET/ holding
                      downloads)
     audio/UUID.wav   16 kHz mono 16-bit PCM
 
-and with --archive also DIR/speech-SET.tar.gz (the directory packed, as
-Kur's data sets came).  Words are spoken by espeak-ng (Debian package
+or with --archive DIR/speech-SET.tar.gz instead (the directory packed, as
+Kur's data sets came; the speech_recognition supplier unpacks it into
+DIR/speech-SET/ on first use, or reads it in place with `unpack: no`).  Words are spoken by espeak-ng (Debian package
 espeak-ng) with a few voices, pitches and speeds; its 22050 Hz output is
 resampled to 16 kHz by truncating the spectrum (numpy).  The same command
 makes the same files.  Exits 77 with "skipped: espeak-ng is not installed"
@@ -106,6 +107,7 @@ def make_set(out, name, words, archive):
     if archive:
         with tarfile.open(root + ".tar.gz", "w:gz") as tar:
             tar.add(root, arcname="speech-" + name)
+        shutil.rmtree(root)
     return len(lines)
 
 
@@ -114,7 +116,8 @@ def main():
     parser.add_argument("--out", default="data", help="where to write (default: data)")
     parser.add_argument("--words", type=int, default=len(WORDS),
                         help="how many words to speak (default: all %d)" % len(WORDS))
-    parser.add_argument("--archive", action="store_true", help="also write SET.tar.gz")
+    parser.add_argument("--archive", action="store_true",
+                        help="write speech-SET.tar.gz archives instead of directories")
     args = parser.parse_args()
     if not shutil.which("espeak-ng"):
         print("skipped: espeak-ng is not installed")
@@ -128,7 +131,8 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     for name in ("train", "test"):
         n = make_set(args.out, name, words, args.archive)
-        print("%s: %d utterances in %s" % (name, n, os.path.join(args.out, "speech-" + name)))
+        where = os.path.join(args.out, "speech-" + name) + (".tar.gz" if args.archive else "")
+        print("%s: %d utterances in %s" % (name, n, where))
     return 0
 
 

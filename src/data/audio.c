@@ -99,7 +99,7 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     SNDFILE *f = sf_open_virtual(&io, SFM_READ, &info, &m);
     if (!f)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: not a readable audio file: %s", name,
-                            sf_strerror(NULL));
+                            sf_error_number(sf_error(NULL))); /* constant strings: threads */
     enum kurc_status st = KURC_OK;
     float *frames = NULL, *mono = NULL;
     if (info.channels < 1 || info.samplerate < 1 || info.frames < 0 ||

@@ -137,7 +137,7 @@ struct speech {
     char *manifest_text;
     size_t manifest_len;
     struct entry *entries;
-    size_t n;
+    size_t n, capacity;
     struct vocab *vocabs; /* per key */
     struct kurc_features *features;
     int dim;
@@ -240,7 +240,8 @@ static bool is_member(const struct speech *s, const char *name) {
 /* Archive pass 1: every member's name, and the first manifest's bytes. */
 static bool list_member(void *ctx, const char *name) {
     struct speech *s = ctx;
-    s->members = kurc_xrealloc(s->members, (s->n_members + 1) * sizeof *s->members);
+    if ((s->n_members & (s->n_members - 1)) == 0) /* 0, 1, 2, 4, ...: double */
+        s->members = kurc_xrealloc(s->members, 2 * (s->n_members + 1) * sizeof *s->members);
     s->members[s->n_members++] = kurc_xstrdup(name);
     return !s->manifest_text && kurc_is_manifest_name(name);
 }
@@ -436,7 +437,10 @@ static char *read_entry(struct speech *s, const struct kurc_value *obj, int line
         return why;
     }
     e.uuid = kurc_xstrdup(uuid->u.str.s);
-    s->entries = kurc_xrealloc(s->entries, (s->n + 1) * sizeof *s->entries);
+    if (s->n == s->capacity) {
+        s->capacity = s->capacity ? 2 * s->capacity : 64;
+        s->entries = kurc_xrealloc(s->entries, s->capacity * sizeof *s->entries);
+    }
     s->entries[s->n++] = e;
     return NULL;
 }

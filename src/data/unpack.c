@@ -305,13 +305,12 @@ char *kurc_find_manifest(const char *dir) {
             if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                 continue;
             char *path = kurc_xasprintf("%s/%s", dir, name);
-            struct stat sb;
-            if (stat(path, &sb) == 0) {
-                if (pass == 0 && S_ISREG(sb.st_mode) && kurc_is_manifest_name(name))
-                    found = kurc_xstrdup(path);
-                else if (pass == 1 && S_ISDIR(sb.st_mode) && name[0] != '.')
-                    found = kurc_find_manifest(path);
-            }
+            struct stat sb; /* directories: not through links, which may loop */
+            if (pass == 0 && stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                kurc_is_manifest_name(name))
+                found = kurc_xstrdup(path);
+            else if (pass == 1 && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && name[0] != '.')
+                found = kurc_find_manifest(path);
             free(path);
         }
     for (int i = 0; i < n; i++)

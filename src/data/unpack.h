@@ -36,8 +36,9 @@ enum kurc_status kurc_archive_each(const char *archive, bool (*want)(void *ctx, 
                                    void *ctx, struct kurc_err *err);
 
 /* The path of the first *.jsonl file (not hidden) under dir, searched
- * top-down, files of a directory before its subdirectories, names in
- * byte order.  NULL when there is none. */
+ * top-down, files of a directory before its subdirectories (hidden ones
+ * and links to directories skipped), names in byte order.  NULL when
+ * there is none. */
 char *kurc_find_manifest(const char *dir);
 
 /* Whether name (a path inside an archive or a directory) is a manifest:

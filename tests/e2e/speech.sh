@@ -95,7 +95,7 @@ assert len(set(rows[:5])) == 1 and len(set(rows[5:10])) == 1, rows
 assert rows.max() == r.shape[1] and rows.min() < r.shape[1], rows
 print("ok")'
   expect data-example 0 'transcript \(text\): "[a-z]+"' '' -- "$bin/kurc" data "$examples/speech.yml"
-  expect unpacked-once 0 '' '' -- test -e data/speech-train/.kurc-unpacked
+  expect unpacked-once 0 '' '' -- test -e data/speech-train/.kurc-unpacked -a -e data/speech-train/speech-train/manifest.jsonl
   expect norm-saved 0 '' '' -- grep -q '^stddev: \[' norm.yml
   sed 's/ d, e, f,//' conv.yml >bad.yml
   expect bad-vocab 1 '' "manifest.jsonl:1: the transcript 'text' has the symbol 'e'" -- \
