@@ -2,8 +2,10 @@
 # Installs what kurc needs to build, test and run on Debian 12, from Debian's
 # archive only: the compilers, CMake, libyaml, cmocka, OpenBLAS, HDF5,
 # Open MPI, cairo (the plot hook) with a font for its labels, clang's
-# libFuzzer, and the Python packages the tests compare with (torch, h5py,
-# numpy), plus Fashion-MNIST for the examples.
+# libFuzzer, the speech libraries (libsndfile, libsamplerate, FFTW) and
+# espeak-ng (the speech tests' and example's spoken words), and the Python
+# packages the tests compare with (torch, h5py, numpy), plus Fashion-MNIST
+# for the examples.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -15,6 +17,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
   libarchive-dev
+  libsndfile1-dev libsamplerate0-dev libfftw3-dev espeak-ng
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch
   python3-yaml

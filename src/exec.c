@@ -14,19 +14,25 @@ static bool batched(const struct kurc_tensor *t) {
     return t->kind != KURC_TENSOR_PARAM;
 }
 
-enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_graph *g,
-                                  struct kurc_params *params, int64_t max_batch,
-                                  struct kurc_exec **out, struct kurc_err *err) {
-    struct kurc_exec *x = kurc_xcalloc(1, sizeof *x);
-    x->be = be;
+/* Lays out g's tensors and ops at x->max_batch: offsets, arena sizes and
+ * the workspace (nothing is allocated but the offset tables). */
+static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
+    struct kurc_backend *be = x->be;
+    int64_t max_batch = x->max_batch;
     x->g = g;
-    x->params = params;
-    x->max_batch = max_batch;
-    x->batch = max_batch;
-    x->loss_scale = 1.0f;
-    x->offsets = kurc_xcalloc(g->n_tensors + 1, sizeof *x->offsets);
-    x->saved_at = kurc_xcalloc(g->n_ops + 1, sizeof *x->saved_at);
+    if (g->n_tensors + 1 > x->tensor_capacity) {
+        free(x->offsets);
+        x->tensor_capacity = g->n_tensors + 1;
+        x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
+    }
+    if (g->n_ops + 1 > x->op_capacity) {
+        free(x->saved_at);
+        x->op_capacity = g->n_ops + 1;
+        x->saved_at = kurc_xcalloc(x->op_capacity, sizeof *x->saved_at);
+    }
+    x->act_floats = x->saved_floats = x->workspace_bytes = 0;
     for (size_t t = 0; t < g->n_tensors; t++) {
+        x->offsets[t] = 0;
         if (!batched(&g->tensors[t]))
             continue;
         x->offsets[t] = x->act_floats;
@@ -45,25 +51,70 @@ enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_gra
                 x->workspace_bytes = w;
         }
     }
-    size_t act_bytes = (x->act_floats ? x->act_floats : 1) * sizeof(float);
-    size_t saved_bytes = (x->saved_floats ? x->saved_floats : 1) * sizeof(float);
-    x->acts = be->ops->alloc(be, act_bytes);
-    x->grads = be->ops->alloc(be, act_bytes);
-    x->saved = be->ops->alloc(be, saved_bytes);
-    x->workspace = be->ops->alloc(be, x->workspace_bytes ? x->workspace_bytes : 1);
-    if (!x->acts || !x->grads || !x->saved || !x->workspace) {
-        size_t total = 2 * act_bytes + saved_bytes + x->workspace_bytes;
-        struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
-        bool known = kurc_backend_check(be, &why) != KURC_OK;
+}
+
+/* Allocates (again) the arenas that are smaller than the plan needs. */
+static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
+    struct kurc_backend *be = x->be;
+    size_t act = x->act_floats ? x->act_floats : 1;
+    size_t saved = x->saved_floats ? x->saved_floats : 1;
+    size_t work = x->workspace_bytes ? x->workspace_bytes : 1;
+    bool ok = true;
+    if (act > x->act_capacity) {
+        be->ops->free(be, x->acts);
+        be->ops->free(be, x->grads);
+        x->acts = be->ops->alloc(be, act * sizeof(float));
+        x->grads = be->ops->alloc(be, act * sizeof(float));
+        x->act_capacity = x->acts && x->grads ? act : 0;
+        ok = ok && x->act_capacity;
+    }
+    if (saved > x->saved_capacity) {
+        be->ops->free(be, x->saved);
+        x->saved = be->ops->alloc(be, saved * sizeof(float));
+        x->saved_capacity = x->saved ? saved : 0;
+        ok = ok && x->saved;
+    }
+    if (work > x->workspace_capacity) {
+        be->ops->free(be, x->workspace);
+        x->workspace = be->ops->alloc(be, work);
+        x->workspace_capacity = x->workspace ? work : 0;
+        ok = ok && x->workspace;
+    }
+    if (ok)
+        return KURC_OK;
+    size_t total = 2 * act * sizeof(float) + saved * sizeof(float) + work;
+    struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
+    bool known = kurc_backend_check(be, &why) != KURC_OK;
+    return kurc_err_set(err, KURC_E_BACKEND, NULL,
+                        "cannot allocate %zu bytes of activations for a batch of %lld on the "
+                        "%s backend%s%.1200s",
+                        total, (long long)x->max_batch, be->ops->name, known ? ": " : "",
+                        known ? why.msg : "");
+}
+
+enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_graph *g,
+                                  struct kurc_params *params, int64_t max_batch,
+                                  struct kurc_exec **out, struct kurc_err *err) {
+    struct kurc_exec *x = kurc_xcalloc(1, sizeof *x);
+    x->be = be;
+    x->params = params;
+    x->max_batch = max_batch;
+    x->batch = max_batch;
+    x->loss_scale = 1.0f;
+    plan(x, g);
+    enum kurc_status st = grow(x, err);
+    if (st) {
         kurc_exec_free(x);
-        return kurc_err_set(err, KURC_E_BACKEND, NULL,
-                            "cannot allocate %zu bytes of activations for a batch of %lld on the "
-                            "%s backend%s%.1200s",
-                            total, (long long)max_batch, be->ops->name, known ? ": " : "",
-                            known ? why.msg : "");
+        return st;
     }
     *out = x;
     return KURC_OK;
+}
+
+enum kurc_status kurc_exec_replan(struct kurc_exec *x, const struct kurc_graph *g,
+                                  struct kurc_err *err) {
+    plan(x, g);
+    return grow(x, err);
 }
 
 void kurc_exec_free(struct kurc_exec *x) {

@@ -43,6 +43,12 @@ struct kurc_exec {
     size_t act_floats;
     size_t saved_floats;
     size_t workspace_bytes;
+    /* what is allocated (kurc_exec_replan reuses it while it is enough) */
+    size_t act_capacity;      /* floats of acts and of grads */
+    size_t saved_capacity;    /* floats */
+    size_t workspace_capacity; /* bytes */
+    size_t tensor_capacity;   /* entries of offsets */
+    size_t op_capacity;       /* entries of saved_at */
 };
 
 /* Plans and allocates memory for g at max_batch samples. */
@@ -50,6 +56,15 @@ enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_gra
                                   struct kurc_params *params, int64_t max_batch,
                                   struct kurc_exec **out, struct kurc_err *err);
 void kurc_exec_free(struct kurc_exec *x);
+
+/* Plans x's memory again for another graph g at the same max_batch (a
+ * model rebuilt for other input lengths: the same parameters, other
+ * activation shapes).  Arenas big enough for g are kept as they are;
+ * smaller ones are freed and allocated at g's size, so a graph no larger
+ * than any planned before allocates nothing.  On failure x is unusable
+ * (free it). */
+enum kurc_status kurc_exec_replan(struct kurc_exec *x, const struct kurc_graph *g,
+                                  struct kurc_err *err);
 
 /* Backend memory of a tensor's value and gradient (NULL when the tensor has
  * no gradient).  Inputs are filled by the caller before forward. */

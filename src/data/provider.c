@@ -124,7 +124,9 @@ static enum kurc_status sort_samples(struct kurc_provider *p, const struct kurc_
                             (long long)n);
     }
     for (int64_t i = 0; i < n; i++) {
-        float v = numel ? s->data[i * numel] : 0.0f;
+        int64_t length;
+        const float *sample = kurc_source_sample(s, i, &length);
+        float v = numel && length ? sample[0] : 0.0f;
         keys[i].value = isnan(v) ? INFINITY : v;
         keys[i].index = i;
     }
@@ -268,12 +270,53 @@ void kurc_provider_batch(const struct kurc_provider *p, int64_t b, const int64_t
     *n = left < p->batch_size ? left : p->batch_size;
 }
 
-void kurc_provider_gather(const struct kurc_source *source, const int64_t *indices, int64_t n,
-                          float *out) {
-    size_t row = (size_t)kurc_shape_numel(&source->shape);
-    if (row == 0)
-        return;
+int64_t kurc_provider_length(const struct kurc_source *source, const int64_t *indices,
+                             int64_t n) {
+    if (!source->lengths)
+        return source->shape.ndim ? source->shape.dim[0] : 1;
+    int64_t longest = 1;
     for (int64_t i = 0; i < n; i++)
+        if (source->lengths[indices[i]] > longest)
+            longest = source->lengths[indices[i]];
+    int64_t b = source->bucket;
+    if (b > 0)
+        longest = (longest - 1) - (longest - 1) % b + b;
+    return longest;
+}
+
+/* One ragged sample (len steps of inner floats) into length steps of out. */
+static void pad_sample(const float *src, int64_t len, int64_t length, int64_t inner,
+                       enum kurc_fill fill, float *out) {
+    int64_t copied = len < length ? len : length;
+    memcpy(out, src, (size_t)(copied * inner) * sizeof(float));
+    if (copied == length)
+        return;
+    if (fill == KURC_FILL_LOOP && len > 0) {
+        for (int64_t at = copied; at < length; at += len) {
+            int64_t k = length - at < len ? length - at : len;
+            memcpy(out + at * inner, src, (size_t)(k * inner) * sizeof(float));
+        }
+        return;
+    }
+    memset(out + copied * inner, 0, (size_t)((length - copied) * inner) * sizeof(float));
+}
+
+int64_t kurc_provider_gather(const struct kurc_source *source, const int64_t *indices,
+                             int64_t n, int64_t length, float *out) {
+    if (source->lengths) {
+        if (length <= 0)
+            length = kurc_provider_length(source, indices, n);
+        int64_t inner = kurc_source_inner(source);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t len;
+            const float *sample = kurc_source_sample(source, indices[i], &len);
+            pad_sample(sample, len, length, inner, source->fill, out + i * length * inner);
+        }
+        return length;
+    }
+    size_t row = (size_t)kurc_shape_numel(&source->shape);
+    for (int64_t i = 0; row && i < n; i++)
         memcpy(out + (size_t)i * row, source->data + (size_t)indices[i] * row,
                row * sizeof(float));
+    return source->shape.ndim ? source->shape.dim[0] : 1;
 }

@@ -54,8 +54,21 @@ int64_t kurc_provider_samples(const struct kurc_provider *p);
 void kurc_provider_batch(const struct kurc_provider *p, int64_t b, const int64_t **indices,
                          int64_t *n);
 
-/* Copies the rows `indices[0..n)` of source into out (n x numel floats). */
-void kurc_provider_gather(const struct kurc_source *source, const int64_t *indices, int64_t n,
-                          float *out);
+/* The padded length of a batch of a variable-length source: its longest
+ * sample among indices[0..n) (at least 1), rounded up to a multiple of the
+ * source's bucket as Kur did ((L - 1) - (L - 1) % bucket + bucket).  For a
+ * fixed source, shape.dim[0] (1 for a scalar shape). */
+int64_t kurc_provider_length(const struct kurc_source *source, const int64_t *indices,
+                             int64_t n);
+
+/* Copies the samples `indices[0..n)` of source into out and returns the
+ * first-axis length of each copied sample.  A fixed source gives n x
+ * numel(shape) floats (length is ignored).  A variable-length source gives
+ * n x length x inner floats, each sample padded (zeros, or repeated for
+ * `fill: loop`) or cut to length; length <= 0 means
+ * kurc_provider_length(source, indices, n).  Ranks that share a global
+ * batch pass its length so that their slices agree. */
+int64_t kurc_provider_gather(const struct kurc_source *source, const int64_t *indices,
+                             int64_t n, int64_t length, float *out);
 
 #endif

@@ -20,7 +20,9 @@
     X(hdf5)               \
     X(jsonl)              \
     X(cifar)              \
-    X(mnist)
+    X(mnist)              \
+    X(speech_recognition) \
+    X(text)
 
 #define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
 KURC_SUPPLIERS(DECLARE_SUPPLIER)

@@ -28,17 +28,21 @@ enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_prov
     kurc_provider_batch(p, 0, &indices, &n);
     kurc_session_slice(s->comm, n, &first, &count);
 
-    struct kurc_eval_result r;
-    kurc_eval_result_init(&r, s->model, p->data, kurc_bind_has_truth(s->model, p->data), n);
     struct kurc_exec *x = s->exec;
     bool training = x->training;
     x->training = false;
-    kurc_bind_load(b, x, indices + first, count);
-    kurc_exec_forward(x);
+    enum kurc_status st = kurc_session_load(s, b, indices, n, first, count, err);
+    if (st == KURC_OK)
+        kurc_exec_forward(x);
     x->training = training;
+    if (st)
+        return st;
+    /* after the load: a rebuilt graph has the batch's output shapes */
+    struct kurc_eval_result r;
+    kurc_eval_result_init(&r, s->model, p->data, kurc_bind_has_truth(s->model, p->data), n);
     kurc_eval_result_store(&r, s, indices + first, count, first);
 
-    enum kurc_status st = kurc_eval_result_join(&r, s->comm, err);
+    st = kurc_eval_result_join(&r, s->comm, err);
     if (st == KURC_OK) {
         enum kurc_status hooks_st =
             s->comm->rank == 0 ? kurc_hooks_evaluate(&r, hooks, NULL, err) : KURC_OK;

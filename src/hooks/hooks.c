@@ -3,8 +3,9 @@
  * them all before any runs, then runs the enabled ones in order.
  *
  * Kur knew hooks kurc does not run: slack and kurhub post to the network,
- * transcript and text decode sequence models.  Naming one is an error at
- * check time, unless its `when` turned it off (Kur then never built it).
+ * text decodes the text supplier's sequence models.  Naming one is an
+ * error at check time, unless its `when` turned it off (Kur then never
+ * built it).
  */
 #include "hooks_impl.h"
 
@@ -25,6 +26,7 @@ struct hook {
 static const struct hook evaluation_hooks[] = {
     {"mnist", NULL, kurc_hook_mnist, NULL},
     {"output", kurc_hook_output_check, kurc_hook_output, NULL},
+    {"transcript", NULL, kurc_hook_transcript, NULL},
     {NULL},
 };
 
@@ -40,7 +42,6 @@ static const struct {
 } refused_hooks[] = {
     {"slack", "posts to the network, which kurc does not do"},
     {"kurhub", "posts to the network, which kurc does not do"},
-    {"transcript", "decodes sequence models, which kurc does not build yet"},
     {"text", "decodes sequence models, which kurc does not build yet"},
 };
 

@@ -37,7 +37,17 @@ struct kurc_eval_result {
     float **outputs;         /* count x numel each */
     float **truths;          /* NULL when there is no truth */
     const struct kurc_source **truth_sources;
+    const struct kurc_dataset *data; /* the data evaluated (borrowed) */
+    int64_t *indices;        /* count: the data sample each result is of */
+    int64_t **steps;         /* per output, count: first-axis rows computed */
 };
+
+/* Outputs of variable length.  When the model is rebuilt per batch for
+ * variable-length data (session.h), a batch's outputs may have fewer rows
+ * on their first axis than shapes[i] (the outputs of the longest data):
+ * they are stored zero-padded, and steps[i][k] tells how many rows sample
+ * k's batch computed (shapes[i].dim[0] for fixed outputs; 1 for scalar
+ * ones).  Hooks that decode sequences read only those rows. */
 
 void kurc_eval_result_init(struct kurc_eval_result *r, const struct kurc_model *m,
                            const struct kurc_dataset *data, bool truth, int64_t count);

@@ -27,6 +27,12 @@ bool kurc_hooks_any_evaluation(const struct kurc_value *hooks);
 enum kurc_status kurc_hook_mnist(const struct kurc_eval_result *r, const struct kurc_value *params,
                                  const struct kurc_loc *loc, struct kurc_err *err);
 
+/* transcript: prints the greedy CTC decoding of the first result and its
+ * truth (transcript.c). */
+enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
+                                      const struct kurc_value *params, const struct kurc_loc *loc,
+                                      struct kurc_err *err);
+
 /* output: writes r to params' path, as csv or through kurc_destination_write. */
 enum kurc_status kurc_hook_output_check(const struct kurc_value *params, const struct kurc_loc *loc,
                                         struct kurc_err *err);

@@ -33,23 +33,53 @@ static enum kurc_status missing(const char *what, const char *name, const struct
     return st;
 }
 
-static enum kurc_status add(const struct kurc_model *m, int tensor, const struct kurc_source *s,
-                            const struct kurc_feed *feed, int64_t max_rows,
-                            struct kurc_bindings *out, struct kurc_err *err) {
-    const struct kurc_shape *want = kurc_graph_shape(m->graph, tensor);
-    if (feed ? kurc_shape_numel(want) != kurc_shape_numel(&s->shape)
-             : !kurc_shape_equal(want, &s->shape)) {
-        char a[96], b[96];
-        kurc_shape_format(want, a, sizeof a);
-        kurc_shape_format(&s->shape, b, sizeof b);
-        return kurc_err_set(err, KURC_E_DATA, NULL,
-                            "the data source '%s' (%s) has samples of shape %s, but the model "
-                            "needs %s",
-                            s->name, s->origin ? s->origin : "data", b, a);
-    }
+/* Whether a tensor of shape want can take the samples of s: the same
+ * shape (for a feed, as many values), or for a variable-length source the
+ * same axes after the first. */
+static bool fits(const struct kurc_shape *want, const struct kurc_source *s, bool feed) {
+    if (!kurc_source_ragged(s))
+        return feed ? kurc_shape_numel(want) == kurc_shape_numel(&s->shape)
+                    : kurc_shape_equal(want, &s->shape);
+    if (want->ndim != s->shape.ndim)
+        return false;
+    for (int i = 1; i < want->ndim; i++)
+        if (want->dim[i] != s->shape.dim[i])
+            return false;
+    return true;
+}
+
+static enum kurc_status mismatch(const struct kurc_shape *want, const struct kurc_source *s,
+                                 struct kurc_err *err) {
+    char a[96], b[96];
+    kurc_shape_format(want, a, sizeof a);
+    kurc_shape_format(&s->shape, b, sizeof b);
+    return kurc_err_set(err, KURC_E_DATA, NULL,
+                        "the data source '%s' (%s) has samples of shape %s%s, but the model "
+                        "needs %s",
+                        s->name, s->origin ? s->origin : "data", b,
+                        kurc_source_ragged(s) ? " (the first axis varies)" : "", a);
+}
+
+/* Floats one sample of s can take once padded (bucket rounding included). */
+static size_t padded_numel(const struct kurc_source *s) {
+    if (!kurc_source_ragged(s))
+        return (size_t)kurc_shape_numel(&s->shape);
+    int64_t longest = s->shape.dim[0], b = s->bucket;
+    if (b > 0)
+        longest = (longest - 1) - (longest - 1) % b + b;
+    return (size_t)(longest * kurc_source_inner(s));
+}
+
+static enum kurc_status add(const struct kurc_model *m, struct kurc_binding item,
+                            int64_t max_rows, struct kurc_bindings *out, struct kurc_err *err) {
+    const struct kurc_source *s = item.source;
+    const struct kurc_shape *want = kurc_graph_shape(m->graph, item.tensor);
+    if (!fits(want, s, item.feed != NULL))
+        return mismatch(want, s, err);
     out->items = kurc_xrealloc(out->items, (out->n + 1) * sizeof *out->items);
-    out->items[out->n++] = (struct kurc_binding){tensor, s, feed};
-    size_t need = (size_t)(max_rows * kurc_shape_numel(want));
+    out->items[out->n++] = item;
+    out->ragged = out->ragged || kurc_source_ragged(s);
+    size_t need = (size_t)max_rows * padded_numel(s);
     if (need > out->staging_size) {
         out->staging = kurc_xrealloc(out->staging, need * sizeof *out->staging);
         out->staging_size = need;
@@ -59,42 +89,53 @@ static enum kurc_status add(const struct kurc_model *m, int tensor, const struct
 
 /* A feed: the source of its name (for `what`: "sequence lengths", "ctc"). */
 static enum kurc_status add_feed(const struct kurc_model *m, const struct kurc_feed *f,
-                                 const char *what, const struct kurc_dataset *d, int64_t max_rows,
+                                 const char *what, struct kurc_binding item,
+                                 const struct kurc_dataset *d, int64_t max_rows,
                                  struct kurc_bindings *out, struct kurc_err *err) {
-    const struct kurc_source *s = kurc_dataset_find(d, f->source);
-    if (!s) {
+    item.source = kurc_dataset_find(d, f->source);
+    if (!item.source) {
         char label[160];
         snprintf(label, sizeof label, "%s input", what);
         return missing(label, f->source, d, err);
     }
-    return add(m, f->tensor, s, f, max_rows, out, err);
+    item.tensor = f->tensor;
+    item.feed = f;
+    return add(m, item, max_rows, out, err);
 }
 
 enum kurc_status kurc_bind(const struct kurc_model *m, const struct kurc_losses *losses,
                            const struct kurc_dataset *d, int64_t max_rows,
                            struct kurc_bindings *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
+    out->data = d;
     enum kurc_status st = KURC_OK;
     for (size_t i = 0; i < m->n_inputs && st == KURC_OK; i++) {
         const struct kurc_node *n = &m->nodes[m->inputs[i].node];
         const struct kurc_source *s = source_for(n, d);
-        st = s ? add(m, m->inputs[i].tensor, s, NULL, max_rows, out, err)
+        struct kurc_binding item = {.tensor = m->inputs[i].tensor, .source = s,
+                                    .kind = KURC_BIND_INPUT, .which = i};
+        st = s ? add(m, item, max_rows, out, err)
                : missing("model input", m->inputs[i].name, d, err);
     }
-    for (size_t i = 0; i < m->n_feeds && st == KURC_OK; i++)
-        st = add_feed(m, &m->feeds[i], "sequence lengths", d, max_rows, out, err);
+    for (size_t i = 0; i < m->n_feeds && st == KURC_OK; i++) {
+        struct kurc_binding item = {.kind = KURC_BIND_FEED, .which = i};
+        st = add_feed(m, &m->feeds[i], "sequence lengths", item, d, max_rows, out, err);
+    }
     for (size_t i = 0; losses && i < losses->n && st == KURC_OK; i++) {
         const struct kurc_loss_term *t = &losses->terms[i];
-        for (size_t k = 0; k < t->n_feeds && st == KURC_OK; k++)
-            st = add_feed(m, &t->feeds[k], t->name, d, max_rows, out, err);
+        for (size_t k = 0; k < t->n_feeds && st == KURC_OK; k++) {
+            struct kurc_binding item = {.kind = KURC_BIND_LOSS_FEED, .which = i, .sub = k};
+            st = add_feed(m, &t->feeds[k], t->name, item, d, max_rows, out, err);
+        }
         if (t->truth < 0 || st)
             continue;
         const struct kurc_source *s = NULL;
         for (size_t o = 0; o < m->n_outputs && !s; o++)
             if (strcmp(m->outputs[o].name, t->target) == 0)
                 s = source_for(&m->nodes[m->outputs[o].node], d);
-        st = s ? add(m, t->truth, s, NULL, max_rows, out, err)
-               : missing("output", t->target, d, err);
+        struct kurc_binding item = {.tensor = t->truth, .source = s, .kind = KURC_BIND_TRUTH,
+                                    .which = i};
+        st = s ? add(m, item, max_rows, out, err) : missing("output", t->target, d, err);
     }
     if (st)
         kurc_bindings_release(out);
@@ -107,16 +148,57 @@ void kurc_bindings_release(struct kurc_bindings *b) {
     memset(b, 0, sizeof *b);
 }
 
+/* The feed a binding of kind FEED or LOSS_FEED names in m's current graph. */
+static const struct kurc_feed *current_feed(const struct kurc_binding *it,
+                                            const struct kurc_model *m,
+                                            const struct kurc_losses *losses) {
+    if (it->kind == KURC_BIND_FEED)
+        return it->which < m->n_feeds ? &m->feeds[it->which] : NULL;
+    if (!losses || it->which >= losses->n || it->sub >= losses->terms[it->which].n_feeds)
+        return NULL;
+    return &losses->terms[it->which].feeds[it->sub];
+}
+
+enum kurc_status kurc_bind_refresh(struct kurc_bindings *b, const struct kurc_model *m,
+                                   const struct kurc_losses *losses, struct kurc_err *err) {
+    for (size_t i = 0; i < b->n; i++) {
+        struct kurc_binding *it = &b->items[i];
+        int t = -1;
+        const struct kurc_feed *feed = NULL;
+        if (it->kind == KURC_BIND_INPUT && it->which < m->n_inputs) {
+            t = m->inputs[it->which].tensor;
+        } else if (it->kind == KURC_BIND_TRUTH && losses && it->which < losses->n) {
+            t = losses->terms[it->which].truth;
+        } else if (it->kind == KURC_BIND_FEED || it->kind == KURC_BIND_LOSS_FEED) {
+            feed = current_feed(it, m, losses);
+            if (feed && strcmp(feed->source, it->source->name) == 0)
+                t = feed->tensor;
+        }
+        if (t < 0)
+            return kurc_err_set(err, KURC_E_INVALID, NULL,
+                                "the rebuilt model has no input for the data source '%s'",
+                                it->source->name);
+        const struct kurc_shape *want = kurc_graph_shape(m->graph, t);
+        if (!fits(want, it->source, feed != NULL))
+            return mismatch(want, it->source, err);
+        it->tensor = t;
+        it->feed = feed;
+    }
+    return KURC_OK;
+}
+
 void kurc_bind_load(struct kurc_bindings *b, struct kurc_exec *x, const int64_t *indices,
                     int64_t n) {
     x->batch = n;
     for (size_t i = 0; i < b->n; i++) {
         const struct kurc_source *s = b->items[i].source;
-        kurc_provider_gather(s, indices, n, b->staging);
+        int64_t length = kurc_provider_gather(s, indices, n, b->items[i].length, b->staging);
+        size_t floats = kurc_source_ragged(s) ? (size_t)(n * length * kurc_source_inner(s))
+                                              : (size_t)(n * kurc_shape_numel(&s->shape));
         if (b->items[i].feed)
-            kurc_feed_lengths(b->items[i].feed, b->staging, n * kurc_shape_numel(&s->shape));
+            kurc_feed_lengths(b->items[i].feed, b->staging, (int64_t)floats);
         x->be->ops->upload(x->be, kurc_exec_value(x, b->items[i].tensor), b->staging,
-                           (size_t)(n * kurc_shape_numel(&s->shape)) * sizeof(float));
+                           floats * sizeof(float));
     }
 }
 

@@ -104,9 +104,16 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
             printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
             for (size_t k = 0; k < set.n; k++) {
                 const struct kurc_source *s = &set.sources[k];
+                int64_t length;
+                const float *x = kurc_source_sample(s, idx[e], &length);
+                struct kurc_shape shape = s->shape; /* a variable-length sample's own */
+                if (kurc_source_ragged(s))
+                    shape.dim[0] = length;
                 printf("  %s: ", s->name);
-                print_sample(s->data + idx[e] * kurc_shape_numel(&s->shape), &s->shape);
+                print_sample(x, &shape);
                 putchar('\n');
+                if (s->text && s->text[idx[e]])
+                    printf("  %s (text): \"%s\"\n", s->name, s->text[idx[e]]);
             }
         }
     }

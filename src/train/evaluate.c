@@ -184,7 +184,8 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
             return st;
         kurc_provider_batch(p, i, &idx, &n);
         kurc_session_slice(s->comm, n, &first, &count);
-        kurc_bind_load(b, x, idx + first, count);
+        if ((st = kurc_session_load(s, b, idx, n, first, count, err)))
+            return st;
         kurc_exec_forward(x);
         kurc_eval_result_store(r, s, idx + first, count, done + first);
         if ((st = kurc_backend_check(s->be, err)))

@@ -45,7 +45,8 @@ enum kurc_status kurc_loss_pass(struct kurc_session *s, struct kurc_provider *p,
             break;
         kurc_provider_batch(p, i, &idx, &m);
         kurc_session_slice(s->comm, m, &first, &count);
-        kurc_bind_load(b, s->exec, idx + first, count);
+        if ((st = kurc_session_load(s, b, idx, m, first, count, err)))
+            break;
         kurc_exec_forward(s->exec);
         if ((st = kurc_session_loss_sums(s, batch, err)))
             break;

@@ -2,9 +2,13 @@
 #include "session.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "binding.h"
+#include "data/provider.h"
+#include "log.h"
 #include "xalloc.h"
 
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf) {
@@ -65,6 +69,7 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
     s->comm = comm;
     s->be = be;
     s->seed = kurc_session_seed(kf);
+    s->with_losses = with_losses;
     *out = NULL;
     struct kurc_shape_source source = {dataset_shape, (void *)shapes};
     enum kurc_status st = kurc_model_parse(kf, s->seed, &s->model, err);
@@ -117,4 +122,76 @@ enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
     if (st)
         return st;
     return s->comm->ops->allreduce_double(s->comm, sums, (int64_t)n + 1, err);
+}
+
+/* The shapes of one batch: a variable-length source's first axis is the
+ * batch's padded length; other sources have their own shapes. */
+struct batch_shapes {
+    const struct kurc_dataset *data;
+    const int64_t *batch;
+    int64_t n;
+};
+
+static bool batch_shape(void *ctx, const char *name, struct kurc_shape *shape) {
+    const struct batch_shapes *b = ctx;
+    const struct kurc_source *s = kurc_dataset_find(b->data, name);
+    if (!s)
+        return false;
+    *shape = s->shape;
+    if (kurc_source_ragged(s))
+        shape->dim[0] = kurc_provider_length(s, b->batch, b->n);
+    return true;
+}
+
+/* Builds the graph again for the shapes of a batch. */
+static enum kurc_status rebuild(struct kurc_session *s, struct kurc_bindings *b,
+                                const int64_t *batch, int64_t n, struct kurc_err *err) {
+    struct batch_shapes ctx = {b->data, batch, n};
+    struct kurc_shape_source source = {batch_shape, &ctx};
+    enum kurc_status st = kurc_model_build(s->model, &source, err);
+    if (st == KURC_OK && s->with_losses) {
+        kurc_losses_release(&s->losses);
+        st = kurc_losses_build(s->model, kurc_kurfile_section(s->kf, "loss"), &s->losses, err);
+    }
+    if (st == KURC_OK)
+        st = kurc_exec_replan(s->exec, s->model->graph, err);
+    if (st == KURC_OK)
+        st = kurc_bind_refresh(b, s->model, s->with_losses ? &s->losses : NULL, err);
+    s->rebuilds++;
+    if (st) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return kurc_err_set(err, st, NULL,
+                            "rebuilding the model for a batch of other sequence lengths: %s", msg);
+    }
+    if (kurc_log_enabled(KURC_LOG_DEBUG)) {
+        for (size_t i = 0; i < b->n; i++)
+            if (kurc_source_ragged(b->items[i].source))
+                kurc_log(KURC_LOG_DEBUG, "rebuilt the model for '%s' padded to %lld",
+                         b->items[i].source->name, (long long)b->items[i].length);
+    }
+    return KURC_OK;
+}
+
+enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings *b,
+                                   const int64_t *batch, int64_t n, int64_t first, int64_t count,
+                                   struct kurc_err *err) {
+    const struct kurc_losses *losses = s->with_losses ? &s->losses : NULL;
+    enum kurc_status st = kurc_bind_refresh(b, s->model, losses, err);
+    if (st == KURC_OK && b->ragged) {
+        bool changed = false;
+        for (size_t i = 0; i < b->n; i++) {
+            struct kurc_binding *it = &b->items[i];
+            if (!kurc_source_ragged(it->source))
+                continue;
+            it->length = kurc_provider_length(it->source, batch, n);
+            changed =
+                changed || kurc_graph_shape(s->model->graph, it->tensor)->dim[0] != it->length;
+        }
+        if (changed)
+            st = rebuild(s, b, batch, n, err);
+    }
+    if (st == KURC_OK)
+        kurc_bind_load(b, s->exec, batch + first, count);
+    return st;
 }

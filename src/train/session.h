@@ -24,6 +24,8 @@
 #include "optim/optimizer.h"
 #include "status.h"
 
+struct kurc_bindings;
+
 struct kurc_session {
     struct kurc_kurfile *kf;     /* borrowed */
     struct kurc_comm *comm;      /* borrowed */
@@ -33,6 +35,8 @@ struct kurc_session {
     struct kurc_exec *exec;
     uint64_t seed;
     bool step; /* --step: pause before each batch */
+    bool with_losses;
+    int64_t rebuilds; /* graph rebuilds for other input lengths */
 };
 
 /* Parses the model, builds it for the per-sample shapes of `shapes` (a
@@ -54,6 +58,20 @@ enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer
 /* With --step, announces the next batch and waits for ENTER on rank 0. */
 enum kurc_status kurc_session_step_pause(struct kurc_session *s, const char *what, int64_t batch,
                                          struct kurc_err *err);
+
+/* Loads samples [first, first + count) of a global batch (batch[0..n),
+ * from the provider) into the executor through the bindings b.  When b
+ * has variable-length sources, each is padded to the longest sample of
+ * the whole global batch (so every rank builds the same graph); when that
+ * length differs from the graph's, the model's graph is rebuilt for the
+ * batch's shapes (kurc_model_build: the same parameters), the losses are
+ * added again and the executor replanned (kurc_exec_replan: its arenas
+ * are reused while they are big enough).  The session is built for the
+ * longest samples of its data, so training on that data never grows
+ * them.  With fixed-length sources only, this is kurc_bind_load. */
+enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings *b,
+                                   const int64_t *batch, int64_t n, int64_t first,
+                                   int64_t count, struct kurc_err *err);
 
 /* The seed a Kurfile asks for (settings.seed, default 0). */
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf);

@@ -211,7 +211,8 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     kurc_provider_batch(t->provider, b, &idx, &n);
     kurc_session_slice(t->comm, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
-    kurc_bind_load(&t->bind, x, idx + first, count);
+    if ((st = kurc_session_load(s, &t->bind, idx, n, first, count, err)))
+        return st;
     x->training = true;
     x->loss_scale = 1.0f / (float)n;
     x->sample_base = (uint64_t)(t->state.samples + first);

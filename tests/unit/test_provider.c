@@ -297,10 +297,10 @@ static void test_gather(void **state) {
     struct kurc_dataset d;
     make_data(&d, 5, NULL);
     float out[6];
-    kurc_provider_gather(kurc_dataset_find(&d, "x"), (const int64_t[]){3, 0, 4}, 3, out);
+    kurc_provider_gather(kurc_dataset_find(&d, "x"), (const int64_t[]){3, 0, 4}, 3, 0, out);
     const float want[] = {3, -3, 0, 0, 4, -4};
     assert_memory_equal(out, want, sizeof want);
-    kurc_provider_gather(kurc_dataset_find(&d, "key"), (const int64_t[]){1, 1}, 2, out);
+    kurc_provider_gather(kurc_dataset_find(&d, "key"), (const int64_t[]){1, 1}, 2, 0, out);
     assert_float_equal(out[0], 4, 0);
     assert_float_equal(out[1], 4, 0);
     kurc_dataset_release(&d);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# language_model.sh BIN_DIR EXAMPLES_DIR KURFILE - Kur's language-model
+# example (examples/language-model.yml, jsonl data) or its text-supplier
+# version (examples/language-model-text.yml) on a small made-up corpus
+# (examples/make_language_model_data.py), shrunk to 16 GRU units and two
+# epochs: train, test, evaluate, and the evaluation file read back.
+# Skipped (77) when /usr/bin/python3 cannot import numpy.
+set -u
+bin=$(cd "$1" && pwd) examples=$(cd "$2" && pwd) kurfile=$3
+py=/usr/bin/python3
+if ! "$py" -c "import numpy" 2>/dev/null; then
+  echo "skipped: $py cannot import numpy"
+  exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+passed=0 failed=0
+
+# expect NAME STATUS STDOUT_PATTERN STDERR_PATTERN -- COMMAND...
+expect() {
+  local name=$1 status=$2 out_pat=$3 err_pat=$4
+  shift 5
+  "$@" >out.txt 2>err.txt
+  local got=$? ok=1
+  [ "$got" -eq "$status" ] || ok=0
+  [ -z "$out_pat" ] || grep -qE -- "$out_pat" out.txt || ok=0
+  [ -z "$err_pat" ] || grep -qE -- "$err_pat" err.txt || ok=0
+  if [ $ok -eq 1 ]; then
+    echo "ok   $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name: status $got (want $status)"
+    sed 's/^/  stdout: /' out.txt | tail -20
+    sed 's/^/  stderr: /' err.txt | tail -20
+    failed=$((failed + 1))
+  fi
+}
+
+"$py" "$examples/make_language_model_data.py" --out data --chars 600 >make.txt 2>&1 || {
+  cat make.txt
+  exit 1
+}
+sed -e 's/size: 128/size: 16/' -e 's/depth: 3/depth: 2/' -e 's/epochs: 5/epochs: 2/' \
+  "$examples/$kurfile" >small.yml
+expect train 0 '' 'Completed 2 epochs' -- "$bin/kurc" train small.yml
+expect test 0 '' 'Test loss: [0-9.]+' -- "$bin/kurc" test small.yml
+expect evaluate 0 '' '' -- "$bin/kurc" evaluate small.yml
+out=$(sed -n 's/^ *destination: *//p' small.yml)
+expect output 0 'ok' '' -- "$py" -c '
+import pickle, sys, numpy
+d = pickle.load(open(sys.argv[1], "rb"))
+r, t = d["result"]["out_char"], d["truth"]["out_char"]
+assert r.shape[0] == t.shape[0] == 30 and r.shape[-1] == 30, (r.shape, t.shape)
+assert numpy.isfinite(r).all() and abs(r.sum(axis=-1) - 1).max() < 1e-4
+print("ok")' "$out"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]
