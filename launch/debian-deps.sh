@@ -14,6 +14,7 @@ packages=(
   libyaml-dev libcmocka-dev
   libopenblas-dev libhdf5-dev hdf5-tools
   libopenmpi-dev openmpi-bin
+  slurmctld slurmd slurm-client munge shellcheck
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
   libarchive-dev
