@@ -305,7 +305,9 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
             st = kurc_hooks_first_batch(t->s, t->valid[i].provider, &t->valid[i].bind, hooks,
                                         err);
     }
-    if (st == KURC_OK && t->n_valid > 1)
+    /* the overall record too, also for one set: Kur always logged it, and
+     * best-validation tracking across runs reads validation_loss_total */
+    if (st == KURC_OK)
         st = log_losses(t, "validation", NULL, all, err);
     *loss = kurc_loss_total(t->s, all);
     t->state.clocks[2] += kurc_now() - began;
