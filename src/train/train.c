@@ -68,6 +68,7 @@ struct trainer {
     int64_t since_checkpoint_batches;
     int64_t since_checkpoint_samples;
     char *kurfile_json;   /* the resolved Kurfile, stored in checkpoints */
+    int64_t sessions;     /* the log's session count, this one included */
     bool rank0;
 };
 
@@ -258,7 +259,7 @@ static enum kurc_status flush_log(struct trainer *t, struct kurc_err *err) {
     struct kurc_log_summary sum = {.epochs = t->state.epoch,
                                    .batches = t->state.batches,
                                    .samples = t->state.samples,
-                                   .sessions = 1};
+                                   .sessions = t->sessions};
     sum.clocks[0] = kurc_now() - t->started;
     for (int i = 1; i < 4; i++)
         sum.clocks[i] = t->state.clocks[i];
@@ -469,6 +470,7 @@ static enum kurc_status open_log(struct trainer *t, struct kurc_err *err) {
     enum kurc_status st = kurc_logger_open(t->spec.log, &t->log, &summary, err);
     if (st)
         return st;
+    t->sessions = summary.sessions;
     if (t->state.epoch == 0 && t->state.batches == 0) {
         /* a fresh start continues the log's history (Kur's resume) */
         t->state.epoch = summary.epochs;
