@@ -64,6 +64,7 @@ struct trainer {
     struct kurc_train_state state;
     int64_t target_epochs; /* -1: none */
     double started;        /* kurc_now() at the session's start, less resumed clocks */
+    double clock_mark;     /* the elapsed clock at the start (mode additional), or 0 */
     double last_checkpoint;
     int64_t since_checkpoint_batches;
     int64_t since_checkpoint_samples;
@@ -319,12 +320,18 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
 
 /* --- the loop ------------------------------------------------------------- */
 
+/* The clock stop_when.elapsed reads, in seconds, history included. */
+static double elapsed_clock(const struct trainer *t) {
+    return t->spec.clock == KURC_CLOCK_ALL ? kurc_now() - t->started
+                                           : t->state.clocks[t->spec.clock];
+}
+
+/* Mode total counts the time of every session (from the log or the
+ * checkpoint), mode additional only this session's (Kur's clock mark). */
 static bool out_of_time(const struct trainer *t) {
     if (t->spec.elapsed_seconds < 0)
         return false;
-    double clock = t->spec.clock == KURC_CLOCK_ALL ? kurc_now() - t->started
-                                                   : t->state.clocks[t->spec.clock];
-    return clock >= t->spec.elapsed_seconds;
+    return elapsed_clock(t) - t->clock_mark >= t->spec.elapsed_seconds;
 }
 
 /* Agrees across ranks whether to stop now: a signal on any rank, or rank
@@ -551,6 +558,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
                        : t->spec.total_mode ? t->spec.epochs
                                             : t->state.epoch + t->spec.epochs;
     t->last_checkpoint = kurc_now();
+    t->clock_mark = t->spec.total_mode ? 0 : elapsed_clock(t);
     return KURC_OK;
 }
 
