@@ -50,6 +50,11 @@ static void print_sample(const float *x, const struct kurc_shape *s) {
     print_axis(x, s, 0, numel, numel > SUMMARY_THRESHOLD);
 }
 
+static int by_name(const void *a, const void *b) {
+    const struct kurc_source *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
 /* The section `kurc data` shows: the one asked for, or the first of
  * train, validate, test, evaluate that has data. */
 static const char *pick_section(const struct kurc_kurfile *kf, const char *asked) {
@@ -98,17 +103,23 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
         const int64_t *idx;
         int64_t n;
         kurc_provider_batch(p, 0, &idx, &n);
-        if (opt->number >= 0 && opt->number < n)
-            n = opt->number;
-        for (int64_t e = 0; e < n; e++) {
+        /* Kur printed the keys sorted, and counted entries out of the whole
+         * batch however many it showed */
+        const struct kurc_source **sorted = kurc_xcalloc(set.n + 1, sizeof *sorted);
+        for (size_t k = 0; k < set.n; k++)
+            sorted[k] = &set.sources[k];
+        qsort(sorted, set.n, sizeof *sorted, by_name);
+        int64_t shown = opt->number >= 0 && opt->number < n ? opt->number : n;
+        for (int64_t e = 0; e < shown; e++) {
             printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
             for (size_t k = 0; k < set.n; k++) {
-                const struct kurc_source *s = &set.sources[k];
+                const struct kurc_source *s = sorted[k];
                 printf("  %s: ", s->name);
                 print_sample(s->data + idx[e] * kurc_shape_numel(&s->shape), &s->shape);
                 putchar('\n');
             }
         }
+        free(sorted);
     }
     kurc_provider_free(p);
     kurc_dataset_release(&set);
