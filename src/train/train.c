@@ -10,7 +10,8 @@
  * kept are the last good ones.  After each epoch: best-training weights,
  * validation (best-validation weights), the log, the epoch checkpoint and
  * the timers.  Whatever ends training (success, an error, a stop signal),
- * the `last` weights are saved; a signal also writes the checkpoint.
+ * the `last` weights are saved; unless it was an error, the checkpoint is
+ * written too (batch-level triggers may not have fired at the end).
  * Checkpoints hold everything needed to continue exactly where they were
  * written; a run whose checkpoint file exists resumes from it.
  */
@@ -575,10 +576,12 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
     if (t.s) {
         if (st == KURC_OK && t.rank0 && !sig)
             fprintf(stderr, "Completed %lld epochs.\n", (long long)t.state.epoch);
-        /* whatever ended training, keep its last state */
+        /* whatever ended training, keep its last state; the checkpoint
+         * too, unless an error stopped it or nothing changed since the
+         * last one, so that a rerun resumes where this run ended */
         struct kurc_err save_err;
         enum kurc_status saved = save_weights(&t, t.spec.last, "last", &save_err);
-        if (saved == KURC_OK && sig)
+        if (saved == KURC_OK && (sig || (st == KURC_OK && t.since_checkpoint_batches > 0)))
             saved = save_checkpoint(&t, &save_err);
         if (saved == KURC_OK && t.optimizer)
             saved = flush_log(&t, &save_err);
