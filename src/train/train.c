@@ -515,7 +515,9 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
     if (st)
         return st;
-    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)))
+    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)) ||
+        (st = kurc_hooks_check(kurc_map_get(kurc_kurfile_section(t->kf, "validate"), "hooks"),
+                               false, err)))
         return st;
     const struct kurc_value *data = kurc_map_get(train, "data");
     if (!data || data->kind != KURC_LIST)
