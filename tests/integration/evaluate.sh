@@ -131,7 +131,9 @@ expect format-h5 res-fmt.h5 truth yes
 # an unknown format is an error before anything runs
 kurfile badfmt.yml truth "{path: res.bin, format: xls}"
 kurc_run evaluate-bad-format 2 evaluate badfmt.yml
-has evaluate-bad-format-message evaluate-bad-format.err "xls"
+has evaluate-bad-format-message evaluate-bad-format.err \
+  "badfmt.yml:17:40: the output hook: unknown format 'xls' (expected pkl, pickle, csv, h5, hdf5 or npz)"
+lacks evaluate-bad-format-before-running evaluate-bad-format.err "Evaluating"
 # no destination: outputs are computed and nothing is written
 kurfile nodest.yml truth "null"
 kurc_run evaluate-no-destination 0 evaluate nodest.yml
