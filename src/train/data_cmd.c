@@ -88,16 +88,20 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
         return kurc_err_set(err, KURC_E_CONFIG, sec ? &sec->loc : NULL,
                             "data: the %s section has no data", name);
     /* several data sets: the first, as Kur printed one provider at a time */
-    if (data->kind == KURC_MAP)
+    const char *set_name = "default";
+    if (data->kind == KURC_MAP) {
+        set_name = data->u.map.pairs[0].key;
         data = data->u.map.pairs[0].val;
+    }
     struct kurc_dataset set;
     kurc_dataset_init(&set);
     struct kurc_provider *p = NULL;
-    bool shuffle = strcmp(name, "train") == 0 || strcmp(name, "validate") == 0;
+    bool train = strcmp(name, "train") == 0, shuffle = train || strcmp(name, "validate") == 0;
+    /* the seed training shuffles this data with */
+    uint64_t seed = kurc_session_provider_seed(kf, train ? "train" : set_name);
     enum kurc_status st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
-        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, kurc_session_seed(kf),
-                                  shuffle, &p, err);
+        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, seed, shuffle, &p, err);
     if (st == KURC_OK) {
         kurc_provider_start_epoch(p, 0);
         const int64_t *idx;

@@ -31,7 +31,6 @@
 #include "log.h"
 #include "loss_pass.h"
 #include "progress.h"
-#include "rng.h"
 #include "run.h"
 #include "session.h"
 #include "strbuf.h"
@@ -76,13 +75,6 @@ struct trainer {
 
 /* --- set-up ------------------------------------------------------------- */
 
-static uint64_t tag_of(const char *text) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *text; text++)
-        h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
-    return h;
-}
-
 static int64_t provider_batch_size(const struct kurc_value *section) {
     const struct kurc_value *p = section ? kurc_map_get(section, "provider") : NULL;
     const struct kurc_value *b = p && p->kind == KURC_MAP ? kurc_map_get(p, "batch_size") : NULL;
@@ -104,7 +96,7 @@ static enum kurc_status load_validation(struct trainer *t, struct kurc_err *err)
         enum kurc_status st = kurc_data_load(list, &v->data, err);
         if (st == KURC_OK)
             st = kurc_provider_create(kurc_map_get(validate, "provider"), &v->data,
-                                      kurc_rng_derive(kurc_session_seed(t->kf), tag_of(v->name)),
+                                      kurc_session_provider_seed(t->kf, v->name),
                                       true, &v->provider, err);
         if (st)
             return st;
@@ -528,7 +520,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         return st;
     uint64_t seed = kurc_session_seed(t->kf);
     if ((st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                   kurc_rng_derive(seed, tag_of("train")), true, &t->provider,
+                                   kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
                                    err)) ||
         (st = load_validation(t, err)))
         return st;
