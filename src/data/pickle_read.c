@@ -108,6 +108,8 @@ const char *kurc_pickle_kind_name(enum kurc_pickle_kind kind) {
         return "bool";
     case KURC_PICKLE_INT:
         return "int";
+    case KURC_PICKLE_FLOAT:
+        return "float";
     case KURC_PICKLE_BYTES:
         return "bytes";
     case KURC_PICKLE_STR:
@@ -615,6 +617,17 @@ static enum kurc_status step(struct vm *vm, bool *stop) {
             return st;
         push_int(vm, (int64_t)le_uint(p, 2));
         return KURC_OK;
+    case 'G': { /* BINFLOAT: an IEEE 754 double, big-endian */
+        if ((st = take(vm, 8, &p)))
+            return st;
+        uint64_t bits = 0;
+        for (int i = 0; i < 8; i++)
+            bits = bits << 8 | p[i];
+        a = new_obj(vm, KURC_PICKLE_FLOAT);
+        memcpy(&a->u.f, &bits, sizeof a->u.f);
+        push(vm, a);
+        return KURC_OK;
+    }
     case 0x8a: { /* LONG1: n bytes of little-endian two's complement */
         if ((st = take(vm, 1, &p)))
             return st;

@@ -66,6 +66,27 @@ static void test_scalars(void **state) {
     kurc_pickle_doc_free(doc);
 }
 
+static void test_floats(void **state) {
+    (void)state;
+    struct kurc_pickle_doc *doc;
+    /* [1.5, -0.1, 1e300, inf] as Python writes them (BINFLOAT) */
+    const struct kurc_pickle *t =
+        LOAD_OK("\x80\x04]\x94(G?\xf8\x00\x00\x00\x00\x00\x00G\xbf\xb9\x99\x99\x99\x99\x99\x9a"
+                "G~7\xe4<\x88\x00u\x9c" "G\x7f\xf0\x00\x00\x00\x00\x00\x00" "e.",
+                &doc);
+    assert_int_equal(t->kind, KURC_PICKLE_LIST);
+    assert_int_equal(t->u.seq.len, 4);
+    const double want[] = {1.5, -0.1, 1e300, 1.0 / 0.0};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(t->u.seq.items[i]->kind, KURC_PICKLE_FLOAT);
+        assert_true(t->u.seq.items[i]->u.f == want[i]);
+    }
+    assert_string_equal(kurc_pickle_kind_name(KURC_PICKLE_FLOAT), "float");
+    kurc_pickle_doc_free(doc);
+    EXPECT_ERROR("\x80\x02G\x3f\xf8.",
+                 "t.pkl: truncated pickle: BINFLOAT at offset 2 needs 8 bytes, only 3 left");
+}
+
 static void test_strings(void **state) {
     (void)state;
     struct kurc_pickle_doc *doc;
@@ -336,6 +357,7 @@ static void test_bad_arrays(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_floats),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_containers_and_memo),
         cmocka_unit_test(test_cycle),
