@@ -162,6 +162,17 @@ count validation-yes-runs validation-yes.err "Validating, loss=" 5
 count validation-yes-full validation-yes.err ": 20 samples in" 5
 # the validations of checkpoints come after batches 5, 10 and 15
 logged_batches validation-yes-logged vy-log 5 8 10 15 16
+pycheck validation-yes-columns <<'EOF'
+import os, struct
+def count(name):
+    with open(os.path.join("vy-log", name), "rb") as f:
+        f.read(4)
+        return struct.unpack(">I", f.read(4))[0]
+for name, n in (("batch_loss_y", 16), ("batch_loss_total", 16), ("training_loss_total", 2),
+                ("training_loss_y", 2), ("validation_loss.default_total", 5),
+                ("validation_loss.default_y", 5), ("validation_loss_total", 5)):
+    assert count(name) == n, (name, count(name), n)
+EOF
 
 # --- {validation: 2}: two batches (8 samples) of validation at checkpoints --
 kurfile v2.yml "{path: v2.ck, batches: 5, validation: 2}" 2

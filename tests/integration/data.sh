@@ -3,7 +3,7 @@
 # -n and -t, the first batch being the one training really uses; and
 # `--step`, which waits for ENTER before each batch.
 . "$(dirname "$0")/lib.sh"
-need_python numpy h5py
+need_python
 
 # --- the format -----------------------------------------------------------------
 # keys sorted, samples as nested lists of Python floats, big ones summarised
