@@ -161,6 +161,54 @@ status=$?
 if [ "$status" -eq 0 ]; then pass "step-completes (exit 0)"; else fail "step-completes" "exit $status"; show step.err; fi
 has step-trained step.err "Epoch 1/1, loss="
 has step-done step.err "Completed 1 epochs."
+# signals while kurc waits for ENTER: training stops after that batch (at
+# the next boundary) and saves its state (exit 3); test and evaluate have
+# nothing to save and end at once, killed by the signal (SIGTERM: 143; a
+# background job of a script ignores SIGINT, which kurc then leaves so)
+# signal_while_waiting NAME SIGNAL WANT TEXT ARGS...: runs kurc ARGS with
+# stdin from a fifo, waits for TEXT on its stderr, sends SIGNAL, checks the
+# exit status.
+signal_while_waiting() {
+  local name=$1 signal=$2 want=$3 text=$4
+  shift 4
+  rm -f wait-fifo
+  mkfifo wait-fifo
+  "$KURC" "$@" <wait-fifo >"$name.out" 2>"$name.err" &
+  local pid=$!
+  exec 4>wait-fifo
+  if wait_for "$name.err" "$text"; then
+    kill "-$signal" "$pid"
+  else
+    kill -TERM "$pid"
+  fi
+  wait "$pid"
+  local status=$?
+  exec 4>&-
+  if [ "$status" -eq "$want" ]; then
+    pass "$name (exit $status)"
+  else
+    fail "$name" "exit $status, want $want"
+    show "$name.err"
+  fi
+}
+sed -e 's/log: slog/log: intlog\n  weights: {last: int.w}/' -e '/^evaluate:/a\  destination: int.pkl' \
+  step.yml >int.yml
+signal_while_waiting sigint-train INT 3 "Training, Batch 1: press ENTER" train --step int.yml
+has sigint-train-message sigint-train.err "stopped by signal 2 after epoch 1, batch 1"
+check sigint-train-saved test -s int.w
+# with one batch per epoch, the validation after it does not wait for ENTER
+sed -e 's/log: tlog/log: int1log\n  weights: {last: int1.w}/' t.yml >int1.yml
+signal_while_waiting sigint-train-last-batch INT 3 "Training, Batch 1: press ENTER" \
+  train --step int1.yml
+has sigint-train-last-batch-message sigint-train-last-batch.err \
+  "stopped by signal 2 after epoch 1, batch 0"
+lacks sigint-train-last-batch-no-pause sigint-train-last-batch.err "Validating, Batch 1"
+signal_while_waiting sigterm-test TERM 143 "Testing, Batch 1: press ENTER" test --step int.yml
+lacks sigterm-test-no-loss sigterm-test.err "Test loss"
+signal_while_waiting sigterm-evaluate TERM 143 "Evaluating, Batch 1: press ENTER" \
+  evaluate --step int.yml
+check sigterm-evaluate-wrote-nothing test ! -e int.pkl
+
 # test and evaluate step too (stdin at its end runs the rest)
 "$KURC" test --step t.yml </dev/null >step-test.out 2>step-test.err
 has step-test step-test.err "Testing, Batch 1: press ENTER to run it"
