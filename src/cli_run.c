@@ -38,7 +38,10 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
                                      comm->local_size, &be, err);
         if (st == KURC_OK)
             st = kurc_comm_attach_backend(&comm, be, err);
-        kurc_run_catch_signals();
+        /* training stops at a batch boundary and saves its state; test and
+         * evaluate have nothing to save, so a signal ends them at once */
+        if (strcmp(args->command, "train") == 0)
+            kurc_run_catch_signals();
         if (st == KURC_OK && strcmp(args->command, "train") == 0)
             st = kurc_run_train(kf, comm, be, &opt, err);
         else if (st == KURC_OK && strcmp(args->command, "test") == 0)

@@ -73,7 +73,7 @@ expect train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kurc' tr
 expect train-wrote-last 0 '' '' -- test -s "$tmp/run/last.w"
 expect evaluate 0 '' 'Evaluating' -- sh -c "cd '$tmp/run' && '$bin/kurc' evaluate t.yml"
 expect evaluate-wrote 0 '' '' -- test -s "$tmp/run/out.pkl"
-expect data 0 '^Entry 1/2:' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' data -n 2 t.yml"
+expect data 0 '^Entry 1/6:' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' data -n 2 t.yml"
 expect test-no-section 2 '' 'there is no data to test' -- sh -c "cd '$tmp/run' && '$bin/kurc' test t.yml"
 printf 'model:\n  - input: {shape: [4]}\n    name: x\n  - dense: [3, 2]\n    name: y\n' >"$tmp/m.yml"
 expect build-table 0 'y +dense +x +\(2,\) +23' '' -- "$bin/kurc" build "$tmp/m.yml"

@@ -1,6 +1,6 @@
 /* hdf5.c - the `hdf5` supplier: every numeric dataset of an HDF5 file is a
- * float32 source (kurc's stand-in for Kur's pickle supplier: h5py writes
- * these files from Python as easily as pickle.dump wrote Kur's).
+ * float32 source (a kurc addition next to Kur's pickle supplier: h5py
+ * writes these files from Python as easily as pickle.dump wrote Kur's).
  *
  * Parameters: the standard packaging keys {path, url, checksum}
  * (positional: `- hdf5: data.h5`).  Datasets are found in every group,

@@ -108,6 +108,8 @@ const char *kurc_pickle_kind_name(enum kurc_pickle_kind kind) {
         return "bool";
     case KURC_PICKLE_INT:
         return "int";
+    case KURC_PICKLE_FLOAT:
+        return "float";
     case KURC_PICKLE_BYTES:
         return "bytes";
     case KURC_PICKLE_STR:
@@ -420,6 +422,26 @@ static enum kurc_status op_reduce(struct vm *vm) {
     return KURC_OK;
 }
 
+/* Stores the column-major (Fortran-ordered) bytes `from` of an array in C
+ * order: numpy pickles a transposed array (x.T, as Kur's tutorial data)
+ * that way. */
+static void fortran_to_c(struct kurc_pickle *arr, const unsigned char *from) {
+    int ndim = arr->u.array.ndim;
+    size_t item = (size_t)arr->u.array.dtype.itemsize, n = arr->u.array.nbytes / item;
+    int64_t index[KURC_PICKLE_MAX_DIMS] = {0};
+    for (size_t c = 0; c < n; c++) {
+        /* index is the C-order position c; its Fortran offset: */
+        size_t f = 0, stride = 1;
+        for (int k = 0; k < ndim; k++) {
+            f += (size_t)index[k] * stride;
+            stride *= (size_t)arr->u.array.dim[k];
+        }
+        memcpy(arr->u.array.data + c * item, from + f * item, item);
+        for (int k = ndim - 1; k >= 0 && ++index[k] == arr->u.array.dim[k]; k--)
+            index[k] = 0;
+    }
+}
+
 /* BUILD on a numpy array: state is ([version,] shape, dtype, is_fortran,
  * data), data the raw bytes. */
 static enum kurc_status build_array(struct vm *vm, struct kurc_pickle *arr,
@@ -462,13 +484,14 @@ static enum kurc_status build_array(struct vm *vm, struct kurc_pickle *arr,
     }
     bool is_fortran = (fortran->kind == KURC_PICKLE_BOOL && fortran->u.b) ||
                       (fortran->kind == KURC_PICKLE_INT && fortran->u.i);
-    if (is_fortran && ndim > 1)
-        return fail(vm, "Fortran-ordered numpy arrays are not supported");
     arr->u.array.dtype = dtype->u.dtype;
     arr->u.array.ndim = ndim;
     arr->u.array.nbytes = data->u.bytes.len;
     arr->u.array.data = kurc_xmalloc(data->u.bytes.len ? data->u.bytes.len : 1);
-    memcpy(arr->u.array.data, data->u.bytes.s, data->u.bytes.len);
+    if (is_fortran && ndim > 1)
+        fortran_to_c(arr, (const unsigned char *)data->u.bytes.s);
+    else
+        memcpy(arr->u.array.data, data->u.bytes.s, data->u.bytes.len);
     arr->u.array.built = true;
     return KURC_OK;
 }
@@ -615,6 +638,17 @@ static enum kurc_status step(struct vm *vm, bool *stop) {
             return st;
         push_int(vm, (int64_t)le_uint(p, 2));
         return KURC_OK;
+    case 'G': { /* BINFLOAT: an IEEE 754 double, big-endian */
+        if ((st = take(vm, 8, &p)))
+            return st;
+        uint64_t bits = 0;
+        for (int i = 0; i < 8; i++)
+            bits = bits << 8 | p[i];
+        a = new_obj(vm, KURC_PICKLE_FLOAT);
+        memcpy(&a->u.f, &bits, sizeof a->u.f);
+        push(vm, a);
+        return KURC_OK;
+    }
     case 0x8a: { /* LONG1: n bytes of little-endian two's complement */
         if ((st = take(vm, 1, &p)))
             return st;

@@ -1,6 +1,6 @@
 /* pickle_read.h - a restricted reader for Python pickles of data sets (the
- * CIFAR-10 batches): dicts, lists, tuples, numbers, strings and numpy
- * arrays, and nothing else.
+ * CIFAR-10 batches, Kur's pickle supplier): dicts, lists, tuples, numbers,
+ * strings and numpy arrays, and nothing else.
  *
  * Unlike Python's pickle module this reader never calls anything.  It
  * accepts the opcodes of protocols 2 to 4 that such files use and only the
@@ -27,6 +27,7 @@ enum kurc_pickle_kind {
     KURC_PICKLE_NONE,
     KURC_PICKLE_BOOL,
     KURC_PICKLE_INT,    /* fits in int64 (larger integers are an error) */
+    KURC_PICKLE_FLOAT,  /* a Python float (BINFLOAT) */
     KURC_PICKLE_BYTES,  /* Python 2 str or Python 3 bytes */
     KURC_PICKLE_STR,    /* Python 3 str (unicode), held as UTF-8 */
     KURC_PICKLE_LIST,
@@ -52,6 +53,7 @@ struct kurc_pickle {
     union {
         bool b;
         int64_t i;
+        double f;
         struct {
             char *s; /* NUL-terminated; len bytes before the NUL */
             size_t len;
@@ -96,7 +98,7 @@ void kurc_pickle_doc_free(struct kurc_pickle_doc *doc);
  * NULL when dict is not a dict or lacks the key. */
 const struct kurc_pickle *kurc_pickle_dict_get(const struct kurc_pickle *dict, const char *key);
 
-/* "None", "bool", "int", "bytes", "str", "list", "tuple", "dict",
+/* "None", "bool", "int", "float", "bytes", "str", "list", "tuple", "dict",
  * "numpy array", "numpy dtype", "global". */
 const char *kurc_pickle_kind_name(enum kurc_pickle_kind kind);
 

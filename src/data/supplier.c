@@ -19,6 +19,7 @@
     X(csv)                \
     X(hdf5)               \
     X(jsonl)              \
+    X(pickle)             \
     X(cifar)              \
     X(mnist)              \
     X(speech_recognition) \

@@ -181,13 +181,20 @@ bool kurc_hooks_any_evaluation(const struct kurc_value *hooks) {
     return false;
 }
 
+enum kurc_status kurc_hooks_check_evaluation(const struct kurc_value *hooks,
+                                             const struct kurc_value *destination,
+                                             struct kurc_err *err) {
+    enum kurc_status st = kurc_hooks_check(hooks, false, err);
+    if (st == KURC_OK && destination && destination->kind != KURC_NULL)
+        st = kurc_hook_output_check(destination, &destination->loc, err);
+    return st;
+}
+
 enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r,
                                      const struct kurc_value *hooks,
                                      const struct kurc_value *destination, struct kurc_err *err) {
     bool write = destination && destination->kind != KURC_NULL;
-    enum kurc_status st = kurc_hooks_check(hooks, false, err);
-    if (st == KURC_OK && write)
-        st = kurc_hook_output_check(destination, &destination->loc, err);
+    enum kurc_status st = kurc_hooks_check_evaluation(hooks, destination, err);
     for (size_t i = 0; i < entries(hooks) && st == KURC_OK; i++) {
         struct entry e;
         const struct hook *h;

@@ -95,4 +95,10 @@ enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
 enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
                                   struct kurc_err *err);
 
+/* Checks evaluation hooks and a destination (NULL or null: none) before
+ * testing or evaluating starts. */
+enum kurc_status kurc_hooks_check_evaluation(const struct kurc_value *hooks,
+                                             const struct kurc_value *destination,
+                                             struct kurc_err *err);
+
 #endif

@@ -50,6 +50,11 @@ static void print_sample(const float *x, const struct kurc_shape *s) {
     print_axis(x, s, 0, numel, numel > SUMMARY_THRESHOLD);
 }
 
+static int by_name(const void *a, const void *b) {
+    const struct kurc_source *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
 /* The section `kurc data` shows: the one asked for, or the first of
  * train, validate, test, evaluate that has data. */
 static const char *pick_section(const struct kurc_kurfile *kf, const char *asked) {
@@ -83,27 +88,36 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
         return kurc_err_set(err, KURC_E_CONFIG, sec ? &sec->loc : NULL,
                             "data: the %s section has no data", name);
     /* several data sets: the first, as Kur printed one provider at a time */
-    if (data->kind == KURC_MAP)
+    const char *set_name = "default";
+    if (data->kind == KURC_MAP) {
+        set_name = data->u.map.pairs[0].key;
         data = data->u.map.pairs[0].val;
+    }
     struct kurc_dataset set;
     kurc_dataset_init(&set);
     struct kurc_provider *p = NULL;
-    bool shuffle = strcmp(name, "train") == 0 || strcmp(name, "validate") == 0;
+    bool train = strcmp(name, "train") == 0, shuffle = train || strcmp(name, "validate") == 0;
+    /* the seed training shuffles this data with */
+    uint64_t seed = kurc_session_provider_seed(kf, train ? "train" : set_name);
     enum kurc_status st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
-        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, kurc_session_seed(kf),
-                                  shuffle, &p, err);
+        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, seed, shuffle, &p, err);
     if (st == KURC_OK) {
         kurc_provider_start_epoch(p, 0);
         const int64_t *idx;
         int64_t n;
         kurc_provider_batch(p, 0, &idx, &n);
-        if (opt->number >= 0 && opt->number < n)
-            n = opt->number;
-        for (int64_t e = 0; e < n; e++) {
+        /* Kur printed the keys sorted, and counted entries out of the whole
+         * batch however many it showed */
+        const struct kurc_source **sorted = kurc_xcalloc(set.n + 1, sizeof *sorted);
+        for (size_t k = 0; k < set.n; k++)
+            sorted[k] = &set.sources[k];
+        qsort(sorted, set.n, sizeof *sorted, by_name);
+        int64_t shown = opt->number >= 0 && opt->number < n ? opt->number : n;
+        for (int64_t e = 0; e < shown; e++) {
             printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
             for (size_t k = 0; k < set.n; k++) {
-                const struct kurc_source *s = &set.sources[k];
+                const struct kurc_source *s = sorted[k];
                 int64_t length;
                 const float *x = kurc_source_sample(s, idx[e], &length);
                 struct kurc_shape shape = s->shape; /* a variable-length sample's own */
@@ -116,6 +130,7 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
                     printf("  %s (text): \"%s\"\n", s->name, s->text[idx[e]]);
             }
         }
+        free(sorted);
     }
     kurc_provider_free(p);
     kurc_dataset_release(&set);

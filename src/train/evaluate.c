@@ -102,6 +102,9 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
     const struct kurc_value *data = section_data(kf, "test", &sec, err, &st);
     if (!data)
         return st;
+    /* a mistake in the hooks fails now, not after the work */
+    if ((st = kurc_hooks_check_evaluation(kurc_map_get(sec, "hooks"), NULL, err)))
+        return st;
     size_t n_sets = data->kind == KURC_LIST ? 1 : data->u.map.len;
     struct kurc_dataset *sets = kurc_xcalloc(n_sets, sizeof *sets);
     struct kurc_session *s = NULL;
@@ -211,7 +214,10 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     struct kurc_provider *p = NULL;
     struct kurc_bindings b = {0};
     struct kurc_eval_result r = {0};
-    st = kurc_data_load(data, &set, err);
+    st = kurc_hooks_check_evaluation(kurc_map_get(sec, "hooks"), kurc_map_get(sec, "destination"),
+                                     err);
+    if (st == KURC_OK)
+        st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
         st = kurc_session_create(kf, comm, be, &set, false, batch_size(sec), &s, err);
     if (st == KURC_OK)

@@ -9,12 +9,20 @@
 #include "binding.h"
 #include "data/provider.h"
 #include "log.h"
+#include "rng.h"
 #include "xalloc.h"
 
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf) {
     const struct kurc_value *settings = kurc_kurfile_section(kf, "settings");
     const struct kurc_value *seed = settings ? kurc_map_get(settings, "seed") : NULL;
     return seed && seed->kind == KURC_INT ? (uint64_t)seed->u.i : 0;
+}
+
+uint64_t kurc_session_provider_seed(const struct kurc_kurfile *kf, const char *name) {
+    uint64_t tag = 0xcbf29ce484222325ull; /* FNV-1a of the name */
+    for (; *name; name++)
+        tag = (tag ^ (unsigned char)*name) * 0x100000001b3ull;
+    return kurc_rng_derive(kurc_session_seed(kf), tag);
 }
 
 void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count) {

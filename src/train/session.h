@@ -76,6 +76,12 @@ enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings 
 /* The seed a Kurfile asks for (settings.seed, default 0). */
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf);
 
+/* The shuffling seed of the provider that serves `name` ("train", or a
+ * validation data set's name: "default" for a list): the Kurfile's seed
+ * derived with the name, so that each provider shuffles on its own and
+ * `kurc data` shows the very batches training uses. */
+uint64_t kurc_session_provider_seed(const struct kurc_kurfile *kf, const char *name);
+
 /* Rank r's slice [*first, *first + *count) of a global batch of n. */
 void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count);
 

@@ -10,7 +10,8 @@
  * kept are the last good ones.  After each epoch: best-training weights,
  * validation (best-validation weights), the log, the epoch checkpoint and
  * the timers.  Whatever ends training (success, an error, a stop signal),
- * the `last` weights are saved; a signal also writes the checkpoint.
+ * the `last` weights are saved; unless it was an error, the checkpoint is
+ * written too (batch-level triggers may not have fired at the end).
  * Checkpoints hold everything needed to continue exactly where they were
  * written; a run whose checkpoint file exists resumes from it.
  */
@@ -30,7 +31,6 @@
 #include "log.h"
 #include "loss_pass.h"
 #include "progress.h"
-#include "rng.h"
 #include "run.h"
 #include "session.h"
 #include "strbuf.h"
@@ -64,21 +64,16 @@ struct trainer {
     struct kurc_train_state state;
     int64_t target_epochs; /* -1: none */
     double started;        /* kurc_now() at the session's start, less resumed clocks */
+    double clock_mark;     /* the elapsed clock at the start (mode additional), or 0 */
     double last_checkpoint;
     int64_t since_checkpoint_batches;
     int64_t since_checkpoint_samples;
     char *kurfile_json;   /* the resolved Kurfile, stored in checkpoints */
+    int64_t sessions;     /* the log's session count, this one included */
     bool rank0;
 };
 
 /* --- set-up ------------------------------------------------------------- */
-
-static uint64_t tag_of(const char *text) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *text; text++)
-        h = (h ^ (unsigned char)*text) * 0x100000001b3ull;
-    return h;
-}
 
 static int64_t provider_batch_size(const struct kurc_value *section) {
     const struct kurc_value *p = section ? kurc_map_get(section, "provider") : NULL;
@@ -101,7 +96,7 @@ static enum kurc_status load_validation(struct trainer *t, struct kurc_err *err)
         enum kurc_status st = kurc_data_load(list, &v->data, err);
         if (st == KURC_OK)
             st = kurc_provider_create(kurc_map_get(validate, "provider"), &v->data,
-                                      kurc_rng_derive(kurc_session_seed(t->kf), tag_of(v->name)),
+                                      kurc_session_provider_seed(t->kf, v->name),
                                       true, &v->provider, err);
         if (st)
             return st;
@@ -261,7 +256,7 @@ static enum kurc_status flush_log(struct trainer *t, struct kurc_err *err) {
     struct kurc_log_summary sum = {.epochs = t->state.epoch,
                                    .batches = t->state.batches,
                                    .samples = t->state.samples,
-                                   .sessions = 1};
+                                   .sessions = t->sessions};
     sum.clocks[0] = kurc_now() - t->started;
     for (int i = 1; i < 4; i++)
         sum.clocks[i] = t->state.clocks[i];
@@ -308,7 +303,9 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
             st = kurc_hooks_first_batch(t->s, t->valid[i].provider, &t->valid[i].bind, hooks,
                                         err);
     }
-    if (st == KURC_OK && t->n_valid > 1)
+    /* the overall record too, also for one set: Kur always logged it, and
+     * best-validation tracking across runs reads validation_loss_total */
+    if (st == KURC_OK)
         st = log_losses(t, "validation", NULL, all, err);
     *loss = kurc_loss_total(t->s, all);
     t->state.clocks[2] += kurc_now() - began;
@@ -319,12 +316,18 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
 
 /* --- the loop ------------------------------------------------------------- */
 
+/* The clock stop_when.elapsed reads, in seconds, history included. */
+static double elapsed_clock(const struct trainer *t) {
+    return t->spec.clock == KURC_CLOCK_ALL ? kurc_now() - t->started
+                                           : t->state.clocks[t->spec.clock];
+}
+
+/* Mode total counts the time of every session (from the log or the
+ * checkpoint), mode additional only this session's (Kur's clock mark). */
 static bool out_of_time(const struct trainer *t) {
     if (t->spec.elapsed_seconds < 0)
         return false;
-    double clock = t->spec.clock == KURC_CLOCK_ALL ? kurc_now() - t->started
-                                                   : t->state.clocks[t->spec.clock];
-    return clock >= t->spec.elapsed_seconds;
+    return elapsed_clock(t) - t->clock_mark >= t->spec.elapsed_seconds;
 }
 
 /* Agrees across ranks whether to stop now: a signal on any rank, or rank
@@ -470,6 +473,7 @@ static enum kurc_status open_log(struct trainer *t, struct kurc_err *err) {
     enum kurc_status st = kurc_logger_open(t->spec.log, &t->log, &summary, err);
     if (st)
         return st;
+    t->sessions = summary.sessions;
     if (t->state.epoch == 0 && t->state.batches == 0) {
         /* a fresh start continues the log's history (Kur's resume) */
         t->state.epoch = summary.epochs;
@@ -506,7 +510,9 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
     if (st)
         return st;
-    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)))
+    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)) ||
+        (st = kurc_hooks_check(kurc_map_get(kurc_kurfile_section(t->kf, "validate"), "hooks"),
+                               false, err)))
         return st;
     const struct kurc_value *data = kurc_map_get(train, "data");
     if (!data || data->kind != KURC_LIST)
@@ -517,7 +523,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         return st;
     uint64_t seed = kurc_session_seed(t->kf);
     if ((st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                   kurc_rng_derive(seed, tag_of("train")), true, &t->provider,
+                                   kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
                                    err)) ||
         (st = load_validation(t, err)))
         return st;
@@ -550,6 +556,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
                        : t->spec.total_mode ? t->spec.epochs
                                             : t->state.epoch + t->spec.epochs;
     t->last_checkpoint = kurc_now();
+    t->clock_mark = t->spec.total_mode ? 0 : elapsed_clock(t);
     return KURC_OK;
 }
 
@@ -566,10 +573,12 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
     if (t.s) {
         if (st == KURC_OK && t.rank0 && !sig)
             fprintf(stderr, "Completed %lld epochs.\n", (long long)t.state.epoch);
-        /* whatever ended training, keep its last state */
+        /* whatever ended training, keep its last state; the checkpoint
+         * too, unless an error stopped it or nothing changed since the
+         * last one, so that a rerun resumes where this run ended */
         struct kurc_err save_err;
         enum kurc_status saved = save_weights(&t, t.spec.last, "last", &save_err);
-        if (saved == KURC_OK && sig)
+        if (saved == KURC_OK && (sig || (st == KURC_OK && t.since_checkpoint_batches > 0)))
             saved = save_checkpoint(&t, &save_err);
         if (saved == KURC_OK && t.optimizer)
             saved = flush_log(&t, &save_err);

@@ -225,8 +225,8 @@ static void test_entry_errors(void **state) {
                     "test.yml:2:5: jsonl: cannot open nowhere.jsonl: No such file");
     dt_expect_error(load("data:\n  - jsnol: x\n", &d, &err), &err, KURC_E_CONFIG,
                     "test.yml:2:5: unknown supplier 'jsnol' (expected one of: csv, hdf5, jsonl");
-    dt_expect_error(load("data:\n  - pickle: x.pkl\n", &d, &err), &err, KURC_E_UNSUPPORTED,
-                    "test.yml:2:5: the 'pickle' supplier is not available in kurc");
+    dt_expect_error(load("data:\n  - numpy_dict: x.npy\n", &d, &err), &err, KURC_E_UNSUPPORTED,
+                    "test.yml:2:5: the 'numpy_dict' supplier is not available in kurc");
     dt_expect_error(load("data:\n  - jsonl: a\n    csv: b\n", &d, &err), &err, KURC_E_CONFIG,
                     "test.yml:3:5: a data entry names one supplier, found 'jsonl' and 'csv'");
     dt_expect_error(load("data:\n  - when: yes\n", &d, &err), &err, KURC_E_CONFIG,

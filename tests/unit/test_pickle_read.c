@@ -66,6 +66,27 @@ static void test_scalars(void **state) {
     kurc_pickle_doc_free(doc);
 }
 
+static void test_floats(void **state) {
+    (void)state;
+    struct kurc_pickle_doc *doc;
+    /* [1.5, -0.1, 1e300, inf] as Python writes them (BINFLOAT) */
+    const struct kurc_pickle *t =
+        LOAD_OK("\x80\x04]\x94(G?\xf8\x00\x00\x00\x00\x00\x00G\xbf\xb9\x99\x99\x99\x99\x99\x9a"
+                "G~7\xe4<\x88\x00u\x9c" "G\x7f\xf0\x00\x00\x00\x00\x00\x00" "e.",
+                &doc);
+    assert_int_equal(t->kind, KURC_PICKLE_LIST);
+    assert_int_equal(t->u.seq.len, 4);
+    const double want[] = {1.5, -0.1, 1e300, 1.0 / 0.0};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(t->u.seq.items[i]->kind, KURC_PICKLE_FLOAT);
+        assert_true(t->u.seq.items[i]->u.f == want[i]);
+    }
+    assert_string_equal(kurc_pickle_kind_name(KURC_PICKLE_FLOAT), "float");
+    kurc_pickle_doc_free(doc);
+    EXPECT_ERROR("\x80\x02G\x3f\xf8.",
+                 "t.pkl: truncated pickle: BINFLOAT at offset 2 needs 8 bytes, only 3 left");
+}
+
 static void test_strings(void **state) {
     (void)state;
     struct kurc_pickle_doc *doc;
@@ -303,7 +324,7 @@ static void test_bad_arrays(void **state) {
     pb_free(&p);
 
     /* A state whose data is a list (an object array), whose shape is not a
-     * tuple or has a negative dimension; a Fortran-ordered matrix. */
+     * tuple or has a negative dimension. */
 #define HEAD "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01" "b\x87R"
 #define DTYPE "cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R"
 #define CASE(lit, msg) {lit, sizeof lit - 1, msg}
@@ -316,8 +337,6 @@ static void test_bad_arrays(void **state) {
              "numpy arrays of Python objects are not supported"),
         CASE(HEAD "(K\x01K\x01" DTYPE "\x89U\x01xt" "b.",
              "numpy array shape must be a tuple of at most 8 ints"),
-        CASE(HEAD "(K\x01K\x02K\x02\x86" DTYPE "\x88U\x04xxxxt" "b.",
-             "Fortran-ordered numpy arrays are not supported"),
         CASE(HEAD "(K\x01J\xff\xff\xff\xff\x85" DTYPE "\x89U\x00t" "b.",
              "numpy array dimension 0 is not a non-negative int"),
     };
@@ -333,9 +352,34 @@ static void test_bad_arrays(void **state) {
     }
 }
 
+/* A Fortran-ordered array (numpy pickles x.T so) comes out in C order. */
+static void test_fortran_order(void **state) {
+    (void)state;
+    struct kurc_pickle_doc *doc;
+    /* shape (2, 3), u1, is_fortran, column-major bytes "adbecf" */
+    const struct kurc_pickle *a = LOAD_OK(HEAD "(K\x01K\x02K\x03\x86" DTYPE "\x88U\x06" "adbecft"
+                                                "b.",
+                                          &doc);
+    assert_int_equal(a->kind, KURC_PICKLE_ARRAY);
+    assert_int_equal(a->u.array.ndim, 2);
+    assert_int_equal(a->u.array.dim[0], 2);
+    assert_int_equal(a->u.array.dim[1], 3);
+    assert_memory_equal(a->u.array.data, "abcdef", 6);
+    kurc_pickle_doc_free(doc);
+    /* three dimensions, (2, 2, 2), of 2-byte items: F offset i + 2j + 4k */
+    a = LOAD_OK(HEAD "(K\x01K\x02K\x02K\x02\x87" "cnumpy\ndtype\nU\x02u2K\x00K\x01\x87R\x88"
+                     "U\x10" "A0B0C0D0E0F0G0H0t" "b.",
+                &doc);
+    assert_int_equal(a->u.array.ndim, 3);
+    /* C order (i, j, k): 000 001 010 011 100 ... -> F offsets 0 4 2 6 1 5 3 7 */
+    assert_memory_equal(a->u.array.data, "A0E0C0G0B0F0D0H0", 16);
+    kurc_pickle_doc_free(doc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scalars),
+        cmocka_unit_test(test_floats),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_containers_and_memo),
         cmocka_unit_test(test_cycle),
@@ -344,6 +388,7 @@ int main(void) {
         cmocka_unit_test(test_forbidden),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_arrays),
+        cmocka_unit_test(test_fortran_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
