@@ -17,7 +17,7 @@ packages=(
   slurmctld slurmd slurm-client munge shellcheck
   libcurl4-openssl-dev libssl-dev zlib1g-dev
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
-  libarchive-dev
+  libarchive-dev libglib2.0-dev
   libsndfile1-dev libsamplerate0-dev libfftw3-dev espeak-ng
   clang libclang-rt-14-dev
   python3 python3-numpy python3-h5py python3-torch

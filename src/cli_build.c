@@ -1,6 +1,7 @@
 /* cli_build.c - `kurc build`: parse the model, infer its shapes, emit its
  * graph and print one row per layer: name, type, inputs, output shape and
  * parameter count, then the totals. */
+#include <glib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,12 +10,19 @@
 #include "kurfile.h"
 #include "model.h"
 
-static int64_t container_params(const struct kurc_model *m, const char *name) {
-    int64_t n = 0;
-    for (size_t i = 0; i < m->params.n; i++)
-        if (strcmp(m->params.items[i].layer, name) == 0)
-            n += m->params.items[i].numel;
-    return n;
+/* The parameter count of every layer: layer name -> int64_t *. */
+static GHashTable *layer_params(const struct kurc_model *m) {
+    GHashTable *counts = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    for (size_t i = 0; i < m->params.n; i++) {
+        const struct kurc_param *q = &m->params.items[i];
+        int64_t *n = g_hash_table_lookup(counts, q->layer);
+        if (!n) {
+            n = g_new0(int64_t, 1);
+            g_hash_table_insert(counts, q->layer, n);
+        }
+        *n += q->numel;
+    }
+    return counts;
 }
 
 /* Prints n with thousands separators. */
@@ -33,6 +41,7 @@ static void print_count(FILE *out, int64_t n, int width) {
 static void print_table(const struct kurc_model *m, FILE *out) {
     fprintf(out, "%-24s %-20s %-24s %-18s %12s\n", "container", "type", "inputs", "output shape",
             "parameters");
+    GHashTable *counts = layer_params(m);
     for (size_t i = 0; i < m->n_nodes; i++) {
         const struct kurc_node *n = &m->nodes[i];
         char inputs[256] = "-", shape[96] = "-";
@@ -47,9 +56,11 @@ static void print_table(const struct kurc_model *m, FILE *out) {
             kurc_shape_format(kurc_graph_shape(m->graph, n->value), shape, sizeof shape);
         const char *type = n->suppressed ? "(when: false)" : n->c->type->name;
         fprintf(out, "%-24s %-20s %-24s %-18s ", n->c->name, type, inputs, shape);
-        print_count(out, container_params(m, n->c->name), 12);
+        const int64_t *count = g_hash_table_lookup(counts, n->c->name);
+        print_count(out, count ? *count : 0, 12);
         fputc('\n', out);
     }
+    g_hash_table_destroy(counts);
     fprintf(out, "\noutputs: ");
     for (size_t i = 0; i < m->n_outputs; i++)
         fprintf(out, "%s%s", i ? ", " : "", m->outputs[i].name);

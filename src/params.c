@@ -1,6 +1,7 @@
 /* params.c - laying out, allocating and initialising the parameter arenas. */
 #include "params.h"
 
+#include <glib.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,19 @@ void kurc_params_release(struct kurc_params *p) {
         free(p->items[i].weight);
     }
     free(p->items);
+    if (p->index)
+        g_hash_table_destroy(p->index);
     if (p->be) {
         p->be->ops->free(p->be, p->values);
         p->be->ops->free(p->be, p->grads);
     }
     memset(p, 0, sizeof *p);
+}
+
+/* The index key of a parameter: its layer and weight names, joined by a
+ * unit separator (a character no name holds). */
+static char *index_key(const char *layer, const char *weight) {
+    return g_strconcat(layer, "\x1f", weight, NULL);
 }
 
 int kurc_params_add(struct kurc_params *p, const char *layer, const char *weight,
@@ -43,14 +52,23 @@ int kurc_params_add(struct kurc_params *p, const char *layer, const char *weight
     q->init_arg = init_arg;
     q->fan_in = fan_in;
     q->fan_out = fan_out;
+    if (!p->index)
+        p->index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    char *key = index_key(layer, weight);
+    if (g_hash_table_contains(p->index, key))
+        g_free(key); /* kurc_params_find keeps finding the first */
+    else
+        g_hash_table_insert(p->index, key, GSIZE_TO_POINTER(p->n + 1));
     return (int)p->n++;
 }
 
 int kurc_params_find(const struct kurc_params *p, const char *layer, const char *weight) {
-    for (size_t i = 0; i < p->n; i++)
-        if (strcmp(p->items[i].layer, layer) == 0 && strcmp(p->items[i].weight, weight) == 0)
-            return (int)i;
-    return -1;
+    if (!p->index)
+        return -1;
+    char *key = index_key(layer, weight);
+    size_t found = GPOINTER_TO_SIZE(g_hash_table_lookup(p->index, key));
+    g_free(key);
+    return (int)found - 1;
 }
 
 /* Offsets are rounded up to 16 floats (64 bytes) so every view is aligned. */

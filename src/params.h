@@ -52,6 +52,7 @@ struct kurc_params {
     struct kurc_param *items;
     size_t n;
     size_t cap;
+    void *index; /* GHashTable: "layer\x1fweight" -> index + 1 (params.c) */
     size_t total; /* floats in each arena */
     struct kurc_backend *be;
     float *values; /* backend memory */

@@ -29,8 +29,10 @@
 #include "status.h"
 
 /* Containers one model may make (loops included): a bound that keeps a
- * runaway `for` from exhausting memory. */
-#define KURC_MODEL_MAX_CONTAINERS 100000
+ * runaway `for` from exhausting memory (the fuzz build lowers it). */
+#ifndef KURC_MODEL_MAX_CONTAINERS
+#define KURC_MODEL_MAX_CONTAINERS 20000
+#endif
 
 /* A leaf container in wiring order (Kur's ContainerNode). */
 struct kurc_node {
@@ -80,6 +82,7 @@ struct kurc_model {
     struct kurc_engine *engine;  /* the Kurfile's engine (borrowed) */
     struct kurc_container **all; /* every container, in parse order */
     size_t n_all;
+    void *by_name; /* GHashTable: container name -> container (model_parse.c) */
     struct kurc_container **roots; /* the model section's entries */
     size_t n_roots;
     struct kurc_node *nodes;

@@ -3,6 +3,7 @@
  * registration with the template engine. */
 #include "model.h"
 
+#include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,8 @@ void kurc_model_free(struct kurc_model *m) {
     for (size_t i = 0; i < m->n_all; i++)
         container_free(m->all[i]);
     free(m->all);
+    if (m->by_name)
+        g_hash_table_destroy(m->by_name);
     free(m->roots);
     for (size_t i = 0; i < m->n_nodes; i++) {
         free(m->nodes[i].names);
@@ -79,10 +82,7 @@ struct kurc_container *kurc_model_find(const struct kurc_model *m, const char *n
         for (size_t k = 0; k < m->nodes[i].n_names; k++)
             if (strcmp(m->nodes[i].names[k], name) == 0)
                 return m->nodes[i].c;
-    for (size_t i = 0; i < m->n_all; i++)
-        if (strcmp(m->all[i]->name, name) == 0)
-            return m->all[i];
-    return NULL;
+    return m->by_name ? g_hash_table_lookup(m->by_name, name) : NULL;
 }
 
 /* Evaluates v through the engine. */
@@ -247,12 +247,14 @@ static enum kurc_status check_entry_keys(const struct kurc_value *entry, const c
 
 static enum kurc_status register_container(struct kurc_model *m, struct kurc_container *c,
                                            struct kurc_err *err) {
-    for (size_t i = 0; i + 1 < m->n_all; i++) {
-        if (m->all[i] != c && strcmp(m->all[i]->name, c->name) == 0)
-            return kurc_err_set(err, KURC_E_CONFIG, &c->loc,
-                                "the name '%s' is already used by the %s container at line %d",
-                                c->name, m->all[i]->type->name, m->all[i]->loc.line);
-    }
+    if (!m->by_name)
+        m->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    const struct kurc_container *other = g_hash_table_lookup(m->by_name, c->name);
+    if (other)
+        return kurc_err_set(err, KURC_E_CONFIG, &c->loc,
+                            "the name '%s' is already used by the %s container at line %d",
+                            c->name, other->type->name, other->loc.line);
+    g_hash_table_insert(m->by_name, c->name, c); /* the key is the container's own name */
     kurc_engine_register(m->engine, c->name, (const char *const *)c->tags, c->n_tags,
                          (const char *const *)c->oldest, c->n_oldest);
     return KURC_OK;

@@ -274,6 +274,14 @@ static void test_for_errors(void **state) {
                "  - for:\n      range: -1\n      iterate:\n        - dense: 2\n",
                "'range' must be at least 0", NULL);
     load_fails("model:\n  - input: {shape: [4]}\n    name: x\n"
+               "  - for:\n      range: 1000000000000\n      iterate: []\n",
+               "'range' is 1000000000000, more than a model may hold", NULL);
+    /* nested loops, each within the bound, exceed it together */
+    load_fails("model:\n  - input: {shape: [4]}\n    name: x\n"
+               "  - for:\n      range: 20000\n      iterate:\n"
+               "        - for: {range: 20000, iterate: [{for: {range: 0, iterate: []}}]}\n",
+               "the model has more than", "containers (a loop too long?)", NULL);
+    load_fails("model:\n  - input: {shape: [4]}\n    name: x\n"
                "  - for:\n      iterate:\n        - dense: 2\n",
                "range", NULL);
     load_fails("model:\n  - input: {shape: [4]}\n    name: x\n"

@@ -2,7 +2,8 @@
  * [containers...]}.  Parses the `iterate` list N times, with the iteration
  * number (0-based) in scope as NAME; each copy is a new set of children
  * with their own names and weights.  range is evaluated once and must be
- * a non-negative integer ("{{ cnn.kernels|length }}" works). */
+ * a non-negative integer ("{{ cnn.kernels|length }}" works) no larger than
+ * the containers a model may hold. */
 #include <stdlib.h>
 
 #include "args.h"
@@ -29,6 +30,9 @@ static enum kurc_status for_parse(struct kurc_model *m, struct kurc_container *c
         kurc_engine_evaluate(m->engine, kurc_map_get(c->args, "range"), false, &range, err);
     if (!st)
         st = kurc_arg_int(c, range, "range", 0, &count, err);
+    if (!st && count > KURC_MODEL_MAX_CONTAINERS)
+        st = kurc_container_error(c, err, "'range' is %lld, more than a model may hold (%d)",
+                                  (long long)count, KURC_MODEL_MAX_CONTAINERS);
     if (!st)
         st = kurc_loop_var_name(m, c, "with_index", "index", &name, err);
     if (!st)
