@@ -83,5 +83,31 @@ expect kurc-train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kur
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"
 
+# embedding indices from data must pick rows of the table (checked once at load)
+mkdir -p "$tmp/emb"
+cat >"$tmp/emb/e.yml" <<'KURFILE'
+model:
+  - input: {shape: [3]}
+    name: x
+  - embedding: {vocab_size: 5, size: 2}
+    name: emb
+  - flatten:
+  - dense: 1
+    name: y
+train:
+  data:
+    - jsonl: d.jsonl
+  epochs: 1
+loss:
+  - target: y
+    name: mean_squared_error
+KURFILE
+printf '{"x": [0, 1, 4], "y": [1]}\n{"x": [2, 3, 4.5], "y": [0]}\n' >"$tmp/emb/d.jsonl"
+expect embedding-in-range 0 '' 'Completed 1 epochs' -- sh -c "cd '$tmp/emb' && '$bin/kurc' train e.yml"
+printf '{"x": [0, 1, 4], "y": [1]}\n{"x": [2, 5, 1], "y": [0]}\n' >"$tmp/emb/d.jsonl"
+expect embedding-too-large 1 '' "the data source 'x' \(d.jsonl\) has the value 5 in sample 1 \(from 0\), but the embedding 'emb' looks up rows 0 to 4" -- sh -c "cd '$tmp/emb' && '$bin/kurc' train e.yml"
+printf '{"x": [-1, 1, 4], "y": [1]}\n' >"$tmp/emb/d.jsonl"
+expect embedding-negative 1 '' "has the value -1 in sample 0" -- sh -c "cd '$tmp/emb' && '$bin/kurc' train e.yml"
+
 echo "$((total - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

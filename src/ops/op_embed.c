@@ -21,6 +21,10 @@ static void gather_backward(struct kurc_exec *x, const struct kurc_op *op) {
 static const struct kurc_op_def gather_def = {"gather", gather_forward, gather_backward, NULL,
                                               NULL};
 
+bool kurc_op_is_gather(const struct kurc_op *op) {
+    return op->def == &gather_def;
+}
+
 int kurc_emit_gather(struct kurc_graph *g, int index, int table, const char *name,
                      struct kurc_err *err) {
     const struct kurc_shape *is = kurc_graph_shape(g, index), *ts = kurc_graph_shape(g, table);

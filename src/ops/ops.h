@@ -71,6 +71,9 @@ int kurc_emit_reduce(struct kurc_graph *g, int x, bool mean, const char *name);
  * (T, D). */
 int kurc_emit_gather(struct kurc_graph *g, int index, int table, const char *name,
                      struct kurc_err *err);
+/* Whether op is an embedding lookup (its in[0] holds the indices and in[1]
+ * the table): the binding checks indices fed from data (binding.c). */
+bool kurc_op_is_gather(const struct kurc_op *op);
 
 /* Inverted dropout of rate in [0, 1), active only while training; seed
  * identifies the layer's mask stream. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/provider.h"
+#include "ops/ops.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -70,12 +71,58 @@ static size_t padded_numel(const struct kurc_source *s) {
     return (size_t)(longest * kurc_source_inner(s));
 }
 
+/* The first value of s that is not a row of a table with `rows` rows
+ * (after truncation to an integer, as Keras's cast), or -1 when all are. */
+static int64_t bad_index(const struct kurc_source *s, int64_t rows, int64_t *sample) {
+    for (int64_t i = 0; i < s->count; i++) {
+        int64_t length;
+        const float *x = kurc_source_sample(s, i, &length);
+        int64_t n = kurc_source_ragged(s) ? length * kurc_source_inner(s)
+                                          : kurc_shape_numel(&s->shape);
+        for (int64_t k = 0; k < n; k++) {
+            if (!(x[k] > -1.0f && x[k] < (float)rows)) {
+                *sample = i;
+                return k;
+            }
+        }
+    }
+    return -1;
+}
+
+/* Embedding indices fed straight from s must pick rows of the table: the
+ * kernels trust them, so the whole source is checked once, here. */
+static enum kurc_status check_indices(const struct kurc_model *m, int tensor,
+                                      const struct kurc_source *s, struct kurc_err *err) {
+    const struct kurc_graph *g = m->graph;
+    for (size_t o = 0; o < g->n_ops; o++) {
+        const struct kurc_op *op = &g->ops[o];
+        if (!kurc_op_is_gather(op) || op->in[0] != tensor)
+            continue;
+        int64_t rows = kurc_graph_shape(g, op->in[1])->dim[0], sample = 0;
+        int64_t k = bad_index(s, rows, &sample);
+        if (k < 0)
+            continue;
+        int64_t length;
+        float value = kurc_source_sample(s, sample, &length)[k];
+        const char *layer = op->owner >= 0 ? m->nodes[op->owner].c->name : "?";
+        return kurc_err_set(err, KURC_E_DATA, NULL,
+                            "the data source '%s' (%s) has the value %g in sample %lld (from 0), but the "
+                            "embedding '%s' looks up rows 0 to %lld of its table",
+                            s->name, s->origin ? s->origin : "data", (double)value,
+                            (long long)sample, layer, (long long)rows - 1);
+    }
+    return KURC_OK;
+}
+
 static enum kurc_status add(const struct kurc_model *m, struct kurc_binding item,
                             int64_t max_rows, struct kurc_bindings *out, struct kurc_err *err) {
     const struct kurc_source *s = item.source;
     const struct kurc_shape *want = kurc_graph_shape(m->graph, item.tensor);
     if (!fits(want, s, item.feed != NULL))
         return mismatch(want, s, err);
+    enum kurc_status st = check_indices(m, item.tensor, s, err);
+    if (st)
+        return st;
     out->items = kurc_xrealloc(out->items, (out->n + 1) * sizeof *out->items);
     out->items[out->n++] = item;
     out->ragged = out->ragged || kurc_source_ragged(s);
