@@ -17,6 +17,7 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "file_read.h"
 #include "pyrepr.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -608,24 +609,10 @@ int kurc_format_for_path(const char *path) {
 /* Reads a whole file into a new buffer. */
 static enum kurc_status read_file(const char *path, const struct kurc_loc *where, char **data,
                                   size_t *len, struct kurc_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int e = kurc_file_read(path, data, len);
+    if (e)
         return kurc_err_set(err, KURC_E_CONFIG, where, "cannot read Kurfile '%s': %s", path,
-                            strerror(errno));
-    struct kurc_strbuf sb = KURC_STRBUF_INIT;
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kurc_strbuf_append(&sb, chunk, n);
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        kurc_strbuf_free(&sb);
-        return kurc_err_set(err, KURC_E_CONFIG, where, "cannot read Kurfile '%s': %s", path,
-                            strerror(EIO));
-    }
-    *len = sb.len;
-    *data = kurc_strbuf_take(&sb);
+                            strerror(e));
     return KURC_OK;
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_read.h"
 #include "package.h"
 #include "paths.h"
 
@@ -67,37 +68,13 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
                                          size_t *len, struct kurc_err *err) {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
-                            strerror(errno));
-    size_t cap = 1 << 16, used = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        used += fread(buf + used, 1, cap - used - 1, f);
-        if (used < cap - 1)
-            break;
-        char *grown = cap <= SIZE_MAX / 2 ? realloc(buf, cap * 2) : NULL;
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf)
+    int e = kurc_file_read(path, data, len);
+    if (e == ENOMEM)
         return kurc_err_set(err, KURC_E_IO, where, "%s: out of memory reading %s", supplier,
                             path);
-    if (failed) {
-        free(buf);
-        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot read %s", supplier, path);
-    }
-    buf[used] = '\0';
-    *data = buf;
-    *len = used;
+    if (e)
+        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
+                            strerror(e));
     return KURC_OK;
 }
 

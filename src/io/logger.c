@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_read.h"
 #include "pyrepr.h"
 #include "strbuf.h"
 #include "value.h"
@@ -245,28 +246,6 @@ enum kurc_status kurc_logger_flush(struct kurc_logger *l, const struct kurc_log_
     return st;
 }
 
-/* Reads the whole file at path into a new buffer; NULL (errno set) when it
- * cannot. */
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct kurc_strbuf b = KURC_STRBUF_INIT;
-    char chunk[65536];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kurc_strbuf_append(&b, chunk, got);
-    bool bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        kurc_strbuf_free(&b);
-        errno = EIO;
-        return NULL;
-    }
-    *len = b.len;
-    return kurc_strbuf_take(&b);
-}
-
 /* A number from a summary mapping (int or float); false when absent or of
  * another kind. */
 static bool summary_number(const struct kurc_value *map, const char *key, double *out) {
@@ -281,9 +260,10 @@ static bool summary_number(const struct kurc_value *map, const char *key, double
 static enum kurc_status load_summary(const char *path, struct kurc_log_summary *s,
                                      struct kurc_err *err) {
     size_t len = 0;
-    char *text = read_all(path, &len);
-    if (!text)
-        return fail(err, path, "cannot read the log summary: %s", strerror(errno));
+    char *text;
+    int e = kurc_file_read(path, &text, &len);
+    if (e)
+        return fail(err, path, "cannot read the log summary: %s", strerror(e));
     struct kurc_value *v = NULL;
     enum kurc_status st = kurc_load_buffer(text, len, KURC_FORMAT_YAML, path, &v, err);
     free(text);
@@ -424,10 +404,12 @@ enum kurc_status kurc_logger_column(const char *dir, const char *column, double 
     char *path = kurc_xasprintf("%s/%s", dir, column);
     enum kurc_status st = KURC_OK;
     size_t len = 0;
-    unsigned char *data = (unsigned char *)read_all(path, &len);
-    if (!data) {
-        if (errno != ENOENT)
-            st = fail(err, path, "cannot read the log column: %s", strerror(errno));
+    char *bytes;
+    int e = kurc_file_read(path, &bytes, &len);
+    unsigned char *data = (unsigned char *)bytes;
+    if (e) {
+        if (e != ENOENT)
+            st = fail(err, path, "cannot read the log column: %s", strerror(e));
         free(path);
         return st;
     }
