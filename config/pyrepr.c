@@ -153,25 +153,33 @@ void kurc_py_repr(const struct kurc_value *v, struct kurc_strbuf *sb) {
         break;
     case KURC_LIST:
         kurc_strbuf_putc(sb, '[');
-        for (size_t i = 0; i < v->u.list.len; i++) {
-            if (i)
-                kurc_strbuf_puts(sb, ", ");
-            kurc_py_repr(v->u.list.items[i], sb);
-        }
+        kurc_py_repr_items(v, kurc_py_repr, sb);
         kurc_strbuf_putc(sb, ']');
         break;
     case KURC_MAP:
-        kurc_strbuf_putc(sb, '{');
-        for (size_t i = 0; i < v->u.map.len; i++) {
-            if (i)
-                kurc_strbuf_puts(sb, ", ");
-            kurc_py_repr_string(v->u.map.pairs[i].key, strlen(v->u.map.pairs[i].key), sb);
-            kurc_strbuf_puts(sb, ": ");
-            kurc_py_repr(v->u.map.pairs[i].val, sb);
-        }
-        kurc_strbuf_putc(sb, '}');
+        kurc_py_repr_dict(v, kurc_py_repr, sb);
         break;
     }
+}
+
+void kurc_py_repr_items(const struct kurc_value *v, kurc_py_repr_fn repr, struct kurc_strbuf *sb) {
+    for (size_t i = 0; i < v->u.list.len; i++) {
+        if (i)
+            kurc_strbuf_puts(sb, ", ");
+        repr(v->u.list.items[i], sb);
+    }
+}
+
+void kurc_py_repr_dict(const struct kurc_value *v, kurc_py_repr_fn repr, struct kurc_strbuf *sb) {
+    kurc_strbuf_putc(sb, '{');
+    for (size_t i = 0; i < v->u.map.len; i++) {
+        if (i)
+            kurc_strbuf_puts(sb, ", ");
+        kurc_py_repr_string(v->u.map.pairs[i].key, strlen(v->u.map.pairs[i].key), sb);
+        kurc_strbuf_puts(sb, ": ");
+        repr(v->u.map.pairs[i].val, sb);
+    }
+    kurc_strbuf_putc(sb, '}');
 }
 
 void kurc_py_str(const struct kurc_value *v, struct kurc_strbuf *sb) {

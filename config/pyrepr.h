@@ -25,4 +25,14 @@ void kurc_py_repr(const struct kurc_value *v, struct kurc_strbuf *sb);
 /* Appends repr of a raw string (Python's quoting rules). */
 void kurc_py_repr_string(const char *s, size_t len, struct kurc_strbuf *sb);
 
+/* Writes one element of a container: kurc_py_repr, or the template
+ * engine's repr, which also knows tuples and dict views. */
+typedef void (*kurc_py_repr_fn)(const struct kurc_value *v, struct kurc_strbuf *sb);
+
+/* Appends the items of list v separated by ", ", each written by repr. */
+void kurc_py_repr_items(const struct kurc_value *v, kurc_py_repr_fn repr, struct kurc_strbuf *sb);
+
+/* Appends mapping v as {'key': value, ...}, each value written by repr. */
+void kurc_py_repr_dict(const struct kurc_value *v, kurc_py_repr_fn repr, struct kurc_strbuf *sb);
+
 #endif

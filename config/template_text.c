@@ -357,44 +357,28 @@ int tmpl_parse_int(const char *s, size_t len, int base, int64_t *out) {
 
 /* ---- str() and repr() ---------------------------------------------------- */
 
-static void repr_items(const struct kurc_value *v, struct kurc_strbuf *sb) {
-    for (size_t i = 0; i < v->u.list.len; i++) {
-        if (i)
-            kurc_strbuf_puts(sb, ", ");
-        tmpl_repr(v->u.list.items[i], sb);
-    }
-}
-
 void tmpl_repr(const struct kurc_value *v, struct kurc_strbuf *sb) {
     enum pytype t = tmpl_pytype(v);
     switch (t) {
     case PT_LIST:
         kurc_strbuf_putc(sb, '[');
-        repr_items(v, sb);
+        kurc_py_repr_items(v, tmpl_repr, sb);
         kurc_strbuf_putc(sb, ']');
         break;
     case PT_TUPLE:
         kurc_strbuf_putc(sb, '(');
-        repr_items(v, sb);
+        kurc_py_repr_items(v, tmpl_repr, sb);
         kurc_strbuf_puts(sb, v->u.list.len == 1 ? ",)" : ")");
         break;
     case PT_KEYS:
     case PT_VALUES:
     case PT_ITEMS:
         kurc_strbuf_printf(sb, "%s([", tmpl_pytype_name(t));
-        repr_items(v, sb);
+        kurc_py_repr_items(v, tmpl_repr, sb);
         kurc_strbuf_puts(sb, "])");
         break;
     case PT_DICT:
-        kurc_strbuf_putc(sb, '{');
-        for (size_t i = 0; i < v->u.map.len; i++) {
-            if (i)
-                kurc_strbuf_puts(sb, ", ");
-            kurc_py_repr_string(v->u.map.pairs[i].key, strlen(v->u.map.pairs[i].key), sb);
-            kurc_strbuf_puts(sb, ": ");
-            tmpl_repr(v->u.map.pairs[i].val, sb);
-        }
-        kurc_strbuf_putc(sb, '}');
+        kurc_py_repr_dict(v, tmpl_repr, sb);
         break;
     case PT_LOOP: {
         const struct kurc_value *index = kurc_map_get(v, "index");

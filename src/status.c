@@ -44,6 +44,25 @@ enum kurc_status kurc_err_set(struct kurc_err *err, enum kurc_status status,
     return status;
 }
 
+enum kurc_status kurc_err_place(struct kurc_err *err, const struct kurc_loc *loc) {
+    if (!err->file[0] && loc && loc->file) {
+        snprintf(err->file, sizeof err->file, "%s", loc->file);
+        err->line = loc->line;
+        err->col = loc->col;
+    }
+    return err->status;
+}
+
+enum kurc_status kurc_err_prefix(struct kurc_err *err, const char *prefix) {
+    size_t plen = strlen(prefix), n = strlen(err->msg);
+    if (n > sizeof err->msg - 1 - plen)
+        n = sizeof err->msg - 1 - plen;
+    memmove(err->msg + plen, err->msg, n);
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen + n] = '\0';
+    return err->status;
+}
+
 void kurc_err_clear(struct kurc_err *err) {
     err->status = KURC_OK;
     err->file[0] = '\0';

@@ -58,6 +58,15 @@ enum kurc_status kurc_err_set(struct kurc_err *err, enum kurc_status status,
 enum kurc_status kurc_err_vset(struct kurc_err *err, enum kurc_status status,
                                const struct kurc_loc *loc, const char *fmt, va_list ap);
 
+/* Gives an error that has no place yet the place loc (none when loc or its
+ * file is NULL), so that a failure deep in a helper points at the Kurfile
+ * entry that asked.  Returns the error's status. */
+enum kurc_status kurc_err_place(struct kurc_err *err, const struct kurc_loc *loc);
+
+/* Puts prefix ("mnist: ") before the message, cutting the message's end
+ * when both do not fit.  Returns the error's status. */
+enum kurc_status kurc_err_prefix(struct kurc_err *err, const char *prefix);
+
 /* Clears an error to KURC_OK with no place and no message. */
 void kurc_err_clear(struct kurc_err *err);
 

@@ -4,31 +4,10 @@
 # whose engine is not built yet.
 set -u
 bin=$(cd "$1" && pwd) kurfiles=$(cd "$2" && pwd)
-fails=0
-total=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-# expect NAME STATUS STDOUT_PATTERN STDERR_PATTERN -- COMMAND...
-expect() {
-  local name=$1 status=$2 out_pat=$3 err_pat=$4
-  shift 5
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local got=$?
-  total=$((total + 1))
-  local ok=1
-  [ "$got" -eq "$status" ] || ok=0
-  [ -z "$out_pat" ] || grep -qE -- "$out_pat" "$tmp/out" || ok=0
-  [ -z "$err_pat" ] || grep -qE -- "$err_pat" "$tmp/err" || ok=0
-  if [ $ok -eq 1 ]; then
-    echo "ok   $name"
-  else
-    echo "FAIL $name: status $got (want $status)"
-    sed 's/^/  stdout: /' "$tmp/out"
-    sed 's/^/  stderr: /' "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
+# shellcheck source=/dev/null
+. "$(dirname "$0")/expect.sh" "$tmp"
 
 ex=$kurfiles/examples/mnist.yml
 expect version 0 '^kurc [0-9]+\.[0-9]+\.[0-9]+ \(MPI (yes|no), CUDA (yes|no), NCCL (yes|no)\)$' '' -- "$bin/kurc" --version

@@ -51,6 +51,9 @@
  * same geometry always gets the same plan). */
 #define CUDNN_WORKSPACE_LIMIT ((size_t)256 << 20)
 
+/* The three passes cuDNN picks an algorithm for. */
+enum pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER, PASSES };
+
 struct kc_conv_entry {
     bool used;
     bool queried; /* made by conv_workspace: kept, and bounds later plans */
@@ -66,11 +69,11 @@ struct kc_conv_entry {
     cudnnTensorDescriptor_t xd, yd;
     cudnnFilterDescriptor_t wd;
     cudnnConvolutionDescriptor_t cd;
-    cudnnConvolutionFwdAlgo_t fwd;
-    cudnnConvolutionBwdDataAlgo_t data;
-    cudnnConvolutionBwdFilterAlgo_t filter;
-    cudnnMathType_t fwd_math, data_math, filter_math;
-    size_t fwd_bytes, data_bytes, filter_bytes;
+    /* per pass: cuDNN's algorithm (of the pass's enum), its math type and
+     * workspace */
+    int algo[PASSES];
+    cudnnMathType_t math[PASSES];
+    size_t bytes[PASSES];
     size_t off_pad, off_x, off_y, off_cudnn, total;
 };
 
@@ -234,43 +237,123 @@ static cudnnMathType_t math_for(const struct kc_ctx *c, cudnnMathType_t candidat
     return c->allow_tf32 ? candidate : CUDNN_FMA_MATH;
 }
 
-/* Candidates in cuDNN's order of preference; the first that is supported
- * with our math type, fits `limit` and (on the first round) is
- * deterministic wins. */
-#define CHOOSE(c, e, perf, got, limit, workspace_call, algo_out, math_out, bytes_out)              \
-    do {                                                                                           \
-        for (int round_ = 0; round_ < 2; round_++)                                                 \
-            for (int i_ = 0; i_ < (got); i_++) {                                                   \
-                if ((perf)[i_].status != CUDNN_STATUS_SUCCESS ||                                   \
-                    (round_ == 0 && (perf)[i_].determinism != CUDNN_DETERMINISTIC))                \
-                    continue;                                                                      \
-                cudnnMathType_t m_ = math_for(c, (perf)[i_].mathType);                             \
-                size_t b_ = 0;                                                                     \
-                if (cudnnSetConvolutionMathType((e)->cd, m_) != CUDNN_STATUS_SUCCESS ||            \
-                    workspace_call((perf)[i_].algo, &b_) != CUDNN_STATUS_SUCCESS || b_ > (limit))  \
-                    continue;                                                                      \
-                algo_out = (perf)[i_].algo;                                                        \
-                math_out = m_;                                                                     \
-                bytes_out = b_;                                                                    \
-                found_ = true;                                                                     \
-                round_ = 2;                                                                        \
-                break;                                                                             \
-            }                                                                                      \
-    } while (0)
+/* The names of the passes in messages, cuDNN's calls that list their
+ * candidates, and how many algorithms they have. */
+static const struct {
+    const char *name, *find, *get;
+    int count;
+} passes[PASSES] = {
+    [FORWARD] = {"forward", "cudnnFindConvolutionForwardAlgorithm",
+                 "cudnnGetConvolutionForwardAlgorithm_v7", CUDNN_CONVOLUTION_FWD_ALGO_COUNT},
+    [BACKWARD_DATA] = {"backward-data", "cudnnFindConvolutionBackwardDataAlgorithm",
+                       "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT},
+    [BACKWARD_FILTER] = {"backward-filter", "cudnnFindConvolutionBackwardFilterAlgorithm",
+                         "cudnnGetConvolutionBackwardFilterAlgorithm_v7",
+                         CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT},
+};
 
-/* After cuDNN's candidates, every algorithm of the pass in enum order, as
- * a last resort (taken only when none of cuDNN's fits, on the second
- * round, since their determinism is unknown). */
-#define ADD_EVERY_ALGO(perf, got, count)                                                           \
-    do {                                                                                           \
-        for (int a_ = 0; a_ < (count); a_++, (got)++) {                                            \
-            memset(&(perf)[got], 0, sizeof(perf)[got]);                                            \
-            (perf)[got].algo = a_;                                                                 \
-            (perf)[got].status = CUDNN_STATUS_SUCCESS;                                             \
-            (perf)[got].determinism = CUDNN_NON_DETERMINISTIC;                                     \
-            (perf)[got].mathType = CUDNN_DEFAULT_MATH;                                             \
-        }                                                                                          \
-    } while (0)
+/* At least as many algorithms as any pass has. */
+#define MOST_ALGOS                                                                                 \
+    (CUDNN_CONVOLUTION_FWD_ALGO_COUNT + CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT +                    \
+     CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT)
+
+/* A candidate algorithm of any pass: what choose() reads of cuDNN's three
+ * perf structs. */
+struct candidate {
+    int algo;
+    cudnnStatus_t status;
+    cudnnDeterminism_t determinism;
+    cudnnMathType_t math;
+};
+
+/* cuDNN's candidates for pass p in its order of preference (measured with
+ * find, else from its heuristics) into out[0..*got). */
+static cudnnStatus_t candidates(struct kc_ctx *c, const struct kc_conv_entry *e, enum pass p,
+                                bool find, struct candidate *out, int *got) {
+    cudnnHandle_t h = c->cudnn;
+    cudnnStatus_t st;
+    *got = 0;
+    switch (p) {
+    case FORWARD: {
+        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+        st = find ? cudnnFindConvolutionForwardAlgorithm(
+                        h, e->xd, e->wd, e->cd, e->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, got, perf)
+                  : cudnnGetConvolutionForwardAlgorithm_v7(
+                        h, e->xd, e->wd, e->cd, e->yd, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, got, perf);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < *got; i++)
+            out[i] = (struct candidate){perf[i].algo, perf[i].status, perf[i].determinism,
+                                        perf[i].mathType};
+        return st;
+    }
+    case BACKWARD_DATA: {
+        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+        st = find ? cudnnFindConvolutionBackwardDataAlgorithm(h, e->wd, e->yd, e->cd, e->xd,
+                                                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                              got, perf)
+                  : cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                        h, e->wd, e->yd, e->cd, e->xd, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, got,
+                        perf);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < *got; i++)
+            out[i] = (struct candidate){perf[i].algo, perf[i].status, perf[i].determinism,
+                                        perf[i].mathType};
+        return st;
+    }
+    default: {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        st = find ? cudnnFindConvolutionBackwardFilterAlgorithm(
+                        h, e->xd, e->yd, e->cd, e->wd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, got,
+                        perf)
+                  : cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                        h, e->xd, e->yd, e->cd, e->wd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, got,
+                        perf);
+        for (int i = 0; st == CUDNN_STATUS_SUCCESS && i < *got; i++)
+            out[i] = (struct candidate){perf[i].algo, perf[i].status, perf[i].determinism,
+                                        perf[i].mathType};
+        return st;
+    }
+    }
+}
+
+/* The workspace algorithm algo of pass p needs, with the math type that is
+ * set on e->cd. */
+static cudnnStatus_t workspace(struct kc_ctx *c, const struct kc_conv_entry *e, enum pass p,
+                               int algo, size_t *bytes) {
+    cudnnHandle_t h = c->cudnn;
+    switch (p) {
+    case FORWARD:
+        return cudnnGetConvolutionForwardWorkspaceSize(h, e->xd, e->wd, e->cd, e->yd,
+                                                       (cudnnConvolutionFwdAlgo_t)algo, bytes);
+    case BACKWARD_DATA:
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(
+            h, e->wd, e->yd, e->cd, e->xd, (cudnnConvolutionBwdDataAlgo_t)algo, bytes);
+    default:
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(
+            h, e->xd, e->yd, e->cd, e->wd, (cudnnConvolutionBwdFilterAlgo_t)algo, bytes);
+    }
+}
+
+/* Keeps the first of cand[0..n) that is supported with our math type, fits
+ * `limit` and (on the first round) is deterministic; false when none. */
+static bool pick(struct kc_ctx *c, struct kc_conv_entry *e, enum pass p,
+                 const struct candidate *cand, int n, size_t limit) {
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < n; i++) {
+            if (cand[i].status != CUDNN_STATUS_SUCCESS ||
+                (round == 0 && cand[i].determinism != CUDNN_DETERMINISTIC))
+                continue;
+            cudnnMathType_t m = math_for(c, cand[i].math);
+            size_t b = 0;
+            if (cudnnSetConvolutionMathType(e->cd, m) != CUDNN_STATUS_SUCCESS ||
+                workspace(c, e, p, cand[i].algo, &b) != CUDNN_STATUS_SUCCESS || b > limit)
+                continue;
+            e->algo[p] = cand[i].algo;
+            e->math[p] = m;
+            e->bytes[p] = b;
+            return true;
+        }
+    return false;
+}
 
 /* What choose() found: algorithms for the three passes, none for one of
  * them (*pass names it), or a library failure (recorded). */
@@ -278,89 +361,28 @@ enum choice { CHOSEN, NO_ALGORITHM, FAILED };
 
 static enum choice choose(struct kc_ctx *c, const char *op, struct kc_conv_entry *e, size_t limit,
                           bool find, const char **pass) {
-    cudnnHandle_t h = c->cudnn;
     cudnnMathType_t base = c->allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-    bool found_;
-    int got = 0;
-    cudnnStatus_t st;
-
-    cudnnConvolutionFwdAlgoPerf_t fwd[2 * CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    cudnnSetConvolutionMathType(e->cd, base);
-    st = find ? cudnnFindConvolutionForwardAlgorithm(h, e->xd, e->wd, e->cd, e->yd,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd)
-              : cudnnGetConvolutionForwardAlgorithm_v7(h, e->xd, e->wd, e->cd, e->yd,
-                                                       CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd);
-    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
-        *pass = "forward";
-        return NO_ALGORITHM;
-    }
-    if (!kc_cudnn_ok(c, st, op,
-                     find ? "cudnnFindConvolutionForwardAlgorithm"
-                          : "cudnnGetConvolutionForwardAlgorithm_v7"))
-        return FAILED;
-    ADD_EVERY_ALGO(fwd, got, CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    found_ = false;
-#define FWD_WS(algo, bytes)                                                                        \
-    cudnnGetConvolutionForwardWorkspaceSize(h, e->xd, e->wd, e->cd, e->yd, algo, bytes)
-    CHOOSE(c, e, fwd, got, limit, FWD_WS, e->fwd, e->fwd_math, e->fwd_bytes);
-#undef FWD_WS
-    if (!found_) {
-        *pass = "forward";
-        return NO_ALGORITHM;
-    }
-
-    cudnnConvolutionBwdDataAlgoPerf_t data[2 * CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    cudnnSetConvolutionMathType(e->cd, base);
-    st = find ? cudnnFindConvolutionBackwardDataAlgorithm(h, e->wd, e->yd, e->cd, e->xd,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                          &got, data)
-              : cudnnGetConvolutionBackwardDataAlgorithm_v7(h, e->wd, e->yd, e->cd, e->xd,
-                                                            CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                            &got, data);
-    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
-        *pass = "backward-data";
-        return NO_ALGORITHM;
-    }
-    if (!kc_cudnn_ok(c, st, op,
-                     find ? "cudnnFindConvolutionBackwardDataAlgorithm"
-                          : "cudnnGetConvolutionBackwardDataAlgorithm_v7"))
-        return FAILED;
-    ADD_EVERY_ALGO(data, got, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT);
-    found_ = false;
-#define DATA_WS(algo, bytes)                                                                       \
-    cudnnGetConvolutionBackwardDataWorkspaceSize(h, e->wd, e->yd, e->cd, e->xd, algo, bytes)
-    CHOOSE(c, e, data, got, limit, DATA_WS, e->data, e->data_math, e->data_bytes);
-#undef DATA_WS
-    if (!found_) {
-        *pass = "backward-data";
-        return NO_ALGORITHM;
-    }
-
-    cudnnConvolutionBwdFilterAlgoPerf_t filter[2 * CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    cudnnSetConvolutionMathType(e->cd, base);
-    st = find ? cudnnFindConvolutionBackwardFilterAlgorithm(h, e->xd, e->yd, e->cd, e->wd,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                                                            &got, filter)
-              : cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-                    h, e->xd, e->yd, e->cd, e->wd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got,
-                    filter);
-    if (st == CUDNN_STATUS_NOT_SUPPORTED) {
-        *pass = "backward-filter";
-        return NO_ALGORITHM;
-    }
-    if (!kc_cudnn_ok(c, st, op,
-                     find ? "cudnnFindConvolutionBackwardFilterAlgorithm"
-                          : "cudnnGetConvolutionBackwardFilterAlgorithm_v7"))
-        return FAILED;
-    ADD_EVERY_ALGO(filter, got, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
-    found_ = false;
-#define FILTER_WS(algo, bytes)                                                                     \
-    cudnnGetConvolutionBackwardFilterWorkspaceSize(h, e->xd, e->yd, e->cd, e->wd, algo, bytes)
-    CHOOSE(c, e, filter, got, limit, FILTER_WS, e->filter, e->filter_math, e->filter_bytes);
-#undef FILTER_WS
-    if (!found_) {
-        *pass = "backward-filter";
-        return NO_ALGORITHM;
+    for (enum pass p = FORWARD; p < PASSES; p++) {
+        struct candidate cand[2 * MOST_ALGOS];
+        int got;
+        cudnnSetConvolutionMathType(e->cd, base);
+        cudnnStatus_t st = candidates(c, e, p, find, cand, &got);
+        if (st == CUDNN_STATUS_NOT_SUPPORTED) {
+            *pass = passes[p].name;
+            return NO_ALGORITHM;
+        }
+        if (!kc_cudnn_ok(c, st, op, find ? passes[p].find : passes[p].get))
+            return FAILED;
+        /* After cuDNN's candidates, every algorithm of the pass in enum
+         * order, as a last resort (taken only when none of cuDNN's fits,
+         * on the second round, since their determinism is unknown). */
+        for (int a = 0; a < passes[p].count; a++)
+            cand[got++] = (struct candidate){a, CUDNN_STATUS_SUCCESS, CUDNN_NON_DETERMINISTIC,
+                                             CUDNN_DEFAULT_MATH};
+        if (!pick(c, e, p, cand, got, limit)) {
+            *pass = passes[p].name;
+            return NO_ALGORITHM;
+        }
     }
     return CHOSEN;
 }
@@ -380,9 +402,9 @@ static void layout(const struct kurc_conv_geom *g, struct kc_conv_entry *e) {
 }
 
 static void finish(struct kc_conv_entry *e) {
-    size_t most = e->fwd_bytes;
-    most = e->data_bytes > most ? e->data_bytes : most;
-    most = e->filter_bytes > most ? e->filter_bytes : most;
+    size_t most = 0;
+    for (enum pass p = FORWARD; p < PASSES; p++)
+        most = e->bytes[p] > most ? e->bytes[p] : most;
     e->total = e->off_cudnn + align256(most);
 }
 
@@ -599,11 +621,12 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
     float *target = e->nchw ? (float *)(ws + e->off_y) : y;
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->fwd_math), op,
+        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[FORWARD]), op,
                      "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
-                     cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd, e->fwd,
-                                             ws + e->off_cudnn, e->fwd_bytes, &zero, e->yd, target),
+                     cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd,
+                                             e->algo[FORWARD], ws + e->off_cudnn, e->bytes[FORWARD],
+                                             &zero, e->yd, target),
                      op, "cudnnConvolutionForward"))
         return;
     if (e->nchw)
@@ -631,12 +654,13 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
                                 : dx;
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->data_math), op,
+        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[BACKWARD_DATA]), op,
                      "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
                      cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
-                                                  e->data, ws + e->off_cudnn, e->data_bytes,
-                                                  direct ? &one : &zero, e->xd, target),
+                                                  e->algo[BACKWARD_DATA], ws + e->off_cudnn,
+                                                  e->bytes[BACKWARD_DATA], direct ? &one : &zero,
+                                                  e->xd, target),
                      op, "cudnnConvolutionBackwardData"))
         return;
     struct kc_box xb, pb;
@@ -667,12 +691,12 @@ void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geo
     const float *din = cudnn_dy(be, g, e, dy, ws);
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->filter_math), op,
+        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[BACKWARD_FILTER]), op,
                      "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
                      cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, din, e->cd,
-                                                    e->filter, ws + e->off_cudnn, e->filter_bytes,
-                                                    &zero, e->wd, dwt),
+                                                    e->algo[BACKWARD_FILTER], ws + e->off_cudnn,
+                                                    e->bytes[BACKWARD_FILTER], &zero, e->wd, dwt),
                      op, "cudnnConvolutionBackwardFilter"))
         return;
     filter_from_cudnn(be, op, g, e, dwt, dw);

@@ -200,35 +200,18 @@ static enum kurc_status parse_line(const struct table *t, const char *text, size
     return KURC_OK;
 }
 
-/* The line [*start, eol) without surrounding blanks; false when blank. */
-static bool trim(const char **start, const char **end) {
-    while (*start < *end && strchr(" \t\r\f\v", **start))
-        (*start)++;
-    while (*end > *start && strchr(" \t\r\f\v", (*end)[-1]))
-        (*end)--;
-    return *end > *start;
-}
-
 static enum kurc_status read_lines(struct table *t, const char *text, size_t len,
                                    struct kurc_err *err) {
-    const char *end = text + len;
-    for (const char *p = text; p < end;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *s = p, *e = eol ? eol : end;
-        if (trim(&s, &e))
-            t->capacity++;
-        p = eol ? eol + 1 : end;
-    }
+    const char *end = text + len, *p = text, *s, *e;
+    int line = 0;
+    while (kurc_supplier_next_line(&p, end, &s, &e, &line))
+        t->capacity++;
     if (t->capacity == 0)
         return kurc_err_set(err, KURC_E_DATA, t->where, "jsonl: %s has no lines", t->path);
-    int line = 1;
+    p = text;
+    line = 0;
     enum kurc_status st = KURC_OK;
-    for (const char *p = text; p < end && st == KURC_OK; line++) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *s = p, *e = eol ? eol : end;
-        p = eol ? eol + 1 : end;
-        if (!trim(&s, &e))
-            continue;
+    while (st == KURC_OK && kurc_supplier_next_line(&p, end, &s, &e, &line)) {
         struct kurc_value *obj;
         st = parse_line(t, s, (size_t)(e - s), line, &obj, err);
         if (st)

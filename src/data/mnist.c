@@ -24,19 +24,8 @@
 /* Prefixes the message of a failed call with "mnist: " and gives it the
  * supplier's place when it has none. */
 static enum kurc_status tagged(struct kurc_err *err, const struct kurc_loc *where) {
-    const char *prefix = "mnist: ";
-    size_t plen = strlen(prefix), n = strlen(err->msg);
-    if (n > sizeof err->msg - 1 - plen)
-        n = sizeof err->msg - 1 - plen;
-    memmove(err->msg + plen, err->msg, n);
-    memcpy(err->msg, prefix, plen);
-    err->msg[plen + n] = '\0';
-    if (!err->file[0] && where && where->file) {
-        snprintf(err->file, sizeof err->file, "%s", where->file);
-        err->line = where->line;
-        err->col = where->col;
-    }
-    return err->status;
+    kurc_err_prefix(err, "mnist: ");
+    return kurc_err_place(err, where);
 }
 
 /* Fetches and reads the IDX file that params[key] names. */

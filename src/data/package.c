@@ -57,17 +57,6 @@ enum kurc_status kurc_package_sha256(const char *path, char hex[65], struct kurc
     return KURC_OK;
 }
 
-/* Gives an error that has no Kurfile place yet the place loc (so that
- * failures of a download or a digest point at the entry that asked). */
-static enum kurc_status place_error(struct kurc_err *err, const struct kurc_loc *loc) {
-    if (!err->file[0] && loc && loc->file) {
-        snprintf(err->file, sizeof err->file, "%s", loc->file);
-        err->line = loc->line;
-        err->col = loc->col;
-    }
-    return err->status;
-}
-
 /* The string under key in a packaging mapping: NULL when absent or null.
  * *loc gets the value's place (for messages about it). */
 static enum kurc_status spec_string(const struct kurc_value *spec, const char *key,
@@ -317,7 +306,7 @@ static enum kurc_status fetch_url(const char *url, const struct kurc_loc *url_lo
         st = download(url, target, checksum, checksum_loc, err);
     if (st != KURC_OK) {
         free(target);
-        return place_error(err, url_loc);
+        return kurc_err_place(err, url_loc);
     }
     *local = target;
     return KURC_OK;
@@ -371,7 +360,7 @@ enum kurc_status kurc_package_fetch(const struct kurc_value *spec, char **local,
                               checksum, actual);
         if (st != KURC_OK) {
             free(expanded);
-            return place_error(err, path_loc);
+            return kurc_err_place(err, path_loc);
         }
     }
     *local = expanded;

@@ -453,20 +453,10 @@ static enum kurc_status too_many_bad(const struct speech *s, int64_t bad, int64_
 }
 
 static enum kurc_status read_manifest(struct speech *s, struct kurc_err *err) {
-    const char *text = s->manifest_text, *end = text + s->manifest_len;
+    const char *p = s->manifest_text, *end = p + s->manifest_len, *a, *b;
     int line = 0;
     int64_t lines = 0, good = 0;
-    for (const char *p = text; p < end;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *a = p, *b = eol ? eol : end;
-        p = eol ? eol + 1 : end;
-        line++;
-        while (a < b && strchr(" \t\r\f\v", *a))
-            a++;
-        while (b > a && strchr(" \t\r\f\v", b[-1]))
-            b--;
-        if (a == b)
-            continue;
+    while (kurc_supplier_next_line(&p, end, &a, &b, &line)) {
         lines++;
         if (lines >= 10 && good < lines / 2.0) /* Kur's check, before each line */
             return too_many_bad(s, lines - 1 - good, lines - 1, err);
@@ -1186,11 +1176,8 @@ static void speech_release(struct speech *s) {
 /* Gives an error without a place the supplier's place. */
 static enum kurc_status placed(enum kurc_status st, const struct kurc_loc *where,
                                struct kurc_err *err) {
-    if (st && !err->file[0] && where && where->file) {
-        snprintf(err->file, sizeof err->file, "%s", where->file);
-        err->line = where->line;
-        err->col = where->col;
-    }
+    if (st)
+        kurc_err_place(err, where);
     return st;
 }
 

@@ -104,11 +104,8 @@ static enum kurc_status normalise(const struct kurc_pair *p, struct kurc_value *
 /* Gives an error that has no place the place of the entry. */
 static enum kurc_status place(enum kurc_status st, const struct kurc_loc *loc,
                               struct kurc_err *err) {
-    if (st && err->file[0] == '\0' && loc->file) {
-        snprintf(err->file, sizeof err->file, "%s", loc->file);
-        err->line = loc->line;
-        err->col = loc->col;
-    }
+    if (st)
+        kurc_err_place(err, loc);
     return st;
 }
 

@@ -1,5 +1,5 @@
-/* supplier_util.c - parameters, file location and reading, and float32
- * conversion shared by the file suppliers (see supplier_util.h). */
+/* supplier_util.c - parameters, file location and reading, line stepping
+ * and float32 conversion shared by the file suppliers (see supplier_util.h). */
 #include "supplier_util.h"
 
 #include <errno.h>
@@ -76,6 +76,24 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
         return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
                             strerror(e));
     return KURC_OK;
+}
+
+bool kurc_supplier_next_line(const char **p, const char *end, const char **a, const char **b,
+                             int *line) {
+    while (*p < end) {
+        const char *eol = memchr(*p, '\n', (size_t)(end - *p));
+        *a = *p;
+        *b = eol ? eol : end;
+        *p = eol ? eol + 1 : end;
+        ++*line;
+        while (*a < *b && strchr(" \t\r\f\v", **a))
+            ++*a;
+        while (*b > *a && strchr(" \t\r\f\v", (*b)[-1]))
+            --*b;
+        if (*a < *b)
+            return true;
+    }
+    return false;
 }
 
 bool kurc_supplier_to_float(double v, float *out) {

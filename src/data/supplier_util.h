@@ -1,6 +1,7 @@
 /* supplier_util.h - what the file suppliers (csv, jsonl, hdf5) share:
  * reading typed parameters, finding the file that the standard packaging
- * keys name, reading a file whole and storing numbers as float32.
+ * keys name, reading a file whole, stepping through JSON-lines text and
+ * storing numbers as float32.
  *
  * Every error is reported at `where`, the supplier's place in the Kurfile;
  * messages start with the supplier's name ("csv: ...").
@@ -32,6 +33,13 @@ enum kurc_status kurc_supplier_locate(const struct kurc_value *params, const cha
 enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
                                          const struct kurc_loc *where, char **data,
                                          size_t *len, struct kurc_err *err);
+
+/* Steps through the lines of [*p, end) (JSON lines: jsonl, text, speech):
+ * sets [*a, *b) to the next line that is not blank, without its leading
+ * and trailing white space, and *line to its 1-based number (blank lines
+ * count; start *line at 0); *p moves past it.  False at the end. */
+bool kurc_supplier_next_line(const char **p, const char *end, const char **a, const char **b,
+                             int *line);
 
 /* Stores v as a float32: false when v is finite but beyond float32's range
  * (C leaves such a conversion undefined; numpy would make it infinite). */

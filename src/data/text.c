@@ -232,30 +232,16 @@ static enum kurc_status encode(struct text *t, struct key *k, const struct kurc_
 
 static enum kurc_status read_lines(struct text *t, const char *text, size_t len,
                                    struct kurc_err *err) {
-    const char *end = text + len;
-    for (const char *p = text; p < end;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *a = p, *b = eol ? eol : end;
-        while (a < b && strchr(" \t\r\f\v", *a))
-            a++;
-        t->lines += a < b;
-        p = eol ? eol + 1 : end;
-    }
+    const char *end = text + len, *p = text, *a, *b;
+    int line = 0;
+    while (kurc_supplier_next_line(&p, end, &a, &b, &line))
+        t->lines++;
     if (t->lines == 0)
         return kurc_err_set(err, KURC_E_DATA, t->where, NAME ": %s has no lines", t->path);
-    int line = 0;
+    p = text;
+    line = 0;
     enum kurc_status st = KURC_OK;
-    for (const char *p = text; p < end && st == KURC_OK;) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *a = p, *b = eol ? eol : end;
-        p = eol ? eol + 1 : end;
-        line++;
-        while (a < b && strchr(" \t\r\f\v", *a))
-            a++;
-        while (b > a && strchr(" \t\r\f\v", b[-1]))
-            b--;
-        if (a == b)
-            continue;
+    while (st == KURC_OK && kurc_supplier_next_line(&p, end, &a, &b, &line)) {
         struct kurc_value *obj = NULL;
         if (kurc_load_buffer(a, (size_t)(b - a), KURC_FORMAT_JSON, t->path, &obj, err)) {
             char msg[sizeof err->msg];

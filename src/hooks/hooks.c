@@ -9,6 +9,7 @@
  */
 #include "hooks_impl.h"
 
+#include <math.h>
 #include <string.h>
 
 /* One hook kurc runs.  check (NULL: nothing to check) validates its
@@ -65,6 +66,17 @@ const struct kurc_value *kurc_hook_param(const struct kurc_value *params, const 
     else if (params->kind != KURC_LIST && position == 0)
         v = params;
     return v && v->kind != KURC_NULL ? v : NULL;
+}
+
+int64_t kurc_hook_argmax(const float *row, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(row[i]))
+            return i;
+        if (row[i] > row[best])
+            best = i;
+    }
+    return best;
 }
 
 /* `NAME` or {NAME: params, when: EXPR}: the schema has checked the shape,

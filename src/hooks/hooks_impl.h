@@ -1,6 +1,6 @@
 /* hooks_impl.h - what the hook runner (hooks.c) and the hooks (one file
- * each) share: every hook's entry points and the reading of a hook's
- * parameters.
+ * each) share: every hook's entry points, the reading of a hook's
+ * parameters and numpy's argmax.
  *
  * A hook's parameters are what its entry gives under its name: null, a
  * mapping, or the positional forms the schema accepts (a string, or a list,
@@ -18,6 +18,9 @@
  * when absent or null. */
 const struct kurc_value *kurc_hook_param(const struct kurc_value *params, const char *name,
                                          size_t position);
+
+/* numpy.argmax of a row of n scores: the first largest, or the first NaN. */
+int64_t kurc_hook_argmax(const float *row, int64_t n);
 
 /* True when an evaluation hook of the list would run (or the list is
  * wrong, which running it reports). */

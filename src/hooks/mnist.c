@@ -11,23 +11,10 @@
  */
 #include "hooks_impl.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
-
-/* numpy.argmax of one row: the first largest element, or the first NaN. */
-static int64_t argmax(const float *row, int64_t n) {
-    int64_t best = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (isnan(row[i]))
-            return i;
-        if (row[i] > row[best])
-            best = i;
-    }
-    return best;
-}
 
 static double percent(int64_t correct, int64_t total) {
     return total ? (double)correct * 100. / (double)total : 0.;
@@ -56,8 +43,8 @@ enum kurc_status kurc_hook_mnist(const struct kurc_eval_result *r, const struct 
     int64_t correct[10] = {0}, total[10] = {0}, out_of_range = 0;
     int64_t per = kurc_shape_numel(&r->shapes[key]);
     for (int64_t s = 0; s < r->count && per > 0; s++) {
-        int64_t estimate = argmax(r->outputs[key] + s * per, per);
-        int64_t truth = argmax(r->truths[key] + s * per, per);
+        int64_t estimate = kurc_hook_argmax(r->outputs[key] + s * per, per);
+        int64_t truth = kurc_hook_argmax(r->truths[key] + s * per, per);
         if (truth >= 10) {
             out_of_range++;
             continue;

@@ -22,24 +22,11 @@
  */
 #include "hooks_impl.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "log.h"
 #include "strbuf.h"
-
-/* The first largest of n scores (numpy.argmax: a NaN wins). */
-static int64_t argmax(const float *row, int64_t n) {
-    int64_t best = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (isnan(row[i]))
-            return i;
-        if (row[i] > row[best])
-            best = i;
-    }
-    return best;
-}
 
 /* Appends the symbol of class c (shifted by offset) to out. */
 static void put_symbol(struct kurc_strbuf *out, const struct kurc_source *t, int64_t c,
@@ -106,7 +93,7 @@ enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
     bool first = true;
     int64_t unknown = 0, prev = -1;
     for (int64_t s = 0; s < steps; s++) {
-        int64_t c = argmax(r->outputs[o] + s * classes, classes);
+        int64_t c = kurc_hook_argmax(r->outputs[o] + s * classes, classes);
         if (c == prev)
             continue;
         if (c != blank)

@@ -91,18 +91,26 @@ static enum kurc_status evaluate(struct kurc_model *m, const struct kurc_value *
     return kurc_engine_evaluate(m->engine, v, recursive, out, err);
 }
 
+/* Evaluates (recursively) the generic key `key` of c's entry: *raw is its
+ * value as written, *v the result; both NULL when the entry lacks it. */
+static enum kurc_status evaluate_key(struct kurc_model *m, const struct kurc_container *c,
+                                     const char *key, const struct kurc_value **raw,
+                                     struct kurc_value **v, struct kurc_err *err) {
+    *raw = kurc_map_get(c->entry, key);
+    *v = NULL;
+    return *raw ? evaluate(m, *raw, true, v, err) : KURC_OK;
+}
+
 /* A string or a list of strings (tag, oldest, inputs) as a string array. */
 static enum kurc_status string_list(struct kurc_model *m, struct kurc_container *c,
                                     const char *key, char ***list, size_t *n,
                                     struct kurc_err *err) {
-    const struct kurc_value *raw = kurc_map_get(c->entry, key);
+    const struct kurc_value *raw;
+    struct kurc_value *v;
     *list = NULL;
     *n = 0;
-    if (!raw)
-        return KURC_OK;
-    struct kurc_value *v;
-    enum kurc_status st = evaluate(m, raw, true, &v, err);
-    if (st)
+    enum kurc_status st = evaluate_key(m, c, key, &raw, &v, err);
+    if (st || !v)
         return st;
     const struct kurc_value *const *items = (const struct kurc_value *const *)&v;
     size_t count = 1;
@@ -130,12 +138,10 @@ static enum kurc_status string_list(struct kurc_model *m, struct kurc_container 
  * strings, as Kur did). */
 static enum kurc_status flag(struct kurc_model *m, struct kurc_container *c, const char *key,
                              int *out, struct kurc_err *err) {
-    const struct kurc_value *raw = kurc_map_get(c->entry, key);
-    if (!raw)
-        return KURC_OK;
+    const struct kurc_value *raw;
     struct kurc_value *v;
-    enum kurc_status st = evaluate(m, raw, true, &v, err);
-    if (st)
+    enum kurc_status st = evaluate_key(m, c, key, &raw, &v, err);
+    if (st || !v)
         return st;
     if (v->kind == KURC_BOOL) {
         *out = v->u.b;
@@ -305,15 +311,12 @@ static enum kurc_status parse_core(struct kurc_model *m, struct kurc_container *
     if ((st = flag(m, c, "sink", &sink, err)) || (st = flag(m, c, "freeze", &c->freeze, err)))
         return st;
     c->sink = sink;
-    const struct kurc_value *when = kurc_map_get(c->entry, "when");
-    c->when = true;
-    if (when) {
-        struct kurc_value *v;
-        if ((st = evaluate(m, when, true, &v, err)))
-            return st;
-        c->when = kurc_value_truthy(v);
-        kurc_value_free(v);
-    }
+    const struct kurc_value *when;
+    struct kurc_value *v;
+    if ((st = evaluate_key(m, c, "when", &when, &v, err)))
+        return st;
+    c->when = !v || kurc_value_truthy(v);
+    kurc_value_free(v);
     if (!raw_args || (raw_args->kind == KURC_NULL && !c->type->raw_args)) {
         c->args = raw_args ? kurc_value_copy(raw_args) : NULL;
     } else if (c->type->raw_args) {

@@ -21,6 +21,24 @@ static const struct kurc_shape *shape_of(const struct kurc_exec *x, int t) {
     return &x->g->tensors[t].shape;
 }
 
+/* Turns a view around: it reads where it wrote and writes where it read. */
+static void reverse(struct kurc_strided *v) {
+    for (int i = 0; i < v->ndim; i++) {
+        int64_t t = v->src_strides[i];
+        v->src_strides[i] = v->dst_strides[i];
+        v->dst_strides[i] = t;
+    }
+}
+
+/* (n, in...): in with a leading axis of length n. */
+static struct kurc_shape prepend_axis(const struct kurc_shape *in, int64_t n) {
+    struct kurc_shape out = {.ndim = in->ndim + 1};
+    out.dim[0] = n;
+    for (int i = 0; i < in->ndim && i + 1 < KURC_MAX_DIMS; i++)
+        out.dim[i + 1] = in->dim[i];
+    return out;
+}
+
 /* --- reshape: the same elements, another shape ------------------------- */
 
 static void reshape_forward(struct kurc_exec *x, const struct kurc_op *op) {
@@ -82,11 +100,7 @@ static void transpose_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (!dx)
         return;
     struct kurc_strided v = transpose_view(x, op);
-    for (int i = 0; i < v.ndim; i++) {
-        int64_t t = v.src_strides[i];
-        v.src_strides[i] = v.dst_strides[i];
-        v.dst_strides[i] = t;
-    }
+    reverse(&v);
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out), dx, true);
 }
 
@@ -119,14 +133,13 @@ int kurc_emit_transpose(struct kurc_graph *g, int x, const int *perm, const char
 
 /* The view of `part` (contiguous) inside `whole` at offset `start` along
  * axis; returns the element offset of the part's origin in whole. */
-static int64_t part_view(const struct kurc_exec *x, int64_t batch, const struct kurc_shape *part,
+static int64_t part_view(int64_t batch, const struct kurc_shape *part,
                          const struct kurc_shape *whole, int axis, int64_t start,
                          struct kurc_strided *v) {
     int64_t ps[KURC_MAX_DIMS + 1], ws[KURC_MAX_DIMS + 1];
     contiguous(part, ps);
     contiguous(whole, ws);
     v->ndim = part->ndim + 1;
-    (void)x;
     v->dims[0] = batch;
     for (int i = 0; i <= part->ndim; i++) {
         if (i)
@@ -143,7 +156,8 @@ static void concat_forward(struct kurc_exec *x, const struct kurc_op *op) {
     for (int k = 0; k < op->n_in; k++) {
         struct kurc_strided v;
         const struct kurc_shape *part = shape_of(x, op->in[k]);
-        int64_t at = part_view(x, kurc_exec_batch(x, op->out), part, shape_of(x, op->out), axis, start, &v);
+        int64_t at =
+            part_view(kurc_exec_batch(x, op->out), part, shape_of(x, op->out), axis, start, &v);
         OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[k]),
                              kurc_exec_value(x, op->out) + at, false);
         start += part->dim[axis];
@@ -156,16 +170,13 @@ static void concat_backward(struct kurc_exec *x, const struct kurc_op *op) {
     for (int k = 0; k < op->n_in; k++) {
         struct kurc_strided v;
         const struct kurc_shape *part = shape_of(x, op->in[k]);
-        int64_t at = part_view(x, kurc_exec_batch(x, op->out), part, shape_of(x, op->out), axis, start, &v);
+        int64_t at =
+            part_view(kurc_exec_batch(x, op->out), part, shape_of(x, op->out), axis, start, &v);
         start += part->dim[axis];
         float *d = kurc_exec_grad(x, op->in[k]);
         if (!d)
             continue;
-        for (int i = 0; i < v.ndim; i++) {
-            int64_t t = v.src_strides[i];
-            v.src_strides[i] = v.dst_strides[i];
-            v.dst_strides[i] = t;
-        }
+        reverse(&v);
         OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out) + at, d, true);
     }
 }
@@ -211,15 +222,18 @@ int kurc_emit_concat(struct kurc_graph *g, const int *xs, int n, int axis, const
     return kurc_graph_add_op(g, &concat_def, xs, n, &out, &attr, name);
 }
 
+/* The view of a slice's output (contiguous) inside its input; returns the
+ * element offset of the slice's origin in the input. */
+static int64_t slice_view(const struct kurc_exec *x, const struct kurc_op *op,
+                          struct kurc_strided *v) {
+    return part_view(kurc_exec_batch(x, op->out), shape_of(x, op->out), shape_of(x, op->in[0]),
+                     op->attr.axis.axis, op->attr.axis.start, v);
+}
+
 static void slice_forward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_strided v;
-    int64_t at = part_view(x, kurc_exec_batch(x, op->out), shape_of(x, op->out), shape_of(x, op->in[0]), op->attr.axis.axis,
-                           op->attr.axis.start, &v);
-    for (int i = 0; i < v.ndim; i++) {
-        int64_t t = v.src_strides[i];
-        v.src_strides[i] = v.dst_strides[i];
-        v.dst_strides[i] = t;
-    }
+    int64_t at = slice_view(x, op, &v);
+    reverse(&v);
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[0]) + at,
                          kurc_exec_value(x, op->out), false);
 }
@@ -229,8 +243,7 @@ static void slice_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (!dx)
         return;
     struct kurc_strided v;
-    int64_t at = part_view(x, kurc_exec_batch(x, op->out), shape_of(x, op->out), shape_of(x, op->in[0]), op->attr.axis.axis,
-                           op->attr.axis.start, &v);
+    int64_t at = slice_view(x, op, &v);
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out), dx + at, true);
 }
 
@@ -281,11 +294,7 @@ static const struct kurc_op_def repeat_def = {"repeat", repeat_forward, repeat_b
                                               NULL};
 
 int kurc_emit_repeat(struct kurc_graph *g, int x, int64_t count, const char *name) {
-    const struct kurc_shape *in = kurc_graph_shape(g, x);
-    struct kurc_shape out = {.ndim = in->ndim + 1};
-    out.dim[0] = count;
-    for (int i = 0; i < in->ndim && i + 1 < KURC_MAX_DIMS; i++)
-        out.dim[i + 1] = in->dim[i];
+    struct kurc_shape out = prepend_axis(kurc_graph_shape(g, x), count);
     union kurc_op_attr attr = {.repeat = {count}};
     return kurc_graph_add_op(g, &repeat_def, &x, 1, &out, &attr, name);
 }
@@ -315,11 +324,7 @@ int kurc_emit_fold(struct kurc_graph *g, int x, const char *name, struct kurc_er
 }
 
 int kurc_emit_unfold(struct kurc_graph *g, int x, int64_t slices, const char *name) {
-    const struct kurc_shape *in = kurc_graph_shape(g, x);
-    struct kurc_shape out = {.ndim = in->ndim + 1};
-    out.dim[0] = slices;
-    for (int i = 0; i < in->ndim && i + 1 < KURC_MAX_DIMS; i++)
-        out.dim[i + 1] = in->dim[i];
+    struct kurc_shape out = prepend_axis(kurc_graph_shape(g, x), slices);
     int64_t saved = g->fold;
     g->fold = g->tensors[x].fold / slices;
     int y = kurc_graph_add_op(g, &reshape_def, &x, 1, &out, NULL, name);

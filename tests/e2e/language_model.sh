@@ -15,27 +15,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-passed=0 failed=0
-
-# expect NAME STATUS STDOUT_PATTERN STDERR_PATTERN -- COMMAND...
-expect() {
-  local name=$1 status=$2 out_pat=$3 err_pat=$4
-  shift 5
-  "$@" >out.txt 2>err.txt
-  local got=$? ok=1
-  [ "$got" -eq "$status" ] || ok=0
-  [ -z "$out_pat" ] || grep -qE -- "$out_pat" out.txt || ok=0
-  [ -z "$err_pat" ] || grep -qE -- "$err_pat" err.txt || ok=0
-  if [ $ok -eq 1 ]; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: status $got (want $status)"
-    sed 's/^/  stdout: /' out.txt | tail -20
-    sed 's/^/  stderr: /' err.txt | tail -20
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../expect.sh" "$tmp"
 
 "$py" "$examples/make_language_model_data.py" --out data --chars 600 >make.txt 2>&1 || {
   cat make.txt
@@ -54,5 +35,5 @@ r, t = d["result"]["out_char"], d["truth"]["out_char"]
 assert r.shape[0] == t.shape[0] == 30 and r.shape[-1] == 30, (r.shape, t.shape)
 assert numpy.isfinite(r).all() and abs(r.sum(axis=-1) - 1).max() < 1e-4
 print("ok")' "$out"
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+echo "$((total - fails)) passed, $fails failed"
+[ $fails -eq 0 ]

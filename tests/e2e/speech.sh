@@ -25,29 +25,8 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-passed=0 failed=0
-
-# expect NAME STATUS STDOUT_PATTERN STDERR_PATTERN -- COMMAND...
-# (last.txt keeps the stdout of the command before)
-expect() {
-  local name=$1 status=$2 out_pat=$3 err_pat=$4
-  shift 5
-  "$@" >out.txt 2>err.txt
-  local got=$? ok=1
-  cp out.txt last.txt
-  [ "$got" -eq "$status" ] || ok=0
-  [ -z "$out_pat" ] || grep -qE -- "$out_pat" out.txt || ok=0
-  [ -z "$err_pat" ] || grep -qE -- "$err_pat" err.txt || ok=0
-  if [ $ok -eq 1 ]; then
-    echo "ok   $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL $name: status $got (want $status)"
-    sed 's/^/  stdout: /' out.txt | tail -20
-    sed 's/^/  stderr: /' err.txt | tail -20
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../expect.sh" "$tmp"
 
 "$py" "$examples/make_speech_data.py" --out data --words 12 --archive >make.txt 2>&1
 rc=$?
@@ -81,7 +60,7 @@ evaluate:
   destination: conv.pkl
 KURFILE
   expect evaluate-transcript 0 '^Prediction: "[a-z '"'"']*"$' '' -- "$bin/kurc" evaluate conv.yml
-  cp out.txt evaluated.txt
+  cp "$tmp/out" evaluated.txt
   expect transcript-truth 0 '^Truth: "yes"$' '' -- cat evaluated.txt
   expect in-place 1 '' '' -- test -e data/speech-test/.kurc-unpacked
   expect padded-outputs 0 'ok' '' -- "$py" -c '
@@ -110,12 +89,12 @@ elif [ "$mode" = train ]; then
   expect norm-saved 0 '' '' -- grep -q '^mean: \[' norm.yml
   expect weights 0 '' '' -- test -s weights
   expect test 0 '^Prediction: "' 'Test loss: [0-9.]+' -- "$bin/kurc" test small.yml
-  cp out.txt tested.txt
+  cp "$tmp/out" tested.txt
   expect test-truth 0 '^Truth: "' '' -- cat tested.txt
   expect evaluate 0 '^Prediction: "' '' -- "$bin/kurc" evaluate small.yml
 else
   echo "usage: speech.sh BIN_DIR EXAMPLES_DIR eval|train" >&2
   exit 2
 fi
-echo "$passed passed, $failed failed"
-[ $failed -eq 0 ]
+echo "$((total - fails)) passed, $fails failed"
+[ $fails -eq 0 ]

@@ -20,27 +20,8 @@ unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS CUDA_VISIBLE_DEVICES SLURM_JOB_ID KUR
 export KURC_BIN=$bin
 cores=$(getconf _NPROCESSORS_ONLN)
 
-fails=0 total=0
-# check NAME STATUS OUT_PATTERN ERR_PATTERN -- COMMAND...: runs COMMAND,
-# expects its exit status and a line of stdout / stderr to match (ERE; an
-# empty pattern matches anything).
-check() {
-  local name=$1 want=$2 out_pat=$3 err_pat=$4 got=0 ok=1
-  shift 5
-  "$@" >"$tmp/out" 2>"$tmp/err" || got=$?
-  total=$((total + 1))
-  [ "$got" -eq "$want" ] || ok=0
-  [ -z "$out_pat" ] || grep -qE -- "$out_pat" "$tmp/out" || ok=0
-  [ -z "$err_pat" ] || grep -qE -- "$err_pat" "$tmp/err" || ok=0
-  if [ $ok -eq 1 ]; then
-    echo "ok   $name"
-  else
-    echo "FAIL $name: status $got (want $want)"
-    sed 's/^/  stdout: /' "$tmp/out"
-    sed 's/^/  stderr: /' "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../expect.sh" "$tmp"
 # run_in DIR COMMAND...: runs COMMAND in DIR.
 run_in() {
   local dir=$1
@@ -88,9 +69,9 @@ EOF
 # --- training on 1 and 2 ranks ------------------------------------------------
 make_run "$tmp/np1"
 make_run "$tmp/np2"
-check "train -n 1" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np1" "$kurc_run" -n 1 t.yml
+expect "train -n 1" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np1" "$kurc_run" -n 1 t.yml
 grep -o 'Epoch [0-9]*/3, loss=[0-9.]*' "$tmp/err" >"$tmp/np1/losses" || true
-check "train -n 2" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np2" "$kurc_run" -n 2 t.yml
+expect "train -n 2" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np2" "$kurc_run" -n 2 t.yml
 grep -o 'Epoch [0-9]*/3, loss=[0-9.]*' "$tmp/err" >"$tmp/np2/losses" || true
 total=$((total + 1))
 # The same global batches, so the same losses up to summation order (the
@@ -106,11 +87,11 @@ else
   paste "$tmp/np1/losses" "$tmp/np2/losses" | sed 's/^/  /'
   fails=$((fails + 1))
 fi
-check "trained weights" 0 '' '' -- test -s "$tmp/np2/last.w"
-check "evaluate -n 2" 0 '' '' -- run_in "$tmp/np2" "$kurc_run" -n 2 evaluate t.yml
-check "evaluate wrote out.pkl" 0 '' '' -- test -s "$tmp/np2/out.pkl"
-check "kurc flags after the command" 0 '"model"' '' -- run_in "$tmp/np2" "$kurc_run" -n 1 dump -p t.yml
-check "kurc-train flags after the Kurfile" 0 'usage: kurc-train' '' -- "$kurc_run" -n 1 t.yml --help
+expect "trained weights" 0 '' '' -- test -s "$tmp/np2/last.w"
+expect "evaluate -n 2" 0 '' '' -- run_in "$tmp/np2" "$kurc_run" -n 2 evaluate t.yml
+expect "evaluate wrote out.pkl" 0 '' '' -- test -s "$tmp/np2/out.pkl"
+expect "kurc flags after the command" 0 '"model"' '' -- run_in "$tmp/np2" "$kurc_run" -n 1 dump -p t.yml
+expect "kurc-train flags after the Kurfile" 0 'usage: kurc-train' '' -- "$kurc_run" -n 1 t.yml --help
 
 # --- the command it runs ------------------------------------------------------
 if [ "$(id -u)" -eq 0 ]; then
@@ -119,28 +100,28 @@ else
   root=''
 fi
 make_run "$tmp/verbose"
-check "-v prints mpirun with the threads" 0 '' \
+expect "-v prints mpirun with the threads" 0 '' \
   "running: ${root}mpirun -np 2 .*-x OPENBLAS_NUM_THREADS=$((cores >= 2 ? cores / 2 : 1)) -x OMP_NUM_THREADS=" \
   -- run_in "$tmp/verbose" "$kurc_run" -v -n 2 t.yml
 if [ "$cores" -gt 1 ]; then
-  check "-n 1 takes every core, unbound" 0 '' \
+  expect "-n 1 takes every core, unbound" 0 '' \
     "running: ${root}mpirun -np 1 --bind-to none -x OPENBLAS_NUM_THREADS=$cores " \
     -- "$kurc_run" --dry-run -n 1 t.yml
 fi
-check "--oversubscribe above the cores" 0 '' \
+expect "--oversubscribe above the cores" 0 '' \
   "running: .*mpirun -np $((cores + 1)) --oversubscribe .*OPENBLAS_NUM_THREADS=1 " \
   -- "$kurc_run" --dry-run -n $((cores + 1)) t.yml
-check "-t sets the threads" 0 '' "OPENBLAS_NUM_THREADS=3 -x OMP_NUM_THREADS=3 " \
+expect "-t sets the threads" 0 '' "OPENBLAS_NUM_THREADS=3 -x OMP_NUM_THREADS=3 " \
   -- "$kurc_run" --dry-run -n 2 -t 3 t.yml
-check "OPENBLAS_NUM_THREADS set by the user is kept" 0 '' "-x OPENBLAS_NUM_THREADS=5 " \
+expect "OPENBLAS_NUM_THREADS set by the user is kept" 0 '' "-x OPENBLAS_NUM_THREADS=5 " \
   -- env OPENBLAS_NUM_THREADS=5 "$kurc_run" --dry-run -n 2 t.yml
-check "arguments after -- go to mpirun" 0 '' "mpirun -np 2 .*--report-bindings $bin/kurc-train t.yml -v$" \
+expect "arguments after -- go to mpirun" 0 '' "mpirun -np 2 .*--report-bindings $bin/kurc-train t.yml -v$" \
   -- "$kurc_run" --dry-run -n 2 t.yml -v -- --report-bindings
-check "-N maps ranks per node" 0 '' "mpirun -np 4 .*--map-by ppr:2:node" \
+expect "-N maps ranks per node" 0 '' "mpirun -np 4 .*--map-by ppr:2:node" \
   -- "$kurc_run" --dry-run -n 4 -N 2 t.yml
-check "a kurc command runs kurc" 0 '' "$bin/kurc test t.yml$" -- "$kurc_run" --dry-run -n 2 test t.yml
+expect "a kurc command runs kurc" 0 '' "$bin/kurc test t.yml$" -- "$kurc_run" --dry-run -n 2 test t.yml
 make_run "$tmp/np3"
-check "oversubscribed run trains" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np3" "$kurc_run" -n 3 t.yml
+expect "oversubscribed run trains" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np3" "$kurc_run" -n 3 t.yml
 
 # --- GPUs, with a stand-in nvidia-smi -------------------------------------------
 mkdir -p "$tmp/gpus"
@@ -150,55 +131,55 @@ chmod +x "$tmp/gpus/nvidia-smi"
 # shellcheck disable=SC2016  # expanded by each rank's shell
 show='echo "rank $OMPI_COMM_WORLD_RANK gpu=[${CUDA_VISIBLE_DEVICES-unset}] threads=$OPENBLAS_NUM_THREADS"'
 gpu_run() { PATH=$tmp/gpus:$PATH "$kurc_run" "$@" | sort; }
-check "one GPU per rank, all GPUs by default" 0 '^rank 1 gpu=\[1\]' 'running: .*kurc-rank --gpu sh' \
+expect "one GPU per rank, all GPUs by default" 0 '^rank 1 gpu=\[1\]' 'running: .*kurc-rank --gpu sh' \
   -- gpu_run -v --exec sh -c "$show"
 grep -q '^rank 0 gpu=\[0\]' "$tmp/out" || {
   echo "FAIL rank 0 does not get GPU 0"
   fails=$((fails + 1))
 }
-check "GPUs named by CUDA_VISIBLE_DEVICES" 0 '^rank 3 gpu=\[7\]' '' \
+expect "GPUs named by CUDA_VISIBLE_DEVICES" 0 '^rank 3 gpu=\[7\]' '' \
   -- env CUDA_VISIBLE_DEVICES=5,7 PATH="$tmp/gpus:$PATH" "$kurc_run" -n 4 --exec sh -c "$show"
 grep -q '^rank 2 gpu=\[5\]' "$tmp/out" || {
   echo "FAIL rank 2 of CUDA_VISIBLE_DEVICES=5,7 does not get GPU 5"
   fails=$((fails + 1))
 }
-check "--cpu hides the GPUs" 0 '^rank 1 gpu=\[\]' '' -- gpu_run --cpu -n 2 --exec sh -c "$show"
-check "no GPU, no shim" 0 '^rank 0 gpu=\[unset\]' '' -- "$kurc_run" -n 1 --exec sh -c "$show"
+expect "--cpu hides the GPUs" 0 '^rank 1 gpu=\[\]' '' -- gpu_run --cpu -n 2 --exec sh -c "$show"
+expect "no GPU, no shim" 0 '^rank 0 gpu=\[unset\]' '' -- "$kurc_run" -n 1 --exec sh -c "$show"
 
 # --- no launcher: a PATH without mpirun or srun ---------------------------------
 mkdir -p "$tmp/nompi"
 for c in bash env dirname readlink getconf nproc id grep; do
   ln -s "$(command -v "$c")" "$tmp/nompi/$c"
 done
-check "no launcher for 2 ranks" 2 '' 'no launcher found' -- env PATH="$tmp/nompi" "$kurc_run" -n 2 t.yml
+expect "no launcher for 2 ranks" 2 '' 'no launcher found' -- env PATH="$tmp/nompi" "$kurc_run" -n 2 t.yml
 make_run "$tmp/direct"
-check "no launcher, 1 rank runs directly" 0 '' '^Completed 3 epochs' \
+expect "no launcher, 1 rank runs directly" 0 '' '^Completed 3 epochs' \
   -- run_in "$tmp/direct" env PATH="$tmp/nompi" "$kurc_run" -n 1 t.yml
 
 # --- bad arguments --------------------------------------------------------------
-check "--help" 0 'usage: kurc-run' '' -- "$kurc_run" --help
-check "no Kurfile" 2 '' 'kurc-run: missing KURFILE' -- "$kurc_run" -n 2
-check "-n 0" 2 '' "-n expects a positive number of ranks, not '0'" -- "$kurc_run" -n 0 t.yml
-check "-n x" 2 '' "-n expects a positive number of ranks, not 'x'" -- "$kurc_run" -n x t.yml
-check "-n without a value" 2 '' "option '-n' needs a value" -- "$kurc_run" -n
-check "-t 0" 2 '' "-t expects a positive number of threads" -- "$kurc_run" -t 0 t.yml
-check "unknown option" 2 '' "unknown option '--frob'" -- "$kurc_run" --frob t.yml
-check "--cpu with --gpu" 2 '' '--cpu and --gpu exclude each other' -- "$kurc_run" --cpu --gpu t.yml
-check "--gpu without GPUs" 2 '' '--gpu: this node has no GPU' -- "$kurc_run" --gpu t.yml
-check "bad launcher" 2 '' "--launcher expects auto, mpirun, srun or none, not 'qsub'" \
+expect "--help" 0 'usage: kurc-run' '' -- "$kurc_run" --help
+expect "no Kurfile" 2 '' 'kurc-run: missing KURFILE' -- "$kurc_run" -n 2
+expect "-n 0" 2 '' "-n expects a positive number of ranks, not '0'" -- "$kurc_run" -n 0 t.yml
+expect "-n x" 2 '' "-n expects a positive number of ranks, not 'x'" -- "$kurc_run" -n x t.yml
+expect "-n without a value" 2 '' "option '-n' needs a value" -- "$kurc_run" -n
+expect "-t 0" 2 '' "-t expects a positive number of threads" -- "$kurc_run" -t 0 t.yml
+expect "unknown option" 2 '' "unknown option '--frob'" -- "$kurc_run" --frob t.yml
+expect "--cpu with --gpu" 2 '' '--cpu and --gpu exclude each other' -- "$kurc_run" --cpu --gpu t.yml
+expect "--gpu without GPUs" 2 '' '--gpu: this node has no GPU' -- "$kurc_run" --gpu t.yml
+expect "bad launcher" 2 '' "--launcher expects auto, mpirun, srun or none, not 'qsub'" \
   -- "$kurc_run" --launcher qsub t.yml
-check "srun outside SLURM" 2 '' 'needs a SLURM allocation|srun is not on PATH' \
+expect "srun outside SLURM" 2 '' 'needs a SLURM allocation|srun is not on PATH' \
   -- "$kurc_run" --launcher srun t.yml
-check "--launcher none with 2 ranks" 2 '' '--launcher none starts one process, not 2' \
+expect "--launcher none with 2 ranks" 2 '' '--launcher none starts one process, not 2' \
   -- "$kurc_run" --launcher none -n 2 t.yml
-check "no kurc-train in --bin" 2 '' "no kurc-train in '$tmp' \(--bin\)" -- "$kurc_run" --bin "$tmp" t.yml
+expect "no kurc-train in --bin" 2 '' "no kurc-train in '$tmp' \(--bin\)" -- "$kurc_run" --bin "$tmp" t.yml
 mkdir -p "$tmp/lonely"
 cp "$kurc_run" "$tmp/lonely/kurc-run"
-check "kurc-train not found" 2 '' 'cannot find kurc-train' \
+expect "kurc-train not found" 2 '' 'cannot find kurc-train' \
   -- env -u KURC_BIN PATH="$tmp/nompi" "$tmp/lonely/kurc-run" t.yml
-check "--exec of a missing program" 2 '' "cannot find program 'no-such-program'" \
+expect "--exec of a missing program" 2 '' "cannot find program 'no-such-program'" \
   -- "$kurc_run" --exec no-such-program
-check "nothing before --" 2 '' "nothing to run before '--'" -- "$kurc_run" -- t.yml
+expect "nothing before --" 2 '' "nothing to run before '--'" -- "$kurc_run" -- t.yml
 
 # --- SIGUSR1 through mpirun: status 3, then the next run resumes ----------------
 # The only checkpoint is the one written at the stop (none at epoch ends).
@@ -221,7 +202,7 @@ else
   sed 's/^/  /' "$tmp/signal/run1.out"
   fails=$((fails + 1))
 fi
-check "the next run resumes and completes" 0 '' 'resuming from checkpoint ck.h5' \
+expect "the next run resumes and completes" 0 '' 'resuming from checkpoint ck.h5' \
   -- run_in "$tmp/signal" "$kurc_run" -n 2 t.yml
 grep -q '^Completed 30 epochs' "$tmp/err" || {
   echo "FAIL the resumed run did not complete 30 epochs"
@@ -229,4 +210,4 @@ grep -q '^Completed 30 epochs' "$tmp/err" || {
 }
 
 echo "$((total - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+[ "$fails" -eq 0 ]

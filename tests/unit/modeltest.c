@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cpu_backend.h"
+#include "optim/optimizer.h"
 #include "rng.h"
 
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
@@ -65,6 +66,22 @@ void mt_free(struct mt_model *t) {
     }
 }
 
+int mt_input_tensor(const struct kurc_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_inputs; i++)
+        if (strcmp(m->inputs[i].name, name) == 0)
+            return m->inputs[i].tensor;
+    fprintf(stderr, "no input named '%s'\n", name);
+    abort();
+}
+
+int mt_output_tensor(const struct kurc_model *m, const char *name) {
+    for (size_t i = 0; i < m->n_outputs; i++)
+        if (strcmp(m->outputs[i].name, name) == 0)
+            return m->outputs[i].tensor;
+    fprintf(stderr, "no output named '%s'\n", name);
+    abort();
+}
+
 void mt_fill_inputs(struct mt_model *t, uint64_t seed, float lo, float hi) {
     const struct kurc_graph *g = t->m->graph;
     for (size_t i = 0; i < g->n_tensors; i++) {
@@ -88,6 +105,32 @@ double mt_objective(struct mt_model *t) {
         total += t->losses.terms[i].weight * sum * t->x->loss_scale;
     }
     return total;
+}
+
+enum kurc_status mt_train(struct mt_model *t, int steps, bool fresh, double *first, double *last,
+                          struct kurc_err *err) {
+    struct kurc_optimizer *opt;
+    enum kurc_status st = kurc_optimizer_create(NULL, &t->m->params, t->be, &opt, err);
+    if (st)
+        return st;
+    for (int step = 0; step < steps; step++) {
+        if (fresh)
+            t->x->sample_base = (uint64_t)step * (uint64_t)t->x->batch;
+        kurc_params_zero_grads(&t->m->params);
+        double loss = mt_objective(t);
+        if (!isfinite(loss)) {
+            st =
+                kurc_err_set(err, KURC_E_INVALID, NULL, "step %d: the objective is %g", step, loss);
+            break;
+        }
+        kurc_exec_backward(t->x);
+        kurc_optimizer_step(opt, &t->m->params, 1.0f);
+        if (step == 0)
+            *first = loss;
+        *last = loss;
+    }
+    kurc_optimizer_free(opt);
+    return st;
 }
 
 /* Finite difference of the objective along one float. */

@@ -1,5 +1,6 @@
 /* modeltest.h - building a model from Kurfile text for tests, running it on
- * the CPU backend, and checking its gradients against finite differences. */
+ * the CPU backend, training it a few steps, and checking its gradients
+ * against finite differences. */
 #ifndef KURC_MODELTEST_H
 #define KURC_MODELTEST_H
 
@@ -31,12 +32,25 @@ enum kurc_status mt_load_with(struct mt_model *t, const char *yaml, int64_t batc
                               const struct kurc_shape_source *shapes, struct kurc_err *err);
 void mt_free(struct mt_model *t);
 
+/* The tensor of the model's input or output `name`.  A name the model
+ * lacks is the test's own mistake: it is printed and the test aborts. */
+int mt_input_tensor(const struct kurc_model *m, const char *name);
+int mt_output_tensor(const struct kurc_model *m, const char *name);
+
 /* Fills every input tensor (data and truth) with U(lo, hi) from seed. */
 void mt_fill_inputs(struct mt_model *t, uint64_t seed, float lo, float hi);
 
 /* Runs forward and returns the objective: sum of the per-sample losses
  * times weight / batch (the mean loss). */
 double mt_objective(struct mt_model *t);
+
+/* Takes `steps` steps of kurc's default optimizer (Adam) on the inputs as
+ * they are filled: zeroes the gradients, runs mt_objective and backward,
+ * steps.  With fresh, step s reads samples from s * batch on (sample_base),
+ * so dropout draws anew each step.  *first and *last get the first and the
+ * last objective; an objective that is not finite is an error. */
+enum kurc_status mt_train(struct mt_model *t, int steps, bool fresh, double *first, double *last,
+                          struct kurc_err *err);
 
 /* Runs forward and backward, then compares the gradient of every trainable
  * parameter (up to `samples` elements of each) with central finite

@@ -17,7 +17,6 @@
 
 #include "log.h"
 #include "modeltest.h"
-#include "optim/optimizer.h"
 
 #ifndef KURC_TEST_KURFILES
 #error "KURC_TEST_KURFILES must name tests/kurfiles"
@@ -72,24 +71,6 @@ static const char *input_of(const struct kurc_model *m, const char *name, size_t
     const struct kurc_node *n = node_named(m, name);
     assert_true(k < n->n_inputs);
     return m->nodes[n->inputs[k]].c->name;
-}
-
-static int output_tensor(const struct kurc_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_outputs; i++)
-        if (strcmp(m->outputs[i].name, name) == 0)
-            return m->outputs[i].tensor;
-    fprintf(stderr, "no output named '%s'\n", name);
-    fail();
-    return -1;
-}
-
-static int input_tensor(const struct kurc_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_inputs; i++)
-        if (strcmp(m->inputs[i].name, name) == 0)
-            return m->inputs[i].tensor;
-    fprintf(stderr, "no input named '%s'\n", name);
-    fail();
-    return -1;
 }
 
 /* Checks a tensor's per-sample shape: ndim dimensions follow. */
@@ -193,7 +174,7 @@ static void test_for_names_and_arguments(void **state) {
     assert_int_equal(param(m, "..convolution.1", "kernel")->shape.dim[2], 4);
     assert_int_equal(param(m, "..convolution.1", "kernel")->shape.dim[3], 2);
     expect_shape(m, node_named(m, "..activation.1")->value, 3, 6, 6, 2);
-    expect_shape(m, output_tensor(m, "out"), 1, 3);
+    expect_shape(m, mt_output_tensor(m, "out"), 1, 3);
     mt_free(&t);
 }
 
@@ -260,7 +241,7 @@ static void test_for_cifar_example(void **state) {
     assert_int_equal(param(m, "..convolution.1", "kernel")->shape.dim[3], 32);
     expect_shape(m, node_named(m, "..activation.1")->value, 3, 32, 32, 32);
     assert_int_equal(m->n_outputs, 1);
-    expect_shape(m, output_tensor(m, "labels"), 1, 10);
+    expect_shape(m, mt_output_tensor(m, "labels"), 1, 10);
     kurc_model_free(m);
     kurc_kurfile_free(kf);
 }
@@ -364,7 +345,7 @@ static void test_templates(void **state) {
     assert_int_equal(param(m, "..dense.0", "kernel")->shape.dim[1], 3);
     assert_int_equal(param(m, "..dense.1", "kernel")->shape.dim[1], 2);
     /* the instances' names are aliases of their last layers */
-    expect_shape(m, output_tensor(m, "b1"), 1, 3);
+    expect_shape(m, mt_output_tensor(m, "b1"), 1, 3);
     expect_shape(m, node_named(m, "b2")->value, 1, 2);
     assert_string_equal(m->nodes[3].c->name, "..activation.0");
     assert_string_equal(m->nodes[3].names[0], "b1");
@@ -453,28 +434,28 @@ static void test_merge_modes_values(void **state) {
             "  - merge: add\n    inputs: [b]\n    name: one\n    sink: yes\n",
             3);
     const struct kurc_model *m = t.m;
-    expect_shape(m, output_tensor(m, "cat"), 2, 3, 6);
-    expect_shape(m, output_tensor(m, "cat_dict"), 2, 3, 6);
-    expect_shape(m, output_tensor(m, "cat0"), 2, 5, 4);
-    expect_shape(m, output_tensor(m, "cat_neg"), 2, 7, 4);
-    expect_shape(m, output_tensor(m, "cat_null"), 2, 3, 6);
-    expect_shape(m, output_tensor(m, "add"), 2, 3, 4);
-    expect_shape(m, output_tensor(m, "mul"), 2, 3, 4);
-    expect_shape(m, output_tensor(m, "avg"), 2, 3, 4);
+    expect_shape(m, mt_output_tensor(m, "cat"), 2, 3, 6);
+    expect_shape(m, mt_output_tensor(m, "cat_dict"), 2, 3, 6);
+    expect_shape(m, mt_output_tensor(m, "cat0"), 2, 5, 4);
+    expect_shape(m, mt_output_tensor(m, "cat_neg"), 2, 7, 4);
+    expect_shape(m, mt_output_tensor(m, "cat_null"), 2, 3, 6);
+    expect_shape(m, mt_output_tensor(m, "add"), 2, 3, 4);
+    expect_shape(m, mt_output_tensor(m, "mul"), 2, 3, 4);
+    expect_shape(m, mt_output_tensor(m, "avg"), 2, 3, 4);
     /* one input: the input itself */
-    assert_int_equal(output_tensor(m, "one"), input_tensor(m, "b"));
+    assert_int_equal(mt_output_tensor(m, "one"), mt_input_tensor(m, "b"));
     mt_fill_inputs(&t, 11, -1.0f, 1.0f);
     kurc_exec_forward(t.x);
-    const float *a = kurc_exec_value(t.x, input_tensor(m, "a"));
-    const float *b = kurc_exec_value(t.x, input_tensor(m, "b"));
-    const float *c = kurc_exec_value(t.x, input_tensor(m, "c"));
-    const float *d = kurc_exec_value(t.x, input_tensor(m, "d"));
-    const float *cat = kurc_exec_value(t.x, output_tensor(m, "cat"));
-    const float *cat_dict = kurc_exec_value(t.x, output_tensor(m, "cat_dict"));
-    const float *cat0 = kurc_exec_value(t.x, output_tensor(m, "cat0"));
-    const float *add = kurc_exec_value(t.x, output_tensor(m, "add"));
-    const float *mul = kurc_exec_value(t.x, output_tensor(m, "mul"));
-    const float *avg = kurc_exec_value(t.x, output_tensor(m, "avg"));
+    const float *a = kurc_exec_value(t.x, mt_input_tensor(m, "a"));
+    const float *b = kurc_exec_value(t.x, mt_input_tensor(m, "b"));
+    const float *c = kurc_exec_value(t.x, mt_input_tensor(m, "c"));
+    const float *d = kurc_exec_value(t.x, mt_input_tensor(m, "d"));
+    const float *cat = kurc_exec_value(t.x, mt_output_tensor(m, "cat"));
+    const float *cat_dict = kurc_exec_value(t.x, mt_output_tensor(m, "cat_dict"));
+    const float *cat0 = kurc_exec_value(t.x, mt_output_tensor(m, "cat0"));
+    const float *add = kurc_exec_value(t.x, mt_output_tensor(m, "add"));
+    const float *mul = kurc_exec_value(t.x, mt_output_tensor(m, "mul"));
+    const float *avg = kurc_exec_value(t.x, mt_output_tensor(m, "avg"));
     for (int s = 0; s < 3; s++) {
         for (int r = 0; r < 3; r++) {
             for (int k = 0; k < 6; k++) {
@@ -568,7 +549,7 @@ static void test_parallel_dense_matches_slices(void **state) {
             "  - dense: 3\n    name: d\n"
             "  - activation: tanh\n    name: y\n",
             2);
-    expect_shape(par.m, output_tensor(par.m, "y"), 2, 5, 3);
+    expect_shape(par.m, mt_output_tensor(par.m, "y"), 2, 5, 3);
     /* one set of weights, shaped for a slice */
     assert_int_equal(par.m->params.n, 2);
     assert_int_equal(param(par.m, "d", "kernel")->shape.dim[0], 4);
@@ -576,10 +557,10 @@ static void test_parallel_dense_matches_slices(void **state) {
                         12 * sizeof(float));
     mt_fill_inputs(&par, 5, -1.0f, 1.0f);
     kurc_exec_forward(par.x);
-    const float *x = kurc_exec_value(par.x, input_tensor(par.m, "x"));
-    const float *y = kurc_exec_value(par.x, output_tensor(par.m, "y"));
-    float *xs = kurc_exec_value(plain.x, input_tensor(plain.m, "x"));
-    const float *ys = kurc_exec_value(plain.x, output_tensor(plain.m, "y"));
+    const float *x = kurc_exec_value(par.x, mt_input_tensor(par.m, "x"));
+    const float *y = kurc_exec_value(par.x, mt_output_tensor(par.m, "y"));
+    float *xs = kurc_exec_value(plain.x, mt_input_tensor(plain.m, "x"));
+    const float *ys = kurc_exec_value(plain.x, mt_output_tensor(plain.m, "y"));
     for (int step = 0; step < 5; step++) {
         for (int s = 0; s < 2; s++)
             memcpy(xs + s * 4, x + s * 20 + step * 4, 4 * sizeof *xs);
@@ -623,13 +604,13 @@ static void test_parallel_convolution(void **state) {
             "  - convolution: {kernels: 4, size: [3, 3], border: valid}\n    name: c\n"
             "  - flatten:\n    name: y\n",
             2);
-    expect_shape(par.m, output_tensor(par.m, "y"), 2, 3, 48);
+    expect_shape(par.m, mt_output_tensor(par.m, "y"), 2, 3, 48);
     mt_fill_inputs(&par, 9, -1.0f, 1.0f);
     kurc_exec_forward(par.x);
-    const float *x = kurc_exec_value(par.x, input_tensor(par.m, "x"));
-    const float *y = kurc_exec_value(par.x, output_tensor(par.m, "y"));
-    float *xs = kurc_exec_value(plain.x, input_tensor(plain.m, "x"));
-    const float *ys = kurc_exec_value(plain.x, output_tensor(plain.m, "y"));
+    const float *x = kurc_exec_value(par.x, mt_input_tensor(par.m, "x"));
+    const float *y = kurc_exec_value(par.x, mt_output_tensor(par.m, "y"));
+    float *xs = kurc_exec_value(plain.x, mt_input_tensor(plain.m, "x"));
+    const float *ys = kurc_exec_value(plain.x, mt_output_tensor(plain.m, "y"));
     for (int step = 0; step < 3; step++) {
         for (int s = 0; s < 2; s++)
             memcpy(xs + s * 60, x + s * 180 + step * 60, 60 * sizeof *xs);
@@ -690,9 +671,9 @@ static void test_reuse_shares_weights(void **state) {
     mt_fill_inputs(&t, 3, -1.0f, 1.0f);
     kurc_exec_forward(t.x);
     const float *shared = kurc_exec_value(t.x, node_named(m, "shared")->value);
-    const float *again = kurc_exec_value(t.x, output_tensor(m, "again"));
+    const float *again = kurc_exec_value(t.x, mt_output_tensor(m, "again"));
     assert_memory_equal(shared, again, 12 * sizeof(float));
-    expect_shape(m, output_tensor(m, "twice"), 1, 4);
+    expect_shape(m, mt_output_tensor(m, "twice"), 1, 4);
     mt_free(&t);
     /* the shared weights' gradient is the sum over both uses */
     check_gradients("model:\n"
@@ -842,10 +823,10 @@ static void test_sink_and_names(void **state) {
             2);
     const struct kurc_model *m = t.m;
     assert_int_equal(m->n_outputs, 3);
-    expect_shape(m, output_tensor(m, "mid"), 1, 3);
+    expect_shape(m, mt_output_tensor(m, "mid"), 1, 3);
     /* the loop's explicit name is its last layer's first name */
-    expect_shape(m, output_tensor(m, "loop"), 1, 5);
-    expect_shape(m, output_tensor(m, "last"), 1, 2);
+    expect_shape(m, mt_output_tensor(m, "loop"), 1, 5);
+    expect_shape(m, mt_output_tensor(m, "last"), 1, 2);
     mt_free(&t);
 }
 
@@ -921,7 +902,7 @@ static void test_when(void **state) {
     assert_int_equal(kurc_params_find(&m->params, "..dense.0", "kernel"), -1);
     assert_int_equal(param(m, "y", "kernel")->shape.dim[0], 4);
     assert_int_equal(m->n_outputs, 1);
-    expect_shape(m, output_tensor(m, "y"), 1, 5);
+    expect_shape(m, mt_output_tensor(m, "y"), 1, 5);
     mt_free(&t);
 }
 
@@ -935,9 +916,9 @@ static void test_uber_model(void **state) {
     free(yaml);
     const struct kurc_model *m = t.m;
     assert_int_equal(m->n_inputs, 1);
-    expect_shape(m, input_tensor(m, "TEST_input"), 2, 32, 32);
+    expect_shape(m, mt_input_tensor(m, "TEST_input"), 2, 32, 32);
     assert_int_equal(m->n_outputs, 1);
-    expect_shape(m, output_tensor(m, "TEST_output"), 1, 140);
+    expect_shape(m, mt_output_tensor(m, "TEST_output"), 1, 140);
     expect_shape(m, node_named(m, "..for.0")->value, 3, 7, 7, 4);
     expect_shape(m, node_named(m, "..parallel.0")->value, 2, 7, 10);
     /* Kur's recurrent: {size: 28, sequence: False}: a GRU over the 7 steps */
@@ -973,23 +954,11 @@ static void test_uber_model_trains(void **state) {
     load_ok(&t, yaml, 8);
     free(yaml);
     mt_fill_inputs(&t, 11, -1.0f, 1.0f);
-    struct kurc_optimizer *opt;
     struct kurc_err err;
-    assert_int_equal(kurc_optimizer_create(NULL, &t.m->params, t.be, &opt, &err), KURC_OK);
     double first = 0, last = 0;
-    for (int step = 0; step < 40; step++) {
-        t.x->sample_base = (uint64_t)step * 8;
-        kurc_params_zero_grads(&t.m->params);
-        double loss = mt_objective(&t);
-        kurc_exec_backward(t.x);
-        kurc_optimizer_step(opt, &t.m->params, 1.0f);
-        if (step == 0)
-            first = loss;
-        last = loss;
-    }
+    assert_int_equal(mt_train(&t, 40, true, &first, &last, &err), KURC_OK);
     fprintf(stderr, "uber model loss %.4f -> %.4f\n", first, last);
     assert_true(last < 0.7 * first);
-    kurc_optimizer_free(opt);
     mt_free(&t);
 }
 

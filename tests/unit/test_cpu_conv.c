@@ -19,8 +19,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-#include "rng.h"
-#include "testutil.h"
+#include "kerneltest.h"
 
 /* Kernel against reference, inputs in [-1, 1], sums of a few hundred terms
  * at most (4^3 * 7 = 448 per output): float32 rounding stays well below
@@ -35,72 +34,51 @@
 #define RANDOM_CASES 240
 #define FD_CASES 30
 
-static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static int64_t prod(const int64_t *v, int n) {
-    int64_t p = 1;
-    for (int i = 0; i < n; i++)
-        p *= v[i];
-    return p;
-}
-
 static int64_t x_size(const struct kurc_conv_geom *g) {
-    return g->batch * prod(g->in, g->ndim) * g->cin;
+    return g->batch * kt_prod(g->in, g->ndim) * g->cin;
 }
 
 static int64_t y_size(const struct kurc_conv_geom *g) {
-    return g->batch * prod(g->out, g->ndim) * g->cout;
+    return g->batch * kt_prod(g->out, g->ndim) * g->cout;
 }
 
 static int64_t w_size(const struct kurc_conv_geom *g) {
-    return prod(g->kernel, g->ndim) * g->cin * g->cout;
+    return kt_prod(g->kernel, g->ndim) * g->cin * g->cout;
 }
 
 /* Random draws for geometries: the counter advances with every draw. */
-struct dice {
-    uint64_t seed, counter;
-};
-
-static int64_t roll(struct dice *d, int64_t lo, int64_t hi) {
-    return lo + (int64_t)(kurc_rng_u64(d->seed, d->counter++) % (uint64_t)(hi - lo + 1));
-}
-
 enum border { BORDER_VALID, BORDER_SAME, BORDER_EXPLICIT };
 
 /* Geometry number `index`: ndim and border cycle so every combination
  * comes up; the rest is random. */
 static struct kurc_conv_geom random_geom(uint64_t index, int64_t max_batch) {
-    struct dice d = {0xC0FFEE + index, 0};
+    struct kt_dice d = {0xC0FFEE + index, 0};
     struct kurc_conv_geom g = {0};
     g.ndim = 1 + (int)(index % 3);
     enum border border = (enum border)(index / 3 % 3);
-    g.batch = roll(&d, 1, max_batch);
-    g.cin = roll(&d, 1, 7);
-    g.cout = roll(&d, 1, 7);
+    g.batch = kt_roll(&d, 1, max_batch);
+    g.cin = kt_roll(&d, 1, 7);
+    g.cout = kt_roll(&d, 1, 7);
     int64_t max_in = g.ndim == 3 ? 6 : 9;
     for (int i = 0; i < g.ndim; i++) {
-        int64_t k = roll(&d, 1, 4), s = roll(&d, 1, 3);
+        int64_t k = kt_roll(&d, 1, 4), s = kt_roll(&d, 1, 3);
         g.kernel[i] = k;
         g.stride[i] = s;
         if (border == BORDER_VALID) {
-            g.in[i] = roll(&d, k, k + max_in - 4);
+            g.in[i] = kt_roll(&d, k, k + max_in - 4);
             g.out[i] = (g.in[i] - k) / s + 1;
         } else if (border == BORDER_SAME) {
             /* TensorFlow: out = ceil(in / stride), the extra pad after. */
-            g.in[i] = roll(&d, 1, max_in);
+            g.in[i] = kt_roll(&d, 1, max_in);
             g.out[i] = (g.in[i] + s - 1) / s;
             int64_t total = (g.out[i] - 1) * s + k - g.in[i];
             g.pad_before[i] = total > 0 ? total / 2 : 0;
         } else {
             /* Up to a kernel and one more cell of padding: some outputs
              * see no input at all. */
-            int64_t before = roll(&d, 0, k + 1), after = roll(&d, 0, k + 1);
+            int64_t before = kt_roll(&d, 0, k + 1), after = kt_roll(&d, 0, k + 1);
             int64_t least = k - before - after > 1 ? k - before - after : 1;
-            g.in[i] = roll(&d, least, least + max_in - 4);
+            g.in[i] = kt_roll(&d, least, least + max_in - 4);
             g.pad_before[i] = before;
             g.out[i] = (g.in[i] + before + after - k) / s + 1;
         }
@@ -117,8 +95,8 @@ struct tap {
 /* Every (sample, output pixel, kernel position) whose input cell lies
  * inside the input.  The caller frees the array. */
 static struct tap *make_taps(const struct kurc_conv_geom *g, int64_t *count) {
-    int64_t in_px = prod(g->in, g->ndim), out_px = prod(g->out, g->ndim);
-    int64_t taps_k = prod(g->kernel, g->ndim);
+    int64_t in_px = kt_prod(g->in, g->ndim), out_px = kt_prod(g->out, g->ndim);
+    int64_t taps_k = kt_prod(g->kernel, g->ndim);
     struct tap *t = malloc((size_t)(g->batch * out_px * taps_k + 1) * sizeof *t);
     assert_non_null(t);
     *count = 0;
@@ -211,10 +189,10 @@ static void *alloc_workspace(const struct kurc_conv_geom *g) {
  * dw start random (backward accumulates). */
 static void check_against_reference(const struct kurc_conv_geom *g, uint64_t seed, double tol) {
     int64_t nx = x_size(g), ny = y_size(g), nw = w_size(g);
-    float *x = alloc_floats(nx), *w = alloc_floats(nw), *dy = alloc_floats(ny);
-    float *y = alloc_floats(ny), *y_ref = alloc_floats(ny);
-    float *dx = alloc_floats(nx), *dx_ref = alloc_floats(nx);
-    float *dw = alloc_floats(nw), *dw_ref = alloc_floats(nw);
+    float *x = kt_alloc_floats(nx), *w = kt_alloc_floats(nw), *dy = kt_alloc_floats(ny);
+    float *y = kt_alloc_floats(ny), *y_ref = kt_alloc_floats(ny);
+    float *dx = kt_alloc_floats(nx), *dx_ref = kt_alloc_floats(nx);
+    float *dw = kt_alloc_floats(nw), *dw_ref = kt_alloc_floats(nw);
     void *ws = alloc_workspace(g);
     tu_fill_uniform(x, nx, seed, -1, 1);
     tu_fill_uniform(w, nw, seed + 1, -1, 1);
@@ -353,7 +331,7 @@ static double conv_loss(const float *v, void *arg) {
 
 /* Largest finite-difference disagreement over every element of v. */
 static double fd_error(struct fd_ctx *c, float *v, int64_t n, const float *grad) {
-    float *fd = alloc_floats(n);
+    float *fd = kt_alloc_floats(n);
     for (int64_t i = 0; i < n; i++)
         fd[i] = (float)tu_finite_difference(v, i, FD_H, conv_loss, c);
     double err = tu_max_rel_err(fd, grad, n, 0.1);
@@ -366,8 +344,8 @@ static void test_finite_differences(void **state) {
     for (uint64_t k = 0; k < FD_CASES; k++) {
         struct kurc_conv_geom g = random_geom(5000 + k, 2);
         int64_t nx = x_size(&g), ny = y_size(&g), nw = w_size(&g);
-        float *x = alloc_floats(nx), *w = alloc_floats(nw), *r = alloc_floats(ny);
-        float *y = alloc_floats(ny), *dx = alloc_floats(nx), *dw = alloc_floats(nw);
+        float *x = kt_alloc_floats(nx), *w = kt_alloc_floats(nw), *r = kt_alloc_floats(ny);
+        float *y = kt_alloc_floats(ny), *dx = kt_alloc_floats(nx), *dw = kt_alloc_floats(nw);
         void *ws = alloc_workspace(&g);
         tu_fill_uniform(x, nx, 10 * k, -1, 1);
         tu_fill_uniform(w, nw, 10 * k + 1, -1, 1);

@@ -14,33 +14,8 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
+#include "kerneltest.h"
 #include "rng.h"
-#include "testutil.h"
-
-/* Fails unless |got[i] - want[i]| <= abs_tol + rel_tol |want[i]| for all i. */
-static void expect_close(const char *what, const float *got, const double *want, int64_t n,
-                         double rel_tol, double abs_tol) {
-    for (int64_t i = 0; i < n; i++) {
-        double err = fabs((double)got[i] - want[i]);
-        if (!(err <= abs_tol + rel_tol * fabs(want[i])))
-            fail_msg("%s[%lld]: got %.9g, want %.17g", what, (long long)i, got[i], want[i]);
-    }
-}
-
-/* Compares an analytic gradient with central differences of f along every
- * element of x, as the largest relative error (relative to max(|a|, |b|,
- * floor)). */
-static void expect_gradient(const char *what, float *x, int64_t n, const float *grad, double h,
-                            tu_scalar_fn f, void *ctx, double bound, double floor) {
-    float *numeric = malloc((size_t)n * sizeof *numeric);
-    assert_non_null(numeric);
-    for (int64_t i = 0; i < n; i++)
-        numeric[i] = (float)tu_finite_difference(x, i, h, f, ctx);
-    double err = tu_max_rel_err(grad, numeric, n, floor);
-    if (!(err <= bound))
-        fail_msg("%s: finite-difference relative error %.3g > %.3g", what, err, bound);
-    free(numeric);
-}
 
 static double weighted_sum(const float *y, const float *w, int64_t n) {
     double s = 0;
@@ -152,12 +127,12 @@ static void test_act_known_values(void **state) {
         cpu_act_forward(NULL, act, act_alpha(act), ACT_POINTS, act_x, y);
         char what[32];
         snprintf(what, sizeof what, "act %d forward", k);
-        expect_close(what, y, act_values[k].y, ACT_POINTS, 2e-6, 1e-30);
+        kt_expect_close(what, y, act_values[k].y, ACT_POINTS, 2e-6, 1e-30);
         for (int i = 0; i < ACT_POINTS; i++)
             dy[i] = 1.0f;
         cpu_act_backward(NULL, act, act_alpha(act), ACT_POINTS, act_x, y, dy, dx);
         snprintf(what, sizeof what, "act %d backward", k);
-        expect_close(what, dx, act_derivatives[k].d, ACT_POINTS, 2e-5, 1e-8);
+        kt_expect_close(what, dx, act_derivatives[k].d, ACT_POINTS, 2e-5, 1e-8);
     }
 }
 
@@ -207,7 +182,7 @@ static void test_act_gradients(void **state) {
         cpu_act_backward(NULL, ctx.act, ctx.alpha, N, x, y, w, grad);
         char what[32];
         snprintf(what, sizeof what, "activation %d", k);
-        expect_gradient(what, x, N, grad, 1e-2, act_objective, &ctx, 1e-3, 1e-2);
+        kt_expect_gradient(what, x, N, grad, 1e-2, act_objective, &ctx, 1e-3, 1e-2);
 
         tu_fill_uniform(dx0, N, 300, -1.0f, 1.0f);
         memcpy(dx, dx0, sizeof dx);
@@ -217,7 +192,7 @@ static void test_act_gradients(void **state) {
         for (int i = 0; i < N; i++)
             want[i] = (double)dx0[i] + grad[i];
         snprintf(what, sizeof what, "activation %d accumulate", k);
-        expect_close(what, dx, want, N, 1e-6, 1e-7);
+        kt_expect_close(what, dx, want, N, 1e-6, 1e-7);
     }
 }
 
@@ -242,9 +217,9 @@ static void test_softmax_known_values(void **state) {
     (void)state;
     float y[12];
     cpu_softmax_forward(NULL, false, 4, 3, &softmax_x[0][0], y);
-    expect_close("softmax", y, &softmax_y[0][0], 12, 1e-6, 1e-30);
+    kt_expect_close("softmax", y, &softmax_y[0][0], 12, 1e-6, 1e-30);
     cpu_softmax_forward(NULL, true, 4, 3, &softmax_x[0][0], y);
-    expect_close("log_softmax", y, &log_softmax_y[0][0], 12, 1e-6, 1e-30);
+    kt_expect_close("log_softmax", y, &log_softmax_y[0][0], 12, 1e-6, 1e-30);
 
     float x[12];
     memcpy(x, softmax_x, sizeof x);
@@ -277,8 +252,8 @@ static void test_softmax_gradients(void **state) {
         struct softmax_ctx ctx = {lg == 1, R, C, w, y};
         softmax_objective(x, &ctx);
         cpu_softmax_backward(NULL, ctx.log, R, C, y, w, grad);
-        expect_gradient(lg ? "log_softmax" : "softmax", x, N, grad, 1e-2, softmax_objective, &ctx,
-                        1e-3, 1e-2);
+        kt_expect_gradient(lg ? "log_softmax" : "softmax", x, N, grad, 1e-2, softmax_objective,
+                           &ctx, 1e-3, 1e-2);
 
         tu_fill_uniform(dx0, N, 13, -1.0f, 1.0f);
         memcpy(dx, dx0, sizeof dx);
@@ -287,7 +262,7 @@ static void test_softmax_gradients(void **state) {
         double want[N];
         for (int i = 0; i < N; i++)
             want[i] = (double)dx0[i] + grad[i];
-        expect_close("softmax accumulate", dx, want, N, 1e-6, 1e-7);
+        kt_expect_close("softmax accumulate", dx, want, N, 1e-6, 1e-7);
     }
 }
 
@@ -298,7 +273,7 @@ static void test_add_mul_axpby(void **state) {
     float a[5] = {1, -2, 3.5f, 0, 1e30f}, b[5] = {0.5f, 2, -1, 4, 1e30f}, y[5];
     cpu_add(NULL, 5, a, b, y);
     const double sum[5] = {1.5, 0, 2.5, 4, 2e30};
-    expect_close("add", y, sum, 5, 1e-7, 0);
+    kt_expect_close("add", y, sum, 5, 1e-7, 0);
     cpu_mul(NULL, 5, a, b, y);
     const double prod[5] = {0.5, -4, -3.5, 0, INFINITY};
     for (int i = 0; i < 4; i++)
@@ -309,19 +284,19 @@ static void test_add_mul_axpby(void **state) {
     float c[5];
     memcpy(c, a, sizeof c);
     cpu_add(NULL, 5, c, b, c);
-    expect_close("add in place", c, sum, 5, 1e-7, 0);
+    kt_expect_close("add in place", c, sum, 5, 1e-7, 0);
 
     /* beta = 0 overwrites whatever y held, NaN included. */
     float z[5] = {NAN, NAN, INFINITY, -INFINITY, NAN};
     cpu_axpby(NULL, 5, 2.0f, a, 0.0f, z);
     const double twice[5] = {2, -4, 7, 0, 2e30};
-    expect_close("axpby beta 0", z, twice, 5, 1e-7, 0);
+    kt_expect_close("axpby beta 0", z, twice, 5, 1e-7, 0);
     cpu_axpby(NULL, 5, -1.0f, b, 1.0f, z);
     const double diff[5] = {1.5, -6, 8, -4, 1e30};
-    expect_close("axpby beta 1", z, diff, 5, 1e-7, 0);
+    kt_expect_close("axpby beta 1", z, diff, 5, 1e-7, 0);
     cpu_axpby(NULL, 5, 0.5f, a, -2.0f, z);
     const double mixed[5] = {-2.5, 11, -14.25, 8, -1.5e30};
-    expect_close("axpby", z, mixed, 5, 1e-7, 0);
+    kt_expect_close("axpby", z, mixed, 5, 1e-7, 0);
 }
 
 struct mul_ctx {
@@ -348,7 +323,7 @@ static void test_mul_backward(void **state) {
     cpu_fill(NULL, grad, N, 0.0f);
     cpu_mul_backward(NULL, N, w, b, grad);
     struct mul_ctx ctx = {N, b, w, y};
-    expect_gradient("mul", a, N, grad, 1e-2, mul_objective, &ctx, 1e-4, 1e-2);
+    kt_expect_gradient("mul", a, N, grad, 1e-2, mul_objective, &ctx, 1e-4, 1e-2);
 
     float dx[N];
     double want[N];
@@ -356,7 +331,7 @@ static void test_mul_backward(void **state) {
     cpu_mul_backward(NULL, N, w, b, dx);
     for (int i = 0; i < N; i++)
         want[i] = 1.0 + (double)w[i] * b[i];
-    expect_close("mul accumulate", dx, want, N, 1e-6, 1e-7);
+    kt_expect_close("mul accumulate", dx, want, N, 1e-6, 1e-7);
 }
 
 /* ---- strided copies --------------------------------------------------- */
@@ -547,7 +522,7 @@ static void test_copy_strided_gradient(void **state) {
     cpu_fill(NULL, grad, 12, 0.0f);
     cpu_copy_strided(NULL, &bwd, w, grad, true);
     struct copy_ctx ctx = {&fwd, 60, w, dst};
-    expect_gradient("copy_strided", src, 12, grad, 1e-2, copy_objective, &ctx, 1e-4, 1e-2);
+    kt_expect_gradient("copy_strided", src, 12, grad, 1e-2, copy_objective, &ctx, 1e-4, 1e-2);
 }
 
 /* ---- embedding gather ------------------------------------------------- */
@@ -586,7 +561,7 @@ static void test_gather(void **state) {
         assert_true(grad[4 * W + c] == w[0 * W + c] + w[2 * W + c]);
     }
     struct gather_ctx ctx = {N, W, index, w, out};
-    expect_gradient("gather", table, ROWS * W, grad, 1e-2, gather_objective, &ctx, 1e-4, 1e-2);
+    kt_expect_gradient("gather", table, ROWS * W, grad, 1e-2, gather_objective, &ctx, 1e-4, 1e-2);
 
     float acc[ROWS * W];
     cpu_fill(NULL, acc, ROWS * W, 0.5f);

@@ -10,18 +10,12 @@
 #include <stdlib.h>
 
 #include "cpu_kernels.h"
-#include "testutil.h"
+#include "kerneltest.h"
 
 /* Matrix products of these sizes sum at most 64 float products: compared
  * as |got - want| / max(|got|, |want|, 1) <= 1e-5 (float32 rounding of
  * values in [-1, 1] is about 64 * 6e-8 in the worst case). */
 #define GEMM_TOL 1e-5
-
-static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
 
 /* C = alpha op(A) op(B) + beta C, the definition, in double. */
 static void naive_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
@@ -50,8 +44,8 @@ static void test_gemm_transposes(void **state) {
         bool ta = t & 1, tb = t & 2;
         int64_t lda = (ta ? m : k) + 5, ldb = (tb ? k : n) + 3, ldc = n + 7;
         int64_t a_rows = ta ? k : m, b_rows = tb ? n : k;
-        float *a = alloc_floats(a_rows * lda), *b = alloc_floats(b_rows * ldb);
-        float *c = alloc_floats(m * ldc), *want = alloc_floats(m * ldc);
+        float *a = kt_alloc_floats(a_rows * lda), *b = kt_alloc_floats(b_rows * ldb);
+        float *c = kt_alloc_floats(m * ldc), *want = kt_alloc_floats(m * ldc);
         tu_fill_uniform(a, a_rows * lda, 11 + (uint64_t)t, -1, 1);
         tu_fill_uniform(b, b_rows * ldb, 21 + (uint64_t)t, -1, 1);
         tu_fill_uniform(c, m * ldc, 31 + (uint64_t)t, -1, 1);
@@ -117,8 +111,9 @@ static void test_gemm_known(void **state) {
 static void test_bias(void **state) {
     (void)state;
     const int64_t rows = 53, cols = 300;
-    float *y = alloc_floats(rows * cols), *want = alloc_floats(rows * cols);
-    float *bias = alloc_floats(cols), *db = alloc_floats(cols), *db_want = alloc_floats(cols);
+    float *y = kt_alloc_floats(rows * cols), *want = kt_alloc_floats(rows * cols);
+    float *bias = kt_alloc_floats(cols), *db = kt_alloc_floats(cols),
+          *db_want = kt_alloc_floats(cols);
     tu_fill_uniform(y, rows * cols, 5, -1, 1);
     tu_fill_uniform(bias, cols, 6, -1, 1);
     tu_fill_uniform(db, cols, 7, -1, 1);

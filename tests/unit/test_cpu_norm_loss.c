@@ -13,31 +13,7 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
-#include "testutil.h"
-
-/* Fails unless |got[i] - want[i]| <= abs_tol + rel_tol |want[i]| for all i. */
-static void expect_close(const char *what, const float *got, const double *want, int64_t n,
-                         double rel_tol, double abs_tol) {
-    for (int64_t i = 0; i < n; i++) {
-        double err = fabs((double)got[i] - want[i]);
-        if (!(err <= abs_tol + rel_tol * fabs(want[i])))
-            fail_msg("%s[%lld]: got %.9g, want %.17g", what, (long long)i, got[i], want[i]);
-    }
-}
-
-/* Central differences of f along every element of x against grad, as the
- * largest relative error (floor: see tu_max_rel_err). */
-static void expect_gradient(const char *what, float *x, int64_t n, const float *grad, double h,
-                            tu_scalar_fn f, void *ctx, double bound, double floor) {
-    float *numeric = malloc((size_t)n * sizeof *numeric);
-    assert_non_null(numeric);
-    for (int64_t i = 0; i < n; i++)
-        numeric[i] = (float)tu_finite_difference(x, i, h, f, ctx);
-    double err = tu_max_rel_err(grad, numeric, n, floor);
-    if (!(err <= bound))
-        fail_msg("%s: finite-difference relative error %.3g > %.3g", what, err, bound);
-    free(numeric);
-}
+#include "kerneltest.h"
 
 static void fill(float *x, int64_t n, float value) {
     for (int64_t i = 0; i < n; i++)
@@ -109,14 +85,14 @@ static void test_batchnorm_known_values(void **state) {
         float y[12], mean[3], invstd[3], dx[12] = {0}, dgamma[3] = {0}, dbeta[3] = {0};
         cpu_batchnorm_forward(NULL, c->outer, ch, c->inner, 1e-3f, c->x, c->gamma, c->beta, y, mean,
                               invstd);
-        expect_close("bn y", y, c->y, n, 1e-5, 1e-6);
-        expect_close("bn mean", mean, c->mean, ch, 1e-6, 1e-7);
-        expect_close("bn invstd", invstd, c->invstd, ch, 1e-5, 0);
+        kt_expect_close("bn y", y, c->y, n, 1e-5, 1e-6);
+        kt_expect_close("bn mean", mean, c->mean, ch, 1e-6, 1e-7);
+        kt_expect_close("bn invstd", invstd, c->invstd, ch, 1e-5, 0);
         cpu_batchnorm_backward(NULL, c->outer, ch, c->inner, c->x, c->dy, c->gamma, mean, invstd,
                                dx, dgamma, dbeta);
-        expect_close("bn dx", dx, c->dx, n, 1e-5, 1e-6);
-        expect_close("bn dgamma", dgamma, c->dgamma, ch, 1e-5, 1e-6);
-        expect_close("bn dbeta", dbeta, c->dbeta, ch, 1e-6, 0);
+        kt_expect_close("bn dx", dx, c->dx, n, 1e-5, 1e-6);
+        kt_expect_close("bn dgamma", dgamma, c->dgamma, ch, 1e-5, 1e-6);
+        kt_expect_close("bn dbeta", dbeta, c->dbeta, ch, 1e-6, 0);
 
         float dx0[12], dg0[3], db0[3], dx2[12], dg2[3], db2[3];
         double want[12];
@@ -129,11 +105,11 @@ static void test_batchnorm_known_values(void **state) {
         cpu_batchnorm_backward(NULL, c->outer, ch, c->inner, c->x, c->dy, c->gamma, mean, invstd,
                                dx2, dg2, db2);
         sum_into(want, dx0, dx, n);
-        expect_close("bn dx accumulate", dx2, want, n, 1e-6, 1e-6);
+        kt_expect_close("bn dx accumulate", dx2, want, n, 1e-6, 1e-6);
         sum_into(want, dg0, dgamma, ch);
-        expect_close("bn dgamma accumulate", dg2, want, ch, 1e-6, 1e-6);
+        kt_expect_close("bn dgamma accumulate", dg2, want, ch, 1e-6, 1e-6);
         sum_into(want, db0, dbeta, ch);
-        expect_close("bn dbeta accumulate", db2, want, ch, 1e-6, 1e-6);
+        kt_expect_close("bn dbeta accumulate", db2, want, ch, 1e-6, 1e-6);
     }
 }
 
@@ -148,18 +124,18 @@ static void test_batchnorm_large_mean(void **state) {
     cpu_batchnorm_forward(NULL, 6, 1, 1, 1e-3f, x, &one, &zero, y, &mean, &invstd);
     const double want[6] = {0.5585145572685084, -1.1170291145368467, 0.89362329162957943,
                             1.2287320259906505, -1.4521378488979177, -0.11170291145363365};
-    expect_close("bn large mean", y, want, 6, 1e-5, 1e-6);
+    kt_expect_close("bn large mean", y, want, 6, 1e-5, 1e-6);
     const double want_invstd = 1.3404349374442841;
-    expect_close("bn large mean invstd", &invstd, &want_invstd, 1, 1e-6, 0);
+    kt_expect_close("bn large mean invstd", &invstd, &want_invstd, 1, 1e-6, 0);
 
     const float dy[6] = {1, 0, 0, 0, 0, 0};
     float dx[6] = {0}, dgamma = 0, dbeta = 0;
     cpu_batchnorm_backward(NULL, 6, 1, 1, x, dy, &one, &mean, &invstd, dx, &dgamma, &dbeta);
     const double want_dx[6] = {1.0473402348617749,   -0.084028063557104571, -0.33490803038759015,
                                -0.37672135819267111, -0.042214735752023655, -0.20946804697234736};
-    expect_close("bn large mean dx", dx, want_dx, 6, 1e-5, 1e-6);
+    kt_expect_close("bn large mean dx", dx, want_dx, 6, 1e-5, 1e-6);
     const double want_dgamma = 0.55851455726840094;
-    expect_close("bn large mean dgamma", &dgamma, &want_dgamma, 1, 1e-5, 0);
+    kt_expect_close("bn large mean dgamma", &dgamma, &want_dgamma, 1, 1e-5, 0);
     assert_true(dbeta == 1.0f);
 }
 
@@ -207,11 +183,11 @@ static void test_batchnorm_gradients(void **state) {
     memset(dbeta, 0, sizeof dbeta);
     cpu_batchnorm_backward(NULL, O, C, I, x, w, gamma, mean, invstd, dx, dgamma, dbeta);
 
-    expect_gradient("bn dx", x, N, dx, 1e-2, bn_objective, &ctx, 1e-3, 1e-1);
+    kt_expect_gradient("bn dx", x, N, dx, 1e-2, bn_objective, &ctx, 1e-3, 1e-1);
     ctx.role = BN_GAMMA;
-    expect_gradient("bn dgamma", gamma, C, dgamma, 1e-2, bn_objective, &ctx, 1e-3, 1e-2);
+    kt_expect_gradient("bn dgamma", gamma, C, dgamma, 1e-2, bn_objective, &ctx, 1e-3, 1e-2);
     ctx.role = BN_BETA;
-    expect_gradient("bn dbeta", beta, C, dbeta, 1e-2, bn_objective, &ctx, 1e-3, 1e-2);
+    kt_expect_gradient("bn dbeta", beta, C, dbeta, 1e-2, bn_objective, &ctx, 1e-3, 1e-2);
 }
 
 /* ---- categorical cross-entropy ---------------------------------------- */
@@ -240,7 +216,7 @@ static void test_cce_known_values(void **state) {
     (void)state;
     float loss[5];
     cpu_cce_forward(NULL, 5, 3, &cce_pred[0][0], &cce_truth[0][0], loss);
-    expect_close("cce loss", loss, cce_loss, 5, 1e-6, 1e-13);
+    kt_expect_close("cce loss", loss, cce_loss, 5, 1e-6, 1e-13);
 
     float grad[15];
     double want[15];
@@ -248,7 +224,7 @@ static void test_cce_known_values(void **state) {
     cpu_cce_backward(NULL, 5, 3, &cce_pred[0][0], &cce_truth[0][0], 0.5f, grad);
     for (int i = 0; i < 15; i++)
         want[i] = 1.0 + 0.5 * (&cce_grad[0][0])[i];
-    expect_close("cce grad", grad, want, 15, 1e-6, 1e-7);
+    kt_expect_close("cce grad", grad, want, 15, 1e-6, 1e-7);
 }
 
 struct loss_ctx {
@@ -288,8 +264,8 @@ static void test_loss_gradients(void **state) {
             cpu_cce_backward(NULL, R, C, pred, truth, ctx.scale, grad);
         else
             cpu_mse_backward(NULL, R, C, pred, truth, ctx.scale, grad);
-        expect_gradient(ctx.cce ? "cce" : "mse", pred, N, grad, 3e-3, loss_objective, &ctx, 2e-3,
-                        1e-1);
+        kt_expect_gradient(ctx.cce ? "cce" : "mse", pred, N, grad, 3e-3, loss_objective, &ctx, 2e-3,
+                           1e-1);
     }
 }
 
@@ -301,11 +277,11 @@ static void test_mse_known_values(void **state) {
     float loss[2], grad[6];
     cpu_mse_forward(NULL, 2, 3, pred, truth, loss);
     const double want_loss[2] = {13.0 / 3, 2.5 / 3};
-    expect_close("mse loss", loss, want_loss, 2, 1e-7, 0);
+    kt_expect_close("mse loss", loss, want_loss, 2, 1e-7, 0);
     fill(grad, 6, -1.0f);
     cpu_mse_backward(NULL, 2, 3, pred, truth, 3.0f, grad);
     const double want_grad[6] = {-1, 3, 5, -2, -4, -1};
-    expect_close("mse grad", grad, want_grad, 6, 1e-7, 0);
+    kt_expect_close("mse grad", grad, want_grad, 6, 1e-7, 0);
 }
 
 /* ---- reductions and clip ---------------------------------------------- */

@@ -16,8 +16,8 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
+#include "kerneltest.h"
 #include "rng.h"
-#include "testutil.h"
 
 /* Kernel against reference: max pooling copies values, so both agree
  * exactly; averages of at most 64 cells differ by float32 rounding:
@@ -31,33 +31,12 @@
 #define RANDOM_CASES 240
 #define FD_CASES 30
 
-static float *alloc_floats(int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static int64_t prod(const int64_t *v, int n) {
-    int64_t p = 1;
-    for (int i = 0; i < n; i++)
-        p *= v[i];
-    return p;
-}
-
 static int64_t x_size(const struct kurc_pool_geom *g) {
-    return g->batch * prod(g->in, g->ndim) * g->channels;
+    return g->batch * kt_prod(g->in, g->ndim) * g->channels;
 }
 
 static int64_t y_size(const struct kurc_pool_geom *g) {
-    return g->batch * prod(g->out, g->ndim) * g->channels;
-}
-
-struct dice {
-    uint64_t seed, counter;
-};
-
-static int64_t roll(struct dice *d, int64_t lo, int64_t hi) {
-    return lo + (int64_t)(kurc_rng_u64(d->seed, d->counter++) % (uint64_t)(hi - lo + 1));
+    return g->batch * kt_prod(g->out, g->ndim) * g->channels;
 }
 
 /* Geometry number `index`: ndim, border (valid, TensorFlow same, explicit
@@ -65,30 +44,30 @@ static int64_t roll(struct dice *d, int64_t lo, int64_t hi) {
  * strides 1 to 3, channels 1 to 7 (every tenth geometry 65 to 70, past the
  * kernel's channel block). */
 static struct kurc_pool_geom random_geom(uint64_t index, int64_t max_batch) {
-    struct dice d = {0xB00C + index, 0};
+    struct kt_dice d = {0xB00C + index, 0};
     struct kurc_pool_geom g = {0};
     g.ndim = 1 + (int)(index % 3);
     int border = (int)(index / 3 % 3);
     g.type = index / 9 % 2 ? KURC_POOL_AVERAGE : KURC_POOL_MAX;
-    g.batch = roll(&d, 1, max_batch);
-    g.channels = index % 10 == 7 ? roll(&d, 65, 70) : roll(&d, 1, 7);
+    g.batch = kt_roll(&d, 1, max_batch);
+    g.channels = index % 10 == 7 ? kt_roll(&d, 65, 70) : kt_roll(&d, 1, 7);
     int64_t max_in = g.ndim == 3 ? 6 : 9;
     for (int i = 0; i < g.ndim; i++) {
-        int64_t k = roll(&d, 1, 4), s = roll(&d, 1, 3);
+        int64_t k = kt_roll(&d, 1, 4), s = kt_roll(&d, 1, 3);
         g.size[i] = k;
         g.stride[i] = s;
         if (border == 0) {
-            g.in[i] = roll(&d, k, k + max_in - 4);
+            g.in[i] = kt_roll(&d, k, k + max_in - 4);
             g.out[i] = (g.in[i] - k) / s + 1;
         } else if (border == 1) {
-            g.in[i] = roll(&d, 1, max_in);
+            g.in[i] = kt_roll(&d, 1, max_in);
             g.out[i] = (g.in[i] + s - 1) / s;
             int64_t total = (g.out[i] - 1) * s + k - g.in[i];
             g.pad_before[i] = total > 0 ? total / 2 : 0;
         } else {
-            int64_t before = roll(&d, 0, k - 1), after = roll(&d, 0, k - 1);
+            int64_t before = kt_roll(&d, 0, k - 1), after = kt_roll(&d, 0, k - 1);
             int64_t least = k - before - after > 1 ? k - before - after : 1;
-            g.in[i] = roll(&d, least, least + max_in - 4);
+            g.in[i] = kt_roll(&d, least, least + max_in - 4);
             g.pad_before[i] = before;
             g.out[i] = (g.in[i] + before + after - k) / s + 1;
         }
@@ -104,7 +83,7 @@ static int64_t window_cells(const struct kurc_pool_geom *g, int64_t n, int64_t p
         o[d] = rem % g->out[d];
         rem /= g->out[d];
     }
-    for (int64_t pk = 0; pk < prod(g->size, g->ndim); pk++) {
+    for (int64_t pk = 0; pk < kt_prod(g->size, g->ndim); pk++) {
         int64_t k[3], rem_k = pk;
         for (int d = g->ndim - 1; d >= 0; d--) {
             k[d] = rem_k % g->size[d];
@@ -118,7 +97,7 @@ static int64_t window_cells(const struct kurc_pool_geom *g, int64_t n, int64_t p
             flat = flat * g->in[d] + i;
         }
         if (inside)
-            cells[count++] = (n * prod(g->in, g->ndim) + flat) * g->channels;
+            cells[count++] = (n * kt_prod(g->in, g->ndim) + flat) * g->channels;
     }
     return count;
 }
@@ -126,8 +105,8 @@ static int64_t window_cells(const struct kurc_pool_geom *g, int64_t n, int64_t p
 /* Reference forward, and backward adding into dx. */
 static void ref_pool(const struct kurc_pool_geom *g, const float *x, float *y, const float *dy,
                      float *dx) {
-    int64_t out_px = prod(g->out, g->ndim);
-    int64_t *cells = malloc((size_t)prod(g->size, g->ndim) * sizeof *cells);
+    int64_t out_px = kt_prod(g->out, g->ndim);
+    int64_t *cells = malloc((size_t)kt_prod(g->size, g->ndim) * sizeof *cells);
     assert_non_null(cells);
     for (int64_t n = 0; n < g->batch; n++)
         for (int64_t po = 0; po < out_px; po++) {
@@ -177,8 +156,8 @@ static void test_random_geometries(void **state) {
     for (uint64_t k = 0; k < RANDOM_CASES; k++) {
         struct kurc_pool_geom g = random_geom(k, 5);
         int64_t nx = x_size(&g), ny = y_size(&g);
-        float *x = alloc_floats(nx), *y = alloc_floats(ny), *y_ref = alloc_floats(ny);
-        float *dy = alloc_floats(ny), *dx = alloc_floats(nx), *dx_ref = alloc_floats(nx);
+        float *x = kt_alloc_floats(nx), *y = kt_alloc_floats(ny), *y_ref = kt_alloc_floats(ny);
+        float *dy = kt_alloc_floats(ny), *dx = kt_alloc_floats(nx), *dx_ref = kt_alloc_floats(nx);
         /* Every fourth case draws from 8 values only: many ties. */
         tu_fill_uniform(x, nx, 3 * k, -1, 1);
         if (k % 4 == 0)
@@ -223,8 +202,8 @@ static void test_finite_differences(void **state) {
     for (uint64_t k = 0; k < FD_CASES; k++) {
         struct kurc_pool_geom g = random_geom(7000 + k, 2);
         int64_t nx = x_size(&g), ny = y_size(&g);
-        float *x = alloc_floats(nx), *y = alloc_floats(ny), *r = alloc_floats(ny);
-        float *dx = alloc_floats(nx), *fd = alloc_floats(nx);
+        float *x = kt_alloc_floats(nx), *y = kt_alloc_floats(ny), *r = kt_alloc_floats(ny);
+        float *dx = kt_alloc_floats(nx), *fd = kt_alloc_floats(nx);
         fill_distinct(x, nx, k);
         tu_fill_uniform(r, ny, 100 + k, -1, 1);
         memset(dx, 0, (size_t)nx * sizeof(float));

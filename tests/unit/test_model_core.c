@@ -10,7 +10,6 @@
 #include <stdio.h>
 
 #include "modeltest.h"
-#include "optim/optimizer.h"
 
 static void check_model(const char *yaml, int64_t batch, double tol) {
     struct mt_model t;
@@ -63,21 +62,10 @@ static void test_training_lowers_loss(void **state) {
                              16, &err),
                      KURC_OK);
     mt_fill_inputs(&t, 3, -1.0f, 1.0f);
-    struct kurc_optimizer *opt;
-    assert_int_equal(kurc_optimizer_create(NULL, &t.m->params, t.be, &opt, &err), KURC_OK);
     double first = 0, last = 0;
-    for (int step = 0; step < 200; step++) {
-        kurc_params_zero_grads(&t.m->params);
-        double loss = mt_objective(&t);
-        kurc_exec_backward(t.x);
-        kurc_optimizer_step(opt, &t.m->params, 1.0f);
-        if (step == 0)
-            first = loss;
-        last = loss;
-    }
+    assert_int_equal(mt_train(&t, 200, false, &first, &last, &err), KURC_OK);
     fprintf(stderr, "loss %.4f -> %.4f\n", first, last);
     assert_true(last < 0.5 * first);
-    kurc_optimizer_free(opt);
     mt_free(&t);
 }
 

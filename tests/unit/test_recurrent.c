@@ -29,7 +29,6 @@
 #include "data/dataset.h"
 #include "log.h"
 #include "modeltest.h"
-#include "optim/optimizer.h"
 #include "rng.h"
 #include "train/binding.h"
 
@@ -112,24 +111,6 @@ static void expect_param(const struct kurc_model *m, const char *layer, const ch
         assert_int_equal(q->shape.dim[1], d1);
 }
 
-static int output_tensor(const struct kurc_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_outputs; i++)
-        if (strcmp(m->outputs[i].name, name) == 0)
-            return m->outputs[i].tensor;
-    fprintf(stderr, "no output '%s'\n", name);
-    fail();
-    return -1;
-}
-
-static int input_tensor(const struct kurc_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_inputs; i++)
-        if (strcmp(m->inputs[i].name, name) == 0)
-            return m->inputs[i].tensor;
-    fprintf(stderr, "no input '%s'\n", name);
-    fail();
-    return -1;
-}
-
 static void expect_shape(const struct kurc_model *m, int tensor, int ndim, int64_t d0, int64_t d1) {
     const struct kurc_shape *s = kurc_graph_shape(m->graph, tensor);
     assert_int_equal(s->ndim, ndim);
@@ -155,7 +136,7 @@ static void test_defaults_shapes_and_weights(void **state) {
     struct mt_model t;
     /* gru, sequence, relu by default */
     load_ok(&t, INPUT_7x3 "  - recurrent: {size: 5}\n    name: r\n  - output: y\n", 2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 2, 7, 5);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 2, 7, 5);
     expect_param(t.m, "r", "kernel", 3, 15);
     expect_param(t.m, "r", "recurrent_kernel", 5, 15);
     expect_param(t.m, "r", "bias", 15, 0);
@@ -199,7 +180,7 @@ static void test_defaults_shapes_and_weights(void **state) {
             INPUT_7x3 "  - recurrent: {size: 4, type: LSTM, sequence: no}\n    name: r\n"
                       "  - output: y\n",
             2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 1, 4, 0);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 1, 4, 0);
     expect_param(t.m, "r", "kernel", 3, 16);
     expect_param(t.m, "r", "recurrent_kernel", 4, 16);
     b = download(&t, "r", "bias");
@@ -213,7 +194,7 @@ static void test_defaults_shapes_and_weights(void **state) {
             INPUT_7x3 "  - recurrent: {size: 2, type: rnn, outer_activation: tanh}\n    name: r\n"
                       "  - output: y\n",
             2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 2, 7, 2);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 2, 7, 2);
     expect_param(t.m, "r", "recurrent_kernel", 2, 2);
     mt_free(&t);
 
@@ -222,7 +203,7 @@ static void test_defaults_shapes_and_weights(void **state) {
             INPUT_7x3 "  - recurrent: {size: 5, bidirectional: yes}\n    name: r\n"
                       "  - output: y\n",
             2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 2, 7, 5);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 2, 7, 5);
     expect_param(t.m, "r", "kernel_fwd", 3, 15);
     expect_param(t.m, "r", "recurrent_kernel_rev", 5, 15);
     expect_param(t.m, "r", "bias_rev", 15, 0);
@@ -234,14 +215,14 @@ static void test_defaults_shapes_and_weights(void **state) {
             INPUT_7x3 "  - recurrent: {size: 6, bidirectional: yes, merge: concat}\n    name: r\n"
                       "  - output: y\n",
             2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 2, 7, 6);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 2, 7, 6);
     expect_param(t.m, "r", "recurrent_kernel_fwd", 3, 9);
     mt_free(&t);
     load_ok(&t,
             INPUT_7x3 "  - recurrent: {size: 7, bidirectional: yes, merge: concat, sequence: "
                       "no}\n    name: r\n  - output: y\n",
             2);
-    expect_shape(t.m, output_tensor(t.m, "y"), 1, 6, 0);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 1, 6, 0);
     mt_free(&t);
 }
 
@@ -336,7 +317,7 @@ static void test_inside_parallel(void **state) {
             "  - output: y\n"
             "loss:\n  - target: y\n    name: mean_squared_error\n",
             3);
-    expect_shape(t.m, output_tensor(t.m, "y"), 2, 4, 2);
+    expect_shape(t.m, mt_output_tensor(t.m, "y"), 2, 4, 2);
     expect_param(t.m, "r", "kernel", 3, 8);
     mt_fill_inputs(&t, 23, -1.0f, 1.0f);
     double e = mt_gradcheck(&t, 40, 1e-2, 1e-2);
@@ -350,12 +331,12 @@ static void test_inside_parallel(void **state) {
             "    name: r\n"
             "  - output: y\n",
             12);
-    memcpy(kurc_exec_value(one.x, input_tensor(one.m, "x")),
-           kurc_exec_value(t.x, input_tensor(t.m, "x")), 3 * 4 * 5 * 3 * sizeof(float));
+    memcpy(kurc_exec_value(one.x, mt_input_tensor(one.m, "x")),
+           kurc_exec_value(t.x, mt_input_tensor(t.m, "x")), 3 * 4 * 5 * 3 * sizeof(float));
     kurc_exec_forward(t.x);
     kurc_exec_forward(one.x);
-    const float *a = kurc_exec_value(t.x, output_tensor(t.m, "y"));
-    const float *b = kurc_exec_value(one.x, output_tensor(one.m, "y"));
+    const float *a = kurc_exec_value(t.x, mt_output_tensor(t.m, "y"));
+    const float *b = kurc_exec_value(one.x, mt_output_tensor(one.m, "y"));
     for (int i = 0; i < 3 * 4 * 2; i++)
         assert_true(fabsf(a[i] - b[i]) <= 1e-6f);
     mt_free(&one);
@@ -390,15 +371,15 @@ static void test_bidirectional_alignment(void **state) {
         free(v);
     }
     mt_fill_inputs(&bi, 5, -1.0f, 1.0f);
-    float *xb = kurc_exec_value(bi.x, input_tensor(bi.m, "x"));
-    float *xo = kurc_exec_value(one.x, input_tensor(one.m, "x"));
+    float *xb = kurc_exec_value(bi.x, mt_input_tensor(bi.m, "x"));
+    float *xo = kurc_exec_value(one.x, mt_input_tensor(one.m, "x"));
     for (int64_t n = 0; n < B; n++)
         for (int64_t t = 0; t < T; t++)
             memcpy(xo + (n * T + T - 1 - t) * F, xb + (n * T + t) * F, (size_t)F * sizeof *xo);
     kurc_exec_forward(bi.x);
     kurc_exec_forward(one.x);
-    const float *yb = kurc_exec_value(bi.x, output_tensor(bi.m, "y"));
-    const float *yo = kurc_exec_value(one.x, output_tensor(one.m, "y"));
+    const float *yb = kurc_exec_value(bi.x, mt_output_tensor(bi.m, "y"));
+    const float *yo = kurc_exec_value(one.x, mt_output_tensor(one.m, "y"));
     for (int64_t n = 0; n < B; n++)
         for (int64_t t = 0; t < T; t++)
             for (int64_t j = 0; j < H; j++) {
@@ -435,9 +416,9 @@ static void masking_case(const char *recurrent, bool sequence, int64_t units) {
     assert_int_equal(all.m->n_feeds, 1);
     assert_string_equal(all.m->feeds[0].source, "x_length");
     int64_t steps = (T - 3) / 2 + 1;
-    int y = output_tensor(all.m, "y");
+    int y = mt_output_tensor(all.m, "y");
     expect_shape(all.m, y, sequence ? 2 : 1, sequence ? steps : units, units);
-    float *x = kurc_exec_value(all.x, input_tensor(all.m, "x"));
+    float *x = kurc_exec_value(all.x, mt_input_tensor(all.m, "x"));
     for (int64_t i = 0; i < B * T * F; i++)
         x[i] = (float)(2.0 * kurc_rng_uniform(9, (uint64_t)i) - 1.0);
     float *len = kurc_exec_value(all.x, all.m->feeds[0].tensor);
@@ -456,10 +437,10 @@ static void masking_case(const char *recurrent, bool sequence, int64_t units) {
         struct mt_model one;
         load_ok_with(&one, yaml, 1, &sh1);
         assert_int_equal(one.m->n_feeds, 0);
-        memcpy(kurc_exec_value(one.x, input_tensor(one.m, "x")), x + n * T * F,
+        memcpy(kurc_exec_value(one.x, mt_input_tensor(one.m, "x")), x + n * T * F,
                (size_t)(frames[n] * F) * sizeof(float));
         kurc_exec_forward(one.x);
-        const float *yo = kurc_exec_value(one.x, output_tensor(one.m, "y"));
+        const float *yo = kurc_exec_value(one.x, mt_output_tensor(one.m, "y"));
         int64_t m = (frames[n] - 3) / 2 + 1;
         for (int64_t i = 0; i < per; i++) {
             float a = ya[n * per + i];
@@ -606,7 +587,7 @@ static void test_ctc_binding_and_relative_to(void **state) {
     assert_true(term->feeds[2].length);
     assert_int_equal(term->feeds[2].map.n, 1);
     assert_int_equal(term->feeds[2].map.steps[0].stride, 2);
-    expect_shape(t.m, output_tensor(t.m, "asr"), 2, (T - 3) / 2 + 1, 5);
+    expect_shape(t.m, mt_output_tensor(t.m, "asr"), 2, (T - 3) / 2 + 1, 5);
 
     struct kurc_bindings b;
     struct kurc_err err;
@@ -686,24 +667,6 @@ static void test_ctc_binding_and_relative_to(void **state) {
 
 /* --- models that train -------------------------------------------------------- */
 
-/* Adam steps on one batch: returns the first and last objective. */
-static void train_steps(struct mt_model *t, int steps, double *first, double *last) {
-    struct kurc_optimizer *opt;
-    struct kurc_err err;
-    assert_int_equal(kurc_optimizer_create(NULL, &t->m->params, t->be, &opt, &err), KURC_OK);
-    for (int step = 0; step < steps; step++) {
-        kurc_params_zero_grads(&t->m->params);
-        double loss = mt_objective(t);
-        assert_true(isfinite(loss));
-        kurc_exec_backward(t->x);
-        kurc_optimizer_step(opt, &t->m->params, 1.0f);
-        if (step == 0)
-            *first = loss;
-        *last = loss;
-    }
-    kurc_optimizer_free(opt);
-}
-
 /* Kur's language model (examples/language-model), smaller: one-hot
  * characters in, stacked GRUs with batch norm, the next character out. */
 static void test_language_model_trains(void **state) {
@@ -727,7 +690,7 @@ static void test_language_model_trains(void **state) {
             "  - output: out_char\n"
             "loss:\n  - target: out_char\n    name: categorical_crossentropy\n",
             B);
-    float *x = kurc_exec_value(t.x, input_tensor(t.m, "in_seq"));
+    float *x = kurc_exec_value(t.x, mt_input_tensor(t.m, "in_seq"));
     float *truth = kurc_exec_value(t.x, t.losses.terms[0].truth);
     memset(x, 0, (size_t)(B * T * V) * sizeof *x);
     memset(truth, 0, (size_t)(B * V) * sizeof *truth);
@@ -741,7 +704,8 @@ static void test_language_model_trains(void **state) {
         truth[n * V + sum % V] = 1.0f; /* a function of the sequence */
     }
     double first, last;
-    train_steps(&t, 60, &first, &last);
+    struct kurc_err err;
+    assert_int_equal(mt_train(&t, 60, false, &first, &last, &err), KURC_OK);
     fprintf(stderr, "language model: loss %.4f -> %.4f\n", first, last);
     assert_true(last < 0.5 * first);
     mt_free(&t);
@@ -763,7 +727,7 @@ static void test_speech_model_trains(void **state) {
     int64_t idx[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     kurc_bind_load(&b, t.x, idx, B);
     double first, last;
-    train_steps(&t, 80, &first, &last);
+    assert_int_equal(mt_train(&t, 80, false, &first, &last, &err), KURC_OK);
     fprintf(stderr, "speech model: ctc loss %.4f -> %.4f\n", first, last);
     assert_true(last < 0.6 * first);
     kurc_bindings_release(&b);
