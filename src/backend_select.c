@@ -1,8 +1,10 @@
 /* backend_select.c - choosing and creating the compute backend (see
  * backend_select.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "backend_select.h"
 
 #include <ctype.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +34,31 @@ static const char *backend_name(const struct kurc_value *settings) {
     return name && name->kind == KURC_STR ? name->u.str.s : "auto";
 }
 
+/* A positive thread count from the environment variable name, or 0. */
+static int env_threads(const char *name) {
+    const char *v = getenv(name);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    return v && *v && *end == '\0' && n > 0 && n <= 4096 ? (int)n : 0;
+}
+
+/* The CPU backend's threads: settings.backend.threads, else what the
+ * launcher asked for (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS), else the
+ * cores this process may run on (its affinity: a SLURM allocation's or a
+ * binding's) shared among the ranks on the node. */
 static int threads_for(const struct kurc_value *settings, int local_size) {
     const struct kurc_value *t = backend_key(settings, "threads");
     if (t && t->kind == KURC_INT && t->u.i > 0)
         return (int)t->u.i;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = env_threads("OPENBLAS_NUM_THREADS");
+    if (!n)
+        n = env_threads("OMP_NUM_THREADS");
+    if (n)
+        return n;
+    cpu_set_t allowed;
+    long cores = sched_getaffinity(0, sizeof allowed, &allowed) == 0
+                     ? CPU_COUNT(&allowed)
+                     : sysconf(_SC_NPROCESSORS_ONLN);
     int per_rank = (int)(cores > 0 ? cores : 1) / (local_size > 0 ? local_size : 1);
     return per_rank > 0 ? per_rank : 1;
 }

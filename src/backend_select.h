@@ -16,9 +16,10 @@
  *    ranks on its node) uses the r-th allowed GPU; more ranks on a node
  *    than allowed GPUs is an error (start one rank per GPU: mpirun -n
  *    <GPUs>).  Kur's `parallel` (GPUs in one process) thus becomes ranks.
- *  - threads: the CPU backend's BLAS threads (kurc's key; default: the
- *    node's cores divided by the ranks on the node, at least 1), so ranks
- *    do not oversubscribe cores.
+ *  - threads: the CPU backend's BLAS threads (kurc's key; default:
+ *    OPENBLAS_NUM_THREADS or OMP_NUM_THREADS when set, else the cores the
+ *    process may run on divided by the ranks on the node, at least 1), so
+ *    ranks do not oversubscribe cores.
  * Environment (CUDA backend): KURC_CUDA_TF32=1 lets cuBLAS and cuDNN use
  * TF32 tensor cores; KURC_CUDNN_FIND=1 times convolution algorithms
  * (cudnnFind*) instead of using cuDNN's heuristics; KURC_CUDNN_NCHW=1 runs

@@ -62,6 +62,13 @@ expect kurc-train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kur
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"
 
+# the CPU backend's threads: settings.backend.threads, else the launcher's
+# OPENBLAS_NUM_THREADS, else the cores this process may run on
+expect threads-env 0 '' 'cpu with 1 BLAS thread ' -- sh -c "cd '$tmp/run' && OPENBLAS_NUM_THREADS=1 '$bin/kurc' -v train t.yml"
+expect threads-affinity 0 '' 'cpu with 1 BLAS thread ' -- sh -c "cd '$tmp/run' && unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS; taskset -c 0 '$bin/kurc' -v train t.yml"
+sed 's/^model:/settings: {backend: {name: cpu, threads: 3}}\nmodel:/' "$tmp/run/t.yml" >"$tmp/run/t3.yml"
+expect threads-setting 0 '' 'cpu with 3 BLAS threads' -- sh -c "cd '$tmp/run' && OPENBLAS_NUM_THREADS=1 '$bin/kurc' -v train t3.yml"
+
 # embedding indices from data must pick rows of the table (checked once at load)
 mkdir -p "$tmp/emb"
 cat >"$tmp/emb/e.yml" <<'KURFILE'
