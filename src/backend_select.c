@@ -17,6 +17,10 @@ static const char *backend_name(const struct kurc_value *settings) {
 }
 
 static int threads_for(const struct kurc_value *settings, int local_size) {
+    /* deterministic training: one thread, whatever BLAS would split */
+    const struct kurc_value *d = settings ? kurc_map_get(settings, "deterministic") : NULL;
+    if (d && d->kind == KURC_BOOL && d->u.b)
+        return 1;
     const struct kurc_value *b = settings ? kurc_map_get(settings, "backend") : NULL;
     const struct kurc_value *t = b && b->kind == KURC_MAP ? kurc_map_get(b, "threads") : NULL;
     if (t && t->kind == KURC_INT && t->u.i > 0)

@@ -183,7 +183,7 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
         if (st)
             return st;
         kurc_provider_batch(p, i, &idx, &n);
-        kurc_session_slice(s->comm, n, &first, &count);
+        kurc_session_slice(s, n, &first, &count);
         kurc_bind_load(b, x, idx + first, count);
         kurc_exec_forward(x);
         kurc_eval_result_store(r, s, idx + first, count, done + first);

@@ -44,7 +44,7 @@ enum kurc_status kurc_loss_pass(struct kurc_session *s, struct kurc_provider *p,
         if ((st = kurc_session_step_pause(s, label, i, err)))
             break;
         kurc_provider_batch(p, i, &idx, &m);
-        kurc_session_slice(s->comm, m, &first, &count);
+        kurc_session_slice(s, m, &first, &count);
         kurc_bind_load(b, s->exec, idx + first, count);
         kurc_exec_forward(s->exec);
         if ((st = kurc_session_loss_sums(s, batch, err)))

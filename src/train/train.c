@@ -209,7 +209,7 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     if (st)
         return st;
     kurc_provider_batch(t->provider, b, &idx, &n);
-    kurc_session_slice(t->comm, n, &first, &count);
+    kurc_session_slice(s, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
     kurc_bind_load(&t->bind, x, idx + first, count);
     x->training = true;
@@ -219,10 +219,10 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     st = kurc_session_loss_sums(s, sums, err);
     if (st || (st = non_finite(t, sums, err)))
         return st;
-    kurc_exec_backward(x);
-    struct kurc_params *p = &s->model->params;
-    if ((st = t->comm->ops->allreduce_float(t->comm, p->grads, (int64_t)p->total, err)))
+    /* gradients summed over the ranks, buckets overlapping backward */
+    if ((st = kurc_session_backward(s, err)))
         return st;
+    struct kurc_params *p = &s->model->params;
     kurc_optimizer_step(t->optimizer, p, 1.0f);
     t->state.batch++;
     t->state.batches++;
@@ -383,6 +383,21 @@ static void print_timers(const struct trainer *t, double epoch_started, double v
     fprintf(stderr, "Batch wall-clock time: %s\n\n", batch);
 }
 
+/* The epoch's communication (rank 0, -v): how long the ranks waited for
+ * gradients after backward (exposed) of the reduction's whole time. */
+static void log_communication(struct trainer *t) {
+    struct kurc_grad_stats g;
+    kurc_grad_sync_stats(t->s->sync, &g);
+    if (!t->rank0 || !t->s->sync || g.steps == 0)
+        return;
+    double mb = (double)g.bytes / 1048576.0;
+    kurc_log(KURC_LOG_INFO,
+             "communication: %.3f s exposed after backward over %lld steps (%.2f ms per step; "
+             "%.2f ms per step from the first bucket's start), %.2f MiB of gradients per step",
+             g.exposed, (long long)g.steps, 1e3 * g.exposed / (double)g.steps,
+             1e3 * g.total / (double)g.steps, mb);
+}
+
 static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *err) {
     size_t n = t->s->losses.n;
     double *sums = kurc_xcalloc(n + 1, sizeof *sums), *epoch = kurc_xcalloc(n + 1, sizeof *epoch);
@@ -413,6 +428,7 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
             break;
     }
     kurc_progress_finish(&bar);
+    log_communication(t);
     t->state.clocks[1] += kurc_now() - epoch_started;
     if (st || *sig || t->state.batch < batches) {
         free(sums);
@@ -543,6 +559,11 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     /* the log's history is rank 0's: every rank needs the same counters */
     if ((st = t->comm->ops->broadcast(t->comm, &t->state, sizeof t->state, 0, err)))
         return st;
+    if (t->rank0 && t->comm->size > 1) {
+        char plan[512];
+        kurc_grad_sync_describe(t->s->sync, plan, sizeof plan);
+        kurc_log(KURC_LOG_INFO, "%d ranks; gradients: %s", t->comm->size, plan);
+    }
     t->target_epochs = t->spec.epochs < 0 ? -1
                        : t->spec.total_mode ? t->spec.epochs
                                             : t->state.epoch + t->spec.epochs;
