@@ -41,8 +41,9 @@ gen_data() {
 }
 
 # kurfile DIR [batch=24] [model=mlp|bn|dropout] [settings lines...]: a small
-# classifier on DIR/data.jsonl, 2 epochs of SGD with momentum, writing
-# last.w (and checkpoint.kurc when CHECKPOINT is set to its settings).
+# classifier on DIR/data.jsonl (240 samples), EPOCHS (2) epochs of SGD
+# with momentum, writing last.w; CHECKPOINT, when set, is the value of
+# train.checkpoint.
 kurfile() {
   local dir=$1 batch=${2:-24} model=${3:-mlp}
   shift 3 2>/dev/null || shift $#
@@ -74,7 +75,7 @@ kurfile() {
     echo "  optimizer: {name: sgd, learning_rate: 0.05, momentum: 0.9}"
     echo "  weights:"
     echo "    last: last.w"
-    [ -n "${CHECKPOINT:-}" ] && echo "    checkpoint: $CHECKPOINT"
+    [ -z "${CHECKPOINT:-}" ] || echo "  checkpoint: $CHECKPOINT"
   } >"$dir/k.yml"
 }
 
@@ -88,6 +89,49 @@ run() {
   else
     (cd "$dir" && mpirun -np "$np" "$BIN/kurc-train" "$@" k.yml) >"$dir/out" 2>&1
   fi
+}
+
+# start NP DIR [kurc args...]: like run, in the background; $PID is mpirun's.
+start() {
+  local np=$1 dir=$2
+  shift 2
+  (cd "$dir" && exec mpirun -np "$np" "$BIN/kurc-train" "$@" k.yml) >"$dir/out" 2>&1 &
+  PID=$!
+}
+
+# ranks PID: the kurc-train processes under mpirun PID.
+ranks() {
+  pgrep -P "$1" -f kurc-train
+}
+
+# wait_for FILE PATTERN SECONDS: until FILE holds PATTERN (0) or time is up (1).
+wait_for() {
+  local i=0
+  while [ $i -lt $((10 * $3)) ]; do
+    grep -qE -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  return 1
+}
+
+# reap PID SECONDS: waits for PID at most SECONDS (then kills it, status
+# 124); the status is in $RC and the time taken in $TOOK (seconds).
+reap() {
+  local pid=$1 limit=$2 t0=$(date +%s.%N) i=0
+  while kill -0 "$pid" 2>/dev/null && [ $i -lt $((10 * limit)) ]; do
+    sleep 0.1
+    i=$((i + 1))
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    RC=124
+  else
+    wait "$pid"
+    RC=$?
+  fi
+  TOOK=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 }
 
 # same A B [TOL]: weight files A and B agree (bitwise without TOL).
