@@ -15,6 +15,7 @@
  * written; a run whose checkpoint file exists resumes from it.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,10 +330,17 @@ static bool out_of_time(const struct trainer *t) {
  * alone into a collective). */
 static enum kurc_status agree_stop(struct trainer *t, int *sig, bool *time_up,
                                    struct kurc_err *err) {
-    double flags[2] = {kurc_run_stop_requested(), t->rank0 && out_of_time(t) ? 1 : 0};
-    enum kurc_status st = t->comm->ops->allreduce_double(t->comm, flags, 2, err);
-    *sig = flags[0] > 0 ? (int)flags[0] : 0;
-    *time_up = flags[1] > 0;
+    /* one count per signal (a sum of signal numbers would name none) */
+    static const int signals[] = {SIGINT, SIGTERM, SIGUSR1};
+    int mine = kurc_run_stop_requested();
+    double flags[4] = {mine == SIGINT, mine == SIGTERM, mine == SIGUSR1,
+                       t->rank0 && out_of_time(t) ? 1 : 0};
+    enum kurc_status st = t->comm->ops->allreduce_double(t->comm, flags, 4, err);
+    *sig = 0;
+    for (int i = 0; i < 3 && !*sig; i++)
+        if (flags[i] > 0)
+            *sig = signals[i];
+    *time_up = flags[3] > 0;
     return st;
 }
 
