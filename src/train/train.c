@@ -534,13 +534,21 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         return kurc_err_set(err, KURC_E_CONFIG, &train->loc,
                             "train: there is no data to train on (give `train.data`)");
     kurc_dataset_init(&t->data);
-    if ((st = kurc_data_load(data, &t->data, err)))
+    /* rank 0 loads first: a supplier that downloads writes its files once,
+     * and the other ranks find them there */
+    bool after = !t->rank0 && t->comm->size > 1;
+    if (after && (st = t->comm->ops->barrier(t->comm, err)))
         return st;
+    st = kurc_data_load(data, &t->data, err);
     uint64_t seed = kurc_session_seed(t->kf);
-    if ((st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                   kurc_rng_derive(seed, tag_of("train")), true, &t->provider,
-                                   err)) ||
-        (st = load_validation(t, err)))
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
+                                  kurc_rng_derive(seed, tag_of("train")), true, &t->provider, err);
+    if (st == KURC_OK)
+        st = load_validation(t, err);
+    if (st == KURC_OK && t->rank0 && t->comm->size > 1)
+        st = t->comm->ops->barrier(t->comm, err);
+    if (st)
         return st;
     int64_t max_batch = provider_batch_size(train);
     int64_t vb = provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
