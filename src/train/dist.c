@@ -579,9 +579,10 @@ void kurc_grad_sync_describe(const struct kurc_grad_sync *gs, char *buf, size_t 
     int at = snprintf(buf, size, "%d bucket%s%s:", gs->n_buckets, gs->n_buckets == 1 ? "" : "s",
                       gs->overlap ? " all-reduced during backward" : " all-reduced after backward");
     for (int b = 0; b < gs->n_buckets && at > 0 && (size_t)at < size; b++)
-        at += snprintf(buf + at, size - (size_t)at, "%s %.2f MiB", b ? "," : "",
+        at += snprintf(buf + at, size - (size_t)at, "%s %.2f MiB (%zu floats)", b ? "," : "",
                        (double)(gs->buckets[b].hi - gs->buckets[b].lo) * sizeof(float) /
-                           1048576.0);
+                           1048576.0,
+                       gs->buckets[b].hi - gs->buckets[b].lo);
 }
 
 /* --- the fingerprint ---------------------------------------------------------------- */

@@ -576,7 +576,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     if ((st = t->comm->ops->broadcast(t->comm, &t->state, sizeof t->state, 0, err)))
         return st;
     if (t->rank0 && t->comm->size > 1) {
-        char plan[512];
+        char plan[1024];
         kurc_grad_sync_describe(t->s->sync, plan, sizeof plan);
         kurc_log(KURC_LOG_INFO, "%d ranks; gradients: %s", t->comm->size, plan);
     }
