@@ -14,7 +14,8 @@
  * gamma's and beta's gradients are the rank's (the chunk's) own sums: the
  * gradient all-reduce adds them up like every other parameter's.
  *
- * Saved scratch (shared by the chunks), channels c floats each:
+ * Saved scratch, channels c floats each (the chunks share the first
+ * chunk's; the fused kernels keep mean and invstd per chunk in HI, LO):
  *   hi lo  the mean as a float and its rounding error
  *   inv    1 / sqrt(var + eps)
  *   fk     gamma inv (forward scale)
@@ -132,6 +133,7 @@ static void norm_forward(struct kurc_exec *x, const struct kurc_op *op) {
                                      false);
         return;
     }
+    saved = kurc_exec_saved(x, op); /* this chunk's own statistics */
     OPS(x)->batchnorm_forward(BE(x), outer, c, op->attr.norm.inner, op->attr.norm.eps,
                               kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->in[1]),
                               kurc_exec_value(x, op->in[2]), kurc_exec_value(x, op->out), saved,
@@ -173,6 +175,7 @@ static void norm_backward(struct kurc_exec *x, const struct kurc_op *op) {
     float *dx = kurc_exec_grad(x, op->in[0]);
     float *dgamma = kurc_exec_grad(x, op->in[1]), *dbeta = kurc_exec_grad(x, op->in[2]);
     if (!x->reduce) {
+        saved = kurc_exec_saved(x, op);
         OPS(x)->batchnorm_backward(BE(x), outer, c, op->attr.norm.inner,
                                    kurc_exec_value(x, op->in[0]), kurc_exec_grad(x, op->out),
                                    kurc_exec_value(x, op->in[1]), saved, saved + c, dx, dgamma,
