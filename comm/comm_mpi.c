@@ -35,11 +35,11 @@ struct mpi_ctx {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
-    bool running;    /* the watchdog thread exists */
-    bool stop;       /* asks it to end */
-    double timeout;  /* seconds, 0: off */
-    bool busy;       /* a blocking call is under way */
-    double since;    /* when it began */
+    bool running;   /* the watchdog thread exists */
+    bool stop;      /* asks it to end */
+    double timeout; /* seconds, 0: off */
+    bool busy;      /* a blocking call is under way */
+    double since;   /* when it began */
     const char *call;
     char what[96];
 };
@@ -293,8 +293,7 @@ static enum kurc_status mpi_allgatherv(struct kurc_comm *c, const void *send, si
         at += counts[r];
     }
     watch_begin(c, "MPI_Allgatherv", "%lld bytes", (long long)at);
-    int rc = MPI_Allgatherv(send, (int)bytes, MPI_BYTE, recv, n, displs, MPI_BYTE,
-                            MPI_COMM_WORLD);
+    int rc = MPI_Allgatherv(send, (int)bytes, MPI_BYTE, recv, n, displs, MPI_BYTE, MPI_COMM_WORLD);
     watch_end(c);
     free(n);
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Allgatherv", rc, err);
@@ -346,8 +345,8 @@ static const struct kurc_comm_ops mpi_ops = {
 };
 
 bool kurc_comm_mpi_launched(void) {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK",
-                                       "PMI_SIZE", NULL};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE",
+                                       NULL};
     for (const char *const *v = vars; *v; v++)
         if (getenv(*v))
             return true;

@@ -83,8 +83,7 @@ static void chunk_sums(struct kurc_exec *x, const struct kurc_op *op, bool backw
         const float *xv = kurc_exec_value(x, op->in[0]);
         const float *dy = backward ? kurc_exec_grad(x, op->out) : NULL;
         x->row0 = 0;
-        OPS(x)->batchnorm_sums(BE(x), outer, c, op->attr.norm.inner, xv, dy, center, row,
-                               row + c);
+        OPS(x)->batchnorm_sums(BE(x), outer, c, op->attr.norm.inner, xv, dy, center, row, row + c);
     }
 }
 
@@ -110,7 +109,8 @@ static void norm_prepare_forward(struct kurc_exec *x, const struct kurc_op *op) 
     for (int64_t j = 0; j < c; j++) {
         double d = n > 0 ? h.total[j] / n : 0.0;
         double var = n > 0 ? h.total[c + j] / n - d * d : 0.0;
-        double mean = h.mean[j] + d, s = 1.0 / sqrt((var > 0 ? var : 0.0) + (double)op->attr.norm.eps);
+        double mean = h.mean[j] + d,
+               s = 1.0 / sqrt((var > 0 ? var : 0.0) + (double)op->attr.norm.eps);
         hi[j] = (float)mean;
         lo[j] = (float)(mean - hi[j]);
         inv[j] = (float)s;
@@ -127,10 +127,9 @@ static void norm_forward(struct kurc_exec *x, const struct kurc_op *op) {
     if (x->reduce) {
         if (outer > 0)
             OPS(x)->batchnorm_affine(BE(x), outer, c, op->attr.norm.inner,
-                                     kurc_exec_value(x, op->in[0]), saved + HI * c,
-                                     saved + LO * c, saved + FK * c, NULL, NULL,
-                                     kurc_exec_value(x, op->in[2]), kurc_exec_value(x, op->out),
-                                     false);
+                                     kurc_exec_value(x, op->in[0]), saved + HI * c, saved + LO * c,
+                                     saved + FK * c, NULL, NULL, kurc_exec_value(x, op->in[2]),
+                                     kurc_exec_value(x, op->out), false);
         return;
     }
     saved = kurc_exec_saved(x, op); /* this chunk's own statistics */

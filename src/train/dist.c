@@ -36,11 +36,8 @@ enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,
     const struct kurc_value *s = kurc_kurfile_section(kf, "settings");
     if (s && s->kind != KURC_MAP)
         s = NULL;
-    *out = (struct kurc_dist_settings){.chunk = 8,
-                                       .buckets = true,
-                                       .first_mb = 1,
-                                       .mb = 25,
-                                       .comm_timeout = 600};
+    *out = (struct kurc_dist_settings){
+        .chunk = 8, .buckets = true, .first_mb = 1, .mb = 25, .comm_timeout = 600};
     const struct kurc_value *v = s ? kurc_map_get(s, "deterministic") : NULL;
     out->deterministic = v && v->kind == KURC_BOOL && v->u.b;
     v = s ? kurc_map_get(s, "deterministic_chunk") : NULL;
@@ -82,8 +79,8 @@ enum kurc_status kurc_dist_ordered_sum(struct kurc_comm *comm, const struct kurc
         kurc_dist_chunk_range(sl->chunks, r, comm->size, &first, &count);
         counts[r] = (size_t)count * row;
     }
-    double *all = kurc_xcalloc((size_t)(sl->chunks > 0 ? sl->chunks : 1) * (size_t)width,
-                               sizeof *all);
+    double *all =
+        kurc_xcalloc((size_t)(sl->chunks > 0 ? sl->chunks : 1) * (size_t)width, sizeof *all);
     enum kurc_status st;
     if (comm->size == 1) {
         memcpy(all, partials, (size_t)sl->count * row);
@@ -143,14 +140,14 @@ static int64_t root_size(int64_t chunks) {
 }
 
 struct leaf {
-    size_t grad;     /* offset of the weight's gradient */
-    size_t at;       /* its region in the extended arena */
+    size_t grad; /* offset of the weight's gradient */
+    size_t at;   /* its region in the extended arena */
     int64_t numel;
 };
 
 struct bucket {
-    size_t lo, hi;  /* floats of the arena */
-    int ready;      /* after the backward of this op index (INT_MAX: at once) */
+    size_t lo, hi; /* floats of the arena */
+    int ready;     /* after the backward of this op index (INT_MAX: at once) */
     struct kurc_comm_req req;
     char name[24];
 };
@@ -177,12 +174,12 @@ struct kurc_grad_sync {
     /* deterministic tree, over an extended arena: the gradient arena, then
      * one more region per extra use of a shared weight (each use's chunk
      * gradients get their own tree; rank 0 adds the uses in op order) */
-    struct leaf *leaves;  /* per op, its weights' regions */
-    size_t *op_leaves;    /* op i's leaves are [op_leaves[i], op_leaves[i + 1]) */
-    size_t extended;      /* floats of the extended arena */
+    struct leaf *leaves; /* per op, its weights' regions */
+    size_t *op_leaves;   /* op i's leaves are [op_leaves[i], op_leaves[i + 1]) */
+    size_t extended;     /* floats of the extended arena */
     struct kurc_dist_slice slice;
     int64_t max_chunks;
-    float **slots;      /* stack of partial sums, backend memory */
+    float **slots; /* stack of partial sums, backend memory */
     int n_slots;
     int *push_pos;      /* per local chunk: where its leaf goes */
     int *push_merges;   /* and the merges it causes */
@@ -496,9 +493,9 @@ static enum kurc_status finish_tree(struct kurc_grad_sync *gs, struct kurc_err *
         }
         free(blocks);
         if (st == KURC_OK && depth != 1)
-            st = kurc_err_set(err, KURC_E_COMM, NULL,
-                              "deterministic reduction: %d partial sums left instead of one",
-                              depth);
+            st =
+                kurc_err_set(err, KURC_E_COMM, NULL,
+                             "deterministic reduction: %d partial sums left instead of one", depth);
         if (st == KURC_OK) {
             /* the sum of a shared weight's uses, in backward order */
             float *sum = gs->slots[0];
@@ -580,8 +577,7 @@ void kurc_grad_sync_describe(const struct kurc_grad_sync *gs, char *buf, size_t 
                       gs->overlap ? " all-reduced during backward" : " all-reduced after backward");
     for (int b = 0; b < gs->n_buckets && at > 0 && (size_t)at < size; b++)
         at += snprintf(buf + at, size - (size_t)at, "%s %.2f MiB (%zu floats)", b ? "," : "",
-                       (double)(gs->buckets[b].hi - gs->buckets[b].lo) * sizeof(float) /
-                           1048576.0,
+                       (double)(gs->buckets[b].hi - gs->buckets[b].lo) * sizeof(float) / 1048576.0,
                        gs->buckets[b].hi - gs->buckets[b].lo);
 }
 
@@ -639,7 +635,8 @@ enum kurc_status kurc_dist_fingerprint(struct kurc_comm *comm, const struct kurc
         free(all);
         return st;
     }
-    static const char *const what[FP_COUNT] = {"the Kurfile", "the model's weights (names and shapes)",
+    static const char *const what[FP_COUNT] = {"the Kurfile",
+                                               "the model's weights (names and shapes)",
                                                "kurc's version", "the size of the training data"};
     struct kurc_strbuf msg = KURC_STRBUF_INIT;
     for (int f = 0; f < FP_COUNT; f++) {

@@ -43,13 +43,13 @@
 /* The Kurfile's settings for running on several ranks (README: Running
  * on several ranks). */
 struct kurc_dist_settings {
-    bool deterministic;     /* settings.deterministic (no) */
-    int64_t chunk;          /* settings.deterministic_chunk (8) */
-    bool buckets;           /* settings.buckets given as a mapping or yes (yes) */
-    double first_mb;        /* settings.buckets.first_mb (1) */
-    double mb;              /* settings.buckets.mb (25) */
-    bool bn_per_rank;       /* settings.batch_norm: per_rank (global) */
-    double comm_timeout;    /* settings.comm_timeout seconds (600; 0 off) */
+    bool deterministic;  /* settings.deterministic (no) */
+    int64_t chunk;       /* settings.deterministic_chunk (8) */
+    bool buckets;        /* settings.buckets given as a mapping or yes (yes) */
+    double first_mb;     /* settings.buckets.first_mb (1) */
+    double mb;           /* settings.buckets.mb (25) */
+    bool bn_per_rank;    /* settings.batch_norm: per_rank (global) */
+    double comm_timeout; /* settings.comm_timeout seconds (600; 0 off) */
 };
 
 enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,
@@ -101,7 +101,7 @@ struct kurc_grad_stats {
     double exposed; /* seconds */
     double total;   /* seconds from the first bucket's start to the last's end */
     int64_t steps;
-    int64_t bytes;  /* per step */
+    int64_t bytes; /* per step */
     int buckets;
 };
 void kurc_grad_sync_stats(struct kurc_grad_sync *gs, struct kurc_grad_stats *out);

@@ -28,8 +28,8 @@ enum { BUCKETS, BLOCKING, PLAIN, WAYS };
 static const char *const names[WAYS] = {"buckets (kurc, nonblocking)", "blocking per bucket",
                                         "plain MPI_Allreduce"};
 
-static void run(int way, struct kurc_comm *c, float *arena, const long *size, int n,
-                long total, struct kurc_comm_req *req) {
+static void run(int way, struct kurc_comm *c, float *arena, const long *size, int n, long total,
+                struct kurc_comm_req *req) {
     struct kurc_err err;
     long at = 0;
     switch (way) {
@@ -50,8 +50,8 @@ static void run(int way, struct kurc_comm *c, float *arena, const long *size, in
 }
 
 /* Seconds per call (max over ranks) of `reps` calls. */
-static double timed(int way, struct kurc_comm *c, float *arena, const long *size, int n,
-                    long total, struct kurc_comm_req *req, int reps) {
+static double timed(int way, struct kurc_comm *c, float *arena, const long *size, int n, long total,
+                    struct kurc_comm_req *req, int reps) {
     MPI_Barrier(MPI_COMM_WORLD);
     double t0 = MPI_Wtime();
     for (int i = 0; i < reps; i++)
@@ -103,8 +103,8 @@ int main(int argc, char **argv) {
         }
         double algbw = bytes / best / 1e9;
         if (c->rank == 0)
-            printf("  %-28s %9.1f us  algbw %6.2f GB/s  busbw %6.2f GB/s\n", names[way],
-                   best * 1e6, algbw, algbw * 2.0 * (c->size - 1) / c->size);
+            printf("  %-28s %9.1f us  algbw %6.2f GB/s  busbw %6.2f GB/s\n", names[way], best * 1e6,
+                   algbw, algbw * 2.0 * (c->size - 1) / c->size);
     }
     free(req);
     free(arena);

@@ -75,8 +75,8 @@ static herr_t visit(hid_t obj, const char *name, const H5O_info_t *info, void *d
         if (diff > c->worst_abs || (unequal && c->worst[0] == 0)) {
             c->worst_rel = rel;
             c->worst_abs = diff;
-            snprintf(c->worst, sizeof c->worst, "%s (%lld of %lld values differ)", name,
-                     unequal, (long long)na);
+            snprintf(c->worst, sizeof c->worst, "%s (%lld of %lld values differ)", name, unequal,
+                     (long long)na);
         }
         free(va);
         free(vb);
