@@ -528,6 +528,10 @@ enum kurc_status kurc_grad_sync_finish(struct kurc_grad_sync *gs, struct kurc_er
     if (gs->deterministic) {
         st = finish_tree(gs, err);
         gs->first_start = began;
+    } else if (!gs->overlap) {
+        /* one blocking all-reduce of the whole arena */
+        gs->first_start = began;
+        st = gs->comm->ops->allreduce_float(gs->comm, gs->p->grads, (int64_t)gs->p->total, err);
     } else {
         if (gs->launched == 0)
             gs->first_start = began;
