@@ -10,8 +10,9 @@
 # exposed communication time per step (waiting after backward) and the
 # time from the first bucket's start to the last's end; then times the
 # gradient buckets kurc uses against one plain MPI_Allreduce of the same
-# bytes (bench_allreduce).  Numbers from a machine shared with other work
-# are noise: check `uptime` first.
+# bytes (bench_allreduce).  Each training row is the median of REPS runs
+# (default 3) and bench_allreduce takes the best of 5 timings, because a
+# small shared machine gives noisy numbers: check `uptime` first.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -80,12 +81,18 @@ train() {
     (cd "$dir" && "$build/bin/kurc-train" -v k.yml) >"$dir/out.$np" 2>&1
   else
     (cd "$dir" && mpirun -np "$np" "$build/bin/kurc-train" -v k.yml) >"$dir/out.$np" 2>&1
-  fi || { echo "bench_mpi: $1 on $np failed:"; tail -5 "$dir/out.$np"; exit 1; }
+  fi || { echo "bench_mpi: $1 on $np failed:" >&2; tail -5 "$dir/out.$np" >&2; exit 1; }
   local rate comm
   rate=$(grep -E '^Epoch 2/2' "$dir/out.$np" | sed -E 's/.*\(([0-9.]+) samples\/s\).*/\1/')
   comm=$(grep 'communication:' "$dir/out.$np" | tail -1 |
     sed -E 's/.*\(([0-9.]+) ms per step; ([0-9.]+) ms per step.*/\1 \2/')
   echo "$rate ${comm:-- -}"
+}
+
+# median RUN...: the median (by samples/s) of REPS runs of `train RUN`
+median() {
+  local i
+  for i in $(seq 1 "${REPS:-3}"); do train "$@"; done | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
 }
 
 printf '%-6s %-22s %12s %12s %22s\n' model mode samples/s exposed-ms "first..last bucket ms"
@@ -103,7 +110,7 @@ for m in mnist:32:200:conv mlp:128:60:mlp; do
     "$name-t1 0 2-independent(sum)" "$name 2 2-ranks" "$name-one 2 2-ranks,buckets:no" \
     "$name-small 2 2-ranks,0.25/0.5MiB" "$name-det 1 deterministic,1-proc" "$name-det 2 deterministic,2-ranks"; do
     read -r dir np label <<<"$run"
-    read -r rate exposed window <<<"$(train "$dir" "$np")"
+    read -r rate exposed window <<<"$(median "$dir" "$np")"
     printf '%-6s %-22s %12s %12s %22s\n' "$name" "$label" "$rate" "$exposed" "$window"
   done
   plan=$(grep -o 'gradients: .*' "$work/$name/out.2")
