@@ -504,7 +504,8 @@ static enum kurc_status finish_tree(struct kurc_grad_sync *gs, struct kurc_err *
                     be->ops->add(be, gs->leaves[l].numel, sum + gs->leaves[l].grad,
                                  sum + gs->leaves[l].at, sum + gs->leaves[l].grad);
             be->ops->copy(be, gs->p->grads, sum, gs->p->total * sizeof(float));
-            be->ops->download(be, gs->host, sum, gs->p->total * sizeof(float));
+            if (c->size > 1)
+                be->ops->download(be, gs->host, sum, gs->p->total * sizeof(float));
         }
     }
     if (st == KURC_OK && c->size > 1) {

@@ -96,7 +96,7 @@ median() {
 }
 
 printf '%-6s %-22s %12s %12s %22s\n' model mode samples/s exposed-ms "first..last bucket ms"
-for m in mnist:32:200:conv mlp:128:60:mlp; do
+for m in mnist:32:300:conv mlp:128:200:mlp; do
   IFS=: read -r name batch batches kind <<<"$m"
   model=$conv
   [ "$kind" = mlp ] && model=$mlp
