@@ -5,16 +5,39 @@
  * over MPI).  The trainer never branches on which one it has.  Collective
  * calls must be made by every rank in the same order; a failure returns an
  * error naming the rank and the call, and abort() ends every rank.
+ *
+ * Operations past the first six are optional (NULL in a communicator that
+ * lacks them); callers go through the kurc_comm_* wrappers below, which
+ * fall back (a blocking all-reduce for a nonblocking one) or say that the
+ * communicator cannot do it.
+ *
+ * Watchdog: a communicator given a timeout (kurc_comm_set_timeout) ends the
+ * job when one of its blocking calls has not completed after that many
+ * seconds, with a message naming the rank and the call ("rank 0:
+ * MPI_Allreduce of bucket 3 has not completed after 600 s"): a rank that
+ * stopped, or ranks that called different collectives, never hang a job
+ * silently.
  */
 #ifndef KURC_COMM_H
 #define KURC_COMM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "status.h"
 
 struct kurc_comm;
+
+/* A nonblocking operation in flight.  The caller owns the storage; the
+ * implementation keeps its request in `impl`.  `what` names it in messages
+ * ("bucket 3") and must outlive it. */
+struct kurc_comm_req {
+    bool active;
+    const char *what;
+    int64_t count;
+    unsigned char impl[16];
+};
 
 struct kurc_comm_ops {
     const char *name;
@@ -32,6 +55,29 @@ struct kurc_comm_ops {
     /* Ends every rank with this exit code (never returns for MPI). */
     void (*abort)(struct kurc_comm *c, int code);
     void (*free)(struct kurc_comm *c);
+
+    /* --- optional ------------------------------------------------------ */
+    /* Starts summing n floats over all ranks in place (the memory of
+     * allreduce_float); the buffer must not be touched until the request
+     * completes.  test() makes progress and sets *done when it completed
+     * (the request is then inactive); wait() blocks until it completes. */
+    enum kurc_status (*iallreduce_float)(struct kurc_comm *c, float *buf, int64_t n,
+                                         struct kurc_comm_req *req, struct kurc_err *err);
+    enum kurc_status (*test)(struct kurc_comm *c, struct kurc_comm_req *req, bool *done,
+                             struct kurc_err *err);
+    enum kurc_status (*wait)(struct kurc_comm *c, struct kurc_comm_req *req,
+                             struct kurc_err *err);
+    /* Point to point, host memory, blocking. */
+    enum kurc_status (*send)(struct kurc_comm *c, const void *buf, size_t bytes, int dest,
+                             struct kurc_err *err);
+    enum kurc_status (*recv)(struct kurc_comm *c, void *buf, size_t bytes, int source,
+                             struct kurc_err *err);
+    /* Every rank's `bytes` (counts[r] from rank r) concatenated in rank
+     * order into recv on every rank (host memory). */
+    enum kurc_status (*allgatherv)(struct kurc_comm *c, const void *send, size_t bytes,
+                                   void *recv, const size_t *counts, struct kurc_err *err);
+    /* The watchdog's limit in seconds (0: off). */
+    void (*set_timeout)(struct kurc_comm *c, double seconds);
 };
 
 struct kurc_comm {
@@ -49,6 +95,42 @@ enum kurc_status kurc_comm_create(struct kurc_comm **out, struct kurc_err *err);
 
 /* A world of one: every collective is a no-op. */
 struct kurc_comm *kurc_comm_self_create(void);
+
+/* Starts a nonblocking sum; a communicator without one sums now (and the
+ * request is complete at once). */
+static inline enum kurc_status kurc_comm_iallreduce_float(struct kurc_comm *c, float *buf,
+                                                          int64_t n, const char *what,
+                                                          struct kurc_comm_req *req,
+                                                          struct kurc_err *err) {
+    req->what = what;
+    req->count = n;
+    req->active = false;
+    if (c->ops->iallreduce_float)
+        return c->ops->iallreduce_float(c, buf, n, req, err);
+    return c->ops->allreduce_float(c, buf, n, err);
+}
+
+static inline enum kurc_status kurc_comm_test(struct kurc_comm *c, struct kurc_comm_req *req,
+                                              bool *done, struct kurc_err *err) {
+    *done = !req->active;
+    return req->active ? c->ops->test(c, req, done, err) : KURC_OK;
+}
+
+static inline enum kurc_status kurc_comm_wait(struct kurc_comm *c, struct kurc_comm_req *req,
+                                              struct kurc_err *err) {
+    return req->active ? c->ops->wait(c, req, err) : KURC_OK;
+}
+
+static inline void kurc_comm_set_timeout(struct kurc_comm *c, double seconds) {
+    if (c->ops->set_timeout)
+        c->ops->set_timeout(c, seconds);
+}
+
+/* True when the communicator has send, recv and allgatherv (deterministic
+ * reductions need them on more than one rank). */
+static inline bool kurc_comm_has_p2p(const struct kurc_comm *c) {
+    return c->size == 1 || (c->ops->send && c->ops->recv && c->ops->allgatherv);
+}
 
 static inline void kurc_comm_free(struct kurc_comm *c) {
     if (c)

@@ -4,6 +4,7 @@
  * the tables in schema_components.c. */
 #include "schema_kurfile.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "schema_components.h"
@@ -39,21 +40,48 @@ static const struct kurc_schema backend = {
         },
 };
 
-/* settings: free-form user variables, but the keys Kur gives meaning are
- * typed. */
+/* kurc's settings for several ranks (README: Running on several ranks). */
+static const struct kurc_schema positive_mb = {.types = KT_NUM, .has_min = true, .min = 1e-6};
+
+static const struct kurc_schema buckets = {
+    .types = KT_BOOL | KT_MAP | KT_NULL,
+    .keys =
+        (const struct kurc_schema_key[]){
+            {"first_mb", &positive_mb},
+            {"mb", &positive_mb},
+            {NULL},
+        },
+};
+
+static const struct {
+    const char *key;
+    const struct kurc_schema *schema;
+} typed_settings[] = {
+    {"backend", &backend},
+    {"seed", SCHEMA(.types = KT_INT | KT_NULL)},
+    {"deterministic", flag},
+    {"deterministic_chunk", count_or_null},
+    {"buckets", &buckets},
+    {"batch_norm", SCHEMA(.types = KT_STR | KT_NULL,
+                          .choices = (const char *const[]){"global", "per_rank", NULL})},
+    {"comm_timeout", SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
+};
+
+/* settings: free-form user variables, but the keys Kur (or kurc) gives
+ * meaning are typed. */
 static enum kurc_status check_settings(const struct kurc_value *v, const char *path,
                                        struct kurc_err *err) {
     if (v->kind != KURC_MAP)
         return KURC_OK;
-    const struct kurc_value *b = kurc_map_get(v, "backend");
-    if (b) {
-        enum kurc_status st = kurc_schema_check(b, &backend, "settings.backend", err);
+    for (size_t i = 0; i < sizeof typed_settings / sizeof typed_settings[0]; i++) {
+        const struct kurc_value *k = kurc_map_get(v, typed_settings[i].key);
+        char where[64];
+        snprintf(where, sizeof where, "settings.%s", typed_settings[i].key);
+        enum kurc_status st = k ? kurc_schema_check(k, typed_settings[i].schema, where, err)
+                                : KURC_OK;
         if (st)
             return st;
     }
-    const struct kurc_value *seed = kurc_map_get(v, "seed");
-    if (seed)
-        return kurc_schema_check(seed, SCHEMA(.types = KT_INT | KT_NULL), "settings.seed", err);
     (void)path;
     return KURC_OK;
 }

@@ -416,6 +416,26 @@ struct kurc_backend_ops {
                          float *p, const float *g, float *a);
     void (*adadelta_step)(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,
                           float *p, const float *g, float *a, float *d);
+
+    /* Batch normalisation in pieces, for statistics summed over several
+     * ranks or chunks (src/ops/op_norm.c); optional (NULL: the backend only
+     * normalises with one batch's statistics).  x and dy are viewed as
+     * (outer, channels, inner) and per-channel sums come back to the host
+     * in double:
+     *   dy NULL: s1[c] = sum (x - center[c]),  s2[c] = sum (x - center[c])^2
+     *   else:    s1[c] = sum dy,               s2[c] = sum dy (x - center[c])
+     * (center is a host array, NULL for zeros).  batchnorm_affine writes
+     * (or adds to, when accumulate) out the per-channel affine
+     *   k[c] ((x - hi[c]) - lo[c]) + b[c]  (+ a[c] dy when dy is not NULL)
+     * with hi, lo, k, a, b in backend memory (hi + lo is the mean split
+     * into a float and its rounding error). */
+    void (*batchnorm_sums)(struct kurc_backend *be, int64_t outer, int64_t channels,
+                           int64_t inner, const float *x, const float *dy, const double *center,
+                           double *s1, double *s2);
+    void (*batchnorm_affine)(struct kurc_backend *be, int64_t outer, int64_t channels,
+                             int64_t inner, const float *x, const float *hi, const float *lo,
+                             const float *k, const float *dy, const float *a, const float *b,
+                             float *out, bool accumulate);
 };
 
 /* A backend instance: its op table and its private state. */

@@ -47,6 +47,10 @@ static int env_threads(const char *name) {
  * cores this process may run on (its affinity: a SLURM allocation's or a
  * binding's) shared among the ranks on the node. */
 static int threads_for(const struct kurc_value *settings, int local_size) {
+    /* deterministic training: one thread, whatever BLAS would split */
+    const struct kurc_value *d = settings ? kurc_map_get(settings, "deterministic") : NULL;
+    if (d && d->kind == KURC_BOOL && d->u.b)
+        return 1;
     const struct kurc_value *t = backend_key(settings, "threads");
     if (t && t->kind == KURC_INT && t->u.i > 0)
         return (int)t->u.i;

@@ -7,6 +7,7 @@
  * CPU, (3) the communicator fitted to the backend (NCCL, or MPI through
  * host buffers, when gradients live on a GPU; comm/comm_nccl.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend_select.h"
@@ -48,6 +49,23 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
             st = kurc_run_test(kf, comm, be, &opt, err);
         else if (st == KURC_OK)
             st = kurc_run_evaluate(kf, comm, be, &opt, err);
+    }
+    if (st == KURC_E_INTERRUPTED && comm && comm->size > 1) {
+        /* every rank agreed to stop and rank 0 saved: rank 0 says so, and
+         * only then (mpirun ends the job when the first rank exits with a
+         * non-zero status) every rank exits with the "stopped" status */
+        if (comm->rank == 0) {
+            char line[2200];
+            kurc_err_format(err, line, sizeof line);
+            fprintf(stderr, "kurc: %s\n", line);
+            fflush(stderr);
+        }
+        struct kurc_err ignored;
+        comm->ops->barrier(comm, &ignored);
+        kurc_backend_release(be);
+        kurc_comm_free(comm);
+        kurc_kurfile_free(kf);
+        exit(kurc_status_exit_code(st));
     }
     if (st && comm && comm->size > 1) {
         /* the other ranks may be waiting in a collective: end them all */

@@ -107,6 +107,14 @@ struct kurc_op_def {
     void (*backward)(struct kurc_exec *x, const struct kurc_op *op);
     size_t (*saved_floats)(const struct kurc_op *op, int64_t batch);
     size_t (*workspace_bytes)(struct kurc_backend *be, const struct kurc_op *op, int64_t batch);
+    /* Optional, for ops whose results depend on the whole batch across
+     * ranks (batch normalisation): called once before the forward (or
+     * backward) calls of a pass, over all of the rank's rows, to compute and
+     * reduce statistics through kurc_exec.reduce; host_doubles is the host
+     * scratch (kurc_exec.host) they need for `chunks` chunks. */
+    void (*prepare_forward)(struct kurc_exec *x, const struct kurc_op *op);
+    void (*prepare_backward)(struct kurc_exec *x, const struct kurc_op *op);
+    size_t (*host_doubles)(const struct kurc_op *op, int64_t chunks);
 };
 
 struct kurc_op {

@@ -28,3 +28,20 @@ expect() {
     fails=$((fails + 1))
   fi
 }
+
+# expect_loss_lowers NAME FILE: FILE (kurc's training output) has epoch
+# lines "Epoch N/M, loss=X" and the last epoch's loss is below the first's.
+expect_loss_lowers() {
+  local name=$1 file=$2 losses
+  losses=$(sed -n 's/^Epoch [0-9]*\/[0-9]*, loss=\([0-9.e+-]*\).*/\1/p' "$file")
+  expect "$name" 0 '' '' -- awk -v l="$(echo $losses)" 'BEGIN {
+    n = split(l, x, " "); if (n < 2 || x[n] + 0 >= x[1] + 0) { print "losses: " l; exit 1 } }'
+}
+
+# mpirun_np N COMMAND...: runs COMMAND on N ranks with Open MPI (allowed
+# to run as root, oversubscribed above the cores).
+mpirun_np() {
+  local n=$1
+  shift
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np "$n" --oversubscribe "$@"
+}

@@ -52,6 +52,13 @@ void cpu_batchnorm_forward(struct kurc_backend *be, int64_t outer, int64_t chann
 void cpu_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
                             const float *x, const float *dy, const float *gamma, const float *mean,
                             const float *invstd, float *dx, float *dgamma, float *dbeta);
+void cpu_batchnorm_sums(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                        const float *x, const float *dy, const double *center, double *s1,
+                        double *s2);
+void cpu_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                          const float *x, const float *hi, const float *lo, const float *k,
+                          const float *dy, const float *a, const float *b, float *out,
+                          bool accumulate);
 void cpu_cce_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
                      const float *truth, float *loss);
 void cpu_cce_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,

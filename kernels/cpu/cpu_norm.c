@@ -135,3 +135,75 @@ void cpu_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t chan
             }
     }
 }
+
+/* The pieces of batch normalisation whose statistics are summed elsewhere
+ * (over ranks or chunks; see kurc_backend_ops.batchnorm_sums).  Both walk x
+ * in memory order with per-channel double accumulators, like the fused
+ * kernels above, so a piece's sums depend only on its own elements. */
+void cpu_batchnorm_sums(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                        const float *restrict x, const float *restrict dy,
+                        const double *restrict center, double *restrict s1,
+                        double *restrict s2) {
+    (void)be;
+    for (int64_t c0 = 0; c0 < channels; c0 += BN_BLOCK) {
+        int64_t nc = channels - c0 < BN_BLOCK ? channels - c0 : BN_BLOCK;
+        double a[BN_BLOCK] = {0}, q[BN_BLOCK] = {0}, mu[BN_BLOCK];
+        for (int64_t c = 0; c < nc; c++)
+            mu[c] = center ? center[c0 + c] : 0.0;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t at = bn_at(channels, inner, o, c0, i);
+                const float *xp = x + at;
+                if (dy) {
+                    const float *gp = dy + at;
+                    for (int64_t c = 0; c < nc; c++) {
+                        double g = gp[c * inner];
+                        a[c] += g;
+                        q[c] += g * ((double)xp[c * inner] - mu[c]);
+                    }
+                } else {
+                    for (int64_t c = 0; c < nc; c++) {
+                        double d = (double)xp[c * inner] - mu[c];
+                        a[c] += d;
+                        q[c] += d * d;
+                    }
+                }
+            }
+        for (int64_t c = 0; c < nc; c++) {
+            s1[c0 + c] = a[c];
+            s2[c0 + c] = q[c];
+        }
+    }
+}
+
+void cpu_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                          const float *restrict x, const float *restrict hi,
+                          const float *restrict lo, const float *restrict k,
+                          const float *restrict dy, const float *restrict a,
+                          const float *restrict b, float *restrict out, bool accumulate) {
+    (void)be;
+    for (int64_t c0 = 0; c0 < channels; c0 += BN_BLOCK) {
+        int64_t nc = channels - c0 < BN_BLOCK ? channels - c0 : BN_BLOCK;
+        const float *h = hi + c0, *l = lo + c0, *kk = k + c0, *bb = b + c0;
+        const float *aa = dy ? a + c0 : NULL;
+        for (int64_t o = 0; o < outer; o++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t at = bn_at(channels, inner, o, c0, i);
+                const float *xp = x + at;
+                float *op = out + at;
+                if (dy) {
+                    const float *gp = dy + at;
+                    for (int64_t c = 0; c < nc; c++) {
+                        float v = aa[c] * gp[c * inner] + bb[c] +
+                                  kk[c] * ((xp[c * inner] - h[c]) - l[c]);
+                        op[c * inner] = accumulate ? op[c * inner] + v : v;
+                    }
+                } else {
+                    for (int64_t c = 0; c < nc; c++) {
+                        float v = ((xp[c * inner] - h[c]) - l[c]) * kk[c] + bb[c];
+                        op[c * inner] = accumulate ? op[c * inner] + v : v;
+                    }
+                }
+            }
+    }
+}

@@ -26,7 +26,7 @@ enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_prov
     const int64_t *indices;
     int64_t n, first, count;
     kurc_provider_batch(p, 0, &indices, &n);
-    kurc_session_slice(s->comm, n, &first, &count);
+    kurc_session_slice(s, n, &first, &count);
 
     struct kurc_exec *x = s->exec;
     bool training = x->training;

@@ -186,7 +186,7 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
         if (st)
             return st;
         kurc_provider_batch(p, i, &idx, &n);
-        kurc_session_slice(s->comm, n, &first, &count);
+        kurc_session_slice(s, n, &first, &count);
         if ((st = kurc_session_load(s, b, idx, n, first, count, err)))
             return st;
         kurc_exec_forward(x);

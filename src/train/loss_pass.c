@@ -44,7 +44,7 @@ enum kurc_status kurc_loss_pass(struct kurc_session *s, struct kurc_provider *p,
         if ((st = kurc_session_step_pause(s, label, i, err)))
             break;
         kurc_provider_batch(p, i, &idx, &m);
-        kurc_session_slice(s->comm, m, &first, &count);
+        kurc_session_slice(s, m, &first, &count);
         if ((st = kurc_session_load(s, b, idx, m, first, count, err)))
             break;
         kurc_exec_forward(s->exec);

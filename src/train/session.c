@@ -25,10 +25,83 @@ uint64_t kurc_session_provider_seed(const struct kurc_kurfile *kf, const char *n
     return kurc_rng_derive(kurc_session_seed(kf), tag);
 }
 
-void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count) {
-    int64_t lo = n * c->rank / c->size, hi = n * (c->rank + 1) / c->size;
-    *first = lo;
-    *count = hi - lo;
+void kurc_session_slice(struct kurc_session *s, int64_t n, int64_t *first, int64_t *count) {
+    const struct kurc_comm *c = s->comm;
+    if (!s->dist.deterministic) {
+        int64_t lo = n * c->rank / c->size, hi = n * (c->rank + 1) / c->size;
+        *first = lo;
+        *count = hi - lo;
+        return;
+    }
+    int64_t chunk = s->dist.chunk;
+    struct kurc_dist_slice *sl = &s->slice;
+    sl->n = n;
+    sl->chunks = (n + chunk - 1) / chunk;
+    kurc_dist_chunk_range(sl->chunks, c->rank, c->size, &sl->first, &sl->count);
+    int64_t lo = sl->first * chunk, hi = (sl->first + sl->count) * chunk;
+    *first = lo < n ? lo : n;
+    *count = (hi < n ? hi : n) - *first;
+}
+
+/* The executor's reduce (exec.h): batch-normalisation statistics over
+ * every rank, in chunk order in deterministic mode.  A failure here cannot
+ * be returned through the op, and the other ranks are inside the same
+ * collective: it ends the job. */
+static void session_reduce(void *ctx, const double *partials, int64_t chunks, int64_t width,
+                           double *out) {
+    struct kurc_session *s = ctx;
+    struct kurc_err err;
+    enum kurc_status st;
+    if (s->dist.deterministic) {
+        st = kurc_dist_ordered_sum(s->comm, &s->slice, partials, width, out, &err);
+    } else {
+        for (int64_t j = 0; j < width; j++)
+            out[j] = chunks > 0 ? partials[j] : 0.0;
+        st = s->comm->ops->allreduce_double(s->comm, out, width, &err);
+    }
+    if (st == KURC_OK)
+        return;
+    char line[2200];
+    kurc_err_format(&err, line, sizeof line);
+    fprintf(stderr, "kurc: rank %d of %d: batch normalisation statistics: %s\n", s->comm->rank,
+            s->comm->size, line);
+    fflush(stderr);
+    s->comm->ops->abort(s->comm, kurc_status_exit_code(st));
+}
+
+static bool has_op(const struct kurc_graph *g, const char *name) {
+    for (size_t i = 0; i < g->n_ops; i++)
+        if (strcmp(g->ops[i].def->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Sets the executor up for the ranks: the statistics reduce and the
+ * gradient reduction. */
+static enum kurc_status set_up_dist(struct kurc_session *s, bool training, int64_t max_chunks,
+                                    struct kurc_err *err) {
+    struct kurc_exec *x = s->exec;
+    bool global_bn = s->dist.deterministic || (s->comm->size > 1 && !s->dist.bn_per_rank);
+    if (global_bn && has_op(s->model->graph, "batchnorm")) {
+        if (!s->be->ops->batchnorm_sums || !s->be->ops->batchnorm_affine)
+            return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
+                                "the %s backend cannot share batch-normalisation statistics "
+                                "between ranks; set settings.batch_norm: per_rank%s",
+                                s->be->ops->name,
+                                s->dist.deterministic ? " and settings.deterministic: no" : "");
+        x->reduce = session_reduce;
+        x->reduce_ctx = s;
+    }
+    if (!training)
+        return KURC_OK;
+    return kurc_grad_sync_create(s->comm, s->be, s->model->graph, &s->model->params, &s->dist,
+                                 max_chunks, x, &s->sync, err);
+}
+
+enum kurc_status kurc_session_backward(struct kurc_session *s, struct kurc_err *err) {
+    kurc_grad_sync_begin(s->sync, &s->slice);
+    kurc_exec_backward(s->exec);
+    return kurc_grad_sync_finish(s->sync, err);
 }
 
 static bool dataset_shape(void *ctx, const char *name, struct kurc_shape *shape) {
@@ -80,11 +153,18 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
     s->with_losses = with_losses;
     *out = NULL;
     struct kurc_shape_source source = {dataset_shape, (void *)shapes};
-    enum kurc_status st = kurc_model_parse(kf, s->seed, &s->model, err);
+    enum kurc_status st = kurc_dist_settings_read(kf, &s->dist, err);
+    if (!st)
+        kurc_comm_set_timeout(comm, s->dist.comm_timeout);
+    if (!st)
+        st = kurc_model_parse(kf, s->seed, &s->model, err);
     if (!st)
         st = kurc_model_build(s->model, shapes ? &source : NULL, err);
     if (!st && with_losses)
         st = kurc_losses_build(s->model, kurc_kurfile_section(kf, "loss"), &s->losses, err);
+    /* before anything else goes between ranks: are they running the same? */
+    if (!st)
+        st = kurc_dist_fingerprint(comm, kf, &s->model->params, shapes ? shapes->count : 0, err);
     if (!st)
         st = kurc_params_allocate(&s->model->params, be, err);
     if (!st)
@@ -93,10 +173,24 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
         st = broadcast_params(s, err);
     if (!st)
         st = kurc_backend_check(be, err);
-    int64_t local = (max_global_batch + comm->size - 1) / comm->size;
+    /* rows per rank: a share of the largest batch, or whole chunks of it */
+    int64_t chunk = s->dist.deterministic ? s->dist.chunk : 0;
+    int64_t max_chunks = chunk ? (max_global_batch + chunk - 1) / chunk : 0;
+    int64_t local = chunk ? (max_chunks + comm->size - 1) / comm->size * chunk
+                          : (max_global_batch + comm->size - 1) / comm->size;
     if (!st)
-        st = kurc_exec_create(be, s->model->graph, &s->model->params, local > 0 ? local : 1,
-                              &s->exec, err);
+        st = kurc_exec_create_chunked(be, s->model->graph, &s->model->params,
+                                      local > 0 ? local : 1, chunk, &s->exec, err);
+    if (!st)
+        st = set_up_dist(s, with_losses, max_chunks, err);
+    if (!st && chunk)
+        s->partials = kurc_xcalloc((size_t)((local + chunk - 1) / chunk + 1) * (s->losses.n + 1),
+                                   sizeof *s->partials);
+    if (!st && s->dist.deterministic && comm->rank == 0)
+        kurc_log(KURC_LOG_INFO,
+                 "settings.deterministic: chunks of %lld samples summed in a fixed order, one "
+                 "BLAS thread",
+                 (long long)chunk);
     if (st) {
         kurc_session_free(s);
         return st;
@@ -108,16 +202,41 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
 void kurc_session_free(struct kurc_session *s) {
     if (!s)
         return;
+    kurc_grad_sync_free(s->sync);
     kurc_exec_free(s->exec);
+    free(s->partials);
     kurc_losses_release(&s->losses);
     kurc_model_free(s->model);
     free(s);
+}
+
+/* Deterministic mode: each chunk's sums, then their sum in chunk order. */
+static enum kurc_status ordered_loss_sums(struct kurc_session *s, double *sums,
+                                          struct kurc_err *err) {
+    struct kurc_exec *x = s->exec;
+    size_t n = s->losses.n;
+    int64_t chunks = kurc_exec_chunks(x), row0, rows;
+    for (int64_t k = 0; k < chunks; k++) {
+        double *row = s->partials + (size_t)k * (n + 1);
+        kurc_exec_chunk_rows(x, k, &row0, &rows);
+        x->row0 = row0;
+        for (size_t i = 0; i < n; i++) {
+            row[i] = 0;
+            if (rows > 0)
+                s->be->ops->sum(s->be, rows, kurc_exec_value(x, s->losses.terms[i].value), &row[i]);
+        }
+        x->row0 = 0;
+        row[n] = (double)rows;
+    }
+    return kurc_dist_ordered_sum(s->comm, &s->slice, s->partials, (int64_t)n + 1, sums, err);
 }
 
 enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
                                         struct kurc_err *err) {
     struct kurc_exec *x = s->exec;
     size_t n = s->losses.n;
+    if (s->dist.deterministic)
+        return ordered_loss_sums(s, sums, err);
     for (size_t i = 0; i < n; i++) {
         double sum = 0;
         if (x->batch > 0)
@@ -163,6 +282,8 @@ static enum kurc_status rebuild(struct kurc_session *s, struct kurc_bindings *b,
     }
     if (st == KURC_OK)
         st = kurc_exec_replan(s->exec, s->model->graph, err);
+    if (st == KURC_OK)
+        st = kurc_grad_sync_replan(&s->sync, s->model->graph, &s->dist, err);
     if (st == KURC_OK)
         st = kurc_bind_refresh(b, s->model, s->with_losses ? &s->losses : NULL, err);
     s->rebuilds++;

@@ -6,7 +6,13 @@
  * Batches are global: a provider's batch of B samples is cut into one
  * contiguous slice per rank (rank r takes samples [r B / W, (r+1) B / W)),
  * so every rank count trains on the same samples in the same order, and
- * gradients are divided by the global batch (exec.loss_scale).
+ * gradients are divided by the global batch (exec.loss_scale).  In
+ * deterministic mode the slices are whole chunks (dist.h).
+ *
+ * Distributed pieces (dist.h): the settings, the start-up fingerprint
+ * (checked before anything else is exchanged), the gradient reduction the
+ * trainer brackets backward with (kurc_session_backward), and the reduce
+ * the executor's batch normalisation uses for global statistics.
  */
 #ifndef KURC_SESSION_H
 #define KURC_SESSION_H
@@ -17,6 +23,7 @@
 #include "backend.h"
 #include "comm.h"
 #include "data/dataset.h"
+#include "dist.h"
 #include "exec.h"
 #include "kurfile.h"
 #include "loss/loss.h"
@@ -37,6 +44,10 @@ struct kurc_session {
     bool step; /* --step: pause before each batch */
     bool with_losses;
     int64_t rebuilds; /* graph rebuilds for other input lengths */
+    struct kurc_dist_settings dist;
+    struct kurc_grad_sync *sync;   /* NULL: nothing to reduce (one rank) */
+    struct kurc_dist_slice slice;  /* the current global batch's chunks */
+    double *partials;              /* per-chunk loss sums (deterministic) */
 };
 
 /* Parses the model, builds it for the per-sample shapes of `shapes` (a
@@ -82,8 +93,15 @@ uint64_t kurc_session_seed(const struct kurc_kurfile *kf);
  * `kurc data` shows the very batches training uses. */
 uint64_t kurc_session_provider_seed(const struct kurc_kurfile *kf, const char *name);
 
-/* Rank r's slice [*first, *first + *count) of a global batch of n. */
-void kurc_session_slice(const struct kurc_comm *c, int64_t n, int64_t *first, int64_t *count);
+/* This rank's slice [*first, *first + *count) of a global batch of n
+ * (and, in deterministic mode, its chunks, kept in s->slice).  Every pass
+ * calls it before loading a batch. */
+void kurc_session_slice(struct kurc_session *s, int64_t n, int64_t *first, int64_t *count);
+
+/* Backward with the gradients summed over the ranks: runs the executor's
+ * backward while the gradient buckets are all-reduced (or the chunks summed
+ * in deterministic mode) and returns once every rank holds the sum. */
+enum kurc_status kurc_session_backward(struct kurc_session *s, struct kurc_err *err);
 
 /* Sums, over the ranks, each loss term's per-sample losses of the batch in
  * the executor and the number of samples: sums[i] for term i, sums[n] the

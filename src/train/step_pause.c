@@ -12,6 +12,8 @@ enum kurc_status kurc_session_step_pause(struct kurc_session *s, const char *wha
                                          struct kurc_err *err) {
     if (!s->step)
         return KURC_OK;
+    /* waiting for a person is no stall: no watchdog while stepping */
+    kurc_comm_set_timeout(s->comm, 0);
     if (s->comm->rank == 0 && !kurc_run_stop_requested()) {
         fprintf(stderr, "%s, Batch %lld: press ENTER to run it\n", what, (long long)batch + 1);
         int c;

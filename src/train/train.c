@@ -16,6 +16,7 @@
  * written; a run whose checkpoint file exists resumes from it.
  */
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     if (st)
         return st;
     kurc_provider_batch(t->provider, b, &idx, &n);
-    kurc_session_slice(t->comm, n, &first, &count);
+    kurc_session_slice(s, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
     if ((st = kurc_session_load(s, &t->bind, idx, n, first, count, err)))
         return st;
@@ -215,10 +216,10 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     st = kurc_session_loss_sums(s, sums, err);
     if (st || (st = non_finite(t, sums, err)))
         return st;
-    kurc_exec_backward(x);
-    struct kurc_params *p = &s->model->params;
-    if ((st = t->comm->ops->allreduce_float(t->comm, p->grads, (int64_t)p->total, err)))
+    /* gradients summed over the ranks, buckets overlapping backward */
+    if ((st = kurc_session_backward(s, err)))
         return st;
+    struct kurc_params *p = &s->model->params;
     kurc_optimizer_step(t->optimizer, p, 1.0f);
     if ((st = kurc_backend_check(t->be, err)))
         return st;
@@ -335,10 +336,17 @@ static bool out_of_time(const struct trainer *t) {
  * alone into a collective). */
 static enum kurc_status agree_stop(struct trainer *t, int *sig, bool *time_up,
                                    struct kurc_err *err) {
-    double flags[2] = {kurc_run_stop_requested(), t->rank0 && out_of_time(t) ? 1 : 0};
-    enum kurc_status st = t->comm->ops->allreduce_double(t->comm, flags, 2, err);
-    *sig = flags[0] > 0 ? (int)flags[0] : 0;
-    *time_up = flags[1] > 0;
+    /* one count per signal (a sum of signal numbers would name none) */
+    static const int signals[] = {SIGINT, SIGTERM, SIGUSR1};
+    int mine = kurc_run_stop_requested();
+    double flags[4] = {mine == SIGINT, mine == SIGTERM, mine == SIGUSR1,
+                       t->rank0 && out_of_time(t) ? 1 : 0};
+    enum kurc_status st = t->comm->ops->allreduce_double(t->comm, flags, 4, err);
+    *sig = 0;
+    for (int i = 0; i < 3 && !*sig; i++)
+        if (flags[i] > 0)
+            *sig = signals[i];
+    *time_up = flags[3] > 0;
     return st;
 }
 
@@ -389,6 +397,21 @@ static void print_timers(const struct trainer *t, double epoch_started, double v
     fprintf(stderr, "Batch wall-clock time: %s\n\n", batch);
 }
 
+/* The epoch's communication (rank 0, -v): how long the ranks waited for
+ * gradients after backward (exposed) of the reduction's whole time. */
+static void log_communication(struct trainer *t) {
+    struct kurc_grad_stats g;
+    kurc_grad_sync_stats(t->s->sync, &g);
+    if (!t->rank0 || !t->s->sync || g.steps == 0)
+        return;
+    double mb = (double)g.bytes / 1048576.0;
+    kurc_log(KURC_LOG_INFO,
+             "communication: %.3f s exposed after backward over %lld steps (%.2f ms per step; "
+             "%.2f ms per step from the first bucket's start), %.2f MiB of gradients per step",
+             g.exposed, (long long)g.steps, 1e3 * g.exposed / (double)g.steps,
+             1e3 * g.total / (double)g.steps, mb);
+}
+
 static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *err) {
     size_t n = t->s->losses.n;
     double *sums = kurc_xcalloc(n + 1, sizeof *sums), *epoch = kurc_xcalloc(n + 1, sizeof *epoch);
@@ -419,6 +442,7 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
             break;
     }
     kurc_progress_finish(&bar);
+    log_communication(t);
     t->state.clocks[1] += kurc_now() - epoch_started;
     if (st || *sig || t->state.batch < batches) {
         free(sums);
@@ -519,13 +543,21 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         return kurc_err_set(err, KURC_E_CONFIG, &train->loc,
                             "train: there is no data to train on (give `train.data`)");
     kurc_dataset_init(&t->data);
-    if ((st = kurc_data_load(data, &t->data, err)))
+    /* rank 0 loads first: a supplier that downloads writes its files once,
+     * and the other ranks find them there */
+    bool after = !t->rank0 && t->comm->size > 1;
+    if (after && (st = t->comm->ops->barrier(t->comm, err)))
         return st;
+    st = kurc_data_load(data, &t->data, err);
     uint64_t seed = kurc_session_seed(t->kf);
-    if ((st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                   kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
-                                   err)) ||
-        (st = load_validation(t, err)))
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
+                                  kurc_session_provider_seed(t->kf, "train"), true, &t->provider, err);
+    if (st == KURC_OK)
+        st = load_validation(t, err);
+    if (st == KURC_OK && t->rank0 && t->comm->size > 1)
+        st = t->comm->ops->barrier(t->comm, err);
+    if (st)
         return st;
     int64_t max_batch = provider_batch_size(train);
     int64_t vb = provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
@@ -552,6 +584,11 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     /* the log's history is rank 0's: every rank needs the same counters */
     if ((st = t->comm->ops->broadcast(t->comm, &t->state, sizeof t->state, 0, err)))
         return st;
+    if (t->rank0 && t->comm->size > 1) {
+        char plan[1024];
+        kurc_grad_sync_describe(t->s->sync, plan, sizeof plan);
+        kurc_log(KURC_LOG_INFO, "%d ranks; gradients: %s", t->comm->size, plan);
+    }
     t->target_epochs = t->spec.epochs < 0 ? -1
                        : t->spec.total_mode ? t->spec.epochs
                                             : t->state.epoch + t->spec.epochs;

@@ -3,7 +3,8 @@
 # example (examples/language-model.yml, jsonl data) or its text-supplier
 # version (examples/language-model-text.yml) on a small made-up corpus
 # (examples/make_language_model_data.py), shrunk to 16 GRU units and two
-# epochs: train, test, evaluate, and the evaluation file read back.
+# epochs: train (the loss falls), test, evaluate, and the evaluation file
+# read back; then the training on 2 MPI ranks (skipped without mpirun).
 # Skipped (77) when /usr/bin/python3 cannot import numpy.
 set -u
 bin=$(cd "$1" && pwd) examples=$(cd "$2" && pwd) kurfile=$3
@@ -25,6 +26,7 @@ cd "$tmp" || exit 1
 sed -e 's/size: 128/size: 16/' -e 's/depth: 3/depth: 2/' -e 's/epochs: 5/epochs: 2/' \
   "$examples/$kurfile" >small.yml
 expect train 0 '' 'Completed 2 epochs' -- "$bin/kurc" train small.yml
+expect_loss_lowers loss-falls "$tmp/err"
 expect test 0 '' 'Test loss: [0-9.]+' -- "$bin/kurc" test small.yml
 expect evaluate 0 '' '' -- "$bin/kurc" evaluate small.yml
 out=$(sed -n 's/^ *destination: *//p' small.yml)
@@ -35,5 +37,10 @@ r, t = d["result"]["out_char"], d["truth"]["out_char"]
 assert r.shape[0] == t.shape[0] == 30 and r.shape[-1] == 30, (r.shape, t.shape)
 assert numpy.isfinite(r).all() and abs(r.sum(axis=-1) - 1).max() < 1e-4
 print("ok")' "$out"
+if command -v mpirun >/dev/null 2>&1; then
+  mkdir ranks2 && cp -r small.yml data ranks2/
+  expect train-2-ranks 0 '' 'Completed 2 epochs' -- sh -c "cd ranks2 && $(declare -f mpirun_np); mpirun_np 2 '$bin/kurc-train' small.yml"
+  expect_loss_lowers loss-falls-2-ranks "$tmp/err"
+fi
 echo "$((total - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

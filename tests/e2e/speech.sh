@@ -8,7 +8,9 @@
 #          in place; `kurc data` shows examples/speech.yml's first batch
 #          (archive unpacked once, normalisation learned and saved).
 #   train  examples/speech.yml shrunk (16 kernels and units, one GRU, batch
-#          4, 3 epochs): train, test and evaluate.
+#          4, 3 epochs): train (the CTC loss falls), test and evaluate; then
+#          the same training from scratch on 2 MPI ranks (without mpirun:
+#          skipped).
 #
 # Skipped (77) when espeak-ng or /usr/bin/python3 with numpy is missing.
 set -u
@@ -86,12 +88,20 @@ elif [ "$mode" = train ]; then
   rc=$?
   expect train 0 '' '' -- sh -c "test $rc -eq 0 && grep -q 'Completed 3 epochs' train.txt"
   [ $rc -eq 0 ] || tail -20 train.txt
+  expect_loss_lowers ctc-loss-falls train.txt
   expect norm-saved 0 '' '' -- grep -q '^mean: \[' norm.yml
   expect weights 0 '' '' -- test -s weights
   expect test 0 '^Prediction: "' 'Test loss: [0-9.]+' -- "$bin/kurc" test small.yml
   cp "$tmp/out" tested.txt
   expect test-truth 0 '^Truth: "' '' -- cat tested.txt
   expect evaluate 0 '^Prediction: "' '' -- "$bin/kurc" evaluate small.yml
+  if command -v mpirun >/dev/null 2>&1; then
+    mkdir ranks2 && cp small.yml ranks2/ && cp data/*.tar.gz ranks2/ && mkdir ranks2/data &&
+      mv ranks2/*.tar.gz ranks2/data/
+    expect train-2-ranks 0 '' '' -- sh -c "cd ranks2 && $(declare -f mpirun_np); mpirun_np 2 '$bin/kurc-train' small.yml >train.txt 2>&1 && grep -q 'Completed 3 epochs' train.txt"
+    expect_loss_lowers ctc-loss-falls-2-ranks ranks2/train.txt
+    expect transcript-2-ranks 0 '^Prediction: "' '' -- sh -c "cd ranks2 && $(declare -f mpirun_np); mpirun_np 2 '$bin/kurc' evaluate small.yml"
+  fi
 else
   echo "usage: speech.sh BIN_DIR EXAMPLES_DIR eval|train" >&2
   exit 2

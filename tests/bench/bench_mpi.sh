@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# bench_mpi.sh [BUILD_DIR] - data-parallel throughput on this machine (not
+# a test).  Trains, on Fashion-MNIST (Debian's dataset-fashion-mnist):
+#   mnist  the example (examples/mnist.yml: conv 64 3x3, dense 10), batch 32
+#   mlp    784-512-512-10, batch 128
+# on 1 process (1 and 2 BLAS threads), as 2 independent processes at once
+# (what the machine gives two ranks that never talk: the ceiling), and on 2
+# ranks (default buckets, one all-reduce after backward, small buckets,
+# deterministic mode), and prints samples/s of the second epoch, the
+# exposed communication time per step (waiting after backward) and the
+# time from the first bucket's start to the last's end; then times the
+# gradient buckets kurc uses against one plain MPI_Allreduce of the same
+# bytes (bench_allreduce).  Each training row is the median of REPS runs
+# (default 3) and bench_allreduce takes the best of 5 timings, because a
+# small shared machine gives noisy numbers: check `uptime` first.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export OPENBLAS_NUM_THREADS=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+images=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+[ -r "$images" ] || { echo "bench_mpi: needs $images (dataset-fashion-mnist)"; exit 77; }
+
+# kurfile NAME BATCH BATCHES MODEL-YAML [SETTINGS...]
+kurfile() {
+  local name=$1 batch=$2 batches=$3 model=$4
+  shift 4
+  mkdir -p "$work/$name"
+  {
+    echo "settings:"
+    echo "  seed: 1"
+    for s in "$@"; do echo "  $s"; done
+    echo "model:"
+    echo "$model"
+    echo "train:"
+    echo "  data:"
+    echo "    - mnist:"
+    echo "        images: {path: $images}"
+    echo "        labels: {path: ${images/images-idx3/labels-idx1}}"
+    echo "  provider: {batch_size: $batch, num_batches: $batches}"
+    echo "  epochs: 2"
+    echo "loss:"
+    echo "  - {target: labels, name: categorical_crossentropy}"
+  } >"$work/$name/k.yml"
+}
+conv='  - input: images
+  - convolution: {kernels: 64, size: [3, 3]}
+  - activation: relu
+  - flatten:
+  - dense: 10
+  - activation: softmax
+    name: labels'
+mlp='  - input: images
+  - flatten:
+  - dense: 512
+  - activation: relu
+  - dense: 512
+  - activation: relu
+  - dense: 10
+  - activation: softmax
+    name: labels'
+
+# train NAME NP: prints "samples/s exposed-ms-per-step window-ms-per-step"
+# (NP 0: two independent processes at once, their samples/s added)
+train() {
+  local dir=$work/$1 np=$2
+  if [ "$np" -eq 0 ]; then
+    mkdir -p "$dir/b"
+    cp "$dir/k.yml" "$dir/b/"
+    (cd "$dir" && "$build/bin/kurc-train" k.yml >"$dir/out.a" 2>&1) &
+    (cd "$dir/b" && "$build/bin/kurc-train" k.yml >"$dir/out.b" 2>&1)
+    wait
+    cat "$dir/out.a" "$dir/out.b" | grep -E '^Epoch 2/2' |
+      sed -E 's/.*\(([0-9.]+) samples\/s\).*/\1/' | awk '{ s += $1 } END { print s, "-", "-" }'
+    return
+  fi
+  if [ "$np" -eq 1 ]; then
+    (cd "$dir" && "$build/bin/kurc-train" -v k.yml) >"$dir/out.$np" 2>&1
+  else
+    (cd "$dir" && mpirun -np "$np" "$build/bin/kurc-train" -v k.yml) >"$dir/out.$np" 2>&1
+  fi || { echo "bench_mpi: $1 on $np failed:" >&2; tail -5 "$dir/out.$np" >&2; exit 1; }
+  local rate comm
+  rate=$(grep -E '^Epoch 2/2' "$dir/out.$np" | sed -E 's/.*\(([0-9.]+) samples\/s\).*/\1/')
+  comm=$(grep 'communication:' "$dir/out.$np" | tail -1 |
+    sed -E 's/.*\(([0-9.]+) ms per step; ([0-9.]+) ms per step.*/\1 \2/')
+  echo "$rate ${comm:-- -}"
+}
+
+# median RUN...: the median (by samples/s) of REPS runs of `train RUN`
+median() {
+  local i
+  for i in $(seq 1 "${REPS:-3}"); do train "$@"; done | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
+}
+
+printf '%-6s %-22s %12s %12s %22s\n' model mode samples/s exposed-ms "first..last bucket ms"
+for m in mnist:32:300:conv mlp:128:200:mlp; do
+  IFS=: read -r name batch batches kind <<<"$m"
+  model=$conv
+  [ "$kind" = mlp ] && model=$mlp
+  kurfile "$name" "$batch" "$batches" "$model"
+  kurfile "$name-t1" "$batch" "$batches" "$model" "backend: {name: cpu, threads: 1}"
+  kurfile "$name-t2" "$batch" "$batches" "$model" "backend: {name: cpu, threads: 2}"
+  kurfile "$name-one" "$batch" "$batches" "$model" "buckets: no"
+  kurfile "$name-small" "$batch" "$batches" "$model" "buckets: {first_mb: 0.25, mb: 0.5}"
+  kurfile "$name-det" "$batch" "$batches" "$model" "deterministic: yes"
+  for run in "$name-t1 1 1-process,1-thread" "$name-t2 1 1-process,2-threads" \
+    "$name-t1 0 2-independent(sum)" "$name 2 2-ranks" "$name-one 2 2-ranks,buckets:no" \
+    "$name-small 2 2-ranks,0.25/0.5MiB" "$name-det 1 deterministic,1-proc" "$name-det 2 deterministic,2-ranks"; do
+    read -r dir np label <<<"$run"
+    read -r rate exposed window <<<"$(median "$dir" "$np")"
+    printf '%-6s %-22s %12s %12s %22s\n' "$name" "$label" "$rate" "$exposed" "$window"
+  done
+  plan=$(grep -o 'gradients: .*' "$work/$name/out.2")
+  echo "       plan: $plan"
+  sizes=$(echo "$plan" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')
+  mpirun -np 2 "$build/tests/bench_allreduce" $sizes | sed 's/^/       /'
+  sizes=$(grep -o 'gradients: .*' "$work/$name-small/out.2" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')
+  mpirun -np 2 "$build/tests/bench_allreduce" $sizes | sed 's/^/       /'
+done

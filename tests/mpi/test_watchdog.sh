@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# test_watchdog.sh BIN_DIR TOOLS_DIR - a rank that stops answering (SIGSTOP)
+# leaves the others waiting in a collective; with settings.comm_timeout: 3
+# their watchdog names the collective and ends the job within a few
+# seconds of the timeout.
+. "$(dirname "$0")/lib.sh"
+
+EPOCHS=inf kurfile "$WORK" 24 mlp "comm_timeout: 3"
+start 2 "$WORK"
+wait_for "$WORK/out" "^Epoch 2" 30 || fail "training did not start: $(tail -3 "$WORK/out")"
+stopped=$(ranks $PID | tail -1)
+kill -STOP "$stopped"
+reap $PID 20
+if [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ]; then
+  ok "a stopped rank: the job ended (status $RC) $TOOK s after SIGSTOP"
+else
+  fail "a stopped rank: status $RC after $TOOK s"
+fi
+if grep -qE "kurc: rank 0: MPI_[A-Za-z]+ of .* has not completed after [3-9] s" "$WORK/out"; then
+  ok "the watchdog names the call: $(grep -oE "rank 0: MPI_[A-Za-z]+ of .* has not completed after [0-9]+ s" "$WORK/out")"
+else
+  fail "no watchdog message: $(tail -8 "$WORK/out")"
+fi
+# mpirun resumes the stopped rank (SIGCONT) and ends it
+i=0
+while kill -0 "$stopped" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$stopped" 2>/dev/null; then
+  fail "the stopped rank survived 10 s: $(ps -o pid,stat,args -p "$stopped" | tail -1)"
+  kill -KILL "$stopped"
+else
+  ok "the stopped rank is gone too"
+fi
+finish
