@@ -10,12 +10,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "act_math.h"
 #include "cpu_kernels.h"
 #include "rng.h"
-
-/* Keras 2.0's SELU constants (Klambauer et al. 2017). */
-#define SELU_ALPHA 1.6732632423543772f
-#define SELU_SCALE 1.0507009873554805f
 
 void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
     (void)be;
@@ -23,117 +20,58 @@ void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
         x[i] = value;
 }
 
+/* y = act(x) and dx += act'(x) dy over n elements, for one activation:
+ * always inlined with a constant act, so each loop is its own formula,
+ * free of the switch, for the vectoriser.  The backward loop reads y only
+ * for tanh and sigmoid and x only for the others but linear. */
+static inline __attribute__((always_inline)) void act_forward_loop(int act, float alpha,
+                                                                   int64_t n, const float *x,
+                                                                   float *y) {
+    for (int64_t i = 0; i < n; i++)
+        y[i] = kurc_act_value(act, alpha, x[i]);
+}
+
+static inline __attribute__((always_inline)) void
+act_backward_loop(int act, float alpha, int64_t n, const float *restrict x,
+                  const float *restrict y, const float *restrict dy, float *restrict dx) {
+    const bool uses_y = act == KURC_ACT_TANH || act == KURC_ACT_SIGMOID;
+    const bool uses_x = !uses_y && act != KURC_ACT_LINEAR;
+    for (int64_t i = 0; i < n; i++)
+        dx[i] += kurc_act_grad(act, alpha, uses_x ? x[i] : 0.0f, uses_y ? y[i] : 0.0f, dy[i]);
+}
+
 void cpu_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
                      const float *x, float *y) {
     (void)be;
-    switch (act) {
-    case KURC_ACT_LINEAR:
+    if (act == KURC_ACT_LINEAR) {
         if (y != x && n > 0)
             memcpy(y, x, (size_t)n * sizeof *y);
+        return;
+    }
+    switch (act) {
+#define FORWARD_CASE(A)                                                                            \
+    case A:                                                                                        \
+        act_forward_loop(A, alpha, n, x, y);                                                       \
         break;
-    case KURC_ACT_RELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
-    case KURC_ACT_TANH:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = tanhf(x[i]);
-        break;
-    case KURC_ACT_SIGMOID:
-        /* exp(-x) overflows to inf for very negative x, giving exactly 0. */
-        for (int64_t i = 0; i < n; i++)
-            y[i] = 1.0f / (1.0f + expf(-x[i]));
-        break;
-    case KURC_ACT_HARD_SIGMOID:
-        for (int64_t i = 0; i < n; i++) {
-            float t = 0.2f * x[i] + 0.5f;
-            y[i] = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
-        }
-        break;
-    case KURC_ACT_SOFTPLUS:
-        /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, and exact
-         * to float precision for large |x|. */
-        for (int64_t i = 0; i < n; i++)
-            y[i] = fmaxf(x[i], 0.0f) + log1pf(expf(-fabsf(x[i])));
-        break;
-    case KURC_ACT_SOFTSIGN:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] / (1.0f + fabsf(x[i]));
-        break;
-    case KURC_ACT_ELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : alpha * expm1f(x[i]);
-        break;
-    case KURC_ACT_SELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = SELU_SCALE * (x[i] > 0.0f ? x[i] : SELU_ALPHA * expm1f(x[i]));
-        break;
-    case KURC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++)
-            y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
-        break;
+        KURC_ACT_CASES(FORWARD_CASE)
+#undef FORWARD_CASE
     case KURC_ACT_COUNT: /* not an activation */
         break;
     }
 }
 
-/* dx += act'(x) dy.  At a kink the derivative is that of the left piece
- * (relu'(0) = 0, leaky'(0) = alpha); hard_sigmoid's slope is 0.2 strictly
- * inside (-2.5, 2.5).  tanh and sigmoid use y, the others x. */
+/* dx += act'(x) dy (formulas and kinks: src/act_math.h). */
 void cpu_act_backward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
                       const float *restrict x, const float *restrict y, const float *restrict dy,
                       float *restrict dx) {
     (void)be;
     switch (act) {
-    case KURC_ACT_LINEAR:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += dy[i];
+#define BACKWARD_CASE(A)                                                                           \
+    case A:                                                                                        \
+        act_backward_loop(A, alpha, n, x, y, dy, dx);                                              \
         break;
-    case KURC_ACT_RELU:
-        for (int64_t i = 0; i < n; i++) {
-            float g = dy[i];
-            dx[i] += x[i] > 0.0f ? g : 0.0f;
-        }
-        break;
-    case KURC_ACT_TANH:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
-        break;
-    case KURC_ACT_SIGMOID:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case KURC_ACT_HARD_SIGMOID:
-        for (int64_t i = 0; i < n; i++) {
-            float g = 0.2f * dy[i];
-            dx[i] += x[i] > -2.5f && x[i] < 2.5f ? g : 0.0f;
-        }
-        break;
-    case KURC_ACT_SOFTPLUS:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += dy[i] / (1.0f + expf(-x[i]));
-        break;
-    case KURC_ACT_SOFTSIGN:
-        for (int64_t i = 0; i < n; i++) {
-            float a = 1.0f + fabsf(x[i]);
-            dx[i] += dy[i] / (a * a);
-        }
-        break;
-    case KURC_ACT_ELU:
-        /* alpha e^x from x rather than y + alpha, which cancels for x << 0. */
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += x[i] > 0.0f ? dy[i] : dy[i] * alpha * expf(x[i]);
-        break;
-    case KURC_ACT_SELU:
-        for (int64_t i = 0; i < n; i++)
-            dx[i] += SELU_SCALE * (x[i] > 0.0f ? dy[i] : dy[i] * SELU_ALPHA * expf(x[i]));
-        break;
-    case KURC_ACT_LEAKY_RELU:
-        for (int64_t i = 0; i < n; i++) {
-            float g = dy[i];
-            dx[i] += x[i] > 0.0f ? g : alpha * g;
-        }
-        break;
+        KURC_ACT_CASES(BACKWARD_CASE)
+#undef BACKWARD_CASE
     case KURC_ACT_COUNT: /* not an activation */
         break;
     }

@@ -15,6 +15,7 @@
  */
 #include <math.h>
 
+#include "act_math.h"
 #include "cuda_internal.h"
 #include "rng.h"
 
@@ -23,10 +24,6 @@
 #define GRID_STRIDE(i, n)                                                                          \
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                      \
          i += (int64_t)gridDim.x * blockDim.x)
-
-/* Keras 2.0's SELU constants, as in cpu_elementwise.c. */
-#define SELU_ALPHA 1.6732632423543772f
-#define SELU_SCALE 1.0507009873554805f
 
 /* Launches kernel over n items on the backend's stream; records a launch
  * failure against op. */
@@ -117,67 +114,10 @@ void kc_clip(struct kurc_backend *be, int64_t n, float limit, float *x) {
 
 /* --- activations ------------------------------------------------------------ */
 
-static __device__ __forceinline__ float act_value(int act, float alpha, float x) {
-    switch (act) {
-    case KURC_ACT_RELU:
-        return x > 0.0f ? x : 0.0f;
-    case KURC_ACT_TANH:
-        return tanhf(x);
-    case KURC_ACT_SIGMOID:
-        return 1.0f / (1.0f + expf(-x));
-    case KURC_ACT_HARD_SIGMOID: {
-        float t = 0.2f * x + 0.5f;
-        return t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
-    }
-    case KURC_ACT_SOFTPLUS:
-        return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
-    case KURC_ACT_SOFTSIGN:
-        return x / (1.0f + fabsf(x));
-    case KURC_ACT_ELU:
-        return x > 0.0f ? x : alpha * expm1f(x);
-    case KURC_ACT_SELU:
-        return SELU_SCALE * (x > 0.0f ? x : SELU_ALPHA * expm1f(x));
-    case KURC_ACT_LEAKY_RELU:
-        return x > 0.0f ? x : alpha * x;
-    default: /* linear */
-        return x;
-    }
-}
-
-/* act'(x) dy; tanh and sigmoid from y, the others from x (cpu_act_backward). */
-static __device__ __forceinline__ float act_grad(int act, float alpha, float x, float y, float dy) {
-    switch (act) {
-    case KURC_ACT_RELU:
-        return x > 0.0f ? dy : 0.0f;
-    case KURC_ACT_TANH:
-        return dy * (1.0f - y * y);
-    case KURC_ACT_SIGMOID:
-        return dy * y * (1.0f - y);
-    case KURC_ACT_HARD_SIGMOID: {
-        float g = 0.2f * dy;
-        return x > -2.5f && x < 2.5f ? g : 0.0f;
-    }
-    case KURC_ACT_SOFTPLUS:
-        return dy / (1.0f + expf(-x));
-    case KURC_ACT_SOFTSIGN: {
-        float a = 1.0f + fabsf(x);
-        return dy / (a * a);
-    }
-    case KURC_ACT_ELU:
-        return x > 0.0f ? dy : dy * alpha * expf(x);
-    case KURC_ACT_SELU:
-        return SELU_SCALE * (x > 0.0f ? dy : dy * SELU_ALPHA * expf(x));
-    case KURC_ACT_LEAKY_RELU:
-        return x > 0.0f ? dy : alpha * dy;
-    default:
-        return dy;
-    }
-}
-
 /* One instantiation per activation: the switch folds away. */
 template <int ACT>
 static __global__ void act_forward_kernel(int64_t n, float alpha, const float *x, float *y) {
-    GRID_STRIDE(i, n) y[i] = act_value(ACT, alpha, x[i]);
+    GRID_STRIDE(i, n) y[i] = kurc_act_value(ACT, alpha, x[i]);
 }
 
 template <int ACT>
@@ -191,21 +131,9 @@ static __global__ void act_backward_kernel(int64_t n, float alpha, const float *
     GRID_STRIDE(i, n) {
         float xi = uses_x ? x[i] : 0.0f;
         float yi = uses_y ? y[i] : 0.0f;
-        dx[i] += act_grad(ACT, alpha, xi, yi, dy[i]);
+        dx[i] += kurc_act_grad(ACT, alpha, xi, yi, dy[i]);
     }
 }
-
-#define ACT_CASES(F)                                                                               \
-    F(KURC_ACT_LINEAR)                                                                             \
-    F(KURC_ACT_RELU)                                                                               \
-    F(KURC_ACT_TANH)                                                                               \
-    F(KURC_ACT_SIGMOID)                                                                            \
-    F(KURC_ACT_HARD_SIGMOID)                                                                       \
-    F(KURC_ACT_SOFTPLUS)                                                                           \
-    F(KURC_ACT_SOFTSIGN)                                                                           \
-    F(KURC_ACT_ELU)                                                                                \
-    F(KURC_ACT_SELU)                                                                               \
-    F(KURC_ACT_LEAKY_RELU)
 
 void kc_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
                     const float *x, float *y) {
@@ -223,7 +151,7 @@ void kc_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, int
     case A:                                                                                        \
         LAUNCH(be, "act_forward", act_forward_kernel<A>, n, n, alpha, x, y);                       \
         break;
-        ACT_CASES(FORWARD_CASE)
+        KURC_ACT_CASES(FORWARD_CASE)
 #undef FORWARD_CASE
     default:
         break;
@@ -238,7 +166,7 @@ void kc_act_backward(struct kurc_backend *be, enum kurc_act act, float alpha, in
     case A:                                                                                        \
         LAUNCH(be, "act_backward", act_backward_kernel<A>, n, n, alpha, x, y, dy, dx);             \
         break;
-        ACT_CASES(BACKWARD_CASE)
+        KURC_ACT_CASES(BACKWARD_CASE)
 #undef BACKWARD_CASE
     default:
         break;
