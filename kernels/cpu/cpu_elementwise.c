@@ -24,16 +24,15 @@ void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
  * always inlined with a constant act, so each loop is its own formula,
  * free of the switch, for the vectoriser.  The backward loop reads y only
  * for tanh and sigmoid and x only for the others but linear. */
-static inline __attribute__((always_inline)) void act_forward_loop(int act, float alpha,
-                                                                   int64_t n, const float *x,
-                                                                   float *y) {
+static inline __attribute__((always_inline)) void act_forward_loop(int act, float alpha, int64_t n,
+                                                                   const float *x, float *y) {
     for (int64_t i = 0; i < n; i++)
         y[i] = kurc_act_value(act, alpha, x[i]);
 }
 
 static inline __attribute__((always_inline)) void
-act_backward_loop(int act, float alpha, int64_t n, const float *restrict x,
-                  const float *restrict y, const float *restrict dy, float *restrict dx) {
+act_backward_loop(int act, float alpha, int64_t n, const float *restrict x, const float *restrict y,
+                  const float *restrict dy, float *restrict dx) {
     const bool uses_y = act == KURC_ACT_TANH || act == KURC_ACT_SIGMOID;
     const bool uses_x = !uses_y && act != KURC_ACT_LINEAR;
     for (int64_t i = 0; i < n; i++)

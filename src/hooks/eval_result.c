@@ -18,6 +18,10 @@ void kurc_eval_result_init(struct kurc_eval_result *r, const struct kurc_model *
     r->count = count;
     r->data = data;
     r->names = kurc_xcalloc(r->n + 1, sizeof *r->names);
+    r->n_inputs = m->n_inputs;
+    r->input_names = kurc_xcalloc(m->n_inputs + 1, sizeof *r->input_names);
+    for (size_t i = 0; i < m->n_inputs; i++)
+        r->input_names[i] = m->inputs[i].name;
     r->shapes = kurc_xcalloc(r->n + 1, sizeof *r->shapes);
     r->tensors = kurc_xcalloc(r->n + 1, sizeof *r->tensors);
     r->outputs = kurc_xcalloc(r->n + 1, sizeof *r->outputs);
@@ -156,6 +160,7 @@ void kurc_eval_result_release(struct kurc_eval_result *r) {
             free(r->steps[i]);
     }
     free(r->names);
+    free(r->input_names);
     free(r->shapes);
     free(r->tensors);
     free(r->outputs);

@@ -2,10 +2,9 @@
  * list, finds each hook in the tables below (one line per hook), checks
  * them all before any runs, then runs the enabled ones in order.
  *
- * Kur knew hooks kurc does not run: slack and kurhub post to the network,
- * text decodes the text supplier's sequence models.  Naming one is an
- * error at check time, unless its `when` turned it off (Kur then never
- * built it).
+ * Kur knew hooks kurc does not run: slack and kurhub post to the network.
+ * Naming one is an error at check time, unless its `when` turned it off
+ * (Kur then never built it).
  */
 #include "hooks_impl.h"
 
@@ -27,6 +26,7 @@ struct hook {
 static const struct hook evaluation_hooks[] = {
     {"mnist", NULL, kurc_hook_mnist, NULL},
     {"output", kurc_hook_output_check, kurc_hook_output, NULL},
+    {"text", NULL, kurc_hook_text, NULL},
     {"transcript", NULL, kurc_hook_transcript, NULL},
     {NULL},
 };
@@ -43,7 +43,6 @@ static const struct {
 } refused_hooks[] = {
     {"slack", "posts to the network, which kurc does not do"},
     {"kurhub", "posts to the network, which kurc does not do"},
-    {"text", "decodes sequence models, which kurc does not build yet"},
 };
 
 /* One entry of a hooks list, read. */

@@ -29,17 +29,19 @@ struct kurc_model;
 
 /* Outputs (and truths) of `count` samples, on the host. */
 struct kurc_eval_result {
-    size_t n;                /* outputs */
-    int64_t count;           /* samples */
-    const char **names;      /* output names (borrowed from the model) */
+    size_t n;           /* outputs */
+    int64_t count;      /* samples */
+    const char **names; /* output names (borrowed from the model) */
+    size_t n_inputs;
+    const char **input_names;  /* the model's input names (borrowed) */
     struct kurc_shape *shapes; /* per sample */
-    int *tensors;            /* graph tensors of the outputs */
-    float **outputs;         /* count x numel each */
-    float **truths;          /* NULL when there is no truth */
+    int *tensors;              /* graph tensors of the outputs */
+    float **outputs;           /* count x numel each */
+    float **truths;            /* NULL when there is no truth */
     const struct kurc_source **truth_sources;
     const struct kurc_dataset *data; /* the data evaluated (borrowed) */
-    int64_t *indices;        /* count: the data sample each result is of */
-    int64_t **steps;         /* per output, count: first-axis rows computed */
+    int64_t *indices;                /* count: the data sample each result is of */
+    int64_t **steps;                 /* per output, count: first-axis rows computed */
 };
 
 /* Outputs of variable length.  When the model is rebuilt per batch for
@@ -61,7 +63,8 @@ enum kurc_status kurc_eval_result_join(struct kurc_eval_result *r, struct kurc_c
 void kurc_eval_result_release(struct kurc_eval_result *r);
 
 /* Runs the evaluation hooks on r, then writes destination (NULL: none). */
-enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r, const struct kurc_value *hooks,
+enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r,
+                                     const struct kurc_value *hooks,
                                      const struct kurc_value *destination, struct kurc_err *err);
 
 /* Runs the evaluation hooks on the first batch of provider p (validation
@@ -78,12 +81,12 @@ enum kurc_train_event_kind {
 
 struct kurc_train_event {
     enum kurc_train_event_kind kind;
-    int64_t epoch;         /* epochs completed */
-    int64_t total_epochs;  /* -1: no limit */
-    double train_loss;     /* NaN when not known */
+    int64_t epoch;        /* epochs completed */
+    int64_t total_epochs; /* -1: no limit */
+    double train_loss;    /* NaN when not known */
     double valid_loss;
-    const char *log_dir;   /* the training log, or NULL */
-    const char *reason;    /* TRAINING_END: "success" or what stopped it */
+    const char *log_dir; /* the training log, or NULL */
+    const char *reason;  /* TRAINING_END: "success" or what stopped it */
 };
 
 /* Runs the training hooks for an event (rank 0 only). */

@@ -36,6 +36,10 @@ enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
                                       const struct kurc_value *params, const struct kurc_loc *loc,
                                       struct kurc_err *err);
 
+/* text: prints the first result's inputs, argmax-decoded outputs and
+ * truths as text (text.c). */
+enum kurc_status kurc_hook_text(const struct kurc_eval_result *r, const struct kurc_value *params,
+                                const struct kurc_loc *loc, struct kurc_err *err);
 /* output: writes r to params' path, as csv or through kurc_destination_write. */
 enum kurc_status kurc_hook_output_check(const struct kurc_value *params, const struct kurc_loc *loc,
                                         struct kurc_err *err);

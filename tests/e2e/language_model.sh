@@ -29,6 +29,28 @@ expect train 0 '' 'Completed 2 epochs' -- "$bin/kurc" train small.yml
 expect_loss_lowers loss-falls "$tmp/err"
 expect test 0 '' 'Test loss: [0-9.]+' -- "$bin/kurc" test small.yml
 expect evaluate 0 '' '' -- "$bin/kurc" evaluate small.yml
+if grep -q '^ *- text$' small.yml; then
+  # the text hook printed the first evaluation window and its next
+  # character, as written in the data file, and a prediction from the
+  # vocabulary
+  cp "$tmp/out" evaluate.out
+  expect text-hook 0 'ok' '' -- "$py" -c '
+import json, sys
+d = json.loads(open(sys.argv[1]).readline())
+want = ["Input:", "in_seq: \"%s\"" % d["in_seq"], "Prediction:", None, "Truth:",
+        "out_char: \"%s\"" % d["out_char"]]
+got = open(sys.argv[2]).read().splitlines()
+assert len(got) == 6 and all(w is None or g == w for g, w in zip(got, want)), got
+p = got[3]
+assert p.startswith("out_char: \"") and p.endswith("\"") and len(p) == len("out_char: \"x\""), p
+print("ok")' data/text/evaluate.jsonl evaluate.out
+else
+  # the one-hot jsonl data has no raw text for the text hook
+  printf '  hooks:\n    - text\n' >hook.yml
+  cat small.yml hook.yml >text-hook.yml
+  expect text-hook-needs-text 1 '' "text-hook.yml:[0-9]+:[0-9]+: the text hook needs the raw text of the data's 'in_seq' source" \
+    -- "$bin/kurc" evaluate text-hook.yml
+fi
 out=$(sed -n 's/^ *destination: *//p' small.yml)
 expect output 0 'ok' '' -- "$py" -c '
 import pickle, sys, numpy

@@ -585,19 +585,18 @@ static void test_refused_and_unknown(void **state) {
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_OK);
     kurc_value_free(hooks);
 
-    hooks = yaml("[text]");
-    assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_E_UNSUPPORTED);
-    assert_non_null(strstr(err.msg, "the text hook"));
-    kurc_value_free(hooks);
-
-    /* transcript runs now (test_transcript.c) */
-    hooks = yaml("[transcript]");
+    /* text and transcript run (test_transcript.c, e2e/language_model.sh),
+     * as evaluation hooks only */
+    hooks = yaml("[text, transcript]");
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_OK);
+    assert_int_equal(kurc_hooks_check(hooks, true, &err), KURC_E_CONFIG);
+    assert_string_equal(err.msg, "'text' is an evaluation hook; it cannot run as a training hook");
     kurc_value_free(hooks);
 
     hooks = yaml("[mnst]");
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_E_CONFIG);
-    assert_string_equal(err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output, transcript)");
+    assert_string_equal(
+        err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output, text, transcript)");
     kurc_value_free(hooks);
 
     hooks = yaml("[{plot: a.png, when: false}]");
