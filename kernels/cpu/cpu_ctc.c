@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cpu_kernels.h"
+#include "ctc_math.h"
 
 static int64_t ext_size(const struct kurc_ctc_geom *g) {
     return 2 * g->max_labels + 1;
@@ -23,14 +24,6 @@ static int64_t per_sample(const struct kurc_ctc_geom *g) {
 size_t cpu_ctc_workspace(struct kurc_backend *be, const struct kurc_ctc_geom *g) {
     (void)be;
     return (size_t)(g->batch * per_sample(g)) * sizeof(double);
-}
-
-static double lse2(double a, double b) {
-    if (a == -INFINITY)
-        return b;
-    if (b == -INFINITY)
-        return a;
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
 }
 
 /* One sample's problem: its steps, extended labels and log q. */
@@ -50,15 +43,6 @@ static inline int64_t ext_at(const struct sample *s, int64_t i) {
     return (int64_t)s->ext[i];
 }
 
-static int64_t clamp_len(const float *v, int64_t b, int64_t max) {
-    if (!v)
-        return max;
-    float x = v[b] + 0.5f; /* the nearest integer */
-    if (!(x >= 1.0f))
-        return 0;
-    return x >= (float)max ? max : (int64_t)x;
-}
-
 /* Sets up sample b; returns false when it has no alignment. */
 static bool setup(const struct kurc_ctc_geom *g, int64_t b, const float *prob, const float *labels,
                   const float *label_len, const float *input_len, void *workspace,
@@ -67,8 +51,8 @@ static bool setup(const struct kurc_ctc_geom *g, int64_t b, const float *prob, c
     double *w = (double *)workspace + b * per_sample(g);
     s->g = g;
     s->p = prob + b * T * C;
-    s->n = clamp_len(input_len, b, T);
-    int64_t m = clamp_len(label_len, b, g->max_labels);
+    s->n = kurc_ctc_length(input_len, b, T);
+    int64_t m = kurc_ctc_length(label_len, b, g->max_labels);
     s->S = 2 * m + 1;
     s->alpha = w;
     s->beta = w + T * SMAX;
@@ -112,14 +96,14 @@ static double forward(struct sample *s) {
         for (int64_t i = 0; i < S; i++) {
             double v = prev[i];
             if (i >= 1)
-                v = lse2(v, prev[i - 1]);
+                v = kurc_lse2(v, prev[i - 1]);
             if (i >= 2 && (i & 1) && ext_at(s, i) != ext_at(s, i - 2))
-                v = lse2(v, prev[i - 2]);
+                v = kurc_lse2(v, prev[i - 2]);
             cur[i] = v == -INFINITY ? v : v + logq(s, t, ext_at(s, i));
         }
     }
     const double *last = a + (s->n - 1) * SMAX;
-    return S >= 2 ? lse2(last[S - 1], last[S - 2]) : last[S - 1];
+    return S >= 2 ? kurc_lse2(last[S - 1], last[S - 2]) : last[S - 1];
 }
 
 static void backward_vars(struct sample *s) {
@@ -134,9 +118,9 @@ static void backward_vars(struct sample *s) {
         for (int64_t i = 0; i < S; i++) {
             double v = next[i];
             if (i + 1 < S)
-                v = lse2(v, next[i + 1]);
+                v = kurc_lse2(v, next[i + 1]);
             if (i + 2 < S && ((i + 2) & 1) && ext_at(s, i + 2) != ext_at(s, i))
-                v = lse2(v, next[i + 2]);
+                v = kurc_lse2(v, next[i + 2]);
             cur[i] = v == -INFINITY ? v : v + logq(s, t, ext_at(s, i));
         }
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "act_math.h"
+#include "copy_axes.h"
 #include "cpu_kernels.h"
 #include "rng.h"
 
@@ -170,35 +171,6 @@ void cpu_mul_backward(struct kurc_backend *be, int64_t n, const float *restrict 
         dx[i] += dy[i] * other[i];
 }
 
-/* One axis of a strided copy: length and element strides in src and dst. */
-struct copy_axis {
-    int64_t n, s, d;
-};
-
-/* Reduces a view to the fewest axes that describe the same copy: length-1
- * axes go, and an axis merges into its outer neighbour when both strides
- * continue it (s_outer == n_inner s_inner, likewise d), so a contiguous
- * block of any rank becomes one axis.  Returns the axis count, or -1 when
- * the view has no elements. */
-static int copy_simplify(const struct kurc_strided *view, struct copy_axis *axes) {
-    int m = 0;
-    for (int i = 0; i < view->ndim; i++) {
-        int64_t n = view->dims[i], s = view->src_strides[i], d = view->dst_strides[i];
-        if (n == 0)
-            return -1;
-        if (n == 1)
-            continue;
-        if (m > 0 && axes[m - 1].s == n * s && axes[m - 1].d == n * d) {
-            axes[m - 1].n *= n;
-            axes[m - 1].s = s;
-            axes[m - 1].d = d;
-        } else {
-            axes[m++] = (struct copy_axis){n, s, d};
-        }
-    }
-    return m;
-}
-
 /* One row of a copy: n elements at strides s and d. */
 static void copy_row(int64_t n, const float *restrict src, int64_t s, float *restrict dst,
                      int64_t d, bool accumulate) {
@@ -239,8 +211,8 @@ static void copy_row(int64_t n, const float *restrict src, int64_t s, float *res
 /* A 2-D copy over axes p and q, tile by tile; each tile's rows run along
  * q (copy_row).  q is the destination-contiguous axis, so writes stream
  * while the strided reads stay inside a cache-resident tile. */
-static void copy_tile(const struct copy_axis *p, const struct copy_axis *q, const float *src,
-                      float *dst, bool accumulate) {
+static void copy_tile(const struct kurc_copy_axis *p, const struct kurc_copy_axis *q,
+                      const float *src, float *dst, bool accumulate) {
     for (int64_t i0 = 0; i0 < p->n; i0 += COPY_TILE) {
         int64_t i1 = i0 + COPY_TILE < p->n ? i0 + COPY_TILE : p->n;
         for (int64_t j0 = 0; j0 < q->n; j0 += COPY_TILE) {
@@ -252,22 +224,22 @@ static void copy_tile(const struct copy_axis *p, const struct copy_axis *q, cons
     }
 }
 
-/* The view is first simplified (copy_simplify); its innermost axis is then
+/* The view is first simplified (kurc_copy_simplify); its innermost axis is then
  * copied by copy_row while an odometer walks the outer axes.  A transpose
  * (the innermost axis contiguous on at most one side, another axis
  * contiguous on the other) copies those two axes in tiles instead. */
 void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
                       float *dst, bool accumulate) {
     (void)be;
-    struct copy_axis axes[KURC_MAX_COPY_DIMS];
-    int m = copy_simplify(view, axes);
+    struct kurc_copy_axis axes[KURC_MAX_COPY_DIMS];
+    int m = kurc_copy_simplify(view, axes);
     if (m < 0)
         return;
     if (m == 0) {
         dst[0] = accumulate ? dst[0] + src[0] : src[0];
         return;
     }
-    const struct copy_axis *inner = &axes[m - 1];
+    const struct kurc_copy_axis *inner = &axes[m - 1];
     int tile = -1;
     for (int i = 0; i < m - 1; i++) {
         bool scattered_writes = inner->d != 1 && axes[i].d == 1;
@@ -276,7 +248,7 @@ void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, 
             tile = i;
     }
     /* p, q: the tile's outer and row axes (q contiguous in dst). */
-    const struct copy_axis *p = inner, *q = inner;
+    const struct kurc_copy_axis *p = inner, *q = inner;
     if (tile >= 0) {
         bool rows_inner = inner->d == 1;
         p = rows_inner ? &axes[tile] : inner;
@@ -284,7 +256,7 @@ void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, 
     }
 
     /* The odometer's axes: every axis but the innermost (and the tiled). */
-    struct copy_axis outer[KURC_MAX_COPY_DIMS];
+    struct kurc_copy_axis outer[KURC_MAX_COPY_DIMS];
     int no = 0;
     for (int i = 0; i < m - 1; i++)
         if (i != tile)

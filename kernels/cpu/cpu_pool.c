@@ -10,33 +10,10 @@
 #include <string.h>
 
 #include "cpu_kernels.h"
+#include "pool3.h"
 
 /* Channels the max backward tracks at a time (stack arrays). */
 #define POOL_BLOCK 64
-
-/* A pooling geometry padded to three spatial axes. */
-struct pool3 {
-    int64_t in[3], out[3], size[3], s[3], p[3];
-    int64_t batch, channels;
-    int64_t pixels;  /* output pixels of the whole batch */
-    int64_t in_size; /* floats per input sample */
-};
-
-static void pool3_init(const struct kurc_pool_geom *g, struct pool3 *q) {
-    int lead = 3 - g->ndim;
-    for (int d = 0; d < 3; d++) {
-        bool real = d >= lead;
-        q->in[d] = real ? g->in[d - lead] : 1;
-        q->out[d] = real ? g->out[d - lead] : 1;
-        q->size[d] = real ? g->size[d - lead] : 1;
-        q->s[d] = real ? g->stride[d - lead] : 1;
-        q->p[d] = real ? g->pad_before[d - lead] : 0;
-    }
-    q->batch = g->batch;
-    q->channels = g->channels;
-    q->pixels = q->batch * q->out[0] * q->out[1] * q->out[2];
-    q->in_size = q->in[0] * q->in[1] * q->in[2] * q->channels;
-}
 
 /* A window clipped to the input: cells [lo[d], hi[d]) on each axis. */
 struct window {
@@ -46,7 +23,7 @@ struct window {
 
 /* The window of output pixel pix (counting over the whole batch); returns
  * the offset of its sample in x. */
-static int64_t window_at(const struct pool3 *q, int64_t pix, struct window *win) {
+static int64_t window_at(const struct kurc_pool3 *q, int64_t pix, struct window *win) {
     int64_t o[3];
     o[2] = pix % q->out[2];
     o[1] = pix / q->out[2] % q->out[1];
@@ -65,15 +42,15 @@ static int64_t window_at(const struct pool3 *q, int64_t pix, struct window *win)
 }
 
 /* Offset (in floats, from the sample's start) of input cell (i0, i1, i2). */
-static int64_t cell(const struct pool3 *q, int64_t i0, int64_t i1, int64_t i2) {
+static int64_t cell(const struct kurc_pool3 *q, int64_t i0, int64_t i1, int64_t i2) {
     return ((i0 * q->in[1] + i1) * q->in[2] + i2) * q->channels;
 }
 
 void cpu_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
                       float *y) {
     (void)be;
-    struct pool3 q;
-    pool3_init(g, &q);
+    struct kurc_pool3 q;
+    kurc_pool3_init(g, &q);
     int64_t nc = q.channels;
     for (int64_t pix = 0; pix < q.pixels; pix++) {
         struct window win;
@@ -112,7 +89,7 @@ void cpu_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, c
 /* Max pooling's gradient: the first maximum of each window is found again
  * from x (strictly greater replaces, as in the forward pass), so y is not
  * needed. */
-static void max_backward(const struct pool3 *q, const float *x, const float *dy, float *dx) {
+static void max_backward(const struct kurc_pool3 *q, const float *x, const float *dy, float *dx) {
     int64_t nc = q->channels;
     for (int64_t pix = 0; pix < q->pixels; pix++) {
         struct window win;
@@ -146,7 +123,7 @@ static void max_backward(const struct pool3 *q, const float *x, const float *dy,
 }
 
 /* Average pooling's gradient: each cell inside gets dy / count. */
-static void average_backward(const struct pool3 *q, const float *dy, float *dx) {
+static void average_backward(const struct kurc_pool3 *q, const float *dy, float *dx) {
     int64_t nc = q->channels;
     for (int64_t pix = 0; pix < q->pixels; pix++) {
         struct window win;
@@ -169,8 +146,8 @@ void cpu_pool_backward(struct kurc_backend *be, const struct kurc_pool_geom *g, 
                        const float *y, const float *dy, float *dx) {
     (void)be;
     (void)y;
-    struct pool3 q;
-    pool3_init(g, &q);
+    struct kurc_pool3 q;
+    kurc_pool3_init(g, &q);
     if (g->type == KURC_POOL_MAX)
         max_backward(&q, x, dy, dx);
     else

@@ -17,50 +17,27 @@
  */
 #include <string.h>
 
+#include "copy_axes.h"
 #include "cuda_internal.h"
 
 #define THREADS 256
 
+/* The simplified axes of a view (src/copy_axes.h), passed to the kernels
+ * by value. */
 struct axes {
     int n;
-    int64_t len[KURC_MAX_COPY_DIMS];
-    int64_t s[KURC_MAX_COPY_DIMS];
-    int64_t d[KURC_MAX_COPY_DIMS];
+    struct kurc_copy_axis ax[KURC_MAX_COPY_DIMS];
 };
-
-/* cpu_elementwise.c's copy_simplify: -1 when the view is empty. */
-static int simplify(const struct kurc_strided *view, struct axes *a) {
-    a->n = 0;
-    for (int i = 0; i < view->ndim; i++) {
-        int64_t n = view->dims[i], s = view->src_strides[i], d = view->dst_strides[i];
-        if (n == 0)
-            return -1;
-        if (n == 1)
-            continue;
-        int m = a->n;
-        if (m > 0 && a->s[m - 1] == n * s && a->d[m - 1] == n * d) {
-            a->len[m - 1] *= n;
-            a->s[m - 1] = s;
-            a->d[m - 1] = d;
-        } else {
-            a->len[m] = n;
-            a->s[m] = s;
-            a->d[m] = d;
-            a->n++;
-        }
-    }
-    return a->n;
-}
 
 /* Offsets of element i (row-major over the axes) on both sides. */
 static __device__ __forceinline__ void offsets(const struct axes &a, int64_t i, int64_t *so,
                                                int64_t *dof) {
     int64_t s = 0, d = 0;
     for (int k = a.n - 1; k >= 0; k--) {
-        int64_t idx = i % a.len[k];
-        i /= a.len[k];
-        s += idx * a.s[k];
-        d += idx * a.d[k];
+        int64_t idx = i % a.ax[k].n;
+        i /= a.ax[k].n;
+        s += idx * a.ax[k].s;
+        d += idx * a.ax[k].d;
     }
     *so = s;
     *dof = d;
@@ -128,13 +105,14 @@ void kc_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, c
     if (c->failed)
         return;
     struct axes a;
-    if (simplify(view, &a) < 0)
+    a.n = kurc_copy_simplify(view, a.ax);
+    if (a.n < 0)
         return;
     int64_t total = 1;
     bool repeats = false;
     for (int k = 0; k < a.n; k++) {
-        total *= a.len[k];
-        repeats = repeats || a.d[k] == 0;
+        total *= a.ax[k].n;
+        repeats = repeats || a.ax[k].d == 0;
     }
     if (!(accumulate && repeats)) {
         copy_kernel<<<kc_blocks(c, total, THREADS), THREADS, 0, c->stream>>>(a, total, src, dst,
@@ -147,15 +125,12 @@ void kc_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, c
     memset(&red, 0, sizeof red);
     int64_t n_keep = 1, n_red = 1;
     for (int k = 0; k < a.n; k++) {
-        struct axes *to = a.d[k] == 0 ? &red : &keep;
-        to->len[to->n] = a.len[k];
-        to->s[to->n] = a.s[k];
-        to->d[to->n] = a.d[k];
-        to->n++;
-        if (a.d[k] == 0)
-            n_red *= a.len[k];
+        struct axes *to = a.ax[k].d == 0 ? &red : &keep;
+        to->ax[to->n++] = a.ax[k];
+        if (a.ax[k].d == 0)
+            n_red *= a.ax[k].n;
         else
-            n_keep *= a.len[k];
+            n_keep *= a.ax[k].n;
     }
     if (n_red > THREADS && n_keep < (int64_t)c->sm_count * 64) {
         unsigned grid = n_keep < c->max_blocks ? (unsigned)n_keep : (unsigned)c->max_blocks;

@@ -13,6 +13,7 @@
  *
  * Compiled when src/backend.h has the CTC slots (KC_HAVE_CTC_SLOTS).
  */
+#include "ctc_math.h"
 #include "cuda_internal.h"
 
 #if KC_HAVE_CTC_SLOTS
@@ -33,23 +34,6 @@ static __host__ __device__ int64_t per_sample(const struct kurc_ctc_geom &g) {
 size_t kc_ctc_workspace(struct kurc_backend *be, const struct kurc_ctc_geom *g) {
     (void)be;
     return (size_t)(g->batch * per_sample(*g)) * sizeof(double);
-}
-
-static __device__ double lse2(double a, double b) {
-    if (a == -INFINITY)
-        return b;
-    if (b == -INFINITY)
-        return a;
-    return a > b ? a + log1p(exp(b - a)) : b + log1p(exp(a - b));
-}
-
-static __device__ int64_t clamp_len(const float *v, int64_t b, int64_t max) {
-    if (!v)
-        return max;
-    float x = v[b] + 0.5f; /* the nearest integer */
-    if (!(x >= 1.0f))
-        return 0;
-    return x >= (float)max ? max : (int64_t)x;
 }
 
 /* A sample's problem, shared by the block. */
@@ -75,8 +59,8 @@ static __device__ void setup(const struct kurc_ctc_geom &g, int64_t b, const flo
     if (threadIdx.x == 0) {
         double *w = workspace + b * per_sample(g);
         s->p = prob + b * T * C;
-        s->n = clamp_len(input_len, b, T);
-        int64_t m = clamp_len(label_len, b, g.max_labels);
+        s->n = kurc_ctc_length(input_len, b, T);
+        int64_t m = kurc_ctc_length(label_len, b, g.max_labels);
         s->S = 2 * m + 1;
         s->alpha = w;
         s->beta = w + T * SMAX;
@@ -131,16 +115,16 @@ static __device__ double forward(const struct kurc_ctc_geom &g, struct sample &s
         for (int64_t i = threadIdx.x; i < S; i += blockDim.x) {
             double v = prev[i];
             if (i >= 1)
-                v = lse2(v, prev[i - 1]);
+                v = kurc_lse2(v, prev[i - 1]);
             if (i >= 2 && (i & 1) && ext_at(s, i) != ext_at(s, i - 2))
-                v = lse2(v, prev[i - 2]);
+                v = kurc_lse2(v, prev[i - 2]);
             cur[i] = v == -INFINITY ? v : v + logq(g, s, t, ext_at(s, i));
         }
         __syncthreads();
     }
     if (threadIdx.x == 0) {
         const double *last = a + (s.n - 1) * SMAX;
-        *shared_lp = S >= 2 ? lse2(last[S - 1], last[S - 2]) : last[S - 1];
+        *shared_lp = S >= 2 ? kurc_lse2(last[S - 1], last[S - 2]) : last[S - 1];
     }
     __syncthreads();
     return *shared_lp;
@@ -159,9 +143,9 @@ static __device__ void backward_vars(const struct kurc_ctc_geom &g, struct sampl
         for (int64_t i = threadIdx.x; i < S; i += blockDim.x) {
             double v = next[i];
             if (i + 1 < S)
-                v = lse2(v, next[i + 1]);
+                v = kurc_lse2(v, next[i + 1]);
             if (i + 2 < S && ((i + 2) & 1) && ext_at(s, i + 2) != ext_at(s, i))
-                v = lse2(v, next[i + 2]);
+                v = kurc_lse2(v, next[i + 2]);
             cur[i] = v == -INFINITY ? v : v + logq(g, s, t, ext_at(s, i));
         }
         __syncthreads();

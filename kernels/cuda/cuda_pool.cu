@@ -22,30 +22,10 @@
  * Inside, every geometry is a 3-D one: missing leading axes have size 1.
  */
 #include "cuda_internal.h"
+#include "pool3.h"
 
 #define THREADS 256
 #define GATHER_LIMIT 512
-
-struct pool3 {
-    int64_t in[3], out[3], size[3], s[3], p[3];
-    int64_t batch, channels;
-    bool average;
-};
-
-static void pool3_init(const struct kurc_pool_geom *g, struct pool3 *q) {
-    int lead = 3 - g->ndim;
-    for (int d = 0; d < 3; d++) {
-        bool real = d >= lead;
-        q->in[d] = real ? g->in[d - lead] : 1;
-        q->out[d] = real ? g->out[d - lead] : 1;
-        q->size[d] = real ? g->size[d - lead] : 1;
-        q->s[d] = real ? g->stride[d - lead] : 1;
-        q->p[d] = real ? g->pad_before[d - lead] : 0;
-    }
-    q->batch = g->batch;
-    q->channels = g->channels;
-    q->average = g->type == KURC_POOL_AVERAGE;
-}
 
 /* The window of output pixel o (per sample), clipped to the input. */
 struct window {
@@ -53,7 +33,7 @@ struct window {
     int64_t count;
 };
 
-static __device__ __forceinline__ void window_of(const struct pool3 &q, const int64_t o[3],
+static __device__ __forceinline__ void window_of(const struct kurc_pool3 &q, const int64_t o[3],
                                                  struct window *w) {
     w->count = 1;
     for (int d = 0; d < 3; d++) {
@@ -66,7 +46,7 @@ static __device__ __forceinline__ void window_of(const struct pool3 &q, const in
     }
 }
 
-static __device__ __forceinline__ int64_t cell(const struct pool3 &q, int64_t n, int64_t i0,
+static __device__ __forceinline__ int64_t cell(const struct kurc_pool3 &q, int64_t n, int64_t i0,
                                                int64_t i1, int64_t i2) {
     return (((n * q.in[0] + i0) * q.in[1] + i1) * q.in[2] + i2) * q.channels;
 }
@@ -82,7 +62,7 @@ static __device__ __forceinline__ int64_t split(int64_t pix, const int64_t dims[
 }
 
 /* The offset of the first maximum of window w in sample n, channel ch. */
-static __device__ __forceinline__ int64_t first_max(const struct pool3 &q, const float *x,
+static __device__ __forceinline__ int64_t first_max(const struct kurc_pool3 &q, const float *x,
                                                     int64_t n, const struct window &w, int64_t ch) {
     int64_t at = cell(q, n, w.lo[0], w.lo[1], w.lo[2]) + ch;
     float best = x[at];
@@ -98,7 +78,7 @@ static __device__ __forceinline__ int64_t first_max(const struct pool3 &q, const
     return at;
 }
 
-static __global__ void pool_forward_kernel(struct pool3 q, int64_t total,
+static __global__ void pool_forward_kernel(struct kurc_pool3 q, int64_t total,
                                            const float *__restrict__ x, float *__restrict__ y) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
@@ -123,9 +103,9 @@ static __global__ void pool_forward_kernel(struct pool3 q, int64_t total,
     }
 }
 
-static void kc_pool_prepare(const struct kurc_pool_geom *g, struct pool3 *q, int64_t *outputs,
+static void kc_pool_prepare(const struct kurc_pool_geom *g, struct kurc_pool3 *q, int64_t *outputs,
                             int64_t *inputs) {
-    pool3_init(g, q);
+    kurc_pool3_init(g, q);
     *outputs = q->batch * q->out[0] * q->out[1] * q->out[2] * q->channels;
     *inputs = q->batch * q->in[0] * q->in[1] * q->in[2] * q->channels;
 }
@@ -133,7 +113,7 @@ static void kc_pool_prepare(const struct kurc_pool_geom *g, struct pool3 *q, int
 void kc_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
                      float *y) {
     struct kc_ctx *c = kc_ctx_of(be);
-    struct pool3 q;
+    struct kurc_pool3 q;
     int64_t outputs, inputs;
     kc_pool_prepare(g, &q, &outputs, &inputs);
     if (c->failed || outputs <= 0)
@@ -149,7 +129,7 @@ static __device__ __forceinline__ int64_t floor_div(int64_t a, int64_t b) {
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
-static __device__ __forceinline__ void windows_of(const struct pool3 &q, int d, int64_t i,
+static __device__ __forceinline__ void windows_of(const struct kurc_pool3 &q, int d, int64_t i,
                                                   int64_t *lo, int64_t *hi) {
     *lo = floor_div(i + q.p[d] - q.size[d], q.s[d]) + 1;
     *hi = floor_div(i + q.p[d], q.s[d]);
@@ -161,7 +141,7 @@ static __device__ __forceinline__ void windows_of(const struct pool3 &q, int d, 
 
 /* One thread per input cell (and channel): the gradients of the windows
  * that hold it, summed in window order, added once. */
-static __global__ void pool_gather_kernel(struct pool3 q, int64_t total,
+static __global__ void pool_gather_kernel(struct kurc_pool3 q, int64_t total,
                                           const float *__restrict__ x, const float *__restrict__ dy,
                                           float *__restrict__ dx) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
@@ -197,7 +177,7 @@ static __global__ void pool_gather_kernel(struct pool3 q, int64_t total,
 /* One thread per output (and channel): its gradient to its first maximum,
  * plainly when windows do not overlap, else with atomicAdd. */
 template <bool ATOMIC>
-static __global__ void pool_scatter_kernel(struct pool3 q, int64_t total,
+static __global__ void pool_scatter_kernel(struct kurc_pool3 q, int64_t total,
                                            const float *__restrict__ x,
                                            const float *__restrict__ dy, float *dx) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
@@ -220,7 +200,7 @@ void kc_pool_backward(struct kurc_backend *be, const struct kurc_pool_geom *g, c
                       const float *y, const float *dy, float *dx) {
     (void)y;
     struct kc_ctx *c = kc_ctx_of(be);
-    struct pool3 q;
+    struct kurc_pool3 q;
     int64_t outputs, inputs;
     kc_pool_prepare(g, &q, &outputs, &inputs);
     if (c->failed || outputs <= 0 || inputs <= 0)
