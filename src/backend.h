@@ -184,24 +184,24 @@ struct kurc_rnn_step {
     float gate_alpha;
     int64_t rows;
     int64_t units;
-    int64_t t;              /* this step's time index, compared with len */
-    const float *len;       /* rows lengths, or NULL: every row valid */
-    float *pre;             /* rows x (blocks * units) pre-activations */
+    int64_t t;        /* this step's time index, compared with len */
+    const float *len; /* rows lengths, or NULL: every row valid */
+    float *pre;       /* rows x (blocks * units) pre-activations */
     int64_t ld_pre;
-    const float *h_prev;    /* rows x units: the state before the step */
-    const float *c_prev;    /* LSTM cell state before the step (else NULL) */
-    int64_t ld_prev;        /* row stride of h_prev and c_prev */
-    float *h;               /* forward: the new state */
-    float *c;               /* forward, LSTM: the new cell state */
-    int64_t ld_state;       /* row stride of h and c */
-    float *y;               /* forward: the output row, or NULL */
-    const float *dy;        /* backward: the output's gradient, or NULL */
-    int64_t ld_y;           /* row stride of y and dy */
-    float *rh;              /* GRU forward_gates: r * h_prev */
+    const float *h_prev; /* rows x units: the state before the step */
+    const float *c_prev; /* LSTM cell state before the step (else NULL) */
+    int64_t ld_prev;     /* row stride of h_prev and c_prev */
+    float *h;            /* forward: the new state */
+    float *c;            /* forward, LSTM: the new cell state */
+    int64_t ld_state;    /* row stride of h and c */
+    float *y;            /* forward: the output row, or NULL */
+    const float *dy;     /* backward: the output's gradient, or NULL */
+    int64_t ld_y;        /* row stride of y and dy */
+    float *rh;           /* GRU forward_gates: r * h_prev */
     int64_t ld_rh;
-    float *dh;              /* backward: rows x units, contiguous */
-    float *dc;              /* backward, LSTM: rows x units, contiguous */
-    const float *drh;       /* GRU backward_gates: rows x units, contiguous */
+    float *dh;        /* backward: rows x units, contiguous */
+    float *dc;        /* backward, LSTM: rows x units, contiguous */
+    const float *drh; /* GRU backward_gates: rows x units, contiguous */
 };
 
 /* CTC (connectionist temporal classification) as Kur's Keras 2.0 backend
@@ -335,16 +335,19 @@ struct kurc_backend_ops {
 
     /* dst[view] = src[view] (or += when accumulate): transposes, slices,
      * concatenation and repetition are all strided copies. */
-    void (*copy_strided)(struct kurc_backend *be, const struct kurc_strided *view,
-                         const float *src, float *dst, bool accumulate);
+    void (*copy_strided)(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
+                         float *dst, bool accumulate);
 
     /* Embedding lookup: out[i, :] = table[index[i], :] for n indices held as
-     * floats (already checked to lie in [0, rows)); backward scatters
-     * dtable[index[i], :] += dout[i, :]. */
-    void (*gather)(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
-                   const float *table, float *out);
-    void (*gather_backward)(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
-                            const float *dout, float *dtable);
+     * floats into a table of rows x width; backward scatters
+     * dtable[index[i], :] += dout[i, :].  Indices from data are checked at
+     * binding; one outside [0, rows) (or NaN), which only a computed index
+     * can be, reads a row of zeros and scatters nothing, so no kernel
+     * touches memory outside the table. */
+    void (*gather)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                   const float *index, const float *table, float *out);
+    void (*gather_backward)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                            const float *index, const float *dout, float *dtable);
 
     /* Inverted dropout: mask[i] = (u(seed, offset + i) >= rate) / (1 - rate)
      * with u the counter-based uniform of rng.h; y = x * mask. */
@@ -355,7 +358,7 @@ struct kurc_backend_ops {
      * inner) for each of channels (x viewed as outer x channels x inner):
      * y = gamma (x - mean) / sqrt(var + eps) + beta, var biased.  Saves mean
      * and invstd (channels each) for the backward pass.  In the backward pass
- * dx, dgamma and dbeta may each be NULL when that gradient is not needed. */
+     * dx, dgamma and dbeta may each be NULL when that gradient is not needed. */
     void (*batchnorm_forward)(struct kurc_backend *be, int64_t outer, int64_t channels,
                               int64_t inner, float eps, const float *x, const float *gamma,
                               const float *beta, float *y, float *mean, float *invstd);
@@ -395,9 +398,9 @@ struct kurc_backend_ops {
     void (*ctc_forward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
                         const float *labels, const float *label_len, const float *input_len,
                         float scale, float *loss, void *workspace);
-    void (*ctc_backward)(struct kurc_backend *be, const struct kurc_ctc_geom *g,
-                         const float *prob, const float *labels, const float *label_len,
-                         const float *input_len, float scale, float *dprob, void *workspace);
+    void (*ctc_backward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
+                         const float *labels, const float *label_len, const float *input_len,
+                         float scale, float *dprob, void *workspace);
 
     /* Optimizer updates over flat arrays, Keras 2.0 rules (lr already
      * includes decay; see src/optim for the schedules):
@@ -429,9 +432,9 @@ struct kurc_backend_ops {
      *   k[c] ((x - hi[c]) - lo[c]) + b[c]  (+ a[c] dy when dy is not NULL)
      * with hi, lo, k, a, b in backend memory (hi + lo is the mean split
      * into a float and its rounding error). */
-    void (*batchnorm_sums)(struct kurc_backend *be, int64_t outer, int64_t channels,
-                           int64_t inner, const float *x, const float *dy, const double *center,
-                           double *s1, double *s2);
+    void (*batchnorm_sums)(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                           const float *x, const float *dy, const double *center, double *s1,
+                           double *s2);
     void (*batchnorm_affine)(struct kurc_backend *be, int64_t outer, int64_t channels,
                              int64_t inner, const float *x, const float *hi, const float *lo,
                              const float *k, const float *dy, const float *a, const float *b,

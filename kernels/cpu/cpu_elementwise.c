@@ -13,6 +13,7 @@
 #include "act_math.h"
 #include "copy_axes.h"
 #include "cpu_kernels.h"
+#include "gather_row.h"
 #include "rng.h"
 
 void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
@@ -286,21 +287,27 @@ void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, 
 
 /* Indices arrive as floats holding integers; truncation (as Keras's cast)
  * keeps any value the caller checked to lie in [0, rows) inside the table. */
-void cpu_gather(struct kurc_backend *be, int64_t n, int64_t width, const float *restrict index,
-                const float *restrict table, float *restrict out) {
+void cpu_gather(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                const float *restrict index, const float *restrict table, float *restrict out) {
     (void)be;
     for (int64_t i = 0; i < n; i++) {
-        int64_t row = (int64_t)index[i];
-        memcpy(out + i * width, table + row * width, (size_t)width * sizeof *out);
+        int64_t row = kurc_gather_row(index[i], rows);
+        if (row < 0)
+            memset(out + i * width, 0, (size_t)width * sizeof *out);
+        else
+            memcpy(out + i * width, table + row * width, (size_t)width * sizeof *out);
     }
 }
 
-void cpu_gather_backward(struct kurc_backend *be, int64_t n, int64_t width,
+void cpu_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
                          const float *restrict index, const float *restrict dout,
                          float *restrict dtable) {
     (void)be;
     for (int64_t i = 0; i < n; i++) {
-        float *d = dtable + (int64_t)index[i] * width;
+        int64_t row = kurc_gather_row(index[i], rows);
+        if (row < 0)
+            continue;
+        float *d = dtable + row * width;
         const float *g = dout + i * width;
         for (int64_t c = 0; c < width; c++)
             d[c] += g[c];

@@ -40,10 +40,10 @@ void cpu_mul_backward(struct kurc_backend *be, int64_t n, const float *dy, const
                       float *dx);
 void cpu_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
                       float *dst, bool accumulate);
-void cpu_gather(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
+void cpu_gather(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows, const float *index,
                 const float *table, float *out);
-void cpu_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
-                         const float *dout, float *dtable);
+void cpu_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                         const float *index, const float *dout, float *dtable);
 void cpu_dropout_forward(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
                          uint64_t offset, const float *x, float *y, float *mask);
 void cpu_batchnorm_forward(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,

@@ -17,6 +17,7 @@
 
 #include "act_math.h"
 #include "cuda_internal.h"
+#include "gather_row.h"
 #include "rng.h"
 
 #define THREADS 256
@@ -194,37 +195,41 @@ void kc_dropout_forward(struct kurc_backend *be, int64_t n, float rate, uint64_t
 }
 
 /* One thread per output element; indices are floats holding integers,
- * truncated as on the CPU. */
-static __global__ void gather_kernel(int64_t total, int64_t width, const float *__restrict__ index,
+ * truncated as on the CPU; one outside the table (kurc_gather_row) reads
+ * zeros. */
+static __global__ void gather_kernel(int64_t total, int64_t width, int64_t rows,
+                                     const float *__restrict__ index,
                                      const float *__restrict__ table, float *__restrict__ out) {
     GRID_STRIDE(i, total) {
-        int64_t row = (int64_t)index[i / width];
-        out[i] = table[row * width + i % width];
+        int64_t row = kurc_gather_row(index[i / width], rows);
+        out[i] = row < 0 ? 0.0f : table[row * width + i % width];
     }
 }
 
-void kc_gather(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
+void kc_gather(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows, const float *index,
                const float *table, float *out) {
     SKIP_IF_IDLE(be, n * width);
-    LAUNCH(be, "gather", gather_kernel, n * width, n * width, width, index, table, out);
+    LAUNCH(be, "gather", gather_kernel, n * width, n * width, width, rows, index, table, out);
 }
 
 /* Several indices may name one row: atomicAdd (the order of the additions,
- * and so the last bits of a repeated row's sum, may vary). */
-static __global__ void gather_backward_kernel(int64_t total, int64_t width,
+ * and so the last bits of a repeated row's sum, may vary).  An index
+ * outside the table scatters nothing. */
+static __global__ void gather_backward_kernel(int64_t total, int64_t width, int64_t rows,
                                               const float *__restrict__ index,
                                               const float *__restrict__ dout, float *dtable) {
     GRID_STRIDE(i, total) {
-        int64_t row = (int64_t)index[i / width];
-        atomicAdd(&dtable[row * width + i % width], dout[i]);
+        int64_t row = kurc_gather_row(index[i / width], rows);
+        if (row >= 0)
+            atomicAdd(&dtable[row * width + i % width], dout[i]);
     }
 }
 
-void kc_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
-                        const float *dout, float *dtable) {
+void kc_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                        const float *index, const float *dout, float *dtable) {
     SKIP_IF_IDLE(be, n * width);
-    LAUNCH(be, "gather_backward", gather_backward_kernel, n * width, n * width, width, index, dout,
-           dtable);
+    LAUNCH(be, "gather_backward", gather_backward_kernel, n * width, n * width, width, rows, index,
+           dout, dtable);
 }
 
 static __global__ void bias_add_kernel(int64_t total, int64_t cols, float *y,

@@ -113,10 +113,10 @@ void kc_mul_backward(struct kurc_backend *be, int64_t n, const float *dy, const 
                      float *dx);
 void kc_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
                      float *dst, bool accumulate);
-void kc_gather(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
+void kc_gather(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows, const float *index,
                const float *table, float *out);
-void kc_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, const float *index,
-                        const float *dout, float *dtable);
+void kc_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                        const float *index, const float *dout, float *dtable);
 void kc_dropout_forward(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
                         uint64_t offset, const float *x, float *y, float *mask);
 void kc_batchnorm_forward(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,

@@ -4,9 +4,10 @@
 
 #include "op_util.h"
 
+/* in[0]: the indices; in[1]: the table (vocabulary rows x width). */
 static void gather_forward(struct kurc_exec *x, const struct kurc_op *op) {
-    int64_t width = kurc_op_cols(x, op->out);
-    OPS(x)->gather(BE(x), kurc_exec_count(x, op->in[0]), width, kurc_exec_value(x, op->in[0]),
+    OPS(x)->gather(BE(x), kurc_exec_count(x, op->in[0]), kurc_op_cols(x, op->out),
+                   kurc_op_rows(x, op->in[1]), kurc_exec_value(x, op->in[0]),
                    kurc_exec_value(x, op->in[1]), kurc_exec_value(x, op->out));
 }
 
@@ -14,8 +15,8 @@ static void gather_backward(struct kurc_exec *x, const struct kurc_op *op) {
     float *dtable = kurc_exec_grad(x, op->in[1]);
     if (dtable)
         OPS(x)->gather_backward(BE(x), kurc_exec_count(x, op->in[0]), kurc_op_cols(x, op->out),
-                                kurc_exec_value(x, op->in[0]), kurc_exec_grad(x, op->out),
-                                dtable);
+                                kurc_op_rows(x, op->in[1]), kurc_exec_value(x, op->in[0]),
+                                kurc_exec_grad(x, op->out), dtable);
 }
 
 static const struct kurc_op_def gather_def = {"gather", gather_forward, gather_backward, NULL,

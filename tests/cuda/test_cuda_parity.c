@@ -501,14 +501,17 @@ static void test_gather(void) {
     struct ct_arr table = ct_rand(gpu, rows * width, 101, -1, 1);
     struct ct_arr index = ct_levels(gpu, n, 102, (int)rows);
     index.h[0] = 49.75f; /* truncated, as Keras casts */
-    gpu->ops->upload(gpu, index.d, index.h, sizeof(float));
+    index.h[1] = 50.0f;  /* outside the table: zeros, no gradient */
+    index.h[2] = -1.0f;
+    index.h[3] = NAN;
+    gpu->ops->upload(gpu, index.d, index.h, 4 * sizeof(float));
     struct ct_arr out = ct_zeros(gpu, n * width), dout = ct_rand(gpu, n * width, 103, -1, 1);
     struct ct_arr dtable = ct_rand(gpu, rows * width, 104, -1, 1);
-    cpu->ops->gather(cpu, n, width, index.h, table.h, out.h);
-    gpu->ops->gather(gpu, n, width, index.d, table.d, out.d);
+    cpu->ops->gather(cpu, n, width, rows, index.h, table.h, out.h);
+    gpu->ops->gather(gpu, n, width, rows, index.d, table.d, out.d);
     ct_check(gpu, "gather", &out, TOL_EXACT, 1);
-    cpu->ops->gather_backward(cpu, n, width, index.h, dout.h, dtable.h);
-    gpu->ops->gather_backward(gpu, n, width, index.d, dout.d, dtable.d);
+    cpu->ops->gather_backward(cpu, n, width, rows, index.h, dout.h, dtable.h);
+    gpu->ops->gather_backward(gpu, n, width, rows, index.d, dout.d, dtable.d);
     ct_check(gpu, "gather_backward (repeated rows)", &dtable, TOL_ELEM, 1e-3);
     ct_free(gpu, &table);
     ct_free(gpu, &index);

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <math.h>
@@ -528,44 +529,48 @@ static void test_copy_strided_gradient(void **state) {
 /* ---- embedding gather ------------------------------------------------- */
 
 struct gather_ctx {
-    int64_t n, width;
+    int64_t n, width, rows;
     const float *index, *w;
     float *out;
 };
 
 static double gather_objective(const float *table, void *p) {
     struct gather_ctx *c = p;
-    cpu_gather(NULL, c->n, c->width, c->index, table, c->out);
+    cpu_gather(NULL, c->n, c->width, c->rows, c->index, table, c->out);
     return weighted_sum(c->out, c->w, c->n * c->width);
 }
 
-/* Rows by index (index 4 twice), then the scatter-add gradient against
+/* Rows by index (index 4 twice, 2.5 cut to 2; 5, -1 and NaN lie outside
+ * the table and read zeros), then the scatter-add gradient against
  * central differences (h = 1e-2, 1e-4 relative, floor 1e-2), which also
- * shows the repeated row summed and the unused row untouched. */
+ * shows the repeated row summed, the unused row untouched and nothing
+ * scattered by the indices outside. */
 static void test_gather(void **state) {
     (void)state;
-    enum { ROWS = 5, W = 3, N = 4 };
+    enum { ROWS = 5, W = 3, N = 7 };
     float table[ROWS * W], out[N * W], w[N * W], grad[ROWS * W];
     for (int i = 0; i < ROWS * W; i++)
         table[i] = (float)(10 * (i / W) + i % W);
-    const float index[N] = {4, 0, 4, 2};
-    cpu_gather(NULL, N, W, index, table, out);
-    const float want[N * W] = {40, 41, 42, 0, 1, 2, 40, 41, 42, 20, 21, 22};
+    const float index[N] = {4, 0, 5, 4, -1, 2.5f, NAN};
+    cpu_gather(NULL, N, W, ROWS, index, table, out);
+    const float want[N * W] = {40, 41, 42, 0, 1,  2,  0,  0, 0, 40, 41,
+                               42, 0,  0,  0, 20, 21, 22, 0, 0, 0};
     assert_memory_equal(out, want, sizeof out);
 
     tu_fill_uniform(w, N * W, 41, -1.0f, 1.0f);
     cpu_fill(NULL, grad, ROWS * W, 0.0f);
-    cpu_gather_backward(NULL, N, W, index, w, grad);
+    cpu_gather_backward(NULL, N, W, ROWS, index, w, grad);
     for (int c = 0; c < W; c++) {
         assert_true(grad[1 * W + c] == 0.0f && grad[3 * W + c] == 0.0f);
-        assert_true(grad[4 * W + c] == w[0 * W + c] + w[2 * W + c]);
+        assert_true(grad[4 * W + c] == w[0 * W + c] + w[3 * W + c]);
+        assert_true(grad[0 * W + c] == w[1 * W + c] && grad[2 * W + c] == w[5 * W + c]);
     }
-    struct gather_ctx ctx = {N, W, index, w, out};
+    struct gather_ctx ctx = {N, W, ROWS, index, w, out};
     kt_expect_gradient("gather", table, ROWS * W, grad, 1e-2, gather_objective, &ctx, 1e-4, 1e-2);
 
     float acc[ROWS * W];
     cpu_fill(NULL, acc, ROWS * W, 0.5f);
-    cpu_gather_backward(NULL, N, W, index, w, acc);
+    cpu_gather_backward(NULL, N, W, ROWS, index, w, acc);
     for (int i = 0; i < ROWS * W; i++)
         assert_true(fabsf(acc[i] - (0.5f + grad[i])) <= 1e-6f);
 }
