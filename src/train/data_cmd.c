@@ -69,6 +69,64 @@ static const char *pick_section(const struct kurc_kurfile *kf, const char *asked
     return NULL;
 }
 
+/* Prints entries idx[0..n) of a data set (the first `number` of them;
+ * all when number < 0), each source by name. */
+static void print_entries(const struct kurc_dataset *set, const int64_t *idx, int64_t n,
+                          int64_t number) {
+    /* Kur printed the keys sorted, and counted entries out of the whole
+     * batch however many it showed */
+    const struct kurc_source **sorted = kurc_xcalloc(set->n + 1, sizeof *sorted);
+    for (size_t k = 0; k < set->n; k++)
+        sorted[k] = &set->sources[k];
+    qsort(sorted, set->n, sizeof *sorted, by_name);
+    int64_t shown = number >= 0 && number < n ? number : n;
+    for (int64_t e = 0; e < shown; e++) {
+        printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
+        for (size_t k = 0; k < set->n; k++) {
+            const struct kurc_source *s = sorted[k];
+            int64_t length;
+            const float *x = kurc_source_sample(s, idx[e], &length);
+            struct kurc_shape shape = s->shape; /* a variable-length sample's own */
+            if (kurc_source_ragged(s))
+                shape.dim[0] = length;
+            printf("  %s: ", s->name);
+            print_sample(x, &shape);
+            putchar('\n');
+            if (s->text && s->text[idx[e]])
+                printf("  %s (text): \"%s\"\n", s->name, s->text[idx[e]]);
+        }
+    }
+    free(sorted);
+}
+
+/* Prints the first batch of one data set (`data`, named set_name) of
+ * section `name`, entry by entry. */
+static enum kurc_status print_first_batch(const struct kurc_kurfile *kf, const char *name,
+                                          const struct kurc_value *sec, const char *set_name,
+                                          const struct kurc_value *data,
+                                          const struct kurc_run_options *opt,
+                                          struct kurc_err *err) {
+    struct kurc_dataset set;
+    kurc_dataset_init(&set);
+    struct kurc_provider *p = NULL;
+    bool train = strcmp(name, "train") == 0, shuffle = train || strcmp(name, "validate") == 0;
+    /* the seed training shuffles this data with */
+    uint64_t seed = kurc_session_provider_seed(kf, train ? "train" : set_name);
+    enum kurc_status st = kurc_data_load(data, &set, err);
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, seed, shuffle, &p, err);
+    if (st == KURC_OK) {
+        kurc_provider_start_epoch(p, 0);
+        const int64_t *idx;
+        int64_t n;
+        kurc_provider_batch(p, 0, &idx, &n);
+        print_entries(&set, idx, n, opt->number);
+    }
+    kurc_provider_free(p);
+    kurc_dataset_release(&set);
+    return st;
+}
+
 enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_options *opt,
                                struct kurc_err *err) {
     const char *name = pick_section(kf, opt->target);
@@ -87,52 +145,16 @@ enum kurc_status kurc_run_data(struct kurc_kurfile *kf, const struct kurc_run_op
     if (!data || data->kind == KURC_NULL)
         return kurc_err_set(err, KURC_E_CONFIG, sec ? &sec->loc : NULL,
                             "data: the %s section has no data", name);
-    /* several data sets: the first, as Kur printed one provider at a time */
-    const char *set_name = "default";
-    if (data->kind == KURC_MAP) {
-        set_name = data->u.map.pairs[0].key;
-        data = data->u.map.pairs[0].val;
+    /* several named data sets: each in turn, as Kur printed one provider
+     * at a time */
+    if (data->kind != KURC_MAP)
+        return print_first_batch(kf, name, sec, "default", data, opt, err);
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 0; i < data->u.map.len && st == KURC_OK; i++) {
+        if (data->u.map.len > 1)
+            printf("Provider: %s\n", data->u.map.pairs[i].key);
+        st = print_first_batch(kf, name, sec, data->u.map.pairs[i].key, data->u.map.pairs[i].val,
+                               opt, err);
     }
-    struct kurc_dataset set;
-    kurc_dataset_init(&set);
-    struct kurc_provider *p = NULL;
-    bool train = strcmp(name, "train") == 0, shuffle = train || strcmp(name, "validate") == 0;
-    /* the seed training shuffles this data with */
-    uint64_t seed = kurc_session_provider_seed(kf, train ? "train" : set_name);
-    enum kurc_status st = kurc_data_load(data, &set, err);
-    if (st == KURC_OK)
-        st = kurc_provider_create(kurc_map_get(sec, "provider"), &set, seed, shuffle, &p, err);
-    if (st == KURC_OK) {
-        kurc_provider_start_epoch(p, 0);
-        const int64_t *idx;
-        int64_t n;
-        kurc_provider_batch(p, 0, &idx, &n);
-        /* Kur printed the keys sorted, and counted entries out of the whole
-         * batch however many it showed */
-        const struct kurc_source **sorted = kurc_xcalloc(set.n + 1, sizeof *sorted);
-        for (size_t k = 0; k < set.n; k++)
-            sorted[k] = &set.sources[k];
-        qsort(sorted, set.n, sizeof *sorted, by_name);
-        int64_t shown = opt->number >= 0 && opt->number < n ? opt->number : n;
-        for (int64_t e = 0; e < shown; e++) {
-            printf("Entry %lld/%lld:\n", (long long)e + 1, (long long)n);
-            for (size_t k = 0; k < set.n; k++) {
-                const struct kurc_source *s = sorted[k];
-                int64_t length;
-                const float *x = kurc_source_sample(s, idx[e], &length);
-                struct kurc_shape shape = s->shape; /* a variable-length sample's own */
-                if (kurc_source_ragged(s))
-                    shape.dim[0] = length;
-                printf("  %s: ", s->name);
-                print_sample(x, &shape);
-                putchar('\n');
-                if (s->text && s->text[idx[e]])
-                    printf("  %s (text): \"%s\"\n", s->name, s->text[idx[e]]);
-            }
-        }
-        free(sorted);
-    }
-    kurc_provider_free(p);
-    kurc_dataset_release(&set);
     return st;
 }

@@ -88,6 +88,29 @@ has data-evaluate-entries data-evaluate.out "Entry 5/5:"
 kurc_run data-bad-target 2 data -t training t.yml
 has data-bad-target-message data-bad-target.err \
   "data: the target must be train, validate, test, evaluate or auto, not 'training'"
+# several named data sets: each one's first batch after a Provider line
+cat >sets.yml <<'EOF2'
+model:
+  - input: alpha
+  - flatten:
+  - dense: 1
+    name: zeta
+test:
+  data:
+    first:
+      - jsonl: shapes.jsonl
+    second:
+      - jsonl: shapes.jsonl
+  provider: {batch_size: 1}
+EOF2
+kurc_run data-sets 0 data -t test -n 1 sets.yml
+{
+  echo "Provider: first"
+  head -n 5 want.txt | sed 's|Entry 1/2|Entry 1/1|'
+  echo "Provider: second"
+  head -n 5 want.txt | sed 's|Entry 1/2|Entry 1/1|'
+} >want-sets.txt
+check data-sets-exact diff -u want-sets.txt data-sets.out
 sed '/^train:/,$d' t.yml >only-model.yml
 kurc_run data-no-section 2 data only-model.yml
 has data-no-section-message data-no-section.err "data: no section of this Kurfile has data"
