@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,9 @@ int kurc_log_enabled(enum kurc_log_level level) {
     return level <= sink.threshold;
 }
 
+/* Formats the whole line first and writes it with one call, so that the
+ * lines of ranks sharing one stderr (mpirun forwards them all) never
+ * interleave within a line. */
 static void vlog(enum kurc_log_level level, const struct kurc_loc *loc, const char *fmt,
                  va_list ap) {
     if (!kurc_log_enabled(level))
@@ -44,14 +48,22 @@ static void vlog(enum kurc_log_level level, const struct kurc_loc *loc, const ch
     char rank[24] = "";
     if (sink.rank >= 0)
         snprintf(rank, sizeof rank, " rank %d", sink.rank);
+    char *line = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&line, &len);
+    if (!out)
+        out = stderr; /* no memory for the line: write it in pieces */
     if (sink.color)
-        fprintf(stderr, "%s[%s %s%s]\033[0m ", level_colors[level], level_names[level], stamp, rank);
+        fprintf(out, "%s[%s %s%s]\033[0m ", level_colors[level], level_names[level], stamp, rank);
     else
-        fprintf(stderr, "[%s %s%s] ", level_names[level], stamp, rank);
+        fprintf(out, "[%s %s%s] ", level_names[level], stamp, rank);
     if (loc && loc->file && loc->line > 0)
-        fprintf(stderr, "%s:%d:%d: ", loc->file, loc->line, loc->col);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+        fprintf(out, "%s:%d:%d: ", loc->file, loc->line, loc->col);
+    vfprintf(out, fmt, ap);
+    fputc('\n', out);
+    if (out != stderr && fclose(out) == 0)
+        fwrite(line, 1, len, stderr);
+    free(line);
 }
 
 void kurc_log(enum kurc_log_level level, const char *fmt, ...) {

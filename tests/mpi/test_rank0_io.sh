@@ -3,7 +3,7 @@
 # runs in its own copy of the directory (mpirun -wdir per rank), and after
 # training (log, checkpoint, best and last weights, a plot) and evaluation
 # (a destination) rank 1's copy holds nothing new.  The output shows one
-# progress line per epoch.
+# progress line per epoch, and log lines of several ranks do not mix.
 . "$(dirname "$0")/lib.sh"
 
 kurfile "$WORK/r0" 24 mlp
@@ -46,4 +46,20 @@ else
 fi
 lines=$(grep -c "^Epoch 1/2" "$WORK/out")
 [ "$lines" -eq 1 ] && ok "one progress line per epoch" || fail "$lines progress lines for epoch 1"
+
+# -vv: every rank logs, a whole line at a time (a line written in pieces
+# by two ranks would mix their prefixes on one line)
+kurfile "$WORK/verbose" 24 mlp
+if run 4 "$WORK/verbose" -vv; then
+  ok "trained on 4 ranks with -vv"
+else
+  fail "-vv training: $(tail -5 "$WORK/verbose/out")"
+fi
+count=$(grep -cE '^\[(INFO|DEBUG) [0-9:]+ rank [0-9]\]' "$WORK/verbose/out")
+mixed=$(grep -E '.\[(INFO|DEBUG|WARNING) [0-9:]+ rank [0-9]\]' "$WORK/verbose/out" | head -n 3)
+if [ "$count" -gt 10 ] && [ -z "$mixed" ]; then
+  ok "$count log lines from 4 ranks, none mixed"
+else
+  fail "log lines: $count; mixed: $mixed"
+fi
 finish
