@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "iotest.h"
 #include "pickle_build.h"
 #include "supplier.h"
 #include "value.h"
@@ -31,13 +33,13 @@ extern const struct kurc_supplier_type kurc_supplier_cifar;
 
 enum { FEATURES = 3072, TEST_PART = 6, N = 4 /* images per batch */ };
 
-static char dir[256];
+static struct iot_dir scratch; /* the test's files */
 
 static char *path_in(const char *name) {
     static char buf[4][1024];
     static int next;
     char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
     return p;
 }
 
@@ -180,8 +182,7 @@ static void check(const struct kurc_dataset *d, int nparts, const int *parts, co
                         assert_float_equal(img[(h * 32 + w) * 3 + c], want, 1e-6);
                     }
             for (int k = 0; k < 10; k++)
-                assert_true(labels->data[row * 10 + k] ==
-                            (k == label(parts[p], i) ? 1.0f : 0.0f));
+                assert_true(labels->data[row * 10 + k] == (k == label(parts[p], i) ? 1.0f : 0.0f));
         }
 }
 
@@ -220,17 +221,14 @@ static void expect_error(struct kurc_value *params, enum kurc_status status, con
 
 static int setup(void **state) {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/kurc-cifar-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
+    iot_dir_make(&scratch);
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    iot_dir_remove(&scratch);
+    return 0;
 }
 
 static const int training[5] = {1, 2, 3, 4, 5};
@@ -239,8 +237,7 @@ static void test_binary_layout(void **state) {
     (void)state;
     make_archive("cifar-10-binary.tar.gz", true);
     /* No parts: the five training batches. */
-    expect_parts(params_for("cifar-10-binary.tar.gz", NULL), 5, training,
-                 "cifar-10-binary.tar.gz");
+    expect_parts(params_for("cifar-10-binary.tar.gz", NULL), 5, training, "cifar-10-binary.tar.gz");
     const int some[2] = {TEST_PART, 2};
     expect_parts(params_for("cifar-10-binary.tar.gz", int_list(2, some)), 2, some,
                  "cifar-10-binary.tar.gz");
@@ -356,7 +353,8 @@ static void expect_batch1_error(const char *name, const char *detail) {
 
 static void test_malformed_batches(void **state) {
     (void)state;
-    static const char evil[] = "\x80\x02}q\x01(U\x04" "datacos\nsystem\nU\x05touch\x85Ru.";
+    static const char evil[] = "\x80\x02}q\x01(U\x04"
+                               "datacos\nsystem\nU\x05touch\x85Ru.";
     archive_with_batch1("evil.tar.gz", evil, sizeof evil - 1);
     expect_batch1_error("evil.tar.gz",
                         "pickle opcode GLOBAL at offset 12 imports os.system, which is not "
@@ -517,7 +515,8 @@ static void test_numpy_pickles(void **state) {
     (void)state;
     write_file(path_in("gen.py"), generator, sizeof generator - 1);
     char cmd[2200];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %d", path_in("gen.py"), dir, NP_N);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %d", path_in("gen.py"), scratch.path,
+             NP_N);
     run(cmd);
     tar("p2.tar.gz", "p2", "cifar-10-batches-py");
     tar("p4.tar.gz", "p4", "cifar-10-batches-py");
@@ -551,12 +550,9 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--numpy") == 0)
         return numpy_mode();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_binary_layout),
-        cmocka_unit_test(test_python_layout_parts),
-        cmocka_unit_test(test_packaging),
-        cmocka_unit_test(test_parts_errors),
-        cmocka_unit_test(test_malformed_batches),
-        cmocka_unit_test(test_malformed_binary),
+        cmocka_unit_test(test_binary_layout),     cmocka_unit_test(test_python_layout_parts),
+        cmocka_unit_test(test_packaging),         cmocka_unit_test(test_parts_errors),
+        cmocka_unit_test(test_malformed_batches), cmocka_unit_test(test_malformed_binary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,9 +28,10 @@
 #include "hooks/hooks.h"
 #include "io/destination.h"
 #include "io/logger.h"
+#include "iotest.h"
 #include "yaml_load.h"
 
-static char dir[256];
+static struct iot_dir scratch; /* the test's files */
 
 /* --- test doubles ------------------------------------------------------- */
 
@@ -101,8 +102,8 @@ static bool was_requested(const char *column) {
 
 static int setup(void **state) {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/kurc-test-hooks-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    iot_dir_make(&scratch);
+    return 0;
 }
 
 /* Also frees cairo's and fontconfig's caches, which live as long as the
@@ -111,16 +112,15 @@ static int teardown(void **state) {
     (void)state;
     cairo_debug_reset_static_data();
     FcFini();
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    iot_dir_remove(&scratch);
+    return 0;
 }
 
 static char *path_in(const char *name) {
     static char path[4][512];
     static int next;
     char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", dir, name);
+    snprintf(p, sizeof path[0], "%s/%s", scratch.path, name);
     return p;
 }
 
@@ -467,7 +467,7 @@ static void test_output_destination_write(void **state) {
         {"[{output: $KURC_TEST_HOOKS/b.hdf5}]", "b.hdf5", "hdf5"},
         {"[{output: [$KURC_TEST_HOOKS/c, pickle]}]", "c", "pickle"},
     };
-    setenv("KURC_TEST_HOOKS", dir, 1);
+    setenv("KURC_TEST_HOOKS", scratch.path, 1);
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         memset(&dest, 0, sizeof dest);
         struct kurc_value *hooks = yaml(cases[c].entry);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <math.h>
@@ -22,18 +23,19 @@
 
 #include "dataset.h"
 #include "idx.h"
+#include "iotest.h"
 #include "supplier.h"
 #include "value.h"
 
 extern const struct kurc_supplier_type kurc_supplier_mnist;
 
-static char dir[256];
+static struct iot_dir scratch; /* the test's files */
 
 static char *path_in(const char *name) {
     static char buf[4][512];
     static int next;
     char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
     return p;
 }
 
@@ -105,17 +107,14 @@ static size_t make_idx(unsigned char *out, int type, int ndim, const uint32_t *d
 
 static int setup(void **state) {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/kurc-idx-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
+    iot_dir_make(&scratch);
     return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    iot_dir_remove(&scratch);
+    return 0;
 }
 
 static void test_every_type(void **state) {
@@ -476,12 +475,9 @@ int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--fashion-mnist") == 0)
         return fashion_mnist();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),
-        cmocka_unit_test(test_shapes),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_gzip_errors),
-        cmocka_unit_test(test_mnist_values),
-        cmocka_unit_test(test_mnist_shape_from_header),
+        cmocka_unit_test(test_every_type),   cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_errors),       cmocka_unit_test(test_gzip_errors),
+        cmocka_unit_test(test_mnist_values), cmocka_unit_test(test_mnist_shape_from_header),
         cmocka_unit_test(test_mnist_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,10 +4,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,16 +14,18 @@
 #include <unistd.h>
 
 #include "include.h"
+#include "iotest.h"
 #include "json_dump.h"
 #include "merge.h"
 #include "yaml_load.h"
 
-static char dir[256];
+static struct iot_dir scratch; /* the test's files */
 
 static void write_file(const char *name, const char *text) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    for (char *slash = strchr(path + strlen(dir) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+    snprintf(path, sizeof path, "%s/%s", scratch.path, name);
+    for (char *slash = strchr(path + strlen(scratch.path) + 1, '/'); slash;
+         slash = strchr(slash + 1, '/')) {
         *slash = '\0';
         mkdir(path, 0755);
         *slash = '/';
@@ -37,7 +38,7 @@ static void write_file(const char *name, const char *text) {
 
 static enum kurc_status load(const char *name, char **json, struct kurc_err *err) {
     char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof path, "%s/%s", scratch.path, name);
     struct kurc_sources *sources = kurc_sources_create();
     struct kurc_value *v = NULL;
     enum kurc_status st = kurc_include_load(sources, path, &v, err);
@@ -67,7 +68,7 @@ static void expect_error(const char *name, const char *file, int line, const cha
     struct kurc_err err;
     assert_int_equal(load(name, &got, &err), KURC_E_CONFIG);
     char expected_file[512];
-    snprintf(expected_file, sizeof expected_file, "%s/%s", dir, file);
+    snprintf(expected_file, sizeof expected_file, "%s/%s", scratch.path, file);
     assert_string_equal(err.file, expected_file);
     assert_int_equal(err.line, line);
     if (!strstr(err.msg, msg_part)) {
@@ -78,15 +79,14 @@ static void expect_error(const char *name, const char *file, int line, const cha
 
 static int setup(void **state) {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/kurc-include-XXXXXX");
-    return mkdtemp(dir) ? 0 : -1;
+    iot_dir_make(&scratch);
+    return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    iot_dir_remove(&scratch);
+    return 0;
 }
 
 /* Kur's mnist example: lists blend element by element, the includer wins. */
@@ -208,10 +208,14 @@ static void test_merge_function(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_blend_lists),       cmocka_unit_test(test_methods),
-        cmocka_unit_test(test_method_level),      cmocka_unit_test(test_nested_relative_and_glob),
-        cmocka_unit_test(test_merge_order_of_several), cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_diamond),           cmocka_unit_test(test_merge_function),
+        cmocka_unit_test(test_blend_lists),
+        cmocka_unit_test(test_methods),
+        cmocka_unit_test(test_method_level),
+        cmocka_unit_test(test_nested_relative_and_glob),
+        cmocka_unit_test(test_merge_order_of_several),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_diamond),
+        cmocka_unit_test(test_merge_function),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

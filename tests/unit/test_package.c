@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <dirent.h>
@@ -19,21 +20,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "iotest.h"
 #include "package.h"
 #include "value.h"
 
 #define HELLO_SHA "3e70290b834260b83cf535e29a389979215b1071f638bb36de9eb9c7f90f7e0b"
 #define OTHER_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-static char dir[256];
-static pid_t server_pid; /* the test's http.server, 0 when none runs */
+static struct iot_dir scratch; /* the test's files */
+static pid_t server_pid;       /* the test's http.server, 0 when none runs */
 static int server_port;
 
 static char *path_in(const char *name) {
     static char buf[4][512];
     static int next;
     char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
     return p;
 }
 
@@ -109,9 +111,7 @@ static int entries(const char *path) {
 
 static int setup(void **state) {
     (void)state;
-    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    snprintf(dir, sizeof dir, "%s/kurc-package-XXXXXX", tmp);
-    assert_non_null(mkdtemp(dir));
+    iot_dir_make(&scratch);
     mkdir(path_in("src"), 0755);
     write_text(path_in("src/hello.txt"), "hello kurc\n");
     write_text(path_in("src/empty.txt"), "");
@@ -129,9 +129,8 @@ static void stop_server(void) {
 static int teardown(void **state) {
     (void)state;
     stop_server();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    iot_dir_remove(&scratch);
+    return 0;
 }
 
 static void test_sha256(void **state) {
@@ -292,7 +291,7 @@ static void test_url_only_uses_tmpdir(void **state) {
 static void test_home_expansion(void **state) {
     (void)state;
     char *old = strdup(getenv("HOME") ? getenv("HOME") : "/");
-    setenv("HOME", dir, 1);
+    setenv("HOME", scratch.path, 1);
     char *p = fetch_ok(spec(NULL, HELLO_SHA, "~/src/hello.txt"));
     assert_string_equal(p, path_in("src/hello.txt"));
     free(p);
@@ -326,8 +325,8 @@ static bool start_server(void) {
         if (null >= 0)
             dup2(null, STDERR_FILENO);
         close(fds[0]);
-        execl("/usr/bin/python3", "python3", "-u", "-m", "http.server", "0", "--bind",
-              "127.0.0.1", "--directory", path_in("src"), (char *)NULL);
+        execl("/usr/bin/python3", "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1",
+              "--directory", path_in("src"), (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
