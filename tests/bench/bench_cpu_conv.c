@@ -13,80 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "cpu_kernels.h"
 #include "testutil.h"
 
-static double seconds_per_run = 0.5;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *random_floats(int64_t n, uint64_t seed) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    if (!p) {
-        fprintf(stderr, "bench_cpu_conv: out of memory\n");
-        exit(1);
-    }
-    tu_fill_uniform(p, n, seed, -1, 1);
-    return p;
-}
-
-/* One operation to time: run(arg) once per call. */
-struct job {
-    void (*run)(void *arg);
-    void *arg;
-};
-
-/* Seconds of the fastest call: one warm-up call, then calls until
- * seconds_per_run has passed.  The fastest call, not the mean, because a
- * shared machine preempts some calls. */
-static double time_job(struct job j) {
-    j.run(j.arg);
-    double start = now(), best = 1e30, t = start;
-    do {
-        double t0 = t;
-        j.run(j.arg);
-        t = now();
-        best = t - t0 < best ? t - t0 : best;
-    } while (t - start < seconds_per_run);
-    return best;
-}
-
-/* A row-major sgemm C (m x n) = op(A) op(B), tightly packed. */
-struct gemm_args {
-    bool ta, tb;
-    int64_t m, n, k;
-    float *a, *b, *c;
-};
-
 static void run_cpu_gemm(void *arg) {
-    struct gemm_args *g = arg;
+    struct bench_gemm *g = arg;
     cpu_gemm(NULL, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->ta ? g->m : g->k, g->b,
              g->tb ? g->k : g->n, 0.0f, g->c, g->n);
-}
-
-static void run_cblas(void *arg) {
-    struct gemm_args *g = arg;
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                (blasint)g->m, (blasint)g->n, (blasint)g->k, 1.0f, g->a,
-                (blasint)(g->ta ? g->m : g->k), g->b, (blasint)(g->tb ? g->k : g->n), 0.0f, g->c,
-                (blasint)g->n);
-}
-
-/* Seconds per plain cblas_sgemm of this shape (fresh operands). */
-static double time_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
-    struct gemm_args g = {
-        ta, tb, m, n, k, random_floats(m * k, 1), random_floats(k * n, 2), random_floats(m * n, 3)};
-    double t = time_job((struct job){run_cblas, &g});
-    free(g.a);
-    free(g.b);
-    free(g.c);
-    return t;
 }
 
 static void print_row(const char *name, const char *op, double flops, double t, double t_ref) {
@@ -95,14 +30,12 @@ static void print_row(const char *name, const char *op, double flops, double t, 
 }
 
 static void bench_gemm(const char *name, bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
-    struct gemm_args g = {
-        ta, tb, m, n, k, random_floats(m * k, 1), random_floats(k * n, 2), random_floats(m * n, 3)};
-    double t = time_job((struct job){run_cpu_gemm, &g});
-    double t_ref = time_job((struct job){run_cblas, &g});
+    struct bench_gemm g = {.ta = ta, .tb = tb, .m = m, .n = n, .k = k};
+    bench_gemm_alloc(&g);
+    double t = bench_time_job((struct bench_job){run_cpu_gemm, &g});
+    double t_ref = bench_time_job((struct bench_job){bench_run_cblas, &g});
     print_row(name, "gemm", 2.0 * (double)(m * n * k), t, t_ref);
-    free(g.a);
-    free(g.b);
-    free(g.c);
+    bench_gemm_free(&g);
 }
 
 struct conv_args {
@@ -138,21 +71,21 @@ static void bench_conv(const char *name, int64_t batch, int64_t hw, int64_t cin,
         c.g.pad_before[d] = (k - 1) / 2;
     }
     int64_t rows = batch * hw * hw, kc = k * k * cin;
-    c.x = random_floats(rows * cin, 4);
-    c.w = random_floats(kc * cout, 5);
-    c.y = random_floats(rows * cout, 6);
-    c.dx = random_floats(rows * cin, 7);
-    c.dw = random_floats(kc * cout, 8);
+    c.x = bench_random_floats(rows * cin, 4);
+    c.w = bench_random_floats(kc * cout, 5);
+    c.y = bench_random_floats(rows * cout, 6);
+    c.dx = bench_random_floats(rows * cin, 7);
+    c.dw = bench_random_floats(kc * cout, 8);
     size_t ws = cpu_conv_workspace(NULL, &c.g);
     c.ws = malloc(ws ? ws : 1);
     double flops = 2.0 * (double)(rows * kc * cout);
     printf("%s: workspace %.2f MiB\n", name, (double)ws / (1 << 20));
-    print_row(name, "fwd", flops, time_job((struct job){run_forward, &c}),
-              time_sgemm(false, false, rows, cout, kc));
-    print_row(name, "bwd-data", flops, time_job((struct job){run_backward_data, &c}),
-              time_sgemm(false, true, rows, kc, cout));
-    print_row(name, "bwd-filt", flops, time_job((struct job){run_backward_filter, &c}),
-              time_sgemm(true, false, kc, cout, rows));
+    print_row(name, "fwd", flops, bench_time_job((struct bench_job){run_forward, &c}),
+              bench_time_sgemm(false, false, rows, cout, kc));
+    print_row(name, "bwd-data", flops, bench_time_job((struct bench_job){run_backward_data, &c}),
+              bench_time_sgemm(false, true, rows, kc, cout));
+    print_row(name, "bwd-filt", flops, bench_time_job((struct bench_job){run_backward_filter, &c}),
+              bench_time_sgemm(true, false, kc, cout, rows));
     free(c.x);
     free(c.w);
     free(c.y);
@@ -164,8 +97,8 @@ static void bench_conv(const char *name, int64_t batch, int64_t hw, int64_t cin,
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     if (argc > 2)
-        seconds_per_run = atof(argv[2]);
-    if (threads < 1 || seconds_per_run <= 0) {
+        bench_seconds_per_run = atof(argv[2]);
+    if (threads < 1 || bench_seconds_per_run <= 0) {
         fprintf(stderr, "usage: bench_cpu_conv [threads [seconds]]\n");
         return 2;
     }

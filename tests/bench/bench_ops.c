@@ -26,8 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "cpu_backend.h"
 #include "exec.h"
 #include "graph.h"
@@ -35,69 +35,7 @@
 #include "params.h"
 #include "testutil.h"
 
-static double seconds_per_run = 0.5;
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-struct job {
-    void (*run)(void *arg);
-    void *arg;
-};
-
-/* Seconds of the fastest call after a warm-up call (the fastest, not the
- * mean: a shared machine preempts some calls). */
-static double time_job(struct job j) {
-    j.run(j.arg);
-    double start = now(), best = 1e30, t = start;
-    do {
-        double t0 = t;
-        j.run(j.arg);
-        t = now();
-        best = t - t0 < best ? t - t0 : best;
-    } while (t - start < seconds_per_run);
-    return best;
-}
-
-static float *random_floats(int64_t n, uint64_t seed) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    if (!p) {
-        fprintf(stderr, "bench_ops: out of memory\n");
-        exit(1);
-    }
-    tu_fill_uniform(p, n, seed, -1, 1);
-    return p;
-}
-
 /* --- plain sgemm ---------------------------------------------------------- */
-
-struct gemm_args {
-    bool ta, tb;
-    int64_t m, n, k;
-    float *a, *b, *c;
-};
-
-static void run_cblas(void *arg) {
-    struct gemm_args *g = arg;
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                (blasint)g->m, (blasint)g->n, (blasint)g->k, 1.0f, g->a,
-                (blasint)(g->ta ? g->m : g->k), g->b, (blasint)(g->tb ? g->k : g->n), 0.0f, g->c,
-                (blasint)g->n);
-}
-
-/* Seconds of one cblas_sgemm C (m x n) = op(A) op(B), fresh operands. */
-static double time_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k) {
-    struct gemm_args g = {
-        ta, tb, m, n, k, random_floats(m * k, 1), random_floats(k * n, 2), random_floats(m * n, 3)};
-    double t = time_job((struct job){run_cblas, &g});
-    free(g.a);
-    free(g.b);
-    free(g.c);
-    return t;
-}
 
 /* --- one-op graphs -------------------------------------------------------- */
 
@@ -175,11 +113,13 @@ static void measure(struct bench *b, const char *name, bool input_grad, double f
     double bwd_flops = flops * (input_grad ? 2 : 1);
     const char *bexec = input_grad ? "bwd exec" : "bwd w exec";
     const char *bop = input_grad ? "bwd op" : "bwd w op";
-    print_row(name, "fwd exec", flops, time_job((struct job){run_exec_forward, b}), fwd_ref);
-    print_row("", "fwd op", flops, time_job((struct job){run_op_forward, b}), fwd_ref);
+    print_row(name, "fwd exec", flops, bench_time_job((struct bench_job){run_exec_forward, b}),
+              fwd_ref);
+    print_row("", "fwd op", flops, bench_time_job((struct bench_job){run_op_forward, b}), fwd_ref);
     kurc_exec_forward(b->x);
-    print_row("", bexec, bwd_flops, time_job((struct job){run_exec_backward, b}), bwd_ref);
-    print_row("", bop, bwd_flops, time_job((struct job){run_op_backward, b}), bwd_ref);
+    print_row("", bexec, bwd_flops, bench_time_job((struct bench_job){run_exec_backward, b}),
+              bwd_ref);
+    print_row("", bop, bwd_flops, bench_time_job((struct bench_job){run_op_backward, b}), bwd_ref);
 }
 
 /* A dense layer in -> out on a batch. */
@@ -197,10 +137,10 @@ static void bench_dense(struct kurc_backend *be, const char *name, int64_t batch
         die(name, &err);
     finish(&b, y, batch, be);
     double flops = 2.0 * (double)(batch * in * out);
-    double fwd = time_sgemm(false, false, batch, out, in);
-    double bwd = time_sgemm(true, false, in, out, batch);
+    double fwd = bench_time_sgemm(false, false, batch, out, in);
+    double bwd = bench_time_sgemm(true, false, in, out, batch);
     if (input_grad)
-        bwd += time_sgemm(false, true, batch, in, out);
+        bwd += bench_time_sgemm(false, true, batch, in, out);
     measure(&b, name, input_grad, flops, fwd, bwd);
     bench_free(&b);
 }
@@ -221,10 +161,10 @@ static void bench_conv(struct kurc_backend *be, const char *name, int64_t batch,
     finish(&b, y, batch, be);
     int64_t rows = batch * hw * hw, kc = k * k * cin;
     double flops = 2.0 * (double)(rows * kc * cout);
-    double fwd = time_sgemm(false, false, rows, cout, kc);
-    double bwd = time_sgemm(true, false, kc, cout, rows);
+    double fwd = bench_time_sgemm(false, false, rows, cout, kc);
+    double bwd = bench_time_sgemm(true, false, kc, cout, rows);
     if (input_grad)
-        bwd += time_sgemm(false, true, rows, kc, cout);
+        bwd += bench_time_sgemm(false, true, rows, kc, cout);
     measure(&b, name, input_grad, flops, fwd, bwd);
     bench_free(&b);
 }
@@ -232,8 +172,8 @@ static void bench_conv(struct kurc_backend *be, const char *name, int64_t batch,
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     if (argc > 2)
-        seconds_per_run = atof(argv[2]);
-    if (threads < 1 || seconds_per_run <= 0) {
+        bench_seconds_per_run = atof(argv[2]);
+    if (threads < 1 || bench_seconds_per_run <= 0) {
         fprintf(stderr, "usage: bench_ops [threads [seconds]]\n");
         return 2;
     }
