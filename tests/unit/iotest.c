@@ -35,6 +35,14 @@ char *iot_path(const struct iot_dir *d, const char *name) {
     return kurc_xasprintf("%s/%s", d->path, name);
 }
 
+char *iot_in(const struct iot_dir *d, const char *name) {
+    static char buf[4][1024];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", d->path, name);
+    return p;
+}
+
 bool iot_exists(const struct iot_dir *d, const char *name) {
     char *path = iot_path(d, name);
     bool exists = access(path, F_OK) == 0;

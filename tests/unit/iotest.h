@@ -17,6 +17,10 @@ void iot_dir_remove(struct iot_dir *d);
 /* "DIR/name", newly allocated. */
 char *iot_path(const struct iot_dir *d, const char *name);
 
+/* "DIR/name" in one of four static buffers that later calls reuse in
+ * turn (so up to four such paths can be used together). */
+char *iot_in(const struct iot_dir *d, const char *name);
+
 /* True when DIR/name exists. */
 bool iot_exists(const struct iot_dir *d, const char *name);
 

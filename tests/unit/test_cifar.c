@@ -36,11 +36,7 @@ enum { FEATURES = 3072, TEST_PART = 6, N = 4 /* images per batch */ };
 static struct iot_dir scratch; /* the test's files */
 
 static char *path_in(const char *name) {
-    static char buf[4][1024];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
-    return p;
+    return iot_in(&scratch, name);
 }
 
 /* The generated data: part 1..5 is data_batch_N, TEST_PART is test_batch.

@@ -117,11 +117,7 @@ static int teardown(void **state) {
 }
 
 static char *path_in(const char *name) {
-    static char path[4][512];
-    static int next;
-    char *p = path[next++ % 4];
-    snprintf(p, sizeof path[0], "%s/%s", scratch.path, name);
-    return p;
+    return iot_in(&scratch, name);
 }
 
 static struct kurc_value *yaml(const char *text) {

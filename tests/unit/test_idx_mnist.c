@@ -32,11 +32,7 @@ extern const struct kurc_supplier_type kurc_supplier_mnist;
 static struct iot_dir scratch; /* the test's files */
 
 static char *path_in(const char *name) {
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
-    return p;
+    return iot_in(&scratch, name);
 }
 
 /* Writes bytes to dir/name, gzip-compressed when gz. */

@@ -32,11 +32,7 @@ static pid_t server_pid;       /* the test's http.server, 0 when none runs */
 static int server_port;
 
 static char *path_in(const char *name) {
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", scratch.path, name);
-    return p;
+    return iot_in(&scratch, name);
 }
 
 static void write_text(const char *path, const char *text) {
