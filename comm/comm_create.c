@@ -1,12 +1,12 @@
 /* comm_create.c - the communicator a process should use: MPI when an MPI
  * launcher started it (and this build has MPI), else the single-process
  * one. */
-#include "comm.h"
+#include "comm/comm.h"
 
-#include "kurc_config.h"
-#include "log.h"
+#include "base/kurc_config.h"
+#include "base/log.h"
 #if KURC_HAVE_MPI
-#include "comm_mpi.h"
+#include "comm/comm_mpi.h"
 #endif
 
 enum kurc_status kurc_comm_create(struct kurc_comm **out, struct kurc_err *err) {

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm_nccl.h"
-#include "kurc_config.h"
-#include "log.h"
+#include "base/kurc_config.h"
+#include "base/log.h"
+#include "comm/comm_nccl.h"
 #if KURC_HAVE_CUDA
-#include "cuda_backend.h"
+#include "kernels/cuda/cuda_backend.h"
 #endif
 
 struct staged {

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "comm.h"
-#include "comm_mpi.h"
+#include "comm/comm.h"
+#include "comm/comm_mpi.h"
 
 #define PIECE (INT_MAX / 8)
 

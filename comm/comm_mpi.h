@@ -4,7 +4,7 @@
 
 #include <stdbool.h>
 
-#include "comm.h"
+#include "comm/comm.h"
 
 /* True when this process was started by an MPI launcher (mpirun, srun
  * with PMIx): the environment names its rank. */

@@ -18,8 +18,8 @@
 #include <nccl.h>
 #include <stdlib.h>
 
-#include "comm_nccl.h"
-#include "cuda_backend.h"
+#include "comm/comm_nccl.h"
+#include "kernels/cuda/cuda_backend.h"
 
 struct nccl {
     struct kurc_comm *inner;

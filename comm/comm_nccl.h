@@ -1,6 +1,6 @@
 /* comm_nccl.h - the communicator for ranks that compute on GPUs.
  *
- * Order of creation in a process (src/cli_run.c):
+ * Order of creation in a process (src/cli/cli_run.c):
  *   1. kurc_comm_create: MPI when an MPI launcher started the process (its
  *      rank, size, local_rank), else a world of one;
  *   2. kurc_backend_select: the backend, on GPU number local_rank of the
@@ -15,9 +15,9 @@
 #ifndef KURC_COMM_NCCL_H
 #define KURC_COMM_NCCL_H
 
-#include "backend.h"
-#include "comm.h"
-#include "status.h"
+#include "base/status.h"
+#include "comm/comm.h"
+#include "core/backend.h"
 
 /* Upgrades *comm for backend be (see above); a no-op for host backends and
  * for a world of one.  Every rank must call it (it is collective when it

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
+#include "comm/comm.h"
 
 static enum kurc_status self_allreduce_float(struct kurc_comm *c, float *buf, int64_t n,
                                              struct kurc_err *err) {

@@ -1,16 +1,16 @@
 /* engine.c - scope chain, container registration and fixpoint evaluation
  * (see engine.h). */
-#include "engine.h"
+#include "config/engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "paths.h"
-#include "pyliteral.h"
-#include "strbuf.h"
-#include "template.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/paths.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/template/template.h"
+#include "config/value/pyliteral.h"
+#include "config/yaml_load.h"
 
 /* Nesting of recursive evaluation (a template that keeps producing lists
  * that contain itself). */

@@ -19,9 +19,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "sources.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/sources.h"
+#include "config/value/value.h"
 
 struct kurc_engine;
 

@@ -7,20 +7,20 @@
  * own ancestor is a cycle and an error; a file reached a second time through
  * another branch is skipped with a warning, as Kur does.
  */
-#include "include.h"
+#include "config/include.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "log.h"
-#include "merge.h"
-#include "paths.h"
-#include "strbuf.h"
-#include "suggest.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "config/merge.h"
+#include "config/yaml_load.h"
 
 #define MAX_INCLUDE_DEPTH 64
 

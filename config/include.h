@@ -8,9 +8,9 @@
 #ifndef KURC_INCLUDE_H
 #define KURC_INCLUDE_H
 
-#include "sources.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/sources.h"
+#include "config/value/value.h"
 
 /* Loads the Kurfile at path with everything it includes; the result is a
  * mapping without `include` keys.  Names of all files read are interned in

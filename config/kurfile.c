@@ -1,17 +1,17 @@
 /* kurfile.c - loading and parsing a Kurfile in Kur's section order (see
  * kurfile.h). */
-#include "kurfile.h"
+#include "config/kurfile.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "include.h"
-#include "paths.h"
-#include "schema_kurfile.h"
-#include "suggest.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/paths.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "config/include.h"
+#include "config/schema_kurfile.h"
+#include "config/yaml_load.h"
 
 /* The sections, in the order Kur parses them, with their aliases (the
  * first name is canonical). */

@@ -23,10 +23,10 @@
 #ifndef KURC_KURFILE_H
 #define KURC_KURFILE_H
 
-#include "engine.h"
-#include "sources.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/engine.h"
+#include "config/sources.h"
+#include "config/value/value.h"
 
 struct kurc_kurfile {
     char *path;                   /* as given, ~ and $VAR expanded */

@@ -1,5 +1,5 @@
 /* merge.c - blend, merge and concat of value trees (see merge.h). */
-#include "merge.h"
+#include "config/merge.h"
 
 #include <stdlib.h>
 #include <string.h>

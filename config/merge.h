@@ -11,7 +11,7 @@
 #ifndef KURC_MERGE_H
 #define KURC_MERGE_H
 
-#include "value.h"
+#include "config/value/value.h"
 
 enum kurc_merge_method {
     KURC_MERGE_BLEND,

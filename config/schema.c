@@ -1,14 +1,14 @@
 /* schema.c - the schema checker (see schema.h). */
-#include "schema.h"
+#include "config/schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyrepr.h"
-#include "strbuf.h"
-#include "suggest.h"
-#include "xalloc.h"
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "config/value/pyrepr.h"
 
 void kurc_schema_describe_types(unsigned types, char *buf, size_t size) {
     const char *parts[8];

@@ -11,8 +11,8 @@
 
 #include <stdbool.h>
 
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
 
 enum {
     KT_NULL = 1 << KURC_NULL,

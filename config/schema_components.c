@@ -2,15 +2,15 @@
  * and losses, and the checks that pick a component by name (see
  * schema_components.h).  Names and parameters are Kur's, plus kurc's hdf5
  * supplier. */
-#include "schema_components.h"
+#include "config/schema_components.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
-#include "suggest.h"
-#include "xalloc.h"
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
 
 #define SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
 #define KEYS(...) ((const struct kurc_schema_key[]){__VA_ARGS__, {NULL}})

@@ -5,7 +5,7 @@
 #ifndef KURC_SCHEMA_COMPONENTS_H
 #define KURC_SCHEMA_COMPONENTS_H
 
-#include "schema.h"
+#include "config/schema.h"
 
 /* `- SUPPLIER: params` (params a mapping, a first positional string, or a
  * positional list), plus optional `when` and `name`. */

@@ -2,12 +2,12 @@
  * loss, templates and model (see schema_kurfile.h).  Components named inside
  * sections (suppliers, hooks, optimizers, losses) are dispatched by name to
  * the tables in schema_components.c. */
-#include "schema_kurfile.h"
+#include "config/schema_kurfile.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "schema_components.h"
+#include "config/schema_components.h"
 
 #define ANY NULL
 #define SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})

@@ -8,7 +8,7 @@
 #ifndef KURC_SCHEMA_KURFILE_H
 #define KURC_SCHEMA_KURFILE_H
 
-#include "schema.h"
+#include "config/schema.h"
 
 /* The schema of a section by its canonical name ("train", not "training"),
  * or NULL for names that are not sections. */

@@ -1,10 +1,10 @@
 /* sources.c - interned file names for value locations. */
-#include "sources.h"
+#include "config/sources.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 struct kurc_sources {
     char **names;

@@ -8,7 +8,7 @@
  * explicit pairs after them, and a later pair replaces an earlier one in
  * place.
  */
-#include "yaml_load.h"
+#include "config/yaml_load.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,11 +17,11 @@
 #include <strings.h>
 #include <yaml.h>
 
-#include "file_read.h"
-#include "pyrepr.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "yaml_resolve.h"
+#include "base/file_read.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/value/pyrepr.h"
+#include "config/yaml_resolve.h"
 
 #define TAG_PREFIX "tag:yaml.org,2002:"
 

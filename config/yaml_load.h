@@ -11,9 +11,9 @@
 
 #include <stddef.h>
 
-#include "sources.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/sources.h"
+#include "config/value/value.h"
 
 enum kurc_doc_format {
     KURC_FORMAT_YAML,

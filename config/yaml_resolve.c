@@ -1,7 +1,7 @@
 /* yaml_resolve.c - YAML 1.1 (PyYAML) and JSON typing of plain scalars (see
  * yaml_resolve.h).  Each matcher mirrors one of PyYAML's resolver regexes,
  * and each converter its constructor (construct_yaml_int/float). */
-#include "yaml_resolve.h"
+#include "config/yaml_resolve.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 static bool is_digit(char c) {
     return c >= '0' && c <= '9';

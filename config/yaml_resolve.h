@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "value.h"
+#include "config/value/value.h"
 
 /* Types a plain YAML scalar the way PyYAML's SafeLoader/Loader does (YAML
  * 1.1): returns a new value with *loc (loc may be NULL). */

@@ -1,12 +1,12 @@
 /* cpu_backend.c - the CPU backend's op table and memory (host memory: the
  * "device" pointers are ordinary pointers). */
-#include "cpu_backend.h"
+#include "kernels/cpu/cpu_backend.h"
 
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* Kernels vectorise best on 64-byte aligned arrays (AVX-512 lines). */
 #define CPU_ALIGNMENT 64

@@ -2,7 +2,7 @@
 #ifndef KURC_CPU_BACKEND_H
 #define KURC_CPU_BACKEND_H
 
-#include "backend.h"
+#include "core/backend.h"
 
 /* Creates a CPU backend whose matrix work uses `threads` OpenBLAS threads
  * (0: leave OpenBLAS's own setting).  Free with kurc_cpu_backend_free. */

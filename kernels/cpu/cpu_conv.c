@@ -28,7 +28,7 @@
  * Inside, every geometry is a 3-D one: missing leading axes have size 1. */
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* Upper bound on the lowered chunk (unless one row alone is larger).
  * Measured with one OpenBLAS thread on a core with 2 MiB of L2 (CIFAR's

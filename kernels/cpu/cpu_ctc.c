@@ -1,5 +1,5 @@
 /* cpu_ctc.c - the CPU backend's CTC loss (contract: struct kurc_ctc_geom in
- * src/backend.h): the alpha-beta recursions of Graves et al. (2006) in log
+ * src/core/backend.h): the alpha-beta recursions of Graves et al. (2006) in log
  * space, in double precision, one sample at a time (samples are
  * independent).
  *
@@ -9,8 +9,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "cpu_kernels.h"
-#include "ctc_math.h"
+#include "kernels/common/ctc_math.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 static int64_t ext_size(const struct kurc_ctc_geom *g) {
     return 2 * g->max_labels + 1;

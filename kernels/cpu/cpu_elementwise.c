@@ -1,6 +1,6 @@
 /* cpu_elementwise.c - the CPU backend's element-wise kernels: fill,
  * activations, softmax, arithmetic, strided copies, embedding gathers and
- * dropout masks (contracts in src/backend.h).
+ * dropout masks (contracts in src/core/backend.h).
  *
  * Aliasing: the forward element-wise kernels (act_forward, softmax_forward,
  * add, mul, axpby, dropout_forward's y and x) accept an output that is
@@ -10,11 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "act_math.h"
-#include "copy_axes.h"
-#include "cpu_kernels.h"
-#include "gather_row.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "kernels/common/act_math.h"
+#include "kernels/common/copy_axes.h"
+#include "kernels/common/gather_row.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value) {
     (void)be;
@@ -61,7 +61,7 @@ void cpu_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, in
     }
 }
 
-/* dx += act'(x) dy (formulas and kinks: src/act_math.h). */
+/* dx += act'(x) dy (formulas and kinks: kernels/common/act_math.h). */
 void cpu_act_backward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
                       const float *restrict x, const float *restrict y, const float *restrict dy,
                       float *restrict dx) {

@@ -5,7 +5,7 @@
 #include <cblas.h>
 #include <limits.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* Columns the bias gradient sums at a time (a stack block of doubles). */
 #define BIAS_BLOCK 256

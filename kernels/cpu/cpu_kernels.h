@@ -1,10 +1,10 @@
 /* cpu_kernels.h - the CPU backend's kernels, one function per slot of
- * struct kurc_backend_ops (see src/backend.h for every contract).  Matrix
+ * struct kurc_backend_ops (see src/core/backend.h for every contract).  Matrix
  * work goes to OpenBLAS; the rest is plain C. */
 #ifndef KURC_CPU_KERNELS_H
 #define KURC_CPU_KERNELS_H
 
-#include "backend.h"
+#include "core/backend.h"
 
 void cpu_fill(struct kurc_backend *be, float *x, int64_t n, float value);
 void cpu_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,

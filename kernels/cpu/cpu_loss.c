@@ -2,7 +2,7 @@
  * mean squared error, per row), the reductions to the host and clip. */
 #include <math.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* The clip bounds of cce, as Keras computes them in float32. */
 #define CCE_LO ((double)KURC_CCE_EPSILON)

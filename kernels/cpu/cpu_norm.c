@@ -11,7 +11,7 @@
  * between consecutive i. */
 #include <math.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 #define BN_BLOCK 64
 

@@ -1,9 +1,9 @@
 /* cpu_optim.c - the CPU backend's optimizer updates over flat parameter,
  * gradient and state arrays, in float32 exactly as Keras 2.0 writes them
- * (the rules are quoted in src/backend.h).  The arrays must not overlap. */
+ * (the rules are quoted in src/core/backend.h).  The arrays must not overlap. */
 #include <math.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* v = momentum v - lr g;  p += nesterov ? momentum v - lr g : v.  With
  * momentum 0 this is p -= lr g and v is neither read nor written (it may

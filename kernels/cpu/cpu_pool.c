@@ -9,8 +9,8 @@
  * a 3-D one: missing leading axes have size 1. */
 #include <string.h>
 
-#include "cpu_kernels.h"
-#include "pool3.h"
+#include "kernels/common/pool3.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 /* Channels the max backward tracks at a time (stack arrays). */
 #define POOL_BLOCK 64

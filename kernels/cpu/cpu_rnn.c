@@ -1,12 +1,12 @@
 /* cpu_rnn.c - the CPU backend's recurrent step kernels: the element-wise
  * parts of one time step of a SimpleRNN, GRU or LSTM layer, forward and
- * backward (contract: struct kurc_rnn_step in src/backend.h).  The matrix
+ * backward (contract: struct kurc_rnn_step in src/core/backend.h).  The matrix
  * products between them are the op's (src/ops/op_rnn.c). */
 #include <math.h>
 #include <string.h>
 
-#include "act_math.h"
-#include "cpu_kernels.h"
+#include "kernels/common/act_math.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 static inline bool valid(const struct kurc_rnn_step *s, int64_t r) {
     return !s->len || (float)s->t < s->len[r];

@@ -7,13 +7,13 @@
  * doubles and the convolution plans; kurc_cuda_backend_free releases them.
  * Memory handed out by alloc belongs to the caller until free.
  */
-#include "cuda_backend.h"
+#include "kernels/cuda/cuda_backend.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_internal.h"
+#include "kernels/cuda/cuda_internal.h"
 
 /* --- errors ------------------------------------------------------------- */
 
@@ -221,21 +221,15 @@ static const struct kurc_backend_ops cuda_ops = {
     .adam_step = kc_adam_step,
     .rmsprop_step = kc_rmsprop_step,
     .adadelta_step = kc_adadelta_step,
-#if KC_HAVE_RNN_SLOTS
     .rnn_forward_gates = kc_rnn_forward_gates,
     .rnn_forward_step = kc_rnn_forward_step,
     .rnn_backward_step = kc_rnn_backward_step,
     .rnn_backward_gates = kc_rnn_backward_gates,
-#endif
-#if KC_HAVE_CTC_SLOTS
     .ctc_workspace = kc_ctc_workspace,
     .ctc_forward = kc_ctc_forward,
     .ctc_backward = kc_ctc_backward,
-#endif
-#if KC_HAVE_BN_PARTS_SLOTS
     .batchnorm_sums = kc_batchnorm_sums,
     .batchnorm_affine = kc_batchnorm_affine,
-#endif
 };
 
 /* --- creation ----------------------------------------------------------- */

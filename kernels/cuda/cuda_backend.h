@@ -2,7 +2,7 @@
  * kernels) and asking whether a GPU is there.
  *
  * One backend drives one device through one stream: every op of the table
- * (src/backend.h) is queued on that stream, so ops run in the order they
+ * (src/core/backend.h) is queued on that stream, so ops run in the order they
  * are called; download and the host reductions (sum, sum_squares) wait for
  * their results.  Only the runtime API is used (cudart, cuBLAS, cuDNN), so
  * a kurc built with CUDA starts and runs on the CPU on machines without a
@@ -20,8 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "backend.h"
-#include "status.h"
+#include "base/status.h"
+#include "core/backend.h"
 
 #ifdef __cplusplus
 extern "C" {

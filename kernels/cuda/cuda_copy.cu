@@ -1,5 +1,5 @@
 /* cuda_copy.cu - copy_strided on the GPU: transposes, slices,
- * concatenation, repetition and their gradients (src/backend.h).
+ * concatenation, repetition and their gradients (src/core/backend.h).
  *
  * The view is first reduced to the fewest axes (as cpu_copy_strided does:
  * length-1 axes dropped, axes that continue each other on both sides
@@ -17,12 +17,12 @@
  */
 #include <string.h>
 
-#include "copy_axes.h"
-#include "cuda_internal.h"
+#include "kernels/common/copy_axes.h"
+#include "kernels/cuda/cuda_internal.h"
 
 #define THREADS 256
 
-/* The simplified axes of a view (src/copy_axes.h), passed to the kernels
+/* The simplified axes of a view (kernels/common/copy_axes.h), passed to the kernels
  * by value. */
 struct axes {
     int n;

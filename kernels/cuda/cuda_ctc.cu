@@ -1,5 +1,5 @@
 /* cuda_ctc.cu - the CUDA backend's CTC loss (contract: struct kurc_ctc_geom
- * in src/backend.h): cpu_ctc.c's alpha-beta recursions in log space, in
+ * in src/core/backend.h): cpu_ctc.c's alpha-beta recursions in log space, in
  * double precision, with one thread block per sample.
  *
  * Within a block the threads share a sample's work: the per-step log
@@ -10,13 +10,9 @@
  * cpu_ctc.c's layout and size, per sample: alpha and beta (steps x S,
  * S = 2 max_labels + 1), the log normalisers (steps), the extended label
  * sequence (S) and a row of classes doubles (unused here).
- *
- * Compiled when src/backend.h has the CTC slots (KC_HAVE_CTC_SLOTS).
  */
-#include "ctc_math.h"
-#include "cuda_internal.h"
-
-#if KC_HAVE_CTC_SLOTS
+#include "kernels/common/ctc_math.h"
+#include "kernels/cuda/cuda_internal.h"
 
 #include <math.h>
 
@@ -240,4 +236,3 @@ void kc_ctc_backward(struct kurc_backend *be, const struct kurc_ctc_geom *g, con
     kc_launched(c, "ctc_backward", "ctc_backward_kernel");
 }
 
-#endif

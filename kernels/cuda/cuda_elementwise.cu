@@ -15,10 +15,10 @@
  */
 #include <math.h>
 
-#include "act_math.h"
-#include "cuda_internal.h"
-#include "gather_row.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "kernels/common/act_math.h"
+#include "kernels/common/gather_row.h"
+#include "kernels/cuda/cuda_internal.h"
 
 #define THREADS 256
 
@@ -258,7 +258,7 @@ void kc_mse_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const 
            dpred);
 }
 
-/* --- optimizers (Keras 2.0 rules, src/backend.h) ------------------------------ */
+/* --- optimizers (Keras 2.0 rules, src/core/backend.h) ------------------------------ */
 
 static __global__ void sgd_plain_kernel(int64_t n, float lr, float *__restrict__ p,
                                         const float *__restrict__ g) {

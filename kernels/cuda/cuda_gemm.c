@@ -8,7 +8,7 @@
  * 2^31.  No TF32 unless the backend was created with allow_tf32 (the math
  * mode is set on the handle).
  */
-#include "cuda_internal.h"
+#include "kernels/cuda/cuda_internal.h"
 
 void kc_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
              float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,

@@ -1,6 +1,6 @@
 /* cuda_internal.h - the CUDA backend's private context, its error
  * recording, and its kernels: one function per slot of struct
- * kurc_backend_ops (contracts in src/backend.h), defined in the .c files
+ * kurc_backend_ops (contracts in src/core/backend.h), defined in the .c files
  * (library calls) and the .cu files (kurc's own kernels).
  *
  * Errors: an op cannot return one, so the first failure is recorded in the
@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -150,25 +150,12 @@ void kc_adadelta_step(struct kurc_backend *be, int64_t n, float lr, float rho, f
 enum kurc_status kc_conv_cache_init(struct kc_ctx *c);
 void kc_conv_cache_free(struct kc_ctx *c);
 
-/* Slots that other parts of kurc add to src/backend.h: compiled and put in
- * the table when backend.h has them (CMake checks; kernels/CMakeLists.txt
- * defines KC_HAVE_*_SLOTS to 0 or 1). */
-#ifndef KC_HAVE_RNN_SLOTS
-#define KC_HAVE_RNN_SLOTS 0
-#endif
-#ifndef KC_HAVE_CTC_SLOTS
-#define KC_HAVE_CTC_SLOTS 0
-#endif
-#ifndef KC_HAVE_BN_PARTS_SLOTS
-#define KC_HAVE_BN_PARTS_SLOTS 0
-#endif
-#if KC_HAVE_RNN_SLOTS /* cuda_rnn.cu */
+/* Recurrent steps (cuda_rnn.cu), CTC (cuda_ctc.cu), batch norm in pieces
+ * (cuda_reduce.cu). */
 void kc_rnn_forward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_forward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_backward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_backward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
-#endif
-#if KC_HAVE_CTC_SLOTS /* cuda_ctc.cu */
 size_t kc_ctc_workspace(struct kurc_backend *be, const struct kurc_ctc_geom *g);
 void kc_ctc_forward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
                     const float *labels, const float *label_len, const float *input_len,
@@ -176,8 +163,6 @@ void kc_ctc_forward(struct kurc_backend *be, const struct kurc_ctc_geom *g, cons
 void kc_ctc_backward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
                      const float *labels, const float *label_len, const float *input_len,
                      float scale, float *dprob, void *workspace);
-#endif
-#if KC_HAVE_BN_PARTS_SLOTS /* cuda_reduce.cu */
 void kc_batchnorm_sums(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
                        const float *x, const float *dy, const double *center, double *s1,
                        double *s2);
@@ -185,7 +170,6 @@ void kc_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channel
                          const float *x, const float *hi, const float *lo, const float *k,
                          const float *dy, const float *a, const float *b, float *out,
                          bool accumulate);
-#endif
 
 /* --- helpers of the library-call files, in the .cu files --- */
 

@@ -21,8 +21,8 @@
  *    (the order of additions into a shared cell may vary in the last bit).
  * Inside, every geometry is a 3-D one: missing leading axes have size 1.
  */
-#include "cuda_internal.h"
-#include "pool3.h"
+#include "kernels/common/pool3.h"
+#include "kernels/cuda/cuda_internal.h"
 
 #define THREADS 256
 #define GATHER_LIMIT 512

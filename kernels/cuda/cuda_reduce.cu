@@ -19,7 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cuda_internal.h"
+#include "kernels/cuda/cuda_internal.h"
 
 #define THREADS 256
 #define WARPS (THREADS / 32)
@@ -473,7 +473,6 @@ void kc_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t chann
 
 /* --- batch normalisation in pieces (statistics summed elsewhere) ---------------- */
 
-#if KC_HAVE_BN_PARTS_SLOTS
 /* out[c] = sum of the parts of quantity k (into scratch after the parts). */
 static __global__ void parts_final_kernel(int64_t channels, int splits, int quantities,
                                           double *__restrict__ scratch, int64_t at) {
@@ -562,7 +561,6 @@ void kc_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channel
         v, x, hi, lo, k, dy, a, b, out, accumulate);
     launched(be, "batchnorm_affine", "bn_affine_kernel");
 }
-#endif
 
 /* --- row-wise kernels: a warp per row -------------------------------------------- */
 

@@ -1,19 +1,15 @@
 /* cuda_rnn.cu - the CUDA backend's recurrent step kernels: the element-wise
  * parts of one time step of a SimpleRNN, GRU or LSTM layer, forward and
- * backward (contract: struct kurc_rnn_step in src/backend.h; the matrix
+ * backward (contract: struct kurc_rnn_step in src/core/backend.h; the matrix
  * products between them are the op's, through gemm).
  *
  * One thread per (row, unit): every unit's equations read and write only
  * its own columns of the row, so the threads are independent.  The
  * formulas are cpu_rnn.c's, in the same order, without FMA contraction.
- *
- * Compiled when src/backend.h has the recurrent slots (CMake defines
- * KC_HAVE_RNN_SLOTS; see kernels/CMakeLists.txt).
  */
-#include "act_math.h"
-#include "cuda_internal.h"
+#include "kernels/common/act_math.h"
+#include "kernels/cuda/cuda_internal.h"
 
-#if KC_HAVE_RNN_SLOTS
 
 #define THREADS 256
 
@@ -159,4 +155,3 @@ RNN_SLOT(rnn_forward_step, forward_step_kernel)
 RNN_SLOT(rnn_backward_step, backward_step_kernel)
 RNN_SLOT(rnn_backward_gates, backward_gates_kernel)
 
-#endif

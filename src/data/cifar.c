@@ -35,11 +35,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dataset.h"
-#include "package.h"
-#include "pickle_read.h"
-#include "supplier.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "data/dataset.h"
+#include "data/package.h"
+#include "data/supplier.h"
+#include "formats/pickle_read.h"
 
 enum {
     SIDE = 32,

@@ -27,10 +27,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
-#include "supplier.h"
-#include "supplier_util.h"
-#include "xalloc.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "data/supplier.h"
+#include "data/supplier_util.h"
 
 #define SNIFF_BYTES 1024
 

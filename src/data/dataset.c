@@ -1,13 +1,13 @@
 /* dataset.c - named float32 sources: adding, stacking by name, merging the
  * datasets of several suppliers and sealing (see dataset.h). */
-#include "dataset.h"
+#include "data/dataset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "strbuf.h"
-#include "xalloc.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
 
 void kurc_dataset_init(struct kurc_dataset *d) {
     memset(d, 0, sizeof *d);

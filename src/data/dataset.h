@@ -31,8 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
-#include "tensor.h"
+#include "base/status.h"
+#include "core/tensor.h"
 
 /* How a ragged sample is padded to the batch's length. */
 enum kurc_fill {

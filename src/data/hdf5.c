@@ -19,9 +19,9 @@
 
 #include <hdf5.h>
 
-#include "supplier.h"
-#include "supplier_util.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "data/supplier.h"
+#include "data/supplier_util.h"
 
 /* Groups nested deeper than this are taken for a cycle of hard links. */
 #define MAX_GROUP_DEPTH 32

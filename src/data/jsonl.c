@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "paths.h"
-#include "supplier.h"
-#include "supplier_util.h"
-#include "yaml_load.h"
+#include "base/paths.h"
+#include "config/yaml_load.h"
+#include "data/supplier.h"
+#include "data/supplier_util.h"
 
 /* What reading one line's values can find wrong. */
 enum fill_result {

@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
-#include "idx.h"
-#include "package.h"
-#include "supplier.h"
+#include "data/dataset.h"
+#include "data/package.h"
+#include "data/supplier.h"
+#include "formats/idx.h"
 
 /* Prefixes the message of a failed call with "mnist: " and gives it the
  * supplier's place when it has none. */

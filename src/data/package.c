@@ -7,7 +7,7 @@
  * the target, so an interrupted or corrupt download never leaves a file that
  * a later run would take for the real one.
  */
-#include "package.h"
+#include "data/package.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -20,10 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kurc_config.h"
-#include "log.h"
-#include "paths.h"
-#include "xalloc.h"
+#include "base/kurc_config.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/xalloc.h"
 
 enum kurc_status kurc_package_sha256(const char *path, char hex[65], struct kurc_err *err) {
     FILE *f = fopen(path, "rb");

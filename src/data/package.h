@@ -17,8 +17,8 @@
 #ifndef KURC_PACKAGE_H
 #define KURC_PACKAGE_H
 
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
 
 /* Resolves spec (a path string, or {url, checksum, path}) to a local file,
  * fetching it when needed.  *local is a new string. */

@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "paths.h"
-#include "pickle_read.h"
-#include "supplier.h"
-#include "supplier_util.h"
-#include "xalloc.h"
+#include "base/paths.h"
+#include "base/xalloc.h"
+#include "data/supplier.h"
+#include "data/supplier_util.h"
+#include "formats/pickle_read.h"
 
 struct reading {
     const char *path;

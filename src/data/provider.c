@@ -21,15 +21,15 @@
  * Kur's neighborhood_sort (undocumented bucketing by length) is not
  * implemented: asking for it is an error rather than a silent change.
  */
-#include "provider.h"
+#include "data/provider.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "rng.h"
-#include "strbuf.h"
-#include "xalloc.h"
+#include "base/rng.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
 
 /* The integer option key (absent or null: fallback), at least min. */
 static enum kurc_status int_option(const struct kurc_value *spec, const char *key, int64_t min,

@@ -18,9 +18,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dataset.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
+#include "data/dataset.h"
 
 struct kurc_provider {
     const struct kurc_dataset *data; /* borrowed */

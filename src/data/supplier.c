@@ -4,14 +4,14 @@
  * own and merged into the result, sources of the same name stacked in the
  * order of the list (Kur's Supplier.from_specification and
  * merge_suppliers). */
-#include "supplier.h"
+#include "data/supplier.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "schema_components.h"
-#include "strbuf.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "config/schema_components.h"
 
 /* The suppliers kurc implements, one line each; supplier `x` is the
  * struct kurc_supplier_x defined in src/data/x.c. */

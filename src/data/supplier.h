@@ -10,9 +10,9 @@
 #ifndef KURC_SUPPLIER_H
 #define KURC_SUPPLIER_H
 
-#include "dataset.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
+#include "data/dataset.h"
 
 struct kurc_supplier_type {
     const char *name;

@@ -1,6 +1,6 @@
 /* supplier_util.c - parameters, file location and reading, line stepping
  * and float32 conversion shared by the file suppliers (see supplier_util.h). */
-#include "supplier_util.h"
+#include "data/supplier_util.h"
 
 #include <errno.h>
 #include <float.h>
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_read.h"
-#include "package.h"
-#include "paths.h"
+#include "base/file_read.h"
+#include "base/paths.h"
+#include "data/package.h"
 
 enum kurc_status kurc_supplier_param_str(const struct kurc_value *params, const char *supplier,
                                          const char *key, const char **out,

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
 
 /* The string parameter key of params: *out is NULL when the key is absent
  * or null; any other kind is an error. */

@@ -28,12 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "paths.h"
-#include "strbuf.h"
-#include "supplier.h"
-#include "supplier_util.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/paths.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/yaml_load.h"
+#include "data/supplier.h"
+#include "data/supplier_util.h"
 
 #define NAME "text"
 

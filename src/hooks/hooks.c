@@ -6,7 +6,7 @@
  * Naming one is an error at check time, unless its `when` turned it off
  * (Kur then never built it).
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <math.h>
 #include <string.h>

@@ -16,16 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "comm.h"
+#include "base/status.h"
+#include "config/value/value.h"
+#include "core/tensor.h"
 #include "data/dataset.h"
-#include "status.h"
-#include "tensor.h"
-#include "value.h"
-
-struct kurc_session;
-struct kurc_provider;
-struct kurc_bindings;
-struct kurc_model;
 
 /* Outputs (and truths) of `count` samples, on the host. */
 struct kurc_eval_result {
@@ -45,33 +39,21 @@ struct kurc_eval_result {
 };
 
 /* Outputs of variable length.  When the model is rebuilt per batch for
- * variable-length data (session.h), a batch's outputs may have fewer rows
- * on their first axis than shapes[i] (the outputs of the longest data):
- * they are stored zero-padded, and steps[i][k] tells how many rows sample
- * k's batch computed (shapes[i].dim[0] for fixed outputs; 1 for scalar
- * ones).  Hooks that decode sequences read only those rows. */
+ * variable-length data (train/session.h), a batch's outputs may have fewer
+ * rows on their first axis than shapes[i] (the outputs of the longest
+ * data): they are stored zero-padded, and steps[i][k] tells how many rows
+ * sample k's batch computed (shapes[i].dim[0] for fixed outputs; 1 for
+ * scalar ones).  Hooks that decode sequences read only those rows.  The
+ * trainer fills a result (train/eval_result.h). */
 
-void kurc_eval_result_init(struct kurc_eval_result *r, const struct kurc_model *m,
-                           const struct kurc_dataset *data, bool truth, int64_t count);
-/* Stores the executor's outputs for the samples indices[0..n), which are
- * results position..position+n. */
-void kurc_eval_result_store(struct kurc_eval_result *r, const struct kurc_session *s,
-                            const int64_t *indices, int64_t n, int64_t position);
-/* Joins the ranks' stored slices (every rank then holds everything). */
-enum kurc_status kurc_eval_result_join(struct kurc_eval_result *r, struct kurc_comm *comm,
-                                       struct kurc_err *err);
-void kurc_eval_result_release(struct kurc_eval_result *r);
+/* True when an evaluation hook of the list would run (or the list is
+ * wrong, which running it reports). */
+bool kurc_hooks_any_evaluation(const struct kurc_value *hooks);
 
 /* Runs the evaluation hooks on r, then writes destination (NULL: none). */
 enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r,
                                      const struct kurc_value *hooks,
                                      const struct kurc_value *destination, struct kurc_err *err);
-
-/* Runs the evaluation hooks on the first batch of provider p (validation
- * and test, as Kur did); rank 0 prints. */
-enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_provider *p,
-                                        struct kurc_bindings *b, const struct kurc_value *hooks,
-                                        struct kurc_err *err);
 
 enum kurc_train_event_kind {
     KURC_EVENT_EPOCH_END,

@@ -11,7 +11,7 @@
 #ifndef KURC_HOOKS_IMPL_H
 #define KURC_HOOKS_IMPL_H
 
-#include "hooks.h"
+#include "hooks/hooks.h"
 
 /* The parameter `name` of params: params[name] of a mapping, or the
  * positional value at `position` of a string (position 0) or a list.  NULL
@@ -21,10 +21,6 @@ const struct kurc_value *kurc_hook_param(const struct kurc_value *params, const 
 
 /* numpy.argmax of a row of n scores: the first largest, or the first NaN. */
 int64_t kurc_hook_argmax(const float *row, int64_t n);
-
-/* True when an evaluation hook of the list would run (or the list is
- * wrong, which running it reports). */
-bool kurc_hooks_any_evaluation(const struct kurc_value *hooks);
 
 /* mnist: prints the per-digit accuracy table of r to stdout. */
 enum kurc_status kurc_hook_mnist(const struct kurc_eval_result *r, const struct kurc_value *params,

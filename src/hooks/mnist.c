@@ -9,12 +9,12 @@
  * argmax is not a digit are left out of the counts with a warning, as in
  * Kur.
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 
 static double percent(int64_t correct, int64_t total) {
     return total ? (double)correct * 100. / (double)total : 0.;

@@ -12,7 +12,7 @@
  * row where kurc writes its element [0].  Every other format is
  * kurc_destination_write's (src/io/destination.h).
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,9 +21,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/paths.h"
+#include "base/xalloc.h"
 #include "io/destination.h"
-#include "paths.h"
-#include "xalloc.h"
 
 static const char *const formats[] = {"pkl", "pickle", "csv", "h5", "hdf5", "npz"};
 #define N_FORMATS (sizeof formats / sizeof *formats)

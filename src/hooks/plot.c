@@ -18,7 +18,7 @@
  * made its images transparent; kurc paints them white.  Without a log (no
  * `train.log`) the hook is an error; a log with no losses yet draws nothing.
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <cairo-svg.h>
 #include <cairo.h>
@@ -30,10 +30,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/xalloc.h"
 #include "io/logger.h"
-#include "log.h"
-#include "paths.h"
-#include "xalloc.h"
 
 static const char *const plot_names[] = {"loss_per_batch", "loss_per_time", "throughput_per_time"};
 #define N_PLOTS 3

@@ -16,14 +16,14 @@
  * Where Kur raised a KeyError (no such source, no raw text), kurc stops
  * with an error naming the hook and the source.
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "strbuf.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
 
 /* The data source `name` with its raw text (and, for `need_vocab`, its
  * vocabulary), or an error naming it. */

@@ -20,13 +20,13 @@
  * logged a problem and went on (no such output, no vocabulary), kurc stops
  * with an error naming the hook.
  */
-#include "hooks_impl.h"
+#include "hooks/hooks_impl.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "strbuf.h"
+#include "base/log.h"
+#include "base/strbuf.h"
 
 /* Appends the symbol of class c (shifted by offset) to out. */
 static void put_symbol(struct kurc_strbuf *out, const struct kurc_source *t, int64_t c,

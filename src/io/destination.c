@@ -9,7 +9,7 @@
  * arrays past 4 GiB; protocol 2 has no bytes type in Python 3 and would
  * carry the data as latin-1 text.
  */
-#include "destination.h"
+#include "io/destination.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,10 +20,10 @@
 
 #include <hdf5.h>
 
-#include "io_util.h"
-#include "strbuf.h"
-#include "xalloc.h"
-#include "zip_store.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "formats/zip_store.h"
+#include "io/io_util.h"
 
 enum format { FORMAT_PICKLE, FORMAT_HDF5, FORMAT_NPZ };
 

@@ -17,8 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "status.h"
-#include "tensor.h"
+#include "base/status.h"
+#include "core/tensor.h"
 
 struct kurc_named_array {
     const char *name;

@@ -1,6 +1,6 @@
 /* io_util.c - temporary-file commits and HDF5 helpers shared by the weight,
  * checkpoint and destination writers (see io_util.h). */
-#include "io_util.h"
+#include "io/io_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 char *kurc_io_tmp_path(const char *path) {
     return kurc_xasprintf("%s.tmp", path);

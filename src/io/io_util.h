@@ -19,7 +19,7 @@
 
 #include <hdf5.h>
 
-#include "status.h"
+#include "base/status.h"
 
 /* "PATH.tmp", newly allocated. */
 char *kurc_io_tmp_path(const char *path);

@@ -7,7 +7,7 @@
  * leaves at worst trailing bytes that every reader ignores.  summary.yml is
  * written to summary.yml.tmp and renamed.
  */
-#include "logger.h"
+#include "io/logger.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "file_read.h"
-#include "pyrepr.h"
-#include "strbuf.h"
-#include "value.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/file_read.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/value/pyrepr.h"
+#include "config/value/value.h"
+#include "config/yaml_load.h"
 
 #define SUMMARY "summary.yml"
 #define SUMMARY_VERSION 3

@@ -6,7 +6,7 @@
  * arenas first and uploads only when the whole file agrees with the model,
  * so a failed load leaves the model as it was.
  */
-#include "weights.h"
+#include "io/weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,10 +14,10 @@
 
 #include <hdf5.h>
 
-#include "io_util.h"
-#include "kurc_config.h"
-#include "strbuf.h"
-#include "xalloc.h"
+#include "base/kurc_config.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "io/io_util.h"
 
 #define FORMAT_WEIGHTS "kurc-weights"
 #define FORMAT_CHECKPOINT "kurc-checkpoint"

@@ -24,9 +24,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/status.h"
+#include "core/params.h"
 #include "optim/optimizer.h"
-#include "params.h"
-#include "status.h"
 
 /* The training position a checkpoint records (global terms: independent
  * of the number of ranks). */

@@ -1,15 +1,15 @@
 /* loss.c - loss entries to loss ops (see loss.h): one table row per loss
  * kind. */
-#include "loss.h"
+#include "loss/loss.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
 #include "ops/ops.h"
-#include "strbuf.h"
-#include "xalloc.h"
 
 typedef int (*emit_fn)(struct kurc_graph *g, int pred, int truth, float weight, const char *name,
                        struct kurc_err *err);

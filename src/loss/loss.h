@@ -27,8 +27,8 @@
 
 #include <stddef.h>
 
-#include "model.h"
-#include "status.h"
+#include "base/status.h"
+#include "model/model.h"
 
 struct kurc_loss_term {
     const char *target; /* output name (borrowed from the model) */

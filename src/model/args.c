@@ -1,5 +1,5 @@
 /* args.c - argument readers shared by the containers. */
-#include "args.h"
+#include "model/args.h"
 
 #include <math.h>
 #include <string.h>

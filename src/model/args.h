@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "container.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
+#include "core/backend.h"
+#include "model/container.h"
 
 /* v is an integer or a list of 1..max_len integers, each >= min; a single
  * integer is repeated `repeat` times (0: once).  *n is the count. */

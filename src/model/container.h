@@ -24,11 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "graph.h"
-#include "params.h"
-#include "schema.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/schema.h"
+#include "config/value/value.h"
+#include "core/graph.h"
+#include "core/params.h"
 
 struct kurc_model;
 struct kurc_container;

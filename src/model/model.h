@@ -21,12 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "container.h"
-#include "graph.h"
-#include "kurfile.h"
+#include "base/status.h"
+#include "config/kurfile.h"
+#include "core/graph.h"
+#include "core/params.h"
+#include "model/container.h"
 #include "ops/seqlen.h"
-#include "params.h"
-#include "status.h"
 
 /* Containers one model may make (loops included): a bound that keeps a
  * runaway `for` from exhausting memory (the fuzz build lowers it). */

@@ -1,11 +1,11 @@
 /* model_assemble.c - from the container tree to wired leaves (Kur's
  * Model.enumerate_nodes and assemble_graph; see model.h). */
-#include "model.h"
+#include "model/model.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 enum kurc_status kurc_model_assemble(struct kurc_model *m, struct kurc_err *err);
 

@@ -1,14 +1,14 @@
 /* model_build.c - emitting the op graph of a parsed model (see model.h):
  * input shapes, each leaf's ops in wiring order, parameters, outputs. */
-#include "model.h"
+#include "model/model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "containers/input.h"
-#include "rng.h"
-#include "xalloc.h"
+#include "base/rng.h"
+#include "base/xalloc.h"
+#include "model/containers/input.h"
 
 int kurc_model_param(struct kurc_model *m, const struct kurc_container *c, const char *weight,
                      const struct kurc_shape *shape, enum kurc_init init, float init_arg,

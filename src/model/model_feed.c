@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "model/model.h"
 
 int kurc_model_feed(struct kurc_model *m, struct kurc_feed **feeds, size_t *n_feeds,
                     const char *source, const struct kurc_shape *shape,

@@ -1,7 +1,7 @@
 /* model_parse.c - model entries to containers, in Kur's order and scopes
  * (see model.h): the generic keys, the arguments, the type's parse, and the
  * registration with the template engine. */
-#include "model.h"
+#include "model/model.h"
 
 #include <glib.h>
 #include <stdarg.h>
@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "log.h"
-#include "strbuf.h"
-#include "suggest.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/suggest.h"
+#include "base/xalloc.h"
+#include "config/engine.h"
 
 static const char *const generic_keys[] = {"name",   "tag",  "oldest", "inputs",
                                            "sink",   "freeze", "when", NULL};

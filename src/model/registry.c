@@ -1,7 +1,7 @@
 /* registry.c - every container type, one line each. */
 #include <string.h>
 
-#include "container.h"
+#include "model/container.h"
 
 extern const struct kurc_container_type kurc_container_activation;
 extern const struct kurc_container_type kurc_container_assert;

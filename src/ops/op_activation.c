@@ -1,8 +1,8 @@
 /* op_activation.c - element-wise activations and (log-)softmax over the
  * last axis. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static void act_forward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->act_forward(BE(x), op->attr.act.act, op->attr.act.alpha,

@@ -1,8 +1,8 @@
 /* op_arith.c - element-wise sum, product and scaling, and the sum or mean
  * over the last axis. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static void add_forward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->add(BE(x), kurc_exec_count(x, op->out), kurc_exec_value(x, op->in[0]),

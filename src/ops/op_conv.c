@@ -3,11 +3,11 @@
  *   conv:       y = C_w(x) + b
  *   transposed: y = C_w^T(x) + b, so dx = C_w(dy) and dw comes from the
  *               filter gradient of C with the roles of x and dy swapped. */
-#include "ops.h"
+#include "ops/ops.h"
 
 #include <stdio.h>
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static struct kurc_conv_geom batch_geom(const struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_conv_geom g = op->attr.conv;

@@ -18,10 +18,10 @@
  * host-side check of the loss sum (one reduction per batch). */
 #include <math.h>
 
-#include "log.h"
-#include "ops.h"
+#include "base/log.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static struct kurc_ctc_geom geom_of(const struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_ctc_geom g = op->attr.ctc.geom;

@@ -1,9 +1,9 @@
 /* op_dense.c - the affine map over the last axis: y = x w + b.
  *   x (rows, in)  w (in, out)  b (out)  y (rows, out)
  *   dx += dy w^T;  dw += x^T dy;  db += sum_rows dy */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static void dense_forward(struct kurc_exec *x, const struct kurc_op *op) {
     int64_t rows = kurc_op_rows(x, op->in[0]), in = kurc_op_cols(x, op->in[0]);

@@ -2,9 +2,9 @@
  * The mask of sample s comes from the counter-based RNG at offset
  * (global sample index) x (elements per sample), so a sample gets the same
  * mask whichever rank runs it. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static void dropout_forward(struct kurc_exec *x, const struct kurc_op *op) {
     int64_t n = kurc_exec_count(x, op->out);

@@ -1,8 +1,8 @@
 /* op_embed.c - embedding lookup: rows of a table picked by integer-valued
  * indices; the backward scatters gradients into the picked rows. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 /* in[0]: the indices; in[1]: the table (vocabulary rows x width). */
 static void gather_forward(struct kurc_exec *x, const struct kurc_op *op) {

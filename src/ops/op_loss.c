@@ -6,9 +6,9 @@
  * batch and time.  The backward pass does not read an output gradient: it
  * seeds pred's gradient with weight * loss_scale / rows per row loss, since
  * the objective is sum_s loss_s * loss_scale * weight. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 /* Saved scratch: the row losses, then `rows` ones for the per-sample mean. */
 static size_t loss_saved(const struct kurc_op *op, int64_t batch) {

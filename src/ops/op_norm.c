@@ -23,12 +23,12 @@
  *   tg tb  one chunk's gamma and beta gradients, for the add
  * Host scratch (kurc_exec.host): per-chunk partial rows of 2c + 1 doubles,
  * the reduced row, the mean in double and host copies of the floats. */
-#include "ops.h"
+#include "ops/ops.h"
 
 #include <math.h>
 #include <stdio.h>
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 enum { HI, LO, INV, FK, A, B, BK, TG, TB, N_SAVED };
 

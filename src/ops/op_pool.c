@@ -1,7 +1,7 @@
 /* op_pool.c - max and average pooling over 1 to 3 leading axes. */
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static struct kurc_pool_geom batch_geom(const struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_pool_geom g = op->attr.pool;

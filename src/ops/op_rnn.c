@@ -38,9 +38,9 @@
  *   dw += x^T dA,  db += sum dA,  dx += dA w^T. */
 #include <stdio.h>
 
-#include "ops.h"
+#include "ops/ops.h"
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 static int64_t blocks(enum kurc_rnn_cell cell) {
     return cell == KURC_RNN_LSTM ? 4 : cell == KURC_RNN_GRU ? 3 : 1;

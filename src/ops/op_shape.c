@@ -1,11 +1,11 @@
 /* op_shape.c - ops that move elements without arithmetic: reshape,
  * transpose, concatenation, slicing and repetition, all as strided copies
  * (the backward of each is the same copy in reverse, accumulating). */
-#include "ops.h"
+#include "ops/ops.h"
 
 #include <stdio.h>
 
-#include "op_util.h"
+#include "ops/op_util.h"
 
 /* Contiguous strides of (batch, shape...) into strides[0..ndim]. */
 static void contiguous(const struct kurc_shape *s, int64_t *strides) {

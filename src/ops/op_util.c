@@ -1,5 +1,5 @@
 /* op_util.c - helpers shared by the op files. */
-#include "op_util.h"
+#include "ops/op_util.h"
 
 int64_t kurc_op_cols(const struct kurc_exec *x, int tensor) {
     const struct kurc_shape *s = &x->g->tensors[tensor].shape;

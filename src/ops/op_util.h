@@ -2,9 +2,9 @@
 #ifndef KURC_OP_UTIL_H
 #define KURC_OP_UTIL_H
 
-#include "exec.h"
-#include "graph.h"
-#include "status.h"
+#include "base/status.h"
+#include "core/exec.h"
+#include "core/graph.h"
 
 /* The backend's op table of an executor. */
 #define BE(x) ((x)->be)

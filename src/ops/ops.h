@@ -12,9 +12,9 @@
 
 #include <stdbool.h>
 
-#include "backend.h"
-#include "graph.h"
-#include "status.h"
+#include "base/status.h"
+#include "core/backend.h"
+#include "core/graph.h"
 
 /* y = x w (+ b) over the last axis: x (..., in), w (in, out), b (out) or -1. */
 int kurc_emit_dense(struct kurc_graph *g, int x, int w, int b, const char *name,

@@ -1,5 +1,5 @@
 /* seqlen.c - tracing sequence lengths through the graph (see seqlen.h). */
-#include "seqlen.h"
+#include "ops/seqlen.h"
 
 #include <string.h>
 

@@ -26,8 +26,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "graph.h"
-#include "status.h"
+#include "base/status.h"
+#include "core/graph.h"
 
 #define KURC_LENGTH_MAP_MAX 16
 

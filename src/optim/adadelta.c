@@ -1,7 +1,7 @@
 /* adadelta.c - Adadelta (Zeiler 2012) as Keras 2.0 wrote it, with a
  * learning rate (default 1): a = rho a + (1 - rho) g^2;
  * u = g sqrt(d + eps) / sqrt(a + eps);  p -= lr u;  d = rho d + (1 - rho) u^2. */
-#include "optimizer.h"
+#include "optim/optimizer.h"
 
 static void adadelta_step(const struct kurc_optimizer *o, struct kurc_params *p, float lr) {
     o->be->ops->adadelta_step(o->be, (int64_t)p->total, lr, o->rho, o->epsilon, p->values,

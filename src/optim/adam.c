@@ -1,7 +1,7 @@
 /* adam.c - Adam (Kingma and Ba 2015) as Keras 2.0 wrote it: beta1 0.9,
  * beta2 0.999, epsilon 1e-8, and the bias correction folded into the step
  * size: lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t) for step t = 1, 2, ... */
-#include "optimizer.h"
+#include "optim/optimizer.h"
 
 #include <math.h>
 

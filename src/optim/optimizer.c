@@ -1,12 +1,12 @@
 /* optimizer.c - reading the optimizer spec, the optimizer table, decay and
  * clipping (see optimizer.h). */
-#include "optimizer.h"
+#include "optim/optimizer.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 extern const struct kurc_optimizer_type kurc_optimizer_adadelta;
 extern const struct kurc_optimizer_type kurc_optimizer_adam;

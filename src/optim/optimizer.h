@@ -17,10 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "params.h"
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
+#include "core/backend.h"
+#include "core/params.h"
 
 enum kurc_clip {
     KURC_CLIP_NONE,

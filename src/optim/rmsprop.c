@@ -1,6 +1,6 @@
 /* rmsprop.c - RMSprop (Tieleman and Hinton 2012) as Keras 2.0 wrote it:
  * a = rho a + (1 - rho) g^2;  p -= lr g / (sqrt(a) + epsilon). */
-#include "optimizer.h"
+#include "optim/optimizer.h"
 
 static void rmsprop_step(const struct kurc_optimizer *o, struct kurc_params *p, float lr) {
     o->be->ops->rmsprop_step(o->be, (int64_t)p->total, lr, o->rho, o->epsilon, p->values,

@@ -1,7 +1,7 @@
 /* sgd.c - stochastic gradient descent (Keras 2.0): with momentum mu,
  * v = mu v - lr g and p += v, or p += mu v - lr g with Nesterov momentum;
  * without momentum p -= lr g and no state. */
-#include "optimizer.h"
+#include "optim/optimizer.h"
 
 static void sgd_step(const struct kurc_optimizer *o, struct kurc_params *p, float lr) {
     o->be->ops->sgd_step(o->be, (int64_t)p->total, lr, o->momentum, o->nesterov, p->values,

@@ -1,14 +1,14 @@
 /* binding.c - data sources to graph inputs (see binding.h). */
-#include "binding.h"
+#include "train/binding.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/strbuf.h"
+#include "base/xalloc.h"
 #include "data/provider.h"
 #include "ops/ops.h"
-#include "strbuf.h"
-#include "xalloc.h"
 
 /* The source named by any of a node's names. */
 static const struct kurc_source *source_for(const struct kurc_node *n,

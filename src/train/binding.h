@@ -21,11 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/status.h"
+#include "core/exec.h"
 #include "data/dataset.h"
-#include "exec.h"
 #include "loss/loss.h"
-#include "model.h"
-#include "status.h"
+#include "model/model.h"
 
 enum kurc_binding_kind {
     KURC_BIND_INPUT,     /* model input `which` */

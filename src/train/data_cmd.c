@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xalloc.h"
+#include "config/value/pyrepr.h"
 #include "data/provider.h"
 #include "data/supplier.h"
-#include "pyrepr.h"
-#include "run.h"
-#include "session.h"
-#include "xalloc.h"
+#include "train/run.h"
+#include "train/session.h"
 
 #define SUMMARY_THRESHOLD 1000
 #define EDGE_ITEMS 3

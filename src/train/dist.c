@@ -1,6 +1,6 @@
 /* dist.c - distributed settings, gradient reduction, ordered sums and the
  * start-up fingerprint (see dist.h). */
-#include "dist.h"
+#include "train/dist.h"
 
 #include <limits.h>
 #include <math.h>
@@ -9,11 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "json_dump.h"
-#include "kurc_config.h"
-#include "log.h"
-#include "strbuf.h"
-#include "xalloc.h"
+#include "base/kurc_config.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/value/json_dump.h"
 
 static double now(void) {
     struct timespec t;

@@ -32,13 +32,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "comm.h"
+#include "base/status.h"
+#include "comm/comm.h"
+#include "config/kurfile.h"
+#include "core/backend.h"
+#include "core/exec.h"
 #include "data/dataset.h"
-#include "exec.h"
-#include "kurfile.h"
-#include "model.h"
-#include "status.h"
+#include "model/model.h"
 
 /* The Kurfile's settings for running on several ranks (README: Running
  * on several ranks). */

@@ -14,19 +14,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "binding.h"
+#include "base/log.h"
+#include "base/xalloc.h"
 #include "data/provider.h"
 #include "data/supplier.h"
-#include "hooks/hooks.h"
 #include "io/destination.h"
 #include "io/weights.h"
-#include "log.h"
-#include "loss_pass.h"
-#include "progress.h"
-#include "run.h"
-#include "session.h"
-#include "train_spec.h"
-#include "xalloc.h"
+#include "train/binding.h"
+#include "train/eval_result.h"
+#include "train/loss_pass.h"
+#include "train/progress.h"
+#include "train/run.h"
+#include "train/session.h"
+#include "train/train_spec.h"
 
 static int64_t batch_size(const struct kurc_value *section) {
     const struct kurc_value *p = kurc_map_get(section, "provider");

@@ -1,12 +1,12 @@
 /* loss_pass.c - forward-only loss passes (see loss_pass.h). */
-#include "loss_pass.h"
+#include "train/loss_pass.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "progress.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "train/progress.h"
 
 double kurc_loss_total(const struct kurc_session *s, const double *sums) {
     size_t n = s->losses.n;

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "binding.h"
 #include "data/provider.h"
-#include "session.h"
+#include "train/binding.h"
+#include "train/session.h"
 
 /* Runs up to max_batches (-1: all) batches of provider p, ordered as epoch
  * `pass`, with dropout off, and sums each loss term's per-sample losses

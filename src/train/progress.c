@@ -1,5 +1,5 @@
 /* progress.c - progress bars and durations (see progress.h). */
-#include "progress.h"
+#include "train/progress.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -10,10 +10,10 @@
 
 #include <stdbool.h>
 
-#include "backend.h"
-#include "comm.h"
-#include "kurfile.h"
-#include "status.h"
+#include "base/status.h"
+#include "comm/comm.h"
+#include "config/kurfile.h"
+#include "core/backend.h"
 
 struct kurc_run_options {
     bool step;  /* pause before each batch (--step) */

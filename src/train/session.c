@@ -1,16 +1,16 @@
 /* session.c - setting up a model for running (see session.h). */
-#include "session.h"
+#include "train/session.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "binding.h"
+#include "base/log.h"
+#include "base/rng.h"
+#include "base/xalloc.h"
 #include "data/provider.h"
-#include "log.h"
-#include "rng.h"
-#include "xalloc.h"
+#include "train/binding.h"
 
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf) {
     const struct kurc_value *settings = kurc_kurfile_section(kf, "settings");

@@ -20,16 +20,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "comm.h"
+#include "base/status.h"
+#include "comm/comm.h"
+#include "config/kurfile.h"
+#include "core/backend.h"
+#include "core/exec.h"
 #include "data/dataset.h"
-#include "dist.h"
-#include "exec.h"
-#include "kurfile.h"
 #include "loss/loss.h"
-#include "model.h"
+#include "model/model.h"
 #include "optim/optimizer.h"
-#include "status.h"
+#include "train/dist.h"
 
 struct kurc_bindings;
 

@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "run.h"
+#include "train/run.h"
 
 static volatile sig_atomic_t stop_signal;
 

@@ -5,8 +5,8 @@
  * batch boundary. */
 #include <stdio.h>
 
-#include "run.h"
-#include "session.h"
+#include "train/run.h"
+#include "train/session.h"
 
 enum kurc_status kurc_session_step_pause(struct kurc_session *s, const char *what, int64_t batch,
                                          struct kurc_err *err) {

@@ -22,21 +22,21 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "binding.h"
-#include "hooks/hooks.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "config/value/json_dump.h"
 #include "data/provider.h"
 #include "data/supplier.h"
 #include "io/logger.h"
 #include "io/weights.h"
-#include "json_dump.h"
-#include "log.h"
-#include "loss_pass.h"
-#include "progress.h"
-#include "run.h"
-#include "session.h"
-#include "strbuf.h"
-#include "train_spec.h"
-#include "xalloc.h"
+#include "train/binding.h"
+#include "train/eval_result.h"
+#include "train/loss_pass.h"
+#include "train/progress.h"
+#include "train/run.h"
+#include "train/session.h"
+#include "train/train_spec.h"
 
 /* A validation data set (Kur: a `validate.data` list is set "default", a
  * mapping names several). */

@@ -1,15 +1,15 @@
 /* train_spec.c - reading stop conditions, weights, checkpoint and log
  * settings from the parsed Kurfile (see train_spec.h).  The schema already
  * checked kinds and keys; this file applies Kur's defaults and rules. */
-#include "train_spec.h"
+#include "train/train_spec.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "paths.h"
-#include "xalloc.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/xalloc.h"
 
 static bool is_infinite(const struct kurc_value *v) {
     return v && v->kind == KURC_STR;

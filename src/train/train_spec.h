@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kurfile.h"
-#include "status.h"
+#include "base/status.h"
+#include "config/kurfile.h"
 
 enum kurc_clock {
     KURC_CLOCK_ALL,

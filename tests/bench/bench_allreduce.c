@@ -21,8 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
-#include "comm_mpi.h"
+#include "comm/comm.h"
+#include "comm/comm_mpi.h"
 
 enum { BUCKETS, BLOCKING, PLAIN, WAYS };
 static const char *const names[WAYS] = {"buckets (kurc, nonblocking)", "blocking per bucket",

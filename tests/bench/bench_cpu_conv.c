@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "bench_util.h"
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "testutil.h"
 
 static void run_cpu_gemm(void *arg) {

@@ -27,14 +27,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "cuda_backend.h"
-#include "kurc_config.h"
+#include "base/kurc_config.h"
+#include "core/backend.h"
+#include "kernels/cuda/cuda_backend.h"
 #if KURC_HAVE_NCCL
 #include <nccl.h>
 
-#include "comm.h"
-#include "comm_nccl.h"
+#include "comm/comm.h"
+#include "comm/comm_nccl.h"
 #endif
 
 #define CUDA_OK(call)                                                                              \

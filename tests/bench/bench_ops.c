@@ -28,11 +28,11 @@
 #include <string.h>
 
 #include "bench_util.h"
-#include "cpu_backend.h"
-#include "exec.h"
-#include "graph.h"
+#include "core/exec.h"
+#include "core/graph.h"
+#include "core/params.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "ops/ops.h"
-#include "params.h"
 #include "testutil.h"
 
 /* --- plain sgemm ---------------------------------------------------------- */

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_backend.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "kernels/cuda/cuda_backend.h"
 
 static int failures;
 

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "core/backend.h"
 
 /* Exits 77 ("skipped: no CUDA device (cudaGetDeviceCount: ...)") when no
  * GPU is visible; ctest reports the test as skipped. */

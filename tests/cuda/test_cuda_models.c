@@ -24,15 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu_backend.h"
-#include "cuda_backend.h"
+#include "base/rng.h"
+#include "config/kurfile.h"
+#include "core/exec.h"
 #include "cudatest.h"
-#include "exec.h"
-#include "kurfile.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_backend.h"
 #include "loss/loss.h"
-#include "model.h"
+#include "model/model.h"
 #include "optim/optimizer.h"
-#include "rng.h"
 
 #ifndef KURC_TEST_KURFILES
 #error "KURC_TEST_KURFILES must name tests/kurfiles"

@@ -17,8 +17,7 @@
  *     TF32 off (cuBLAS default math, cuDNN FMA math), sums of up to
  *     thousands of products in another order;
  *   - 1e-10: sum and sum_squares (double accumulation).
- * Slots other parts of kurc add to src/backend.h (recurrent steps, CTC,
- * batch norm in pieces) are tested when backend.h has them.
+ * The recurrent steps, CTC and batch norm in pieces are tested too.
  * Without a GPU the test prints "skipped: no CUDA device (...)" and exits
  * 77.
  */
@@ -27,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_backend.h"
-#include "cuda_backend.h"
+#include "base/rng.h"
 #include "cudatest.h"
-#include "rng.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "kernels/cuda/cuda_backend.h"
 
 static struct kurc_backend *cpu, *gpu;
 
@@ -723,9 +722,8 @@ static void test_optimizers(void) {
     }
 }
 
-/* --- slots other parts of kurc add (when src/backend.h has them) -------------------- */
+/* --- recurrent steps, CTC, batch norm in pieces -------------------------------------- */
 
-#if KC_HAVE_RNN_SLOTS
 /* One step of each cell, rows past their length included. */
 static void test_rnn(void) {
     const int64_t rows = 37, H = 19;
@@ -806,9 +804,7 @@ static void test_rnn(void) {
             ct_free(gpu, all[i]);
     }
 }
-#endif
 
-#if KC_HAVE_CTC_SLOTS
 /* Samples with labels of every length, repeats, too few steps (no
  * alignment: infinite loss, no gradient) and an invalid class. */
 static void test_ctc(void) {
@@ -853,9 +849,7 @@ static void test_ctc(void) {
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         ct_free(gpu, all[i]);
 }
-#endif
 
-#if KC_HAVE_BN_PARTS_SLOTS
 static void bn_parts_case(int64_t outer, int64_t channels, int64_t inner) {
     int64_t n = outer * channels * inner;
     struct ct_arr x = ct_rand(gpu, n, 181, 99, 102), dy = ct_rand(gpu, n, 182, -1, 1);
@@ -916,7 +910,6 @@ static void test_bn_parts(void) {
     bn_parts_case(512, 16, 1);
     bn_parts_case(6, 7, 50);
 }
-#endif
 
 /* --- errors ---------------------------------------------------------------------------------- */
 
@@ -969,15 +962,9 @@ int main(void) {
     test_losses();
     test_sums();
     test_optimizers();
-#if KC_HAVE_RNN_SLOTS
     test_rnn();
-#endif
-#if KC_HAVE_CTC_SLOTS
     test_ctc();
-#endif
-#if KC_HAVE_BN_PARTS_SLOTS
     test_bn_parts();
-#endif
     ct_backend_ok(gpu, "no failure recorded");
     kurc_cuda_backend_free(gpu);
     kurc_cpu_backend_free(cpu);

@@ -1,12 +1,12 @@
 /* test_device_spec.c - settings.backend.device in Kur's syntax (cpu, gpu,
  * gpuN, gpuA-B, gpu!N, commas, lists, integers) parsed into the GPUs a
- * node's ranks may use (src/backend_select.c).  Needs no GPU. */
+ * node's ranks may use (src/train/backend_select.c).  Needs no GPU. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_select.h"
-#include "value.h"
+#include "config/value/value.h"
+#include "train/backend_select.h"
 
 static int failures;
 

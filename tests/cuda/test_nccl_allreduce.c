@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "comm.h"
-#include "comm_nccl.h"
-#include "cuda_backend.h"
+#include "comm/comm.h"
+#include "comm/comm_nccl.h"
+#include "kernels/cuda/cuda_backend.h"
 
 static int failed;
 

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audio.h"
-#include "normalize.h"
-#include "speech_features.h"
-#include "supplier_util.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "data/speech/audio.h"
+#include "data/speech/normalize.h"
+#include "data/speech/speech_features.h"
+#include "data/supplier_util.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "engine.h"
-#include "json_dump.h"
-#include "yaml_load.h"
+#include "config/engine.h"
+#include "config/value/json_dump.h"
+#include "config/yaml_load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kurfile.h"
-#include "log.h"
-#include "model.h"
+#include "base/log.h"
+#include "config/kurfile.h"
+#include "model/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

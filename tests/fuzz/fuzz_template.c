@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pyliteral.h"
-#include "template.h"
-#include "yaml_load.h"
+#include "config/template/template.h"
+#include "config/value/pyliteral.h"
+#include "config/yaml_load.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_backend.h"
-#include "destination.h"
-#include "logger.h"
+#include "base/xalloc.h"
+#include "io/destination.h"
+#include "io/logger.h"
+#include "io/weights.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
-#include "weights.h"
-#include "xalloc.h"
 
 static int check(enum kurc_status st, const struct kurc_err *err) {
     if (st) {

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "opgraph.h"
-#include "rng.h"
 
 static void write_tensor(FILE *f, const char *name, int ndim, const int64_t *dims, const float *v) {
     int64_t n = 1;

@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "modeltest.h"
-#include "rng.h"
 
 struct model_case {
     const char *name;

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sources.h"
-#include "xalloc.h"
-#include "yaml_load.h"
+#include "base/xalloc.h"
+#include "config/sources.h"
+#include "config/yaml_load.h"
 
 static char scratch[PATH_MAX];
 static char first_cwd[PATH_MAX];

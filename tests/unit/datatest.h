@@ -5,8 +5,8 @@
 #ifndef KURC_DATATEST_H
 #define KURC_DATATEST_H
 
-#include "status.h"
-#include "value.h"
+#include "base/status.h"
+#include "config/value/value.h"
 
 /* Creates a scratch directory and makes it the working directory; returns
  * 0 (a cmocka group setup). */

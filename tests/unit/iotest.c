@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 void iot_dir_make(struct iot_dir *d) {
     const char *base = getenv("TMPDIR");

@@ -10,7 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "rng.h"
+#include "base/rng.h"
 
 float *kt_alloc_floats(int64_t n) {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cpu_backend.h"
+#include "base/rng.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
-#include "rng.h"
 
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
                          struct kurc_err *err) {

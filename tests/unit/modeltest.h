@@ -7,10 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "exec.h"
-#include "kurfile.h"
+#include "config/kurfile.h"
+#include "core/exec.h"
 #include "loss/loss.h"
-#include "model.h"
+#include "model/model.h"
 
 struct mt_model {
     struct kurc_kurfile *kf;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_backend.h"
-#include "rng.h"
+#include "base/rng.h"
+#include "kernels/cpu/cpu_backend.h"
 
 /* --- the dot objective: out[s] = sum r.y over sample s ------------------- */
 

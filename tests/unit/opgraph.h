@@ -26,10 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "exec.h"
-#include "graph.h"
+#include "core/exec.h"
+#include "core/graph.h"
+#include "core/params.h"
 #include "ops/ops.h"
-#include "params.h"
 
 #define OG_MAX_LOSSES 4
 

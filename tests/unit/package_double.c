@@ -4,8 +4,8 @@
 
 #include <stdlib.h>
 
-#include "package.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "data/package.h"
 
 static char *resolve_to;
 static struct kurc_value *last_spec;

@@ -4,7 +4,7 @@
 #ifndef KURC_PACKAGE_DOUBLE_H
 #define KURC_PACKAGE_DOUBLE_H
 
-#include "value.h"
+#include "config/value/value.h"
 
 /* The file the next fetches resolve to (NULL: fetches fail with an I/O
  * error). */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "base/xalloc.h"
 
 void pb_bytes(struct pb *p, const void *s, size_t n) {
     if (p->cap - p->n < n) {

@@ -2,7 +2,7 @@
 """provider_permutation.py - an independent transcription of the provider's
 epoch permutation, used to pin the known answers in test_provider.c.
 
-Philox4x32-10 as in src/rng.h (this transcription reproduces Random123's
+Philox4x32-10 as in src/base/rng.h (this transcription reproduces Random123's
 published known answer for counter 0, key 0: 6627e8d5 e169c58d bc57ac4c
 9b00dbd8), kurc_rng_u64 = word1:word0, kurc_rng_derive, and the provider's
 Fisher-Yates: for i = N-1 .. 1 swap i with u64(key, i) mod (i + 1), where

@@ -23,11 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "dataset.h"
+#include "config/value/value.h"
+#include "data/dataset.h"
+#include "data/supplier.h"
 #include "iotest.h"
 #include "pickle_build.h"
-#include "supplier.h"
-#include "value.h"
 
 extern const struct kurc_supplier_type kurc_supplier_cifar;
 

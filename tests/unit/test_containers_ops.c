@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "modeltest.h"
 
 #ifndef KURC_TEST_KURFILES

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kerneltest.h"
 
 /* Kernel against reference, inputs in [-1, 1], sums of a few hundred terms

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "base/rng.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kerneltest.h"
-#include "rng.h"
 
 static double weighted_sum(const float *y, const float *w, int64_t n) {
     double s = 0;

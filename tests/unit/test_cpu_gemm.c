@@ -9,7 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kerneltest.h"
 
 /* Matrix products of these sizes sum at most 64 float products: compared

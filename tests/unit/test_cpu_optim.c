@@ -10,7 +10,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "kernels/cpu/cpu_kernels.h"
 
 static const float p0[3] = {1.0f, -2.0f, 0.5f};
 static const float g1[3] = {0.5f, -0.25f, 2.0f};

@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_kernels.h"
+#include "base/rng.h"
+#include "kernels/cpu/cpu_kernels.h"
 #include "kerneltest.h"
-#include "rng.h"
 
 /* Kernel against reference: max pooling copies values, so both agree
  * exactly; averages of at most 64 cells differ by float32 rounding:

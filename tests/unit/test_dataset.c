@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/supplier.h"
 #include "datatest.h"
-#include "supplier.h"
 
 static float *floats(int n, float first) {
     float *x = malloc((size_t)n * sizeof *x);

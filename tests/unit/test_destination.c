@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "destination.h"
+#include "io/destination.h"
 #include "iotest.h"
 
 static struct iot_dir dir;

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "json_dump.h"
-#include "yaml_load.h"
+#include "config/engine.h"
+#include "config/value/json_dump.h"
+#include "config/yaml_load.h"
 
 static struct kurc_value *yaml(const char *text) {
     struct kurc_value *v = NULL;

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "graph.h"
+#include "core/graph.h"
 #include "ops/ops.h"
 
 /* Each activation is emitted with its input's shape pointer, which points

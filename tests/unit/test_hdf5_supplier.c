@@ -13,8 +13,8 @@
 
 #include <hdf5.h>
 
+#include "data/supplier.h"
 #include "datatest.h"
-#include "supplier.h"
 
 /* Writes dataset name (rank dims, values given as doubles converted by
  * HDF5 to file type ftype) under loc. */

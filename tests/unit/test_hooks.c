@@ -24,12 +24,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/yaml_load.h"
 #include "data/provider.h"
-#include "hooks/hooks.h"
 #include "io/destination.h"
 #include "io/logger.h"
 #include "iotest.h"
-#include "yaml_load.h"
+#include "train/eval_result.h"
 
 static struct iot_dir scratch; /* the test's files */
 

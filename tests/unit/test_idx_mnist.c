@@ -21,11 +21,11 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dataset.h"
-#include "idx.h"
+#include "config/value/value.h"
+#include "data/dataset.h"
+#include "data/supplier.h"
+#include "formats/idx.h"
 #include "iotest.h"
-#include "supplier.h"
-#include "value.h"
 
 extern const struct kurc_supplier_type kurc_supplier_mnist;
 

@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "include.h"
+#include "config/include.h"
+#include "config/merge.h"
+#include "config/value/json_dump.h"
+#include "config/yaml_load.h"
 #include "iotest.h"
-#include "json_dump.h"
-#include "merge.h"
-#include "yaml_load.h"
 
 static struct iot_dir scratch; /* the test's files */
 

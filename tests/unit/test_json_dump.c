@@ -12,9 +12,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "json_dump.h"
-#include "strbuf.h"
-#include "value.h"
+#include "base/strbuf.h"
+#include "config/value/json_dump.h"
+#include "config/value/value.h"
 
 /* Expected outputs, as Python printed them. */
 static const char model_sorted_4[] =

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/logger.h"
 #include "iotest.h"
-#include "logger.h"
 
 static struct iot_dir dir;
 static const char *const names[2] = {"labels", "out_char"};

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/rng.h"
 #include "opgraph.h"
-#include "rng.h"
 #include "testutil.h"
 
 #define H_STEP 1e-2

@@ -20,9 +20,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "config/value/value.h"
+#include "data/package.h"
 #include "iotest.h"
-#include "package.h"
-#include "value.h"
 
 #define HELLO_SHA "3e70290b834260b83cf535e29a389979215b1071f638bb36de9eb9c7f90f7e0b"
 #define OTHER_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

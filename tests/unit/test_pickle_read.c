@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formats/pickle_read.h"
 #include "pickle_build.h"
-#include "pickle_read.h"
 
 /* Loads len bytes, expecting success; the caller frees *doc. */
 static const struct kurc_pickle *load_ok(const void *bytes, size_t len,

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/supplier.h"
 #include "datatest.h"
 #include "pickle_build.h"
-#include "supplier.h"
 
 /* Writes the bytes of p (then frees them) as name in the scratch directory. */
 static void save(const char *name, struct pb *p) {

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/provider.h"
 #include "datatest.h"
-#include "provider.h"
 
 /* A sealed dataset of n samples: "x" holds i at sample i (shape (2,):
  * i, -i), "key" holds keys[i] (or n - i when keys is NULL). */

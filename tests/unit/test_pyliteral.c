@@ -15,9 +15,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "json_dump.h"
-#include "pyliteral.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
+#include "config/value/json_dump.h"
+#include "config/value/pyliteral.h"
 
 struct literal_case {
     const char *in;

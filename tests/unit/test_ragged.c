@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/xalloc.h"
+#include "data/provider.h"
+#include "data/supplier.h"
 #include "datatest.h"
-#include "provider.h"
-#include "supplier.h"
-#include "xalloc.h"
 
 static const struct kurc_shape pair = {.ndim = 1, .dim = {2}};
 static const struct kurc_shape scalar = {.ndim = 0};

@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
+#include "base/rng.h"
 #include "data/dataset.h"
-#include "log.h"
 #include "modeltest.h"
-#include "rng.h"
 #include "train/binding.h"
 
 /* --- helpers ------------------------------------------------------------ */

@@ -32,11 +32,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/strbuf.h"
+#include "base/xalloc.h"
+#include "data/speech/normalize.h"
+#include "data/supplier.h"
 #include "datatest.h"
-#include "normalize.h"
-#include "strbuf.h"
-#include "supplier.h"
-#include "xalloc.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/supplier.h"
 #include "datatest.h"
 #include "package_double.h"
-#include "supplier.h"
 
 /* Runs supplier `name` on params (YAML text of a mapping). */
 static enum kurc_status run(const char *name, const char *params, struct kurc_dataset *d,

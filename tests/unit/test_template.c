@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "template.h"
+#include "config/template/template.h"
 
 static struct kurc_value *scope; /* the caller's variables */
 static int loads;                /* calls of load_file */

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/xalloc.h"
+#include "data/supplier.h"
 #include "datatest.h"
-#include "supplier.h"
-#include "xalloc.h"
 
 static enum kurc_status load(const char *params, struct kurc_dataset *d, struct kurc_err *err) {
     char *yaml = kurc_xasprintf("- text: %s", params);

@@ -16,10 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/xalloc.h"
+#include "config/sources.h"
+#include "config/yaml_load.h"
 #include "hooks/hooks.h"
-#include "sources.h"
-#include "xalloc.h"
-#include "yaml_load.h"
 
 /* --- stdout capture ------------------------------------------------------- */
 

@@ -8,8 +8,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "pyrepr.h"
-#include "value.h"
+#include "config/value/pyrepr.h"
+#include "config/value/value.h"
 
 static void check_float(double f, const char *expected) {
     char out[32];

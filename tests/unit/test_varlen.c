@@ -28,15 +28,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "comm.h"
-#include "cpu_backend.h"
+#include "base/xalloc.h"
+#include "comm/comm.h"
+#include "config/yaml_load.h"
 #include "data/provider.h"
-#include "hooks/hooks.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
 #include "train/binding.h"
+#include "train/eval_result.h"
 #include "train/session.h"
-#include "xalloc.h"
-#include "yaml_load.h"
 
 /* --- a counting backend --------------------------------------------------- */
 

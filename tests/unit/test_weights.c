@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cpu_backend.h"
+#include "io/weights.h"
 #include "iotest.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
-#include "weights.h"
 
 /* A parameter to declare: layer, weight and shape. */
 struct decl {

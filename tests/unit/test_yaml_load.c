@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_dump.h"
-#include "yaml_load.h"
+#include "config/value/json_dump.h"
+#include "config/yaml_load.h"
 
 /* Loads text and returns its compact JSON (Python json.dumps(sort_keys)). */
 static char *load_json(const char *text, enum kurc_doc_format format) {

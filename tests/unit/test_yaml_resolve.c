@@ -14,9 +14,9 @@
 
 #include <string.h>
 
-#include "json_dump.h"
-#include "strbuf.h"
-#include "yaml_resolve.h"
+#include "base/strbuf.h"
+#include "config/value/json_dump.h"
+#include "config/yaml_resolve.h"
 
 struct resolve_case {
     const char *in;

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#include "rng.h"
+#include "base/rng.h"
 
 void tu_fill_uniform(float *x, int64_t n, uint64_t seed, float lo, float hi) {
     for (int64_t i = 0; i < n; i++)

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 struct activation {
     enum kurc_act act;

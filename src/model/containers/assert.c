@@ -6,9 +6,9 @@
  * for it. */
 #include <stdlib.h>
 
-#include "model.h"
-#include "pyrepr.h"
-#include "strbuf.h"
+#include "base/strbuf.h"
+#include "config/value/pyrepr.h"
+#include "model/model.h"
 
 static enum kurc_status assert_parse(struct kurc_model *m, struct kurc_container *c,
                                      struct kurc_err *err) {

@@ -1,9 +1,9 @@
 /* axis.c - arguments and build shared by expand and squeeze (axis.h). */
 #include <stdlib.h>
 
-#include "axis.h"
+#include "base/xalloc.h"
+#include "model/containers/axis.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 const struct kurc_schema kurc_axis_args = {
     .types = KT_INT | KT_MAP,

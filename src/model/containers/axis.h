@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "model.h"
+#include "model/model.h"
 
 /* The arguments: an integer, or a mapping with the integer `dimension`. */
 extern const struct kurc_schema kurc_axis_args;

@@ -10,10 +10,10 @@
  * and axis 0 (the batch) is an error. */
 #include <stdlib.h>
 
-#include "args.h"
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 #define BATCHNORM_EPS 1e-3f
 

@@ -1,10 +1,10 @@
 /* children.c - parsing operators' children and applying a container's
  * layers in sequence (see children.h). */
-#include "containers/children.h"
+#include "model/containers/children.h"
 
 #include <string.h>
 
-#include "engine.h"
+#include "config/engine.h"
 
 enum kurc_status kurc_children_entries(struct kurc_model *m, const struct kurc_container *c,
                                        const struct kurc_value *raw, const char *what,

@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "model.h"
+#include "model/model.h"
 
 /* Evaluates raw (a model-entry list, or one entry) once in the current
  * scopes, as Kur does before iterating it, and returns it as a list (a

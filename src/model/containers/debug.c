@@ -2,10 +2,10 @@
  * current scopes) when the model is parsed and logged at DEBUG level as
  * "NAME says: MESSAGE" (`kurc -vv`).  Makes no layer: an operator with no
  * children, so the model has no node for it. */
-#include "log.h"
-#include "model.h"
-#include "pyrepr.h"
-#include "strbuf.h"
+#include "base/log.h"
+#include "base/strbuf.h"
+#include "config/value/pyrepr.h"
+#include "model/model.h"
 
 static enum kurc_status debug_parse(struct kurc_model *m, struct kurc_container *c,
                                     struct kurc_err *err) {

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 #define MAX_STACK 32
 

@@ -6,10 +6,10 @@
  * the model seed and the container's name. */
 #include <stdlib.h>
 
-#include "log.h"
-#include "model.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 struct dropout {
     float fraction;

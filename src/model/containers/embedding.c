@@ -6,10 +6,10 @@
  * it loads them, not the model. */
 #include <stdlib.h>
 
-#include "args.h"
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 struct embedding {
     int64_t vocab;

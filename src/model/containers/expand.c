@@ -4,7 +4,7 @@
  * of the result, so -1 appends.  Kur's rule; a reshape, no data moves. */
 #include <stdlib.h>
 
-#include "axis.h"
+#include "model/containers/axis.h"
 
 static enum kurc_status expand_shape(const struct kurc_container *c, int64_t dim,
                                      const struct kurc_shape *xs, const char *have,

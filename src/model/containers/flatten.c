@@ -1,7 +1,7 @@
 /* flatten.c - `flatten`: (d1, ..., dn) -> (d1 * ... * dn,), row-major over
  * the channels-last layout (which fixes the order the next dense layer's
  * weights see). */
-#include "model.h"
+#include "model/model.h"
 #include "ops/ops.h"
 
 static enum kurc_status flatten_build(struct kurc_model *m, struct kurc_container *c,

@@ -6,10 +6,10 @@
  * the containers a model may hold. */
 #include <stdlib.h>
 
-#include "args.h"
-#include "containers/children.h"
-#include "engine.h"
-#include "model.h"
+#include "config/engine.h"
+#include "model/args.h"
+#include "model/containers/children.h"
+#include "model/model.h"
 
 static const struct kurc_schema for_args = {
     .types = KT_MAP,

@@ -4,9 +4,9 @@
  * the `iterate` list is parsed with the item in scope as NAME. */
 #include <stdlib.h>
 
-#include "containers/children.h"
-#include "engine.h"
-#include "model.h"
+#include "config/engine.h"
+#include "model/containers/children.h"
+#include "model/model.h"
 
 static const struct kurc_schema for_each_args = {
     .types = KT_MAP,

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "containers/input.h"
-#include "model.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/containers/input.h"
+#include "model/model.h"
 
 static const char *const dtypes[] = {"float16", "float32", "float64", "int8",  "int16", "int32",
                                      "int64",   "uint8",   "uint16",  "bool", NULL};

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "tensor.h"
+#include "core/tensor.h"
 
 struct kurc_input_settings {
     bool has_shape;

@@ -9,11 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "args.h"
-#include "log.h"
-#include "model.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 enum merge_mode { MERGE_CONCAT, MERGE_ADD, MERGE_MULTIPLY, MERGE_AVERAGE };
 

@@ -1,7 +1,7 @@
 /* output.c - `output: NAME`: marks the tensor before it as a model output
  * named NAME (the name must be given at the container level with the dict
  * form, as in Kur).  It makes no op. */
-#include "model.h"
+#include "model/model.h"
 
 static enum kurc_status output_parse(struct kurc_model *m, struct kurc_container *c,
                                      struct kurc_err *err) {

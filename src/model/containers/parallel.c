@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "containers/children.h"
-#include "model.h"
+#include "model/containers/children.h"
+#include "model/model.h"
 #include "ops/ops.h"
 
 static const struct kurc_schema parallel_args = {

@@ -59,12 +59,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "args.h"
-#include "log.h"
-#include "model.h"
+#include "base/log.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
 #include "ops/seqlen.h"
-#include "xalloc.h"
 
 enum merge_mode { MERGE_MULTIPLY, MERGE_ADD, MERGE_CONCAT, MERGE_AVERAGE };
 static const char *const merge_names[] = {"multiply", "add", "concat", "average", NULL};

@@ -3,10 +3,10 @@
  * in Kur).  Other input ranks are errors, as in Kur. */
 #include <stdlib.h>
 
-#include "args.h"
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/args.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 static const struct kurc_schema repeat_args = {
     .types = KT_INT | KT_MAP,

@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "containers/children.h"
-#include "engine.h"
-#include "model.h"
-#include "xalloc.h"
+#include "base/xalloc.h"
+#include "config/engine.h"
+#include "model/containers/children.h"
+#include "model/model.h"
 
 struct reuse {
     struct kurc_container *target;

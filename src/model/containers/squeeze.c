@@ -5,7 +5,7 @@
  * data moves. */
 #include <stdlib.h>
 
-#include "axis.h"
+#include "model/containers/axis.h"
 
 static enum kurc_status squeeze_shape(const struct kurc_container *c, int64_t dim,
                                       const struct kurc_shape *xs, const char *have,

@@ -6,9 +6,9 @@
  * axis in place. */
 #include <stdlib.h>
 
-#include "model.h"
+#include "base/xalloc.h"
+#include "model/model.h"
 #include "ops/ops.h"
-#include "xalloc.h"
 
 struct transpose {
     int n;

@@ -1,0 +1,62 @@
+/* cli_commands.c - the sub-command table and the commands this build has. */
+#include "cli/cli_commands.h"
+
+#include <stdio.h>
+
+#include "base/strbuf.h"
+#include "config/kurfile.h"
+#include "config/value/json_dump.h"
+
+static const struct option dump_opts[] = {{"pre-parse", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
+static const struct option step_opts[] = {{"step", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+static const struct option build_opts[] = {{"compile", required_argument, NULL, 'c'},
+                                           {"bare", no_argument, NULL, 'b'},
+                                           {NULL, 0, NULL, 0}};
+static const struct option data_opts[] = {{"target", required_argument, NULL, 't'},
+                                          {"assemble", no_argument, NULL, 'a'},
+                                          {"number", required_argument, NULL, 'n'},
+                                          {NULL, 0, NULL, 0}};
+
+static const struct kurc_cli_command commands[] = {
+    {"train", "train the model (kurc-train is this command)", "[--step] ",
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
+    {"test", "compute the loss on the test data", "[--step] ",
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
+    {"evaluate", "run the model on the evaluation data and save its outputs", "[--step] ",
+     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
+    {"build", "assemble the model and print its layers", "[-c MODE] [-b] ",
+     "  -c, --compile MODE  none, train, test, evaluate or auto (default auto)\n"
+     "  -b, --bare          use declared shapes only, load no data\n",
+     "c:b", build_opts, kurc_cmd_build},
+    {"dump", "print the resolved Kurfile as JSON", "[-p] ",
+     "  -p, --pre-parse  print the merged Kurfile before templates are evaluated\n", "p",
+     dump_opts, kurc_cmd_dump},
+    {"data", "print the first batch of a data section", "[-t TARGET] [--assemble] [-n N] ",
+     "  -t, --target T   train, validate, test, evaluate or auto (default auto)\n"
+     "  --assemble       build the model first (adds model-derived sources)\n"
+     "  -n, --number N   print only the first N entries\n",
+     "t:n:", data_opts, kurc_cmd_run},
+    {NULL},
+};
+
+const struct kurc_cli_command *kurc_cli_commands(void) {
+    return commands;
+}
+
+enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err) {
+    struct kurc_kurfile *kf;
+    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
+    if (st)
+        return st;
+    if (!args->pre_parse)
+        st = kurc_kurfile_parse(kf, err);
+    if (st == KURC_OK) {
+        struct kurc_strbuf out = KURC_STRBUF_INIT;
+        kurc_json_dump(args->pre_parse ? kf->raw : kf->data, 4, true, &out);
+        fwrite(out.data, 1, out.len, stdout);
+        fputc('\n', stdout);
+        kurc_strbuf_free(&out);
+    }
+    kurc_kurfile_free(kf);
+    return st;
+}

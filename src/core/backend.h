@@ -1,0 +1,460 @@
+/* backend.h - the op table every compute backend implements.
+ *
+ * This is kurc's analogue of the Keras backend API: a small, coarse set of
+ * numeric kernels on float32 arrays that live wherever the backend keeps
+ * its memory (host memory for the CPU backend, device memory for CUDA).
+ * Graph ops (src/ops) call these kernels and never touch device code, so a
+ * model written once runs on every backend.
+ *
+ * Conventions, shared by every backend:
+ *  - Arrays are dense, row-major, float32, channels last: a batch of 2-D
+ *    images is (N, rows, cols, channels).
+ *  - Functions named *_backward ACCUMULATE into their gradient outputs
+ *    (dx += ...), so a value used twice gets the sum of both gradients.
+ *    Forward functions OVERWRITE their outputs.
+ *  - Sizes are int64_t element counts; no function allocates memory, and
+ *    functions that need scratch space take a workspace whose size the
+ *    matching *_workspace query returns (in bytes).
+ *  - Kernels never fail on valid arguments; callers check shapes before
+ *    calling.  Host-side results (sums) come back through out-parameters.
+ */
+#ifndef KURC_BACKEND_H
+#define KURC_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Element-wise activations (Keras names). softmax is separate. */
+enum kurc_act {
+    KURC_ACT_LINEAR,
+    KURC_ACT_RELU,
+    KURC_ACT_TANH,
+    KURC_ACT_SIGMOID,
+    KURC_ACT_HARD_SIGMOID, /* clip(0.2 x + 0.5, 0, 1) */
+    KURC_ACT_SOFTPLUS,     /* log(1 + exp(x)) */
+    KURC_ACT_SOFTSIGN,     /* x / (1 + |x|) */
+    KURC_ACT_ELU,          /* x > 0 ? x : alpha (exp(x) - 1), alpha default 1 */
+    KURC_ACT_SELU,         /* scale * elu(x, 1.6732632423543772) with scale 1.0507009873554805 */
+    KURC_ACT_LEAKY_RELU,   /* x > 0 ? x : alpha x, alpha default 0.3 (Keras) */
+    KURC_ACT_COUNT
+};
+
+/* Geometry of an N-D convolution (ndim spatial axes, 1 to 3), channels last:
+ *   x (batch, in[0..ndim), cin)   w (kernel[0..ndim), cin, cout)
+ *   y (batch, out[0..ndim), cout)
+ * out[i] = (in[i] + pad_before[i] + pad_after[i] - kernel[i]) / stride[i] + 1.
+ * "same" borders pad TensorFlow's way (the extra pixel goes after). */
+struct kurc_conv_geom {
+    int ndim;
+    int64_t batch;
+    int64_t in[3];
+    int64_t out[3];
+    int64_t kernel[3];
+    int64_t stride[3];
+    int64_t pad_before[3];
+    int64_t cin;
+    int64_t cout;
+    bool same; /* the border rule that gave out from in (read by the shape
+                * arithmetic of sequence lengths, src/ops/seqlen.h; the
+                * kernels need only pad_before) */
+};
+
+enum kurc_pool_type {
+    KURC_POOL_MAX,
+    KURC_POOL_AVERAGE, /* averages only the input cells inside the window (padding excluded) */
+};
+
+/* Geometry of an N-D pooling window, channels last:
+ *   x (batch, in[...], channels) -> y (batch, out[...], channels). */
+struct kurc_pool_geom {
+    int ndim;
+    enum kurc_pool_type type;
+    int64_t batch;
+    int64_t in[3];
+    int64_t out[3];
+    int64_t size[3];
+    int64_t stride[3];
+    int64_t pad_before[3];
+    int64_t channels;
+    bool same; /* as in kurc_conv_geom */
+};
+
+/* A strided view for kurc_backend_ops.copy_strided: up to 8 axes. */
+#define KURC_MAX_COPY_DIMS 8
+struct kurc_strided {
+    int ndim;
+    int64_t dims[KURC_MAX_COPY_DIMS];
+    int64_t src_strides[KURC_MAX_COPY_DIMS]; /* in elements; 0 repeats (broadcast) */
+    int64_t dst_strides[KURC_MAX_COPY_DIMS];
+};
+
+/* Kur's categorical cross-entropy (Keras 2.0): predictions are renormalised
+ * to sum 1 over the last axis, clipped to [KURC_CCE_EPSILON, 1 - eps], and
+ * loss_row = -sum(truth * log(p)). */
+#define KURC_CCE_EPSILON 1e-7f
+
+/* Recurrent cells, Keras 2.0 semantics as Kur used them (see
+ * src/ops/op_rnn.c for how a layer is put together from these kernels).
+ * A layer of H units has `blocks` gate blocks of H columns each; a row of
+ * pre-activations a = x W + b + h_prev U holds them side by side, in
+ * Keras' order:
+ *   KURC_RNN_SIMPLE (1 block):     h = act(a)
+ *   KURC_RNN_GRU    (3 blocks z, r, h; the reset gate multiplies h_prev
+ *                   BEFORE its product with the h block of U, Keras 2.0's
+ *                   GRU):
+ *                   z = gate(a_z), r = gate(a_r),
+ *                   a_h = x W_h + b_h + (r * h_prev) U_h,  hh = act(a_h),
+ *                   h = z * h_prev + (1 - z) * hh
+ *   KURC_RNN_LSTM   (4 blocks i, f, c, o):
+ *                   i = gate(a_i), f = gate(a_f), g = act(a_c), o = gate(a_o),
+ *                   c = f * c_prev + i * g,  h = o * act(c)
+ * `act` is the cell activation (Kur's outer_activation, default relu) and
+ * `gate` the recurrent activation (Keras 2.0: hard_sigmoid), each with its
+ * parameter alpha as in act_forward. */
+enum kurc_rnn_cell {
+    KURC_RNN_SIMPLE,
+    KURC_RNN_GRU,
+    KURC_RNN_LSTM,
+};
+
+/* One time step of a recurrent layer over `rows` samples, for the four
+ * rnn_* kernels.  Every matrix is row-major with the given row stride (ld,
+ * in floats); dh, dc and drh are contiguous rows x units.  Row r is VALID
+ * at this step when len is NULL or (float)t < len[r] (len holds integer-
+ * valued floats, one per row); steps of invalid rows are masked: the state
+ * passes through unchanged and the output is zero.
+ *
+ *   rnn_forward_gates (GRU only; called after a_z and a_r are complete,
+ *     i.e. after pre[:, 0:2H] += h_prev U[:, 0:2H]):
+ *       rh = gate(a_r) * h_prev for valid rows, 0 for invalid rows.
+ *     The caller then adds rh U_h into the h block of pre.
+ *   rnn_forward_step (pre complete: every block holds its full
+ *     pre-activation):
+ *       valid rows:   h (and c for LSTM) from the cell equations above;
+ *                     y = h when y is not NULL;
+ *       invalid rows: h = h_prev, c = c_prev, y = 0 (when y is not NULL).
+ *     h may alias nothing else; y may be NULL (then ld_y is unused).
+ *   rnn_backward_step (pre still holds the complete pre-activations of the
+ *     step; dh holds the gradient of the objective w.r.t. this step's new
+ *     state h coming from later steps, dc the same for c (LSTM);
+ *     dy, when not NULL, the gradient w.r.t. this step's output y, row
+ *     stride ld_y):
+ *       valid rows:   with dh_t = dh + dy, OVERWRITES pre's blocks with the
+ *                     gradients w.r.t. the pre-activations (SIMPLE, LSTM:
+ *                     every block; GRU: the z and h blocks, leaving a_r for
+ *                     rnn_backward_gates), and OVERWRITES dh with the part
+ *                     of d(h_prev) that does not go through U (GRU:
+ *                     dh_t * z; SIMPLE and LSTM: 0) and dc with d(c_prev)
+ *                     (LSTM: dc_t * f, where dc_t = dc + dh_t o act'(c));
+ *       invalid rows: pre's blocks = 0 (GRU: z and h blocks), dh and dc
+ *                     unchanged (the state passed through; dy is ignored,
+ *                     the masked output being a constant 0).
+ *     The caller then adds pre_grad U^T to dh (GRU: after
+ *     rnn_backward_gates, with the z and r blocks only).
+ *   rnn_backward_gates (GRU only; drh = d(rh) = da_h U_h^T, computed by the
+ *     caller from the h block rnn_backward_step wrote):
+ *       valid rows:   da_r = drh * h_prev * gate'(a_r) OVERWRITES the r
+ *                     block of pre; dh += drh * gate(a_r);
+ *       invalid rows: the r block of pre = 0; dh unchanged.
+ * Activation derivatives are taken at the pre-activation (at a kink, the
+ * left piece's, as act_backward).  No two of the arrays a call writes
+ * (pre, h, c, y, rh, dh, dc) overlap each other or the arrays it reads
+ * (h_prev, c_prev, dy, drh, len).  How src/ops/op_rnn.c calls these, per
+ * step t of the scan (the gemms are kurc_backend_ops.gemm calls):
+ *   forward:  pre_t[:, 0:K] += h_prev U[:, 0:K]   (K = 2H for GRU, else G H;
+ *                                                  skipped at the first step)
+ *             GRU: rnn_forward_gates; pre_t[:, 2H:3H] += rh U[:, 2H:3H]
+ *             rnn_forward_step
+ *   backward (steps in reverse scan order):
+ *             rnn_backward_step
+ *             GRU: drh = pre_t[:, 2H:3H] U[:, 2H:3H]^T; rnn_backward_gates
+ *             dh += pre_t[:, 0:K] U[:, 0:K]^T     (skipped at the first step) */
+struct kurc_rnn_step {
+    enum kurc_rnn_cell cell;
+    enum kurc_act act;
+    float act_alpha;
+    enum kurc_act gate;
+    float gate_alpha;
+    int64_t rows;
+    int64_t units;
+    int64_t t;        /* this step's time index, compared with len */
+    const float *len; /* rows lengths, or NULL: every row valid */
+    float *pre;       /* rows x (blocks * units) pre-activations */
+    int64_t ld_pre;
+    const float *h_prev; /* rows x units: the state before the step */
+    const float *c_prev; /* LSTM cell state before the step (else NULL) */
+    int64_t ld_prev;     /* row stride of h_prev and c_prev */
+    float *h;            /* forward: the new state */
+    float *c;            /* forward, LSTM: the new cell state */
+    int64_t ld_state;    /* row stride of h and c */
+    float *y;            /* forward: the output row, or NULL */
+    const float *dy;     /* backward: the output's gradient, or NULL */
+    int64_t ld_y;        /* row stride of y and dy */
+    float *rh;           /* GRU forward_gates: r * h_prev */
+    int64_t ld_rh;
+    float *dh;        /* backward: rows x units, contiguous */
+    float *dc;        /* backward, LSTM: rows x units, contiguous */
+    const float *drh; /* GRU backward_gates: rows x units, contiguous */
+};
+
+/* CTC (connectionist temporal classification) as Kur's Keras 2.0 backend
+ * computed it with TensorFlow (K.ctc_batch_cost): the network gives
+ * probabilities p (a softmax output), Keras passes log(p + 1e-8) to
+ * tf.nn.ctc_loss, which applies a softmax to them again.  So the loss uses
+ *   q[t, k] = (p[t, k] + KURC_CTC_EPSILON) / sum_j (p[t, j] + KURC_CTC_EPSILON)
+ * and is the standard CTC negative log-likelihood of the label sequence:
+ *   loss = -log sum over alignments pi of prod_t q[t, pi_t],
+ * alignments being the length-n paths over the extended label sequence
+ * (blank, l1, blank, l2, ..., lm, blank) that start at its first or second
+ * entry, end at its last or second to last, and move 0, 1 or 2 entries
+ * per step (2 only onto a label different from the one two back).
+ *
+ * Arrays, for `batch` samples b:
+ *   prob       (batch, steps, classes)  probabilities
+ *   labels     (batch, max_labels)      integer-valued floats; the label of
+ *                                       class k is k - label_shift
+ *   label_len  (batch)                  m_b = clamp(round(label_len[b]), 0, max_labels)
+ *   input_len  (batch) or NULL          n_b = clamp(round(input_len[b]), 0, steps)
+ *                                       (NULL: steps); only steps t < n_b
+ *                                       count.
+ * Sample b's sequence is the classes labels[b, j] + label_shift, j < m_b.
+ * loss[b] = scale * the negative log-likelihood, computed in log space
+ * (log-sum-exp) in at least double precision on the CPU.  A sample without
+ * an alignment gets loss +INFINITY and a zero gradient: when n_b is less
+ * than m_b plus the number of repeated neighbours (j with l_j = l_{j-1}),
+ * or when a class lies outside [0, classes) or equals the blank.  n_b = 0
+ * with m_b = 0 gives loss 0.
+ * ctc_backward ADDS scale * d(loss[b] / scale) / d(prob[b, t, k]) to
+ * dprob for t < n_b (steps beyond n_b are untouched):
+ *   d/dp[t,k] = (q[t,k] - gamma[t,k]) / (p[t,k] + KURC_CTC_EPSILON),
+ *   gamma[t,k] = sum over extended positions s holding class k of
+ *                alpha_t(s) beta_t(s) / (q[t,k] P)
+ * (alpha, beta: the forward and backward variables including step t's
+ * emission; P the sequence probability).  Samples are independent.  Both
+ * functions take a workspace of at least ctc_workspace(geometry) bytes;
+ * the op asks with the executor's largest batch and may then call with
+ * fewer samples (g->batch), as with conv_workspace.  The workspace is
+ * scratch only: nothing is kept in it from ctc_forward to ctc_backward
+ * (the backward pass recomputes the forward variables). */
+#define KURC_CTC_EPSILON 1e-8f
+
+struct kurc_ctc_geom {
+    int64_t batch;
+    int64_t steps;       /* T */
+    int64_t classes;     /* C, the blank included */
+    int64_t max_labels;  /* L */
+    int64_t blank;       /* the blank's class: C - 1 (Keras), 0 (warp) */
+    int64_t label_shift; /* added to every label: 0, or 1 (warp) */
+};
+
+struct kurc_backend;
+
+struct kurc_backend_ops {
+    const char *name;
+
+    /* Memory.  alloc returns zeroed memory or NULL (the caller reports the
+     * size); upload/download copy between host and backend memory. */
+    void *(*alloc)(struct kurc_backend *be, size_t bytes);
+    void (*free)(struct kurc_backend *be, void *ptr);
+    void (*upload)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
+    void (*download)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
+    void (*copy)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
+    void (*zero)(struct kurc_backend *be, void *dst, size_t bytes);
+    void (*fill)(struct kurc_backend *be, float *x, int64_t n, float value);
+    /* Waits until every queued kernel has finished. */
+    void (*synchronize)(struct kurc_backend *be);
+    /* The backend's first failure, or KURC_OK.  Kernels cannot return
+     * errors, so a backend whose library calls can fail (CUDA: an
+     * out-of-memory cudaMalloc, a failed launch, a cuDNN status) records
+     * the FIRST failure - the op, the library call and its message - and
+     * reports it here; the failure is sticky (every later check returns
+     * it) and ops after it do nothing.  Callers check after allocating and
+     * after each batch (src/train).  Never blocks.  The CPU backend cannot
+     * fail and returns KURC_OK; NULL means the same (kurc_backend_check). */
+    enum kurc_status (*check)(struct kurc_backend *be, struct kurc_err *err);
+
+    /* C = alpha op(A) op(B) + beta C, row-major; op(A) is m x k, op(B) is
+     * k x n; lda, ldb, ldc are row strides of the stored matrices. */
+    void (*gemm)(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                 int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
+                 float beta, float *c, int64_t ldc);
+
+    /* y[r, c] += bias[c] for rows x cols; db[c] += sum_r dy[r, c]. */
+    void (*bias_add)(struct kurc_backend *be, int64_t rows, int64_t cols, float *y,
+                     const float *bias);
+    void (*bias_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *dy,
+                          float *dbias);
+
+    /* Convolution without bias.  Workspace bytes from conv_workspace. */
+    size_t (*conv_workspace)(struct kurc_backend *be, const struct kurc_conv_geom *g);
+    void (*conv_forward)(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
+                         const float *w, float *y, void *workspace);
+    void (*conv_backward_data)(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                               const float *dy, const float *w, float *dx, void *workspace);
+    void (*conv_backward_filter)(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                                 const float *x, const float *dy, float *dw, void *workspace);
+
+    /* Pooling.  Backward gets the forward input and output; for max pooling
+     * the gradient goes to the first maximum of each window. */
+    void (*pool_forward)(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
+                         float *y);
+    void (*pool_backward)(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
+                          const float *y, const float *dy, float *dx);
+
+    /* y = act(x); dx += act'(x) dy (y is act(x), for activations whose
+     * derivative is cheaper from it).  alpha is the activation's
+     * parameter where it has one. */
+    void (*act_forward)(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
+                        const float *x, float *y);
+    void (*act_backward)(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
+                         const float *x, const float *y, const float *dy, float *dx);
+
+    /* Softmax (or log-softmax) over the last axis of rows x cols, stable
+     * against overflow; backward from the forward output y. */
+    void (*softmax_forward)(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
+                            const float *x, float *y);
+    void (*softmax_backward)(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
+                             const float *y, const float *dy, float *dx);
+
+    /* Element-wise arithmetic on n elements. */
+    void (*add)(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
+    void (*mul)(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
+    /* y = alpha x + beta y (beta 0 overwrites, whatever y held). */
+    void (*axpby)(struct kurc_backend *be, int64_t n, float alpha, const float *x, float beta,
+                  float *y);
+    /* dx += dy * other (the gradient of a product). */
+    void (*mul_backward)(struct kurc_backend *be, int64_t n, const float *dy, const float *other,
+                         float *dx);
+
+    /* dst[view] = src[view] (or += when accumulate): transposes, slices,
+     * concatenation and repetition are all strided copies. */
+    void (*copy_strided)(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
+                         float *dst, bool accumulate);
+
+    /* Embedding lookup: out[i, :] = table[index[i], :] for n indices held as
+     * floats into a table of rows x width; backward scatters
+     * dtable[index[i], :] += dout[i, :].  Indices from data are checked at
+     * binding; one outside [0, rows) (or NaN), which only a computed index
+     * can be, reads a row of zeros and scatters nothing, so no kernel
+     * touches memory outside the table. */
+    void (*gather)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                   const float *index, const float *table, float *out);
+    void (*gather_backward)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
+                            const float *index, const float *dout, float *dtable);
+
+    /* Inverted dropout: mask[i] = (u(seed, offset + i) >= rate) / (1 - rate)
+     * with u the counter-based uniform of rng.h; y = x * mask. */
+    void (*dropout_forward)(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
+                            uint64_t offset, const float *x, float *y, float *mask);
+
+    /* Batch normalisation with the batch's own statistics over (outer,
+     * inner) for each of channels (x viewed as outer x channels x inner):
+     * y = gamma (x - mean) / sqrt(var + eps) + beta, var biased.  Saves mean
+     * and invstd (channels each) for the backward pass.  In the backward pass
+     * dx, dgamma and dbeta may each be NULL when that gradient is not needed. */
+    void (*batchnorm_forward)(struct kurc_backend *be, int64_t outer, int64_t channels,
+                              int64_t inner, float eps, const float *x, const float *gamma,
+                              const float *beta, float *y, float *mean, float *invstd);
+    void (*batchnorm_backward)(struct kurc_backend *be, int64_t outer, int64_t channels,
+                               int64_t inner, const float *x, const float *dy, const float *gamma,
+                               const float *mean, const float *invstd, float *dx, float *dgamma,
+                               float *dbeta);
+
+    /* Losses over rows x cols: loss[r] per row (see KURC_CCE_EPSILON for
+     * cce); backward adds scale * d(loss[r])/d(pred) for every row. */
+    void (*cce_forward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
+                        const float *truth, float *loss);
+    void (*cce_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
+                         const float *truth, float scale, float *dpred);
+    /* loss[r] = mean over cols of (pred - truth)^2. */
+    void (*mse_forward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
+                        const float *truth, float *loss);
+    void (*mse_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
+                         const float *truth, float scale, float *dpred);
+
+    /* Reductions to the host: *out = sum x[i] and sum x[i]^2, in double. */
+    void (*sum)(struct kurc_backend *be, int64_t n, const float *x, double *out);
+    void (*sum_squares)(struct kurc_backend *be, int64_t n, const float *x, double *out);
+    /* x[i] = clamp(x[i], -limit, limit). */
+    void (*clip)(struct kurc_backend *be, int64_t n, float limit, float *x);
+
+    /* Recurrent layers: one time step at a time (struct kurc_rnn_step
+     * has the contract).  The gemms between them are the caller's. */
+    void (*rnn_forward_gates)(struct kurc_backend *be, const struct kurc_rnn_step *s);
+    void (*rnn_forward_step)(struct kurc_backend *be, const struct kurc_rnn_step *s);
+    void (*rnn_backward_step)(struct kurc_backend *be, const struct kurc_rnn_step *s);
+    void (*rnn_backward_gates)(struct kurc_backend *be, const struct kurc_rnn_step *s);
+
+    /* CTC loss (see struct kurc_ctc_geom): per-sample losses, and their
+     * gradient w.r.t. the probabilities (accumulated). */
+    size_t (*ctc_workspace)(struct kurc_backend *be, const struct kurc_ctc_geom *g);
+    void (*ctc_forward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
+                        const float *labels, const float *label_len, const float *input_len,
+                        float scale, float *loss, void *workspace);
+    void (*ctc_backward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
+                         const float *labels, const float *label_len, const float *input_len,
+                         float scale, float *dprob, void *workspace);
+
+    /* Optimizer updates over flat arrays, Keras 2.0 rules (lr already
+     * includes decay; see src/optim for the schedules):
+     *  sgd:      v = momentum v - lr g;  p += nesterov ? momentum v - lr g : v
+     *            (momentum 0 and no state: p -= lr g)
+     *  adam:     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+     *            p -= lr_t m / (sqrt(v) + eps)   (lr_t bias-corrected by the caller)
+     *  rmsprop:  a = rho a + (1-rho) g^2;  p -= lr g / (sqrt(a) + eps)
+     *  adadelta: a = rho a + (1-rho) g^2;  u = g sqrt(d + eps) / sqrt(a + eps);
+     *            p -= lr u;  d = rho d + (1-rho) u^2 */
+    void (*sgd_step)(struct kurc_backend *be, int64_t n, float lr, float momentum, bool nesterov,
+                     float *p, const float *g, float *v);
+    void (*adam_step)(struct kurc_backend *be, int64_t n, float lr_t, float beta1, float beta2,
+                      float eps, float *p, const float *g, float *m, float *v);
+    void (*rmsprop_step)(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,
+                         float *p, const float *g, float *a);
+    void (*adadelta_step)(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,
+                          float *p, const float *g, float *a, float *d);
+
+    /* Batch normalisation in pieces, for statistics summed over several
+     * ranks or chunks (src/ops/op_norm.c); optional (NULL: the backend only
+     * normalises with one batch's statistics).  x and dy are viewed as
+     * (outer, channels, inner) and per-channel sums come back to the host
+     * in double:
+     *   dy NULL: s1[c] = sum (x - center[c]),  s2[c] = sum (x - center[c])^2
+     *   else:    s1[c] = sum dy,               s2[c] = sum dy (x - center[c])
+     * (center is a host array, NULL for zeros).  batchnorm_affine writes
+     * (or adds to, when accumulate) out the per-channel affine
+     *   k[c] ((x - hi[c]) - lo[c]) + b[c]  (+ a[c] dy when dy is not NULL)
+     * with hi, lo, k, a, b in backend memory (hi + lo is the mean split
+     * into a float and its rounding error). */
+    void (*batchnorm_sums)(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
+                           const float *x, const float *dy, const double *center, double *s1,
+                           double *s2);
+    void (*batchnorm_affine)(struct kurc_backend *be, int64_t outer, int64_t channels,
+                             int64_t inner, const float *x, const float *hi, const float *lo,
+                             const float *k, const float *dy, const float *a, const float *b,
+                             float *out, bool accumulate);
+};
+
+/* A backend instance: its op table and its private state. */
+struct kurc_backend {
+    const struct kurc_backend_ops *ops;
+    void *ctx;
+};
+
+/* The backend's recorded failure (see kurc_backend_ops.check), KURC_OK when
+ * there is none or the backend cannot fail. */
+static inline enum kurc_status kurc_backend_check(struct kurc_backend *be, struct kurc_err *err) {
+    return be && be->ops->check ? be->ops->check(be, err) : KURC_OK;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

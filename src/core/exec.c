@@ -1,0 +1,313 @@
+/* exec.c - memory planning and the forward/backward passes (see exec.h). */
+#include "core/exec.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/xalloc.h"
+
+static size_t aligned(size_t n) {
+    return (n + 15) / 16 * 16;
+}
+
+static bool batched(const struct kurc_tensor *t) {
+    return t->kind != KURC_TENSOR_PARAM;
+}
+
+/* Rows of one chunk at most, and chunks of a batch of max_batch at most. */
+static int64_t chunk_rows_max(const struct kurc_exec *x) {
+    return x->chunk > 0 && x->chunk < x->max_batch ? x->chunk : x->max_batch;
+}
+
+static int64_t chunks_max(const struct kurc_exec *x) {
+    return x->chunk > 0 ? (x->max_batch + x->chunk - 1) / x->chunk : 1;
+}
+
+/* Lays out g's tensors and ops at x->max_batch: offsets, arena sizes, the
+ * workspace and the host scratch (nothing is allocated but the offset
+ * tables). */
+static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
+    struct kurc_backend *be = x->be;
+    int64_t max_batch = x->max_batch;
+    x->g = g;
+    if (g->n_tensors + 1 > x->tensor_capacity) {
+        free(x->offsets);
+        x->tensor_capacity = g->n_tensors + 1;
+        x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
+    }
+    if (g->n_ops + 1 > x->op_capacity) {
+        free(x->saved_at);
+        free(x->saved_stride);
+        x->op_capacity = g->n_ops + 1;
+        x->saved_at = kurc_xcalloc(x->op_capacity, sizeof *x->saved_at);
+        x->saved_stride = kurc_xcalloc(x->op_capacity, sizeof *x->saved_stride);
+    }
+    x->act_floats = x->saved_floats = x->workspace_bytes = x->host_doubles = 0;
+    for (size_t t = 0; t < g->n_tensors; t++) {
+        x->offsets[t] = 0;
+        if (!batched(&g->tensors[t]))
+            continue;
+        x->offsets[t] = x->act_floats;
+        x->act_floats += aligned((size_t)(max_batch * g->tensors[t].fold *
+                                          kurc_shape_numel(&g->tensors[t].shape)));
+    }
+    int64_t rows = chunk_rows_max(x), chunks = chunks_max(x);
+    for (size_t i = 0; i < g->n_ops; i++) {
+        const struct kurc_op *op = &g->ops[i];
+        int64_t batch = max_batch * g->tensors[op->out].fold;
+        x->saved_at[i] = x->saved_floats;
+        x->saved_stride[i] = 0;
+        if (op->def->saved_floats) {
+            x->saved_stride[i] =
+                aligned(op->def->saved_floats(op, rows * g->tensors[op->out].fold));
+            x->saved_floats += x->saved_stride[i] * (size_t)chunks;
+        }
+        if (op->def->host_doubles) {
+            size_t h = op->def->host_doubles(op, chunks);
+            if (h > x->host_doubles)
+                x->host_doubles = h;
+        }
+        if (op->def->workspace_bytes) {
+            size_t w = op->def->workspace_bytes(be, op, batch);
+            if (w > x->workspace_bytes)
+                x->workspace_bytes = w;
+        }
+    }
+}
+
+/* Allocates (again) the arenas that are smaller than the plan needs. */
+static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
+    struct kurc_backend *be = x->be;
+    size_t host = x->host_doubles ? x->host_doubles : 1;
+    if (host > x->host_capacity) {
+        free(x->host);
+        x->host = kurc_xcalloc(host, sizeof *x->host);
+        x->host_capacity = host;
+    }
+    size_t act = x->act_floats ? x->act_floats : 1;
+    size_t saved = x->saved_floats ? x->saved_floats : 1;
+    size_t work = x->workspace_bytes ? x->workspace_bytes : 1;
+    bool ok = true;
+    if (act > x->act_capacity) {
+        be->ops->free(be, x->acts);
+        be->ops->free(be, x->grads);
+        x->acts = be->ops->alloc(be, act * sizeof(float));
+        x->grads = be->ops->alloc(be, act * sizeof(float));
+        x->act_capacity = x->acts && x->grads ? act : 0;
+        ok = ok && x->act_capacity;
+    }
+    if (saved > x->saved_capacity) {
+        be->ops->free(be, x->saved);
+        x->saved = be->ops->alloc(be, saved * sizeof(float));
+        x->saved_capacity = x->saved ? saved : 0;
+        ok = ok && x->saved;
+    }
+    if (work > x->workspace_capacity) {
+        be->ops->free(be, x->workspace);
+        x->workspace = be->ops->alloc(be, work);
+        x->workspace_capacity = x->workspace ? work : 0;
+        ok = ok && x->workspace;
+    }
+    if (ok)
+        return KURC_OK;
+    size_t total = 2 * act * sizeof(float) + saved * sizeof(float) + work;
+    struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
+    bool known = kurc_backend_check(be, &why) != KURC_OK;
+    return kurc_err_set(err, KURC_E_BACKEND, NULL,
+                        "cannot allocate %zu bytes of activations for a batch of %lld on the "
+                        "%s backend%s%.1200s",
+                        total, (long long)x->max_batch, be->ops->name, known ? ": " : "",
+                        known ? why.msg : "");
+}
+
+enum kurc_status kurc_exec_create(struct kurc_backend *be, const struct kurc_graph *g,
+                                  struct kurc_params *params, int64_t max_batch,
+                                  struct kurc_exec **out, struct kurc_err *err) {
+    return kurc_exec_create_chunked(be, g, params, max_batch, 0, out, err);
+}
+
+enum kurc_status kurc_exec_create_chunked(struct kurc_backend *be, const struct kurc_graph *g,
+                                          struct kurc_params *params, int64_t max_batch,
+                                          int64_t chunk, struct kurc_exec **out,
+                                          struct kurc_err *err) {
+    struct kurc_exec *x = kurc_xcalloc(1, sizeof *x);
+    x->be = be;
+    x->params = params;
+    x->max_batch = max_batch;
+    x->batch = max_batch;
+    x->loss_scale = 1.0f;
+    x->chunk = chunk > 0 ? chunk : 0;
+    x->chunk_index = -1;
+    plan(x, g);
+    enum kurc_status st = grow(x, err);
+    if (st) {
+        kurc_exec_free(x);
+        return st;
+    }
+    *out = x;
+    return KURC_OK;
+}
+
+enum kurc_status kurc_exec_replan(struct kurc_exec *x, const struct kurc_graph *g,
+                                  struct kurc_err *err) {
+    plan(x, g);
+    return grow(x, err);
+}
+
+void kurc_exec_free(struct kurc_exec *x) {
+    if (!x)
+        return;
+    struct kurc_backend *be = x->be;
+    be->ops->free(be, x->acts);
+    be->ops->free(be, x->grads);
+    be->ops->free(be, x->saved);
+    be->ops->free(be, x->workspace);
+    free(x->offsets);
+    free(x->saved_at);
+    free(x->saved_stride);
+    free(x->host);
+    free(x);
+}
+
+/* Floats before row x->row0 of a batched tensor. */
+static size_t row_offset(const struct kurc_exec *x, const struct kurc_tensor *t) {
+    return x->row0 ? (size_t)(x->row0 * t->fold * kurc_shape_numel(&t->shape)) : 0;
+}
+
+float *kurc_exec_value(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    if (t->kind == KURC_TENSOR_PARAM)
+        return x->params->values + x->params->items[t->param].offset;
+    return x->acts + x->offsets[tensor] + row_offset(x, t);
+}
+
+float *kurc_exec_grad(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    if (t->kind == KURC_TENSOR_PARAM) {
+        const struct kurc_param *q = &x->params->items[t->param];
+        return q->trainable ? x->params->grads + q->offset : NULL;
+    }
+    return t->needs_grad ? x->grads + x->offsets[tensor] + row_offset(x, t) : NULL;
+}
+
+int64_t kurc_exec_count(const struct kurc_exec *x, int tensor) {
+    const struct kurc_tensor *t = &x->g->tensors[tensor];
+    int64_t n = kurc_shape_numel(&t->shape);
+    return batched(t) ? n * x->batch * t->fold : n;
+}
+
+int64_t kurc_exec_batch(const struct kurc_exec *x, int tensor) {
+    return x->batch * x->g->tensors[tensor].fold;
+}
+
+float *kurc_exec_saved(const struct kurc_exec *x, const struct kurc_op *op) {
+    size_t slot = x->chunk > 0 && x->chunk_index > 0 ? (size_t)x->chunk_index : 0;
+    return x->saved + x->saved_at[op->index] + slot * x->saved_stride[op->index];
+}
+
+float *kurc_exec_saved_shared(const struct kurc_exec *x, const struct kurc_op *op) {
+    return x->saved + x->saved_at[op->index];
+}
+
+int64_t kurc_exec_chunks(const struct kurc_exec *x) {
+    return x->chunk > 0 ? (x->batch + x->chunk - 1) / x->chunk : 1;
+}
+
+void kurc_exec_chunk_rows(const struct kurc_exec *x, int64_t k, int64_t *row0, int64_t *rows) {
+    if (x->chunk <= 0) {
+        *row0 = 0;
+        *rows = x->batch;
+        return;
+    }
+    *row0 = k * x->chunk;
+    *rows = x->batch - *row0 < x->chunk ? x->batch - *row0 : x->chunk;
+}
+
+/* Chunked runs: the state of one chunk, and back to all rows. */
+struct whole {
+    int64_t batch, max_batch;
+    uint64_t sample_base;
+};
+
+static void enter_chunk(struct kurc_exec *x, struct whole w, int64_t k) {
+    int64_t row0, rows;
+    x->batch = w.batch;
+    kurc_exec_chunk_rows(x, k, &row0, &rows);
+    x->chunk_index = k;
+    x->row0 = row0;
+    x->batch = rows;
+    x->sample_base = w.sample_base + (uint64_t)row0; /* dropout masks follow the sample */
+    x->max_batch = x->chunk < w.max_batch ? x->chunk : w.max_batch; /* as planned */
+}
+
+static void leave_chunk(struct kurc_exec *x, struct whole w) {
+    x->chunk_index = -1;
+    x->row0 = 0;
+    x->batch = w.batch;
+    x->max_batch = w.max_batch;
+    x->sample_base = w.sample_base;
+}
+
+/* Zeroes the gradients of the trainable parameters op reads. */
+static void zero_param_grads(struct kurc_exec *x, const struct kurc_op *op) {
+    for (int j = 0; j < op->n_in; j++) {
+        const struct kurc_tensor *t = &x->g->tensors[op->in[j]];
+        if (t->kind != KURC_TENSOR_PARAM)
+            continue;
+        const struct kurc_param *q = &x->params->items[t->param];
+        if (q->trainable)
+            x->be->ops->zero(x->be, x->params->grads + q->offset, (size_t)q->numel * sizeof(float));
+    }
+}
+
+void kurc_exec_forward(struct kurc_exec *x) {
+    const struct kurc_graph *g = x->g;
+    struct whole w = {x->batch, x->max_batch, x->sample_base};
+    int64_t chunks = kurc_exec_chunks(x);
+    for (size_t i = 0; i < g->n_ops; i++) {
+        const struct kurc_op *op = &g->ops[i];
+        if (op->def->prepare_forward)
+            op->def->prepare_forward(x, op);
+        if (x->chunk <= 0) {
+            op->def->forward(x, op);
+            continue;
+        }
+        for (int64_t k = 0; k < chunks; k++) {
+            enter_chunk(x, w, k);
+            op->def->forward(x, op);
+        }
+        leave_chunk(x, w);
+    }
+}
+
+void kurc_exec_backward(struct kurc_exec *x) {
+    const struct kurc_graph *g = x->g;
+    for (size_t t = 0; t < g->n_tensors; t++)
+        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad)
+            x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
+                             (size_t)kurc_exec_count(x, (int)t) * sizeof(float));
+    struct whole w = {x->batch, x->max_batch, x->sample_base};
+    int64_t chunks = kurc_exec_chunks(x);
+    for (size_t i = g->n_ops; i-- > 0;) {
+        const struct kurc_op *op = &g->ops[i];
+        bool run = op->def->backward && g->tensors[op->out].needs_grad;
+        if (run && op->def->prepare_backward)
+            op->def->prepare_backward(x, op);
+        if (x->chunk <= 0) {
+            if (run)
+                op->def->backward(x, op);
+            if (x->after_backward)
+                x->after_backward(x->hook_ctx, x, (int)i);
+            continue;
+        }
+        for (int64_t k = 0; k < chunks; k++) {
+            enter_chunk(x, w, k);
+            zero_param_grads(x, op);
+            if (run)
+                op->def->backward(x, op);
+            if (x->after_backward)
+                x->after_backward(x->hook_ctx, x, (int)i);
+        }
+        leave_chunk(x, w);
+    }
+}

@@ -1,0 +1,326 @@
+/* backend_select.c - choosing and creating the compute backend (see
+ * backend_select.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "train/backend_select.h"
+
+#include <ctype.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/kurc_config.h"
+#include "base/log.h"
+#include "kernels/cpu/cpu_backend.h"
+#if KURC_HAVE_CUDA
+#include "kernels/cuda/cuda_backend.h"
+#endif
+
+static const struct kurc_value *backend_section(const struct kurc_value *settings) {
+    return settings ? kurc_map_get(settings, "backend") : NULL;
+}
+
+static const struct kurc_value *backend_key(const struct kurc_value *settings, const char *key) {
+    const struct kurc_value *b = backend_section(settings);
+    return b && b->kind == KURC_MAP ? kurc_map_get(b, key) : NULL;
+}
+
+static const char *backend_name(const struct kurc_value *settings) {
+    const struct kurc_value *b = backend_section(settings);
+    if (b && b->kind == KURC_STR)
+        return b->u.str.s;
+    const struct kurc_value *name = backend_key(settings, "name");
+    return name && name->kind == KURC_STR ? name->u.str.s : "auto";
+}
+
+/* A positive thread count from the environment variable name, or 0. */
+static int env_threads(const char *name) {
+    const char *v = getenv(name);
+    char *end;
+    long n = v ? strtol(v, &end, 10) : 0;
+    return v && *v && *end == '\0' && n > 0 && n <= 4096 ? (int)n : 0;
+}
+
+/* The CPU backend's threads: settings.backend.threads, else what the
+ * launcher asked for (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS), else the
+ * cores this process may run on (its affinity: a SLURM allocation's or a
+ * binding's) shared among the ranks on the node. */
+static int threads_for(const struct kurc_value *settings, int local_size) {
+    /* deterministic training: one thread, whatever BLAS would split */
+    const struct kurc_value *d = settings ? kurc_map_get(settings, "deterministic") : NULL;
+    if (d && d->kind == KURC_BOOL && d->u.b)
+        return 1;
+    const struct kurc_value *t = backend_key(settings, "threads");
+    if (t && t->kind == KURC_INT && t->u.i > 0)
+        return (int)t->u.i;
+    int n = env_threads("OPENBLAS_NUM_THREADS");
+    if (!n)
+        n = env_threads("OMP_NUM_THREADS");
+    if (n)
+        return n;
+    cpu_set_t allowed;
+    long cores = sched_getaffinity(0, sizeof allowed, &allowed) == 0
+                     ? CPU_COUNT(&allowed)
+                     : sysconf(_SC_NPROCESSORS_ONLN);
+    int per_rank = (int)(cores > 0 ? cores : 1) / (local_size > 0 ? local_size : 1);
+    return per_rank > 0 ? per_rank : 1;
+}
+
+/* --- device specifications ------------------------------------------------ */
+
+/* A GPU ordinal: digits, below KURC_MAX_GPUS.  Advances *p. */
+static bool ordinal(const char **p, const char *end, int *out) {
+    const char *s = *p;
+    int v = 0;
+    if (s == end || !isdigit((unsigned char)*s))
+        return false;
+    for (; s < end && isdigit((unsigned char)*s); s++) {
+        v = v * 10 + (*s - '0');
+        if (v >= KURC_MAX_GPUS)
+            return false;
+    }
+    *p = s;
+    *out = v;
+    return true;
+}
+
+/* One term (without commas): cpu, gpu, gpuN, gpuA-B, gpu!N, gpu!A-B. */
+static bool term(const char *s, const char *end, uint64_t *include, uint64_t *exclude,
+                 bool *any_include, bool *cpu) {
+    while (s < end && isspace((unsigned char)*s))
+        s++;
+    while (end > s && isspace((unsigned char)end[-1]))
+        end--;
+    size_t len = (size_t)(end - s);
+    if (len == 3 && memcmp(s, "cpu", 3) == 0) {
+        *cpu = true;
+        return true;
+    }
+    if (len < 3 || memcmp(s, "gpu", 3) != 0)
+        return false;
+    s += 3;
+    if (s == end) {
+        *include = ~(uint64_t)0;
+        *any_include = true;
+        return true;
+    }
+    bool not = *s == '!';
+    if (not )
+        s++;
+    int lo, hi;
+    if (!ordinal(&s, end, &lo))
+        return false;
+    hi = lo;
+    if (s < end && *s == '-') {
+        s++;
+        if (!ordinal(&s, end, &hi) || hi < lo)
+            return false;
+    }
+    if (s != end)
+        return false;
+    uint64_t bits = 0;
+    for (int i = lo; i <= hi; i++)
+        bits |= (uint64_t)1 << i;
+    if (not ) {
+        *exclude |= bits;
+    } else {
+        *include |= bits;
+        *any_include = true;
+    }
+    return true;
+}
+
+static enum kurc_status bad_device(const struct kurc_value *v, const char *text,
+                                   struct kurc_err *err) {
+    return kurc_err_set(err, KURC_E_CONFIG, &v->loc,
+                        "settings.backend.device: '%s' is not a device specification (cpu, gpu, "
+                        "gpuN, gpuA-B, gpu!N, joined by commas; GPUs 0 to %d)",
+                        text, KURC_MAX_GPUS - 1);
+}
+
+/* One string or integer of the specification. */
+static enum kurc_status spec_item(const struct kurc_value *v, uint64_t *include, uint64_t *exclude,
+                                  bool *any_include, bool *cpu, struct kurc_err *err) {
+    if (v->kind == KURC_INT) {
+        if (v->u.i < 0 || v->u.i >= KURC_MAX_GPUS) {
+            char text[32];
+            snprintf(text, sizeof text, "%lld", (long long)v->u.i);
+            return bad_device(v, text, err);
+        }
+        *include |= (uint64_t)1 << v->u.i;
+        *any_include = true;
+        return KURC_OK;
+    }
+    if (v->kind != KURC_STR)
+        return kurc_err_set(err, KURC_E_CONFIG, &v->loc,
+                            "settings.backend.device: expected a string such as \"gpu0,gpu1\"");
+    const char *s = v->u.str.s, *end = s + v->u.str.len;
+    while (s <= end) {
+        const char *comma = memchr(s, ',', (size_t)(end - s));
+        const char *stop = comma ? comma : end;
+        if (!term(s, stop, include, exclude, any_include, cpu))
+            return bad_device(v, v->u.str.s, err);
+        s = stop + 1;
+    }
+    return KURC_OK;
+}
+
+enum kurc_status kurc_device_spec_parse(const struct kurc_value *device, int count,
+                                        uint64_t *allowed, bool *cpu, struct kurc_err *err) {
+    uint64_t include = 0, exclude = 0;
+    bool any_include = false;
+    *cpu = false;
+    *allowed = 0;
+    if (device && device->kind != KURC_NULL) {
+        if (device->kind == KURC_LIST) {
+            for (size_t i = 0; i < device->u.list.len; i++) {
+                enum kurc_status st =
+                    spec_item(device->u.list.items[i], &include, &exclude, &any_include, cpu, err);
+                if (st)
+                    return st;
+            }
+        } else {
+            enum kurc_status st = spec_item(device, &include, &exclude, &any_include, cpu, err);
+            if (st)
+                return st;
+        }
+        if (*cpu && (any_include || exclude))
+            return kurc_err_set(err, KURC_E_CONFIG, &device->loc,
+                                "settings.backend.device: cpu cannot be combined with GPUs");
+    }
+    if (!any_include)
+        include = ~(uint64_t)0;
+    uint64_t visible = count >= KURC_MAX_GPUS ? ~(uint64_t)0
+                       : count > 0            ? ((uint64_t)1 << count) - 1
+                                              : 0;
+    *allowed = include & ~exclude & visible;
+    return KURC_OK;
+}
+
+/* --- creation ---------------------------------------------------------------- */
+
+static enum kurc_status make_cpu(const struct kurc_value *settings, int local_size,
+                                 const char *name, const char *why, struct kurc_backend **out,
+                                 struct kurc_err *err) {
+    int threads = threads_for(settings, local_size);
+    *out = kurc_cpu_backend_create(threads);
+    if (!*out)
+        return kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");
+    kurc_log(KURC_LOG_INFO, "backend: cpu with %d BLAS thread%s (settings.backend: %s%s%s)",
+             threads, threads == 1 ? "" : "s", name, why ? "; " : "", why ? why : "");
+    return KURC_OK;
+}
+
+#if KURC_HAVE_CUDA
+static bool env_on(const char *name) {
+    const char *v = getenv(name);
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* The GPUs this node's ranks may use, in order: the allowed ones, the
+ * first `parallel` of them.  Returns how many. */
+static int usable_gpus(const struct kurc_value *settings, uint64_t allowed, int list[]) {
+    int n = 0;
+    for (int i = 0; i < KURC_MAX_GPUS; i++)
+        if (allowed & ((uint64_t)1 << i))
+            list[n++] = i;
+    const struct kurc_value *parallel = backend_key(settings, "parallel");
+    if (parallel && parallel->kind == KURC_INT && parallel->u.i > 0 && parallel->u.i < n)
+        n = (int)parallel->u.i;
+    return n;
+}
+#endif
+
+enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank, int local_rank,
+                                     int local_size, struct kurc_backend **out,
+                                     struct kurc_err *err) {
+    const char *name = backend_name(settings);
+    bool want_cuda = strcmp(name, "cuda") == 0;
+    *out = NULL;
+    if (strcmp(name, "cpu") == 0)
+        return make_cpu(settings, local_size, name, NULL, out, err);
+#if KURC_HAVE_CUDA
+    char why[256];
+    int count = kurc_cuda_device_count(why, sizeof why);
+    uint64_t allowed;
+    bool cpu;
+    enum kurc_status st =
+        kurc_device_spec_parse(backend_key(settings, "device"), count, &allowed, &cpu, err);
+    if (st)
+        return st;
+    if (cpu && want_cuda)
+        return kurc_err_set(err, KURC_E_CONFIG, NULL,
+                            "settings.backend asks for cuda on device cpu: ask for one or the "
+                            "other");
+    if (cpu)
+        return make_cpu(settings, local_size, name, "device: cpu", out, err);
+    if (count == 0) {
+        if (want_cuda)
+            return kurc_err_set(err, KURC_E_BACKEND, NULL,
+                                "settings.backend asks for cuda, but no CUDA device is visible "
+                                "(%s); use backend: cpu or auto to run on the CPU",
+                                why);
+        return make_cpu(settings, local_size, name, why, out, err);
+    }
+    int list[KURC_MAX_GPUS];
+    int n = usable_gpus(settings, allowed, list);
+    if (n == 0 || local_size > n) {
+        /* every rank of the node sees the same and decides the same */
+        char reason[256];
+        if (n == 0)
+            snprintf(reason, sizeof reason,
+                     "settings.backend.device allows none of the %d visible GPU%s", count,
+                     count == 1 ? "" : "s");
+        else
+            snprintf(reason, sizeof reason,
+                     "%d ranks run on this node but settings.backend allows %d GPU%s (device and "
+                     "parallel), and each rank needs its own",
+                     local_size, n, n == 1 ? "" : "s");
+        if (want_cuda)
+            return kurc_err_set(err, KURC_E_CONFIG, NULL,
+                                "%s: start at most one rank per allowed GPU, or use backend: cpu",
+                                reason);
+        kurc_log(KURC_LOG_WARNING, "%s: running on the CPU", reason);
+        return make_cpu(settings, local_size, name, "no GPU for every rank", out, err);
+    }
+    int device = list[local_rank];
+    struct kurc_cuda_options opt = {.device = device,
+                                    .rank = rank,
+                                    .allow_tf32 = env_on("KURC_CUDA_TF32"),
+                                    .find = env_on("KURC_CUDNN_FIND")};
+    st = kurc_cuda_backend_create(&opt, out, err);
+    if (st)
+        return st;
+    char what[256];
+    kurc_cuda_backend_describe(*out, what, sizeof what);
+    kurc_log(KURC_LOG_INFO, "backend: cuda on %s (settings.backend: %s)", what, name);
+    return KURC_OK;
+#else
+    (void)rank;
+    (void)local_rank;
+    uint64_t allowed; /* checked, so that a Kurfile means the same in every build */
+    bool cpu;
+    enum kurc_status st =
+        kurc_device_spec_parse(backend_key(settings, "device"), 0, &allowed, &cpu, err);
+    if (st)
+        return st;
+    if (want_cuda)
+        return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
+                            "settings.backend asks for cuda, which this build does not have "
+                            "(the CPU backend runs with backend: cpu or auto)");
+    return make_cpu(settings, local_size, name, NULL, out, err);
+#endif
+}
+
+void kurc_backend_release(struct kurc_backend *be) {
+    if (!be)
+        return;
+#if KURC_HAVE_CUDA
+    if (kurc_backend_is_cuda(be)) {
+        kurc_cuda_backend_free(be);
+        return;
+    }
+#endif
+    kurc_cpu_backend_free(be);
+}
