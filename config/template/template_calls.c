@@ -245,7 +245,7 @@ static int str_split(struct rt *rt, int line, const struct kurc_value *s, struct
             size_t end = i;
             while (end < len) {
                 uint32_t cp;
-                size_t next = tmpl_u8_next(p, len, end, &cp);
+                size_t next = kurc_utf8_next(p, len, end, &cp);
                 if (tmpl_py_space(cp))
                     break;
                 end = next;

@@ -401,7 +401,7 @@ int tmpl_iterate(struct rt *rt, int line, const struct kurc_value *v, struct kur
         struct kurc_value *l = kurc_value_list(NULL);
         for (size_t i = 0; i < v->u.str.len;) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(v->u.str.s, v->u.str.len, i, &cp);
+            size_t next = kurc_utf8_next(v->u.str.s, v->u.str.len, i, &cp);
             kurc_list_append(l, kurc_value_strn(v->u.str.s + i, next - i, NULL));
             i = next;
         }

@@ -15,87 +15,18 @@
 #include "config/template/template_int.h"
 #include "config/value/pyrepr.h"
 
-size_t tmpl_u8_next(const char *s, size_t len, size_t i, uint32_t *cp) {
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned c = u[i];
-    size_t n;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return i + 1;
-    }
-    if ((c >> 5) == 6) {
-        n = 2;
-        v = c & 0x1f;
-    } else if ((c >> 4) == 14) {
-        n = 3;
-        v = c & 0x0f;
-    } else if ((c >> 3) == 30) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        n = 0;
-        v = 0;
-    }
-    bool ok = n > 0 && i + n <= len;
-    for (size_t k = 1; ok && k < n; k++) {
-        ok = (u[i + k] & 0xC0) == 0x80;
-        v = v << 6 | (u[i + k] & 0x3f);
-    }
-    if (!ok) { /* like Python's surrogateescape */
-        *cp = 0xDC00 + c;
-        return i + 1;
-    }
-    *cp = v;
-    return i + n;
-}
-
-size_t tmpl_u8_count(const char *s, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; n++) {
-        uint32_t cp;
-        i = tmpl_u8_next(s, len, i, &cp);
-    }
-    return n;
-}
-
 size_t *tmpl_u8_offsets(const char *s, size_t len, size_t *n) {
-    size_t count = tmpl_u8_count(s, len);
+    size_t count = kurc_utf8_count(s, len);
     size_t *offs = kurc_xmalloc((count + 1) * sizeof *offs);
     size_t i = 0;
     for (size_t k = 0; k < count; k++) {
         uint32_t cp;
         offs[k] = i;
-        i = tmpl_u8_next(s, len, i, &cp);
+        i = kurc_utf8_next(s, len, i, &cp);
     }
     offs[count] = len;
     *n = count;
     return offs;
-}
-
-void tmpl_u8_put(struct kurc_strbuf *sb, uint32_t cp) {
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | cp >> 6);
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | cp >> 12);
-        b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | cp >> 18);
-        b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-        b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-        b[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    kurc_strbuf_append(sb, b, n);
 }
 
 bool tmpl_py_space(uint32_t cp) {
@@ -108,7 +39,7 @@ size_t tmpl_rstrip(const char *s, size_t len) {
     size_t end = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
+        size_t next = kurc_utf8_next(s, len, i, &cp);
         if (!tmpl_py_space(cp))
             end = next;
         i = next;
@@ -120,7 +51,7 @@ size_t tmpl_lstrip(const char *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
+        size_t next = kurc_utf8_next(s, len, i, &cp);
         if (!tmpl_py_space(cp))
             break;
         i = next;
@@ -144,7 +75,7 @@ static bool in_set(uint32_t cp, const char *chars, size_t nchars) {
         return tmpl_py_space(cp);
     for (size_t i = 0; i < nchars;) {
         uint32_t c;
-        i = tmpl_u8_next(chars, nchars, i, &c);
+        i = kurc_utf8_next(chars, nchars, i, &c);
         if (c == cp)
             return true;
     }
@@ -157,7 +88,7 @@ void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, boo
     if (left) {
         while (start < len) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, start, &cp);
+            size_t next = kurc_utf8_next(s, len, start, &cp);
             if (!in_set(cp, chars, nchars))
                 break;
             start = next;
@@ -167,7 +98,7 @@ void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, boo
         end = start;
         for (size_t i = start; i < len;) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, i, &cp);
+            size_t next = kurc_utf8_next(s, len, i, &cp);
             if (!in_set(cp, chars, nchars))
                 end = next;
             i = next;
@@ -189,7 +120,7 @@ void tmpl_replace(const char *s, size_t len, const char *old, size_t oldlen, con
                 break;
             }
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, i, &cp);
+            size_t next = kurc_utf8_next(s, len, i, &cp);
             kurc_strbuf_append(sb, s + i, next - i);
             i = next;
         }
@@ -413,7 +344,7 @@ static void json_string(const char *s, size_t len, struct kurc_strbuf *sb) {
     kurc_strbuf_putc(sb, '"');
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
+        size_t next = kurc_utf8_next(s, len, i, &cp);
         switch (cp) {
         case '"':
             kurc_strbuf_puts(sb, "\\\"");

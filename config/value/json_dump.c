@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 
@@ -19,53 +20,13 @@ void kurc_json_float_repr(double f, char *out) {
         kurc_py_float_repr(f, out);
 }
 
-/* Decodes one UTF-8 sequence at s (avail > 0 bytes) into *cp and returns its
- * length.  For an invalid sequence it returns the length of its maximal
- * valid-looking prefix (at least 1) and sets *cp to U+FFFD. */
-static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp) {
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        *cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        *cp = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong forms */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        *cp = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    for (size_t i = 1; i < n; i++) {
-        unsigned char b = i < avail ? s[i] : 0;
-        if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) {
-            *cp = 0xFFFD;
-            return i;
-        }
-        *cp = (*cp << 6) | (b & 0x3F);
-    }
-    return n;
-}
-
 void kurc_json_dump_string(const char *s, size_t len, struct kurc_strbuf *out) {
     kurc_strbuf_putc(out, '"');
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        i += kurc_utf8_decode_strict(s + i, len - i, &cp);
+        if (cp == KURC_UTF8_BAD)
+            cp = 0xFFFD;
         switch (cp) {
         case '"':
             kurc_strbuf_puts(out, "\\\"");
