@@ -25,17 +25,10 @@
 #include "config/value/pyrepr.h"
 #include "config/value/value.h"
 #include "config/yaml_load.h"
+#include "formats/idx.h"
 
 #define SUMMARY "summary.yml"
 #define SUMMARY_VERSION 3
-
-/* IDX element types (the third byte of the header). */
-#define IDX_U8 0x08
-#define IDX_I8 0x09
-#define IDX_I16 0x0B
-#define IDX_I32 0x0C
-#define IDX_F32 0x0D
-#define IDX_F64 0x0E
 
 static const char *const clock_names[4] = {"all", "train", "validate", "batch"};
 
@@ -104,10 +97,10 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
         st = fail(err, path, "not a one-dimensional IDX file");
     } else if (head[2] != type) {
         st = fail(err, path, "the log column holds %s data, not %s",
-                  head[2] == IDX_F32   ? "float"
-                  : head[2] == IDX_I32 ? "integer"
+                  head[2] == KURC_IDX_F32   ? "float"
+                  : head[2] == KURC_IDX_I32 ? "integer"
                                        : "other",
-                  type == IDX_F32 ? "float" : "integer");
+                  type == KURC_IDX_F32 ? "float" : "integer");
     } else {
         count = get_be32(head + 4);
     }
@@ -172,13 +165,13 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
     unsigned char bytes[4];
     for (size_t i = 0; i <= n + 2 && !st; i++) {
         const char *stat = i < n ? names[i] : i == n ? "total" : i == n + 1 ? "batch" : "time";
-        unsigned char idx_type = IDX_F32;
+        unsigned char idx_type = KURC_IDX_F32;
         if (i < n)
             float_bytes((float)values[i], bytes);
         else if (i == n)
             float_bytes((float)total, bytes);
         else if (i == n + 1) {
-            idx_type = IDX_I32;
+            idx_type = KURC_IDX_I32;
             put_be32(bytes, (uint32_t)(int32_t)batch);
         } else
             float_bytes((float)time, bytes);
@@ -353,50 +346,6 @@ double kurc_logger_latest_time(const struct kurc_logger *l) {
     return l->latest_time;
 }
 
-/* Bytes per element of an IDX type, 0 for an unknown type. */
-static size_t idx_size(unsigned char type) {
-    switch (type) {
-    case IDX_U8:
-    case IDX_I8:
-        return 1;
-    case IDX_I16:
-        return 2;
-    case IDX_I32:
-    case IDX_F32:
-        return 4;
-    case IDX_F64:
-        return 8;
-    default:
-        return 0;
-    }
-}
-
-/* Element i of IDX data of the given type (big-endian) as a double. */
-static double idx_element(const unsigned char *p, unsigned char type, size_t i) {
-    switch (type) {
-    case IDX_U8:
-        return p[i];
-    case IDX_I8:
-        return (signed char)p[i];
-    case IDX_I16:
-        return (int16_t)(uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
-    case IDX_I32:
-        return (int32_t)get_be32(p + 4 * i);
-    case IDX_F32: {
-        uint32_t u = get_be32(p + 4 * i);
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return f;
-    }
-    default: {
-        uint64_t u = (uint64_t)get_be32(p + 8 * i) << 32 | get_be32(p + 8 * i + 4);
-        double d;
-        memcpy(&d, &u, sizeof d);
-        return d;
-    }
-    }
-}
-
 enum kurc_status kurc_logger_column(const char *dir, const char *column, double **values, size_t *n,
                                     struct kurc_err *err) {
     *values = NULL;
@@ -413,23 +362,14 @@ enum kurc_status kurc_logger_column(const char *dir, const char *column, double 
         free(path);
         return st;
     }
-    size_t size = len >= 4 ? idx_size(data[2]) : 0;
-    size_t ndim = len >= 4 ? data[3] : 0;
-    if (size == 0 || data[0] || data[1] || ndim == 0 || len < 4 + 4 * ndim) {
-        st = fail(err, path, "not an IDX file");
-    } else {
-        size_t count = 1;
-        for (size_t d = 0; d < ndim; d++)
-            count *= get_be32(data + 4 + 4 * d);
-        const unsigned char *body = data + 4 + 4 * ndim;
-        if ((size_t)(data + len - body) / size < count) {
-            st = fail(err, path, "the IDX file ends before its %zu values", count);
-        } else {
-            *values = kurc_xmalloc((count ? count : 1) * sizeof **values);
-            for (size_t i = 0; i < count; i++)
-                (*values)[i] = idx_element(body, data[2], i);
-            *n = count;
-        }
+    /* bytes after the values are what a crash during an append left */
+    struct kurc_idx_header h;
+    st = kurc_idx_parse_header(data, len, path, &h, err);
+    if (st == KURC_OK) {
+        *values = kurc_xmalloc((h.numel ? h.numel : 1) * sizeof **values);
+        for (uint64_t i = 0; i < h.numel; i++)
+            (*values)[i] = kurc_idx_element(&h, i);
+        *n = h.numel;
     }
     free(data);
     free(path);
