@@ -9,54 +9,40 @@
  * run with KURC_NCCL=0 (host staging).  With one rank the communicator
  * stays the MPI/self one and the test checks that instead.
  * Skips (77) without a GPU, or with fewer GPUs than ranks on a node (NCCL
- * needs one GPU per rank).
+ * needs one GPU per rank).  A failed check must not stop one rank while
+ * the others wait in a collective: each rank notes its failures and one
+ * cmocka assertion at the end checks the verdict of every rank.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "comm/comm.h"
 #include "comm/comm_nccl.h"
 #include "kernels/cuda/cuda_backend.h"
 
+static const char *expected; /* the communicator's kind (argv[1]) */
+static struct kurc_comm *comm;
+static struct kurc_backend *be;
 static int failed;
 
+/* Notes a failed check of this rank. */
 static void expect(bool ok, int rank, const char *what) {
     if (!ok) {
-        printf("FAIL rank %d: %s\n", rank, what);
+        print_error("FAIL rank %d: %s\n", rank, what);
         failed = 1;
     }
 }
 
-int main(int argc, char **argv) {
-    const char *expected = argc > 1 ? argv[1] : "nccl";
-    struct kurc_comm *comm;
+static void test_collectives(void **state) {
+    (void)state;
     struct kurc_err err;
-    if (kurc_comm_create(&comm, &err)) {
-        fprintf(stderr, "kurc_comm_create: %s\n", err.msg);
-        return 1;
-    }
-    char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
-    /* every rank of a node sees the same: all skip together */
-    if (count == 0 || count < comm->local_size) {
-        if (comm->rank == 0) {
-            if (count == 0)
-                printf("skipped: no CUDA device (%s)\n", why);
-            else
-                printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
-                       comm->local_size, count);
-        }
-        kurc_comm_free(comm);
-        return 77;
-    }
-    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
-    struct kurc_backend *be;
-    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
-        fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
-        comm->ops->abort(comm, 1);
-        return 1;
-    }
     int rank = comm->rank, size = comm->size;
     if (size > 1)
         expect(strcmp(comm->ops->name, expected) == 0, rank, "the communicator's kind");
@@ -108,9 +94,39 @@ int main(int argc, char **argv) {
     /* every rank's verdict, so that rank 0's exit code is the job's */
     double bad = failed;
     comm->ops->allreduce_double(comm, &bad, 1, &err);
-    if (rank == 0)
-        printf("%s\n", bad > 0 ? "some checks failed" : "all checks passed");
+    assert_true(bad == 0);
+}
+
+int main(int argc, char **argv) {
+    expected = argc > 1 ? argv[1] : "nccl";
+    struct kurc_err err;
+    if (kurc_comm_create(&comm, &err)) {
+        fprintf(stderr, "kurc_comm_create: %s\n", err.msg);
+        return 1;
+    }
+    char why[256];
+    int count = kurc_cuda_device_count(why, sizeof why);
+    /* every rank of a node sees the same: all skip together */
+    if (count == 0 || count < comm->local_size) {
+        if (comm->rank == 0) {
+            if (count == 0)
+                printf("skipped: no CUDA device (%s)\n", why);
+            else
+                printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
+                       comm->local_size, count);
+        }
+        kurc_comm_free(comm);
+        return 77;
+    }
+    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
+    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
+        fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
+        comm->ops->abort(comm, 1);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_collectives)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kurc_comm_free(comm);
     kurc_cuda_backend_free(be);
-    return bad > 0 ? 1 : 0;
+    return rc;
 }
