@@ -84,28 +84,6 @@ static bool is_sha256_hex(const char *s) {
     return n == 64;
 }
 
-/* os.makedirs(path, exist_ok=True). */
-static enum kurc_status make_dirs(const char *path, struct kurc_err *err) {
-    char *p = kurc_xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            enum kurc_status st = kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s",
-                                               p, strerror(errno));
-            free(p);
-            return st;
-        }
-        *s = '/';
-    }
-    free(p);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s", path,
-                            strerror(errno));
-    return KURC_OK;
-}
-
 /* Python's tempfile.gettempdir(), reduced to $TMPDIR, $TEMP, $TMP or /tmp:
  * the first that names a directory. */
 static const char *temp_dir(void) {
@@ -244,8 +222,12 @@ static enum kurc_status fetch_url(const char *url, const struct kurc_loc *url_lo
     char *target = path ? kurc_path_expand(path) : kurc_xstrdup(temp_dir());
     struct stat sb;
     enum kurc_status st = KURC_OK;
-    if (stat(target, &sb) != 0)
-        st = make_dirs(target, err);
+    char *failed = NULL;
+    int e = stat(target, &sb) != 0 ? kurc_path_make_dirs(target, &failed) : 0;
+    if (e)
+        st = kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s", failed,
+                          strerror(e));
+    free(failed);
     if (st == KURC_OK && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         if (!*name) {
             st = kurc_err_set(err, KURC_E_CONFIG, url_loc,

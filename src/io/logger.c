@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +19,14 @@
 #include <unistd.h>
 
 #include "base/file_read.h"
+#include "base/paths.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 #include "config/value/value.h"
 #include "config/yaml_load.h"
 #include "formats/idx.h"
+#include "io/io_util.h"
 
 #define SUMMARY "summary.yml"
 #define SUMMARY_VERSION 3
@@ -36,35 +37,6 @@ struct kurc_logger {
     char *dir;
     double latest_time;
 };
-
-static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...) {
-    struct kurc_loc loc = {path, 0, 0};
-    va_list ap;
-    va_start(ap, fmt);
-    kurc_err_vset(err, KURC_E_IO, &loc, fmt, ap);
-    va_end(ap);
-    return KURC_E_IO;
-}
-
-/* mkdir -p. */
-static int make_dirs(const char *dir) {
-    char *copy = kurc_xstrdup(dir);
-    int rc = 0;
-    for (char *s = copy + 1; *s && rc == 0; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(copy, 0777) != 0 && errno != EEXIST)
-                rc = -1;
-            *s = '/';
-        }
-    if (rc == 0 && mkdir(copy, 0777) != 0 && errno != EEXIST)
-        rc = -1;
-    free(copy);
-    return rc;
-}
 
 static uint32_t get_be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -83,7 +55,8 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
                                    struct kurc_err *err) {
     int fd = open(path, O_RDWR | O_CREAT, 0666);
     if (fd < 0)
-        return fail(err, path, "cannot open the log column: %s", strerror(errno));
+        return kurc_io_fail(err, KURC_E_IO, path, "cannot open the log column: %s",
+                            strerror(errno));
     unsigned char head[8];
     ssize_t got = pread(fd, head, sizeof head, 0);
     enum kurc_status st = KURC_OK;
@@ -92,15 +65,16 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
         const unsigned char fresh[8] = {0, 0, type, 1, 0, 0, 0, 0};
         memcpy(head, fresh, sizeof head);
         if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
-            st = fail(err, path, "cannot write the log column: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot write the log column: %s",
+                              strerror(errno));
     } else if (got != (ssize_t)sizeof head || head[0] || head[1] || head[3] != 1) {
-        st = fail(err, path, "not a one-dimensional IDX file");
+        st = kurc_io_fail(err, KURC_E_IO, path, "not a one-dimensional IDX file");
     } else if (head[2] != type) {
-        st = fail(err, path, "the log column holds %s data, not %s",
-                  head[2] == KURC_IDX_F32   ? "float"
-                  : head[2] == KURC_IDX_I32 ? "integer"
-                                       : "other",
-                  type == KURC_IDX_F32 ? "float" : "integer");
+        st = kurc_io_fail(err, KURC_E_IO, path, "the log column holds %s data, not %s",
+                          head[2] == KURC_IDX_F32   ? "float"
+                          : head[2] == KURC_IDX_I32 ? "integer"
+                                                    : "other",
+                          type == KURC_IDX_F32 ? "float" : "integer");
     } else {
         count = get_be32(head + 4);
     }
@@ -109,7 +83,8 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
         put_be32(head + 4, count + 1);
         if (pwrite(fd, value, 4, end - 4) != 4 || ftruncate(fd, end) != 0 ||
             pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
-            st = fail(err, path, "cannot append to the log column: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot append to the log column: %s",
+                              strerror(errno));
     }
     close(fd);
     return st;
@@ -223,13 +198,15 @@ enum kurc_status kurc_logger_flush(struct kurc_logger *l, const struct kurc_log_
     enum kurc_status st = KURC_OK;
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+        st =
+            kurc_io_fail(err, KURC_E_IO, path, "cannot write the log summary: %s", strerror(errno));
     } else {
         bool ok = fwrite(b.data, 1, b.len, f) == b.len;
         if (fclose(f) != 0)
             ok = false;
         if (!ok || rename(tmp, path) != 0) {
-            st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot write the log summary: %s",
+                              strerror(errno));
             unlink(tmp);
         }
     }
@@ -256,7 +233,7 @@ static enum kurc_status load_summary(const char *path, struct kurc_log_summary *
     char *text;
     int e = kurc_file_read(path, &text, &len);
     if (e)
-        return fail(err, path, "cannot read the log summary: %s", strerror(e));
+        return kurc_io_fail(err, KURC_E_IO, path, "cannot read the log summary: %s", strerror(e));
     struct kurc_value *v = NULL;
     enum kurc_status st = kurc_load_buffer(text, len, KURC_FORMAT_YAML, path, &v, err);
     free(text);
@@ -264,7 +241,7 @@ static enum kurc_status load_summary(const char *path, struct kurc_log_summary *
         return st;
     if (!v || v->kind != KURC_MAP) {
         kurc_value_free(v);
-        return fail(err, path, "the log summary is not a mapping");
+        return kurc_io_fail(err, KURC_E_IO, path, "the log summary is not a mapping");
     }
     /* absent counters are 0, as Kur read them with summary.get(key, 0) */
     double counts[4] = {0, 0, 0, 0};
@@ -303,9 +280,12 @@ enum kurc_status kurc_logger_open(const char *dir, struct kurc_logger **out,
     struct stat sb;
     bool exists = stat(dir, &sb) == 0;
     if (exists && !S_ISDIR(sb.st_mode))
-        return fail(err, dir, "the binary logger keeps its log in a directory, but this is a file");
-    if (!exists && make_dirs(dir) != 0)
-        return fail(err, dir, "cannot create the log directory: %s", strerror(errno));
+        return kurc_io_fail(err, KURC_E_IO, dir,
+                            "the binary logger keeps its log in a directory, but this is a file");
+    int e = exists ? 0 : kurc_path_make_dirs(dir, NULL);
+    if (e)
+        return kurc_io_fail(err, KURC_E_IO, dir, "cannot create the log directory: %s",
+                            strerror(e));
     struct kurc_logger *l = kurc_xcalloc(1, sizeof *l);
     l->dir = kurc_xstrdup(dir);
     if (exists) {
@@ -358,7 +338,7 @@ enum kurc_status kurc_logger_column(const char *dir, const char *column, double 
     unsigned char *data = (unsigned char *)bytes;
     if (e) {
         if (e != ENOENT)
-            st = fail(err, path, "cannot read the log column: %s", strerror(e));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot read the log column: %s", strerror(e));
         free(path);
         return st;
     }
