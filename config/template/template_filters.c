@@ -100,8 +100,7 @@ static int str_arg(struct rt *rt, int line, struct tv *slot, struct kurc_value *
 
 static void own_str(struct tv *out, struct kurc_strbuf *sb) {
     kurc_strbuf_append(sb, "", 0);
-    size_t len = sb->len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(sb, NULL));
 }
 
 /* Python's len(). */
@@ -438,8 +437,7 @@ static int item_key(struct rt *rt, int line, const struct kurc_value *item, cons
         tmpl_case(key->u.str.s, key->u.str.len, CASE_LOWER, &sb);
         kurc_value_free(key);
         kurc_strbuf_append(&sb, "", 0);
-        size_t len = sb.len;
-        key = kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL);
+        key = kurc_value_str_buf(&sb, NULL);
     }
     *out = key;
     return 0;

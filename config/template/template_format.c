@@ -284,7 +284,6 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
         kurc_strbuf_free(&sb);
         return -1;
     }
-    size_t len = sb.len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(&sb, NULL));
     return 0;
 }

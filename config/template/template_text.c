@@ -335,8 +335,7 @@ struct kurc_value *tmpl_str_value(const struct kurc_value *v) {
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_strbuf_append(&sb, "", 0);
     tmpl_str(v, &sb);
-    size_t len = sb.len;
-    return kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL);
+    return kurc_value_str_buf(&sb, NULL);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */

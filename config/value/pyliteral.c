@@ -641,8 +641,7 @@ static bool parse_atom(struct parser *p, struct atom *a) {
                 return false;
             }
         } while (p->tok.kind == TOK_STRING);
-        size_t len = acc.len;
-        a->v = kurc_value_str_take(kurc_strbuf_take(&acc), len, p->loc);
+        a->v = kurc_value_str_buf(&acc, p->loc);
         return true;
     }
     case TOK_CONST:
