@@ -298,27 +298,18 @@ static void test_uber(void **state) {
     run_model("uber", KURC_TEST_KURFILES "/models/uber.yml", 4, -1.0f, 1.0f, cpu_be, gpu_be);
 }
 
-static int setup(void **state) {
-    (void)state;
-    cpu_be = kurc_cpu_backend_create(1);
-    gpu_be = ct_gpu_backend();
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    kurc_cuda_backend_free(gpu_be);
-    kurc_cpu_backend_free(cpu_be);
-    return 0;
-}
-
 int main(void) {
     ct_require_gpu();
+    cpu_be = kurc_cpu_backend_create(1);
+    gpu_be = ct_gpu_backend();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mnist),
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_norm_dropout),
         cmocka_unit_test(test_uber),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kurc_cuda_backend_free(gpu_be);
+    kurc_cpu_backend_free(cpu_be);
+    return rc;
 }

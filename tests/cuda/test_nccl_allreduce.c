@@ -27,9 +27,13 @@
 #include "comm/comm_nccl.h"
 #include "kernels/cuda/cuda_backend.h"
 
-static const char *expected; /* the communicator's kind (argv[1]) */
-static struct kurc_comm *comm;
-static struct kurc_backend *be;
+/* What main hands the test: the communicator fitted to the backend. */
+struct run {
+    const char *expected; /* the communicator's kind (argv[1]) */
+    struct kurc_comm *comm;
+    struct kurc_backend *be;
+};
+
 static int failed;
 
 /* Notes a failed check of this rank. */
@@ -40,8 +44,52 @@ static void expect(bool ok, int rank, const char *what) {
     }
 }
 
+/* The checks, on the communicator main makes (after main, which keeps
+ * the order of the steps). */
+static void test_collectives(void **state);
+
+int main(int argc, char **argv) {
+    const char *expected = argc > 1 ? argv[1] : "nccl";
+    struct kurc_comm *comm;
+    struct kurc_err err;
+    if (kurc_comm_create(&comm, &err)) {
+        fprintf(stderr, "kurc_comm_create: %s\n", err.msg);
+        return 1;
+    }
+    char why[256];
+    int count = kurc_cuda_device_count(why, sizeof why);
+    /* every rank of a node sees the same: all skip together */
+    if (count == 0 || count < comm->local_size) {
+        if (comm->rank == 0) {
+            if (count == 0)
+                printf("skipped: no CUDA device (%s)\n", why);
+            else
+                printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
+                       comm->local_size, count);
+        }
+        kurc_comm_free(comm);
+        return 77;
+    }
+    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
+    struct kurc_backend *be;
+    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
+        fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
+        comm->ops->abort(comm, 1);
+        return 1;
+    }
+    struct run r = {expected, comm, be};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_prestate(test_collectives, &r)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kurc_comm_free(comm);
+    kurc_cuda_backend_free(be);
+    return rc;
+}
+
 static void test_collectives(void **state) {
-    (void)state;
+    const struct run *r = *state;
+    const char *expected = r->expected;
+    struct kurc_comm *comm = r->comm;
+    struct kurc_backend *be = r->be;
     struct kurc_err err;
     int rank = comm->rank, size = comm->size;
     if (size > 1)
@@ -95,38 +143,4 @@ static void test_collectives(void **state) {
     double bad = failed;
     comm->ops->allreduce_double(comm, &bad, 1, &err);
     assert_true(bad == 0);
-}
-
-int main(int argc, char **argv) {
-    expected = argc > 1 ? argv[1] : "nccl";
-    struct kurc_err err;
-    if (kurc_comm_create(&comm, &err)) {
-        fprintf(stderr, "kurc_comm_create: %s\n", err.msg);
-        return 1;
-    }
-    char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
-    /* every rank of a node sees the same: all skip together */
-    if (count == 0 || count < comm->local_size) {
-        if (comm->rank == 0) {
-            if (count == 0)
-                printf("skipped: no CUDA device (%s)\n", why);
-            else
-                printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
-                       comm->local_size, count);
-        }
-        kurc_comm_free(comm);
-        return 77;
-    }
-    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
-    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
-        fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
-        comm->ops->abort(comm, 1);
-        return 1;
-    }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_collectives)};
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    kurc_comm_free(comm);
-    kurc_cuda_backend_free(be);
-    return rc;
 }
