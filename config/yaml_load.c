@@ -19,6 +19,7 @@
 
 #include "base/file_read.h"
 #include "base/strbuf.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 #include "config/yaml_resolve.h"
@@ -57,7 +58,7 @@ static struct kurc_loc offset_loc(const struct loader *L, size_t offset) {
         if (L->data[i] == '\n') {
             loc.line++;
             loc.col = 1;
-        } else if (((unsigned char)L->data[i] & 0xC0) != 0x80) {
+        } else if (!kurc_utf8_is_cont((unsigned char)L->data[i])) {
             loc.col++;
         }
     }

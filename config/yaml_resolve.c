@@ -31,12 +31,16 @@ static bool all_in(const char *s, size_t n, const char *set) {
     return true;
 }
 
-/* Copies s[0..n) without its underscores into sb (PyYAML's
- * value.replace('_', '')). */
-static void strip_underscores(const char *s, size_t n, struct kurc_strbuf *sb) {
+/* Copies the number s[0..n) without its underscores into sb (PyYAML's
+ * value.replace('_', '')) and returns where it goes on after its sign;
+ * *negative tells the sign. */
+static const char *unsigned_part(const char *s, size_t n, struct kurc_strbuf *sb, bool *negative) {
     for (size_t i = 0; i < n; i++)
         if (s[i] != '_')
             kurc_strbuf_putc(sb, s[i]);
+    const char *v = sb->data;
+    *negative = v[0] == '-';
+    return v[0] == '-' || v[0] == '+' ? v + 1 : v;
 }
 
 /* Checks the sexagesimal tail (?::[0-5]?[0-9])+ that starts at s[0] == ':'
@@ -112,11 +116,8 @@ static bool match_int(const char *s, size_t n) {
  * does not fit int64 or Python's int() would raise ("0b_"). */
 static struct kurc_value *construct_int(const char *s, size_t n, const struct kurc_loc *loc) {
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
-    strip_underscores(s, n, &sb);
-    const char *v = sb.data;
-    bool negative = v[0] == '-';
-    if (v[0] == '-' || v[0] == '+')
-        v++;
+    bool negative;
+    const char *v = unsigned_part(s, n, &sb, &negative);
     uint64_t mag = 0;
     bool ok = true;
     if (strcmp(v, "0") == 0) {
@@ -204,11 +205,8 @@ static bool match_float(const char *s, size_t n) {
  * Python's float() would raise (no digit before the exponent: "._e+1"). */
 static struct kurc_value *construct_float(const char *s, size_t n, const struct kurc_loc *loc) {
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
-    strip_underscores(s, n, &sb);
-    const char *v = sb.data;
-    bool negative = v[0] == '-';
-    if (v[0] == '-' || v[0] == '+')
-        v++;
+    bool negative;
+    const char *v = unsigned_part(s, n, &sb, &negative);
     struct kurc_value *r = NULL;
     double f = 0.0;
     if (v[0] == '.' && (v[1] == 'i' || v[1] == 'I')) {

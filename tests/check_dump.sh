@@ -5,13 +5,15 @@
 set -u
 kurc=$1 kurfile=$2 expected=$3
 shift 3
-actual=$(mktemp)
-trap 'rm -f "$actual"' EXIT
-if ! "$kurc" dump "$@" "$kurfile" >"$actual"; then
-  echo "kurc dump $* $kurfile failed"
-  exit 1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=/dev/null
+. "$(dirname "$0")/harness.sh" "$tmp"
+if ! "$kurc" dump "$@" "$kurfile" >"$tmp/actual"; then
+  fail "kurc dump $* $kurfile" "it failed"
+elif ! diff -u "$expected" "$tmp/actual"; then
+  fail "kurc dump $* $kurfile" "differs from $expected"
+else
+  ok "kurc dump $* $kurfile is $expected"
 fi
-if ! diff -u "$expected" "$actual"; then
-  echo "kurc dump $* $kurfile differs from $expected"
-  exit 1
-fi
+finish

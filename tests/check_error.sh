@@ -5,32 +5,37 @@
 # stdout, and that its stderr is exactly EXPECTED STDERR.
 set -u
 kurc=$1 cases=$2 file=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=/dev/null
+. "$(dirname "$0")/harness.sh" "$tmp"
 line=$(grep -F -- "$file | " "$cases" | head -n 1)
 if [ -z "$line" ]; then
-  echo "no case for $file in $cases"
-  exit 1
+  fail "$file" "no case for it in $cases"
+  finish
 fi
 code=${line#* | }
 expected=${code#* | }
 code=${code%% | *}
-out=$(mktemp) errf=$(mktemp)
-trap 'rm -f "$out" "$errf"' EXIT
-"$kurc" dump "$file" >"$out" 2>"$errf"
+"$kurc" dump "$file" >"$tmp/out" 2>"$tmp/err"
 status=$?
-fail=0
-if [ "$status" -ne "$code" ]; then
-  echo "exit status $status, expected $code"
-  fail=1
+if [ "$status" -eq "$code" ]; then
+  ok "exit status $code"
+else
+  fail "exit status" "$status, expected $code"
 fi
-if [ -s "$out" ]; then
-  echo "unexpected output on stdout:"; cat "$out"
-  fail=1
+if [ -s "$tmp/out" ]; then
+  fail "nothing on stdout" "unexpected output:"
+  cat "$tmp/out"
+else
+  ok "nothing on stdout"
 fi
-actual=$(cat "$errf")
-if [ "$actual" != "$expected" ]; then
-  echo "stderr differs:"
+actual=$(cat "$tmp/err")
+if [ "$actual" = "$expected" ]; then
+  ok "the message on stderr"
+else
+  fail "the message on stderr" "it differs:"
   echo "  expected: $expected"
   echo "  actual:   $actual"
-  fail=1
 fi
-exit $fail
+finish

@@ -7,7 +7,7 @@ bin=$(cd "$1" && pwd) kurfiles=$(cd "$2" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # shellcheck source=/dev/null
-. "$(dirname "$0")/expect.sh" "$tmp"
+. "$(dirname "$0")/harness.sh" "$tmp"
 
 ex=$kurfiles/examples/mnist.yml
 expect version 0 '^kurc [0-9]+\.[0-9]+\.[0-9]+ \(MPI (yes|no), CUDA (yes|no), NCCL (yes|no)\)$' '' -- "$bin/kurc" --version
@@ -95,5 +95,4 @@ expect embedding-too-large 1 '' "the data source 'x' \(d.jsonl\) has the value 5
 printf '{"x": [-1, 1, 4], "y": [1]}\n' >"$tmp/emb/d.jsonl"
 expect embedding-negative 1 '' "has the value -1 in sample 0" -- sh -c "cd '$tmp/emb' && '$bin/kurc' train e.yml"
 
-echo "$((total - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -96,7 +96,7 @@ static enum kurc_status report(const char *src, size_t len, bool multiline,
     size_t i = 0, chars = 0;
     while (i < len && chars < 60) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(src, len, i, &cp);
+        size_t next = kurc_utf8_next(src, len, i, &cp);
         if (src[i] == '\n')
             kurc_strbuf_puts(&sb, "\\n");
         else if (src[i] == '\r')

@@ -245,7 +245,7 @@ static int str_split(struct rt *rt, int line, const struct kurc_value *s, struct
             size_t end = i;
             while (end < len) {
                 uint32_t cp;
-                size_t next = tmpl_u8_next(p, len, end, &cp);
+                size_t next = kurc_utf8_next(p, len, end, &cp);
                 if (tmpl_py_space(cp))
                     break;
                 end = next;
@@ -296,8 +296,7 @@ static int m_str(struct rt *rt, int line, const struct kurc_value *s, const char
         struct kurc_strbuf sb = KURC_STRBUF_INIT;
         kurc_strbuf_append(&sb, "", 0);
         tmpl_case(s->u.str.s, s->u.str.len, up ? CASE_UPPER : CASE_LOWER, &sb);
-        size_t len = sb.len;
-        tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+        tv_own(out, kurc_value_str_buf(&sb, NULL));
         return 0;
     }
     bool both = strcmp(name, "strip") == 0, left = strcmp(name, "lstrip") == 0,
@@ -334,8 +333,7 @@ static int m_str(struct rt *rt, int line, const struct kurc_value *s, const char
             kurc_strbuf_free(&sb);
             return -1;
         }
-        size_t len = sb.len;
-        tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+        tv_own(out, kurc_value_str_buf(&sb, NULL));
         return 0;
     }
     return 1;

@@ -373,8 +373,7 @@ static int eval_slice(struct rt *rt, const struct node *n, struct tv *obj, struc
         kurc_strbuf_append(&sb, "", 0);
         for (size_t k = 0; k < count; k++, i += bounds[2])
             kurc_strbuf_append(&sb, obj->v->u.str.s + offs[i], offs[i + 1] - offs[i]);
-        size_t sl = sb.len;
-        tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), sl, NULL));
+        tv_own(out, kurc_value_str_buf(&sb, NULL));
     } else {
         struct kurc_value *res = tmpl_new_seq(t);
         for (size_t k = 0; k < count; k++, i += bounds[2])
@@ -401,7 +400,7 @@ int tmpl_iterate(struct rt *rt, int line, const struct kurc_value *v, struct kur
         struct kurc_value *l = kurc_value_list(NULL);
         for (size_t i = 0; i < v->u.str.len;) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(v->u.str.s, v->u.str.len, i, &cp);
+            size_t next = kurc_utf8_next(v->u.str.s, v->u.str.len, i, &cp);
             kurc_list_append(l, kurc_value_strn(v->u.str.s + i, next - i, NULL));
             i = next;
         }
@@ -645,8 +644,7 @@ static int eval_concat(struct rt *rt, const struct node *n, struct tv *out) {
         if (tmpl_check_size(rt, n->line, sb.len) < 0)
             goto fail;
     }
-    size_t len = sb.len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(&sb, NULL));
     return 0;
 fail:
     kurc_strbuf_free(&sb);
@@ -963,8 +961,7 @@ static int render_block(struct rt *rt, const struct nlist *body, struct tv *out)
         kurc_strbuf_free(&sb);
         return -1;
     }
-    size_t len = sb.len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(&sb, NULL));
     return 0;
 }
 

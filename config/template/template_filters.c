@@ -100,15 +100,14 @@ static int str_arg(struct rt *rt, int line, struct tv *slot, struct kurc_value *
 
 static void own_str(struct tv *out, struct kurc_strbuf *sb) {
     kurc_strbuf_append(sb, "", 0);
-    size_t len = sb->len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(sb, NULL));
 }
 
 /* Python's len(). */
 static int py_len(struct rt *rt, int line, const struct kurc_value *v, size_t *n) {
     switch (tmpl_pytype(v)) {
     case PT_STR:
-        *n = tmpl_u8_count(v->u.str.s, v->u.str.len);
+        *n = kurc_utf8_count(v->u.str.s, v->u.str.len);
         return 0;
     case PT_LIST:
     case PT_TUPLE:
@@ -205,7 +204,7 @@ static int f_center(struct rt *rt, int line, struct tv *val, struct tv **a, stru
     if (width > TMPL_MAX_SIZE)
         return tmpl_check_size(rt, line, (size_t)width);
     struct kurc_value *s = tmpl_str_value(val->v);
-    int64_t len = (int64_t)tmpl_u8_count(s->u.str.s, s->u.str.len);
+    int64_t len = (int64_t)kurc_utf8_count(s->u.str.s, s->u.str.len);
     int64_t marg = width > len ? width - len : 0;
     int64_t left = marg / 2 + (marg & width & 1); /* CPython's split of the padding */
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
@@ -438,8 +437,7 @@ static int item_key(struct rt *rt, int line, const struct kurc_value *item, cons
         tmpl_case(key->u.str.s, key->u.str.len, CASE_LOWER, &sb);
         kurc_value_free(key);
         kurc_strbuf_append(&sb, "", 0);
-        size_t len = sb.len;
-        key = kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL);
+        key = kurc_value_str_buf(&sb, NULL);
     }
     *out = key;
     return 0;
@@ -582,7 +580,7 @@ static int f_wordcount(struct rt *rt, int line, struct tv *val, struct tv **a, s
     bool in_word = false;
     for (size_t i = 0; i < s->u.str.len;) {
         uint32_t cp;
-        i = tmpl_u8_next(s->u.str.s, s->u.str.len, i, &cp);
+        i = kurc_utf8_next(s->u.str.s, s->u.str.len, i, &cp);
         bool w = (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') ||
                  cp == '_' || (cp >= 0x80 && !tmpl_py_space(cp));
         words += w && !in_word;

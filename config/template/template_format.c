@@ -22,7 +22,7 @@ struct spec {
  * prefix when the 0 flag is set, spaces go left or right otherwise). */
 static void pad(struct kurc_strbuf *sb, const struct spec *sp, const char *prefix, const char *body,
                 size_t body_len) {
-    size_t body_chars = tmpl_u8_count(body, body_len);
+    size_t body_chars = kurc_utf8_count(body, body_len);
     size_t len = strlen(prefix) + body_chars;
     size_t fill = sp->width > 0 && (size_t)sp->width > len ? (size_t)sp->width - len : 0;
     if (!sp->left && !sp->zero)
@@ -121,8 +121,8 @@ static int format_text(struct rt *rt, int line, const struct spec *sp, const str
                 kurc_strbuf_free(&text);
                 return tmpl_fail(rt->diag, line, "%%c arg not in range(0x110000)");
             }
-            tmpl_u8_put(&text, (uint32_t)cp);
-        } else if (v->kind == KURC_STR && tmpl_u8_count(v->u.str.s, v->u.str.len) == 1) {
+            kurc_utf8_put(&text, (uint32_t)cp);
+        } else if (v->kind == KURC_STR && kurc_utf8_count(v->u.str.s, v->u.str.len) == 1) {
             kurc_strbuf_append(&text, v->u.str.s, v->u.str.len);
         } else {
             kurc_strbuf_free(&text);
@@ -262,7 +262,7 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
         }
         if (!strchr("sracdiuoxXeEfFgG", sp.conv)) {
             rc = tmpl_fail(rt->diag, line, "unsupported format character '%c' (0x%x) at index %zu",
-                           sp.conv, (unsigned char)sp.conv, tmpl_u8_count(f, i));
+                           sp.conv, (unsigned char)sp.conv, kurc_utf8_count(f, i));
             break;
         }
         if (!val && next_arg(rt, line, argv, argc, &argi, &val) < 0) {
@@ -284,7 +284,6 @@ int tmpl_percent(struct rt *rt, int line, const struct kurc_value *fmt,
         kurc_strbuf_free(&sb);
         return -1;
     }
-    size_t len = sb.len;
-    tv_own(out, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL));
+    tv_own(out, kurc_value_str_buf(&sb, NULL));
     return 0;
 }

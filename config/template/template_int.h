@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/strbuf.h"
+#include "base/utf8.h"
 #include "config/template/template.h"
 #include "config/value/value.h"
 
@@ -388,11 +389,8 @@ int tmpl_call_method(struct rt *rt, int line, const struct kurc_value *obj, cons
 
 /* ---- Python text and numbers (template_text.c) ------------------------ */
 
-/* Decodes the code point at s[i] (invalid bytes count as one code point
- * each) and returns the index after it. */
-size_t tmpl_u8_next(const char *s, size_t len, size_t i, uint32_t *cp);
-size_t tmpl_u8_count(const char *s, size_t len);
-void tmpl_u8_put(struct kurc_strbuf *sb, uint32_t cp);
+/* Strings are counted and indexed by code point as kurc_utf8_next
+ * (base/utf8.h) reads them: a byte that is not valid UTF-8 is one. */
 /* Byte offsets of each code point, plus len at the end (n + 1 entries). */
 size_t *tmpl_u8_offsets(const char *s, size_t len, size_t *n);
 bool tmpl_py_space(uint32_t cp);

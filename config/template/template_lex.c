@@ -48,7 +48,7 @@ static void advance(struct lexer *lx, size_t p) {
 static size_t skip_space(const struct lexer *lx, size_t p) {
     while (p < lx->len) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(lx->src, lx->len, p, &cp);
+        size_t next = kurc_utf8_next(lx->src, lx->len, p, &cp);
         if (!tmpl_py_space(cp))
             break;
         p = next;
@@ -382,7 +382,7 @@ static int string_value(struct lexer *lx, struct tok *t) {
                 kurc_strbuf_free(&sb);
                 return -1;
             }
-            tmpl_u8_put(&sb, cp);
+            kurc_utf8_put(&sb, cp);
             break;
         case 'N':
             kurc_strbuf_free(&sb);
@@ -392,12 +392,12 @@ static int string_value(struct lexer *lx, struct tok *t) {
                 cp = (uint32_t)(d - '0');
                 for (int k = 0; k < 2 && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '7'; k++)
                     cp = cp * 8 + (uint32_t)(s[++i] - '0');
-                tmpl_u8_put(&sb, cp);
+                kurc_utf8_put(&sb, cp);
             } else if ((unsigned char)d >= 0x80) {
                 /* Jinja escapes non-ASCII text before decoding, so a
                  * backslash before such a character keeps its \x, \u or
                  * \U spelling. */
-                size_t next = tmpl_u8_next(s, n, i, &cp);
+                size_t next = kurc_utf8_next(s, n, i, &cp);
                 kurc_strbuf_printf(&sb,
                                    cp < 0x100     ? "\\x%02" PRIx32
                                    : cp < 0x10000 ? "\\u%04" PRIx32
@@ -475,10 +475,10 @@ static size_t tag_end(const struct lexer *lx, size_t p) {
 
 static int unexpected_char(struct lexer *lx, size_t p) {
     uint32_t cp;
-    size_t next = tmpl_u8_next(lx->src, lx->len, p, &cp);
+    size_t next = kurc_utf8_next(lx->src, lx->len, p, &cp);
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_py_repr_string(lx->src + p, next - p, &sb);
-    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data, tmpl_u8_count(lx->src, p));
+    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data, kurc_utf8_count(lx->src, p));
     kurc_strbuf_free(&sb);
     return -1;
 }

@@ -299,8 +299,7 @@ static struct node *parse_primary(struct parser *p) {
                 return NULL;
             }
         }
-        size_t len = sb.len;
-        n = const_node(p, kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL), line, start);
+        n = const_node(p, kurc_value_str_buf(&sb, NULL), line, start);
         break;
     }
     case T_INT:

@@ -13,89 +13,21 @@
 
 #include "base/xalloc.h"
 #include "config/template/template_int.h"
+#include "config/value/json_dump.h"
 #include "config/value/pyrepr.h"
 
-size_t tmpl_u8_next(const char *s, size_t len, size_t i, uint32_t *cp) {
-    const unsigned char *u = (const unsigned char *)s;
-    unsigned c = u[i];
-    size_t n;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return i + 1;
-    }
-    if ((c >> 5) == 6) {
-        n = 2;
-        v = c & 0x1f;
-    } else if ((c >> 4) == 14) {
-        n = 3;
-        v = c & 0x0f;
-    } else if ((c >> 3) == 30) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        n = 0;
-        v = 0;
-    }
-    bool ok = n > 0 && i + n <= len;
-    for (size_t k = 1; ok && k < n; k++) {
-        ok = (u[i + k] & 0xC0) == 0x80;
-        v = v << 6 | (u[i + k] & 0x3f);
-    }
-    if (!ok) { /* like Python's surrogateescape */
-        *cp = 0xDC00 + c;
-        return i + 1;
-    }
-    *cp = v;
-    return i + n;
-}
-
-size_t tmpl_u8_count(const char *s, size_t len) {
-    size_t n = 0;
-    for (size_t i = 0; i < len; n++) {
-        uint32_t cp;
-        i = tmpl_u8_next(s, len, i, &cp);
-    }
-    return n;
-}
-
 size_t *tmpl_u8_offsets(const char *s, size_t len, size_t *n) {
-    size_t count = tmpl_u8_count(s, len);
+    size_t count = kurc_utf8_count(s, len);
     size_t *offs = kurc_xmalloc((count + 1) * sizeof *offs);
     size_t i = 0;
     for (size_t k = 0; k < count; k++) {
         uint32_t cp;
         offs[k] = i;
-        i = tmpl_u8_next(s, len, i, &cp);
+        i = kurc_utf8_next(s, len, i, &cp);
     }
     offs[count] = len;
     *n = count;
     return offs;
-}
-
-void tmpl_u8_put(struct kurc_strbuf *sb, uint32_t cp) {
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | cp >> 6);
-        b[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | cp >> 12);
-        b[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-        b[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | cp >> 18);
-        b[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-        b[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-        b[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    kurc_strbuf_append(sb, b, n);
 }
 
 bool tmpl_py_space(uint32_t cp) {
@@ -108,7 +40,7 @@ size_t tmpl_rstrip(const char *s, size_t len) {
     size_t end = 0;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
+        size_t next = kurc_utf8_next(s, len, i, &cp);
         if (!tmpl_py_space(cp))
             end = next;
         i = next;
@@ -120,7 +52,7 @@ size_t tmpl_lstrip(const char *s, size_t len) {
     size_t i = 0;
     while (i < len) {
         uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
+        size_t next = kurc_utf8_next(s, len, i, &cp);
         if (!tmpl_py_space(cp))
             break;
         i = next;
@@ -144,7 +76,7 @@ static bool in_set(uint32_t cp, const char *chars, size_t nchars) {
         return tmpl_py_space(cp);
     for (size_t i = 0; i < nchars;) {
         uint32_t c;
-        i = tmpl_u8_next(chars, nchars, i, &c);
+        i = kurc_utf8_next(chars, nchars, i, &c);
         if (c == cp)
             return true;
     }
@@ -157,7 +89,7 @@ void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, boo
     if (left) {
         while (start < len) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, start, &cp);
+            size_t next = kurc_utf8_next(s, len, start, &cp);
             if (!in_set(cp, chars, nchars))
                 break;
             start = next;
@@ -167,7 +99,7 @@ void tmpl_strip(const char *s, size_t len, const char *chars, size_t nchars, boo
         end = start;
         for (size_t i = start; i < len;) {
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, i, &cp);
+            size_t next = kurc_utf8_next(s, len, i, &cp);
             if (!in_set(cp, chars, nchars))
                 end = next;
             i = next;
@@ -189,7 +121,7 @@ void tmpl_replace(const char *s, size_t len, const char *old, size_t oldlen, con
                 break;
             }
             uint32_t cp;
-            size_t next = tmpl_u8_next(s, len, i, &cp);
+            size_t next = kurc_utf8_next(s, len, i, &cp);
             kurc_strbuf_append(sb, s + i, next - i);
             i = next;
         }
@@ -403,153 +335,27 @@ struct kurc_value *tmpl_str_value(const struct kurc_value *v) {
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_strbuf_append(&sb, "", 0);
     tmpl_str(v, &sb);
-    size_t len = sb.len;
-    return kurc_value_str_take(kurc_strbuf_take(&sb), len, NULL);
+    return kurc_value_str_buf(&sb, NULL);
 }
 
 /* ---- JSON ----------------------------------------------------------------- */
 
-static void json_string(const char *s, size_t len, struct kurc_strbuf *sb) {
-    kurc_strbuf_putc(sb, '"');
-    for (size_t i = 0; i < len;) {
-        uint32_t cp;
-        size_t next = tmpl_u8_next(s, len, i, &cp);
-        switch (cp) {
-        case '"':
-            kurc_strbuf_puts(sb, "\\\"");
-            break;
-        case '\\':
-            kurc_strbuf_puts(sb, "\\\\");
-            break;
-        case '\n':
-            kurc_strbuf_puts(sb, "\\n");
-            break;
-        case '\r':
-            kurc_strbuf_puts(sb, "\\r");
-            break;
-        case '\t':
-            kurc_strbuf_puts(sb, "\\t");
-            break;
-        case '\b':
-            kurc_strbuf_puts(sb, "\\b");
-            break;
-        case '\f':
-            kurc_strbuf_puts(sb, "\\f");
-            break;
-        default:
-            if (cp >= 0x20 && cp < 0x7f)
-                kurc_strbuf_putc(sb, (char)cp);
-            else if (cp < 0x10000)
-                kurc_strbuf_printf(sb, "\\u%04" PRIx32, cp);
-            else
-                kurc_strbuf_printf(sb, "\\u%04" PRIx32 "\\u%04" PRIx32,
-                                   0xD800 + ((cp - 0x10000) >> 10),
-                                   0xDC00 + ((cp - 0x10000) & 0x3ff));
-            break;
-        }
-        i = next;
-    }
-    kurc_strbuf_putc(sb, '"');
-}
-
-static int cmp_keys(const void *a, const void *b) {
-    const struct kurc_pair *pa = *(const struct kurc_pair *const *)a;
-    const struct kurc_pair *pb = *(const struct kurc_pair *const *)b;
-    return strcmp(pa->key, pb->key);
-}
-
-static void json_newline(const char *indent, int level, struct kurc_strbuf *sb) {
-    kurc_strbuf_putc(sb, '\n');
-    for (int i = 0; i < level; i++)
-        kurc_strbuf_puts(sb, indent);
-}
-
-static int json_value(const struct kurc_value *v, const char *indent, int level,
-                      struct kurc_strbuf *sb, const char **err_type) {
-    char num[32];
+/* json.dumps writes None, bools, numbers, strings, lists, tuples and
+ * dicts; not dict views or loop objects. */
+static bool json_writable(const struct kurc_value *v) {
     enum pytype t = tmpl_pytype(v);
-    switch (t) {
-    case PT_NONE:
-        kurc_strbuf_puts(sb, "null");
-        return 0;
-    case PT_BOOL:
-        kurc_strbuf_puts(sb, v->u.b ? "true" : "false");
-        return 0;
-    case PT_INT:
-        kurc_strbuf_printf(sb, "%" PRId64, v->u.i);
-        return 0;
-    case PT_FLOAT:
-        if (isnan(v->u.f))
-            kurc_strbuf_puts(sb, "NaN");
-        else if (isinf(v->u.f))
-            kurc_strbuf_puts(sb, v->u.f < 0 ? "-Infinity" : "Infinity");
-        else {
-            kurc_py_float_repr(v->u.f, num);
-            kurc_strbuf_puts(sb, num);
-        }
-        return 0;
-    case PT_STR:
-        json_string(v->u.str.s, v->u.str.len, sb);
-        return 0;
-    case PT_LIST:
-    case PT_TUPLE:
-        if (v->u.list.len == 0) {
-            kurc_strbuf_puts(sb, "[]");
-            return 0;
-        }
-        kurc_strbuf_putc(sb, '[');
-        for (size_t i = 0; i < v->u.list.len; i++) {
-            if (i)
-                kurc_strbuf_puts(sb, indent ? "," : ", ");
-            if (indent)
-                json_newline(indent, level + 1, sb);
-            if (json_value(v->u.list.items[i], indent, level + 1, sb, err_type) < 0)
-                return -1;
-        }
-        if (indent)
-            json_newline(indent, level, sb);
-        kurc_strbuf_putc(sb, ']');
-        return 0;
-    case PT_DICT: {
-        if (v->u.map.len == 0) {
-            kurc_strbuf_puts(sb, "{}");
-            return 0;
-        }
-        const struct kurc_pair **pairs = kurc_xmalloc(v->u.map.len * sizeof *pairs);
-        for (size_t i = 0; i < v->u.map.len; i++)
-            pairs[i] = &v->u.map.pairs[i];
-        qsort(pairs, v->u.map.len, sizeof *pairs, cmp_keys);
-        kurc_strbuf_putc(sb, '{');
-        int rc = 0;
-        for (size_t i = 0; rc == 0 && i < v->u.map.len; i++) {
-            if (i)
-                kurc_strbuf_puts(sb, indent ? "," : ", ");
-            if (indent)
-                json_newline(indent, level + 1, sb);
-            json_string(pairs[i]->key, strlen(pairs[i]->key), sb);
-            kurc_strbuf_puts(sb, ": ");
-            rc = json_value(pairs[i]->val, indent, level + 1, sb, err_type);
-        }
-        free(pairs);
-        if (rc < 0)
-            return -1;
-        if (indent)
-            json_newline(indent, level, sb);
-        kurc_strbuf_putc(sb, '}');
-        return 0;
-    }
-    default:
-        *err_type = tmpl_pytype_name(t);
-        return -1;
-    }
+    return t != PT_KEYS && t != PT_VALUES && t != PT_ITEMS && t != PT_LOOP;
 }
 
 int tmpl_json(const struct kurc_value *v, const char *indent, struct kurc_strbuf *sb,
               const char **err_type) {
+    struct kurc_json_style style = {indent, true, true, json_writable};
     struct kurc_strbuf raw = KURC_STRBUF_INIT;
     kurc_strbuf_append(&raw, "", 0);
-    int rc = json_value(v, indent, 0, &raw, err_type);
-    for (size_t i = 0; rc == 0 && i < raw.len; i++) {
+    const struct kurc_value *bad = kurc_json_write(v, &style, &raw);
+    if (bad)
+        *err_type = tmpl_type_name(bad);
+    for (size_t i = 0; !bad && i < raw.len; i++) {
         char c = raw.data[i];
         if (c == '<' || c == '>' || c == '&' || c == '\'')
             kurc_strbuf_printf(sb, "\\u%04x", (unsigned)c);
@@ -557,5 +363,5 @@ int tmpl_json(const struct kurc_value *v, const char *indent, struct kurc_strbuf
             kurc_strbuf_putc(sb, c);
     }
     kurc_strbuf_free(&raw);
-    return rc;
+    return bad ? -1 : 0;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 
@@ -19,53 +20,20 @@ void kurc_json_float_repr(double f, char *out) {
         kurc_py_float_repr(f, out);
 }
 
-/* Decodes one UTF-8 sequence at s (avail > 0 bytes) into *cp and returns its
- * length.  For an invalid sequence it returns the length of its maximal
- * valid-looking prefix (at least 1) and sets *cp to U+FFFD. */
-static size_t utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp) {
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF; /* range of the second byte */
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-        *cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        *cp = c & 0x0F;
-        if (c == 0xE0)
-            lo = 0xA0; /* no overlong forms */
-        else if (c == 0xED)
-            hi = 0x9F; /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        *cp = c & 0x07;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F; /* nothing above U+10FFFF */
-    } else {
-        *cp = 0xFFFD;
-        return 1;
-    }
-    for (size_t i = 1; i < n; i++) {
-        unsigned char b = i < avail ? s[i] : 0;
-        if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xBF)) {
-            *cp = 0xFFFD;
-            return i;
-        }
-        *cp = (*cp << 6) | (b & 0x3F);
-    }
-    return n;
-}
-
-void kurc_json_dump_string(const char *s, size_t len, struct kurc_strbuf *out) {
+/* Appends a string as json.dumps writes it (quoted, ensure_ascii); bytes
+ * that are not valid UTF-8 as kurc_json_style.surrogateescape says. */
+static void dump_string(const char *s, size_t len, bool surrogateescape,
+                        struct kurc_strbuf *out) {
     kurc_strbuf_putc(out, '"');
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        i += utf8_decode((const unsigned char *)s + i, len - i, &cp);
+        if (surrogateescape) {
+            i = kurc_utf8_next(s, len, i, &cp);
+        } else {
+            i += kurc_utf8_decode_strict(s + i, len - i, &cp);
+            if (cp == KURC_UTF8_BAD)
+                cp = 0xFFFD;
+        }
         switch (cp) {
         case '"':
             kurc_strbuf_puts(out, "\\\"");
@@ -114,15 +82,19 @@ static int cmp_pairs(const void *a, const void *b) {
 }
 
 /* Starts a new line indented to depth levels (indent mode only). */
-static void newline(int indent, int depth, struct kurc_strbuf *out) {
+static void newline(const char *indent, int depth, struct kurc_strbuf *out) {
     kurc_strbuf_putc(out, '\n');
-    for (int i = 0; i < indent * depth; i++)
-        kurc_strbuf_putc(out, ' ');
+    for (int i = 0; i < depth; i++)
+        kurc_strbuf_puts(out, indent);
 }
 
-static void dump(const struct kurc_value *v, int indent, bool sort_keys, int depth,
-                 struct kurc_strbuf *out) {
-    const char *item_sep = indent < 0 ? ", " : ",";
+/* Writes v at nesting depth; the value the style refuses, or NULL. */
+static const struct kurc_value *dump(const struct kurc_value *v, const struct kurc_json_style *st,
+                                     int depth, struct kurc_strbuf *out) {
+    if (st->writable && !st->writable(v))
+        return v;
+    const char *item_sep = st->indent ? "," : ", ";
+    const struct kurc_value *bad = NULL;
     char num[32];
     switch (v->kind) {
     case KURC_NULL:
@@ -139,7 +111,7 @@ static void dump(const struct kurc_value *v, int indent, bool sort_keys, int dep
         kurc_strbuf_puts(out, num);
         break;
     case KURC_STR:
-        kurc_json_dump_string(v->u.str.s, v->u.str.len, out);
+        dump_string(v->u.str.s, v->u.str.len, st->surrogateescape, out);
         break;
     case KURC_LIST:
         if (v->u.list.len == 0) {
@@ -147,15 +119,15 @@ static void dump(const struct kurc_value *v, int indent, bool sort_keys, int dep
             break;
         }
         kurc_strbuf_putc(out, '[');
-        for (size_t i = 0; i < v->u.list.len; i++) {
+        for (size_t i = 0; !bad && i < v->u.list.len; i++) {
             if (i)
                 kurc_strbuf_puts(out, item_sep);
-            if (indent >= 0)
-                newline(indent, depth + 1, out);
-            dump(v->u.list.items[i], indent, sort_keys, depth + 1, out);
+            if (st->indent)
+                newline(st->indent, depth + 1, out);
+            bad = dump(v->u.list.items[i], st, depth + 1, out);
         }
-        if (indent >= 0)
-            newline(indent, depth, out);
+        if (st->indent)
+            newline(st->indent, depth, out);
         kurc_strbuf_putc(out, ']');
         break;
     case KURC_MAP: {
@@ -167,28 +139,43 @@ static void dump(const struct kurc_value *v, int indent, bool sort_keys, int dep
         const struct kurc_pair **pairs = kurc_xmalloc(n * sizeof *pairs);
         for (size_t i = 0; i < n; i++)
             pairs[i] = &v->u.map.pairs[i];
-        if (sort_keys)
+        if (st->sort_keys)
             qsort(pairs, n, sizeof *pairs, cmp_pairs);
         kurc_strbuf_putc(out, '{');
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; !bad && i < n; i++) {
             if (i)
                 kurc_strbuf_puts(out, item_sep);
-            if (indent >= 0)
-                newline(indent, depth + 1, out);
-            kurc_json_dump_string(pairs[i]->key, strlen(pairs[i]->key), out);
+            if (st->indent)
+                newline(st->indent, depth + 1, out);
+            dump_string(pairs[i]->key, strlen(pairs[i]->key), st->surrogateescape, out);
             kurc_strbuf_puts(out, ": ");
-            dump(pairs[i]->val, indent, sort_keys, depth + 1, out);
+            bad = dump(pairs[i]->val, st, depth + 1, out);
         }
-        if (indent >= 0)
-            newline(indent, depth, out);
+        if (st->indent)
+            newline(st->indent, depth, out);
         kurc_strbuf_putc(out, '}');
         free(pairs);
         break;
     }
     }
+    return bad;
+}
+
+const struct kurc_value *kurc_json_write(const struct kurc_value *v,
+                                         const struct kurc_json_style *style,
+                                         struct kurc_strbuf *out) {
+    return dump(v, style, 0, out);
 }
 
 void kurc_json_dump(const struct kurc_value *v, int indent, bool sort_keys,
                     struct kurc_strbuf *out) {
-    dump(v, indent, sort_keys, 0, out);
+    char *spaces = NULL;
+    if (indent >= 0) {
+        spaces = kurc_xmalloc((size_t)indent + 1);
+        memset(spaces, ' ', (size_t)indent);
+        spaces[indent] = '\0';
+    }
+    struct kurc_json_style style = {spaces, sort_keys, false, NULL};
+    kurc_json_write(v, &style, out);
+    free(spaces);
 }

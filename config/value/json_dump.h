@@ -19,14 +19,35 @@
 #include "base/strbuf.h"
 #include "config/value/value.h"
 
-/* Appends json.dumps(v, sort_keys=sort_keys, indent=indent) exactly as
- * Python 3 prints it (indent < 0 means Python's indent=None compact form
- * with ", " and ": " separators; indent 0 still breaks lines). */
+/* How json.dumps is called. */
+struct kurc_json_style {
+    /* NULL: Python's indent=None, one line with ", " between items; else a
+     * line per item, indented by this string once per level ("" breaks
+     * lines without indenting) */
+    const char *indent;
+    bool sort_keys;
+    /* How bytes that are not valid UTF-8 are written: false, each maximal
+     * invalid subsequence as \ufffd (above); true, as the template engine
+     * reads its strings (kurc_utf8_next: a byte b that starts no sequence
+     * is the code point U+DC00 + b, Python's surrogateescape) */
+    bool surrogateescape;
+    /* NULL, or false for a value json.dumps cannot write (the template
+     * engine's dict views and loop objects) */
+    bool (*writable)(const struct kurc_value *v);
+};
+
+/* Appends json.dumps(v, ...) exactly as Python 3 prints it: the
+ * separators ", " and ": " (with indent, "," and ": "), sorted keys if
+ * asked.  Returns NULL, or the first value that style->writable refuses
+ * (in the order written); out then holds part of the text. */
+const struct kurc_value *kurc_json_write(const struct kurc_value *v,
+                                         const struct kurc_json_style *style,
+                                         struct kurc_strbuf *out);
+
+/* The same with indent a number of spaces (indent < 0 means Python's
+ * indent=None; indent 0 still breaks lines) and every value writable. */
 void kurc_json_dump(const struct kurc_value *v, int indent, bool sort_keys,
                     struct kurc_strbuf *out);
-
-/* Appends a string as json.dumps writes it: quoted, ensure_ascii escaping. */
-void kurc_json_dump_string(const char *s, size_t len, struct kurc_strbuf *out);
 
 /* json's spelling of a float: repr(f), but "Infinity", "-Infinity" and
  * "NaN" for the non-finite values.  out must hold at least 32 bytes. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/strbuf.h"
+#include "base/utf8.h"
 #include "base/xalloc.h"
 #include "config/value/json_dump.h"
 
@@ -198,32 +199,6 @@ static bool lex_number(struct lexer *lx, struct token *t) {
     return true;
 }
 
-/* Appends code point cp (at most U+10FFFF, no surrogate) as UTF-8. */
-static void put_utf8(struct kurc_strbuf *sb, uint32_t cp) {
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    kurc_strbuf_append(sb, b, n);
-}
-
 /* Decodes the escapes of a non-raw string body (Python's unicode_escape
  * rules) into out.  The tokenizer pairs every backslash with the character
  * after it, so an escape never ends the body.  Unknown escapes keep their
@@ -248,7 +223,7 @@ static bool decode_escapes(const char *s, size_t n, struct kurc_strbuf *out) {
             uint32_t cp = (uint32_t)(e - '0');
             for (int k = 0; k < 2 && i < n && s[i] >= '0' && s[i] <= '7'; k++)
                 cp = cp * 8 + (uint32_t)(s[i++] - '0');
-            put_utf8(out, cp);
+            kurc_utf8_put(out, cp);
         } else if (e == 'x' || e == 'u' || e == 'U') {
             size_t count = e == 'x' ? 2 : e == 'u' ? 4 : 8;
             if (n - i < count)
@@ -262,7 +237,7 @@ static bool decode_escapes(const char *s, size_t n, struct kurc_strbuf *out) {
             }
             if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
                 return false;
-            put_utf8(out, cp);
+            kurc_utf8_put(out, cp);
         } else if (e == 'N') {
             return false;
         } else {
@@ -666,8 +641,7 @@ static bool parse_atom(struct parser *p, struct atom *a) {
                 return false;
             }
         } while (p->tok.kind == TOK_STRING);
-        size_t len = acc.len;
-        a->v = kurc_value_str_take(kurc_strbuf_take(&acc), len, p->loc);
+        a->v = kurc_value_str_buf(&acc, p->loc);
         return true;
     }
     case TOK_CONST:

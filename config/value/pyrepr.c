@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
+
 /* Finds the shortest "%.Ne" rendering that reads back as f, and splits it
  * into its digit string and decimal exponent: f = 0.DIGITS x 10^decpt. */
 static void shortest_digits(double f, char *digits, int *decpt) {
@@ -86,17 +88,6 @@ void kurc_py_float_repr(double f, char *out) {
     *o = '\0';
 }
 
-/* Length of the UTF-8 sequence starting at s (1 for invalid bytes). */
-static size_t utf8_len(const unsigned char *s, size_t avail) {
-    size_t n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 : (s[0] >> 3) == 30 ? 4 : 1;
-    if (n > avail)
-        return 1;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 1;
-    return n;
-}
-
 void kurc_py_repr_string(const char *s, size_t len, struct kurc_strbuf *sb) {
     bool has_single = memchr(s, '\'', len) != NULL;
     bool has_double = memchr(s, '"', len) != NULL;
@@ -105,11 +96,14 @@ void kurc_py_repr_string(const char *s, size_t len, struct kurc_strbuf *sb) {
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x80) {
-            size_t n = utf8_len((const unsigned char *)s + i, len - i);
-            if (n == 1)
+            uint32_t cp;
+            size_t n = kurc_utf8_decode(s + i, len - i, &cp);
+            if (cp == KURC_UTF8_BAD) {
                 kurc_strbuf_printf(sb, "\\x%02x", c);
-            else
+                n = 1;
+            } else {
                 kurc_strbuf_append(sb, s + i, n);
+            }
             i += n;
             continue;
         }

@@ -44,6 +44,11 @@ struct kurc_value *kurc_value_str_take(char *s, size_t len, const struct kurc_lo
     return v;
 }
 
+struct kurc_value *kurc_value_str_buf(struct kurc_strbuf *sb, const struct kurc_loc *loc) {
+    size_t len = sb->len;
+    return kurc_value_str_take(kurc_strbuf_take(sb), len, loc);
+}
+
 struct kurc_value *kurc_value_strn(const char *s, size_t len, const struct kurc_loc *loc) {
     return kurc_value_str_take(kurc_xstrndup(s, len), len, loc);
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "base/strbuf.h"
 
 enum kurc_kind {
     KURC_NULL,
@@ -72,6 +73,8 @@ struct kurc_value *kurc_value_str(const char *s, const struct kurc_loc *loc);
 struct kurc_value *kurc_value_strn(const char *s, size_t len, const struct kurc_loc *loc);
 /* Takes ownership of a malloc'ed NUL-terminated string of length len. */
 struct kurc_value *kurc_value_str_take(char *s, size_t len, const struct kurc_loc *loc);
+/* Takes the text of sb (which is left empty). */
+struct kurc_value *kurc_value_str_buf(struct kurc_strbuf *sb, const struct kurc_loc *loc);
 struct kurc_value *kurc_value_list(const struct kurc_loc *loc);
 struct kurc_value *kurc_value_map(const struct kurc_loc *loc);
 

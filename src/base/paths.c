@@ -2,6 +2,7 @@
 #include "base/paths.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <glob.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -93,6 +94,27 @@ char *kurc_path_dirname(const char *path) {
     while (n > 1 && path[n - 1] == '/')
         n--;
     return kurc_xstrndup(path, n ? n : 1);
+}
+
+int kurc_path_make_dirs(const char *dir, char **failed) {
+    char *p = kurc_xstrdup(dir);
+    int e = 0;
+    for (char *c = p; !e; c++) {
+        bool end = *c == '\0';
+        if (!end && (*c != '/' || c == p))
+            continue;
+        *c = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            e = errno;
+        if (end)
+            break;
+        *c = '/';
+    }
+    if (e && failed)
+        *failed = p;
+    else
+        free(p);
+    return e;
 }
 
 bool kurc_path_has_magic(const char *path) {

@@ -22,6 +22,11 @@ char *kurc_path_join(const char *dir, const char *name);
 /* os.path.dirname; "" for a bare name.  New string. */
 char *kurc_path_dirname(const char *path);
 
+/* mkdir -p: creates dir and the directories above it that are missing.
+ * Returns 0, or the errno of the first mkdir that failed with *failed (when
+ * failed is not NULL) the directory it could not make, a new string. */
+int kurc_path_make_dirs(const char *dir, char **failed);
+
 /* True if the name contains glob magic (*, ? or [). */
 bool kurc_path_has_magic(const char *path);
 

@@ -11,6 +11,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "base/kurc_config.h"
 #include "base/log.h"
 #include "base/paths.h"
+#include "base/progress.h"
 #include "base/xalloc.h"
 
 enum kurc_status kurc_package_sha256(const char *path, char hex[65], struct kurc_err *err) {
@@ -82,28 +84,6 @@ static bool is_sha256_hex(const char *s) {
     return n == 64;
 }
 
-/* os.makedirs(path, exist_ok=True). */
-static enum kurc_status make_dirs(const char *path, struct kurc_err *err) {
-    char *p = kurc_xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-            enum kurc_status st = kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s",
-                                               p, strerror(errno));
-            free(p);
-            return st;
-        }
-        *s = '/';
-    }
-    free(p);
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s", path,
-                            strerror(errno));
-    return KURC_OK;
-}
-
 /* Python's tempfile.gettempdir(), reduced to $TMPDIR, $TEMP, $TMP or /tmp:
  * the first that names a directory. */
 static const char *temp_dir(void) {
@@ -117,15 +97,12 @@ static const char *temp_dir(void) {
     return "/tmp";
 }
 
-/* Progress of one download, drawn on stderr when it is a terminal. */
+/* One download; its progress is drawn on stderr when it is a terminal. */
 struct download {
     const char *url;
-    const char *name; /* the target's base name, for the progress line */
     FILE *out;
     int write_errno;
-    bool drawn;
-    curl_off_t last_drawn;
-    int last_pct;
+    struct kurc_progress bar;
 };
 
 static size_t write_chunk(char *data, size_t size, size_t nmemb, void *arg) {
@@ -136,43 +113,14 @@ static size_t write_chunk(char *data, size_t size, size_t nmemb, void *arg) {
     return n * size;
 }
 
-static void draw_bytes(curl_off_t n, char *buf, size_t size) {
-    if (n >= 10 * 1000 * 1000)
-        snprintf(buf, size, "%.1f MB", (double)n / 1e6);
-    else if (n >= 10 * 1000)
-        snprintf(buf, size, "%.1f kB", (double)n / 1e3);
-    else
-        snprintf(buf, size, "%lld bytes", (long long)n);
-}
-
-/* libcurl's progress callback: one line, redrawn when the percentage
- * changes (or every megabyte when the server sent no Content-Length). */
+/* libcurl's progress callback. */
 static int draw_progress(void *arg, curl_off_t total, curl_off_t now, curl_off_t up_total,
                          curl_off_t up_now) {
     (void)up_total;
     (void)up_now;
     struct download *d = arg;
-    int pct = total > 0 ? (int)(100.0 * (double)now / (double)total) : -1;
-    if (now == 0 || now == d->last_drawn ||
-        (total > 0 ? pct == d->last_pct : now - d->last_drawn < (1 << 20)))
-        return 0;
-    d->last_drawn = now;
-    d->last_pct = pct;
-    d->drawn = true;
-    char got[32], all[32];
-    draw_bytes(now, got, sizeof got);
-    if (total > 0) {
-        int width = 30, filled = (int)((double)width * (double)now / (double)total);
-        char bar[32];
-        for (int i = 0; i < width; i++)
-            bar[i] = i < filled ? '#' : '.';
-        bar[width] = '\0';
-        draw_bytes(total, all, sizeof all);
-        fprintf(stderr, "\rDownloading %s: [%s] %s / %s (%3d%%)", d->name, bar, got, all, pct);
-    } else {
-        fprintf(stderr, "\rDownloading %s: %s", d->name, got);
-    }
-    fflush(stderr);
+    d->bar.total = total > 0 ? total : -1; /* known once the headers came */
+    kurc_progress_update(&d->bar, now, NAN);
     return 0;
 }
 
@@ -194,7 +142,7 @@ static enum kurc_status transfer(struct download *d, struct kurc_err *err) {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_chunk);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, d);
-    if (isatty(STDERR_FILENO)) {
+    if (d->bar.tty) {
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, draw_progress);
         curl_easy_setopt(curl, CURLOPT_XFERINFODATA, d);
@@ -203,8 +151,7 @@ static enum kurc_status transfer(struct download *d, struct kurc_err *err) {
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
-    if (d->drawn)
-        fputc('\n', stderr);
+    kurc_progress_finish(&d->bar);
     if (d->write_errno)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot download %s: writing the file failed: %s",
                             d->url, strerror(d->write_errno));
@@ -234,7 +181,10 @@ static enum kurc_status download(const char *url, const char *target, const char
         return st;
     }
     kurc_log(KURC_LOG_INFO, "downloading %s to %s", url, target);
-    struct download d = {.url = url, .name = base, .out = fdopen(fd, "wb"), .last_pct = -1};
+    struct download d = {.url = url, .out = fdopen(fd, "wb")};
+    char *label = kurc_xasprintf("Downloading %s", base);
+    kurc_progress_start(&d.bar, label, KURC_PROGRESS_BYTES, -1, true);
+    free(label);
     enum kurc_status st;
     if (!d.out) {
         st = kurc_err_set(err, KURC_E_IO, NULL, "cannot download %s: cannot open %s: %s", url, tmp,
@@ -272,8 +222,12 @@ static enum kurc_status fetch_url(const char *url, const struct kurc_loc *url_lo
     char *target = path ? kurc_path_expand(path) : kurc_xstrdup(temp_dir());
     struct stat sb;
     enum kurc_status st = KURC_OK;
-    if (stat(target, &sb) != 0)
-        st = make_dirs(target, err);
+    char *failed = NULL;
+    int e = stat(target, &sb) != 0 ? kurc_path_make_dirs(target, &failed) : 0;
+    if (e)
+        st = kurc_err_set(err, KURC_E_IO, NULL, "cannot create directory %s: %s", failed,
+                          strerror(e));
+    free(failed);
     if (st == KURC_OK && stat(target, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         if (!*name) {
             st = kurc_err_set(err, KURC_E_CONFIG, url_loc,

@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/file_read.h"
 #include "base/paths.h"
+#include "base/utf8.h"
+#include "base/xalloc.h"
 #include "data/package.h"
 
 enum kurc_status kurc_supplier_param_str(const struct kurc_value *params, const char *supplier,
@@ -94,6 +97,19 @@ bool kurc_supplier_next_line(const char **p, const char *end, const char **a, co
             return true;
     }
     return false;
+}
+
+char **kurc_supplier_chars(const char *s, size_t *n) {
+    size_t len = strlen(s);
+    char **out = kurc_xcalloc(len + 1, sizeof *out);
+    *n = 0;
+    for (size_t i = 0; i < len;) {
+        uint32_t cp;
+        size_t k = kurc_utf8_decode(s + i, len - i, &cp);
+        out[(*n)++] = kurc_xstrndup(s + i, k);
+        i += k;
+    }
+    return out;
 }
 
 bool kurc_supplier_to_float(double v, float *out) {

@@ -1,7 +1,7 @@
 /* supplier_util.h - what the file suppliers (csv, jsonl, hdf5) share:
  * reading typed parameters, finding the file that the standard packaging
- * keys name, reading a file whole, stepping through JSON-lines text and
- * storing numbers as float32.
+ * keys name, reading a file whole, stepping through JSON-lines text,
+ * splitting a transcript into characters and storing numbers as float32.
  *
  * Every error is reported at `where`, the supplier's place in the Kurfile;
  * messages start with the supplier's name ("csv: ...").
@@ -40,6 +40,12 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
  * count; start *line at 0); *p moves past it.  False at the end. */
 bool kurc_supplier_next_line(const char **p, const char *end, const char **a, const char **b,
                              int *line);
+
+/* The characters of s up to its NUL, as Python's list(str) splits it: one
+ * new string per UTF-8 character (a byte that starts no well-formed
+ * character stands alone, or with the continuation bytes after it).  The
+ * array has room for strlen(s) + 1 entries, NULL after the *n used. */
+char **kurc_supplier_chars(const char *s, size_t *n);
 
 /* Stores v as a float32: false when v is finite but beyond float32's range
  * (C leaves such a conversion undefined; numpy would make it infinite). */

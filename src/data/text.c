@@ -161,21 +161,11 @@ static enum kurc_status set_up_key(struct text *t, struct key *k, struct kurc_er
  * a list; NULL when it is neither. */
 static char **symbols_of(const struct kurc_value *v, size_t *n) {
     *n = 0;
-    char **out;
-    if (v->kind == KURC_STR) {
-        out = kurc_xcalloc(v->u.str.len + 1, sizeof *out);
-        const unsigned char *c = (const unsigned char *)v->u.str.s;
-        while (*c) {
-            size_t k = *c < 0x80 ? 1 : (*c >> 5) == 6 ? 2 : (*c >> 4) == 14 ? 3 : 4;
-            size_t have = strnlen((const char *)c, k);
-            out[(*n)++] = kurc_xstrndup((const char *)c, have);
-            c += have;
-        }
-        return out;
-    }
+    if (v->kind == KURC_STR)
+        return kurc_supplier_chars(v->u.str.s, n);
     if (v->kind != KURC_LIST)
         return NULL;
-    out = kurc_xcalloc(v->u.list.len + 1, sizeof *out);
+    char **out = kurc_xcalloc(v->u.list.len + 1, sizeof *out);
     for (size_t i = 0; i < v->u.list.len; i++) {
         if (v->u.list.items[i]->kind != KURC_STR) {
             for (size_t j = 0; j < *n; j++)

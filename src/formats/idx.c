@@ -58,17 +58,17 @@ static uint64_t be_uint(const unsigned char *p, size_t n) {
     return v;
 }
 
-/* The big-endian element of the given type at p, as a float. */
-static float element(const unsigned char *p, int type) {
-    switch (type) {
+double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i) {
+    const unsigned char *p = h->body + i * h->size;
+    switch (h->type) {
     case KURC_IDX_U8:
-        return (float)p[0];
+        return p[0];
     case KURC_IDX_I8:
-        return (float)(int8_t)p[0];
+        return (int8_t)p[0];
     case KURC_IDX_I16:
-        return (float)(int16_t)(uint16_t)be_uint(p, 2);
+        return (int16_t)(uint16_t)be_uint(p, 2);
     case KURC_IDX_I32:
-        return (float)(int32_t)(uint32_t)be_uint(p, 4);
+        return (int32_t)(uint32_t)be_uint(p, 4);
     case KURC_IDX_F32: {
         uint32_t bits = (uint32_t)be_uint(p, 4);
         float f;
@@ -79,14 +79,14 @@ static float element(const unsigned char *p, int type) {
         uint64_t bits = be_uint(p, 8);
         double d;
         memcpy(&d, &bits, sizeof d);
-        return (float)d;
+        return d;
     }
     }
 }
 
-enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
-                                struct kurc_idx *out, struct kurc_err *err) {
-    memset(out, 0, sizeof *out);
+enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
+                                       struct kurc_idx_header *h, struct kurc_err *err) {
+    memset(h, 0, sizeof *h);
     if (len < 4)
         return kurc_err_set(err, KURC_E_DATA, NULL,
                             "%s: truncated IDX header: expected at least 4 bytes, found %zu", name,
@@ -115,18 +115,18 @@ enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char
     uint64_t numel = 1, bytes = 0;
     bool overflow = false, empty = false;
     for (int i = 0; i < ndim; i++) {
-        out->dim[i] = (int64_t)be_uint(buf + 4 + 4 * i, 4);
-        empty = empty || out->dim[i] == 0;
-        overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)out->dim[i], &numel);
+        h->dim[i] = (int64_t)be_uint(buf + 4 + 4 * i, 4);
+        empty = empty || h->dim[i] == 0;
+        overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)h->dim[i], &numel);
     }
     if (empty)
         numel = 0, overflow = false;
     overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)size, &bytes);
     if (overflow || bytes > len - header) {
-        struct kurc_shape shape = kurc_shape_make(ndim, out->dim);
+        struct kurc_shape shape = kurc_shape_make(ndim, h->dim);
         char dims[96];
         kurc_shape_format(&shape, dims, sizeof dims);
-        memset(out, 0, sizeof *out);
+        memset(h, 0, sizeof *h);
         if (overflow)
             return kurc_err_set(err, KURC_E_DATA, NULL,
                                 "%s: bad IDX header: shape %s of %s is too large to be stored",
@@ -137,22 +137,35 @@ enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char
                             name, (unsigned long long)bytes, dims, kurc_idx_type_name(buf[2]),
                             len - header);
     }
-    size_t extra = len - header - bytes;
-    if (extra)
+    h->type = (enum kurc_idx_type)buf[2];
+    h->ndim = ndim;
+    h->numel = numel;
+    h->size = size;
+    h->body = buf + header;
+    h->extra = len - header - bytes;
+    return KURC_OK;
+}
+
+enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
+                                struct kurc_idx *out, struct kurc_err *err) {
+    memset(out, 0, sizeof *out);
+    struct kurc_idx_header h;
+    enum kurc_status st = kurc_idx_parse_header(buf, len, name, &h, err);
+    if (st)
+        return st;
+    if (h.extra)
         kurc_log(KURC_LOG_WARNING, "%s: %zu bytes after the IDX array; ignoring them", name,
-                 extra);
-    float *data = malloc(numel ? numel * sizeof(float) : 1);
-    if (!data) {
-        memset(out, 0, sizeof *out);
+                 h.extra);
+    float *data = malloc(h.numel ? h.numel * sizeof(float) : 1);
+    if (!data)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: out of memory for %llu elements", name,
-                            (unsigned long long)numel);
-    }
-    const unsigned char *p = buf + header;
-    for (uint64_t i = 0; i < numel; i++, p += size)
-        data[i] = element(p, buf[2]);
-    out->type = (enum kurc_idx_type)buf[2];
-    out->ndim = ndim;
-    out->numel = (int64_t)numel;
+                            (unsigned long long)h.numel);
+    for (uint64_t i = 0; i < h.numel; i++)
+        data[i] = (float)kurc_idx_element(&h, i);
+    out->type = h.type;
+    out->ndim = h.ndim;
+    memcpy(out->dim, h.dim, sizeof out->dim);
+    out->numel = (int64_t)h.numel;
     out->data = data;
     return KURC_OK;
 }

@@ -34,6 +34,27 @@ struct kurc_idx {
     float *data;   /* numel values, row-major; malloc'ed, owned */
 };
 
+/* Where the elements of an IDX image are, from its header. */
+struct kurc_idx_header {
+    enum kurc_idx_type type;
+    int ndim;
+    int64_t dim[KURC_MAX_DIMS];
+    uint64_t numel;            /* product of dim (1 for ndim 0) */
+    size_t size;               /* bytes per element */
+    const unsigned char *body; /* numel elements, big-endian */
+    size_t extra;              /* bytes after them */
+};
+
+/* Reads the header of an uncompressed IDX image of len bytes and checks
+ * that the image holds the elements it announces; errors as
+ * kurc_idx_load's, naming the file name. */
+enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
+                                       struct kurc_idx_header *h, struct kurc_err *err);
+
+/* Element i of an image whose header is h, as a double (exact for every
+ * type). */
+double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i);
+
 /* Reads the IDX file at path (plain or gzip).  Errors name the file and
  * what is wrong: a bad magic, an unknown type, too many dimensions, or a
  * truncated header or body ("expected N data bytes for shape ..., found M").  Bytes after the

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/utf8.h"
 #include "base/xalloc.h"
 
 struct kurc_pickle_doc {
@@ -347,19 +348,18 @@ static bool parse_descr(const char *s, struct kurc_pickle_dtype *dt) {
 /* Latin-1 bytes from UTF-8 text whose code points are all below 256. */
 static enum kurc_status latin1_encode(struct vm *vm, const struct kurc_pickle *text,
                                       struct kurc_pickle *out) {
-    const unsigned char *s = (const unsigned char *)text->u.bytes.s;
+    const char *s = text->u.bytes.s;
     size_t n = text->u.bytes.len, j = 0;
     char *b = kurc_xmalloc(n + 1);
     for (size_t i = 0; i < n; j++) {
-        if (s[i] < 0x80) {
-            b[j] = (char)s[i++];
-        } else if ((s[i] == 0xc2 || s[i] == 0xc3) && i + 1 < n && (s[i + 1] & 0xc0) == 0x80) {
-            b[j] = (char)(((s[i] & 0x03) << 6) | (s[i + 1] & 0x3f));
-            i += 2;
-        } else {
+        uint32_t cp;
+        size_t k = kurc_utf8_decode_strict(s + i, n - i, &cp);
+        if (cp > 0xFF) { /* KURC_UTF8_BAD too */
             free(b);
             return fail(vm, "codecs.encode: text at byte %zu is not latin1 in UTF-8", i);
         }
+        b[j] = (char)cp;
+        i += k;
     }
     b[j] = '\0';
     out->u.bytes.s = b;

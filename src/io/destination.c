@@ -164,7 +164,8 @@ static void npy_header(const struct kurc_named_array *a, struct kurc_strbuf *b) 
 
 static bool write_npz(FILE *f, const struct sets *s) {
     struct kurc_zip z;
-    kurc_zip_init(&z, f);
+    if (!kurc_zip_init(&z, f))
+        return false;
     struct kurc_strbuf header = KURC_STRBUF_INIT;
     bool ok = true;
     for (int k = 0; k < 2 && ok; k++)

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,22 +19,17 @@
 #include <unistd.h>
 
 #include "base/file_read.h"
+#include "base/paths.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 #include "config/value/value.h"
 #include "config/yaml_load.h"
+#include "formats/idx.h"
+#include "io/io_util.h"
 
 #define SUMMARY "summary.yml"
 #define SUMMARY_VERSION 3
-
-/* IDX element types (the third byte of the header). */
-#define IDX_U8 0x08
-#define IDX_I8 0x09
-#define IDX_I16 0x0B
-#define IDX_I32 0x0C
-#define IDX_F32 0x0D
-#define IDX_F64 0x0E
 
 static const char *const clock_names[4] = {"all", "train", "validate", "batch"};
 
@@ -43,35 +37,6 @@ struct kurc_logger {
     char *dir;
     double latest_time;
 };
-
-static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum kurc_status fail(struct kurc_err *err, const char *path, const char *fmt, ...) {
-    struct kurc_loc loc = {path, 0, 0};
-    va_list ap;
-    va_start(ap, fmt);
-    kurc_err_vset(err, KURC_E_IO, &loc, fmt, ap);
-    va_end(ap);
-    return KURC_E_IO;
-}
-
-/* mkdir -p. */
-static int make_dirs(const char *dir) {
-    char *copy = kurc_xstrdup(dir);
-    int rc = 0;
-    for (char *s = copy + 1; *s && rc == 0; s++)
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(copy, 0777) != 0 && errno != EEXIST)
-                rc = -1;
-            *s = '/';
-        }
-    if (rc == 0 && mkdir(copy, 0777) != 0 && errno != EEXIST)
-        rc = -1;
-    free(copy);
-    return rc;
-}
 
 static uint32_t get_be32(const unsigned char *p) {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -90,7 +55,8 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
                                    struct kurc_err *err) {
     int fd = open(path, O_RDWR | O_CREAT, 0666);
     if (fd < 0)
-        return fail(err, path, "cannot open the log column: %s", strerror(errno));
+        return kurc_io_fail(err, KURC_E_IO, path, "cannot open the log column: %s",
+                            strerror(errno));
     unsigned char head[8];
     ssize_t got = pread(fd, head, sizeof head, 0);
     enum kurc_status st = KURC_OK;
@@ -99,15 +65,16 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
         const unsigned char fresh[8] = {0, 0, type, 1, 0, 0, 0, 0};
         memcpy(head, fresh, sizeof head);
         if (pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
-            st = fail(err, path, "cannot write the log column: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot write the log column: %s",
+                              strerror(errno));
     } else if (got != (ssize_t)sizeof head || head[0] || head[1] || head[3] != 1) {
-        st = fail(err, path, "not a one-dimensional IDX file");
+        st = kurc_io_fail(err, KURC_E_IO, path, "not a one-dimensional IDX file");
     } else if (head[2] != type) {
-        st = fail(err, path, "the log column holds %s data, not %s",
-                  head[2] == IDX_F32   ? "float"
-                  : head[2] == IDX_I32 ? "integer"
-                                       : "other",
-                  type == IDX_F32 ? "float" : "integer");
+        st = kurc_io_fail(err, KURC_E_IO, path, "the log column holds %s data, not %s",
+                          head[2] == KURC_IDX_F32   ? "float"
+                          : head[2] == KURC_IDX_I32 ? "integer"
+                                                    : "other",
+                          type == KURC_IDX_F32 ? "float" : "integer");
     } else {
         count = get_be32(head + 4);
     }
@@ -116,7 +83,8 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
         put_be32(head + 4, count + 1);
         if (pwrite(fd, value, 4, end - 4) != 4 || ftruncate(fd, end) != 0 ||
             pwrite(fd, head, sizeof head, 0) != (ssize_t)sizeof head)
-            st = fail(err, path, "cannot append to the log column: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot append to the log column: %s",
+                              strerror(errno));
     }
     close(fd);
     return st;
@@ -172,13 +140,13 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
     unsigned char bytes[4];
     for (size_t i = 0; i <= n + 2 && !st; i++) {
         const char *stat = i < n ? names[i] : i == n ? "total" : i == n + 1 ? "batch" : "time";
-        unsigned char idx_type = IDX_F32;
+        unsigned char idx_type = KURC_IDX_F32;
         if (i < n)
             float_bytes((float)values[i], bytes);
         else if (i == n)
             float_bytes((float)total, bytes);
         else if (i == n + 1) {
-            idx_type = IDX_I32;
+            idx_type = KURC_IDX_I32;
             put_be32(bytes, (uint32_t)(int32_t)batch);
         } else
             float_bytes((float)time, bytes);
@@ -230,13 +198,15 @@ enum kurc_status kurc_logger_flush(struct kurc_logger *l, const struct kurc_log_
     enum kurc_status st = KURC_OK;
     FILE *f = fopen(tmp, "w");
     if (!f) {
-        st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+        st =
+            kurc_io_fail(err, KURC_E_IO, path, "cannot write the log summary: %s", strerror(errno));
     } else {
         bool ok = fwrite(b.data, 1, b.len, f) == b.len;
         if (fclose(f) != 0)
             ok = false;
         if (!ok || rename(tmp, path) != 0) {
-            st = fail(err, path, "cannot write the log summary: %s", strerror(errno));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot write the log summary: %s",
+                              strerror(errno));
             unlink(tmp);
         }
     }
@@ -263,7 +233,7 @@ static enum kurc_status load_summary(const char *path, struct kurc_log_summary *
     char *text;
     int e = kurc_file_read(path, &text, &len);
     if (e)
-        return fail(err, path, "cannot read the log summary: %s", strerror(e));
+        return kurc_io_fail(err, KURC_E_IO, path, "cannot read the log summary: %s", strerror(e));
     struct kurc_value *v = NULL;
     enum kurc_status st = kurc_load_buffer(text, len, KURC_FORMAT_YAML, path, &v, err);
     free(text);
@@ -271,7 +241,7 @@ static enum kurc_status load_summary(const char *path, struct kurc_log_summary *
         return st;
     if (!v || v->kind != KURC_MAP) {
         kurc_value_free(v);
-        return fail(err, path, "the log summary is not a mapping");
+        return kurc_io_fail(err, KURC_E_IO, path, "the log summary is not a mapping");
     }
     /* absent counters are 0, as Kur read them with summary.get(key, 0) */
     double counts[4] = {0, 0, 0, 0};
@@ -310,9 +280,12 @@ enum kurc_status kurc_logger_open(const char *dir, struct kurc_logger **out,
     struct stat sb;
     bool exists = stat(dir, &sb) == 0;
     if (exists && !S_ISDIR(sb.st_mode))
-        return fail(err, dir, "the binary logger keeps its log in a directory, but this is a file");
-    if (!exists && make_dirs(dir) != 0)
-        return fail(err, dir, "cannot create the log directory: %s", strerror(errno));
+        return kurc_io_fail(err, KURC_E_IO, dir,
+                            "the binary logger keeps its log in a directory, but this is a file");
+    int e = exists ? 0 : kurc_path_make_dirs(dir, NULL);
+    if (e)
+        return kurc_io_fail(err, KURC_E_IO, dir, "cannot create the log directory: %s",
+                            strerror(e));
     struct kurc_logger *l = kurc_xcalloc(1, sizeof *l);
     l->dir = kurc_xstrdup(dir);
     if (exists) {
@@ -353,50 +326,6 @@ double kurc_logger_latest_time(const struct kurc_logger *l) {
     return l->latest_time;
 }
 
-/* Bytes per element of an IDX type, 0 for an unknown type. */
-static size_t idx_size(unsigned char type) {
-    switch (type) {
-    case IDX_U8:
-    case IDX_I8:
-        return 1;
-    case IDX_I16:
-        return 2;
-    case IDX_I32:
-    case IDX_F32:
-        return 4;
-    case IDX_F64:
-        return 8;
-    default:
-        return 0;
-    }
-}
-
-/* Element i of IDX data of the given type (big-endian) as a double. */
-static double idx_element(const unsigned char *p, unsigned char type, size_t i) {
-    switch (type) {
-    case IDX_U8:
-        return p[i];
-    case IDX_I8:
-        return (signed char)p[i];
-    case IDX_I16:
-        return (int16_t)(uint16_t)(p[2 * i] << 8 | p[2 * i + 1]);
-    case IDX_I32:
-        return (int32_t)get_be32(p + 4 * i);
-    case IDX_F32: {
-        uint32_t u = get_be32(p + 4 * i);
-        float f;
-        memcpy(&f, &u, sizeof f);
-        return f;
-    }
-    default: {
-        uint64_t u = (uint64_t)get_be32(p + 8 * i) << 32 | get_be32(p + 8 * i + 4);
-        double d;
-        memcpy(&d, &u, sizeof d);
-        return d;
-    }
-    }
-}
-
 enum kurc_status kurc_logger_column(const char *dir, const char *column, double **values, size_t *n,
                                     struct kurc_err *err) {
     *values = NULL;
@@ -409,27 +338,18 @@ enum kurc_status kurc_logger_column(const char *dir, const char *column, double 
     unsigned char *data = (unsigned char *)bytes;
     if (e) {
         if (e != ENOENT)
-            st = fail(err, path, "cannot read the log column: %s", strerror(e));
+            st = kurc_io_fail(err, KURC_E_IO, path, "cannot read the log column: %s", strerror(e));
         free(path);
         return st;
     }
-    size_t size = len >= 4 ? idx_size(data[2]) : 0;
-    size_t ndim = len >= 4 ? data[3] : 0;
-    if (size == 0 || data[0] || data[1] || ndim == 0 || len < 4 + 4 * ndim) {
-        st = fail(err, path, "not an IDX file");
-    } else {
-        size_t count = 1;
-        for (size_t d = 0; d < ndim; d++)
-            count *= get_be32(data + 4 + 4 * d);
-        const unsigned char *body = data + 4 + 4 * ndim;
-        if ((size_t)(data + len - body) / size < count) {
-            st = fail(err, path, "the IDX file ends before its %zu values", count);
-        } else {
-            *values = kurc_xmalloc((count ? count : 1) * sizeof **values);
-            for (size_t i = 0; i < count; i++)
-                (*values)[i] = idx_element(body, data[2], i);
-            *n = count;
-        }
+    /* bytes after the values are what a crash during an append left */
+    struct kurc_idx_header h;
+    st = kurc_idx_parse_header(data, len, path, &h, err);
+    if (st == KURC_OK) {
+        *values = kurc_xmalloc((h.numel ? h.numel : 1) * sizeof **values);
+        for (uint64_t i = 0; i < h.numel; i++)
+            (*values)[i] = kurc_idx_element(&h, i);
+        *n = h.numel;
     }
     free(data);
     free(path);

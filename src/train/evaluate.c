@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/xalloc.h"
 #include "data/provider.h"
 #include "data/supplier.h"
@@ -23,7 +24,6 @@
 #include "train/binding.h"
 #include "train/eval_result.h"
 #include "train/loss_pass.h"
-#include "train/progress.h"
 #include "train/run.h"
 #include "train/session.h"
 #include "train/train_spec.h"
@@ -176,7 +176,7 @@ static enum kurc_status collect(struct kurc_session *s, const struct kurc_datase
     kurc_eval_result_init(r, s->model, set, truth, total);
     kurc_provider_start_epoch(p, 0);
     struct kurc_progress bar;
-    kurc_progress_start(&bar, "Evaluating", total, s->comm->rank == 0);
+    kurc_progress_start(&bar, "Evaluating", KURC_PROGRESS_SAMPLES, total, s->comm->rank == 0);
     int64_t done = 0;
     x->training = false;
     for (int64_t i = 0; i < kurc_provider_batches(p); i++) {

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/progress.h"
 #include "base/xalloc.h"
-#include "train/progress.h"
 
 double kurc_loss_total(const struct kurc_session *s, const double *sums) {
     size_t n = s->losses.n;
@@ -35,7 +35,7 @@ enum kurc_status kurc_loss_pass(struct kurc_session *s, struct kurc_provider *p,
         total += m;
     }
     struct kurc_progress bar;
-    kurc_progress_start(&bar, label, total, show && s->comm->rank == 0);
+    kurc_progress_start(&bar, label, KURC_PROGRESS_SAMPLES, total, show && s->comm->rank == 0);
     enum kurc_status st = KURC_OK;
     s->exec->training = false;
     for (int64_t i = 0; i < batches && st == KURC_OK; i++) {

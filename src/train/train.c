@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/progress.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "config/value/json_dump.h"
@@ -33,7 +34,6 @@
 #include "train/binding.h"
 #include "train/eval_result.h"
 #include "train/loss_pass.h"
-#include "train/progress.h"
 #include "train/run.h"
 #include "train/session.h"
 #include "train/train_spec.h"
@@ -425,7 +425,8 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
     else
         snprintf(label, sizeof label, "Epoch %lld", (long long)t->state.epoch + 1);
     struct kurc_progress bar;
-    kurc_progress_start(&bar, label, kurc_provider_samples(t->provider), t->rank0);
+    kurc_progress_start(&bar, label, KURC_PROGRESS_SAMPLES, kurc_provider_samples(t->provider),
+                        t->rank0);
     enum kurc_status st = KURC_OK;
     bool time_up = false;
     while (t->state.batch < batches && st == KURC_OK) {

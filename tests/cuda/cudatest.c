@@ -2,14 +2,18 @@
 #include "cudatest.h"
 
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
+
 #include "base/rng.h"
 #include "kernels/cuda/cuda_backend.h"
-
-static int failures;
 
 void ct_require_gpu(void) {
     char why[256];
@@ -77,7 +81,7 @@ void ct_free(struct kurc_backend *gpu, struct ct_arr *a) {
     memset(a, 0, sizeof *a);
 }
 
-bool ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
+void ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
               double floor) {
     double worst = 0;
     int64_t at = -1;
@@ -94,15 +98,10 @@ bool ct_close(const char *what, const float *want, const float *got, int64_t n, 
             at = i;
         }
     }
-    bool ok = worst <= tol;
-    if (ok)
-        printf("ok   %-48s n=%-9lld worst %.2e (tol %.0e)\n", what, (long long)n, worst, tol);
-    else {
-        printf("FAIL %-48s n=%-9lld worst %.2e (tol %.0e) at %lld: cpu %.9g, cuda %.9g\n", what,
-               (long long)n, worst, tol, (long long)at, want[at], got[at]);
-        failures++;
-    }
-    return ok;
+    if (worst > tol)
+        fail_msg("%-48s n=%-9lld worst %.2e (tol %.0e) at %lld: cpu %.9g, cuda %.9g", what,
+                 (long long)n, worst, tol, (long long)at, want[at], got[at]);
+    print_message("ok   %-48s n=%-9lld worst %.2e (tol %.0e)\n", what, (long long)n, worst, tol);
 }
 
 static float *download(struct kurc_backend *gpu, const struct ct_arr *a) {
@@ -112,52 +111,29 @@ static float *download(struct kurc_backend *gpu, const struct ct_arr *a) {
     return got;
 }
 
-bool ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
+void ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
               double floor) {
     float *got = download(gpu, a);
-    bool ok = ct_backend_ok(gpu, what) && ct_close(what, a->h, got, a->n, tol, floor);
+    ct_backend_ok(gpu, what);
+    ct_close(what, a->h, got, a->n, tol, floor);
     free(got);
-    return ok;
 }
 
-bool ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
+void ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
                    double tol) {
     float *got = download(gpu, a);
     bool same = memcmp(got, a->h, (size_t)a->n * sizeof(float)) == 0;
     char label[160];
     snprintf(label, sizeof label, "%s [%s]", what, same ? "bitwise equal" : "not bitwise");
-    bool ok = ct_backend_ok(gpu, what) && ct_close(label, a->h, got, a->n, exact ? 0 : tol, 1e-6);
-    if (ok && exact && !same) {
-        printf("FAIL %s: must equal the CPU's bit for bit\n", what);
-        failures++;
-        ok = false;
-    }
+    ct_backend_ok(gpu, what);
+    ct_close(label, a->h, got, a->n, exact ? 0 : tol, 1e-6);
     free(got);
-    return ok;
+    if (exact && !same)
+        fail_msg("%s: must equal the CPU's bit for bit", what);
 }
 
-bool ct_backend_ok(struct kurc_backend *gpu, const char *what) {
+void ct_backend_ok(struct kurc_backend *gpu, const char *what) {
     struct kurc_err err;
-    if (kurc_backend_check(gpu, &err) == KURC_OK)
-        return true;
-    printf("FAIL %s: %s\n", what, err.msg);
-    failures++;
-    return false;
-}
-
-void ct_fail(const char *what, const char *why) {
-    printf("FAIL %s: %s\n", what, why);
-    failures++;
-}
-
-int ct_failures(void) {
-    return failures;
-}
-
-int ct_exit_code(void) {
-    if (failures)
-        printf("%d check%s failed\n", failures, failures == 1 ? "" : "s");
-    else
-        printf("all checks passed\n");
-    return failures ? 1 : 0;
+    if (kurc_backend_check(gpu, &err) != KURC_OK)
+        fail_msg("%s: %s", what, err.msg);
 }

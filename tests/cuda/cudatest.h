@@ -1,6 +1,8 @@
-/* cudatest.h - helpers of the CUDA tests: skipping without a GPU, arrays
- * kept twice (host for the CPU backend, device for the CUDA backend) and
- * comparisons that say where they fail. */
+/* cudatest.h - helpers of the CUDA tests (cmocka): skipping without a GPU,
+ * arrays kept twice (host for the CPU backend, device for the CUDA
+ * backend) and comparisons that say where they fail.  A comparison prints
+ * "ok   WHAT ..." when it holds and fails the running cmocka test (fail_msg)
+ * when it does not. */
 #ifndef KURC_CUDATEST_H
 #define KURC_CUDATEST_H
 
@@ -31,25 +33,18 @@ struct ct_arr ct_zeros(struct kurc_backend *gpu, int64_t n);
 void ct_free(struct kurc_backend *gpu, struct ct_arr *a);
 
 /* Compares the device copy with the host copy: the worst of
- * |gpu - cpu| / max(|cpu|, floor) must be <= tol.  Prints a line either way
- * (with the worst element on failure) and counts failures. */
-bool ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
+ * |gpu - cpu| / max(|cpu|, floor) must be <= tol (the failure names the
+ * worst element). */
+void ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
               double floor);
 /* As ct_check, also reporting whether the arrays are equal bit for bit;
  * with exact set, anything else fails. */
-bool ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
+void ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,
                    double tol);
 /* Compares two host arrays the same way. */
-bool ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
+void ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
               double floor);
 /* The backend's check() must be KURC_OK. */
-bool ct_backend_ok(struct kurc_backend *gpu, const char *what);
-
-/* Counts a failure and prints "FAIL what: why". */
-void ct_fail(const char *what, const char *why);
-
-/* Failures so far; the exit code for main (0 or 1). */
-int ct_failures(void);
-int ct_exit_code(void);
+void ct_backend_ok(struct kurc_backend *gpu, const char *what);
 
 #endif

@@ -10,19 +10,17 @@
 #     specification is one too.
 set -u
 bin=$(cd "$1" && pwd)
-fails=0
-total=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../harness.sh" "$tmp"
 
-result() { # NAME OK DETAIL
-  total=$((total + 1))
+result() { # NAME GOOD DETAIL: ok, or fail with kurc's stderr
   if [ "$2" -eq 1 ]; then
-    echo "ok   $1"
+    ok "$1"
   else
-    echo "FAIL $1: $3"
+    fail "$1" "$3"
     sed 's/^/  stderr: /' "$tmp/err"
-    fails=$((fails + 1))
   fi
 }
 
@@ -59,11 +57,11 @@ if [ $status -eq 0 ]; then
   result "backend cuda trains on the GPU" $((1 - $?)) "no 'backend: cuda on' or no completion"
   gpu=1
 else
-  ok=0
+  good=0
   if [ $status -eq 1 ] && grep -qE "asks for cuda, but no CUDA device is visible \(cudaGetDeviceCount|asks for cuda, which this build does not have" "$tmp/err"; then
-    ok=1
+    good=1
   fi
-  result "backend cuda without a GPU fails clearly (exit $status)" $ok "unexpected status or message"
+  result "backend cuda without a GPU fails clearly (exit $status)" $good "unexpected status or message"
   gpu=0
 fi
 
@@ -72,33 +70,32 @@ for name in auto keras pytorch; do
   kurfile $name
   run
   status=$?
-  ok=0
+  good=0
   if [ $status -eq 0 ] && grep -q 'Completed 1 epochs' "$tmp/err"; then
-    if [ $gpu -eq 1 ]; then grep -q 'backend: cuda on' "$tmp/err" && ok=1
-    else grep -q 'backend: cpu' "$tmp/err" && ok=1; fi
+    if [ $gpu -eq 1 ]; then grep -q 'backend: cuda on' "$tmp/err" && good=1
+    else grep -q 'backend: cpu' "$tmp/err" && good=1; fi
   fi
-  result "backend $name trains (on the $([ $gpu -eq 1 ] && echo GPU || echo CPU))" $ok "status $status"
+  result "backend $name trains (on the $([ $gpu -eq 1 ] && echo GPU || echo CPU))" $good "status $status"
 done
 
 # device: cpu picks the CPU under auto, and contradicts cuda
 kurfile "{name: auto, device: cpu}"
 run
 status=$?
-ok=0; [ $status -eq 0 ] && grep -q 'backend: cpu' "$tmp/err" && ok=1
-result "auto with device cpu runs on the CPU" $ok "status $status"
+good=0; [ $status -eq 0 ] && grep -q 'backend: cpu' "$tmp/err" && good=1
+result "auto with device cpu runs on the CPU" $good "status $status"
 
 if grep -q 'CUDA yes' <("$bin/kurc" --version); then
   kurfile "{name: cuda, device: cpu}"
   run
   status=$?
-  ok=0; [ $status -eq 2 ] && grep -q 'asks for cuda on device cpu' "$tmp/err" && ok=1
-  result "cuda with device cpu is a Kurfile error" $ok "status $status"
+  good=0; [ $status -eq 2 ] && grep -q 'asks for cuda on device cpu' "$tmp/err" && good=1
+  result "cuda with device cpu is a Kurfile error" $good "status $status"
 fi
 kurfile "{name: auto, device: gpu0-x}"
 run
 status=$?
-ok=0; [ $status -eq 2 ] && grep -q "'gpu0-x' is not a device specification" "$tmp/err" && ok=1
-result "a malformed device is a Kurfile error" $ok "status $status"
+good=0; [ $status -eq 2 ] && grep -q "'gpu0-x' is not a device specification" "$tmp/err" && good=1
+result "a malformed device is a Kurfile error" $good "status $status"
 
-echo "$((total - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -16,13 +16,19 @@
  * adam), a dense network (tanh, relu, mse, sgd with nesterov momentum), a
  * convolution net with batch normalisation, max pooling and dropout
  * (rmsprop), and Kur's "uber model" (every container: transposes, concat,
- * repeat, embedding-free reshapes...; adam).
+ * repeat, embedding-free reshapes...; adam), one cmocka test each.
  */
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "base/rng.h"
 #include "config/kurfile.h"
@@ -98,8 +104,8 @@ static float *fetch(struct side *s, const float *p, int64_t n) {
     return h;
 }
 
-/* max |got - want| / max |want|; prints and counts a failure above tol. */
-static bool normwise(const char *what, const float *want, const float *got, int64_t n, double tol) {
+/* max |got - want| / max |want| must be at most tol. */
+static void normwise(const char *what, const float *want, const float *got, int64_t n, double tol) {
     double diff = 0, scale = 0;
     int64_t at = 0;
     bool nan = false;
@@ -114,24 +120,21 @@ static bool normwise(const char *what, const float *want, const float *got, int6
         scale = fmax(scale, fabs((double)want[i]));
     }
     double e = nan ? INFINITY : diff / fmax(scale, 1e-20);
-    if (e <= tol) {
-        printf("ok   %-52s n=%-8lld %.2e (tol %.0e)\n", what, (long long)n, e, tol);
-        return true;
-    }
-    char why[192];
-    snprintf(why, sizeof why, "n=%lld norm-wise %.2e (tol %.0e), worst at %lld: cpu %.9g cuda %.9g",
-             (long long)n, e, tol, (long long)at, n ? want[at] : 0.0, n ? got[at] : 0.0);
-    ct_fail(what, why);
-    return false;
+    if (e > tol)
+        fail_msg("%s: n=%lld norm-wise %.2e (tol %.0e), worst at %lld: cpu %.9g cuda %.9g", what,
+                 (long long)n, e, tol, (long long)at, n ? want[at] : 0.0, n ? got[at] : 0.0);
+    print_message("ok   %-52s n=%-8lld %.2e (tol %.0e)\n", what, (long long)n, e, tol);
 }
 
-static bool compare(const char *what, struct side *cpu, const float *pc, struct side *gpu,
+/* The first differing tensor fails the test: later ones inherit the
+ * difference. */
+static void compare(const char *what, struct side *cpu, const float *pc, struct side *gpu,
                     const float *pg, int64_t n, double tol) {
     float *a = fetch(cpu, pc, n), *b = fetch(gpu, pg, n);
-    bool ok = ct_backend_ok(gpu->be, what) && normwise(what, a, b, n, tol);
+    ct_backend_ok(gpu->be, what);
+    normwise(what, a, b, n, tol);
     free(a);
     free(b);
-    return ok;
 }
 
 /* Fills the model's inputs (data and truth) on both sides alike. */
@@ -152,13 +155,11 @@ static void fill_inputs(struct side *a, struct side *b, uint64_t seed, float lo,
 
 static void run_model(const char *name, const char *path, int64_t batch, float lo, float hi,
                       struct kurc_backend *cpu_be, struct kurc_backend *gpu_be) {
-    printf("-- %s (batch %lld)\n", name, (long long)batch);
+    print_message("-- %s (batch %lld)\n", name, (long long)batch);
     struct side c, g;
     struct kurc_err err;
-    if (side_load(&c, path, cpu_be, batch, &err) || side_load(&g, path, gpu_be, batch, &err)) {
-        ct_fail(name, err.msg);
-        return;
-    }
+    if (side_load(&c, path, cpu_be, batch, &err) || side_load(&g, path, gpu_be, batch, &err))
+        fail_msg("%s: %s", name, err.msg);
     struct kurc_params *pc = &c.m->params, *pg = &g.m->params;
     char what[256];
     snprintf(what, sizeof what, "%s: initial parameters", name);
@@ -172,9 +173,8 @@ static void run_model(const char *name, const char *path, int64_t batch, float l
         if (gr->tensors[t].kind == KURC_TENSOR_PARAM)
             continue;
         snprintf(what, sizeof what, "%s: forward %s", name, gr->tensors[t].name);
-        if (!compare(what, &c, kurc_exec_value(c.x, (int)t), &g, kurc_exec_value(g.x, (int)t),
-                     kurc_exec_count(c.x, (int)t), 1e-4))
-            break; /* later tensors inherit the difference */
+        compare(what, &c, kurc_exec_value(c.x, (int)t), &g, kurc_exec_value(g.x, (int)t),
+                kurc_exec_count(c.x, (int)t), 1e-4);
     }
     for (size_t i = 0; i < c.losses.n; i++) {
         snprintf(what, sizeof what, "%s: loss of %s", name, c.losses.terms[i].target);
@@ -269,21 +269,47 @@ static const char norm_dropout[] = "model:\n"
                                    "loss:\n  - target: labels\n    name: categorical_crossentropy\n"
                                    "train:\n  optimizer: {name: rmsprop, learning_rate: 0.001}\n";
 
+static struct kurc_backend *cpu_be, *gpu_be;
+
+/* Trains one step of the model in text (a Kurfile) on both backends. */
+static void run_text(const char *name, const char *text, int64_t batch, float lo, float hi) {
+    const char *path = write_kurfile(text);
+    run_model(name, path, batch, lo, hi, cpu_be, gpu_be);
+    remove_kurfile(path);
+}
+
+static void test_mnist(void **state) {
+    (void)state;
+    run_text("mnist", mnist, 16, 0.0f, 1.0f);
+}
+
+static void test_dense(void **state) {
+    (void)state;
+    run_text("dense", dense, 37, -1.0f, 1.0f);
+}
+
+static void test_norm_dropout(void **state) {
+    (void)state;
+    run_text("batch norm + dropout", norm_dropout, 24, 0.0f, 1.0f);
+}
+
+static void test_uber(void **state) {
+    (void)state;
+    run_model("uber", KURC_TEST_KURFILES "/models/uber.yml", 4, -1.0f, 1.0f, cpu_be, gpu_be);
+}
+
 int main(void) {
     ct_require_gpu();
-    struct kurc_backend *cpu = kurc_cpu_backend_create(1);
-    struct kurc_backend *gpu = ct_gpu_backend();
-    const char *path = write_kurfile(mnist);
-    run_model("mnist", path, 16, 0.0f, 1.0f, cpu, gpu);
-    remove_kurfile(path);
-    path = write_kurfile(dense);
-    run_model("dense", path, 37, -1.0f, 1.0f, cpu, gpu);
-    remove_kurfile(path);
-    path = write_kurfile(norm_dropout);
-    run_model("batch norm + dropout", path, 24, 0.0f, 1.0f, cpu, gpu);
-    remove_kurfile(path);
-    run_model("uber", KURC_TEST_KURFILES "/models/uber.yml", 4, -1.0f, 1.0f, cpu, gpu);
-    kurc_cuda_backend_free(gpu);
-    kurc_cpu_backend_free(cpu);
-    return ct_exit_code();
+    cpu_be = kurc_cpu_backend_create(1);
+    gpu_be = ct_gpu_backend();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mnist),
+        cmocka_unit_test(test_dense),
+        cmocka_unit_test(test_norm_dropout),
+        cmocka_unit_test(test_uber),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kurc_cuda_backend_free(gpu_be);
+    kurc_cpu_backend_free(cpu_be);
+    return rc;
 }

@@ -18,13 +18,19 @@
  *     thousands of products in another order;
  *   - 1e-10: sum and sum_squares (double accumulation).
  * The recurrent steps, CTC and batch norm in pieces are tested too.
- * Without a GPU the test prints "skipped: no CUDA device (...)" and exits
- * 77.
+ * Each test_ function is a cmocka test.  Without a GPU the program prints
+ * "skipped: no CUDA device (...)" and exits 77.
  */
 #include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "base/rng.h"
 #include "cudatest.h"
@@ -40,7 +46,8 @@ static struct kurc_backend *cpu, *gpu;
 
 /* --- memory -------------------------------------------------------------- */
 
-static void test_memory(void) {
+static void test_memory(void **state) {
+    (void)state;
     const int64_t n = 100003;
     /* alloc returns zeroed memory */
     struct ct_arr z = ct_zeros(gpu, n);
@@ -90,7 +97,8 @@ static void gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float a
     ct_free(gpu, &c);
 }
 
-static void test_gemm(void) {
+static void test_gemm(void **state) {
+    (void)state;
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             gemm_case(ta, tb, 67, 45, 129, 1.0f, 0.0f, 0);
@@ -105,7 +113,8 @@ static void test_gemm(void) {
 
 /* --- bias ----------------------------------------------------------------------- */
 
-static void test_bias(void) {
+static void test_bias(void **state) {
+    (void)state;
     int64_t shapes[][2] = {{1000, 37}, {3, 4096}, {70000, 3}, {1, 1}, {17, 50000}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1];
@@ -200,7 +209,8 @@ static void conv_case_run(const struct conv_case *cc) {
     gpu->ops->free(gpu, gw);
 }
 
-static void test_conv(void) {
+static void test_conv(void **state) {
+    (void)state;
     static const struct conv_case cases[] = {
         {"2-D mnist 28x28x1 -> 64, 3x3 valid", 2, 16, {28, 28}, {3, 3}, {1, 1}, 1, 64, false, 0},
         {"2-D 3x3 same stride 1 (symmetric)", 2, 4, {13, 11}, {3, 3}, {1, 1}, 5, 7, true, 0},
@@ -281,7 +291,8 @@ static void pool_case_run(const struct pool_case *pc) {
     ct_free(gpu, &dx);
 }
 
-static void test_pool(void) {
+static void test_pool(void **state) {
+    (void)state;
     static const struct pool_case cases[] = {
         {"max 2x2/2 valid", 2, KURC_POOL_MAX, 8, {28, 28}, {2, 2}, {2, 2}, 16, false, 0},
         {"max 2x2/2 with ties", 2, KURC_POOL_MAX, 4, {10, 10}, {2, 2}, {2, 2}, 5, false, 3},
@@ -338,7 +349,8 @@ static void test_pool(void) {
 
 /* --- activations and softmax ----------------------------------------------------------- */
 
-static void test_activations(void) {
+static void test_activations(void **state) {
+    (void)state;
     static const char *names[KURC_ACT_COUNT] = {"linear",       "relu",      "tanh",     "sigmoid",
                                                 "hard_sigmoid", "softplus",  "softsign", "elu",
                                                 "selu",         "leaky_relu"};
@@ -376,7 +388,8 @@ static void test_activations(void) {
     }
 }
 
-static void test_softmax(void) {
+static void test_softmax(void **state) {
+    (void)state;
     int64_t shapes[][2] = {{257, 10}, {33, 1000}, {5, 1}, {2, 40000}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int log = 0; log < 2; log++) {
@@ -409,7 +422,8 @@ static void test_softmax(void) {
 
 /* --- element-wise arithmetic ----------------------------------------------------------- */
 
-static void test_arith(void) {
+static void test_arith(void **state) {
+    (void)state;
     const int64_t n = 1000003;
     struct ct_arr a = ct_rand(gpu, n, 81, -3, 3), b = ct_rand(gpu, n, 82, -3, 3);
     struct ct_arr y = ct_zeros(gpu, n);
@@ -456,7 +470,8 @@ static void strided_case(const char *name, const struct kurc_strided *v, int64_t
     ct_free(gpu, &dst);
 }
 
-static void test_copy_strided(void) {
+static void test_copy_strided(void **state) {
+    (void)state;
     for (int acc = 0; acc < 2; acc++) {
         /* transpose of a 300 x 200 matrix */
         struct kurc_strided t = {2, {200, 300}, {1, 200}, {300, 1}};
@@ -495,7 +510,8 @@ static void test_copy_strided(void) {
 
 /* --- gathers and dropout ------------------------------------------------------------------- */
 
-static void test_gather(void) {
+static void test_gather(void **state) {
+    (void)state;
     const int64_t rows = 50, width = 33, n = 4000;
     struct ct_arr table = ct_rand(gpu, rows * width, 101, -1, 1);
     struct ct_arr index = ct_levels(gpu, n, 102, (int)rows);
@@ -519,7 +535,8 @@ static void test_gather(void) {
     ct_free(gpu, &dtable);
 }
 
-static void test_dropout(void) {
+static void test_dropout(void **state) {
+    (void)state;
     const int64_t n = 1 << 20;
     float rates[] = {0.5f, 0.3f, 0.9f, 0.0f};
     for (size_t r = 0; r < sizeof rates / sizeof *rates; r++) {
@@ -587,7 +604,8 @@ static void bn_case(int64_t outer, int64_t channels, int64_t inner, float shift,
         ct_free(gpu, all[i]);
 }
 
-static void test_batchnorm(void) {
+static void test_batchnorm(void **state) {
+    (void)state;
     bn_case(64, 16, 1, 0, 0); /* dense features, channels last */
     bn_case(8 * 14 * 14, 32, 1, 0, 0);
     bn_case(100000, 3, 1, 0, 0); /* many rows, few channels */
@@ -601,7 +619,8 @@ static void test_batchnorm(void) {
 /* --- losses and reductions ---------------------------------------------------------------------
  */
 
-static void test_losses(void) {
+static void test_losses(void **state) {
+    (void)state;
     int64_t shapes[][2] = {{512, 10}, {7, 3000}, {9, 1}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int64_t rows = shapes[s][0], cols = shapes[s][1], n = rows * cols;
@@ -638,7 +657,8 @@ static void test_losses(void) {
     }
 }
 
-static void test_sums(void) {
+static void test_sums(void **state) {
+    (void)state;
     int64_t sizes[] = {1, 1000, 3000017, 0};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         struct ct_arr x = ct_rand(gpu, sizes[s], 141, -1, 2);
@@ -654,10 +674,11 @@ static void test_sums(void) {
         double e = fmax(fabs(got - want) / fmax(fabs(want), 1e-9),
                         fabs(got2 - want2) / fmax(fabs(want2), 1e-9));
         if (e > 1e-10) {
+            print_message("     sum %.17g vs %.17g, sum_squares %.17g vs %.17g\n", want, got,
+                          want2, got2);
             ct_close(what, w, g, 2, 0, 1);
-            printf("     sum %.17g vs %.17g, sum_squares %.17g vs %.17g\n", want, got, want2, got2);
         } else {
-            printf("ok   %-48s relative %.1e\n", what, e);
+            print_message("ok   %-48s relative %.1e\n", what, e);
         }
         ct_backend_ok(gpu, what);
         ct_free(gpu, &x);
@@ -666,7 +687,8 @@ static void test_sums(void) {
 
 /* --- optimizers ---------------------------------------------------------------------------- */
 
-static void test_optimizers(void) {
+static void test_optimizers(void **state) {
+    (void)state;
     const int64_t n = 500009;
     for (int kind = 0; kind < 6; kind++) {
         struct ct_arr p = ct_rand(gpu, n, 151, -1, 1), g = ct_rand(gpu, n, 152, -1, 1);
@@ -725,7 +747,8 @@ static void test_optimizers(void) {
 /* --- recurrent steps, CTC, batch norm in pieces -------------------------------------- */
 
 /* One step of each cell, rows past their length included. */
-static void test_rnn(void) {
+static void test_rnn(void **state) {
+    (void)state;
     const int64_t rows = 37, H = 19;
     const char *names[] = {"simple", "gru", "lstm"};
     for (int cell = 0; cell < 3; cell++) {
@@ -807,7 +830,8 @@ static void test_rnn(void) {
 
 /* Samples with labels of every length, repeats, too few steps (no
  * alignment: infinite loss, no gradient) and an invalid class. */
-static void test_ctc(void) {
+static void test_ctc(void **state) {
+    (void)state;
     struct kurc_ctc_geom g = {
         .batch = 9, .steps = 30, .classes = 6, .max_labels = 8, .blank = 5, .label_shift = 0};
     int64_t n = g.batch * g.steps * g.classes;
@@ -874,13 +898,10 @@ static void bn_parts_case(int64_t outer, int64_t channels, int64_t inner) {
                  variant == 0   ? "x"
                  : variant == 1 ? "x - center"
                                 : "dy");
-        if (worst > 1e-9 || !ct_backend_ok(gpu, what)) {
-            char why[64];
-            snprintf(why, sizeof why, "worst relative %.2e", worst);
-            ct_fail(what, why);
-        } else {
-            printf("ok   %-48s worst %.2e\n", what, worst);
-        }
+        ct_backend_ok(gpu, what);
+        if (worst > 1e-9)
+            fail_msg("%s: worst relative %.2e", what, worst);
+        print_message("ok   %-48s worst %.2e\n", what, worst);
     }
     struct ct_arr hi = ct_rand(gpu, channels, 183, 99, 101),
                   lo = ct_rand(gpu, channels, 184, -1e-6f, 1e-6f);
@@ -906,7 +927,8 @@ static void bn_parts_case(int64_t outer, int64_t channels, int64_t inner) {
     free(g2);
 }
 
-static void test_bn_parts(void) {
+static void test_bn_parts(void **state) {
+    (void)state;
     bn_parts_case(512, 16, 1);
     bn_parts_case(6, 7, 50);
 }
@@ -916,7 +938,8 @@ static void test_bn_parts(void) {
 /* An impossible allocation: NULL, and check() names cudaMalloc, the size
  * asked for and the free memory; the failure is sticky.  On a backend of
  * its own, since a failed backend does nothing more. */
-static void test_out_of_memory(void) {
+static void test_out_of_memory(void **state) {
+    (void)state;
     struct kurc_backend *be = ct_gpu_backend();
     void *p = be->ops->alloc(be, (size_t)1 << 50);
     struct kurc_err err;
@@ -924,50 +947,63 @@ static void test_out_of_memory(void) {
     bool ok = p == NULL && st == KURC_E_BACKEND && strstr(err.msg, "cudaMalloc") &&
               strstr(err.msg, "1125899906842624 bytes") && strstr(err.msg, "MiB free") &&
               strstr(err.msg, "alloc");
-    if (ok)
-        printf("ok   out of memory is reported: %s\n", err.msg);
-    else
-        ct_fail("out of memory is reported", st ? err.msg : "no error recorded");
+    if (!ok)
+        fail_msg("out of memory is reported: %s", st ? err.msg : "no error recorded");
+    print_message("ok   out of memory is reported: %s\n", err.msg);
     if (kurc_backend_check(be, &err) != KURC_E_BACKEND)
-        ct_fail("out of memory", "the failure is not sticky");
+        fail_msg("out of memory: the failure is not sticky");
     kurc_cuda_backend_free(be);
 }
 
-int main(void) {
-    ct_require_gpu();
-    cpu = kurc_cpu_backend_create(1);
-    gpu = ct_gpu_backend();
-    test_memory();
-    test_gemm();
-    test_bias();
-    test_conv();
-    /* again with cuDNN in NCHW, the fallback when it has no NHWC algorithm */
+/* again with cuDNN in NCHW, the fallback when it has no NHWC algorithm */
+static void test_conv_nchw(void **state) {
     setenv("KURC_CUDNN_NCHW", "1", 1);
     struct kurc_backend *nhwc = gpu;
     gpu = ct_gpu_backend();
-    printf("-- convolutions in NCHW (KURC_CUDNN_NCHW=1)\n");
-    test_conv();
+    print_message("-- convolutions in NCHW (KURC_CUDNN_NCHW=1)\n");
+    test_conv(state);
     ct_backend_ok(gpu, "NCHW convolutions");
     kurc_cuda_backend_free(gpu);
     gpu = nhwc;
     unsetenv("KURC_CUDNN_NCHW");
-    test_pool();
-    test_activations();
-    test_softmax();
-    test_arith();
-    test_copy_strided();
-    test_gather();
-    test_dropout();
-    test_batchnorm();
-    test_losses();
-    test_sums();
-    test_optimizers();
-    test_rnn();
-    test_ctc();
-    test_bn_parts();
+}
+
+static void test_no_failure_recorded(void **state) {
+    (void)state;
     ct_backend_ok(gpu, "no failure recorded");
+}
+
+static int setup(void **state) {
+    (void)state;
+    cpu = kurc_cpu_backend_create(1);
+    gpu = ct_gpu_backend();
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
     kurc_cuda_backend_free(gpu);
     kurc_cpu_backend_free(cpu);
-    test_out_of_memory();
-    return ct_exit_code();
+    return 0;
+}
+
+int main(void) {
+    ct_require_gpu();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_memory),      cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_bias),        cmocka_unit_test(test_conv),
+        cmocka_unit_test(test_conv_nchw),   cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_activations), cmocka_unit_test(test_softmax),
+        cmocka_unit_test(test_arith),       cmocka_unit_test(test_copy_strided),
+        cmocka_unit_test(test_gather),      cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_batchnorm),   cmocka_unit_test(test_losses),
+        cmocka_unit_test(test_sums),        cmocka_unit_test(test_optimizers),
+        cmocka_unit_test(test_rnn),         cmocka_unit_test(test_ctc),
+        cmocka_unit_test(test_bn_parts),    cmocka_unit_test(test_no_failure_recorded),
+    };
+    int failed = cmocka_run_group_tests(tests, setup, teardown);
+    /* on a backend of its own, after the others: a failed backend does
+     * nothing more */
+    const struct CMUnitTest oom[] = {cmocka_unit_test(test_out_of_memory)};
+    return cmocka_run_group_tests(oom, NULL, NULL) || failed;
 }

@@ -1,14 +1,16 @@
 /* test_device_spec.c - settings.backend.device in Kur's syntax (cpu, gpu,
  * gpuN, gpuA-B, gpu!N, commas, lists, integers) parsed into the GPUs a
  * node's ranks may use (src/train/backend_select.c).  Needs no GPU. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+
+#include <cmocka.h>
 
 #include "config/value/value.h"
 #include "train/backend_select.h"
-
-static int failures;
 
 static uint64_t bits(const int *list) {
     uint64_t b = 0;
@@ -25,22 +27,21 @@ static void expect(const char *what, struct kurc_value *v, int count, enum kurc_
     bool cpu = false;
     struct kurc_err err;
     enum kurc_status st = kurc_device_spec_parse(v, count, &allowed, &cpu, &err);
-    bool ok = st == want_status && (st != KURC_OK || (allowed == bits(want) && cpu == want_cpu));
-    printf("%s %-40s -> %s%s%s\n", ok ? "ok  " : "FAIL", what, st ? "error: " : "",
-           st ? err.msg : "", st ? "" : (cpu ? "cpu" : "GPUs"));
-    if (!ok) {
-        printf("     status %d (want %d), allowed %#llx (want %#llx), cpu %d\n", st, want_status,
-               (unsigned long long)allowed, (unsigned long long)(want ? bits(want) : 0), cpu);
-        failures++;
-    }
     kurc_value_free(v);
+    print_message("%-40s -> %s%s%s\n", what, st ? "error: " : "", st ? err.msg : "",
+                  st ? "" : (cpu ? "cpu" : "GPUs"));
+    if (st != want_status || (st == KURC_OK && (allowed != bits(want) || cpu != want_cpu)))
+        fail_msg("%s: status %d (want %d), allowed %#llx (want %#llx), cpu %d", what, st,
+                 want_status, (unsigned long long)allowed,
+                 (unsigned long long)(want ? bits(want) : 0), cpu);
 }
 
 static struct kurc_value *str(const char *s) {
     return kurc_value_str(s, NULL);
 }
 
-int main(void) {
+static void test_valid(void **state) {
+    (void)state;
     const int none[] = {-1}, all4[] = {0, 1, 2, 3, -1}, all8[] = {0, 1, 2, 3, 4, 5, 6, 7, -1};
     expect("absent", NULL, 4, KURC_OK, all4, false);
     expect("null", kurc_value_null(NULL), 4, KURC_OK, all4, false);
@@ -62,7 +63,10 @@ int main(void) {
     kurc_list_append(list, kurc_value_int(3, NULL));
     kurc_list_append(list, str("gpu!3"));
     expect("[gpu1, 3, gpu!3]", list, 4, KURC_OK, (const int[]){1, -1}, false);
+}
 
+static void test_invalid(void **state) {
+    (void)state;
     const char *bad[] = {"gpux", "gpu3-1", "gpu-1", "tpu",  "gpu64",
                          "",     "gpu1,",  "GPU1",  "gpu!", "gpu1-"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -73,7 +77,12 @@ int main(void) {
     expect("bad: cpu,gpu1", str("cpu,gpu1"), 4, KURC_E_CONFIG, NULL, false);
     expect("bad: integer -1", kurc_value_int(-1, NULL), 4, KURC_E_CONFIG, NULL, false);
     expect("bad: a float", kurc_value_float(1.5, NULL), 4, KURC_E_CONFIG, NULL, false);
+}
 
-    printf("%s\n", failures ? "some checks failed" : "all checks passed");
-    return failures ? 1 : 0;
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_invalid),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

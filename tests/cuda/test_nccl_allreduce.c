@@ -9,24 +9,44 @@
  * run with KURC_NCCL=0 (host staging).  With one rank the communicator
  * stays the MPI/self one and the test checks that instead.
  * Skips (77) without a GPU, or with fewer GPUs than ranks on a node (NCCL
- * needs one GPU per rank).
+ * needs one GPU per rank).  A failed check must not stop one rank while
+ * the others wait in a collective: each rank notes its failures and one
+ * cmocka assertion at the end checks the verdict of every rank.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "comm/comm.h"
 #include "comm/comm_nccl.h"
 #include "kernels/cuda/cuda_backend.h"
 
+/* What main hands the test: the communicator fitted to the backend. */
+struct run {
+    const char *expected; /* the communicator's kind (argv[1]) */
+    struct kurc_comm *comm;
+    struct kurc_backend *be;
+};
+
 static int failed;
 
+/* Notes a failed check of this rank. */
 static void expect(bool ok, int rank, const char *what) {
     if (!ok) {
-        printf("FAIL rank %d: %s\n", rank, what);
+        print_error("FAIL rank %d: %s\n", rank, what);
         failed = 1;
     }
 }
+
+/* The checks, on the communicator main makes (after main, which keeps
+ * the order of the steps). */
+static void test_collectives(void **state);
 
 int main(int argc, char **argv) {
     const char *expected = argc > 1 ? argv[1] : "nccl";
@@ -57,6 +77,20 @@ int main(int argc, char **argv) {
         comm->ops->abort(comm, 1);
         return 1;
     }
+    struct run r = {expected, comm, be};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_prestate(test_collectives, &r)};
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    kurc_comm_free(comm);
+    kurc_cuda_backend_free(be);
+    return rc;
+}
+
+static void test_collectives(void **state) {
+    const struct run *r = *state;
+    const char *expected = r->expected;
+    struct kurc_comm *comm = r->comm;
+    struct kurc_backend *be = r->be;
+    struct kurc_err err;
     int rank = comm->rank, size = comm->size;
     if (size > 1)
         expect(strcmp(comm->ops->name, expected) == 0, rank, "the communicator's kind");
@@ -108,9 +142,5 @@ int main(int argc, char **argv) {
     /* every rank's verdict, so that rank 0's exit code is the job's */
     double bad = failed;
     comm->ops->allreduce_double(comm, &bad, 1, &err);
-    if (rank == 0)
-        printf("%s\n", bad > 0 ? "some checks failed" : "all checks passed");
-    kurc_comm_free(comm);
-    kurc_cuda_backend_free(be);
-    return bad > 0 ? 1 : 0;
+    assert_true(bad == 0);
 }

@@ -9,15 +9,12 @@
 set -u
 bin=$(cd "$1" && pwd) examples=$(cd "$2" && pwd) kurfile=$3
 py=/usr/bin/python3
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py cannot import numpy"
-  exit 77
-fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
 # shellcheck source=/dev/null
-. "$(dirname "$0")/../expect.sh" "$tmp"
+. "$(dirname "$0")/../harness.sh" "$tmp"
+"$py" -c "import numpy" 2>/dev/null || skip "$py cannot import numpy"
+cd "$tmp" || exit 1
 
 "$py" "$examples/make_language_model_data.py" --out data --chars 600 >make.txt 2>&1 || {
   cat make.txt
@@ -64,5 +61,4 @@ if command -v mpirun >/dev/null 2>&1; then
   expect train-2-ranks 0 '' 'Completed 2 epochs' -- sh -c "cd ranks2 && $(declare -f mpirun_np); mpirun_np 2 '$bin/kurc-train' small.yml"
   expect_loss_lowers loss-falls-2-ranks "$tmp/err"
 fi
-echo "$((total - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+finish

@@ -16,19 +16,13 @@
 set -u
 bin=$(cd "$1" && pwd) examples=$(cd "$2" && pwd) mode=$3
 py=/usr/bin/python3
-if ! command -v espeak-ng >/dev/null 2>&1; then
-  echo "skipped: espeak-ng is not installed"
-  exit 77
-fi
-if ! "$py" -c "import numpy" 2>/dev/null; then
-  echo "skipped: $py cannot import numpy"
-  exit 77
-fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cd "$tmp" || exit 1
 # shellcheck source=/dev/null
-. "$(dirname "$0")/../expect.sh" "$tmp"
+. "$(dirname "$0")/../harness.sh" "$tmp"
+command -v espeak-ng >/dev/null 2>&1 || skip "espeak-ng is not installed"
+"$py" -c "import numpy" 2>/dev/null || skip "$py cannot import numpy"
+cd "$tmp" || exit 1
 
 "$py" "$examples/make_speech_data.py" --out data --words 12 --archive >make.txt 2>&1
 rc=$?
@@ -106,5 +100,4 @@ else
   echo "usage: speech.sh BIN_DIR EXAMPLES_DIR eval|train" >&2
   exit 2
 fi
-echo "$((total - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+finish

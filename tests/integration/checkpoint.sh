@@ -50,7 +50,7 @@ events() {
   got=$(awk '/^Epoch [0-9]+\/[0-9]+, loss=/ { split($2, e, "/"); printf "%sE%s", sep, e[1]; sep = " " }
              /saved checkpoint/ { printf "%sC", sep; sep = " " }' "$2")
   if [ "$got" = "$3" ]; then
-    pass "$1"
+    ok "$1"
   else
     fail "$1" "events '$got', want '$3'"
   fi

@@ -181,7 +181,7 @@ echo >&3
 exec 3>&-
 wait "$pid"
 status=$?
-if [ "$status" -eq 0 ]; then pass "step-completes (exit 0)"; else fail "step-completes" "exit $status"; show step.err; fi
+if [ "$status" -eq 0 ]; then ok "step-completes (exit 0)"; else fail "step-completes" "exit $status"; show step.err; fi
 has step-trained step.err "Epoch 1/1, loss="
 has step-done step.err "Completed 1 epochs."
 # signals while kurc waits for ENTER: training stops after that batch (at
@@ -208,7 +208,7 @@ signal_while_waiting() {
   local status=$?
   exec 4>&-
   if [ "$status" -eq "$want" ]; then
-    pass "$name (exit $status)"
+    ok "$name (exit $status)"
   else
     fail "$name" "exit $status, want $want"
     show "$name.err"

@@ -1,10 +1,8 @@
 # tests/integration/lib.sh - what the integration tests share; sourced as
 #   . "$(dirname "$0")/lib.sh" BIN_DIR SOURCE_DIR WORK_DIR
 # Each test runs kurc as a user would, in WORK_DIR (emptied first), on small
-# data it writes there, and checks files, values, messages and exit codes.
-# It prints one line per check and exits 0 when all passed, 1 otherwise,
-# and 77 (ctest's skip) with "skipped: WHY" when something it needs is
-# missing.
+# data it writes there, and checks files, values, messages and exit codes
+# with tests/harness.sh (ok, fail, skip, finish) and the checks below.
 set -u
 if [ $# -lt 3 ]; then
   echo "usage: $0 BIN_DIR SOURCE_DIR WORK_DIR" >&2
@@ -17,25 +15,8 @@ KURC=$bin/kurc
 # Debian's python3 (numpy, h5py), not whichever python3 is first on PATH
 PY=/usr/bin/python3
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 2
-fails=0
-total=0
-
-pass() {
-  total=$((total + 1))
-  echo "ok   $1"
-}
-
-fail() {
-  total=$((total + 1))
-  fails=$((fails + 1))
-  echo "FAIL $1${2:+: $2}"
-}
-
-# skip WHY: the whole test cannot run here.
-skip() {
-  echo "skipped: $*"
-  exit 77
-}
+# shellcheck source=/dev/null
+. "$src/tests/harness.sh" "$work"
 
 # need_python MODULE...: skips the test when /usr/bin/python3 lacks one.
 need_python() {
@@ -62,7 +43,7 @@ kurc_run() {
   "$KURC" "$@" >"$name.out" 2>"$name.err" </dev/null
   local got=$?
   if [ "$got" -eq "$want" ]; then
-    pass "$name (exit $got)"
+    ok "$name (exit $got)"
   else
     fail "$name" "exit $got, want $want (kurc $*)"
     show "$name.out" "$name.err"
@@ -72,7 +53,7 @@ kurc_run() {
 # has NAME FILE TEXT: FILE holds the fixed string TEXT.
 has() {
   if grep -qF -- "$3" "$2"; then
-    pass "$1"
+    ok "$1"
   else
     fail "$1" "$2 lacks: $3"
     show "$2"
@@ -85,7 +66,7 @@ lacks() {
     fail "$1" "$2 holds: $3"
     show "$2"
   else
-    pass "$1"
+    ok "$1"
   fi
 }
 
@@ -94,7 +75,7 @@ count() {
   local n
   n=$(grep -cF -- "$3" "$2")
   if [ "$n" -eq "$4" ]; then
-    pass "$1"
+    ok "$1"
   else
     fail "$1" "$n lines of $2 hold '$3', want $4"
     show "$2"
@@ -106,7 +87,7 @@ check() {
   local name=$1
   shift
   if "$@" >check.log 2>&1; then
-    pass "$name"
+    ok "$name"
   else
     fail "$name" "$*"
     show check.log
@@ -120,7 +101,7 @@ pycheck() {
   local name=$1
   shift
   if "$PY" - "$@" >pycheck.log 2>&1; then
-    pass "$name"
+    ok "$name"
   else
     fail "$name"
     show pycheck.log
@@ -166,11 +147,4 @@ points() {
 # starts with LABEL ("Epoch 2/3", "Validating"), as printed (%.3f).
 loss_of() {
   grep -m1 "^$2, loss=" "$1" | sed 's/.*, loss=\([-0-9.a-z]*\).*/\1/'
-}
-
-# finish: the summary line and the exit status.
-finish() {
-  echo "$((total - fails)) passed, $fails failed"
-  [ "$fails" -eq 0 ]
-  exit
 }

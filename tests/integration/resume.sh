@@ -97,7 +97,7 @@ kill -TERM "$pid"
 wait "$pid"
 status=$?
 if [ "$status" -eq 3 ]; then
-  pass "sigterm-exit-3"
+  ok "sigterm-exit-3"
 else
   fail "sigterm-exit-3" "exit $status"
   show sig.err

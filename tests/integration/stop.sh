@@ -35,7 +35,7 @@ epochs() {
   local n
   n=$(grep -c '^Epoch [0-9]*/[0-9]*, loss=' "$2")
   if [ "$n" -eq "$3" ]; then
-    pass "$1"
+    ok "$1"
   else
     fail "$1" "$n epochs, want $3"
     show "$2"

@@ -10,18 +10,15 @@ set -euo pipefail
 
 kurc_run=$(readlink -f "$1")
 bin=$(cd "$2" && pwd)
-command -v mpirun >/dev/null 2>&1 || {
-  echo "skipped: mpirun is missing (apt-get install openmpi-bin)"
-  exit 77
-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../harness.sh" "$tmp"
+command -v mpirun >/dev/null 2>&1 || skip "mpirun is missing (apt-get install openmpi-bin)"
 unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS CUDA_VISIBLE_DEVICES SLURM_JOB_ID KURC_BIN
 export KURC_BIN=$bin
 cores=$(getconf _NPROCESSORS_ONLN)
 
-# shellcheck source=/dev/null
-. "$(dirname "$0")/../expect.sh" "$tmp"
 # run_in DIR COMMAND...: runs COMMAND in DIR.
 run_in() {
   local dir=$1
@@ -73,7 +70,6 @@ expect "train -n 1" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np1" "$kurc_run" 
 grep -o 'Epoch [0-9]*/3, loss=[0-9.]*' "$tmp/err" >"$tmp/np1/losses" || true
 expect "train -n 2" 0 '' '^Completed 3 epochs' -- run_in "$tmp/np2" "$kurc_run" -n 2 t.yml
 grep -o 'Epoch [0-9]*/3, loss=[0-9.]*' "$tmp/err" >"$tmp/np2/losses" || true
-total=$((total + 1))
 # The same global batches, so the same losses up to summation order (the
 # lines round to 3 decimals: allow one unit of the last digit).
 if [ "$(wc -l <"$tmp/np1/losses")" -eq 3 ] &&
@@ -81,11 +77,10 @@ if [ "$(wc -l <"$tmp/np1/losses")" -eq 3 ] &&
     split($3, a, "="); split($6, b, "=");
     if ($2 != $5 || a[2] - b[2] > 0.0011 || b[2] - a[2] > 0.0011) bad = 1 }
     END { exit bad }'; then
-  echo "ok   -n 2 gives the losses of -n 1: $(tr '\n' ' ' <"$tmp/np2/losses")"
+  ok "-n 2 gives the losses of -n 1: $(tr '\n' ' ' <"$tmp/np2/losses")"
 else
-  echo "FAIL -n 2 gives other losses than -n 1"
+  fail "-n 2 gives other losses than -n 1"
   paste "$tmp/np1/losses" "$tmp/np2/losses" | sed 's/^/  /'
-  fails=$((fails + 1))
 fi
 expect "trained weights" 0 '' '' -- test -s "$tmp/np2/last.w"
 expect "evaluate -n 2" 0 '' '' -- run_in "$tmp/np2" "$kurc_run" -n 2 evaluate t.yml
@@ -133,16 +128,10 @@ show='echo "rank $OMPI_COMM_WORLD_RANK gpu=[${CUDA_VISIBLE_DEVICES-unset}] threa
 gpu_run() { PATH=$tmp/gpus:$PATH "$kurc_run" "$@" | sort; }
 expect "one GPU per rank, all GPUs by default" 0 '^rank 1 gpu=\[1\]' 'running: .*kurc-rank --gpu sh' \
   -- gpu_run -v --exec sh -c "$show"
-grep -q '^rank 0 gpu=\[0\]' "$tmp/out" || {
-  echo "FAIL rank 0 does not get GPU 0"
-  fails=$((fails + 1))
-}
+grep -q '^rank 0 gpu=\[0\]' "$tmp/out" || fail "rank 0 does not get GPU 0"
 expect "GPUs named by CUDA_VISIBLE_DEVICES" 0 '^rank 3 gpu=\[7\]' '' \
   -- env CUDA_VISIBLE_DEVICES=5,7 PATH="$tmp/gpus:$PATH" "$kurc_run" -n 4 --exec sh -c "$show"
-grep -q '^rank 2 gpu=\[5\]' "$tmp/out" || {
-  echo "FAIL rank 2 of CUDA_VISIBLE_DEVICES=5,7 does not get GPU 5"
-  fails=$((fails + 1))
-}
+grep -q '^rank 2 gpu=\[5\]' "$tmp/out" || fail "rank 2 of CUDA_VISIBLE_DEVICES=5,7 does not get GPU 5"
 expect "--cpu hides the GPUs" 0 '^rank 1 gpu=\[\]' '' -- gpu_run --cpu -n 2 --exec sh -c "$show"
 expect "no GPU, no shim" 0 '^rank 0 gpu=\[unset\]' '' -- "$kurc_run" -n 1 --exec sh -c "$show"
 
@@ -201,21 +190,15 @@ for sig in USR1 TERM INT; do
   kill -"$sig" "$pid" 2>/dev/null || true
   status=0
   wait "$pid" || status=$?
-  total=$((total + 1))
   if [ $status -eq 3 ] && grep -q 'stopped by signal' "$dir/run1.out" && [ -s "$dir/ck.h5" ]; then
-    echo "ok   SIG$sig to kurc-run stops every rank with status 3 and saves the checkpoint"
+    ok "SIG$sig to kurc-run stops every rank with status 3 and saves the checkpoint"
   else
-    echo "FAIL SIG$sig to kurc-run: status $status (want 3), checkpoint $([ -s "$dir/ck.h5" ] && echo saved || echo missing)"
+    fail "SIG$sig to kurc-run" "status $status (want 3), checkpoint $([ -s "$dir/ck.h5" ] && echo saved || echo missing)"
     sed 's/^/  /' "$dir/run1.out"
-    fails=$((fails + 1))
   fi
   expect "SIG$sig: the next run resumes and completes" 0 '' 'resuming from checkpoint ck.h5' \
     -- run_in "$dir" "$kurc_run" -n 2 t.yml
-  grep -q '^Completed 8 epochs' "$tmp/err" || {
-    echo "FAIL SIG$sig: the resumed run did not complete 8 epochs"
-    fails=$((fails + 1))
-  }
+  grep -q '^Completed 8 epochs' "$tmp/err" || fail "SIG$sig" "the resumed run did not complete 8 epochs"
 done
 
-echo "$((total - fails)) passed, $fails failed"
-[ "$fails" -eq 0 ]
+finish

@@ -2,25 +2,15 @@
 #
 # Every test script is run by ctest as `test_X.sh BIN_DIR TOOLS_DIR` with
 # the Open MPI variables of tests/CMakeLists.txt (run as root, oversubscribe
-# on 2 cores, one BLAS thread).  It works in a scratch directory, prints
-# "ok  NAME" or "FAIL NAME: why" per check, and exits non-zero when any
-# check failed.
+# on 2 cores, one BLAS thread).  It works in a scratch directory and checks
+# with tests/harness.sh (ok, fail, finish).
 set -u
 BIN=$(cd "$1" && pwd)
 TOOLS=$(cd "$2" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kurc-mpi.XXXXXX")
-FAILS=0
 trap 'rm -rf "$WORK"' EXIT
-
-ok() { echo "ok   $1"; }
-fail() {
-  echo "FAIL $1"
-  FAILS=$((FAILS + 1))
-}
-finish() {
-  [ "$FAILS" -eq 0 ] && echo "all checks passed" || echo "$FAILS check(s) failed"
-  [ "$FAILS" -eq 0 ]
-}
+# shellcheck source=/dev/null
+. "$(dirname "${BASH_SOURCE[0]}")/../harness.sh" "$WORK"
 
 # gen_data FILE N SEED: N samples {"x": [8 floats], "y": one-hot of 3}, the
 # class a function of x, from awk's generator (same data for every run of

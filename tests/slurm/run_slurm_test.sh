@@ -17,14 +17,13 @@ src=$(cd "$2" && pwd)
 mkdir -p "$3"
 work=$(cd "$3" && pwd) # absolute: the daemons run in /
 started=$SECONDS
+# shellcheck source=/dev/null
+. "$(dirname "$0")/../harness.sh" "$work"
 
-skip() {
-  echo "skipped: $*"
-  exit 77
-}
-fail() {
-  echo "FAIL: $*"
-  exit 1
+# fail_now WHY: a check failed, and the steps after it cannot run.
+fail_now() {
+  fail "$*"
+  finish
 }
 elapsed() { echo "$((SECONDS - started)) s"; }
 
@@ -156,7 +155,7 @@ done
 timeout 5 sinfo -h -o %t 2>/dev/null | grep -q idle ||
   skip "the SLURM node does not come up idle: $(timeout 5 sinfo 2>&1 | tail -n 1)"
 srun --mpi=list 2>&1 | grep -qw pmix || skip "SLURM has no pmix plugin (slurm-wlm-basic-plugins)"
-echo "ok   cluster up on ports $ctld_port/$slurmd_port ($(elapsed))"
+ok "cluster up on ports $ctld_port/$slurmd_port ($(elapsed))"
 
 # --- the jobs ---------------------------------------------------------------
 
@@ -203,7 +202,7 @@ EOF
 expect_in() { # expect_in FILE PATTERN WHAT
   grep -qE -- "$2" "$1" || {
     sed 's/^/  | /' "$1"
-    fail "$3: no line matching '$2' in $1"
+    fail_now "$3: no line matching '$2' in $1"
   }
 }
 
@@ -214,24 +213,24 @@ t0=$SECONDS
 status=0
 timeout 90 sbatch --wait --job-name=kurc-train --ntasks=2 --time=5 -D "$job1" -o "$job1/job.out" \
   "$src/launch/kurc.sbatch" t.yml >"$job1/sbatch.out" 2>&1 || status=$?
-[ -f "$job1/job.out" ] || fail "job 1 wrote no output ($(cat "$job1/sbatch.out"))"
+[ -f "$job1/job.out" ] || fail_now "job 1 wrote no output ($(cat "$job1/sbatch.out"))"
 [ $status -eq 0 ] || {
   sed 's/^/  | /' "$job1/job.out"
-  fail "sbatch --wait returned $status for the training job"
+  fail_now "sbatch --wait returned $status for the training job"
 }
 expect_in "$job1/job.out" 'running: .*srun --mpi=pmix -n 2 .*OPENBLAS_NUM_THREADS=1' "kurc-run under sbatch"
 expect_in "$job1/job.out" '^Completed 4 epochs' "training job"
-[ -s "$job1/last.w" ] || fail "training job: no last.w"
-echo "ok   sbatch --wait trained 4 epochs on 2 ranks with srun --mpi=pmix ($((SECONDS - t0)) s)"
+[ -s "$job1/last.w" ] || fail_now "training job: no last.w"
+ok "sbatch --wait trained 4 epochs on 2 ranks with srun --mpi=pmix ($((SECONDS - t0)) s)"
 (cd "$job1" && "$bin/kurc" evaluate t.yml >eval.out 2>&1) || {
   sed 's/^/  | /' "$job1/eval.out"
-  fail "kurc evaluate cannot use the trained weights"
+  fail_now "kurc evaluate cannot use the trained weights"
 }
-[ -s "$job1/out.pkl" ] || fail "kurc evaluate wrote no out.pkl"
+[ -s "$job1/out.pkl" ] || fail_now "kurc evaluate wrote no out.pkl"
 if command -v h5dump >/dev/null 2>&1; then
-  h5dump -H "$job1/last.w" >"$job1/h5dump.out" || fail "h5dump cannot read last.w"
+  h5dump -H "$job1/last.w" >"$job1/h5dump.out" || fail_now "h5dump cannot read last.w"
 fi
-echo "ok   the trained weights load (kurc evaluate wrote out.pkl)"
+ok "the trained weights load (kurc evaluate wrote out.pkl)"
 
 # 2. Stop a job with the checkpoint signal; it requeues itself and resumes.
 job2=$work/jobs/resume
@@ -257,14 +256,14 @@ for ((i = 0; i < 600; i++)); do
   sleep 0.1
 done
 if [ -z "$jobid" ] || ! grep -q '^Epoch 2/' "$job2/job.out"; then
-  fail "job 2 did not reach its second epoch: $(cat "$job2/sbatch.out" "$job2/job.out" 2>/dev/null)"
+  fail_now "job 2 did not reach its second epoch: $(cat "$job2/sbatch.out" "$job2/job.out" 2>/dev/null)"
 fi
 scancel --signal=USR1 --batch "$jobid"
 status=0
 wait "$waiter" || status=$?
 [ $status -eq 0 ] || {
   sed 's/^/  | /' "$job2/job.out"
-  fail "sbatch --wait returned $status for the resumed job"
+  fail_now "sbatch --wait returned $status for the resumed job"
 }
 out=$job2/job.out
 expect_in "$out" 'stopped by signal' "kurc after the signal"
@@ -277,18 +276,18 @@ expect_in "$out" '^Completed 12 epochs' "the resumed training"
 # 0 has saved.
 stop=$(sed -n 's/.*stopped by signal [0-9]* after epoch \([0-9]*\), batch \([0-9]*\).*/\1 \2/p' "$out" | head -n 1)
 resume=$(sed -n 's/.*resuming from checkpoint ck.h5 (\([0-9]*\) epochs and \([0-9]*\) batches done).*/\1 \2/p' "$out" | head -n 1)
-[ -n "$stop" ] || fail "kurc's stop message names no epoch and batch"
+[ -n "$stop" ] || fail_now "kurc's stop message names no epoch and batch"
 read -r stop_epoch stop_batch <<<"$stop"
 expected="$((stop_epoch - (stop_batch > 0 ? 1 : 0))) $stop_batch"
 [ "$resume" = "$expected" ] || {
   sed 's/^/  | /' "$out"
-  fail "kurc stopped after epoch $stop_epoch, batch $stop_batch, but the requeued start resumed from" \
+  fail_now "kurc stopped after epoch $stop_epoch, batch $stop_batch, but the requeued start resumed from" \
     "a checkpoint of $resume (epochs, batches) instead of $expected: the save at the stop was lost"
 }
 # The second start goes on from the checkpoint: no epoch 1 after it began.
-sed -n '/start 2 /,$p' "$out" | grep -q '^Epoch 1/' && fail "the requeued start trained epoch 1 again"
-[ -s "$job2/last.w" ] || fail "resumed job: no last.w"
-echo "ok   USR1 -> kurc saved at epoch $stop_epoch, batch $stop_batch and exited 3 -> scontrol requeue ->" \
+sed -n '/start 2 /,$p' "$out" | grep -q '^Epoch 1/' && fail_now "the requeued start trained epoch 1 again"
+[ -s "$job2/last.w" ] || fail_now "resumed job: no last.w"
+ok "USR1 -> kurc saved at epoch $stop_epoch, batch $stop_batch and exited 3 -> scontrol requeue ->" \
   "resumed from that checkpoint -> completed ($((SECONDS - t0)) s)"
 
 # 3. Kur's MNIST example (examples/mnist.yml and its defaults include) on
@@ -308,20 +307,21 @@ if [ -f "$fmnist/train-images-idx3-ubyte.gz" ]; then
     "$src/launch/kurc.sbatch" mnist.yml >"$job3/sbatch.out" 2>&1 || status=$?
   [ $status -eq 0 ] || {
     sed 's/^/  | /' "$job3/job.out" "$job3/sbatch.out"
-    fail "sbatch --wait returned $status for the MNIST example"
+    fail_now "sbatch --wait returned $status for the MNIST example"
   }
   expect_in "$job3/job.out" '^Completed 10 epochs' "the MNIST example"
-  [ -s "$job3/mnist.w" ] || fail "the MNIST example wrote no mnist.w (its best validation weights)"
+  [ -s "$job3/mnist.w" ] || fail_now "the MNIST example wrote no mnist.w (its best validation weights)"
   (cd "$job3" && "$bin/kurc" evaluate mnist.yml >eval.out 2>&1) || {
     sed 's/^/  | /' "$job3/eval.out"
-    fail "kurc evaluate cannot use the MNIST example's weights"
+    fail_now "kurc evaluate cannot use the MNIST example's weights"
   }
   accuracy=$(sed -n 's/^ALL  *[0-9]*  *[0-9]*  *\([0-9.]*\)%$/\1/p' "$job3/eval.out")
   awk -v a="$accuracy" 'BEGIN { exit !(a + 0 >= 70) }' || {
     sed 's/^/  | /' "$job3/eval.out"
-    fail "the MNIST example trained on 2 tasks reaches ${accuracy:-no}% (want at least 70%)"
+    fail_now "the MNIST example trained on 2 tasks reaches ${accuracy:-no}% (want at least 70%)"
   }
-  echo "ok   the MNIST example trained on 2 tasks under sbatch: $accuracy% on the test set ($((SECONDS - t0)) s)"
+  ok "the MNIST example trained on 2 tasks under sbatch: $accuracy% on the test set ($((SECONDS - t0)) s)"
 else
   echo "ok   # SKIP the MNIST example: $fmnist is not installed (dataset-fashion-mnist)"
 fi
+finish

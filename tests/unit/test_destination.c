@@ -89,8 +89,8 @@ static void test_formats(void **state) {
     free(path);
 }
 
-/* The .npz entry: a ZIP local header (30 bytes + name + 20 of ZIP64
- * extra), then the .npy header padded to 64 bytes, then the floats. */
+/* The .npz entry: a ZIP local header (30 bytes + name + 20 of extra
+ * fields), then the .npy header padded to 64 bytes, then the floats. */
 static void test_npy_header(void **state) {
     (void)state;
     struct kurc_err err;

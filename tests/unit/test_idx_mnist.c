@@ -408,14 +408,13 @@ static void test_mnist_errors(void **state) {
     expect_mnist_error(params, KURC_E_CONFIG, "mnist: \"labels\" is required");
 }
 
+#define FASHION_MNIST "/usr/share/datasets/fashion-mnist"
+
 /* Debian's Fashion-MNIST test set: 10000 28x28 images centred on their
  * mean, 1000 of each class. */
-static int fashion_mnist(void) {
-    const char *base = "/usr/share/datasets/fashion-mnist";
-    if (access(base, R_OK) != 0) {
-        printf("skipped: %s is absent (apt-get install dataset-fashion-mnist)\n", base);
-        return 77;
-    }
+static void test_fashion_mnist(void **state) {
+    (void)state;
+    const char *base = FASHION_MNIST;
     struct kurc_value *params = kurc_value_map(NULL);
     char path[256];
     snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", base);
@@ -425,16 +424,16 @@ static int fashion_mnist(void) {
     struct kurc_dataset d;
     kurc_dataset_init(&d);
     struct kurc_err err;
-    int bad = 0;
-    if (kurc_supplier_mnist.load(params, NULL, &d, &err) != KURC_OK) {
-        printf("FAIL: %s\n", err.msg);
-        return 1;
-    }
+    if (kurc_supplier_mnist.load(params, NULL, &d, &err) != KURC_OK)
+        fail_msg("%s", err.msg);
     const struct kurc_source *images = kurc_dataset_find(&d, "images");
     const struct kurc_source *labels = kurc_dataset_find(&d, "labels");
-    bad |= images->count != 10000 || labels->count != 10000;
-    bad |= images->shape.ndim != 3 || images->shape.dim[0] != 28 || images->shape.dim[1] != 28 ||
-           images->shape.dim[2] != 1;
+    assert_int_equal(images->count, 10000);
+    assert_int_equal(labels->count, 10000);
+    assert_int_equal(images->shape.ndim, 3);
+    assert_int_equal(images->shape.dim[0], 28);
+    assert_int_equal(images->shape.dim[1], 28);
+    assert_int_equal(images->shape.dim[2], 1);
     double sum = 0, lo = 1e9, hi = -1e9;
     for (int64_t i = 0; i < images->count * 784; i++) {
         sum += images->data[i];
@@ -445,8 +444,10 @@ static int fashion_mnist(void) {
     /* Bit-identical to Kur: numpy's float32 mean of x / 255 is
      * 0x1.25bbdcp-2, so a black pixel is its negation, and the pixel 110 at
      * (0, 14, 14) is 110 / 255 minus it. */
-    bad |= images->data[0] != -0x1.25bbdcp-2f || images->data[14 * 28 + 14] != 0x1.27fbbcp-3f;
-    bad |= fabs(mean) > 1e-5 || hi - lo > 1.0 + 1e-6 || hi - lo < 0.99;
+    assert_true(images->data[0] == -0x1.25bbdcp-2f);
+    assert_true(images->data[14 * 28 + 14] == 0x1.27fbbcp-3f);
+    assert_true(fabs(mean) <= 1e-5);
+    assert_true(hi - lo <= 1.0 + 1e-6 && hi - lo >= 0.99);
     int per_class[10] = {0};
     for (int64_t i = 0; i < labels->count; i++) {
         float row = 0;
@@ -455,21 +456,27 @@ static int fashion_mnist(void) {
             if (labels->data[i * 10 + c] == 1.0f)
                 per_class[c]++;
         }
-        bad |= row != 1.0f;
+        assert_true(row == 1.0f);
     }
     for (int c = 0; c < 10; c++)
-        bad |= per_class[c] != 1000;
-    printf("%s: Fashion-MNIST t10k: %lld images (28, 28, 1), mean %.3g, range %.4f..%.4f, "
-           "1000 per class\n",
-           bad ? "FAIL" : "ok", (long long)images->count, mean, lo, hi);
+        assert_int_equal(per_class[c], 1000);
+    print_message("Fashion-MNIST t10k: %lld images (28, 28, 1), mean %.3g, range %.4f..%.4f, "
+                  "1000 per class\n",
+                  (long long)images->count, mean, lo, hi);
     kurc_dataset_release(&d);
     kurc_value_free(params);
-    return bad;
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1 && strcmp(argv[1], "--fashion-mnist") == 0)
-        return fashion_mnist();
+    if (argc > 1 && strcmp(argv[1], "--fashion-mnist") == 0) {
+        if (access(FASHION_MNIST, R_OK) != 0) {
+            printf("skipped: %s is absent (apt-get install dataset-fashion-mnist)\n",
+                   FASHION_MNIST);
+            return 77;
+        }
+        const struct CMUnitTest tests[] = {cmocka_unit_test(test_fashion_mnist)};
+        return cmocka_run_group_tests(tests, NULL, NULL);
+    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),   cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_gzip_errors),

@@ -317,21 +317,16 @@ static char *find_audio(const struct speech *s, const char *uuid) {
 
 /* --- the manifest ------------------------------------------------------------- */
 
-/* The next UTF-8 character of s (at least one byte). */
-static size_t utf8_length(const unsigned char *s) {
-    size_t n = *s < 0x80 ? 1 : (*s >> 5) == 6 ? 2 : (*s >> 4) == 14 ? 3 : (*s >> 3) == 30 ? 4 : 1;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return i;
-    return n;
+/* Lower-cases the ASCII letters of s in place; returns s. */
+static char *lower_in_place(char *s) {
+    for (char *c = s; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    return s;
 }
 
 static char *lower(const char *s, size_t n) {
-    char *out = kurc_xstrndup(s, n);
-    for (char *c = out; *c; c++)
-        if (*c >= 'A' && *c <= 'Z')
-            *c = (char)(*c - 'A' + 'a');
-    return out;
+    return lower_in_place(kurc_xstrndup(s, n));
 }
 
 /* Reads a transcript value into e's symbols for key k; false (and why) when
@@ -339,13 +334,9 @@ static char *lower(const char *s, size_t n) {
 static bool read_transcript(struct entry *e, size_t k, const struct kurc_value *v) {
     if (v->kind == KURC_STR) {
         e->raw[k] = kurc_xstrdup(v->u.str.s);
-        e->symbols[k] = kurc_xcalloc(v->u.str.len + 1, sizeof **e->symbols);
-        const unsigned char *c = (const unsigned char *)v->u.str.s;
-        while (*c) {
-            size_t n = utf8_length(c);
-            e->symbols[k][e->n_symbols[k]++] = lower((const char *)c, n);
-            c += n;
-        }
+        e->symbols[k] = kurc_supplier_chars(v->u.str.s, &e->n_symbols[k]);
+        for (size_t i = 0; i < e->n_symbols[k]; i++)
+            lower_in_place(e->symbols[k][i]);
         return true;
     }
     if (v->kind != KURC_LIST)

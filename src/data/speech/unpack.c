@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
+#include "base/paths.h"
 #include "base/xalloc.h"
 
 static struct archive *open_archive(const char *path, struct kurc_err *err) {
@@ -70,25 +71,6 @@ static bool safe_link(const char *at, const char *to) {
             c++;
     }
     return true;
-}
-
-static enum kurc_status make_dirs(const char *dir, struct kurc_err *err) {
-    char *p = kurc_xstrdup(dir);
-    enum kurc_status st = KURC_OK;
-    for (char *c = p + 1; st == KURC_OK; c++) {
-        bool end = *c == '\0';
-        if (*c != '/' && !end)
-            continue;
-        *c = '\0';
-        if (mkdir(p, 0777) != 0 && errno != EEXIST)
-            st = kurc_err_set(err, KURC_E_IO, NULL, "cannot create the directory %s: %s", p,
-                              strerror(errno));
-        if (end)
-            break;
-        *c = '/';
-    }
-    free(p);
-    return st;
 }
 
 /* Extracts one member (its path name, hard link and symbolic link target
@@ -148,7 +130,13 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
 }
 
 enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_err *err) {
-    enum kurc_status st = make_dirs(dir, err);
+    char *failed = NULL;
+    int e = kurc_path_make_dirs(dir, &failed);
+    enum kurc_status st =
+        e ? kurc_err_set(err, KURC_E_IO, NULL, "cannot create the directory %s: %s", failed,
+                         strerror(e))
+          : KURC_OK;
+    free(failed);
     if (st)
         return st;
     struct archive *a = open_archive(archive, err);

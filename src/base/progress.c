@@ -1,5 +1,5 @@
-/* progress.c - progress bars and durations (see progress.h). */
-#include "train/progress.h"
+/* progress.c - the progress bar and durations (see progress.h). */
+#include "base/progress.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -28,6 +28,18 @@ static void clock_text(double seconds, char *buf, size_t size) {
         snprintf(buf, size, "%02ld:%02ld", s / 60, s % 60);
 }
 
+/* A count in the bar's unit: "480", or "1.2 MB", "12.5 kB", "512 bytes". */
+static void count_text(const struct kurc_progress *p, double n, char *buf, size_t size) {
+    if (p->unit == KURC_PROGRESS_SAMPLES)
+        snprintf(buf, size, "%lld", (long long)n);
+    else if (n >= 10 * 1000 * 1000)
+        snprintf(buf, size, "%.1f MB", n / 1e6);
+    else if (n >= 10 * 1000)
+        snprintf(buf, size, "%.1f kB", n / 1e3);
+    else
+        snprintf(buf, size, "%lld bytes", (long long)n);
+}
+
 static void head(const struct kurc_progress *p, FILE *out) {
     if (isnan(p->loss))
         fprintf(out, "%s", p->label);
@@ -38,27 +50,41 @@ static void head(const struct kurc_progress *p, FILE *out) {
 static void draw(struct kurc_progress *p) {
     double elapsed = kurc_now() - p->started;
     double rate = elapsed > 0 ? (double)p->done / elapsed : 0;
-    double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
-    int filled = p->total > 0 ? (int)(BAR_WIDTH * p->done / p->total) : BAR_WIDTH;
-    char bar[BAR_WIDTH + 1], a[48], b[48];
-    for (int i = 0; i < BAR_WIDTH; i++)
-        bar[i] = i < filled ? '#' : ' ';
-    bar[BAR_WIDTH] = '\0';
+    char a[48], b[48], done[32], total[32], speed[48];
     clock_text(elapsed, a, sizeof a);
-    clock_text(left, b, sizeof b);
+    count_text(p, (double)p->done, done, sizeof done);
+    if (p->unit == KURC_PROGRESS_SAMPLES) {
+        snprintf(speed, sizeof speed, "%.1f samples/s", rate);
+    } else {
+        count_text(p, rate, speed, sizeof speed);
+        strcat(speed, "/s");
+    }
     fputc('\r', stderr);
     head(p, stderr);
-    fprintf(stderr, ": %3d%%|%s| %lld/%lld [%s<%s, %.1f samples/s]\033[K",
-            p->total > 0 ? (int)(100 * p->done / p->total) : 100, bar, (long long)p->done,
-            (long long)p->total, a, b, rate);
+    if (p->total < 0) {
+        fprintf(stderr, ": %s [%s, %s]\033[K", done, a, speed);
+    } else {
+        double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+        int filled = p->total > 0 ? (int)(BAR_WIDTH * p->done / p->total) : BAR_WIDTH;
+        char bar[BAR_WIDTH + 1];
+        for (int i = 0; i < BAR_WIDTH; i++)
+            bar[i] = i < filled ? '#' : ' ';
+        bar[BAR_WIDTH] = '\0';
+        clock_text(left, b, sizeof b);
+        count_text(p, (double)p->total, total, sizeof total);
+        fprintf(stderr, ": %3d%%|%s| %s/%s [%s<%s, %s]\033[K",
+                p->total > 0 ? (int)(100 * p->done / p->total) : 100, bar, done, total, a, b,
+                speed);
+    }
     fflush(stderr);
     p->last_draw = kurc_now();
 }
 
-void kurc_progress_start(struct kurc_progress *p, const char *label, int64_t total,
-                         bool enabled) {
+void kurc_progress_start(struct kurc_progress *p, const char *label, enum kurc_progress_unit unit,
+                         int64_t total, bool enabled) {
     memset(p, 0, sizeof *p);
     snprintf(p->label, sizeof p->label, "%s", label);
+    p->unit = unit;
     p->total = total;
     p->loss = NAN;
     p->enabled = enabled;
@@ -83,6 +109,8 @@ void kurc_progress_finish(struct kurc_progress *p) {
         fputc('\n', stderr);
         return;
     }
+    if (p->unit != KURC_PROGRESS_SAMPLES)
+        return;
     double elapsed = kurc_now() - p->started;
     head(p, stderr);
     fprintf(stderr, ": %lld samples in %.1f s (%.1f samples/s)\n", (long long)p->done, elapsed,
