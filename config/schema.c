@@ -10,6 +10,13 @@
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 
+const struct kurc_schema kurc_schema_string = {.types = KT_STR};
+const struct kurc_schema kurc_schema_string_or_null = {.types = KT_STR | KT_NULL};
+const struct kurc_schema kurc_schema_flag = {.types = KT_BOOL | KT_NULL};
+const struct kurc_schema kurc_schema_number_or_null = {.types = KT_NUM | KT_NULL};
+const struct kurc_schema kurc_schema_non_negative_or_null = {.types = KT_NUM | KT_NULL,
+                                                             .has_min = true, .min = 0};
+
 void kurc_schema_describe_types(unsigned types, char *buf, size_t size) {
     const char *parts[8];
     size_t n = 0;

@@ -50,6 +50,20 @@ struct kurc_schema {
     kurc_schema_fn check;
 };
 
+/* Building blocks for schema tables: an unnamed schema, a key list and a
+ * name list (compound literals, static at file scope). */
+#define KURC_SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
+#define KURC_KEYS(...) ((const struct kurc_schema_key[]){__VA_ARGS__, {NULL}})
+#define KURC_NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Schemas many tables use: a string; a string or null; a boolean or null
+ * (a flag); a number or null; a number >= 0 or null. */
+extern const struct kurc_schema kurc_schema_string;
+extern const struct kurc_schema kurc_schema_string_or_null;
+extern const struct kurc_schema kurc_schema_flag;
+extern const struct kurc_schema kurc_schema_number_or_null;
+extern const struct kurc_schema kurc_schema_non_negative_or_null;
+
 /* Checks v against s; path names v in messages. */
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
                                    const char *path, struct kurc_err *err);
