@@ -27,10 +27,14 @@ enum {
 };
 
 struct kurc_schema;
+struct kurc_components;
 
 /* An extra check run after the declarative ones; path is the dotted path of
- * v.  Returns KURC_OK or an error. */
+ * v.  components is the check's context: the components a Kurfile may name
+ * (config/component.h), or NULL, where entries naming one are checked for
+ * their shape only.  Returns KURC_OK or an error. */
 typedef enum kurc_status (*kurc_schema_fn)(const struct kurc_value *v, const char *path,
+                                           const struct kurc_components *components,
                                            struct kurc_err *err);
 
 struct kurc_schema_key {
@@ -64,14 +68,18 @@ extern const struct kurc_schema kurc_schema_flag;
 extern const struct kurc_schema kurc_schema_number_or_null;
 extern const struct kurc_schema kurc_schema_non_negative_or_null;
 
-/* Checks v against s; path names v in messages. */
+/* Checks v against s; path names v in messages, components is handed to
+ * the extra checks (see kurc_schema_fn). */
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
-                                   const char *path, struct kurc_err *err);
+                                   const char *path, const struct kurc_components *components,
+                                   struct kurc_err *err);
 
 /* Like kurc_schema_check; what (may be NULL) names the component whose
  * keys these are, for messages ("the sgd optimizer"). */
 enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct kurc_schema *s,
-                                      const char *path, const char *what, struct kurc_err *err);
+                                      const char *path, const char *what,
+                                      const struct kurc_components *components,
+                                      struct kurc_err *err);
 
 /* Reports an unknown key of the mapping at path: "PATH: unknown key 'K'
  * [for WHAT]; did you mean 'C'?", or the list of candidates when none is

@@ -1,13 +1,13 @@
 /* schema_kurfile.c - section schemas: settings, the four action sections,
  * loss, templates and model (see schema_kurfile.h).  Components named inside
- * sections (suppliers, hooks, optimizers, losses) are dispatched by name to
- * the tables in schema_components.c. */
+ * sections (suppliers, hooks, optimizers, losses) are checked by the entry
+ * schemas of component.h against the tables handed to the check. */
 #include "config/schema_kurfile.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "config/schema_components.h"
+#include "config/component.h"
 
 static const struct kurc_schema count[1] = {{.types = KT_INT, .has_min = true, .min = 1}};
 static const struct kurc_schema count_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 1}};
@@ -64,6 +64,7 @@ static const struct {
 /* settings: free-form user variables, but the keys Kur (or kurc) gives
  * meaning are typed. */
 static enum kurc_status check_settings(const struct kurc_value *v, const char *path,
+                                       const struct kurc_components *components,
                                        struct kurc_err *err) {
     if (v->kind != KURC_MAP)
         return KURC_OK;
@@ -72,7 +73,7 @@ static enum kurc_status check_settings(const struct kurc_value *v, const char *p
         char where[64];
         snprintf(where, sizeof where, "settings.%s", typed_settings[i].key);
         enum kurc_status st =
-            k ? kurc_schema_check(k, typed_settings[i].schema, where, err) : KURC_OK;
+            k ? kurc_schema_check(k, typed_settings[i].schema, where, components, err) : KURC_OK;
         if (st)
             return st;
     }

@@ -1,5 +1,5 @@
-/* loss.c - loss entries to loss ops (see loss.h): one table row per loss
- * kind. */
+/* loss.c - the table of losses, and loss entries to loss ops (see
+ * loss.h). */
 #include "loss/loss.h"
 
 #include <stdio.h>
@@ -10,29 +10,20 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "ops/ops.h"
+#include "ops/seqlen.h"
 
-typedef int (*emit_fn)(struct kurc_graph *g, int pred, int truth, float weight, const char *name,
-                       struct kurc_err *err);
+/* Every loss, one line each, in the order messages list them: loss `x` is
+ * the struct kurc_loss_x below. */
+#define KURC_LOSSES(X)          \
+    X(categorical_crossentropy) \
+    X(mean_squared_error)       \
+    X(ctc)
 
-/* Builds a loss that needs more than a truth named as its output (ctc):
- * fills term->value, term->feeds (term->truth stays -1). */
-typedef enum kurc_status (*build_fn)(struct kurc_model *m, const struct kurc_value *entry,
-                                     const struct kurc_model_io *output, float weight,
-                                     struct kurc_loss_term *term, struct kurc_err *err);
+#define DECLARE_LOSS(x) extern const struct kurc_loss_type kurc_loss_##x;
+KURC_LOSSES(DECLARE_LOSS)
 
-static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value *entry,
-                                  const struct kurc_model_io *output, float weight,
-                                  struct kurc_loss_term *term, struct kurc_err *err);
-
-static const struct {
-    const char *name;
-    emit_fn emit;
-    build_fn build;
-} kinds[] = {
-    {"categorical_crossentropy", kurc_emit_cce, NULL},
-    {"mean_squared_error", kurc_emit_mse, NULL},
-    {"ctc", NULL, build_ctc},
-};
+#define LOSS_ENTRY(x) &kurc_loss_##x.component,
+const struct kurc_component *const kurc_loss_table[] = {KURC_LOSSES(LOSS_ENTRY) NULL};
 
 static const struct kurc_model_io *find_output(const struct kurc_model *m, const char *name) {
     for (size_t i = 0; i < m->n_outputs; i++)
@@ -51,9 +42,12 @@ static enum kurc_status wrap(struct kurc_err *err, enum kurc_status st,
 
 static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *entry,
                                  struct kurc_losses *out, struct kurc_err *err) {
-    const struct kurc_value *target = kurc_map_get(entry, "target");
-    const struct kurc_value *name = kurc_map_get(entry, "name");
-    const struct kurc_value *weight = kurc_map_get(entry, "weight");
+    const struct kurc_value *target = kurc_param(entry, "target");
+    const struct kurc_value *name = kurc_param(entry, "name");
+    /* the schema's checks, for a Kurfile parsed without them */
+    if (!target || target->kind != KURC_STR || !name || name->kind != KURC_STR)
+        return kurc_err_set(err, KURC_E_CONFIG, &entry->loc,
+                            "loss: an entry needs a `target` and a `name`, both strings");
     const struct kurc_model_io *output = find_output(m, target->u.str.s);
     if (!output) {
         struct kurc_strbuf names = KURC_STRBUF_INIT;
@@ -70,19 +64,16 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
         if (strcmp(out->terms[i].target, output->name) == 0)
             return kurc_err_set(err, KURC_E_CONFIG, &target->loc,
                                 "loss: the output '%s' already has a loss", output->name);
-    int kind = -1;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i].name, name->u.str.s) == 0)
-            kind = (int)i;
-    if (kind < 0)
+    /* the component is the type's first member */
+    const struct kurc_loss_type *type =
+        (const struct kurc_loss_type *)kurc_component_find(kurc_loss_table, name->u.str.s);
+    if (!type)
         return kurc_err_set(err, KURC_E_CONFIG, &name->loc,
                             "loss: '%s' is not available in this build of kurc", name->u.str.s);
-    float w = 1.0f;
-    if (weight && weight->kind != KURC_NULL)
-        w = (float)(weight->kind == KURC_INT ? (double)weight->u.i : weight->u.f);
+    float w = (float)kurc_param_number(entry, "weight", 1.0);
     struct kurc_loss_term term = {output->name, NULL, w, -1, -1, NULL, 0};
-    if (kinds[kind].build) {
-        enum kurc_status st = kinds[kind].build(m, entry, output, w, &term, err);
+    if (type->build) {
+        enum kurc_status st = type->build(m, entry, output, w, &term, err);
         if (st) {
             kurc_feeds_release(term.feeds, term.n_feeds);
             return wrap(err, st, entry, output->name);
@@ -91,7 +82,7 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
         term.truth = kurc_graph_add_tensor(m->graph, KURC_TENSOR_INPUT,
                                            kurc_graph_shape(m->graph, output->tensor), -1, false,
                                            output->name);
-        term.value = kinds[kind].emit(m->graph, output->tensor, term.truth, w, output->name, err);
+        term.value = type->emit(m->graph, output->tensor, term.truth, w, output->name, err);
         if (term.value < 0)
             return wrap(err, KURC_E_CONFIG, entry, output->name);
     }
@@ -101,12 +92,49 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
     return KURC_OK;
 }
 
-/* --- ctc --------------------------------------------------------------- */
-
-static const char *str_arg(const struct kurc_value *entry, const char *key) {
-    const struct kurc_value *v = kurc_map_get(entry, key);
-    return v && v->kind == KURC_STR ? v->u.str.s : NULL;
+enum kurc_status kurc_losses_build(struct kurc_model *m, const struct kurc_value *section,
+                                   struct kurc_losses *out, struct kurc_err *err) {
+    memset(out, 0, sizeof *out);
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 0; section && section->kind == KURC_LIST && i < section->u.list.len && !st; i++)
+        st = add_term(m, section->u.list.items[i], out, err);
+    if (st == KURC_OK) {
+        for (size_t i = 0; i < m->n_outputs; i++) {
+            bool has_loss = false;
+            for (size_t k = 0; k < out->n && !has_loss; k++)
+                has_loss = strcmp(out->terms[k].target, m->outputs[i].name) == 0;
+            if (!has_loss)
+                kurc_log(KURC_LOG_DEBUG, "output '%s' has no loss; it is an output only",
+                         m->outputs[i].name);
+        }
+    }
+    if (st)
+        kurc_losses_release(out);
+    return st;
 }
+
+void kurc_losses_release(struct kurc_losses *losses) {
+    for (size_t i = 0; i < losses->n; i++) {
+        free((char *)losses->terms[i].name);
+        kurc_feeds_release(losses->terms[i].feeds, losses->terms[i].n_feeds);
+    }
+    free(losses->terms);
+    memset(losses, 0, sizeof *losses);
+}
+
+const struct kurc_loss_type kurc_loss_categorical_crossentropy = {
+    .component = {"categorical_crossentropy",
+                  KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS(KURC_LOSS_KEYS))},
+    .emit = kurc_emit_cce,
+};
+
+const struct kurc_loss_type kurc_loss_mean_squared_error = {
+    .component = {"mean_squared_error",
+                  KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS(KURC_LOSS_KEYS))},
+    .emit = kurc_emit_mse,
+};
+
+/* --- ctc --------------------------------------------------------------- */
 
 /* The variant's names: null, a string or a list of strings. */
 static enum kurc_status ctc_variant(const struct kurc_value *v, struct kurc_ctc_spec *spec,
@@ -142,14 +170,14 @@ static int node_tensor(const struct kurc_model *m, const char *name) {
     return -1;
 }
 
-static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value *entry,
+static enum kurc_status ctc_build(struct kurc_model *m, const struct kurc_value *entry,
                                   const struct kurc_model_io *output, float weight,
                                   struct kurc_loss_term *term, struct kurc_err *err) {
     struct kurc_graph *g = m->graph;
-    const char *input_length = str_arg(entry, "input_length");
-    const char *output_length = str_arg(entry, "output_length");
-    const char *labels = str_arg(entry, "output");
-    const char *relative_to = str_arg(entry, "relative_to");
+    const char *input_length = kurc_param_str(entry, "input_length");
+    const char *output_length = kurc_param_str(entry, "output_length");
+    const char *labels = kurc_param_str(entry, "output");
+    const char *relative_to = kurc_param_str(entry, "relative_to");
     struct kurc_ctc_spec spec = {weight, false, false};
     enum kurc_status st = ctc_variant(kurc_map_get(entry, "variant"), &spec, err);
     if (st)
@@ -186,32 +214,14 @@ static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value 
     return term->value < 0 ? err->status : KURC_OK;
 }
 
-enum kurc_status kurc_losses_build(struct kurc_model *m, const struct kurc_value *section,
-                                   struct kurc_losses *out, struct kurc_err *err) {
-    memset(out, 0, sizeof *out);
-    enum kurc_status st = KURC_OK;
-    for (size_t i = 0; section && section->kind == KURC_LIST && i < section->u.list.len && !st; i++)
-        st = add_term(m, section->u.list.items[i], out, err);
-    if (st == KURC_OK) {
-        for (size_t i = 0; i < m->n_outputs; i++) {
-            bool has_loss = false;
-            for (size_t k = 0; k < out->n && !has_loss; k++)
-                has_loss = strcmp(out->terms[k].target, m->outputs[i].name) == 0;
-            if (!has_loss)
-                kurc_log(KURC_LOG_DEBUG, "output '%s' has no loss; it is an output only",
-                         m->outputs[i].name);
-        }
-    }
-    if (st)
-        kurc_losses_release(out);
-    return st;
-}
-
-void kurc_losses_release(struct kurc_losses *losses) {
-    for (size_t i = 0; i < losses->n; i++) {
-        free((char *)losses->terms[i].name);
-        kurc_feeds_release(losses->terms[i].feeds, losses->terms[i].n_feeds);
-    }
-    free(losses->terms);
-    memset(losses, 0, sizeof *losses);
-}
+const struct kurc_loss_type kurc_loss_ctc = {
+    .component = {"ctc",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(
+                                  KURC_LOSS_KEYS, {"input_length", &kurc_schema_string, true},
+                                  {"output_length", &kurc_schema_string, true},
+                                  {"output", &kurc_schema_string, true},
+                                  {"relative_to", &kurc_schema_string_or_null},
+                                  {"variant", KURC_SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)}))},
+    .build = ctc_build,
+};

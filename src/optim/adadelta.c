@@ -9,7 +9,12 @@ static void adadelta_step(const struct kurc_optimizer *o, struct kurc_params *p,
 }
 
 const struct kurc_optimizer_type kurc_optimizer_adadelta = {
-    .name = "adadelta",
+    .component = {"adadelta",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_OPTIMIZER_KEYS,
+                                                {"learning_rate", &kurc_schema_number_or_null},
+                                                {"rho", &kurc_schema_number_or_null},
+                                                {"decay", &kurc_schema_number_or_null}))},
     .n_state = 2,
     .learning_rate = 1.0f,
     .rho = 0.95f,

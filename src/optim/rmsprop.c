@@ -8,7 +8,13 @@ static void rmsprop_step(const struct kurc_optimizer *o, struct kurc_params *p, 
 }
 
 const struct kurc_optimizer_type kurc_optimizer_rmsprop = {
-    .name = "rmsprop",
+    .component = {"rmsprop",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_OPTIMIZER_KEYS,
+                                                {"learning_rate", &kurc_schema_number_or_null},
+                                                {"rho", &kurc_schema_number_or_null},
+                                                {"epsilon", &kurc_schema_number_or_null},
+                                                {"decay", &kurc_schema_number_or_null}))},
     .n_state = 1,
     .learning_rate = 0.001f,
     .rho = 0.9f,

@@ -9,7 +9,13 @@ static void sgd_step(const struct kurc_optimizer *o, struct kurc_params *p, floa
 }
 
 const struct kurc_optimizer_type kurc_optimizer_sgd = {
-    .name = "sgd",
+    .component = {"sgd",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_OPTIMIZER_KEYS,
+                                                {"learning_rate", &kurc_schema_number_or_null},
+                                                {"momentum", &kurc_schema_number_or_null},
+                                                {"decay", &kurc_schema_number_or_null},
+                                                {"nesterov", &kurc_schema_flag}))},
     .n_state = 1,
     .learning_rate = 0.01f,
     .step = sgd_step,
