@@ -59,10 +59,10 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
     o->be = be;
     o->learning_rate = kurc_optimizer_param(spec, "learning_rate", type->learning_rate);
     o->decay = kurc_optimizer_param(spec, "decay", 0.0f);
-    o->momentum = kurc_optimizer_param(spec, "momentum", 0.0f);
-    o->rho = kurc_optimizer_param(spec, "rho", type->rho);
-    o->epsilon = kurc_optimizer_param(spec, "epsilon", type->epsilon);
-    o->nesterov = kurc_param_flag(spec, "nesterov");
+    if (type->read) {
+        o->settings = kurc_xcalloc(1, type->settings_size);
+        type->read(spec, o->settings);
+    }
     const struct kurc_value *clip = kurc_param(spec, "clip");
     if (clip && clip->kind == KURC_MAP) {
         if (kurc_map_get(clip, "norm") && kurc_map_get(clip, "abs")) {
@@ -100,6 +100,7 @@ void kurc_optimizer_free(struct kurc_optimizer *o) {
     for (int i = 0; i < 2; i++)
         if (o->state[i])
             o->be->ops->free(o->be, o->state[i]);
+    free(o->settings);
     free(o);
 }
 

@@ -1,15 +1,17 @@
 /* optimizer.h - the Kurfile's `train.optimizer`: Keras 2.0 update rules
  * with Kur's defaults, gradient clipping, and the optimizer's state.
  *
- * `optimizer: NAME` or {name, learning_rate, decay, momentum, nesterov, rho,
- * epsilon, clip: {norm | abs}}; no name means adam, the first of the table.
- * As in Kur, a parameter given as 0 falls back to its default (Kur read
- * them with `x or default`).  The learning rate decays as lr / (1 + decay *
- * iterations).  Clipping acts on the gradient of the whole model (the
+ * `optimizer: NAME` or {name, learning_rate, decay, clip: {norm | abs},
+ * ...the optimizer's own hyperparameters}; no name means adam, the first
+ * of the table.  As in Kur, a parameter given as 0 falls back to its
+ * default (Kur read them with `x or default`).  What every optimizer
+ * shares is read here: the learning rate decays as lr / (1 + decay *
+ * iterations); clipping acts on the gradient of the whole model (the
  * all-reduced one under MPI): `norm` rescales it when its global L2 norm
- * exceeds the limit, `abs` clamps every element.  State lives in flat
- * arenas laid out like the parameters (params.h), so a step is one kernel
- * over all parameters.
+ * exceeds the limit, `abs` clamps every element.  Each optimizer reads its
+ * own hyperparameters (momentum, rho, ...) into settings of its own.
+ * State lives in flat arenas laid out like the parameters (params.h), so
+ * a step is one kernel over all parameters.
  *
  * An optimizer is a struct kurc_optimizer_type in a file of its own under
  * src/optim, with the schema of its parameters, and one line in the table
@@ -48,9 +50,11 @@ extern const struct kurc_schema kurc_optimizer_scale_mode;
 struct kurc_optimizer_type {
     struct kurc_component component; /* name, parameter schema */
     int n_state;                     /* state arenas per parameter value */
-    float learning_rate;             /* Kur's defaults */
-    float rho;
-    float epsilon;
+    float learning_rate;             /* Kur's default */
+    size_t settings_size;            /* bytes of its own settings (0: none) */
+    /* Reads its own hyperparameters from spec (a mapping, or anything
+     * else for none) into settings.  NULL: it has none. */
+    void (*read)(const struct kurc_value *spec, void *settings);
     /* Applies one update with learning rate lr (decay already applied). */
     void (*step)(const struct kurc_optimizer *o, struct kurc_params *p, float lr);
 };
@@ -60,12 +64,9 @@ struct kurc_optimizer {
     struct kurc_backend *be;
     float learning_rate;
     float decay;
-    float momentum;
-    bool nesterov;
-    float rho;
-    float epsilon;
     enum kurc_clip clip;
     float clip_value;
+    void *settings;     /* the type's own hyperparameters, or NULL */
     int64_t iterations; /* updates applied so far */
     float *state[2];    /* backend arenas, params->total floats each */
 };
