@@ -8,23 +8,8 @@
  * feed other data sources.  The total is the weighted sum (weight 1 by
  * default; Kur documented the weight but raised on it).
  *
- * A loss is a struct kurc_loss_type, with the schema of its entry, and one
- * line in the table of loss.c.
- *
- * ctc {input_length, output_length, output, relative_to, variant} reads no
- * truth of the output's name: its labels (`output`, padded integer labels
- * per sample), label lengths (`output_length`) and input lengths
- * (`input_length`) are data sources of those names, fed to the loss op
- * (struct kurc_feed, model.h).  Input lengths count the output's steps, or
- * with relative_to, steps (frames) of that layer's output: kurc maps them
- * through the convolutions and poolings between that layer and the output
- * (src/ops/seqlen.h) on the host for every batch, as Kur's derived source
- * ctc_scaled_<input_length> did with its shape functions.  variant: null, a
- * name or a list of names; `warp` (warp-ctc: the blank is class 0 and label
- * k is class k + 1; kurc computes it with its own kernel on the same
- * probabilities), `loss_scale` (times the batch's mean input length / 100);
- * unknown names are ignored with a warning, as in Kur.  The label width L
- * comes from the data; a bare build (no data) assumes the output's steps.
+ * A loss is a struct kurc_loss_type in a file of its own under src/loss,
+ * with the schema of its entry, and one line in the table of loss.c.
  */
 #ifndef KURC_LOSS_H
 #define KURC_LOSS_H
