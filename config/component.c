@@ -176,20 +176,27 @@ static enum kurc_status check_supplier(const struct kurc_value *v, const char *p
                              KURC_NAMES("when", "name"), components, err);
 }
 
+/* A hook entry, `NAME` or {NAME: params, when: EXPR}, of the training
+ * hooks or of the evaluation hooks. */
+static enum kurc_status check_hook(const struct kurc_value *v, const char *path, bool training,
+                                   const struct kurc_components *components, struct kurc_err *err) {
+    const struct kurc_component *const *table = NULL;
+    if (components)
+        table = training ? components->training_hooks : components->evaluation_hooks;
+    return check_named_entry(v, path, training ? "training hook" : "evaluation hook", table,
+                             KURC_NAMES("when"), components, err);
+}
+
 static enum kurc_status check_training_hook(const struct kurc_value *v, const char *path,
                                             const struct kurc_components *components,
                                             struct kurc_err *err) {
-    return check_named_entry(v, path, "training hook",
-                             components ? components->training_hooks : NULL, KURC_NAMES("when"),
-                             components, err);
+    return check_hook(v, path, true, components, err);
 }
 
 static enum kurc_status check_evaluation_hook(const struct kurc_value *v, const char *path,
                                               const struct kurc_components *components,
                                               struct kurc_err *err) {
-    return check_named_entry(v, path, "evaluation hook",
-                             components ? components->evaluation_hooks : NULL, KURC_NAMES("when"),
-                             components, err);
+    return check_hook(v, path, false, components, err);
 }
 
 const struct kurc_schema kurc_schema_supplier_entry = {.types = KT_MAP, .check = check_supplier};
