@@ -134,7 +134,8 @@ static void push_base_scope(struct kurc_kurfile *kf) {
 /* Evaluates one section found under key, checks it, stores it under every
  * alias and makes it visible to the sections after it. */
 static enum kurc_status parse_section(struct kurc_kurfile *kf, const struct section *sec,
-                                      const char *key, struct kurc_err *err) {
+                                      const char *key, const struct kurc_components *components,
+                                      struct kurc_err *err) {
     const struct kurc_value *raw = kurc_map_get(kf->data, key);
     struct kurc_value *evaluated = NULL;
     enum kurc_status st;
@@ -151,7 +152,8 @@ static enum kurc_status parse_section(struct kurc_kurfile *kf, const struct sect
     } else {
         evaluated = kurc_value_copy(raw);
     }
-    st = kurc_schema_check(evaluated, kurc_schema_section(sec->names[0]), sec->names[0], err);
+    st = kurc_schema_check(evaluated, kurc_schema_section(sec->names[0]), sec->names[0],
+                           components, err);
     if (st) {
         kurc_value_free(evaluated);
         return st;
@@ -169,7 +171,9 @@ static enum kurc_status parse_section(struct kurc_kurfile *kf, const struct sect
     return KURC_OK;
 }
 
-enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf, struct kurc_err *err) {
+enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf,
+                                    const struct kurc_components *components,
+                                    struct kurc_err *err) {
     enum kurc_status st = check_top_level(kf->raw, err);
     if (st)
         return st;
@@ -184,7 +188,7 @@ enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf, struct kurc_err *er
             if (kurc_map_find(kf->data, sections[s].names[a]))
                 key = sections[s].names[a];
         if (key)
-            st = parse_section(kf, &sections[s], key, err);
+            st = parse_section(kf, &sections[s], key, components, err);
     }
     if (st == KURC_OK)
         kurc_engine_set_templates(kf->engine, kurc_map_get(kf->data, "templates"));

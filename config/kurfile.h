@@ -24,6 +24,7 @@
 #define KURC_KURFILE_H
 
 #include "base/status.h"
+#include "config/component.h"
 #include "config/engine.h"
 #include "config/sources.h"
 #include "config/value/value.h"
@@ -45,8 +46,13 @@ enum kurc_status kurc_kurfile_load(const char *path, struct kurc_kurfile **out,
 enum kurc_status kurc_kurfile_from_text(const char *text, size_t len, const char *name,
                                         struct kurc_kurfile **out, struct kurc_err *err);
 
-/* Evaluates and checks every section (see above). */
-enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf, struct kurc_err *err);
+/* Evaluates and checks every section (see above).  components are the
+ * suppliers, hooks, optimizers and losses an entry may name, each with the
+ * schema of its parameters (config/component.h); with NULL, entries naming
+ * one are checked for their shape only. */
+enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf,
+                                    const struct kurc_components *components,
+                                    struct kurc_err *err);
 
 /* A parsed section by its canonical name (settings, train, validate, test,
  * evaluate, templates, model, loss), or NULL when absent. */

@@ -10,6 +10,13 @@
 #include "base/xalloc.h"
 #include "config/value/pyrepr.h"
 
+const struct kurc_schema kurc_schema_string = {.types = KT_STR};
+const struct kurc_schema kurc_schema_string_or_null = {.types = KT_STR | KT_NULL};
+const struct kurc_schema kurc_schema_flag = {.types = KT_BOOL | KT_NULL};
+const struct kurc_schema kurc_schema_number_or_null = {.types = KT_NUM | KT_NULL};
+const struct kurc_schema kurc_schema_non_negative_or_null = {.types = KT_NUM | KT_NULL,
+                                                             .has_min = true, .min = 0};
+
 void kurc_schema_describe_types(unsigned types, char *buf, size_t size) {
     const char *parts[8];
     size_t n = 0;
@@ -80,7 +87,9 @@ enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const cha
 }
 
 static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc_schema *s,
-                                   const char *path, const char *what, struct kurc_err *err) {
+                                   const char *path, const char *what,
+                                   const struct kurc_components *components,
+                                   struct kurc_err *err) {
     size_t n_keys = 0;
     while (s->keys[n_keys].name)
         n_keys++;
@@ -100,7 +109,7 @@ static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc
         }
         if (k->schema) {
             char *sub = kurc_schema_path_key(path, p->key);
-            st = kurc_schema_check(p->val, k->schema, sub, err);
+            st = kurc_schema_check(p->val, k->schema, sub, components, err);
             free(sub);
         }
     }
@@ -114,12 +123,15 @@ static enum kurc_status check_keys(const struct kurc_value *v, const struct kurc
 }
 
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
-                                   const char *path, struct kurc_err *err) {
-    return kurc_schema_check_as(v, s, path, NULL, err);
+                                   const char *path, const struct kurc_components *components,
+                                   struct kurc_err *err) {
+    return kurc_schema_check_as(v, s, path, NULL, components, err);
 }
 
 enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct kurc_schema *s,
-                                      const char *path, const char *what, struct kurc_err *err) {
+                                      const char *path, const char *what,
+                                      const struct kurc_components *components,
+                                      struct kurc_err *err) {
     if (!(s->types & (1u << v->kind))) {
         char want[128], got[64];
         kurc_schema_describe_types(s->types, want, sizeof want);
@@ -132,17 +144,17 @@ enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct k
     }
     enum kurc_status st = KURC_OK;
     if (v->kind == KURC_MAP && s->keys) {
-        st = check_keys(v, s, path, what, err);
+        st = check_keys(v, s, path, what, components, err);
     } else if (v->kind == KURC_MAP && s->values) {
         for (size_t i = 0; i < v->u.map.len && st == KURC_OK; i++) {
             char *sub = kurc_schema_path_key(path, v->u.map.pairs[i].key);
-            st = kurc_schema_check(v->u.map.pairs[i].val, s->values, sub, err);
+            st = kurc_schema_check(v->u.map.pairs[i].val, s->values, sub, components, err);
             free(sub);
         }
     } else if (v->kind == KURC_LIST && s->items) {
         for (size_t i = 0; i < v->u.list.len && st == KURC_OK; i++) {
             char *sub = kurc_schema_path_index(path, i);
-            st = kurc_schema_check(v->u.list.items[i], s->items, sub, err);
+            st = kurc_schema_check(v->u.list.items[i], s->items, sub, components, err);
             free(sub);
         }
     } else if (v->kind == KURC_STR && s->choices) {
@@ -175,6 +187,6 @@ enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct k
         }
     }
     if (st == KURC_OK && s->check)
-        st = s->check(v, path, err);
+        st = s->check(v, path, components, err);
     return st;
 }

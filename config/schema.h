@@ -27,10 +27,14 @@ enum {
 };
 
 struct kurc_schema;
+struct kurc_components;
 
 /* An extra check run after the declarative ones; path is the dotted path of
- * v.  Returns KURC_OK or an error. */
+ * v.  components is the check's context: the components a Kurfile may name
+ * (config/component.h), or NULL, where entries naming one are checked for
+ * their shape only.  Returns KURC_OK or an error. */
 typedef enum kurc_status (*kurc_schema_fn)(const struct kurc_value *v, const char *path,
+                                           const struct kurc_components *components,
                                            struct kurc_err *err);
 
 struct kurc_schema_key {
@@ -50,14 +54,32 @@ struct kurc_schema {
     kurc_schema_fn check;
 };
 
-/* Checks v against s; path names v in messages. */
+/* Building blocks for schema tables: an unnamed schema, a key list and a
+ * name list (compound literals, static at file scope). */
+#define KURC_SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
+#define KURC_KEYS(...) ((const struct kurc_schema_key[]){__VA_ARGS__, {NULL}})
+#define KURC_NAMES(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Schemas many tables use: a string; a string or null; a boolean or null
+ * (a flag); a number or null; a number >= 0 or null. */
+extern const struct kurc_schema kurc_schema_string;
+extern const struct kurc_schema kurc_schema_string_or_null;
+extern const struct kurc_schema kurc_schema_flag;
+extern const struct kurc_schema kurc_schema_number_or_null;
+extern const struct kurc_schema kurc_schema_non_negative_or_null;
+
+/* Checks v against s; path names v in messages, components is handed to
+ * the extra checks (see kurc_schema_fn). */
 enum kurc_status kurc_schema_check(const struct kurc_value *v, const struct kurc_schema *s,
-                                   const char *path, struct kurc_err *err);
+                                   const char *path, const struct kurc_components *components,
+                                   struct kurc_err *err);
 
 /* Like kurc_schema_check; what (may be NULL) names the component whose
  * keys these are, for messages ("the sgd optimizer"). */
 enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct kurc_schema *s,
-                                      const char *path, const char *what, struct kurc_err *err);
+                                      const char *path, const char *what,
+                                      const struct kurc_components *components,
+                                      struct kurc_err *err);
 
 /* Reports an unknown key of the mapping at path: "PATH: unknown key 'K'
  * [for WHAT]; did you mean 'C'?", or the list of candidates when none is

@@ -1,20 +1,14 @@
 /* schema_kurfile.c - section schemas: settings, the four action sections,
  * loss, templates and model (see schema_kurfile.h).  Components named inside
- * sections (suppliers, hooks, optimizers, losses) are dispatched by name to
- * the tables in schema_components.c. */
+ * sections (suppliers, hooks, optimizers, losses) are checked by the entry
+ * schemas of component.h against the tables handed to the check. */
 #include "config/schema_kurfile.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "config/schema_components.h"
+#include "config/component.h"
 
-#define ANY NULL
-#define SCHEMA(...) (&(const struct kurc_schema){__VA_ARGS__})
-
-static const struct kurc_schema string[1] = {{.types = KT_STR}};
-static const struct kurc_schema string_or_null[1] = {{.types = KT_STR | KT_NULL}};
-static const struct kurc_schema flag[1] = {{.types = KT_BOOL | KT_NULL}};
 static const struct kurc_schema count[1] = {{.types = KT_INT, .has_min = true, .min = 1}};
 static const struct kurc_schema count_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 1}};
 static const struct kurc_schema non_negative_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 0}};
@@ -26,16 +20,16 @@ static const struct kurc_schema backend = {
     .choices = backend_names,
     .keys =
         (const struct kurc_schema_key[]){
-            {"name", SCHEMA(.types = KT_STR | KT_NULL, .choices = backend_names)},
-            {"device", SCHEMA(.types = KT_STR | KT_INT | KT_LIST | KT_NULL)},
+            {"name", KURC_SCHEMA(.types = KT_STR | KT_NULL, .choices = backend_names)},
+            {"device", KURC_SCHEMA(.types = KT_STR | KT_INT | KT_LIST | KT_NULL)},
             {"parallel", count_or_null},
             {"threads", count_or_null},
-            {"variant", SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)},
-            {"gpu_busy_load", SCHEMA(.types = KT_NUM | KT_NULL)},
-            {"skip_check", flag},
-            {"backend", SCHEMA(.types = KT_STR | KT_NULL)},
-            {"optimizer", flag},
-            {"theano_flags", SCHEMA(.types = KT_MAP | KT_NULL)},
+            {"variant", KURC_SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)},
+            {"gpu_busy_load", KURC_SCHEMA(.types = KT_NUM | KT_NULL)},
+            {"skip_check", &kurc_schema_flag},
+            {"backend", KURC_SCHEMA(.types = KT_STR | KT_NULL)},
+            {"optimizer", &kurc_schema_flag},
+            {"theano_flags", KURC_SCHEMA(.types = KT_MAP | KT_NULL)},
             {NULL},
         },
 };
@@ -58,18 +52,19 @@ static const struct {
     const struct kurc_schema *schema;
 } typed_settings[] = {
     {"backend", &backend},
-    {"seed", SCHEMA(.types = KT_INT | KT_NULL)},
-    {"deterministic", flag},
+    {"seed", KURC_SCHEMA(.types = KT_INT | KT_NULL)},
+    {"deterministic", &kurc_schema_flag},
     {"deterministic_chunk", count_or_null},
     {"buckets", &buckets},
-    {"batch_norm", SCHEMA(.types = KT_STR | KT_NULL,
-                          .choices = (const char *const[]){"global", "per_rank", NULL})},
-    {"comm_timeout", SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
+    {"batch_norm",
+     KURC_SCHEMA(.types = KT_STR | KT_NULL, .choices = KURC_NAMES("global", "per_rank"))},
+    {"comm_timeout", KURC_SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
 };
 
 /* settings: free-form user variables, but the keys Kur (or kurc) gives
  * meaning are typed. */
 static enum kurc_status check_settings(const struct kurc_value *v, const char *path,
+                                       const struct kurc_components *components,
                                        struct kurc_err *err) {
     if (v->kind != KURC_MAP)
         return KURC_OK;
@@ -77,8 +72,8 @@ static enum kurc_status check_settings(const struct kurc_value *v, const char *p
         const struct kurc_value *k = kurc_map_get(v, typed_settings[i].key);
         char where[64];
         snprintf(where, sizeof where, "settings.%s", typed_settings[i].key);
-        enum kurc_status st = k ? kurc_schema_check(k, typed_settings[i].schema, where, err)
-                                : KURC_OK;
+        enum kurc_status st =
+            k ? kurc_schema_check(k, typed_settings[i].schema, where, components, err) : KURC_OK;
         if (st)
             return st;
     }
@@ -92,19 +87,18 @@ static const struct kurc_schema provider = {
     .types = KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"name", SCHEMA(.types = KT_STR,
-                            .choices = (const char *const[]){"batch_provider", NULL})},
+            {"name", KURC_SCHEMA(.types = KT_STR, .choices = KURC_NAMES("batch_provider"))},
             {"batch_size", count},
             {"num_batches", count_or_null},
-            {"randomize", SCHEMA(.types = KT_BOOL | KT_INT)},
-            {"sort_by", string_or_null},
-            {"sortagrad", string_or_null},
+            {"randomize", KURC_SCHEMA(.types = KT_BOOL | KT_INT)},
+            {"sort_by", &kurc_schema_string_or_null},
+            {"sortagrad", &kurc_schema_string_or_null},
             {"shuffle_after", non_negative_or_null},
-            {"reverse", flag},
-            {"force_batch_size", flag},
-            {"neighborhood_sort", string_or_null},
+            {"reverse", &kurc_schema_flag},
+            {"force_batch_size", &kurc_schema_flag},
+            {"neighborhood_sort", &kurc_schema_string_or_null},
             {"neighborhood_size", count_or_null},
-            {"neighborhood_growth", SCHEMA(.types = KT_NUM | KT_NULL)},
+            {"neighborhood_growth", KURC_SCHEMA(.types = KT_NUM | KT_NULL)},
             {NULL},
         },
 };
@@ -113,10 +107,9 @@ static const struct kurc_schema log_spec = {
     .types = KT_STR | KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"name", SCHEMA(.types = KT_STR,
-                            .choices = (const char *const[]){"binary", "memory", NULL})},
-            {"path", string},
-            {"keep_batch", flag},
+            {"name", KURC_SCHEMA(.types = KT_STR, .choices = KURC_NAMES("binary", "memory"))},
+            {"path", &kurc_schema_string},
+            {"keep_batch", &kurc_schema_flag},
             {"rate", non_negative_or_null},
             {NULL},
         },
@@ -149,9 +142,6 @@ static const struct kurc_schema epochs = {
         },
 };
 
-static const struct kurc_schema non_negative_number =
-    {.types = KT_NUM | KT_NULL, .has_min = true, .min = 0};
-
 static const struct kurc_schema elapsed = {
     .types = KT_NUM | KT_STR | KT_MAP | KT_NULL,
     .choices = infinite_words,
@@ -159,12 +149,11 @@ static const struct kurc_schema elapsed = {
     .min = 0,
     .keys =
         (const struct kurc_schema_key[]){
-            {"days", &non_negative_number},
-            {"hours", &non_negative_number},
-            {"minutes", &non_negative_number},
-            {"clock", SCHEMA(.types = KT_STR | KT_NULL,
-                             .choices = (const char *const[]){"all", "train", "validate", "batch",
-                                                              NULL})},
+            {"days", &kurc_schema_non_negative_or_null},
+            {"hours", &kurc_schema_non_negative_or_null},
+            {"minutes", &kurc_schema_non_negative_or_null},
+            {"clock", KURC_SCHEMA(.types = KT_STR | KT_NULL,
+                                  .choices = KURC_NAMES("all", "train", "validate", "batch"))},
             {NULL},
         },
 };
@@ -184,12 +173,13 @@ static const struct kurc_schema checkpoint = {
     .types = KT_STR | KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"path", string},
+            {"path", &kurc_schema_string},
             {"epochs", non_negative_or_null},
             {"batches", non_negative_or_null},
             {"samples", non_negative_or_null},
-            {"minutes", SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
-            {"validation", SCHEMA(.types = KT_BOOL | KT_INT | KT_NULL, .has_min = true, .min = 0)},
+            {"minutes", KURC_SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
+            {"validation",
+             KURC_SCHEMA(.types = KT_BOOL | KT_INT | KT_NULL, .has_min = true, .min = 0)},
             {NULL},
         },
 };
@@ -198,10 +188,10 @@ static const struct kurc_schema train_weights = {
     .types = KT_STR | KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"initial", string_or_null},
-            {"must_exist", flag},
-            {"best", string_or_null},
-            {"last", string_or_null},
+            {"initial", &kurc_schema_string_or_null},
+            {"must_exist", &kurc_schema_flag},
+            {"best", &kurc_schema_string_or_null},
+            {"last", &kurc_schema_string_or_null},
             {"checkpoint", &checkpoint},
             {NULL},
         },
@@ -209,15 +199,15 @@ static const struct kurc_schema train_weights = {
 
 static const struct kurc_schema validate_weights = {
     .types = KT_STR | KT_MAP | KT_NULL,
-    .keys = (const struct kurc_schema_key[]){{"best", string_or_null}, {NULL}},
+    .keys = (const struct kurc_schema_key[]){{"best", &kurc_schema_string_or_null}, {NULL}},
 };
 
 static const struct kurc_schema load_weights = {
     .types = KT_STR | KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"initial", string_or_null},
-            {"must_exist", flag},
+            {"initial", &kurc_schema_string_or_null},
+            {"must_exist", &kurc_schema_flag},
             {NULL},
         },
 };
@@ -226,8 +216,8 @@ static const struct kurc_schema destination = {
     .types = KT_STR | KT_MAP | KT_NULL,
     .keys =
         (const struct kurc_schema_key[]){
-            {"path", string, true},
-            {"format", SCHEMA(.types = KT_STR | KT_NULL)},
+            {"path", &kurc_schema_string, true},
+            {"format", KURC_SCHEMA(.types = KT_STR | KT_NULL)},
             {NULL},
         },
 };
@@ -256,7 +246,8 @@ static const struct kurc_schema train = {
             {"weights", &train_weights},
             {"checkpoint", &checkpoint},
             {"optimizer", &kurc_schema_optimizer},
-            {"hooks", SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_training_hook)},
+            {"hooks",
+             KURC_SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_training_hook)},
             {NULL},
         },
 };
@@ -308,14 +299,14 @@ static const struct kurc_schema loss = {
 /* templates: {name: container or [containers]}. */
 static const struct kurc_schema templates = {
     .types = KT_MAP | KT_NULL,
-    .values = SCHEMA(.types = KT_MAP | KT_LIST | KT_STR),
+    .values = KURC_SCHEMA(.types = KT_MAP | KT_LIST | KT_STR),
 };
 
 /* model: a list of container entries (a mapping, or a bare name such as
  * `- flatten`); their arguments are the model builder's to check. */
 static const struct kurc_schema model = {
     .types = KT_LIST,
-    .items = SCHEMA(.types = KT_MAP | KT_STR),
+    .items = KURC_SCHEMA(.types = KT_MAP | KT_STR),
 };
 
 const struct kurc_schema *kurc_schema_section(const char *section) {

@@ -1,8 +1,9 @@
 /* schema_kurfile.h - the schema of each Kurfile section.
  *
  * The keys, kinds and value sets Kur accepts in settings, train, validate,
- * test, evaluate, loss, templates and model, including the parameters of
- * every data supplier, hook, optimizer and loss Kur knows.  Container
+ * test, evaluate, loss, templates and model.  The parameters of the data
+ * suppliers, hooks, optimizers and losses these name are checked against
+ * the components handed to the check (config/component.h); container
  * arguments inside `model` are checked by the model builder.
  */
 #ifndef KURC_SCHEMA_KURFILE_H

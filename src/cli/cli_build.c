@@ -9,6 +9,7 @@
 #include "config/kurfile.h"
 #include "data/supplier.h"
 #include "model/model.h"
+#include "train/components.h"
 
 /* The parameter count of every layer: layer name -> int64_t *. */
 static GHashTable *layer_params(const struct kurc_model *m) {
@@ -120,7 +121,7 @@ enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_er
     struct kurc_dataset data;
     kurc_dataset_init(&data);
     const char *section = NULL;
-    if ((st = kurc_kurfile_parse(kf, err)) == KURC_OK)
+    if ((st = kurc_kurfile_parse(kf, kurc_all_components(), err)) == KURC_OK)
         st = pick_section(kf, args, &section, err);
     if (st == KURC_OK && section) {
         const struct kurc_value *list = kurc_map_get(kurc_kurfile_section(kf, section), "data");

@@ -6,6 +6,7 @@
 #include "base/strbuf.h"
 #include "config/kurfile.h"
 #include "config/value/json_dump.h"
+#include "train/components.h"
 
 static const struct option dump_opts[] = {{"pre-parse", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
 static const struct option step_opts[] = {{"step", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
@@ -49,7 +50,7 @@ enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err
     if (st)
         return st;
     if (!args->pre_parse)
-        st = kurc_kurfile_parse(kf, err);
+        st = kurc_kurfile_parse(kf, kurc_all_components(), err);
     if (st == KURC_OK) {
         struct kurc_strbuf out = KURC_STRBUF_INIT;
         kurc_json_dump(args->pre_parse ? kf->raw : kf->data, 4, true, &out);

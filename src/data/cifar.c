@@ -393,4 +393,12 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_cifar = {"cifar", load};
+const struct kurc_supplier_type kurc_supplier_cifar = {
+    .component = {"cifar",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_PACKAGING_KEYS,
+                                                {"parts", KURC_SCHEMA(.types = KT_INT | KT_STR |
+                                                                               KT_LIST)})),
+                  KURC_NAMES("url", "checksum", "path", "parts")},
+    .load = load,
+};

@@ -376,4 +376,17 @@ static enum kurc_status csv_load(const struct kurc_value *params, const struct k
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_csv = {"csv", csv_load};
+static const struct kurc_schema csv_format = {
+    .types = KT_MAP | KT_NULL,
+    .keys = KURC_KEYS({"delimiter", &kurc_schema_string_or_null},
+                      {"quote", &kurc_schema_string_or_null}),
+};
+
+const struct kurc_supplier_type kurc_supplier_csv = {
+    .component = {"csv",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_PACKAGING_KEYS, {"format", &csv_format},
+                                                {"header", &kurc_schema_flag})),
+                  KURC_NAMES("path", "url", "checksum", "format", "header")},
+    .load = csv_load,
+};

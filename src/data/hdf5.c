@@ -185,4 +185,8 @@ static enum kurc_status hdf5_load(const struct kurc_value *params, const struct 
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_hdf5 = {"hdf5", hdf5_load};
+const struct kurc_supplier_type kurc_supplier_hdf5 = {
+    .component = {"hdf5", KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS(KURC_PACKAGING_KEYS)),
+                  KURC_NAMES("path", "url", "checksum")},
+    .load = hdf5_load,
+};

@@ -260,4 +260,7 @@ static enum kurc_status jsonl_load(const struct kurc_value *params, const struct
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_jsonl = {"jsonl", jsonl_load};
+const struct kurc_supplier_type kurc_supplier_jsonl = {
+    .component = KURC_SUPPLIER_SOURCE("jsonl"),
+    .load = jsonl_load,
+};

@@ -163,4 +163,16 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_mnist = {"mnist", load};
+/* A data file: a path, or its standard packaging. */
+static const struct kurc_schema file_spec = {
+    .types = KT_STR | KT_MAP,
+    .keys = KURC_KEYS(KURC_PACKAGING_KEYS),
+};
+
+const struct kurc_supplier_type kurc_supplier_mnist = {
+    .component = {"mnist",
+                  KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS({"images", &file_spec, true},
+                                                                 {"labels", &file_spec, true})),
+                  KURC_NAMES("labels", "images")},
+    .load = load,
+};

@@ -283,4 +283,7 @@ static enum kurc_status pickle_load(const struct kurc_value *params, const struc
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_pickle = {"pickle", pickle_load};
+const struct kurc_supplier_type kurc_supplier_pickle = {
+    .component = KURC_SUPPLIER_SOURCE("pickle"),
+    .load = pickle_load,
+};

@@ -1,61 +1,66 @@
 /* supplier.c - the table of data suppliers and the loading of a `data`
- * list (see supplier.h): each entry is normalised into a parameter
- * mapping, skipped when its `when` is false, loaded into a dataset of its
+ * list (see supplier.h): each entry whose `when` is not false has its
+ * parameters put in their mapping form, is loaded into a dataset of its
  * own and merged into the result, sources of the same name stacked in the
  * order of the list (Kur's Supplier.from_specification and
  * merge_suppliers). */
 #include "data/supplier.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
 #include "base/strbuf.h"
-#include "config/schema_components.h"
+#include "base/xalloc.h"
 
-/* The suppliers kurc implements, one line each; supplier `x` is the
- * struct kurc_supplier_x defined in src/data/x.c. */
+/* Every supplier, one line each, in the order messages list them:
+ * supplier `x` is the struct kurc_supplier_x defined in its own file
+ * (Kur's that kurc does not implement in unavailable.c). */
 #define KURC_SUPPLIERS(X) \
-    X(csv)                \
-    X(hdf5)               \
-    X(jsonl)              \
-    X(pickle)             \
-    X(cifar)              \
     X(mnist)              \
-    X(speech_recognition) \
-    X(text)
+    X(cifar)              \
+    X(csv)                \
+    X(jsonl)              \
+    X(hdf5)               \
+    X(pickle)             \
+    X(numpy_dict)         \
+    X(text)               \
+    X(speech_recognition)
 
 #define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
 KURC_SUPPLIERS(DECLARE_SUPPLIER)
 
-#define SUPPLIER_ENTRY(x) &kurc_supplier_##x,
-static const struct kurc_supplier_type *const suppliers[] = {KURC_SUPPLIERS(SUPPLIER_ENTRY) NULL};
+#define SUPPLIER_ENTRY(x) &kurc_supplier_##x.component,
+const struct kurc_component *const kurc_supplier_table[] = {KURC_SUPPLIERS(SUPPLIER_ENTRY) NULL};
+
+const struct kurc_schema kurc_supplier_source = {
+    .types = KT_MAP,
+    .keys = KURC_KEYS({"source", &kurc_schema_string, true}),
+};
+
+/* The supplier whose component c is (its first member), or NULL. */
+static const struct kurc_supplier_type *type_of(const struct kurc_component *c) {
+    return (const struct kurc_supplier_type *)c;
+}
 
 const struct kurc_supplier_type *kurc_supplier_find(const char *name) {
-    for (size_t i = 0; suppliers[i]; i++)
-        if (strcmp(suppliers[i]->name, name) == 0)
-            return suppliers[i];
-    return NULL;
+    return type_of(kurc_component_find(kurc_supplier_table, name));
 }
 
-/* The parameter table entry (for positional names) of a supplier. */
-static const struct kurc_component *component(const char *name) {
-    const struct kurc_component *c = kurc_schema_components("supplier");
-    for (; c && c->name; c++)
-        if (strcmp(c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
-/* Reports a supplier name kurc does not implement: one Kur has (known to
- * the schema) is unsupported, anything else is unknown. */
-static enum kurc_status no_such_supplier(const struct kurc_pair *p, struct kurc_err *err) {
-    if (component(p->key))
+/* Reports a supplier kurc cannot load: one Kur has (type, in the table)
+ * is unsupported, anything else is unknown. */
+static enum kurc_status no_such_supplier(const struct kurc_pair *p,
+                                         const struct kurc_supplier_type *type,
+                                         struct kurc_err *err) {
+    if (type)
         return kurc_err_set(err, KURC_E_UNSUPPORTED, &p->key_loc,
                             "the '%s' supplier is not available in kurc", p->key);
     struct kurc_strbuf names = KURC_STRBUF_INIT;
-    for (size_t i = 0; suppliers[i]; i++)
-        kurc_strbuf_printf(&names, "%s%s", i ? ", " : "", suppliers[i]->name);
+    for (size_t i = 0; kurc_supplier_table[i]; i++)
+        if (type_of(kurc_supplier_table[i])->load)
+            kurc_strbuf_printf(&names, "%s%s", names.len ? ", " : "",
+                               kurc_supplier_table[i]->name);
     enum kurc_status st = kurc_err_set(err, KURC_E_CONFIG, &p->key_loc,
                                        "unknown supplier '%s' (expected one of: %s)", p->key,
                                        names.data);
@@ -63,42 +68,22 @@ static enum kurc_status no_such_supplier(const struct kurc_pair *p, struct kurc_
     return st;
 }
 
-/* The parameter mapping of `SUPPLIER: given`: a mapping as it is, a string
- * as the first positional parameter, a list as the positional parameters,
- * null as no parameters.  *params is a new tree. */
-static enum kurc_status normalise(const struct kurc_pair *p, struct kurc_value **params,
-                                  struct kurc_err *err) {
+/* The parameter mapping of `SUPPLIER: given` (kurc_component_params): a
+ * mapping, a string, a list or null.  *params is a new tree. */
+static enum kurc_status normalise(const struct kurc_pair *p, const struct kurc_supplier_type *type,
+                                  struct kurc_value **params, struct kurc_err *err) {
     const struct kurc_value *given = p->val;
     *params = NULL;
-    if (given->kind == KURC_MAP) {
-        *params = kurc_value_copy(given);
-        return KURC_OK;
-    }
-    const struct kurc_value *const *items = &given;
-    size_t count = 1;
-    if (given->kind == KURC_LIST) {
-        items = (const struct kurc_value *const *)given->u.list.items;
-        count = given->u.list.len;
-    } else if (given->kind == KURC_NULL) {
-        count = 0;
-    } else if (given->kind != KURC_STR) {
+    if (given->kind != KURC_MAP && given->kind != KURC_LIST && given->kind != KURC_NULL &&
+        given->kind != KURC_STR)
         return kurc_err_set(err, KURC_E_CONFIG, &given->loc,
                             "the parameters of the '%s' supplier must be a mapping, a string or "
                             "a list, not %s",
                             p->key, kurc_kind_phrase(given->kind));
-    }
-    const struct kurc_component *c = component(p->key);
-    size_t n_names = 0;
-    while (c && c->positional && c->positional[n_names])
-        n_names++;
-    if (count > n_names)
-        return kurc_err_set(err, KURC_E_CONFIG, &given->loc,
-                            "the '%s' supplier takes at most %zu positional parameters, found %zu",
-                            p->key, n_names, count);
-    *params = kurc_value_map(&given->loc);
-    for (size_t i = 0; i < count; i++)
-        kurc_map_set(*params, c->positional[i], &items[i]->loc, kurc_value_copy(items[i]));
-    return KURC_OK;
+    char *what = kurc_xasprintf("the '%s' supplier", p->key);
+    enum kurc_status st = kurc_component_params(&type->component, given, what, params, err);
+    free(what);
+    return st;
 }
 
 /* Gives an error that has no place the place of the entry. */
@@ -141,10 +126,10 @@ static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_d
                             "the 'name' of a data entry must be a string, not %s",
                             kurc_kind_phrase(name->kind));
     const struct kurc_supplier_type *type = kurc_supplier_find(chosen->key);
-    if (!type)
-        return no_such_supplier(chosen, err);
+    if (!type || !type->load)
+        return no_such_supplier(chosen, type, err);
     struct kurc_value *params;
-    enum kurc_status st = normalise(chosen, &params, err);
+    enum kurc_status st = normalise(chosen, type, &params, err);
     if (st)
         return st;
     struct kurc_dataset loaded;
@@ -160,7 +145,7 @@ static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_d
         for (size_t i = 0; i < loaded.n; i++)
             kurc_strbuf_printf(&names, "%s%s", i ? ", " : "", loaded.sources[i].name);
         kurc_log_at(KURC_LOG_INFO, &entry->loc, "the %s supplier%s%s gave %zu sources: %s",
-                    type->name, name && name->kind == KURC_STR ? " " : "",
+                    type->component.name, name && name->kind == KURC_STR ? " " : "",
                     name && name->kind == KURC_STR ? name->u.str.s : "", loaded.n,
                     loaded.n ? names.data : "none");
         kurc_strbuf_free(&names);

@@ -1,26 +1,44 @@
 /* supplier.h - data suppliers: the entries of a `data` list.
  *
- * `- SUPPLIER: params` loads named sources (supplier.c normalises the
- * positional forms into a mapping using the table in
- * config/schema_components.c, skips entries whose `when` is false, and
- * merges every supplier's sources into one dataset).  Each supplier is one
- * file under src/data/ and one line in the table of supplier.c.  Relative
- * paths are relative to the working directory, as in Kur.
+ * `- SUPPLIER: params` loads named sources: supplier.c finds the supplier
+ * in its table, puts the parameters in their mapping form (a string or a
+ * list fills the supplier's positional parameters), skips entries whose
+ * `when` is false, and merges every supplier's sources into one dataset.
+ * A supplier is a struct kurc_supplier_type in a file of its own under
+ * src/data/, with the schema of its parameters, and one line in the table
+ * of supplier.c.  Relative paths are relative to the working directory, as
+ * in Kur.
  */
 #ifndef KURC_SUPPLIER_H
 #define KURC_SUPPLIER_H
 
 #include "base/status.h"
+#include "config/component.h"
 #include "config/value/value.h"
 #include "data/dataset.h"
 
 struct kurc_supplier_type {
-    const char *name;
+    struct kurc_component component; /* name, parameter schema, positional names */
     /* Loads the sources params (a mapping) describes into out.  where is
-     * the supplier's place in the Kurfile, for errors about params. */
+     * the supplier's place in the Kurfile, for errors about params.  NULL
+     * for Kur's suppliers that kurc does not implement (unavailable.c). */
     enum kurc_status (*load)(const struct kurc_value *params, const struct kurc_loc *where,
                              struct kurc_dataset *out, struct kurc_err *err);
 };
+
+/* The standard packaging keys {url, checksum, path} (data/package.h), for
+ * the schemas of suppliers that read a data file. */
+#define KURC_PACKAGING_KEYS                                                                      \
+    {"url", &kurc_schema_string_or_null}, {"checksum", &kurc_schema_string_or_null},             \
+        {"path", &kurc_schema_string_or_null}
+
+/* The parameters of a supplier that reads one file, `source` (jsonl,
+ * pickle, numpy_dict), also given as a string. */
+extern const struct kurc_schema kurc_supplier_source;
+#define KURC_SUPPLIER_SOURCE(name) {name, &kurc_supplier_source, KURC_NAMES("source")}
+
+/* Every supplier's component, NULL-terminated (for the Kurfile's schema). */
+extern const struct kurc_component *const kurc_supplier_table[];
 
 /* The supplier of that name, or NULL. */
 const struct kurc_supplier_type *kurc_supplier_find(const char *name);

@@ -317,4 +317,15 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return st;
 }
 
-const struct kurc_supplier_type kurc_supplier_text = {"text", load};
+const struct kurc_supplier_type kurc_supplier_text = {
+    .component = {"text",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(
+                                  {"path", &kurc_schema_string, true},
+                                  {"seq_len", KURC_SCHEMA(.types = KT_INT | KT_MAP), true},
+                                  {"vocabs", KURC_SCHEMA(.types = KT_MAP), true},
+                                  {"padding", KURC_SCHEMA(.types = KT_MAP | KT_NULL)},
+                                  {"pad_with", KURC_SCHEMA(.types = KT_MAP | KT_NULL)})),
+                  KURC_NAMES("path", "seq_len", "vocabs", "padding", "pad_with")},
+    .load = load,
+};

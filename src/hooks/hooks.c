@@ -9,63 +9,41 @@
 #include "hooks/hooks_impl.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* One hook kurc runs.  check (NULL: nothing to check) validates its
- * parameters; exactly one of evaluate and train is set. */
-struct hook {
-    const char *name;
-    enum kurc_status (*check)(const struct kurc_value *params, const struct kurc_loc *loc,
-                              struct kurc_err *err);
-    enum kurc_status (*evaluate)(const struct kurc_eval_result *r, const struct kurc_value *params,
-                                 const struct kurc_loc *loc, struct kurc_err *err);
-    enum kurc_status (*train)(const struct kurc_value *params, const struct kurc_train_event *e,
-                              const struct kurc_loc *loc, struct kurc_err *err);
-};
+#include "base/xalloc.h"
 
-static const struct hook evaluation_hooks[] = {
-    {"mnist", NULL, kurc_hook_mnist, NULL},
-    {"output", kurc_hook_output_check, kurc_hook_output, NULL},
-    {"text", NULL, kurc_hook_text, NULL},
-    {"transcript", NULL, kurc_hook_transcript, NULL},
-    {NULL},
-};
+/* The hooks, one line each, in the order messages list them: hook `x` is
+ * the struct kurc_hook_x defined in its own file (Kur's that kurc refuses
+ * in unavailable.c). */
+#define EVALUATION_HOOKS(X) \
+    X(mnist)                \
+    X(output)               \
+    X(transcript)           \
+    X(text)                 \
+    X(slack)
+#define TRAINING_HOOKS(X) \
+    X(plot)               \
+    X(slack)              \
+    X(kurhub)
 
-static const struct hook training_hooks[] = {
-    {"plot", kurc_hook_plot_check, NULL, kurc_hook_plot},
-    {NULL},
-};
+#define DECLARE_HOOK(x) extern const struct kurc_hook_type kurc_hook_##x;
+EVALUATION_HOOKS(DECLARE_HOOK)
+TRAINING_HOOKS(DECLARE_HOOK)
 
-/* Kur's hooks that kurc refuses, and why ("the NAME hook WHY"). */
-static const struct {
-    const char *name;
-    const char *why;
-} refused_hooks[] = {
-    {"slack", "posts to the network, which kurc does not do"},
-    {"kurhub", "posts to the network, which kurc does not do"},
-};
+#define HOOK_ENTRY(x) &kurc_hook_##x.component,
+const struct kurc_component *const kurc_evaluation_hook_table[] = {
+    EVALUATION_HOOKS(HOOK_ENTRY) NULL};
+const struct kurc_component *const kurc_training_hook_table[] = {TRAINING_HOOKS(HOOK_ENTRY) NULL};
 
 /* One entry of a hooks list, read. */
 struct entry {
     const char *name;
-    const struct kurc_value *params; /* NULL: none */
+    const struct kurc_value *given; /* its parameters as written; NULL: none */
     const struct kurc_loc *loc;
     bool enabled; /* no `when`, or a true one */
 };
-
-const struct kurc_value *kurc_hook_param(const struct kurc_value *params, const char *name,
-                                         size_t position) {
-    const struct kurc_value *v = NULL;
-    if (!params)
-        return NULL;
-    if (params->kind == KURC_MAP)
-        v = kurc_map_get(params, name);
-    else if (params->kind == KURC_LIST && position < params->u.list.len)
-        v = params->u.list.items[position];
-    else if (params->kind != KURC_LIST && position == 0)
-        v = params;
-    return v && v->kind != KURC_NULL ? v : NULL;
-}
 
 int64_t kurc_hook_argmax(const float *row, int64_t n) {
     int64_t best = 0;
@@ -104,7 +82,7 @@ static enum kurc_status read_entry(const struct kurc_value *v, const char *kind,
                                 "an entry names one %s, found '%s' and '%s'", kind, e->name,
                                 p->key);
         e->name = p->key;
-        e->params = p->val;
+        e->given = p->val;
         e->loc = &p->key_loc;
     }
     if (!e->name)
@@ -112,50 +90,72 @@ static enum kurc_status read_entry(const struct kurc_value *v, const char *kind,
     return KURC_OK;
 }
 
-static const struct hook *find_hook(const struct hook *table, const char *name) {
-    for (; table->name; table++)
-        if (strcmp(table->name, name) == 0)
-            return table;
-    return NULL;
+/* The hook whose component c is (its first member), or NULL. */
+static const struct kurc_hook_type *hook_of(const struct kurc_component *c) {
+    return (const struct kurc_hook_type *)c;
 }
 
 /* The hook an entry names in its table, or an error saying why there is
  * none.  *hook is NULL for a disabled entry of a hook kurc refuses. */
-static enum kurc_status resolve(const struct entry *e, bool training, const struct hook **hook,
-                                struct kurc_err *err) {
-    const struct hook *table = training ? training_hooks : evaluation_hooks;
+static enum kurc_status resolve(const struct entry *e, bool training,
+                                const struct kurc_hook_type **hook, struct kurc_err *err) {
+    const struct kurc_component *const *table =
+        training ? kurc_training_hook_table : kurc_evaluation_hook_table;
     const char *kind = training ? "training hook" : "evaluation hook";
-    *hook = find_hook(table, e->name);
+    const struct kurc_hook_type *other = hook_of(kurc_component_find(
+        training ? kurc_evaluation_hook_table : kurc_training_hook_table, e->name));
+    *hook = hook_of(kurc_component_find(table, e->name));
+    const struct kurc_hook_type *known = *hook ? *hook : other;
+    if (known && known->refused) {
+        *hook = NULL;
+        return e->enabled ? kurc_err_set(err, KURC_E_UNSUPPORTED, e->loc, "the %s hook %s",
+                                         e->name, known->refused)
+                          : KURC_OK;
+    }
     if (*hook)
         return KURC_OK;
-    for (size_t i = 0; i < sizeof refused_hooks / sizeof *refused_hooks; i++)
-        if (strcmp(refused_hooks[i].name, e->name) == 0)
-            return e->enabled ? kurc_err_set(err, KURC_E_UNSUPPORTED, e->loc, "the %s hook %s",
-                                             e->name, refused_hooks[i].why)
-                              : KURC_OK;
-    if (find_hook(training ? evaluation_hooks : training_hooks, e->name))
+    if (other)
         return kurc_err_set(err, KURC_E_CONFIG, e->loc, "'%s' is %s; it cannot run as %s", e->name,
                             training ? "an evaluation hook" : "a training hook",
                             training ? "a training hook" : "an evaluation hook");
-    char known[128] = "";
-    for (const struct hook *h = table; h->name; h++) {
-        strncat(known, h == table ? "" : ", ", sizeof known - strlen(known) - 1);
-        strncat(known, h->name, sizeof known - strlen(known) - 1);
+    char known_names[128] = "";
+    for (size_t i = 0; table[i]; i++) {
+        if (hook_of(table[i])->refused)
+            continue;
+        strncat(known_names, known_names[0] ? ", " : "",
+                sizeof known_names - strlen(known_names) - 1);
+        strncat(known_names, table[i]->name, sizeof known_names - strlen(known_names) - 1);
     }
     return kurc_err_set(err, KURC_E_CONFIG, e->loc, "unknown %s '%s' (kurc has %s)", kind, e->name,
-                        known);
+                        known_names);
 }
 
-/* Reads entry i of a hooks list and finds its hook; *hook NULL when the
- * entry is disabled. */
+/* The mapping form of a hook's parameters (kurc_component_params); *params
+ * is a new tree. */
+static enum kurc_status hook_params(const struct kurc_hook_type *h, const char *kind,
+                                    const struct kurc_value *given, struct kurc_value **params,
+                                    struct kurc_err *err) {
+    char *what = kurc_xasprintf("the '%s' %s", h->component.name, kind);
+    enum kurc_status st = kurc_component_params(&h->component, given, what, params, err);
+    free(what);
+    return st;
+}
+
+/* Reads entry i of a hooks list, finds its hook and puts its parameters in
+ * their mapping form (*params, new; free it with kurc_value_free); *hook
+ * NULL when the entry is disabled. */
 static enum kurc_status entry_at(const struct kurc_value *hooks, size_t i, bool training,
-                                 struct entry *e, const struct hook **hook, struct kurc_err *err) {
-    enum kurc_status st =
-        read_entry(hooks->u.list.items[i], training ? "training hook" : "evaluation hook", e, err);
+                                 struct entry *e, const struct kurc_hook_type **hook,
+                                 struct kurc_value **params, struct kurc_err *err) {
+    const char *kind = training ? "training hook" : "evaluation hook";
+    *params = NULL;
+    enum kurc_status st = read_entry(hooks->u.list.items[i], kind, e, err);
     if (st == KURC_OK)
         st = resolve(e, training, hook, err);
     if (st == KURC_OK && !e->enabled)
         *hook = NULL;
+    if (st == KURC_OK && *hook)
+        st = hook_params(*hook, kind, e->given, params, err);
     return st;
 }
 
@@ -171,10 +171,12 @@ enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
                             kurc_kind_phrase(hooks->kind));
     for (size_t i = 0; i < entries(hooks); i++) {
         struct entry e;
-        const struct hook *h;
-        enum kurc_status st = entry_at(hooks, i, training, &e, &h, err);
+        const struct kurc_hook_type *h;
+        struct kurc_value *params;
+        enum kurc_status st = entry_at(hooks, i, training, &e, &h, &params, err);
         if (st == KURC_OK && h && h->check)
-            st = h->check(e.params, e.loc, err);
+            st = h->check(params, e.loc, err);
+        kurc_value_free(params);
         if (st)
             return st;
     }
@@ -184,12 +186,30 @@ enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
 bool kurc_hooks_any_evaluation(const struct kurc_value *hooks) {
     for (size_t i = 0; i < entries(hooks); i++) {
         struct entry e;
-        const struct hook *h;
+        const struct kurc_hook_type *h;
+        struct kurc_value *params;
         struct kurc_err ignored;
-        if (entry_at(hooks, i, false, &e, &h, &ignored) != KURC_OK || h)
+        bool runs = entry_at(hooks, i, false, &e, &h, &params, &ignored) != KURC_OK || h;
+        kurc_value_free(params);
+        if (runs)
             return true;
     }
     return false;
+}
+
+/* Checks (run false) or writes a destination: the output hook's
+ * parameters. */
+static enum kurc_status destination_do(const struct kurc_eval_result *r,
+                                       const struct kurc_value *destination, bool run,
+                                       struct kurc_err *err) {
+    struct kurc_value *params;
+    enum kurc_status st = hook_params(&kurc_hook_output, "evaluation hook", destination, &params,
+                                      err);
+    if (st == KURC_OK)
+        st = run ? kurc_hook_output.evaluate(r, params, &destination->loc, err)
+                 : kurc_hook_output.check(params, &destination->loc, err);
+    kurc_value_free(params);
+    return st;
 }
 
 enum kurc_status kurc_hooks_check_evaluation(const struct kurc_value *hooks,
@@ -197,7 +217,7 @@ enum kurc_status kurc_hooks_check_evaluation(const struct kurc_value *hooks,
                                              struct kurc_err *err) {
     enum kurc_status st = kurc_hooks_check(hooks, false, err);
     if (st == KURC_OK && destination && destination->kind != KURC_NULL)
-        st = kurc_hook_output_check(destination, &destination->loc, err);
+        st = destination_do(NULL, destination, false, err);
     return st;
 }
 
@@ -208,13 +228,15 @@ enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r,
     enum kurc_status st = kurc_hooks_check_evaluation(hooks, destination, err);
     for (size_t i = 0; i < entries(hooks) && st == KURC_OK; i++) {
         struct entry e;
-        const struct hook *h;
-        st = entry_at(hooks, i, false, &e, &h, err);
+        const struct kurc_hook_type *h;
+        struct kurc_value *params;
+        st = entry_at(hooks, i, false, &e, &h, &params, err);
         if (st == KURC_OK && h)
-            st = h->evaluate(r, e.params, e.loc, err);
+            st = h->evaluate(r, params, e.loc, err);
+        kurc_value_free(params);
     }
     if (st == KURC_OK && write)
-        st = kurc_hook_output(r, destination, &destination->loc, err);
+        st = destination_do(r, destination, true, err);
     return st;
 }
 
@@ -223,10 +245,12 @@ enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
     enum kurc_status st = kurc_hooks_check(hooks, true, err);
     for (size_t i = 0; i < entries(hooks) && st == KURC_OK; i++) {
         struct entry entry;
-        const struct hook *h;
-        st = entry_at(hooks, i, true, &entry, &h, err);
+        const struct kurc_hook_type *h;
+        struct kurc_value *params;
+        st = entry_at(hooks, i, true, &entry, &h, &params, err);
         if (st == KURC_OK && h)
-            st = h->train(entry.params, e, entry.loc, err);
+            st = h->train(params, e, entry.loc, err);
+        kurc_value_free(params);
     }
     return st;
 }

@@ -7,7 +7,7 @@
  * when an epoch, a checkpoint validation or training ends: `plot` draws the
  * loss curves of the log as PNG or SVG.  An entry is `NAME` or
  * {NAME: params, when: EXPR}; `when` false skips it.  Each hook is one file
- * in src/hooks and one line in the tables of hooks.c.
+ * in src/hooks and one line in a table of hooks.c (hooks_impl.h).
  */
 #ifndef KURC_HOOKS_H
 #define KURC_HOOKS_H
@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "config/component.h"
 #include "config/value/value.h"
 #include "core/tensor.h"
 #include "data/dataset.h"
@@ -45,6 +46,11 @@ struct kurc_eval_result {
  * sample k's batch computed (shapes[i].dim[0] for fixed outputs; 1 for
  * scalar ones).  Hooks that decode sequences read only those rows.  The
  * trainer fills a result (train/eval_result.h). */
+
+/* Every training hook's and every evaluation hook's component,
+ * NULL-terminated (for the Kurfile's schema). */
+extern const struct kurc_component *const kurc_training_hook_table[];
+extern const struct kurc_component *const kurc_evaluation_hook_table[];
 
 /* True when an evaluation hook of the list would run (or the list is
  * wrong, which running it reports). */

@@ -20,8 +20,9 @@ static double percent(int64_t correct, int64_t total) {
     return total ? (double)correct * 100. / (double)total : 0.;
 }
 
-enum kurc_status kurc_hook_mnist(const struct kurc_eval_result *r, const struct kurc_value *params,
-                                 const struct kurc_loc *loc, struct kurc_err *err) {
+static enum kurc_status mnist_evaluate(const struct kurc_eval_result *r,
+                                       const struct kurc_value *params, const struct kurc_loc *loc,
+                                       struct kurc_err *err) {
     (void)params;
     size_t key = 0;
     if (r->n == 0)
@@ -70,3 +71,8 @@ enum kurc_status kurc_hook_mnist(const struct kurc_eval_result *r, const struct 
     fflush(stdout);
     return KURC_OK;
 }
+
+const struct kurc_hook_type kurc_hook_mnist = {
+    .component = {"mnist", KURC_SCHEMA(.types = KT_NULL)},
+    .evaluate = mnist_evaluate,
+};

@@ -25,8 +25,7 @@
 #include "base/xalloc.h"
 #include "io/destination.h"
 
-static const char *const formats[] = {"pkl", "pickle", "csv", "h5", "hdf5", "npz"};
-#define N_FORMATS (sizeof formats / sizeof *formats)
+static const char *const formats[] = {"pkl", "pickle", "csv", "h5", "hdf5", "npz", NULL};
 
 /* The format to write: the one given, else the path's extension when it
  * names a format, else pkl. */
@@ -35,16 +34,16 @@ static const char *pick_format(const char *path, const struct kurc_value *format
         return format->u.str.s;
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
-    for (size_t i = 0; dot && (!slash || dot > slash) && i < N_FORMATS; i++)
+    for (size_t i = 0; dot && (!slash || dot > slash) && formats[i]; i++)
         if (strcasecmp(dot + 1, formats[i]) == 0)
             return formats[i];
     return "pkl";
 }
 
-enum kurc_status kurc_hook_output_check(const struct kurc_value *params, const struct kurc_loc *loc,
-                                        struct kurc_err *err) {
-    const struct kurc_value *path = kurc_hook_param(params, "path", 0);
-    const struct kurc_value *format = kurc_hook_param(params, "format", 1);
+static enum kurc_status output_check(const struct kurc_value *params, const struct kurc_loc *loc,
+                                     struct kurc_err *err) {
+    const struct kurc_value *path = kurc_param(params, "path");
+    const struct kurc_value *format = kurc_param(params, "format");
     if (!path)
         return kurc_err_set(err, KURC_E_CONFIG, loc, "the output hook needs a `path`");
     if (path->kind != KURC_STR)
@@ -56,7 +55,7 @@ enum kurc_status kurc_hook_output_check(const struct kurc_value *params, const s
                             "the output hook: `format` is a string, not %s",
                             kurc_kind_phrase(format->kind));
     bool known = !format;
-    for (size_t i = 0; !known && i < N_FORMATS; i++)
+    for (size_t i = 0; !known && formats[i]; i++)
         known = strcmp(format->u.str.s, formats[i]) == 0;
     if (!known)
         return kurc_err_set(err, KURC_E_CONFIG, &format->loc,
@@ -195,13 +194,14 @@ static enum kurc_status write_csv(const struct kurc_eval_result *r, const char *
     return st;
 }
 
-enum kurc_status kurc_hook_output(const struct kurc_eval_result *r, const struct kurc_value *params,
-                                  const struct kurc_loc *loc, struct kurc_err *err) {
-    enum kurc_status st = kurc_hook_output_check(params, loc, err);
+static enum kurc_status output_evaluate(const struct kurc_eval_result *r,
+                                        const struct kurc_value *params,
+                                        const struct kurc_loc *loc, struct kurc_err *err) {
+    enum kurc_status st = output_check(params, loc, err);
     if (st)
         return st;
-    char *path = kurc_path_expand(kurc_hook_param(params, "path", 0)->u.str.s);
-    const char *format = pick_format(path, kurc_hook_param(params, "format", 1));
+    char *path = kurc_path_expand(kurc_param_str(params, "path"));
+    const char *format = pick_format(path, kurc_param(params, "format"));
     if (strcmp(format, "csv") == 0) {
         st = write_csv(r, path, loc, err);
     } else {
@@ -223,3 +223,14 @@ enum kurc_status kurc_hook_output(const struct kurc_eval_result *r, const struct
     free(path);
     return st;
 }
+
+const struct kurc_hook_type kurc_hook_output = {
+    .component = {"output",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS({"path", &kurc_schema_string, true},
+                                                {"format", KURC_SCHEMA(.types = KT_STR | KT_NULL,
+                                                                       .choices = formats)})),
+                  KURC_NAMES("path", "format")},
+    .check = output_check,
+    .evaluate = output_evaluate,
+};

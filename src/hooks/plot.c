@@ -83,11 +83,11 @@ static int image_kind(const char *path) {
     return 0;
 }
 
-enum kurc_status kurc_hook_plot_check(const struct kurc_value *params, const struct kurc_loc *loc,
-                                      struct kurc_err *err) {
+static enum kurc_status plot_check(const struct kurc_value *params, const struct kurc_loc *loc,
+                                   struct kurc_err *err) {
     size_t given = 0;
     for (size_t i = 0; i < N_PLOTS; i++) {
-        const struct kurc_value *v = kurc_hook_param(params, plot_names[i], i);
+        const struct kurc_value *v = kurc_param(params, plot_names[i]);
         if (!v)
             continue;
         if (v->kind != KURC_STR)
@@ -622,9 +622,10 @@ static enum kurc_status draw_plot(size_t p, const char *path, const struct recor
     return st;
 }
 
-enum kurc_status kurc_hook_plot(const struct kurc_value *params, const struct kurc_train_event *e,
-                                const struct kurc_loc *loc, struct kurc_err *err) {
-    enum kurc_status st = kurc_hook_plot_check(params, loc, err);
+static enum kurc_status plot_train(const struct kurc_value *params,
+                                   const struct kurc_train_event *e, const struct kurc_loc *loc,
+                                   struct kurc_err *err) {
+    enum kurc_status st = plot_check(params, loc, err);
     if (st)
         return st;
     if (!e->log_dir)
@@ -649,10 +650,10 @@ enum kurc_status kurc_hook_plot(const struct kurc_value *params, const struct ku
     if (st == KURC_OK)
         st = read_validation(e->log_dir, &valid, &n_valid, loc, err);
     for (size_t p = 0; p < N_PLOTS && st == KURC_OK; p++) {
-        const struct kurc_value *v = kurc_hook_param(params, plot_names[p], p);
-        if (!v)
+        const char *given = kurc_param_str(params, plot_names[p]);
+        if (!given)
             continue;
-        char *path = kurc_path_expand(v->u.str.s);
+        char *path = kurc_path_expand(given);
         st = draw_plot(p, path, &train, per_epoch, valid, n_valid, loc, err);
         free(path);
     }
@@ -662,3 +663,15 @@ enum kurc_status kurc_hook_plot(const struct kurc_value *params, const struct ku
     record_release(&train);
     return st;
 }
+
+const struct kurc_hook_type kurc_hook_plot = {
+    .component = {"plot",
+                  KURC_SCHEMA(.types = KT_STR | KT_MAP,
+                              .keys = KURC_KEYS({"loss_per_batch", &kurc_schema_string_or_null},
+                                                {"loss_per_time", &kurc_schema_string_or_null},
+                                                {"throughput_per_time",
+                                                 &kurc_schema_string_or_null})),
+                  KURC_NAMES("loss_per_batch")},
+    .check = plot_check,
+    .train = plot_train,
+};

@@ -58,8 +58,9 @@ static void decode(const struct kurc_eval_result *r, size_t o, const struct kurc
     }
 }
 
-enum kurc_status kurc_hook_text(const struct kurc_eval_result *r, const struct kurc_value *params,
-                                const struct kurc_loc *loc, struct kurc_err *err) {
+static enum kurc_status text_evaluate(const struct kurc_eval_result *r,
+                                      const struct kurc_value *params, const struct kurc_loc *loc,
+                                      struct kurc_err *err) {
     (void)params;
     const struct kurc_source **in = kurc_xcalloc(r->n_inputs + 1, sizeof *in);
     const struct kurc_source **truth = kurc_xcalloc(r->n + 1, sizeof *truth);
@@ -98,3 +99,8 @@ enum kurc_status kurc_hook_text(const struct kurc_eval_result *r, const struct k
     free(truth);
     return KURC_OK;
 }
+
+const struct kurc_hook_type kurc_hook_text = {
+    .component = {"text", KURC_SCHEMA(.types = KT_NULL)},
+    .evaluate = text_evaluate,
+};

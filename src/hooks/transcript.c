@@ -40,19 +40,17 @@ static void put_symbol(struct kurc_strbuf *out, const struct kurc_source *t, int
     *first = false;
 }
 
-enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
-                                      const struct kurc_value *params, const struct kurc_loc *loc,
-                                      struct kurc_err *err) {
-    const struct kurc_value *word = kurc_hook_param(params, "word", 99);
-    const struct kurc_value *warp = kurc_hook_param(params, "warp", 99);
-    const struct kurc_value *output = kurc_hook_param(params, "output", 99);
-    const struct kurc_value *input = kurc_hook_param(params, "input", 99);
-    const char *sep = word && kurc_value_truthy(word) ? " " : "";
-    const char *name = output && output->kind == KURC_STR ? output->u.str.s : "asr";
+static enum kurc_status transcript_evaluate(const struct kurc_eval_result *r,
+                                            const struct kurc_value *params,
+                                            const struct kurc_loc *loc, struct kurc_err *err) {
+    const char *sep = kurc_param_flag(params, "word") ? " " : "";
+    const char *name = kurc_param_str(params, "output");
+    const char *input = kurc_param_str(params, "input");
+    if (!name)
+        name = "asr";
     char truth_name[256];
-    snprintf(truth_name, sizeof truth_name, "%s%stranscript",
-             input && input->kind == KURC_STR ? input->u.str.s : "",
-             input && input->kind == KURC_STR ? "_" : "");
+    snprintf(truth_name, sizeof truth_name, "%s%stranscript", input ? input : "",
+             input ? "_" : "");
 
     size_t o = 0;
     while (o < r->n && strcmp(r->names[o], name) != 0)
@@ -86,7 +84,7 @@ enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
                             name, shape->ndim);
     int64_t classes = shape->dim[1];
     int64_t steps = r->steps && r->steps[o] ? r->steps[o][0] : shape->dim[0];
-    bool warped = warp && kurc_value_truthy(warp);
+    bool warped = kurc_param_flag(params, "warp");
     int64_t blank = warped ? 0 : (int64_t)t->n_vocab, offset = warped ? 1 : 0;
 
     struct kurc_strbuf prediction = KURC_STRBUF_INIT, truth = KURC_STRBUF_INIT;
@@ -122,3 +120,14 @@ enum kurc_status kurc_hook_transcript(const struct kurc_eval_result *r,
     kurc_strbuf_free(&truth);
     return KURC_OK;
 }
+
+const struct kurc_hook_type kurc_hook_transcript = {
+    .component = {"transcript",
+                  KURC_SCHEMA(.types = KT_MAP | KT_NULL,
+                              .keys = KURC_KEYS({"word", &kurc_schema_flag},
+                                                {"warp", &kurc_schema_flag},
+                                                {"output", &kurc_schema_string_or_null},
+                                                {"input", &kurc_schema_string_or_null},
+                                                {"passthrough", &kurc_schema_flag}))},
+    .evaluate = transcript_evaluate,
+};

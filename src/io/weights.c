@@ -127,7 +127,7 @@ static enum kurc_status write_training(hid_t file, const char *path, const struc
                                        const struct kurc_train_state *s, const char *kurfile,
                                        struct kurc_err *err) {
     hid_t opt = H5Gcreate2(file, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (opt < 0 || kurc_h5_write_str(opt, "name", o->type->name, true) < 0 ||
+    if (opt < 0 || kurc_h5_write_str(opt, "name", o->type->component.name, true) < 0 ||
         write_attr(opt, "iterations", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, &o->iterations) < 0) {
         if (opt >= 0)
             H5Gclose(opt);
@@ -441,10 +441,10 @@ static enum kurc_status read_training(hid_t file, const char *path, const struct
     if (!name || !read_attr(opt, "iterations", H5T_NATIVE_INT64, 1, iterations))
         st = kurc_io_fail(err, KURC_E_CHECKPOINT, path,
                           "/optimizer lacks its 'name' or 'iterations' attribute");
-    else if (strcmp(name, o->type->name) != 0)
+    else if (strcmp(name, o->type->component.name) != 0)
         st = kurc_io_fail(err, KURC_E_CHECKPOINT, path,
                           "the checkpoint holds %s optimizer state, but the optimizer here is %s",
-                          name, o->type->name);
+                          name, o->type->component.name);
     free(name);
     for (int k = 0; k < o->type->n_state && !st; k++) {
         char group_name[16], what[32];

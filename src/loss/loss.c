@@ -1,5 +1,5 @@
-/* loss.c - loss entries to loss ops (see loss.h): one table row per loss
- * kind. */
+/* loss.c - the table of losses, and loss entries to loss ops (see
+ * loss.h). */
 #include "loss/loss.h"
 
 #include <stdio.h>
@@ -9,30 +9,19 @@
 #include "base/log.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
-#include "ops/ops.h"
 
-typedef int (*emit_fn)(struct kurc_graph *g, int pred, int truth, float weight, const char *name,
-                       struct kurc_err *err);
+/* Every loss, one line each, in the order messages list them: loss `x` is
+ * the struct kurc_loss_x defined in x.c. */
+#define KURC_LOSSES(X)          \
+    X(categorical_crossentropy) \
+    X(mean_squared_error)       \
+    X(ctc)
 
-/* Builds a loss that needs more than a truth named as its output (ctc):
- * fills term->value, term->feeds (term->truth stays -1). */
-typedef enum kurc_status (*build_fn)(struct kurc_model *m, const struct kurc_value *entry,
-                                     const struct kurc_model_io *output, float weight,
-                                     struct kurc_loss_term *term, struct kurc_err *err);
+#define DECLARE_LOSS(x) extern const struct kurc_loss_type kurc_loss_##x;
+KURC_LOSSES(DECLARE_LOSS)
 
-static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value *entry,
-                                  const struct kurc_model_io *output, float weight,
-                                  struct kurc_loss_term *term, struct kurc_err *err);
-
-static const struct {
-    const char *name;
-    emit_fn emit;
-    build_fn build;
-} kinds[] = {
-    {"categorical_crossentropy", kurc_emit_cce, NULL},
-    {"mean_squared_error", kurc_emit_mse, NULL},
-    {"ctc", NULL, build_ctc},
-};
+#define LOSS_ENTRY(x) &kurc_loss_##x.component,
+const struct kurc_component *const kurc_loss_table[] = {KURC_LOSSES(LOSS_ENTRY) NULL};
 
 static const struct kurc_model_io *find_output(const struct kurc_model *m, const char *name) {
     for (size_t i = 0; i < m->n_outputs; i++)
@@ -51,9 +40,12 @@ static enum kurc_status wrap(struct kurc_err *err, enum kurc_status st,
 
 static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *entry,
                                  struct kurc_losses *out, struct kurc_err *err) {
-    const struct kurc_value *target = kurc_map_get(entry, "target");
-    const struct kurc_value *name = kurc_map_get(entry, "name");
-    const struct kurc_value *weight = kurc_map_get(entry, "weight");
+    const struct kurc_value *target = kurc_param(entry, "target");
+    const struct kurc_value *name = kurc_param(entry, "name");
+    /* the schema's checks, for a Kurfile parsed without them */
+    if (!target || target->kind != KURC_STR || !name || name->kind != KURC_STR)
+        return kurc_err_set(err, KURC_E_CONFIG, &entry->loc,
+                            "loss: an entry needs a `target` and a `name`, both strings");
     const struct kurc_model_io *output = find_output(m, target->u.str.s);
     if (!output) {
         struct kurc_strbuf names = KURC_STRBUF_INIT;
@@ -70,19 +62,16 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
         if (strcmp(out->terms[i].target, output->name) == 0)
             return kurc_err_set(err, KURC_E_CONFIG, &target->loc,
                                 "loss: the output '%s' already has a loss", output->name);
-    int kind = -1;
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcmp(kinds[i].name, name->u.str.s) == 0)
-            kind = (int)i;
-    if (kind < 0)
+    /* the component is the type's first member */
+    const struct kurc_loss_type *type =
+        (const struct kurc_loss_type *)kurc_component_find(kurc_loss_table, name->u.str.s);
+    if (!type)
         return kurc_err_set(err, KURC_E_CONFIG, &name->loc,
                             "loss: '%s' is not available in this build of kurc", name->u.str.s);
-    float w = 1.0f;
-    if (weight && weight->kind != KURC_NULL)
-        w = (float)(weight->kind == KURC_INT ? (double)weight->u.i : weight->u.f);
+    float w = (float)kurc_param_number(entry, "weight", 1.0);
     struct kurc_loss_term term = {output->name, NULL, w, -1, -1, NULL, 0};
-    if (kinds[kind].build) {
-        enum kurc_status st = kinds[kind].build(m, entry, output, w, &term, err);
+    if (type->build) {
+        enum kurc_status st = type->build(m, entry, output, w, &term, err);
         if (st) {
             kurc_feeds_release(term.feeds, term.n_feeds);
             return wrap(err, st, entry, output->name);
@@ -91,7 +80,7 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
         term.truth = kurc_graph_add_tensor(m->graph, KURC_TENSOR_INPUT,
                                            kurc_graph_shape(m->graph, output->tensor), -1, false,
                                            output->name);
-        term.value = kinds[kind].emit(m->graph, output->tensor, term.truth, w, output->name, err);
+        term.value = type->emit(m->graph, output->tensor, term.truth, w, output->name, err);
         if (term.value < 0)
             return wrap(err, KURC_E_CONFIG, entry, output->name);
     }
@@ -99,91 +88,6 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
     out->terms = kurc_xrealloc(out->terms, (out->n + 1) * sizeof *out->terms);
     out->terms[out->n++] = term;
     return KURC_OK;
-}
-
-/* --- ctc --------------------------------------------------------------- */
-
-static const char *str_arg(const struct kurc_value *entry, const char *key) {
-    const struct kurc_value *v = kurc_map_get(entry, key);
-    return v && v->kind == KURC_STR ? v->u.str.s : NULL;
-}
-
-/* The variant's names: null, a string or a list of strings. */
-static enum kurc_status ctc_variant(const struct kurc_value *v, struct kurc_ctc_spec *spec,
-                                    struct kurc_err *err) {
-    if (!v || v->kind == KURC_NULL)
-        return KURC_OK;
-    size_t n = v->kind == KURC_LIST ? v->u.list.len : 1;
-    for (size_t i = 0; i < n; i++) {
-        const struct kurc_value *item = v->kind == KURC_LIST ? v->u.list.items[i] : v;
-        if (item->kind == KURC_NULL)
-            continue;
-        if (item->kind != KURC_STR)
-            return kurc_err_set(err, KURC_E_CONFIG, &item->loc,
-                                "the ctc variant must be a name or a list of names (warp, "
-                                "loss_scale)");
-        if (strcmp(item->u.str.s, "warp") == 0)
-            spec->warp = true;
-        else if (strcmp(item->u.str.s, "loss_scale") == 0)
-            spec->loss_scale = true;
-        else
-            kurc_log_at(KURC_LOG_WARNING, &item->loc,
-                        "ignoring an unknown variant of the ctc loss: %s", item->u.str.s);
-    }
-    return KURC_OK;
-}
-
-/* The tensor of the model node named `name` (any of its names). */
-static int node_tensor(const struct kurc_model *m, const char *name) {
-    for (size_t i = 0; i < m->n_nodes; i++)
-        for (size_t k = 0; k < m->nodes[i].n_names; k++)
-            if (strcmp(m->nodes[i].names[k], name) == 0)
-                return m->nodes[i].value;
-    return -1;
-}
-
-static enum kurc_status build_ctc(struct kurc_model *m, const struct kurc_value *entry,
-                                  const struct kurc_model_io *output, float weight,
-                                  struct kurc_loss_term *term, struct kurc_err *err) {
-    struct kurc_graph *g = m->graph;
-    const char *input_length = str_arg(entry, "input_length");
-    const char *output_length = str_arg(entry, "output_length");
-    const char *labels = str_arg(entry, "output");
-    const char *relative_to = str_arg(entry, "relative_to");
-    struct kurc_ctc_spec spec = {weight, false, false};
-    enum kurc_status st = ctc_variant(kurc_map_get(entry, "variant"), &spec, err);
-    if (st)
-        return st;
-    const struct kurc_shape *ps = kurc_graph_shape(g, output->tensor);
-    if (ps->ndim != 2)
-        return kurc_err_set(err, KURC_E_CONFIG, NULL,
-                            "ctc needs an output of shape (time, classes), not %d axes", ps->ndim);
-    /* the labels' width: the data's, else (a bare build) the output's steps */
-    struct kurc_shape ls = {.ndim = 1, .dim = {ps->dim[0]}};
-    if (m->shapes) {
-        struct kurc_shape data;
-        if (!kurc_model_data_shape(m, labels, &data))
-            return kurc_err_set(err, KURC_E_DATA, NULL,
-                                "the data has no source '%s' for the ctc labels (`output`)",
-                                labels);
-        ls.dim[0] = kurc_shape_numel(&data);
-    }
-    struct kurc_shape one = {.ndim = 1, .dim = {1}};
-    struct kurc_length_map map = {0};
-    if (relative_to) {
-        int from = node_tensor(m, relative_to);
-        if (from < 0)
-            return kurc_err_set(err, KURC_E_CONFIG, NULL,
-                                "relative_to: '%s' is not a layer of the model", relative_to);
-        if (kurc_length_trace(g, from, output->tensor, "ctc relative_to", &map, err) < 0)
-            return err->status;
-    }
-    int lab = kurc_model_feed(m, &term->feeds, &term->n_feeds, labels, &ls, NULL);
-    struct kurc_length_map identity = {0};
-    int lab_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, output_length, &one, &identity);
-    int in_len = kurc_model_feed(m, &term->feeds, &term->n_feeds, input_length, &one, &map);
-    term->value = kurc_emit_ctc(g, output->tensor, lab, lab_len, in_len, &spec, output->name, err);
-    return term->value < 0 ? err->status : KURC_OK;
 }
 
 enum kurc_status kurc_losses_build(struct kurc_model *m, const struct kurc_value *section,

@@ -1,26 +1,15 @@
 /* loss.h - the Kurfile's `loss` section as loss ops on the model's
  * outputs.
  *
- * Each entry {target: OUTPUT, name: LOSS, weight: w} adds one per-sample
- * loss op on the output named OUTPUT, with a truth input of the same name
- * and shape (the data source the output is trained against).  The total is
- * the weighted sum (weight 1 by default; Kur documented the weight but
- * raised on it).  Loss kinds are a table (loss.c).
+ * Each entry {target: OUTPUT, name: LOSS, weight: w, ...} adds one
+ * per-sample loss op on the output named OUTPUT.  Most losses compare it
+ * with a truth input of the same name and shape (the data source the
+ * output is trained against); others (ctc) read their own parameters and
+ * feed other data sources.  The total is the weighted sum (weight 1 by
+ * default; Kur documented the weight but raised on it).
  *
- * ctc {input_length, output_length, output, relative_to, variant} reads no
- * truth of the output's name: its labels (`output`, padded integer labels
- * per sample), label lengths (`output_length`) and input lengths
- * (`input_length`) are data sources of those names, fed to the loss op
- * (struct kurc_feed, model.h).  Input lengths count the output's steps, or
- * with relative_to, steps (frames) of that layer's output: kurc maps them
- * through the convolutions and poolings between that layer and the output
- * (src/ops/seqlen.h) on the host for every batch, as Kur's derived source
- * ctc_scaled_<input_length> did with its shape functions.  variant: null, a
- * name or a list of names; `warp` (warp-ctc: the blank is class 0 and label
- * k is class k + 1; kurc computes it with its own kernel on the same
- * probabilities), `loss_scale` (times the batch's mean input length / 100);
- * unknown names are ignored with a warning, as in Kur.  The label width L
- * comes from the data; a bare build (no data) assumes the output's steps.
+ * A loss is a struct kurc_loss_type in a file of its own under src/loss,
+ * with the schema of its entry, and one line in the table of loss.c.
  */
 #ifndef KURC_LOSS_H
 #define KURC_LOSS_H
@@ -28,6 +17,7 @@
 #include <stddef.h>
 
 #include "base/status.h"
+#include "config/component.h"
 #include "model/model.h"
 
 struct kurc_loss_term {
@@ -44,6 +34,28 @@ struct kurc_losses {
     struct kurc_loss_term *terms;
     size_t n;
 };
+
+/* The keys every loss's schema starts with: target, name and weight. */
+#define KURC_LOSS_KEYS                                                                           \
+    {"target", &kurc_schema_string, true}, {"name", &kurc_schema_string, true},                  \
+        {"weight", &kurc_schema_number_or_null}
+
+/* One loss kind: exactly one of emit and build is set. */
+struct kurc_loss_type {
+    struct kurc_component component; /* name, schema of the entry */
+    /* Emits the per-sample loss of pred against truth, an input of its
+     * name and shape; returns the tensor, or -1 with err set. */
+    int (*emit)(struct kurc_graph *g, int pred, int truth, float weight, const char *name,
+                struct kurc_err *err);
+    /* Builds a loss that needs more than a truth named as its output from
+     * its entry: fills term->value and term->feeds (term->truth stays -1). */
+    enum kurc_status (*build)(struct kurc_model *m, const struct kurc_value *entry,
+                              const struct kurc_model_io *output, float weight,
+                              struct kurc_loss_term *term, struct kurc_err *err);
+};
+
+/* Every loss's component, NULL-terminated (for the Kurfile's schema). */
+extern const struct kurc_component *const kurc_loss_table[];
 
 /* Adds the loss ops of section (the parsed `loss` list) to m's graph (after
  * kurc_model_build).  Outputs without a loss stay outputs only; a loss on a

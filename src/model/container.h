@@ -4,10 +4,11 @@
  * operator (it makes child containers: for, for_each, templates, ...).
  * A layer may own children too (parallel): it parses them, and builds
  * them itself inside its own build; they are not nodes of the model.
- * Each type lives in its own file under src/model/containers and is listed
- * once in registry.c.  Kur's generic keys (name, tag, oldest, inputs, sink,
- * freeze, when) are handled here for every type; a type sees only its own
- * arguments (the value under its key, e.g. `dense: 10`).
+ * Each type is a struct kurc_container_type, with the schema of its
+ * arguments, in its own file under src/model/containers, and one line in
+ * the table of registry.c.  Kur's generic keys (name, tag, oldest, inputs,
+ * sink, freeze, when) are handled here for every type; a type sees only
+ * its own arguments (the value under its key, e.g. `dense: 10`).
  *
  * Life of a container (see model.h for the model as a whole):
  *   parse - the model parser has evaluated the generic keys and, unless the

@@ -327,7 +327,7 @@ static enum kurc_status parse_core(struct kurc_model *m, struct kurc_container *
     if (c->type->args && c->args) {
         char path[256];
         snprintf(path, sizeof path, "%s (%s)", c->name, c->type->name);
-        if ((st = kurc_schema_check(c->args, c->type->args, path, err)))
+        if ((st = kurc_schema_check(c->args, c->type->args, path, NULL, err)))
             return st;
     } else if (!c->args && !c->type->anonymous && c->type->args &&
                !(c->type->args->types & KT_NULL)) {

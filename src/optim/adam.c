@@ -17,7 +17,11 @@ static void adam_step(const struct kurc_optimizer *o, struct kurc_params *p, flo
 }
 
 const struct kurc_optimizer_type kurc_optimizer_adam = {
-    .name = "adam",
+    .component = {"adam",
+                  KURC_SCHEMA(.types = KT_MAP,
+                              .keys = KURC_KEYS(KURC_OPTIMIZER_KEYS,
+                                                {"learning_rate", &kurc_schema_number_or_null},
+                                                {"decay", &kurc_schema_number_or_null}))},
     .n_state = 2,
     .learning_rate = 0.001f,
     .step = adam_step,

@@ -1,5 +1,5 @@
-/* optimizer.c - reading the optimizer spec, the optimizer table, decay and
- * clipping (see optimizer.h). */
+/* optimizer.c - the optimizer table, reading the spec's shared parts,
+ * decay and clipping (see optimizer.h). */
 #include "optim/optimizer.h"
 
 #include <math.h>
@@ -8,64 +8,73 @@
 
 #include "base/xalloc.h"
 
-extern const struct kurc_optimizer_type kurc_optimizer_adadelta;
-extern const struct kurc_optimizer_type kurc_optimizer_adam;
-extern const struct kurc_optimizer_type kurc_optimizer_rmsprop;
-extern const struct kurc_optimizer_type kurc_optimizer_sgd;
+/* Every optimizer, one line each, in the order messages list them (the
+ * first is the default): optimizer `x` is the struct kurc_optimizer_x
+ * defined in x.c. */
+#define KURC_OPTIMIZERS(X) \
+    X(adam)                \
+    X(sgd)                 \
+    X(rmsprop)             \
+    X(adadelta)
 
-static const struct kurc_optimizer_type *const types[] = {
-    &kurc_optimizer_adadelta,
-    &kurc_optimizer_adam,
-    &kurc_optimizer_rmsprop,
-    &kurc_optimizer_sgd,
+#define DECLARE_OPTIMIZER(x) extern const struct kurc_optimizer_type kurc_optimizer_##x;
+KURC_OPTIMIZERS(DECLARE_OPTIMIZER)
+
+#define OPTIMIZER_ENTRY(x) &kurc_optimizer_##x.component,
+const struct kurc_component *const kurc_optimizer_table[] = {
+    KURC_OPTIMIZERS(OPTIMIZER_ENTRY) NULL};
+
+const struct kurc_schema kurc_optimizer_clip = {
+    .types = KT_MAP | KT_NULL,
+    .keys = KURC_KEYS({"norm", &kurc_schema_non_negative_or_null},
+                      {"abs", &kurc_schema_non_negative_or_null}),
 };
 
-/* A number from the spec, or fallback when absent, null or 0 (Kur's
- * `value or default`). */
-static float number(const struct kurc_value *spec, const char *key, float fallback) {
-    const struct kurc_value *v = spec && spec->kind == KURC_MAP ? kurc_map_get(spec, key) : NULL;
-    double x = !v ? 0 : v->kind == KURC_INT ? (double)v->u.i : v->kind == KURC_FLOAT ? v->u.f : 0;
+const struct kurc_schema kurc_optimizer_scale_mode = {
+    .types = KT_STR | KT_NULL,
+    .choices = KURC_NAMES("linear", "sqrt"),
+};
+
+float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback) {
+    double x = kurc_param_number(spec, key, 0);
     return x != 0 ? (float)x : fallback;
 }
 
 enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,
                                        struct kurc_backend *be, struct kurc_optimizer **out,
                                        struct kurc_err *err) {
-    const char *name = "adam";
+    const char *name = kurc_optimizer_table[0]->name;
     if (spec && spec->kind == KURC_STR)
         name = spec->u.str.s;
-    const struct kurc_value *nv = spec && spec->kind == KURC_MAP ? kurc_map_get(spec, "name") : NULL;
-    if (nv && nv->kind == KURC_STR)
-        name = nv->u.str.s;
-    const struct kurc_optimizer_type *type = NULL;
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(types[i]->name, name) == 0)
-            type = types[i];
+    if (kurc_param_str(spec, "name"))
+        name = kurc_param_str(spec, "name");
+    /* the component is the type's first member */
+    const struct kurc_optimizer_type *type =
+        (const struct kurc_optimizer_type *)kurc_component_find(kurc_optimizer_table, name);
     if (!type)
         return kurc_err_set(err, KURC_E_CONFIG, spec ? &spec->loc : NULL,
                             "train.optimizer: unknown optimizer '%s'", name);
     struct kurc_optimizer *o = kurc_xcalloc(1, sizeof *o);
     o->type = type;
     o->be = be;
-    o->learning_rate = number(spec, "learning_rate", type->learning_rate);
-    o->decay = number(spec, "decay", 0.0f);
-    o->momentum = number(spec, "momentum", 0.0f);
-    o->rho = number(spec, "rho", type->rho);
-    o->epsilon = number(spec, "epsilon", type->epsilon);
-    const struct kurc_value *nesterov =
-        spec && spec->kind == KURC_MAP ? kurc_map_get(spec, "nesterov") : NULL;
-    o->nesterov = nesterov && nesterov->kind == KURC_BOOL && nesterov->u.b;
-    const struct kurc_value *clip = spec && spec->kind == KURC_MAP ? kurc_map_get(spec, "clip") : NULL;
+    o->learning_rate = kurc_optimizer_param(spec, "learning_rate", type->learning_rate);
+    o->decay = kurc_optimizer_param(spec, "decay", 0.0f);
+    if (type->read) {
+        o->settings = kurc_xcalloc(1, type->settings_size);
+        type->read(spec, o->settings);
+    }
+    const struct kurc_value *clip = kurc_param(spec, "clip");
     if (clip && clip->kind == KURC_MAP) {
         if (kurc_map_get(clip, "norm") && kurc_map_get(clip, "abs")) {
-            free(o);
+            kurc_optimizer_free(o);
             return kurc_err_set(err, KURC_E_CONFIG, &clip->loc,
                                 "train.optimizer.clip: give either norm or abs, not both");
         }
         o->clip = kurc_map_get(clip, "norm") ? KURC_CLIP_NORM
                   : kurc_map_get(clip, "abs") ? KURC_CLIP_ABS
                                               : KURC_CLIP_NONE;
-        o->clip_value = number(clip, o->clip == KURC_CLIP_NORM ? "norm" : "abs", 0.0f);
+        o->clip_value =
+            kurc_optimizer_param(clip, o->clip == KURC_CLIP_NORM ? "norm" : "abs", 0.0f);
         if (o->clip != KURC_CLIP_NONE && o->clip_value <= 0)
             o->clip = KURC_CLIP_NONE;
     }
@@ -91,6 +100,7 @@ void kurc_optimizer_free(struct kurc_optimizer *o) {
     for (int i = 0; i < 2; i++)
         if (o->state[i])
             o->be->ops->free(o->be, o->state[i]);
+    free(o->settings);
     free(o);
 }
 

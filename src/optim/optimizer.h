@@ -1,14 +1,21 @@
 /* optimizer.h - the Kurfile's `train.optimizer`: Keras 2.0 update rules
  * with Kur's defaults, gradient clipping, and the optimizer's state.
  *
- * `optimizer: NAME` or {name, learning_rate, decay, momentum, nesterov, rho,
- * epsilon, clip: {norm | abs}}; no name means adam.  As in Kur, a parameter
- * given as 0 falls back to its default (Kur read them with `x or default`).
- * The learning rate decays as lr / (1 + decay * iterations).  Clipping acts
- * on the gradient of the whole model (the all-reduced one under MPI):
- * `norm` rescales it when its global L2 norm exceeds the limit, `abs`
- * clamps every element.  State lives in flat arenas laid out like the
- * parameters (params.h), so a step is one kernel over all parameters.
+ * `optimizer: NAME` or {name, learning_rate, decay, clip: {norm | abs},
+ * ...the optimizer's own hyperparameters}; no name means adam, the first
+ * of the table.  As in Kur, a parameter given as 0 falls back to its
+ * default (Kur read them with `x or default`).  What every optimizer
+ * shares is read here: the learning rate decays as lr / (1 + decay *
+ * iterations); clipping acts on the gradient of the whole model (the
+ * all-reduced one under MPI): `norm` rescales it when its global L2 norm
+ * exceeds the limit, `abs` clamps every element.  Each optimizer reads its
+ * own hyperparameters (momentum, rho, ...) into settings of its own.
+ * State lives in flat arenas laid out like the parameters (params.h), so
+ * a step is one kernel over all parameters.
+ *
+ * An optimizer is a struct kurc_optimizer_type in a file of its own under
+ * src/optim, with the schema of its parameters, and one line in the table
+ * of optimizer.c; its step is a backend kernel (core/backend.h).
  */
 #ifndef KURC_OPTIMIZER_H
 #define KURC_OPTIMIZER_H
@@ -18,6 +25,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "config/component.h"
 #include "config/value/value.h"
 #include "core/backend.h"
 #include "core/params.h"
@@ -30,13 +38,23 @@ enum kurc_clip {
 
 struct kurc_optimizer;
 
-/* One optimizer kind (one file each under src/optim). */
+/* The keys every optimizer's schema starts with: name, clip {norm | abs},
+ * scale_rate and scale_mode (linear or sqrt). */
+#define KURC_OPTIMIZER_KEYS                                                                      \
+    {"name", &kurc_schema_string}, {"clip", &kurc_optimizer_clip},                               \
+        {"scale_rate", &kurc_schema_string_or_null}, {"scale_mode", &kurc_optimizer_scale_mode}
+extern const struct kurc_schema kurc_optimizer_clip;
+extern const struct kurc_schema kurc_optimizer_scale_mode;
+
+/* One optimizer kind. */
 struct kurc_optimizer_type {
-    const char *name;
-    int n_state;            /* state arenas per parameter value */
-    float learning_rate;    /* Kur's defaults */
-    float rho;
-    float epsilon;
+    struct kurc_component component; /* name, parameter schema */
+    int n_state;                     /* state arenas per parameter value */
+    float learning_rate;             /* Kur's default */
+    size_t settings_size;            /* bytes of its own settings (0: none) */
+    /* Reads its own hyperparameters from spec (a mapping, or anything
+     * else for none) into settings.  NULL: it has none. */
+    void (*read)(const struct kurc_value *spec, void *settings);
     /* Applies one update with learning rate lr (decay already applied). */
     void (*step)(const struct kurc_optimizer *o, struct kurc_params *p, float lr);
 };
@@ -46,15 +64,19 @@ struct kurc_optimizer {
     struct kurc_backend *be;
     float learning_rate;
     float decay;
-    float momentum;
-    bool nesterov;
-    float rho;
-    float epsilon;
     enum kurc_clip clip;
     float clip_value;
-    int64_t iterations;  /* updates applied so far */
-    float *state[2];     /* backend arenas, params->total floats each */
+    void *settings;     /* the type's own hyperparameters, or NULL */
+    int64_t iterations; /* updates applied so far */
+    float *state[2];    /* backend arenas, params->total floats each */
 };
+
+/* Every optimizer's component, NULL-terminated (for the Kurfile's schema). */
+extern const struct kurc_component *const kurc_optimizer_table[];
+
+/* A hyperparameter of spec: the number given, or fallback when it is
+ * absent, null or 0 (Kur's `value or default`). */
+float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback);
 
 /* Builds the optimizer a `train.optimizer` value describes (NULL: adam
  * with defaults) for the parameters of p (allocated), with zeroed state. */

@@ -39,6 +39,7 @@
 #include "loss/loss.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
+#include "train/components.h"
 
 #ifndef KURC_TEST_KURFILES
 #error "KURC_TEST_KURFILES must name tests/kurfiles"
@@ -60,7 +61,7 @@ static enum kurc_status side_load(struct side *s, const char *path, struct kurc_
     s->be = be;
     enum kurc_status st = kurc_kurfile_load(path, &s->kf, err);
     if (!st)
-        st = kurc_kurfile_parse(s->kf, err);
+        st = kurc_kurfile_parse(s->kf, kurc_all_components(), err);
     if (!st)
         st = kurc_model_parse(s->kf, 1234, &s->m, err);
     if (!st)

@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "config/kurfile.h"
 #include "model/model.h"
+#include "train/components.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (kurc_kurfile_from_text((const char *)data, size, "fuzz.yml", &kf, &err) != KURC_OK)
         return 0;
     struct kurc_model *m = NULL;
-    if (kurc_kurfile_parse(kf, &err) == KURC_OK &&
+    if (kurc_kurfile_parse(kf, kurc_all_components(), &err) == KURC_OK &&
         kurc_model_parse(kf, 1, &m, &err) == KURC_OK)
         kurc_model_build(m, NULL, &err);
     kurc_model_free(m);

@@ -10,6 +10,7 @@
 #include "base/rng.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
+#include "train/components.h"
 
 enum kurc_status mt_load(struct mt_model *t, const char *yaml, int64_t batch,
                          struct kurc_err *err) {
@@ -28,7 +29,7 @@ enum kurc_status mt_load_with(struct mt_model *t, const char *yaml, int64_t batc
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot write %s", t->path);
     enum kurc_status st = kurc_kurfile_load(t->path, &t->kf, err);
     if (!st)
-        st = kurc_kurfile_parse(t->kf, err);
+        st = kurc_kurfile_parse(t->kf, kurc_all_components(), err);
     if (!st)
         st = kurc_model_parse(t->kf, 1234, &t->m, err);
     if (!st)

@@ -17,6 +17,7 @@
 
 #include "base/log.h"
 #include "modeltest.h"
+#include "train/components.h"
 
 #ifndef KURC_TEST_KURFILES
 #error "KURC_TEST_KURFILES must name tests/kurfiles"
@@ -227,7 +228,7 @@ static void test_for_cifar_example(void **state) {
     struct kurc_err err;
     assert_int_equal(kurc_kurfile_load(KURC_TEST_KURFILES "/examples/cifar.yml", &kf, &err),
                      KURC_OK);
-    assert_int_equal(kurc_kurfile_parse(kf, &err), KURC_OK);
+    assert_int_equal(kurc_kurfile_parse(kf, kurc_all_components(), &err), KURC_OK);
     if (kurc_model_parse(kf, 1, &m, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         fail();

@@ -35,6 +35,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "optim/optimizer.h"
 #include "train/binding.h"
+#include "train/components.h"
 #include "train/eval_result.h"
 #include "train/session.h"
 
@@ -92,7 +93,7 @@ static struct kurc_kurfile *load_kurfile(const char *text) {
     struct kurc_err err;
     enum kurc_status st = kurc_kurfile_load(kurfile_path, &kf, &err);
     if (st == KURC_OK)
-        st = kurc_kurfile_parse(kf, &err);
+        st = kurc_kurfile_parse(kf, kurc_all_components(), &err);
     if (st)
         fail_msg("%s", err.msg);
     return kf;

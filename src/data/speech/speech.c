@@ -1208,4 +1208,25 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return placed(st, where, err);
 }
 
-const struct kurc_supplier_type kurc_supplier_speech_recognition = {"speech_recognition", load};
+static const struct kurc_schema speech_params = {
+    .types = KT_MAP,
+    .keys = KURC_KEYS(
+        KURC_PACKAGING_KEYS, {"unpack", &kurc_schema_flag},
+        {"type", KURC_SCHEMA(.types = KT_STR | KT_NULL, .choices = KURC_NAMES("spec", "mfcc"))},
+        {"normalization", KURC_SCHEMA(.types = KT_STR | KT_MAP | KT_NULL)},
+        {"min_duration", &kurc_schema_non_negative_or_null},
+        {"max_duration", &kurc_schema_non_negative_or_null},
+        {"max_frequency", &kurc_schema_non_negative_or_null},
+        {"vocab", KURC_SCHEMA(.types = KT_STR | KT_LIST | KT_MAP | KT_NULL)},
+        {"samples", KURC_SCHEMA(.types = KT_INT | KT_STR | KT_NULL)},
+        {"fill", KURC_SCHEMA(.types = KT_STR | KT_NULL, .choices = KURC_NAMES("zero", "loop"))},
+        {"key", KURC_SCHEMA(.types = KT_STR | KT_LIST | KT_NULL)},
+        {"bucket", &kurc_schema_non_negative_or_null},
+        {"data_cpus", KURC_SCHEMA(.types = KT_INT | KT_NULL)},
+        {"unknown", &kurc_schema_string_or_null}),
+};
+
+const struct kurc_supplier_type kurc_supplier_speech_recognition = {
+    .component = {"speech_recognition", &speech_params, KURC_NAMES("url", "checksum", "path")},
+    .load = load,
+};
