@@ -209,13 +209,11 @@ const struct kurc_schema kurc_schema_evaluation_hook = {.types = KT_STR | KT_MAP
  * itself (an optimizer, a loss) against that component's schema. */
 static enum kurc_status check_named_by(const struct kurc_value *v, const char *path,
                                        const char *kind, const struct kurc_component *const *table,
-                                       const struct kurc_value *name,
+                                       const char *name, const struct kurc_loc *name_loc,
                                        const struct kurc_components *components,
                                        struct kurc_err *err) {
-    const struct kurc_component *c = table[0];
-    enum kurc_status st = KURC_OK;
-    if (name)
-        st = find_component(table, kind, name->u.str.s, &name->loc, path, &c, err);
+    const struct kurc_component *c;
+    enum kurc_status st = find_component(table, kind, name, name_loc, path, &c, err);
     if (st || v->kind != KURC_MAP)
         return st;
     char what[64];
@@ -223,8 +221,8 @@ static enum kurc_status check_named_by(const struct kurc_value *v, const char *p
     return kurc_schema_check_as(v, c->params, path, what, components, err);
 }
 
-/* optimizer: a name, or a mapping whose `name` (default: the first
- * optimizer) picks the parameter table. */
+/* optimizer: a name, or a mapping whose `name` (default: the components'
+ * default optimizer) picks the parameter table. */
 static enum kurc_status check_optimizer(const struct kurc_value *v, const char *path,
                                         const struct kurc_components *components,
                                         struct kurc_err *err) {
@@ -235,7 +233,9 @@ static enum kurc_status check_optimizer(const struct kurc_value *v, const char *
         return kurc_schema_check(name, &kurc_schema_string, path, components, err);
     if (!components)
         return KURC_OK;
-    return check_named_by(v, path, "optimizer", components->optimizers, name, components, err);
+    return check_named_by(v, path, "optimizer", components->optimizers,
+                          name ? name->u.str.s : components->default_optimizer,
+                          name ? &name->loc : &v->loc, components, err);
 }
 
 const struct kurc_schema kurc_schema_optimizer = {.types = KT_STR | KT_MAP | KT_NULL,
@@ -254,7 +254,8 @@ static enum kurc_status check_loss(const struct kurc_value *v, const char *path,
     }
     if (!components)
         return KURC_OK;
-    return check_named_by(v, path, "loss", components->losses, name, components, err);
+    return check_named_by(v, path, "loss", components->losses, name->u.str.s, &name->loc,
+                          components, err);
 }
 
 const struct kurc_schema kurc_schema_loss_entry = {.types = KT_MAP, .check = check_loss};

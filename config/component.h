@@ -1,8 +1,8 @@
 /* component.h - the named components a Kurfile chooses: data suppliers,
  * training and evaluation hooks, optimizers and losses.
  *
- * config knows none of them.  Each kind keeps one table of its types in
- * its own library (src/data, src/hooks, src/optim, src/loss), every type
+ * config knows none of them.  Each kind keeps one table of its types
+ * (generated from their definitions) in its own library (src/data, src/hooks, src/optim, src/loss), every type
  * starting with a struct kurc_component - its name, the schema of its
  * parameters and the names its positional forms fill - and the tables
  * reach the schema checks as a struct kurc_components handed to
@@ -28,14 +28,15 @@ struct kurc_component {
 };
 
 /* The components a Kurfile may name, one NULL-terminated table per kind,
- * in the order messages list them.  When `optimizer` gives no name, the
- * first optimizer is meant. */
+ * in the order messages list them, and the optimizer an `optimizer` that
+ * gives no name means. */
 struct kurc_components {
     const struct kurc_component *const *suppliers;
     const struct kurc_component *const *training_hooks;
     const struct kurc_component *const *evaluation_hooks;
     const struct kurc_component *const *optimizers;
     const struct kurc_component *const *losses;
+    const char *default_optimizer;
 };
 
 /* `- SUPPLIER: params` (params a mapping, a first positional string, or a

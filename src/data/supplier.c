@@ -14,25 +14,19 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
-/* Every supplier, one line each, in the order messages list them:
- * supplier `x` is the struct kurc_supplier_x defined in its own file
- * (Kur's that kurc does not implement in unavailable.c). */
-#define KURC_SUPPLIERS(X) \
-    X(mnist)              \
-    X(cifar)              \
-    X(csv)                \
-    X(jsonl)              \
-    X(hdf5)               \
-    X(pickle)             \
-    X(numpy_dict)         \
-    X(text)               \
-    X(speech_recognition)
-
-#define DECLARE_SUPPLIER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
-KURC_SUPPLIERS(DECLARE_SUPPLIER)
-
-#define SUPPLIER_ENTRY(x) &kurc_supplier_##x.component,
-const struct kurc_component *const kurc_supplier_table[] = {KURC_SUPPLIERS(SUPPLIER_ENTRY) NULL};
+/* Every supplier: supplier `x` is the struct kurc_supplier_x defined in a
+ * file of this folder (Kur's that kurc does not implement in
+ * unavailable.c).  data/suppliers.def lists those definitions, sorted; the
+ * build generates it (kurc_registry, CMakeLists.txt), so a supplier is
+ * registered by being defined. */
+#define KURC_REGISTER(x) extern const struct kurc_supplier_type kurc_supplier_##x;
+#include "data/suppliers.def"
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) &kurc_supplier_##x.component,
+const struct kurc_component *const kurc_supplier_table[] = {
+#include "data/suppliers.def"
+    NULL};
+#undef KURC_REGISTER
 
 const struct kurc_schema kurc_supplier_source = {
     .types = KT_MAP,

@@ -5,8 +5,8 @@
  * list fills the supplier's positional parameters), skips entries whose
  * `when` is false, and merges every supplier's sources into one dataset.
  * A supplier is a struct kurc_supplier_type in a file of its own under
- * src/data/, with the schema of its parameters, and one line in the table
- * of supplier.c.  Relative paths are relative to the working directory, as
+ * src/data/, with the schema of its parameters, named kurc_supplier_NAME:
+ * defining it lists it in the table of supplier.c.  Relative paths are relative to the working directory, as
  * in Kur.
  */
 #ifndef KURC_SUPPLIER_H

@@ -1,6 +1,7 @@
 /* hooks.c - the hook runner (see hooks.h): reads the entries of a `hooks`
- * list, finds each hook in the tables below (one line per hook), checks
- * them all before any runs, then runs the enabled ones in order.
+ * list, finds each hook in the tables below (generated from the hooks'
+ * definitions), checks them all before any runs, then runs the enabled
+ * ones in order.
  *
  * Kur knew hooks kurc does not run: slack and kurhub post to the network.
  * Naming one is an error at check time, unless its `when` turned it off
@@ -14,28 +15,28 @@
 
 #include "base/xalloc.h"
 
-/* The hooks, one line each, in the order messages list them: hook `x` is
- * the struct kurc_hook_x defined in its own file (Kur's that kurc refuses
- * in unavailable.c). */
-#define EVALUATION_HOOKS(X) \
-    X(mnist)                \
-    X(output)               \
-    X(transcript)           \
-    X(text)                 \
-    X(slack)
-#define TRAINING_HOOKS(X) \
-    X(plot)               \
-    X(slack)              \
-    X(kurhub)
-
-#define DECLARE_HOOK(x) extern const struct kurc_hook_type kurc_hook_##x;
-EVALUATION_HOOKS(DECLARE_HOOK)
-TRAINING_HOOKS(DECLARE_HOOK)
-
-#define HOOK_ENTRY(x) &kurc_hook_##x.component,
+/* Every hook: training hook `x` is the struct kurc_training_hook_x and
+ * evaluation hook `x` the struct kurc_evaluation_hook_x, defined in x.c
+ * (Kur's that kurc refuses in unavailable.c).  hooks/training_hooks.def
+ * and hooks/evaluation_hooks.def list those definitions, sorted; the build
+ * generates them (kurc_registry, CMakeLists.txt), so a hook is registered
+ * by being defined. */
+#define KURC_REGISTER(x) extern const struct kurc_hook_type kurc_training_hook_##x;
+#include "hooks/training_hooks.def"
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) &kurc_training_hook_##x.component,
+const struct kurc_component *const kurc_training_hook_table[] = {
+#include "hooks/training_hooks.def"
+    NULL};
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) extern const struct kurc_hook_type kurc_evaluation_hook_##x;
+#include "hooks/evaluation_hooks.def"
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) &kurc_evaluation_hook_##x.component,
 const struct kurc_component *const kurc_evaluation_hook_table[] = {
-    EVALUATION_HOOKS(HOOK_ENTRY) NULL};
-const struct kurc_component *const kurc_training_hook_table[] = {TRAINING_HOOKS(HOOK_ENTRY) NULL};
+#include "hooks/evaluation_hooks.def"
+    NULL};
+#undef KURC_REGISTER
 
 /* One entry of a hooks list, read. */
 struct entry {
@@ -203,11 +204,11 @@ static enum kurc_status destination_do(const struct kurc_eval_result *r,
                                        const struct kurc_value *destination, bool run,
                                        struct kurc_err *err) {
     struct kurc_value *params;
-    enum kurc_status st = hook_params(&kurc_hook_output, "evaluation hook", destination, &params,
+    enum kurc_status st = hook_params(&kurc_evaluation_hook_output, "evaluation hook", destination, &params,
                                       err);
     if (st == KURC_OK)
-        st = run ? kurc_hook_output.evaluate(r, params, &destination->loc, err)
-                 : kurc_hook_output.check(params, &destination->loc, err);
+        st = run ? kurc_evaluation_hook_output.evaluate(r, params, &destination->loc, err)
+                 : kurc_evaluation_hook_output.check(params, &destination->loc, err);
     kurc_value_free(params);
     return st;
 }

@@ -7,7 +7,7 @@
  * when an epoch, a checkpoint validation or training ends: `plot` draws the
  * loss curves of the log as PNG or SVG.  An entry is `NAME` or
  * {NAME: params, when: EXPR}; `when` false skips it.  Each hook is one file
- * in src/hooks and one line in a table of hooks.c (hooks_impl.h).
+ * in src/hooks; defining it lists it in a table of hooks.c (hooks_impl.h).
  */
 #ifndef KURC_HOOKS_H
 #define KURC_HOOKS_H

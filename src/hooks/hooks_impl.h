@@ -2,8 +2,9 @@
  * type of a hook and numpy's argmax.
  *
  * A hook is a struct kurc_hook_type in a file of its own under src/hooks,
- * with the schema of its parameters, and one line in a table of hooks.c
- * (training or evaluation hooks; both for a hook that is both).  The
+ * with the schema of its parameters, named kurc_training_hook_NAME or
+ * kurc_evaluation_hook_NAME (both, for a hook that is both): defining it
+ * lists it in the table of hooks.c.  The
  * runner hands a hook its parameters in their mapping form: an entry's
  * null, string or list fills the hook's positional parameters
  * (kurc_component_params).  Checks run before anything is trained or

@@ -72,7 +72,7 @@ static enum kurc_status mnist_evaluate(const struct kurc_eval_result *r,
     return KURC_OK;
 }
 
-const struct kurc_hook_type kurc_hook_mnist = {
+const struct kurc_hook_type kurc_evaluation_hook_mnist = {
     .component = {"mnist", KURC_SCHEMA(.types = KT_NULL)},
     .evaluate = mnist_evaluate,
 };

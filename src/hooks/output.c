@@ -224,7 +224,7 @@ static enum kurc_status output_evaluate(const struct kurc_eval_result *r,
     return st;
 }
 
-const struct kurc_hook_type kurc_hook_output = {
+const struct kurc_hook_type kurc_evaluation_hook_output = {
     .component = {"output",
                   KURC_SCHEMA(.types = KT_MAP,
                               .keys = KURC_KEYS({"path", &kurc_schema_string, true},

@@ -664,7 +664,7 @@ static enum kurc_status plot_train(const struct kurc_value *params,
     return st;
 }
 
-const struct kurc_hook_type kurc_hook_plot = {
+const struct kurc_hook_type kurc_training_hook_plot = {
     .component = {"plot",
                   KURC_SCHEMA(.types = KT_STR | KT_MAP,
                               .keys = KURC_KEYS({"loss_per_batch", &kurc_schema_string_or_null},

@@ -100,7 +100,7 @@ static enum kurc_status text_evaluate(const struct kurc_eval_result *r,
     return KURC_OK;
 }
 
-const struct kurc_hook_type kurc_hook_text = {
+const struct kurc_hook_type kurc_evaluation_hook_text = {
     .component = {"text", KURC_SCHEMA(.types = KT_NULL)},
     .evaluate = text_evaluate,
 };

@@ -121,7 +121,7 @@ static enum kurc_status transcript_evaluate(const struct kurc_eval_result *r,
     return KURC_OK;
 }
 
-const struct kurc_hook_type kurc_hook_transcript = {
+const struct kurc_hook_type kurc_evaluation_hook_transcript = {
     .component = {"transcript",
                   KURC_SCHEMA(.types = KT_MAP | KT_NULL,
                               .keys = KURC_KEYS({"word", &kurc_schema_flag},

@@ -10,18 +10,18 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
-/* Every loss, one line each, in the order messages list them: loss `x` is
- * the struct kurc_loss_x defined in x.c. */
-#define KURC_LOSSES(X)          \
-    X(categorical_crossentropy) \
-    X(mean_squared_error)       \
-    X(ctc)
-
-#define DECLARE_LOSS(x) extern const struct kurc_loss_type kurc_loss_##x;
-KURC_LOSSES(DECLARE_LOSS)
-
-#define LOSS_ENTRY(x) &kurc_loss_##x.component,
-const struct kurc_component *const kurc_loss_table[] = {KURC_LOSSES(LOSS_ENTRY) NULL};
+/* Every loss: loss `x` is the struct kurc_loss_x defined in x.c.
+ * loss/losses.def lists those definitions, sorted; the build generates it
+ * (kurc_registry, CMakeLists.txt), so a loss is registered by being
+ * defined. */
+#define KURC_REGISTER(x) extern const struct kurc_loss_type kurc_loss_##x;
+#include "loss/losses.def"
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) &kurc_loss_##x.component,
+const struct kurc_component *const kurc_loss_table[] = {
+#include "loss/losses.def"
+    NULL};
+#undef KURC_REGISTER
 
 static const struct kurc_model_io *find_output(const struct kurc_model *m, const char *name) {
     for (size_t i = 0; i < m->n_outputs; i++)

@@ -9,7 +9,8 @@
  * default; Kur documented the weight but raised on it).
  *
  * A loss is a struct kurc_loss_type in a file of its own under src/loss,
- * with the schema of its entry, and one line in the table of loss.c.
+ * with the schema of its entry, named kurc_loss_NAME: defining it lists it
+ * in the table of loss.c.
  */
 #ifndef KURC_LOSS_H
 #define KURC_LOSS_H

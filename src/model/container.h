@@ -5,8 +5,9 @@
  * A layer may own children too (parallel): it parses them, and builds
  * them itself inside its own build; they are not nodes of the model.
  * Each type is a struct kurc_container_type, with the schema of its
- * arguments, in its own file under src/model/containers, and one line in
- * the table of registry.c.  Kur's generic keys (name, tag, oldest, inputs,
+ * arguments, in its own file under src/model/containers, named
+ * kurc_container_NAME: defining it lists it in the table of registry.c
+ * (generated from the definitions).  Kur's generic keys (name, tag, oldest, inputs,
  * sink, freeze, when) are handled here for every type; a type sees only
  * its own arguments (the value under its key, e.g. `dense: 10`).
  *

@@ -8,21 +8,18 @@
 
 #include "base/xalloc.h"
 
-/* Every optimizer, one line each, in the order messages list them (the
- * first is the default): optimizer `x` is the struct kurc_optimizer_x
- * defined in x.c. */
-#define KURC_OPTIMIZERS(X) \
-    X(adam)                \
-    X(sgd)                 \
-    X(rmsprop)             \
-    X(adadelta)
-
-#define DECLARE_OPTIMIZER(x) extern const struct kurc_optimizer_type kurc_optimizer_##x;
-KURC_OPTIMIZERS(DECLARE_OPTIMIZER)
-
-#define OPTIMIZER_ENTRY(x) &kurc_optimizer_##x.component,
+/* Every optimizer: optimizer `x` is the struct kurc_optimizer_x defined
+ * in x.c.  optim/optimizers.def lists those definitions, sorted; the build
+ * generates it (kurc_registry, CMakeLists.txt), so an optimizer is
+ * registered by being defined. */
+#define KURC_REGISTER(x) extern const struct kurc_optimizer_type kurc_optimizer_##x;
+#include "optim/optimizers.def"
+#undef KURC_REGISTER
+#define KURC_REGISTER(x) &kurc_optimizer_##x.component,
 const struct kurc_component *const kurc_optimizer_table[] = {
-    KURC_OPTIMIZERS(OPTIMIZER_ENTRY) NULL};
+#include "optim/optimizers.def"
+    NULL};
+#undef KURC_REGISTER
 
 const struct kurc_schema kurc_optimizer_clip = {
     .types = KT_MAP | KT_NULL,
@@ -43,7 +40,7 @@ float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float
 enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,
                                        struct kurc_backend *be, struct kurc_optimizer **out,
                                        struct kurc_err *err) {
-    const char *name = kurc_optimizer_table[0]->name;
+    const char *name = KURC_OPTIMIZER_DEFAULT;
     if (spec && spec->kind == KURC_STR)
         name = spec->u.str.s;
     if (kurc_param_str(spec, "name"))

@@ -2,8 +2,8 @@
  * with Kur's defaults, gradient clipping, and the optimizer's state.
  *
  * `optimizer: NAME` or {name, learning_rate, decay, clip: {norm | abs},
- * ...the optimizer's own hyperparameters}; no name means adam, the first
- * of the table.  As in Kur, a parameter given as 0 falls back to its
+ * ...the optimizer's own hyperparameters}; no name means adam
+ * (KURC_OPTIMIZER_DEFAULT).  As in Kur, a parameter given as 0 falls back to its
  * default (Kur read them with `x or default`).  What every optimizer
  * shares is read here: the learning rate decays as lr / (1 + decay *
  * iterations); clipping acts on the gradient of the whole model (the
@@ -14,8 +14,9 @@
  * a step is one kernel over all parameters.
  *
  * An optimizer is a struct kurc_optimizer_type in a file of its own under
- * src/optim, with the schema of its parameters, and one line in the table
- * of optimizer.c; its step is a backend kernel (core/backend.h).
+ * src/optim, with the schema of its parameters; defining it lists it in
+ * the table of optimizer.c.  Its step is a backend kernel
+ * (core/backend.h).
  */
 #ifndef KURC_OPTIMIZER_H
 #define KURC_OPTIMIZER_H
@@ -35,6 +36,9 @@ enum kurc_clip {
     KURC_CLIP_NORM,
     KURC_CLIP_ABS,
 };
+
+/* The optimizer of an `optimizer` that names none (Kur's default). */
+#define KURC_OPTIMIZER_DEFAULT "adam"
 
 struct kurc_optimizer;
 

@@ -13,6 +13,7 @@ const struct kurc_components *kurc_all_components(void) {
         .evaluation_hooks = kurc_evaluation_hook_table,
         .optimizers = kurc_optimizer_table,
         .losses = kurc_loss_table,
+        .default_optimizer = KURC_OPTIMIZER_DEFAULT,
     };
     return &all;
 }

@@ -26,7 +26,7 @@ static const struct kurc_component blocks = {
     KURC_NAMES("size", "label"),
 };
 
-/* Two optimizers: the first is the default. */
+/* Two optimizers, the second the default. */
 static const struct kurc_component slow = {
     "slow", KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS({"name", &kurc_schema_string},
                                                            {"pace", &kurc_schema_flag}))};
@@ -39,8 +39,9 @@ static const struct kurc_components components = {
     .suppliers = (const struct kurc_component *const[]){&blocks, NULL},
     .training_hooks = (const struct kurc_component *const[]){&loud, NULL},
     .evaluation_hooks = (const struct kurc_component *const[]){NULL},
-    .optimizers = (const struct kurc_component *const[]){&slow, &fast, NULL},
+    .optimizers = (const struct kurc_component *const[]){&fast, &slow, NULL},
     .losses = (const struct kurc_component *const[]){NULL},
+    .default_optimizer = "slow",
 };
 
 /* Parses a Kurfile whose train section is `train`; with want, expects an
@@ -79,7 +80,7 @@ static void test_tables_handed_in(void **state) {
           "train.data[0].blocks: missing required key 'size'");
     parse("  hooks:\n    - loud\n    - loud: {x: 1}\n", &components,
           "train.hooks[1].loud: expected null, found a mapping");
-    /* no name: the first optimizer's parameters */
+    /* no name: the default optimizer's parameters */
     parse("  optimizer: {pace: yes}\n", &components, NULL);
     parse("  optimizer: {name: fast, pace: yes}\n", &components,
           "train.optimizer: unknown key 'pace' for the fast optimizer (expected name)");

@@ -224,7 +224,7 @@ static void test_entry_errors(void **state) {
     dt_expect_error(load("data:\n  - jsonl: nowhere.jsonl\n", &d, &err), &err, KURC_E_IO,
                     "test.yml:2:5: jsonl: cannot open nowhere.jsonl: No such file");
     dt_expect_error(load("data:\n  - jsnol: x\n", &d, &err), &err, KURC_E_CONFIG,
-                    "test.yml:2:5: unknown supplier 'jsnol' (expected one of: mnist, cifar, csv");
+                    "test.yml:2:5: unknown supplier 'jsnol' (expected one of: cifar, csv, hdf5, jsonl, mnist");
     dt_expect_error(load("data:\n  - numpy_dict: x.npy\n", &d, &err), &err, KURC_E_UNSUPPORTED,
                     "test.yml:2:5: the 'numpy_dict' supplier is not available in kurc");
     dt_expect_error(load("data:\n  - jsonl: a\n    csv: b\n", &d, &err), &err, KURC_E_CONFIG,

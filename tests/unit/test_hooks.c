@@ -592,7 +592,7 @@ static void test_refused_and_unknown(void **state) {
     hooks = yaml("[mnst]");
     assert_int_equal(kurc_hooks_check(hooks, false, &err), KURC_E_CONFIG);
     assert_string_equal(
-        err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output, transcript, text)");
+        err.msg, "unknown evaluation hook 'mnst' (kurc has mnist, output, text, transcript)");
     kurc_value_free(hooks);
 
     hooks = yaml("[{plot: a.png, when: false}]");
