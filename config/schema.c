@@ -17,7 +17,8 @@ const struct kurc_schema kurc_schema_number_or_null = {.types = KT_NUM | KT_NULL
 const struct kurc_schema kurc_schema_non_negative_or_null = {.types = KT_NUM | KT_NULL,
                                                              .has_min = true, .min = 0};
 
-void kurc_schema_describe_types(unsigned types, char *buf, size_t size) {
+/* "a string", "an integer or a mapping", ... for a KT_* mask. */
+static void kurc_schema_describe_types(unsigned types, char *buf, size_t size) {
     const char *parts[8];
     size_t n = 0;
     /* an integer-or-float is "a number" */
@@ -48,7 +49,7 @@ char *kurc_schema_path_key(const char *path, const char *key) {
     return *path ? kurc_xasprintf("%s.%s", path, key) : kurc_xstrdup(key);
 }
 
-char *kurc_schema_path_index(const char *path, size_t index) {
+static char *kurc_schema_path_index(const char *path, size_t index) {
     return kurc_xasprintf("%s[%zu]", path, index);
 }
 
@@ -67,9 +68,12 @@ static void short_value(const struct kurc_value *v, char *buf, size_t size) {
     kurc_strbuf_free(&sb);
 }
 
-enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const char *path,
-                                         const char *what, const char *const *candidates,
-                                         struct kurc_err *err) {
+/* Reports an unknown key of the mapping at path: "PATH: unknown key 'K'
+ * [for WHAT]; did you mean 'C'?", or the list of candidates when none is
+ * close.  candidates is NULL-terminated; what may be NULL. */
+static enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const char *path,
+                                                const char *what, const char *const *candidates,
+                                                struct kurc_err *err) {
     const char *hint = candidates ? kurc_suggest(pair->key, candidates) : NULL;
     if (hint)
         return kurc_err_set(err, KURC_E_CONFIG, &pair->key_loc,

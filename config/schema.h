@@ -81,19 +81,8 @@ enum kurc_status kurc_schema_check_as(const struct kurc_value *v, const struct k
                                       const struct kurc_components *components,
                                       struct kurc_err *err);
 
-/* Reports an unknown key of the mapping at path: "PATH: unknown key 'K'
- * [for WHAT]; did you mean 'C'?", or the list of candidates when none is
- * close.  candidates is NULL-terminated; what may be NULL. */
-enum kurc_status kurc_schema_unknown_key(const struct kurc_pair *pair, const char *path,
-                                         const char *what, const char *const *candidates,
-                                         struct kurc_err *err);
-
-/* "a string", "an integer or a mapping", ... for a KT_* mask. */
-void kurc_schema_describe_types(unsigned types, char *buf, size_t size);
-
 /* Joins a path and a key ("train" + "provider" -> "train.provider"; a list
  * index as "[2]").  Returns a new string. */
 char *kurc_schema_path_key(const char *path, const char *key);
-char *kurc_schema_path_index(const char *path, size_t index);
 
 #endif

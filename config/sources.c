@@ -36,11 +36,3 @@ const char *kurc_sources_intern(struct kurc_sources *sources, const char *name) 
     sources->names[sources->len] = kurc_xstrdup(name);
     return sources->names[sources->len++];
 }
-
-size_t kurc_sources_count(const struct kurc_sources *sources) {
-    return sources->len;
-}
-
-const char *kurc_sources_name(const struct kurc_sources *sources, size_t i) {
-    return i < sources->len ? sources->names[i] : NULL;
-}

@@ -18,8 +18,4 @@ void kurc_sources_free(struct kurc_sources *sources);
  * same name). */
 const char *kurc_sources_intern(struct kurc_sources *sources, const char *name);
 
-/* Number of interned names, and the i-th one in insertion order. */
-size_t kurc_sources_count(const struct kurc_sources *sources);
-const char *kurc_sources_name(const struct kurc_sources *sources, size_t i);
-
 #endif

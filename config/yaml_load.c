@@ -595,7 +595,9 @@ enum kurc_status kurc_load_buffer(const char *data, size_t len, enum kurc_doc_fo
     return st;
 }
 
-int kurc_format_for_path(const char *path) {
+/* The format a file name implies: .yml/.yaml -> YAML, .json -> JSON
+ * (case-insensitive).  Returns -1 for any other extension. */
+static int kurc_format_for_path(const char *path) {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
     if (!dot || (slash && dot < slash))

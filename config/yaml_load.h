@@ -31,10 +31,6 @@ enum kurc_status kurc_load_buffer(const char *data, size_t len, enum kurc_doc_fo
                                   const char *file, struct kurc_value **out,
                                   struct kurc_err *err);
 
-/* The format a file name implies: .yml/.yaml -> YAML, .json -> JSON
- * (case-insensitive).  Returns -1 for any other extension. */
-int kurc_format_for_path(const char *path);
-
 /* Reads path (format from its extension) and parses it.  The name is
  * interned in sources.  where, if not NULL, is the place that asked for the
  * file (an include), used when the file cannot be read. */

@@ -206,8 +206,8 @@ int tmpl_getattr(struct rt *rt, int line, struct tv *obj, const char *name, cons
     return 0;
 }
 
-int tmpl_getitem(struct rt *rt, int line, struct tv *obj, const struct kurc_value *key,
-                 const char *expr, struct tv *out) {
+static int tmpl_getitem(struct rt *rt, int line, struct tv *obj, const struct kurc_value *key,
+                        const char *expr, struct tv *out) {
     if (tmpl_need(rt, line, obj) < 0)
         return -1;
     enum pytype t = tmpl_pytype(obj->v);

@@ -212,10 +212,6 @@ enum pytype {
     PT_LOOP,
 };
 
-extern const char tmpl_mark_tuple[];
-extern const char tmpl_mark_keys[];
-extern const char tmpl_mark_values[];
-extern const char tmpl_mark_items[];
 extern const char tmpl_mark_loop[];
 
 enum pytype tmpl_pytype(const struct kurc_value *v);
@@ -319,8 +315,6 @@ int tmpl_need(struct rt *rt, int line, const struct tv *t);
  * give undefined values whose message names expr (source text of a). */
 int tmpl_getattr(struct rt *rt, int line, struct tv *obj, const char *name, const char *expr,
                  struct tv *out);
-int tmpl_getitem(struct rt *rt, int line, struct tv *obj, const struct kurc_value *key,
-                 const char *expr, struct tv *out);
 /* Looks up a dotted path such as "a.b.0" (attribute= of sort, map, ...). */
 int tmpl_getpath(struct rt *rt, int line, const struct kurc_value *item, const char *path,
                  struct tv *out);

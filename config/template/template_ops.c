@@ -17,10 +17,10 @@
 
 /* ---- Python types -------------------------------------------------------- */
 
-const char tmpl_mark_tuple[] = "<tuple>";
-const char tmpl_mark_keys[] = "<dict_keys>";
-const char tmpl_mark_values[] = "<dict_values>";
-const char tmpl_mark_items[] = "<dict_items>";
+static const char tmpl_mark_tuple[] = "<tuple>";
+static const char tmpl_mark_keys[] = "<dict_keys>";
+static const char tmpl_mark_values[] = "<dict_values>";
+static const char tmpl_mark_items[] = "<dict_items>";
 const char tmpl_mark_loop[] = "<loop>";
 
 enum pytype tmpl_pytype(const struct kurc_value *v) {

@@ -119,14 +119,6 @@ struct kurc_value *kurc_value_copy(const struct kurc_value *v) {
     return c;
 }
 
-void kurc_value_replace(struct kurc_value *dst, struct kurc_value *src) {
-    struct kurc_loc loc = dst->loc;
-    free_contents(dst);
-    *dst = *src;
-    dst->loc = loc;
-    free(src);
-}
-
 static void list_reserve(struct kurc_value *list) {
     if (list->u.list.len < list->u.list.cap)
         return;
@@ -138,16 +130,6 @@ static void list_reserve(struct kurc_value *list) {
 void kurc_list_append(struct kurc_value *list, struct kurc_value *item) {
     list_reserve(list);
     list->u.list.items[list->u.list.len++] = item;
-}
-
-void kurc_list_insert(struct kurc_value *list, size_t index, struct kurc_value *item) {
-    list_reserve(list);
-    if (index > list->u.list.len)
-        index = list->u.list.len;
-    memmove(list->u.list.items + index + 1, list->u.list.items + index,
-            (list->u.list.len - index) * sizeof *list->u.list.items);
-    list->u.list.items[index] = item;
-    list->u.list.len++;
 }
 
 const struct kurc_pair *kurc_map_find(const struct kurc_value *map, const char *key) {
@@ -258,26 +240,6 @@ bool kurc_value_equal(const struct kurc_value *a, const struct kurc_value *b) {
 
 bool kurc_value_identical(const struct kurc_value *a, const struct kurc_value *b) {
     return equal(a, b, true);
-}
-
-const char *kurc_kind_name(enum kurc_kind kind) {
-    switch (kind) {
-    case KURC_NULL:
-        return "null";
-    case KURC_BOOL:
-        return "boolean";
-    case KURC_INT:
-        return "integer";
-    case KURC_FLOAT:
-        return "float";
-    case KURC_STR:
-        return "string";
-    case KURC_LIST:
-        return "list";
-    case KURC_MAP:
-        return "mapping";
-    }
-    return "unknown";
 }
 
 const char *kurc_kind_phrase(enum kurc_kind kind) {

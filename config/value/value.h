@@ -83,13 +83,8 @@ void kurc_value_free(struct kurc_value *v);
 /* A deep copy that keeps every location. */
 struct kurc_value *kurc_value_copy(const struct kurc_value *v);
 
-/* Replaces *dst's contents with src's (taking src's children) and frees the
- * src node itself; dst keeps its own location. */
-void kurc_value_replace(struct kurc_value *dst, struct kurc_value *src);
-
 /* Lists. */
 void kurc_list_append(struct kurc_value *list, struct kurc_value *item);
-void kurc_list_insert(struct kurc_value *list, size_t index, struct kurc_value *item);
 
 /* Mappings.  kurc_map_set replaces (and frees) an existing value for key or
  * appends a new pair at the end.  key_loc may be NULL (uses the value's). */
@@ -107,9 +102,6 @@ bool kurc_value_equal(const struct kurc_value *a, const struct kurc_value *b);
 /* Strict structural equality: kinds must match exactly (1 != 1.0 != true)
  * and mapping order is ignored.  Used by tests and fixpoint checks. */
 bool kurc_value_identical(const struct kurc_value *a, const struct kurc_value *b);
-
-/* "null", "boolean", "integer", "float", "string", "list", "mapping". */
-const char *kurc_kind_name(enum kurc_kind kind);
 
 /* The kind with its article, for messages: "null", "a boolean", "an integer",
  * "a float", "a string", "a list", "a mapping". */

@@ -4,22 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const status_names[] = {
-    [KURC_OK] = "ok",
-    [KURC_E_CONFIG] = "Kurfile error",
-    [KURC_E_IO] = "I/O error",
-    [KURC_E_USAGE] = "usage error",
-    [KURC_E_UNSUPPORTED] = "unsupported",
-    [KURC_E_INVALID] = "invalid argument",
-    [KURC_E_DATA] = "data error",
-    [KURC_E_BACKEND] = "backend error",
-    [KURC_E_COMM] = "communication error",
-    [KURC_E_CHECKPOINT] = "checkpoint error",
-    [KURC_E_INTERRUPTED] = "interrupted",
-};
-_Static_assert(sizeof status_names / sizeof status_names[0] == KURC_STATUS_COUNT,
-               "every status needs a name");
-
 enum kurc_status kurc_err_vset(struct kurc_err *err, enum kurc_status status,
                                const struct kurc_loc *loc, const char *fmt, va_list ap) {
     err->status = status;
@@ -78,12 +62,6 @@ void kurc_err_format(const struct kurc_err *err, char *buf, size_t size) {
         snprintf(buf, size, "%s: %s", err->file, err->msg);
     else
         snprintf(buf, size, "%s", err->msg);
-}
-
-const char *kurc_status_name(enum kurc_status status) {
-    if ((int)status < 0 || status >= KURC_STATUS_COUNT)
-        return "unknown status";
-    return status_names[status];
 }
 
 int kurc_status_exit_code(enum kurc_status status) {

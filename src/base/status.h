@@ -27,7 +27,6 @@ enum kurc_status {
     KURC_E_COMM,        /* a collective or another rank failed */
     KURC_E_CHECKPOINT,  /* a weight or checkpoint file is wrong */
     KURC_E_INTERRUPTED, /* stopped by a signal after saving its state */
-    KURC_STATUS_COUNT
 };
 
 /* A place in a Kurfile.  line and col are 1-based; 0 means unknown.  file is
@@ -73,9 +72,6 @@ void kurc_err_clear(struct kurc_err *err);
 /* Writes "FILE:LINE:COL: message" (or "FILE: message", or "message" when the
  * place is unknown) into buf. */
 void kurc_err_format(const struct kurc_err *err, char *buf, size_t size);
-
-/* A short lower-case name for a status ("config error", ...). */
-const char *kurc_status_name(enum kurc_status status);
 
 /* The process exit code the CLI uses for a status: 0 for KURC_OK, 2 for
  * Kurfile and usage errors, 3 for a run stopped by a signal once its state

@@ -18,6 +18,9 @@ static const struct option data_opts[] = {{"target", required_argument, NULL, 't
                                           {"number", required_argument, NULL, 'n'},
                                           {NULL, 0, NULL, 0}};
 
+/* kurc dump: the Kurfile as JSON (below). */
+static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err);
+
 static const struct kurc_cli_command commands[] = {
     {"train", "train the model (kurc-train is this command)", "[--step] ",
      "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
@@ -31,7 +34,7 @@ static const struct kurc_cli_command commands[] = {
      "c:b", build_opts, kurc_cmd_build},
     {"dump", "print the resolved Kurfile as JSON", "[-p] ",
      "  -p, --pre-parse  print the merged Kurfile before templates are evaluated\n", "p",
-     dump_opts, kurc_cmd_dump},
+     dump_opts, cmd_dump},
     {"data", "print the first batch of a data section", "[-t TARGET] [--assemble] [-n N] ",
      "  -t, --target T   train, validate, test, evaluate or auto (default auto)\n"
      "  --assemble       build the model first (adds model-derived sources)\n"
@@ -44,7 +47,7 @@ const struct kurc_cli_command *kurc_cli_commands(void) {
     return commands;
 }
 
-enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err) {
+static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
     enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
     if (st)

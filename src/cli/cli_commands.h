@@ -32,7 +32,6 @@ struct kurc_cli_command {
 const struct kurc_cli_command *kurc_cli_commands(void);
 
 /* Commands. */
-enum kurc_status kurc_cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err);
 enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err);
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err);
 

@@ -101,7 +101,8 @@ void kurc_optimizer_free(struct kurc_optimizer *o) {
     free(o);
 }
 
-float kurc_optimizer_rate(const struct kurc_optimizer *o) {
+/* The learning rate the next step will use (decay applied). */
+static float kurc_optimizer_rate(const struct kurc_optimizer *o) {
     return (float)(o->learning_rate / (1.0 + (double)o->decay * (double)o->iterations));
 }
 

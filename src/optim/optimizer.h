@@ -94,7 +94,4 @@ void kurc_optimizer_free(struct kurc_optimizer *o);
  * before clipping (computed when clipping by norm, else 0). */
 double kurc_optimizer_step(struct kurc_optimizer *o, struct kurc_params *p, float lr_scale);
 
-/* The learning rate the next step will use (decay applied). */
-float kurc_optimizer_rate(const struct kurc_optimizer *o);
-
 #endif

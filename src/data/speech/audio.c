@@ -65,8 +65,10 @@ static int sample_bits(int format) {
     }
 }
 
-enum kurc_status kurc_audio_resample(const float *in, int64_t n, int from, int to, float **out,
-                                     int64_t *n_out, const char *name, struct kurc_err *err) {
+/* Resamples n mono samples from rate `from` to rate `to` (libsamplerate);
+ * *out is malloc'ed, *n_out its length. */
+static enum kurc_status kurc_audio_resample(const float *in, int64_t n, int from, int to, float **out,
+                                            int64_t *n_out, const char *name, struct kurc_err *err) {
     double ratio = (double)to / (double)from;
     int64_t cap = (int64_t)((double)n * ratio) + 16;
     float *buf = malloc((size_t)cap * sizeof *buf);
@@ -154,8 +156,8 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     out->file_rate = info.samplerate;
     out->bits = sample_bits(info.format);
     if (info.samplerate != KURC_AUDIO_RATE && got > 0) {
-        float *resampled;
-        int64_t n;
+        float *resampled = NULL;
+        int64_t n = 0;
         st = kurc_audio_resample(mono, (int64_t)got, info.samplerate, KURC_AUDIO_RATE, &resampled,
                                  &n, name, err);
         if (st)

@@ -39,9 +39,4 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
                                    struct kurc_audio *out, struct kurc_err *err);
 void kurc_audio_release(struct kurc_audio *a);
 
-/* Resamples n mono samples from rate `from` to rate `to` (libsamplerate);
- * *out is malloc'ed, *n_out its length. */
-enum kurc_status kurc_audio_resample(const float *in, int64_t n, int from, int to, float **out,
-                                     int64_t *n_out, const char *name, struct kurc_err *err);
-
 #endif

@@ -129,7 +129,8 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
     return KURC_OK;
 }
 
-enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_err *err) {
+/* Extracts the archive into dir (created when missing). */
+static enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_err *err) {
     char *failed = NULL;
     int e = kurc_path_make_dirs(dir, &failed);
     enum kurc_status st =

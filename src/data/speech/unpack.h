@@ -15,9 +15,6 @@
 
 #include "base/status.h"
 
-/* Extracts the archive into dir (created when missing). */
-enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_err *err);
-
 /* The directory archive unpacks into: beside it, named by the archive
  * without its extension ("data/lsdc.tar.gz" -> "data/lsdc"; "x.d" when
  * there is no archive extension).  It is extracted unless it holds the

@@ -57,7 +57,8 @@ enum kurc_status kurc_loop_var_name(struct kurc_model *m, struct kurc_container 
     return st;
 }
 
-bool kurc_container_suppressed(const struct kurc_container *c) {
+/* True when c or one of its ancestors has `when` false. */
+static bool kurc_container_suppressed(const struct kurc_container *c) {
     for (; c; c = c->parent)
         if (!c->when)
             return true;

@@ -28,9 +28,6 @@ enum kurc_status kurc_loop_var_name(struct kurc_model *m, struct kurc_container 
                                     const char *key, const char *fallback,
                                     struct kurc_value **out, struct kurc_err *err);
 
-/* True when c or one of its ancestors has `when` false. */
-bool kurc_container_suppressed(const struct kurc_container *c);
-
 /* Applies the layers under c (c itself when it is a layer; an operator's
  * leaves in order) as one chain: the first layer reads inputs[0..n), every
  * later one the previous output.  Layers switched off with `when` and
