@@ -43,7 +43,7 @@ struct kc_ctx {
     void *cublas_workspace;
     double *scratch; /* device, KC_SCRATCH_DOUBLES */
     double *host;    /* pinned host, 8 doubles: results of reductions */
-    /* convolution plans, one per geometry (cuda_conv.c) */
+    /* convolution plans, one per geometry (conv.c) */
     struct kc_conv_entry *conv;
     int n_conv;
     int next_victim;
@@ -77,7 +77,7 @@ bool kc_launched(struct kc_ctx *c, const char *op, const char *kernel);
 /* Blocks for a grid-stride loop over n items with `threads` per block. */
 unsigned kc_blocks(const struct kc_ctx *c, int64_t n, int threads);
 
-/* --- slots (cuda_backend.c, cuda_gemm.c, cuda_conv.c, *.cu) --- */
+/* --- slots (backend.c, gemm.c, conv.c, *.cu) --- */
 
 void kc_fill(struct kurc_backend *be, float *x, int64_t n, float value);
 void kc_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
@@ -145,13 +145,13 @@ void kc_rmsprop_step(struct kurc_backend *be, int64_t n, float lr, float rho, fl
 void kc_adadelta_step(struct kurc_backend *be, int64_t n, float lr, float rho, float eps, float *p,
                       const float *g, float *a, float *d);
 
-/* Convolution plans (cuda_conv.c): made at creation, freed with the
+/* Convolution plans (conv.c): made at creation, freed with the
  * backend. */
 enum kurc_status kc_conv_cache_init(struct kc_ctx *c);
 void kc_conv_cache_free(struct kc_ctx *c);
 
-/* Recurrent steps (cuda_rnn.cu), CTC (cuda_ctc.cu), batch norm in pieces
- * (cuda_reduce.cu). */
+/* Recurrent steps (rnn.cu), CTC (ctc.cu), batch norm in pieces
+ * (reduce.cu). */
 void kc_rnn_forward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_forward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_backward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);

@@ -1,4 +1,4 @@
-/* cpu_backend.c - the CPU backend's op table and memory (host memory: the
+/* backend.c - the CPU backend's op table and memory (host memory: the
  * "device" pointers are ordinary pointers). */
 #include "kernels/cpu/cpu_backend.h"
 

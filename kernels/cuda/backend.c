@@ -1,4 +1,4 @@
-/* cuda_backend.c - the CUDA backend's context, memory, error recording and
+/* backend.c - the CUDA backend's context, memory, error recording and
  * op table (see cuda_backend.h; the kernels are in the other files of this
  * directory).
  *

@@ -1,4 +1,4 @@
-/* cpu_gemm.c - dense algebra of the CPU backend: matrix products through
+/* gemm.c - dense algebra of the CPU backend: matrix products through
  * OpenBLAS (row-major cblas_sgemm) and the bias addition and bias gradient
  * that go with them. */
 #include <assert.h>

@@ -1,4 +1,4 @@
-/* cpu_elementwise.c - the CPU backend's element-wise kernels: fill,
+/* elementwise.c - the CPU backend's element-wise kernels: fill,
  * activations, softmax, arithmetic, strided copies, embedding gathers and
  * dropout masks (contracts in src/core/backend.h).
  *

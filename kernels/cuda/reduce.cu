@@ -1,4 +1,4 @@
-/* cuda_reduce.cu - the CUDA backend's reductions: sums to the host, the
+/* reduce.cu - the CUDA backend's reductions: sums to the host, the
  * bias gradient, batch normalisation, softmax and the per-row losses.
  *
  * Determinism: every sum is taken in a fixed order - per-thread partial
@@ -309,7 +309,7 @@ void kc_bias_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const
     launched(be, "bias_backward", "bias_final_kernel");
 }
 
-/* --- batch normalisation (cpu_norm.c, step for step) ---------------------------- */
+/* --- batch normalisation (kernels/cpu/norm.c, step for step) ------------------ */
 
 /* Per-channel values after the partials: F_* slots of `channels` doubles. */
 enum { F_DMU = 0, F_HI, F_LO, F_SCALE, F_COUNT };
@@ -638,7 +638,7 @@ void kc_softmax_backward(struct kurc_backend *be, bool log, int64_t rows, int64_
     launched(be, "softmax_backward", "softmax_backward_kernel");
 }
 
-/* Kur's cce (cpu_loss.c): p / sum(p) clipped to [eps, 1 - eps], in double. */
+/* Kur's cce (kernels/cpu/loss.c): p / sum(p) clipped to [eps, 1 - eps], in double. */
 #define CCE_LO ((double)KURC_CCE_EPSILON)
 #define CCE_HI ((double)(1.0f - KURC_CCE_EPSILON))
 

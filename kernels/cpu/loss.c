@@ -1,4 +1,4 @@
-/* cpu_loss.c - the CPU backend's losses (Kur's categorical cross-entropy and
+/* loss.c - the CPU backend's losses (Kur's categorical cross-entropy and
  * mean squared error, per row), the reductions to the host and clip. */
 #include <math.h>
 

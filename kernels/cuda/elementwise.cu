@@ -1,4 +1,4 @@
-/* cuda_elementwise.cu - the CUDA backend's element-wise kernels: fill,
+/* elementwise.cu - the CUDA backend's element-wise kernels: fill,
  * activations, arithmetic, clip, dropout, embedding gathers, bias
  * addition, the optimizer steps and mse's gradient; plus the helpers of
  * the library-call files (scaling for k == 0 products, transposes and
@@ -345,7 +345,7 @@ void kc_adadelta_step(struct kurc_backend *be, int64_t n, float lr, float rho, f
     LAUNCH(be, "adadelta_step", adadelta_kernel, n, n, lr, rho, eps, p, g, a, d);
 }
 
-/* --- helpers for cuda_gemm.c and cuda_conv.c --------------------------------- */
+/* --- helpers for gemm.c and conv.c ------------------------------------------- */
 
 static __global__ void scale_matrix_kernel(int64_t total, int64_t n, float beta, float *c,
                                            int64_t ldc) {

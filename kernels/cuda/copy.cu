@@ -1,4 +1,4 @@
-/* cuda_copy.cu - copy_strided on the GPU: transposes, slices,
+/* copy.cu - copy_strided on the GPU: transposes, slices,
  * concatenation, repetition and their gradients (src/core/backend.h).
  *
  * The view is first reduced to the fewest axes (as cpu_copy_strided does:
