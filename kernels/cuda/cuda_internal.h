@@ -151,7 +151,7 @@ enum kurc_status kc_conv_cache_init(struct kc_ctx *c);
 void kc_conv_cache_free(struct kc_ctx *c);
 
 /* Recurrent steps (rnn.cu), CTC (ctc.cu), batch norm in pieces
- * (reduce.cu). */
+ * (norm.cu). */
 void kc_rnn_forward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_forward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
 void kc_rnn_backward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
