@@ -76,7 +76,7 @@ unsigned kc_blocks(const struct kc_ctx *c, int64_t n, int threads) {
 }
 
 /* Non-blocking: a recorded failure, or an error a finished kernel left. */
-static enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) {
+enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (!c->failed) {
         cudaError_t e = cudaStreamQuery(c->stream);
@@ -97,7 +97,7 @@ void kurc_cuda_backend_fail(struct kurc_backend *be, const char *op, const char 
 
 static const double MiB = 1024.0 * 1024.0;
 
-static void *kc_alloc(struct kurc_backend *be, size_t bytes) {
+void *kc_alloc(struct kurc_backend *be, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed)
         return NULL;
@@ -124,14 +124,14 @@ static void *kc_alloc(struct kurc_backend *be, size_t bytes) {
     return p;
 }
 
-static void kc_free(struct kurc_backend *be, void *ptr) {
+void kc_free(struct kurc_backend *be, void *ptr) {
     if (ptr)
         kc_cuda_ok(kc_ctx_of(be), cudaFree(ptr), "free", "cudaFree");
 }
 
 /* Pageable host memory: cudaMemcpyAsync returns once src is staged, so the
  * caller may reuse it at once. */
-static void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0)
         return;
@@ -140,7 +140,7 @@ static void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_
 }
 
 /* Waits for the data; after a failure dst is zeroed (callers check). */
-static void kc_download(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_download(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (bytes == 0)
         return;
@@ -153,7 +153,7 @@ static void kc_download(struct kurc_backend *be, void *dst, const void *src, siz
 }
 
 /* The regions must not overlap. */
-static void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0 || dst == src)
         return;
@@ -161,14 +161,14 @@ static void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t 
                "cudaMemcpyAsync (device to device)");
 }
 
-static void kc_zero(struct kurc_backend *be, void *dst, size_t bytes) {
+void kc_zero(struct kurc_backend *be, void *dst, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0)
         return;
     kc_cuda_ok(c, cudaMemsetAsync(dst, 0, bytes, c->stream), "zero", "cudaMemsetAsync");
 }
 
-static void kc_synchronize(struct kurc_backend *be) {
+void kc_synchronize(struct kurc_backend *be) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (!c->failed)
         kc_cuda_ok(c, cudaStreamSynchronize(c->stream), "synchronize", "cudaStreamSynchronize");
@@ -178,58 +178,8 @@ static void kc_synchronize(struct kurc_backend *be) {
 
 static const struct kurc_backend_ops cuda_ops = {
     .name = "cuda",
-    .alloc = kc_alloc,
-    .free = kc_free,
-    .upload = kc_upload,
-    .download = kc_download,
-    .copy = kc_copy,
-    .zero = kc_zero,
-    .fill = kc_fill,
-    .synchronize = kc_synchronize,
-    .check = kc_check,
-    .gemm = kc_gemm,
-    .bias_add = kc_bias_add,
-    .bias_backward = kc_bias_backward,
-    .conv_workspace = kc_conv_workspace,
-    .conv_forward = kc_conv_forward,
-    .conv_backward_data = kc_conv_backward_data,
-    .conv_backward_filter = kc_conv_backward_filter,
-    .pool_forward = kc_pool_forward,
-    .pool_backward = kc_pool_backward,
-    .act_forward = kc_act_forward,
-    .act_backward = kc_act_backward,
-    .softmax_forward = kc_softmax_forward,
-    .softmax_backward = kc_softmax_backward,
-    .add = kc_add,
-    .mul = kc_mul,
-    .axpby = kc_axpby,
-    .mul_backward = kc_mul_backward,
-    .copy_strided = kc_copy_strided,
-    .gather = kc_gather,
-    .gather_backward = kc_gather_backward,
-    .dropout_forward = kc_dropout_forward,
-    .batchnorm_forward = kc_batchnorm_forward,
-    .batchnorm_backward = kc_batchnorm_backward,
-    .cce_forward = kc_cce_forward,
-    .cce_backward = kc_cce_backward,
-    .mse_forward = kc_mse_forward,
-    .mse_backward = kc_mse_backward,
-    .sum = kc_sum,
-    .sum_squares = kc_sum_squares,
-    .clip = kc_clip,
-    .sgd_step = kc_sgd_step,
-    .adam_step = kc_adam_step,
-    .rmsprop_step = kc_rmsprop_step,
-    .adadelta_step = kc_adadelta_step,
-    .rnn_forward_gates = kc_rnn_forward_gates,
-    .rnn_forward_step = kc_rnn_forward_step,
-    .rnn_backward_step = kc_rnn_backward_step,
-    .rnn_backward_gates = kc_rnn_backward_gates,
-    .ctc_workspace = kc_ctc_workspace,
-    .ctc_forward = kc_ctc_forward,
-    .ctc_backward = kc_ctc_backward,
-    .batchnorm_sums = kc_batchnorm_sums,
-    .batchnorm_affine = kc_batchnorm_affine,
+#define KURC_SLOT(ret, slot, params) .slot = kc_##slot,
+#include "core/backend_slots.def"
 };
 
 /* --- creation ----------------------------------------------------------- */
