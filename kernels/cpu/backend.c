@@ -1,8 +1,9 @@
-/* backend.c - the CPU backend's op table and memory (host memory: the
- * "device" pointers are ordinary pointers). */
+/* backend.c - the CPU backend's lifecycle, memory (host memory: the
+ * "device" pointers are ordinary pointers), op table and registry entry. */
 #include "kernels/cpu/cpu_backend.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,27 @@
 
 /* Kernels vectorise best on 64-byte aligned arrays (AVX-512 lines). */
 #define CPU_ALIGNMENT 64
+
+void cpu_destroy(struct kurc_backend *be) {
+    free(be);
+}
+
+void cpu_describe(struct kurc_backend *be, char *buf, size_t size) {
+    (void)be;
+    int threads = openblas_get_num_threads();
+    snprintf(buf, size, "cpu with %d BLAS thread%s", threads, threads == 1 ? "" : "s");
+}
+
+/* Every slot has finished when it returns: no stream. */
+void *cpu_stream(struct kurc_backend *be) {
+    (void)be;
+    return NULL;
+}
+
+int cpu_device(struct kurc_backend *be) {
+    (void)be;
+    return -1;
+}
 
 void *cpu_alloc(struct kurc_backend *be, size_t bytes) {
     (void)be;
@@ -59,6 +81,7 @@ enum kurc_status cpu_check(struct kurc_backend *be, struct kurc_err *err) {
 
 static const struct kurc_backend_ops cpu_ops = {
     .name = "cpu",
+    .memory = KURC_MEMORY_HOST,
 #define KURC_SLOT(ret, slot, params) .slot = cpu_##slot,
 #include "core/backend_slots.def"
 };
@@ -73,11 +96,24 @@ struct kurc_backend *kurc_cpu_backend_create(int threads) {
     return be;
 }
 
-void kurc_cpu_backend_free(struct kurc_backend *be) {
-    free(be);
+/* --- the registry entry ------------------------------------------------------- */
+
+static int cpu_available(char *why, size_t why_size) {
+    if (why && why_size)
+        why[0] = '\0';
+    return 1;
 }
 
-int kurc_cpu_backend_threads(const struct kurc_backend *be) {
-    (void)be;
-    return openblas_get_num_threads();
+static enum kurc_status cpu_create(const struct kurc_backend_options *opt,
+                                   struct kurc_backend **out, struct kurc_err *err) {
+    *out = kurc_cpu_backend_create(opt->threads);
+    return *out ? KURC_OK
+                : kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");
 }
+
+const struct kurc_backend_type kurc_cpu_backend_type = {
+    .name = "cpu",
+    .memory = KURC_MEMORY_HOST,
+    .available = cpu_available,
+    .create = cpu_create,
+};

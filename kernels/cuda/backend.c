@@ -1,10 +1,10 @@
-/* backend.c - the CUDA backend's context, memory, error recording and
- * op table (see cuda_backend.h; the kernels are in the other files of this
- * directory).
+/* backend.c - the CUDA backend's context, lifecycle, memory, error
+ * recording, op table and registry entry (see cuda_backend.h; the kernels
+ * are in the other files of this directory).
  *
  * Ownership: the backend owns its stream, its cuBLAS and cuDNN handles,
  * cuBLAS's workspace, a device scratch for reductions, a few pinned host
- * doubles and the convolution plans; kurc_cuda_backend_free releases them.
+ * doubles and the convolution plans; destroy (kc_destroy) releases them.
  * Memory handed out by alloc belongs to the caller until free.
  */
 #include "kernels/cuda/cuda_backend.h"
@@ -86,11 +86,6 @@ enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) {
     if (!c->failed)
         return KURC_OK;
     return kurc_err_set(err, c->status, NULL, "%s", c->message);
-}
-
-void kurc_cuda_backend_fail(struct kurc_backend *be, const char *op, const char *call,
-                            const char *message) {
-    kc_fail(kc_ctx_of(be), KURC_E_BACKEND, op, call, message);
 }
 
 /* --- memory ------------------------------------------------------------- */
@@ -178,57 +173,35 @@ void kc_synchronize(struct kurc_backend *be) {
 
 static const struct kurc_backend_ops cuda_ops = {
     .name = "cuda",
+    .memory = KURC_MEMORY_DEVICE,
 #define KURC_SLOT(ret, slot, params) .slot = kc_##slot,
 #include "core/backend_slots.def"
 };
 
-/* --- creation ----------------------------------------------------------- */
+/* --- lifecycle ---------------------------------------------------------- */
 
-int kurc_cuda_device_count(char *why, size_t why_size) {
-    int count = 0; /* left untouched when the call fails */
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        if (why && why_size)
-            snprintf(why, why_size, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
-        return 0;
-    }
-    if (count <= 0) {
-        if (why && why_size)
-            snprintf(why, why_size, "cudaGetDeviceCount found no device");
-        return 0;
-    }
-    if (why && why_size)
-        why[0] = '\0';
-    return count;
+int kc_device(struct kurc_backend *be) {
+    return kc_ctx_of(be)->device;
 }
 
-bool kurc_backend_is_cuda(const struct kurc_backend *be) {
-    return be && be->ops == &cuda_ops;
+void *kc_stream(struct kurc_backend *be) {
+    return (void *)kc_ctx_of(be)->stream;
 }
 
-int kurc_cuda_backend_device(const struct kurc_backend *be) {
-    return ((const struct kc_ctx *)be->ctx)->device;
-}
-
-void *kurc_cuda_backend_stream(const struct kurc_backend *be) {
-    return (void *)((const struct kc_ctx *)be->ctx)->stream;
-}
-
-void kurc_cuda_backend_describe(const struct kurc_backend *be, char *buf, size_t size) {
-    const struct kc_ctx *c = be->ctx;
+void kc_describe(struct kurc_backend *be, char *buf, size_t size) {
+    const struct kc_ctx *c = kc_ctx_of(be);
     struct cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, c->device) != cudaSuccess) {
         cudaGetLastError();
-        snprintf(buf, size, "device %d", c->device);
+        snprintf(buf, size, "cuda on device %d", c->device);
         return;
     }
-    snprintf(buf, size, "%s (device %d, sm_%d%d, %d SMs, %.1f GiB%s)", prop.name, c->device,
+    snprintf(buf, size, "cuda on %s (device %d, sm_%d%d, %d SMs, %.1f GiB%s)", prop.name, c->device,
              prop.major, prop.minor, prop.multiProcessorCount,
              (double)prop.totalGlobalMem / (1024.0 * MiB), c->allow_tf32 ? ", TF32 allowed" : "");
 }
 
-void kurc_cuda_backend_free(struct kurc_backend *be) {
+void kc_destroy(struct kurc_backend *be) {
     if (!be)
         return;
     struct kc_ctx *c = be->ctx;
@@ -252,21 +225,46 @@ void kurc_cuda_backend_free(struct kurc_backend *be) {
     free(be);
 }
 
+/* --- the registry entry ------------------------------------------------- */
+
+static int cuda_available(char *why, size_t why_size) {
+    int count = 0; /* left untouched when the call fails */
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        if (why && why_size)
+            snprintf(why, why_size, "no CUDA device is visible (cudaGetDeviceCount: %s)",
+                     cudaGetErrorString(e));
+        return 0;
+    }
+    if (count <= 0) {
+        if (why && why_size)
+            snprintf(why, why_size,
+                     "no CUDA device is visible (cudaGetDeviceCount found no device)");
+        return 0;
+    }
+    if (why && why_size)
+        why[0] = '\0';
+    return count;
+}
+
 /* The recorded failure as the function's error, after freeing be. */
 static enum kurc_status creation_failed(struct kurc_backend *be, struct kurc_err *err) {
     struct kc_ctx *c = be->ctx;
     enum kurc_status st = kurc_err_set(err, c->status, NULL, "%s", c->message);
-    kurc_cuda_backend_free(be);
+    kc_destroy(be);
     return st;
 }
 
-enum kurc_status kurc_cuda_backend_create(const struct kurc_cuda_options *opt,
-                                          struct kurc_backend **out, struct kurc_err *err) {
+/* Sets the device for this thread, creates the stream, cuBLAS and cuDNN
+ * handles and scratch memory; on failure KURC_E_BACKEND with the call. */
+static enum kurc_status cuda_create(const struct kurc_backend_options *opt,
+                                    struct kurc_backend **out, struct kurc_err *err) {
     *out = NULL;
     char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
+    int count = cuda_available(why, sizeof why);
     if (count == 0)
-        return kurc_err_set(err, KURC_E_BACKEND, NULL, "no CUDA device is visible (%s)", why);
+        return kurc_err_set(err, KURC_E_BACKEND, NULL, "%s", why);
     if (opt->device < 0 || opt->device >= count)
         return kurc_err_set(err, KURC_E_BACKEND, NULL,
                             "CUDA device %d does not exist: %d device%s visible", opt->device,
@@ -325,3 +323,10 @@ enum kurc_status kurc_cuda_backend_create(const struct kurc_cuda_options *opt,
     *out = be;
     return KURC_OK;
 }
+
+const struct kurc_backend_type kurc_cuda_backend_type = {
+    .name = "cuda",
+    .memory = KURC_MEMORY_DEVICE,
+    .available = cuda_available,
+    .create = cuda_create,
+};

@@ -255,10 +255,17 @@ struct kurc_ctc_geom {
     int64_t label_shift; /* added to every label: 0, or 1 (warp) */
 };
 
+/* Where a backend keeps the arrays its slots work on. */
+enum kurc_memory {
+    KURC_MEMORY_HOST,   /* host memory: the host may read and write it */
+    KURC_MEMORY_DEVICE, /* a device's: the host reaches it through upload and download */
+};
+
 struct kurc_backend;
 
 struct kurc_backend_ops {
-    const char *name;
+    const char *name; /* its registry entry's name: "cpu", "cuda" */
+    enum kurc_memory memory;
     /* One member per slot of core/backend_slots.def, which has the
      * contracts, in its order. */
 #define KURC_SLOT(ret, slot, params) ret(*slot) params;
@@ -270,6 +277,41 @@ struct kurc_backend {
     const struct kurc_backend_ops *ops;
     void *ctx;
 };
+
+/* What a backend is created with (src/train/backend_select.c fills it from
+ * settings.backend and the environment); each backend reads the fields
+ * that concern it. */
+struct kurc_backend_options {
+    int threads;     /* host backends: BLAS threads; 0 leaves the library's own */
+    int device;      /* device backends: the device's ordinal (CUDA: after
+                      * CUDA_VISIBLE_DEVICES) */
+    int rank;        /* the global rank, for messages; -1: a single process */
+    bool allow_tf32; /* device backends: matrix products and convolutions may
+                      * use TF32 tensor cores (~1e-3 relative error) */
+    bool find;       /* device backends: choose convolution algorithms by
+                      * timing them instead of by the library's heuristics */
+};
+
+/* A kind of backend, as the registry (kernels/backends.h) lists it: one
+ * const struct in each backend's folder. */
+struct kurc_backend_type {
+    const char *name;        /* settings.backend's name for it, and its ops' */
+    enum kurc_memory memory; /* as its ops' */
+    /* How many devices it can run on here (host backends: 1); 0 when it
+     * cannot run, and then `why` (may be NULL) says why, e.g. "no CUDA
+     * device is visible (cudaGetDeviceCount: ...)".  Never fails otherwise. */
+    int (*available)(char *why, size_t why_size);
+    /* Creates an instance (free it with kurc_backend_release); on failure
+     * KURC_E_BACKEND with the call that failed. */
+    enum kurc_status (*create)(const struct kurc_backend_options *opt, struct kurc_backend **out,
+                               struct kurc_err *err);
+};
+
+/* Destroys a backend made by its type's create (NULL: nothing to do). */
+static inline void kurc_backend_release(struct kurc_backend *be) {
+    if (be)
+        be->ops->destroy(be);
+}
 
 /* The backend's recorded failure (see kurc_backend_ops.check), KURC_OK when
  * there is none or the backend cannot fail. */

@@ -29,7 +29,6 @@
 #include "core/exec.h"
 #include "cudatest.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cuda/cuda_backend.h"
 #include "loss/loss.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
@@ -283,7 +282,7 @@ int main(void) {
     run_model("batch norm + dropout", path, 24, 0.0f, 1.0f, cpu, gpu);
     remove_kurfile(path);
     run_model("uber", KURC_TEST_KURFILES "/models/uber.yml", 4, -1.0f, 1.0f, cpu, gpu);
-    kurc_cuda_backend_free(gpu);
-    kurc_cpu_backend_free(cpu);
+    kurc_backend_release(gpu);
+    kurc_backend_release(cpu);
     return ct_exit_code();
 }

@@ -18,8 +18,8 @@
  *     thousands of products in another order;
  *   - 1e-10: sum and sum_squares (double accumulation).
  * The recurrent steps, CTC and batch norm in pieces are tested too.
- * Without a GPU the test prints "skipped: no CUDA device (...)" and exits
- * 77.
+ * Without a GPU the test prints "skipped: no CUDA device is visible (...)"
+ * and exits 77.
  */
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +29,6 @@
 #include "base/rng.h"
 #include "cudatest.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cuda/cuda_backend.h"
 
 static struct kurc_backend *cpu, *gpu;
 
@@ -930,7 +929,7 @@ static void test_out_of_memory(void) {
         ct_fail("out of memory is reported", st ? err.msg : "no error recorded");
     if (kurc_backend_check(be, &err) != KURC_E_BACKEND)
         ct_fail("out of memory", "the failure is not sticky");
-    kurc_cuda_backend_free(be);
+    kurc_backend_release(be);
 }
 
 int main(void) {
@@ -948,7 +947,7 @@ int main(void) {
     printf("-- convolutions in NCHW (KURC_CUDNN_NCHW=1)\n");
     test_conv();
     ct_backend_ok(gpu, "NCHW convolutions");
-    kurc_cuda_backend_free(gpu);
+    kurc_backend_release(gpu);
     gpu = nhwc;
     unsetenv("KURC_CUDNN_NCHW");
     test_pool();
@@ -966,8 +965,8 @@ int main(void) {
     test_ctc();
     test_bn_parts();
     ct_backend_ok(gpu, "no failure recorded");
-    kurc_cuda_backend_free(gpu);
-    kurc_cpu_backend_free(cpu);
+    kurc_backend_release(gpu);
+    kurc_backend_release(cpu);
     test_out_of_memory();
     return ct_exit_code();
 }
