@@ -15,9 +15,6 @@
 #include "base/kurc_config.h"
 #include "base/log.h"
 #include "comm/comm_nccl.h"
-#if KURC_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.h"
-#endif
 
 struct staged {
     struct kurc_comm *inner;
@@ -113,16 +110,6 @@ static enum kurc_status staged_create(struct kurc_comm *inner, struct kurc_backe
     return KURC_OK;
 }
 
-/* True when be keeps its memory on a device. */
-static bool on_device(const struct kurc_backend *be) {
-#if KURC_HAVE_CUDA
-    return kurc_backend_is_cuda(be);
-#else
-    (void)be;
-    return false;
-#endif
-}
-
 static bool nccl_allowed(void) {
     const char *v = getenv("KURC_NCCL");
     return !(v && (strcmp(v, "0") == 0 || strcmp(v, "off") == 0 || strcmp(v, "OFF") == 0));
@@ -135,7 +122,7 @@ enum kurc_status kurc_comm_attach_backend(struct kurc_comm **comm, struct kurc_b
         return KURC_OK;
     /* every rank learns how many ranks compute on a device and can use
      * NCCL, so that all take the same path */
-    bool device = on_device(be);
+    bool device = be->ops->memory == KURC_MEMORY_DEVICE;
     bool nccl = device && KURC_HAVE_NCCL && nccl_allowed();
     double counts[2] = {device ? 1 : 0, nccl ? 1 : 0};
     enum kurc_status st = c->ops->allreduce_double(c, counts, 2, err);

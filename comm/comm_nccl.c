@@ -1,13 +1,14 @@
 /* comm_nccl.c - the NCCL communicator (see comm_nccl.h).
  *
  * allreduce_float sums device buffers with ncclAllReduce (ncclSum) on the
- * CUDA backend's stream, so it is ordered after the backward pass that
- * filled the gradients and before the optimizer step that reads them,
- * without waiting on the host.  Host collectives (allreduce_double,
- * broadcast, barrier) and abort go to the communicator NCCL was
- * bootstrapped over (MPI), which this one owns.  Bootstrap: rank 0 makes
- * the unique id (ncclGetUniqueId), the wrapped communicator broadcasts it,
- * every rank joins with ncclCommInitRank on its backend's device.
+ * backend's native stream (kurc_backend_ops.stream, a cudaStream_t), so it
+ * is ordered after the backward pass that filled the gradients and before
+ * the optimizer step that reads them, without waiting on the host.  Host
+ * collectives (allreduce_double, broadcast, barrier) and abort go to the
+ * communicator NCCL was bootstrapped over (MPI), which this one owns.
+ * Bootstrap: rank 0 makes the unique id (ncclGetUniqueId), the wrapped
+ * communicator broadcasts it, every rank joins with ncclCommInitRank on its
+ * backend's device (kurc_backend_ops.device).
  *
  * Errors name the rank and the call; an error a peer's failure leaves in
  * the communicator (ncclCommGetAsyncError) is reported by the next
@@ -19,7 +20,6 @@
 #include <stdlib.h>
 
 #include "comm/comm_nccl.h"
-#include "kernels/cuda/cuda_backend.h"
 
 struct nccl {
     struct kurc_comm *inner;
@@ -128,7 +128,7 @@ enum kurc_status kurc_comm_nccl_create(struct kurc_comm *inner, struct kurc_back
                    ? nccl_error(0, NULL, "ncclGetUniqueId", r, err)
                    : kurc_err_set(err, KURC_E_COMM, NULL,
                                   "rank %d: rank 0 could not make NCCL's unique id", inner->rank);
-    int device = kurc_cuda_backend_device(be);
+    int device = be->ops->device(be);
     cudaError_t ce = cudaSetDevice(device);
     if (ce != cudaSuccess)
         return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: cudaSetDevice(%d) failed: %s",
@@ -149,7 +149,7 @@ enum kurc_status kurc_comm_nccl_create(struct kurc_comm *inner, struct kurc_back
     }
     s->inner = inner;
     s->be = be;
-    s->stream = (cudaStream_t)kurc_cuda_backend_stream(be);
+    s->stream = (cudaStream_t)be->ops->stream(be);
     *c = *inner;
     c->ops = &nccl_ops;
     c->ctx = s;

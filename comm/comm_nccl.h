@@ -27,7 +27,8 @@ enum kurc_status kurc_comm_attach_backend(struct kurc_comm **comm, struct kurc_b
                                           struct kurc_err *err);
 
 /* The NCCL communicator over `inner` (an MPI communicator, whose host
- * collectives bootstrap and serve it) for the CUDA backend be; collective.
+ * collectives bootstrap and serve it) for be, a backend whose memory is a
+ * CUDA device's (its native stream a cudaStream_t); collective.
  * On success *out owns inner.  Only in builds with NCCL (comm_nccl.c). */
 enum kurc_status kurc_comm_nccl_create(struct kurc_comm *inner, struct kurc_backend *be,
                                        struct kurc_comm **out, struct kurc_err *err);

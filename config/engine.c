@@ -31,7 +31,7 @@ struct kurc_engine {
     const struct kurc_value *templates;
     struct kurc_sources *sources;
     char *kurfile_dir;
-    int gpu_count;
+    int (*gpu_count)(void);
     int eval_depth;
 };
 
@@ -133,7 +133,7 @@ const struct kurc_value *kurc_engine_template(const struct kurc_engine *engine, 
     return kurc_map_get(engine->templates, name);
 }
 
-void kurc_engine_set_gpu_count(struct kurc_engine *engine, int count) {
+void kurc_engine_set_gpu_count(struct kurc_engine *engine, int (*count)(void)) {
     engine->gpu_count = count;
 }
 
@@ -158,7 +158,8 @@ static enum kurc_status env_load_file(void *ctx, const char *path, int is_yaml,
 }
 
 static int env_gpu_count(void *ctx) {
-    return ((struct kurc_engine *)ctx)->gpu_count;
+    int (*count)(void) = ((struct kurc_engine *)ctx)->gpu_count;
+    return count ? count() : 0;
 }
 
 static enum kurc_status render(struct kurc_engine *e, const struct kurc_value *s,

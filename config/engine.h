@@ -59,8 +59,9 @@ void kurc_engine_register(struct kurc_engine *engine, const char *name, const ch
 void kurc_engine_set_templates(struct kurc_engine *engine, const struct kurc_value *templates);
 const struct kurc_value *kurc_engine_template(const struct kurc_engine *engine, const char *name);
 
-/* Number of GPUs the gpu_count() template global reports (default 0). */
-void kurc_engine_set_gpu_count(struct kurc_engine *engine, int count);
+/* What the gpu_count() template global reports: count(), asked each time
+ * a template calls it (NULL, the default: 0). */
+void kurc_engine_set_gpu_count(struct kurc_engine *engine, int (*count)(void));
 
 /* Evaluates a value as Kur's Engine.evaluate does: a string is rendered and
  * coerced until it stops changing; numbers, booleans and null pass through;

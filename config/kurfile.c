@@ -181,6 +181,7 @@ enum kurc_status kurc_kurfile_parse(struct kurc_kurfile *kf,
     kurc_value_free(kf->data);
     kf->data = kurc_value_copy(kf->raw);
     kf->engine = kurc_engine_create(kf->path, kf->sources);
+    kurc_engine_set_gpu_count(kf->engine, kf->gpu_count);
     push_base_scope(kf);
     for (size_t s = 0; s < N_SECTIONS && st == KURC_OK; s++) {
         const char *key = NULL;

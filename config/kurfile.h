@@ -35,6 +35,8 @@ struct kurc_kurfile {
     struct kurc_value *raw;       /* merged tree before parsing */
     struct kurc_value *data;      /* after kurc_kurfile_parse: the parsed tree */
     struct kurc_engine *engine;   /* after parsing: the scopes the model builder extends */
+    int (*gpu_count)(void);       /* for the gpu_count() template global (NULL: 0); set
+                                   * before parsing, called only if a template asks */
 };
 
 /* Loads path and its includes.  *out is new; free with kurc_kurfile_free. */

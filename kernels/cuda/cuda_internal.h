@@ -1,7 +1,8 @@
 /* cuda_internal.h - the CUDA backend's private context, its error
- * recording, and its kernels: one function per slot of struct
- * kurc_backend_ops (contracts in src/core/backend.h), defined in the .c files
- * (library calls) and the .cu files (kurc's own kernels).
+ * recording, and its functions: kc_<slot> for every slot of struct
+ * kurc_backend_ops (contracts in core/backend_slots.def), each in the file
+ * named for what it computes - the .c files (library calls) and the .cu
+ * files (kurc's own kernels).
  *
  * Errors: an op cannot return one, so the first failure is recorded in the
  * context (kc_fail*: op, call, library message, device and rank) and every
@@ -43,7 +44,7 @@ struct kc_ctx {
     void *cublas_workspace;
     double *scratch; /* device, KC_SCRATCH_DOUBLES */
     double *host;    /* pinned host, 8 doubles: results of reductions */
-    /* convolution plans, one per geometry (cuda_conv.c) */
+    /* convolution plans, one per geometry (conv.c) */
     struct kc_conv_entry *conv;
     int n_conv;
     int next_victim;
@@ -77,101 +78,20 @@ bool kc_launched(struct kc_ctx *c, const char *op, const char *kernel);
 /* Blocks for a grid-stride loop over n items with `threads` per block. */
 unsigned kc_blocks(const struct kc_ctx *c, int64_t n, int threads);
 
-/* --- slots (cuda_backend.c, cuda_gemm.c, cuda_conv.c, *.cu) --- */
+/* --- kc_<slot> for every slot (core/backend_slots.def) --- */
 
-void kc_fill(struct kurc_backend *be, float *x, int64_t n, float value);
-void kc_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
-             float alpha, const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-             float *c, int64_t ldc);
-void kc_bias_add(struct kurc_backend *be, int64_t rows, int64_t cols, float *y, const float *bias);
-void kc_bias_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *dy,
-                      float *dbias);
-size_t kc_conv_workspace(struct kurc_backend *be, const struct kurc_conv_geom *g);
-void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
-                     const float *w, float *y, void *workspace);
-void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *dy,
-                           const float *w, float *dx, void *workspace);
-void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geom *g,
-                             const float *x, const float *dy, float *dw, void *workspace);
-void kc_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
-                     float *y);
-void kc_pool_backward(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
-                      const float *y, const float *dy, float *dx);
-void kc_act_forward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
-                    const float *x, float *y);
-void kc_act_backward(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
-                     const float *x, const float *y, const float *dy, float *dx);
-void kc_softmax_forward(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
-                        const float *x, float *y);
-void kc_softmax_backward(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
-                         const float *y, const float *dy, float *dx);
-void kc_add(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
-void kc_mul(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
-void kc_axpby(struct kurc_backend *be, int64_t n, float alpha, const float *x, float beta,
-              float *y);
-void kc_mul_backward(struct kurc_backend *be, int64_t n, const float *dy, const float *other,
-                     float *dx);
-void kc_copy_strided(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
-                     float *dst, bool accumulate);
-void kc_gather(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows, const float *index,
-               const float *table, float *out);
-void kc_gather_backward(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
-                        const float *index, const float *dout, float *dtable);
-void kc_dropout_forward(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
-                        uint64_t offset, const float *x, float *y, float *mask);
-void kc_batchnorm_forward(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
-                          float eps, const float *x, const float *gamma, const float *beta,
-                          float *y, float *mean, float *invstd);
-void kc_batchnorm_backward(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
-                           const float *x, const float *dy, const float *gamma, const float *mean,
-                           const float *invstd, float *dx, float *dgamma, float *dbeta);
-void kc_cce_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                    const float *truth, float *loss);
-void kc_cce_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                     const float *truth, float scale, float *dpred);
-void kc_mse_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                    const float *truth, float *loss);
-void kc_mse_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                     const float *truth, float scale, float *dpred);
-void kc_sum(struct kurc_backend *be, int64_t n, const float *x, double *out);
-void kc_sum_squares(struct kurc_backend *be, int64_t n, const float *x, double *out);
-void kc_clip(struct kurc_backend *be, int64_t n, float limit, float *x);
-void kc_sgd_step(struct kurc_backend *be, int64_t n, float lr, float momentum, bool nesterov,
-                 float *p, const float *g, float *v);
-void kc_adam_step(struct kurc_backend *be, int64_t n, float lr_t, float beta1, float beta2,
-                  float eps, float *p, const float *g, float *m, float *v);
-void kc_rmsprop_step(struct kurc_backend *be, int64_t n, float lr, float rho, float eps, float *p,
-                     const float *g, float *a);
-void kc_adadelta_step(struct kurc_backend *be, int64_t n, float lr, float rho, float eps, float *p,
-                      const float *g, float *a, float *d);
+#define KURC_SLOT(ret, slot, params) ret kc_##slot params;
+#include "core/backend_slots.def"
 
-/* Convolution plans (cuda_conv.c): made at creation, freed with the
+/* The op table of those functions (table.c). */
+extern const struct kurc_backend_ops kurc_cuda_ops;
+
+/* Convolution plans (conv.c): made at creation, freed with the
  * backend. */
 enum kurc_status kc_conv_cache_init(struct kc_ctx *c);
 void kc_conv_cache_free(struct kc_ctx *c);
 
-/* Recurrent steps (cuda_rnn.cu), CTC (cuda_ctc.cu), batch norm in pieces
- * (cuda_reduce.cu). */
-void kc_rnn_forward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
-void kc_rnn_forward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
-void kc_rnn_backward_step(struct kurc_backend *be, const struct kurc_rnn_step *s);
-void kc_rnn_backward_gates(struct kurc_backend *be, const struct kurc_rnn_step *s);
-size_t kc_ctc_workspace(struct kurc_backend *be, const struct kurc_ctc_geom *g);
-void kc_ctc_forward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
-                    const float *labels, const float *label_len, const float *input_len,
-                    float scale, float *loss, void *workspace);
-void kc_ctc_backward(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
-                     const float *labels, const float *label_len, const float *input_len,
-                     float scale, float *dprob, void *workspace);
-void kc_batchnorm_sums(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
-                       const float *x, const float *dy, const double *center, double *s1,
-                       double *s2);
-void kc_batchnorm_affine(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
-                         const float *x, const float *hi, const float *lo, const float *k,
-                         const float *dy, const float *a, const float *b, float *out,
-                         bool accumulate);
-
-/* --- helpers of the library-call files, in the .cu files --- */
+/* --- helpers of gemm.c and conv.c, in elementwise.cu and copy.cu --- */
 
 /* c[i, j] = beta == 0 ? 0 : beta c[i, j] over m x n with row stride ldc
  * (a product with k == 0). */

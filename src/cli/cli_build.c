@@ -9,7 +9,6 @@
 #include "config/kurfile.h"
 #include "data/supplier.h"
 #include "model/model.h"
-#include "train/components.h"
 
 /* The parameter count of every layer: layer name -> int64_t *. */
 static GHashTable *layer_params(const struct kurc_model *m) {
@@ -114,14 +113,14 @@ static bool data_shape(void *ctx, const char *name, struct kurc_shape *shape) {
 
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
-    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
-    if (st)
+    enum kurc_status st = kurc_cli_load(args, &kf, err);
+    if (!kf)
         return st;
     struct kurc_model *m = NULL;
     struct kurc_dataset data;
     kurc_dataset_init(&data);
     const char *section = NULL;
-    if ((st = kurc_kurfile_parse(kf, kurc_all_components(), err)) == KURC_OK)
+    if (st == KURC_OK)
         st = pick_section(kf, args, &section, err);
     if (st == KURC_OK && section) {
         const struct kurc_value *list = kurc_map_get(kurc_kurfile_section(kf, section), "data");

@@ -6,6 +6,7 @@
 #include "base/strbuf.h"
 #include "config/kurfile.h"
 #include "config/value/json_dump.h"
+#include "train/backend_select.h"
 #include "train/components.h"
 
 static const struct option dump_opts[] = {{"pre-parse", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
@@ -47,13 +48,22 @@ const struct kurc_cli_command *kurc_cli_commands(void) {
     return commands;
 }
 
+enum kurc_status kurc_cli_load(const struct kurc_cli_args *args, struct kurc_kurfile **kf,
+                               struct kurc_err *err) {
+    enum kurc_status st = kurc_kurfile_load(args->kurfile, kf, err);
+    if (st) {
+        *kf = NULL;
+        return st;
+    }
+    (*kf)->gpu_count = kurc_visible_gpus;
+    return args->pre_parse ? KURC_OK : kurc_kurfile_parse(*kf, kurc_all_components(), err);
+}
+
 static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
-    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
-    if (st)
+    enum kurc_status st = kurc_cli_load(args, &kf, err);
+    if (!kf)
         return st;
-    if (!args->pre_parse)
-        st = kurc_kurfile_parse(kf, kurc_all_components(), err);
     if (st == KURC_OK) {
         struct kurc_strbuf out = KURC_STRBUF_INIT;
         kurc_json_dump(args->pre_parse ? kf->raw : kf->data, 4, true, &out);

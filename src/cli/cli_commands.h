@@ -5,6 +5,7 @@
 #include <getopt.h>
 
 #include "base/status.h"
+#include "config/kurfile.h"
 
 /* What every command receives after its flags are parsed. */
 struct kurc_cli_args {
@@ -30,6 +31,13 @@ struct kurc_cli_command {
 
 /* The NULL-name terminated table of commands. */
 const struct kurc_cli_command *kurc_cli_commands(void);
+
+/* Loads the Kurfile of args and, unless dump -p asked for the merged file
+ * only, parses it with kurc's components (and the GPUs this process sees
+ * for gpu_count()).  *kf is new (free it with kurc_kurfile_free) also on a
+ * parse error; NULL when loading failed. */
+enum kurc_status kurc_cli_load(const struct kurc_cli_args *args, struct kurc_kurfile **kf,
+                               struct kurc_err *err);
 
 /* Commands. */
 enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err);

@@ -16,20 +16,18 @@
 #include "comm/comm_nccl.h"
 #include "config/kurfile.h"
 #include "train/backend_select.h"
-#include "train/components.h"
 #include "train/run.h"
 
 enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
-    enum kurc_status st = kurc_kurfile_load(args->kurfile, &kf, err);
-    if (st)
+    enum kurc_status st = kurc_cli_load(args, &kf, err);
+    if (!kf)
         return st;
     struct kurc_run_options opt = {.step = args->step, .number = args->number,
                                    .target = args->mode};
     struct kurc_comm *comm = NULL;
     struct kurc_backend *be = NULL;
-    if ((st = kurc_kurfile_parse(kf, kurc_all_components(), err)) == KURC_OK &&
-        strcmp(args->command, "data") == 0) {
+    if (st == KURC_OK && strcmp(args->command, "data") == 0) {
         st = kurc_run_data(kf, &opt, err);
     } else if (st == KURC_OK) {
         st = kurc_comm_create(&comm, err);

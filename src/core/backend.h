@@ -4,7 +4,8 @@
  * numeric kernels on float32 arrays that live wherever the backend keeps
  * its memory (host memory for the CPU backend, device memory for CUDA).
  * Graph ops (src/ops) call these kernels and never touch device code, so a
- * model written once runs on every backend.
+ * model written once runs on every backend.  The slots, each with its
+ * contract, are listed once in core/backend_slots.def.
  *
  * Conventions, shared by every backend:
  *  - Arrays are dense, row-major, float32, channels last: a batch of 2-D
@@ -254,191 +255,21 @@ struct kurc_ctc_geom {
     int64_t label_shift; /* added to every label: 0, or 1 (warp) */
 };
 
+/* Where a backend keeps the arrays its slots work on. */
+enum kurc_memory {
+    KURC_MEMORY_HOST,   /* host memory: the host may read and write it */
+    KURC_MEMORY_DEVICE, /* a device's: the host reaches it through upload and download */
+};
+
 struct kurc_backend;
 
 struct kurc_backend_ops {
-    const char *name;
-
-    /* Memory.  alloc returns zeroed memory or NULL (the caller reports the
-     * size); upload/download copy between host and backend memory. */
-    void *(*alloc)(struct kurc_backend *be, size_t bytes);
-    void (*free)(struct kurc_backend *be, void *ptr);
-    void (*upload)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
-    void (*download)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
-    void (*copy)(struct kurc_backend *be, void *dst, const void *src, size_t bytes);
-    void (*zero)(struct kurc_backend *be, void *dst, size_t bytes);
-    void (*fill)(struct kurc_backend *be, float *x, int64_t n, float value);
-    /* Waits until every queued kernel has finished. */
-    void (*synchronize)(struct kurc_backend *be);
-    /* The backend's first failure, or KURC_OK.  Kernels cannot return
-     * errors, so a backend whose library calls can fail (CUDA: an
-     * out-of-memory cudaMalloc, a failed launch, a cuDNN status) records
-     * the FIRST failure - the op, the library call and its message - and
-     * reports it here; the failure is sticky (every later check returns
-     * it) and ops after it do nothing.  Callers check after allocating and
-     * after each batch (src/train).  Never blocks.  The CPU backend cannot
-     * fail and returns KURC_OK; NULL means the same (kurc_backend_check). */
-    enum kurc_status (*check)(struct kurc_backend *be, struct kurc_err *err);
-
-    /* C = alpha op(A) op(B) + beta C, row-major; op(A) is m x k, op(B) is
-     * k x n; lda, ldb, ldc are row strides of the stored matrices. */
-    void (*gemm)(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, int64_t n,
-                 int64_t k, float alpha, const float *a, int64_t lda, const float *b, int64_t ldb,
-                 float beta, float *c, int64_t ldc);
-
-    /* y[r, c] += bias[c] for rows x cols; db[c] += sum_r dy[r, c]. */
-    void (*bias_add)(struct kurc_backend *be, int64_t rows, int64_t cols, float *y,
-                     const float *bias);
-    void (*bias_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *dy,
-                          float *dbias);
-
-    /* Convolution without bias.  Workspace bytes from conv_workspace. */
-    size_t (*conv_workspace)(struct kurc_backend *be, const struct kurc_conv_geom *g);
-    void (*conv_forward)(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
-                         const float *w, float *y, void *workspace);
-    void (*conv_backward_data)(struct kurc_backend *be, const struct kurc_conv_geom *g,
-                               const float *dy, const float *w, float *dx, void *workspace);
-    void (*conv_backward_filter)(struct kurc_backend *be, const struct kurc_conv_geom *g,
-                                 const float *x, const float *dy, float *dw, void *workspace);
-
-    /* Pooling.  Backward gets the forward input and output; for max pooling
-     * the gradient goes to the first maximum of each window. */
-    void (*pool_forward)(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
-                         float *y);
-    void (*pool_backward)(struct kurc_backend *be, const struct kurc_pool_geom *g, const float *x,
-                          const float *y, const float *dy, float *dx);
-
-    /* y = act(x); dx += act'(x) dy (y is act(x), for activations whose
-     * derivative is cheaper from it).  alpha is the activation's
-     * parameter where it has one. */
-    void (*act_forward)(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
-                        const float *x, float *y);
-    void (*act_backward)(struct kurc_backend *be, enum kurc_act act, float alpha, int64_t n,
-                         const float *x, const float *y, const float *dy, float *dx);
-
-    /* Softmax (or log-softmax) over the last axis of rows x cols, stable
-     * against overflow; backward from the forward output y. */
-    void (*softmax_forward)(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
-                            const float *x, float *y);
-    void (*softmax_backward)(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
-                             const float *y, const float *dy, float *dx);
-
-    /* Element-wise arithmetic on n elements. */
-    void (*add)(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
-    void (*mul)(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y);
-    /* y = alpha x + beta y (beta 0 overwrites, whatever y held). */
-    void (*axpby)(struct kurc_backend *be, int64_t n, float alpha, const float *x, float beta,
-                  float *y);
-    /* dx += dy * other (the gradient of a product). */
-    void (*mul_backward)(struct kurc_backend *be, int64_t n, const float *dy, const float *other,
-                         float *dx);
-
-    /* dst[view] = src[view] (or += when accumulate): transposes, slices,
-     * concatenation and repetition are all strided copies. */
-    void (*copy_strided)(struct kurc_backend *be, const struct kurc_strided *view, const float *src,
-                         float *dst, bool accumulate);
-
-    /* Embedding lookup: out[i, :] = table[index[i], :] for n indices held as
-     * floats into a table of rows x width; backward scatters
-     * dtable[index[i], :] += dout[i, :].  Indices from data are checked at
-     * binding; one outside [0, rows) (or NaN), which only a computed index
-     * can be, reads a row of zeros and scatters nothing, so no kernel
-     * touches memory outside the table. */
-    void (*gather)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
-                   const float *index, const float *table, float *out);
-    void (*gather_backward)(struct kurc_backend *be, int64_t n, int64_t width, int64_t rows,
-                            const float *index, const float *dout, float *dtable);
-
-    /* Inverted dropout: mask[i] = (u(seed, offset + i) >= rate) / (1 - rate)
-     * with u the counter-based uniform of rng.h; y = x * mask. */
-    void (*dropout_forward)(struct kurc_backend *be, int64_t n, float rate, uint64_t seed,
-                            uint64_t offset, const float *x, float *y, float *mask);
-
-    /* Batch normalisation with the batch's own statistics over (outer,
-     * inner) for each of channels (x viewed as outer x channels x inner):
-     * y = gamma (x - mean) / sqrt(var + eps) + beta, var biased.  Saves mean
-     * and invstd (channels each) for the backward pass.  In the backward pass
-     * dx, dgamma and dbeta may each be NULL when that gradient is not needed. */
-    void (*batchnorm_forward)(struct kurc_backend *be, int64_t outer, int64_t channels,
-                              int64_t inner, float eps, const float *x, const float *gamma,
-                              const float *beta, float *y, float *mean, float *invstd);
-    void (*batchnorm_backward)(struct kurc_backend *be, int64_t outer, int64_t channels,
-                               int64_t inner, const float *x, const float *dy, const float *gamma,
-                               const float *mean, const float *invstd, float *dx, float *dgamma,
-                               float *dbeta);
-
-    /* Losses over rows x cols: loss[r] per row (see KURC_CCE_EPSILON for
-     * cce); backward adds scale * d(loss[r])/d(pred) for every row. */
-    void (*cce_forward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                        const float *truth, float *loss);
-    void (*cce_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                         const float *truth, float scale, float *dpred);
-    /* loss[r] = mean over cols of (pred - truth)^2. */
-    void (*mse_forward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                        const float *truth, float *loss);
-    void (*mse_backward)(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
-                         const float *truth, float scale, float *dpred);
-
-    /* Reductions to the host: *out = sum x[i] and sum x[i]^2, in double. */
-    void (*sum)(struct kurc_backend *be, int64_t n, const float *x, double *out);
-    void (*sum_squares)(struct kurc_backend *be, int64_t n, const float *x, double *out);
-    /* x[i] = clamp(x[i], -limit, limit). */
-    void (*clip)(struct kurc_backend *be, int64_t n, float limit, float *x);
-
-    /* Recurrent layers: one time step at a time (struct kurc_rnn_step
-     * has the contract).  The gemms between them are the caller's. */
-    void (*rnn_forward_gates)(struct kurc_backend *be, const struct kurc_rnn_step *s);
-    void (*rnn_forward_step)(struct kurc_backend *be, const struct kurc_rnn_step *s);
-    void (*rnn_backward_step)(struct kurc_backend *be, const struct kurc_rnn_step *s);
-    void (*rnn_backward_gates)(struct kurc_backend *be, const struct kurc_rnn_step *s);
-
-    /* CTC loss (see struct kurc_ctc_geom): per-sample losses, and their
-     * gradient w.r.t. the probabilities (accumulated). */
-    size_t (*ctc_workspace)(struct kurc_backend *be, const struct kurc_ctc_geom *g);
-    void (*ctc_forward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
-                        const float *labels, const float *label_len, const float *input_len,
-                        float scale, float *loss, void *workspace);
-    void (*ctc_backward)(struct kurc_backend *be, const struct kurc_ctc_geom *g, const float *prob,
-                         const float *labels, const float *label_len, const float *input_len,
-                         float scale, float *dprob, void *workspace);
-
-    /* Optimizer updates over flat arrays, Keras 2.0 rules (lr already
-     * includes decay; see src/optim for the schedules):
-     *  sgd:      v = momentum v - lr g;  p += nesterov ? momentum v - lr g : v
-     *            (momentum 0 and no state: p -= lr g)
-     *  adam:     m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
-     *            p -= lr_t m / (sqrt(v) + eps)   (lr_t bias-corrected by the caller)
-     *  rmsprop:  a = rho a + (1-rho) g^2;  p -= lr g / (sqrt(a) + eps)
-     *  adadelta: a = rho a + (1-rho) g^2;  u = g sqrt(d + eps) / sqrt(a + eps);
-     *            p -= lr u;  d = rho d + (1-rho) u^2 */
-    void (*sgd_step)(struct kurc_backend *be, int64_t n, float lr, float momentum, bool nesterov,
-                     float *p, const float *g, float *v);
-    void (*adam_step)(struct kurc_backend *be, int64_t n, float lr_t, float beta1, float beta2,
-                      float eps, float *p, const float *g, float *m, float *v);
-    void (*rmsprop_step)(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,
-                         float *p, const float *g, float *a);
-    void (*adadelta_step)(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,
-                          float *p, const float *g, float *a, float *d);
-
-    /* Batch normalisation in pieces, for statistics summed over several
-     * ranks or chunks (src/ops/op_norm.c); optional (NULL: the backend only
-     * normalises with one batch's statistics).  x and dy are viewed as
-     * (outer, channels, inner) and per-channel sums come back to the host
-     * in double:
-     *   dy NULL: s1[c] = sum (x - center[c]),  s2[c] = sum (x - center[c])^2
-     *   else:    s1[c] = sum dy,               s2[c] = sum dy (x - center[c])
-     * (center is a host array, NULL for zeros).  batchnorm_affine writes
-     * (or adds to, when accumulate) out the per-channel affine
-     *   k[c] ((x - hi[c]) - lo[c]) + b[c]  (+ a[c] dy when dy is not NULL)
-     * with hi, lo, k, a, b in backend memory (hi + lo is the mean split
-     * into a float and its rounding error). */
-    void (*batchnorm_sums)(struct kurc_backend *be, int64_t outer, int64_t channels, int64_t inner,
-                           const float *x, const float *dy, const double *center, double *s1,
-                           double *s2);
-    void (*batchnorm_affine)(struct kurc_backend *be, int64_t outer, int64_t channels,
-                             int64_t inner, const float *x, const float *hi, const float *lo,
-                             const float *k, const float *dy, const float *a, const float *b,
-                             float *out, bool accumulate);
+    const char *name; /* its registry entry's name: "cpu", "cuda" */
+    enum kurc_memory memory;
+    /* One member per slot of core/backend_slots.def, which has the
+     * contracts, in its order. */
+#define KURC_SLOT(ret, slot, params) ret(*slot) params;
+#include "core/backend_slots.def"
 };
 
 /* A backend instance: its op table and its private state. */
@@ -446,6 +277,41 @@ struct kurc_backend {
     const struct kurc_backend_ops *ops;
     void *ctx;
 };
+
+/* What a backend is created with (src/train/backend_select.c fills it from
+ * settings.backend and the environment); each backend reads the fields
+ * that concern it. */
+struct kurc_backend_options {
+    int threads;     /* host backends: BLAS threads; 0 leaves the library's own */
+    int device;      /* device backends: the device's ordinal (CUDA: after
+                      * CUDA_VISIBLE_DEVICES) */
+    int rank;        /* the global rank, for messages; -1: a single process */
+    bool allow_tf32; /* device backends: matrix products and convolutions may
+                      * use TF32 tensor cores (~1e-3 relative error) */
+    bool find;       /* device backends: choose convolution algorithms by
+                      * timing them instead of by the library's heuristics */
+};
+
+/* A kind of backend, as the registry (kernels/backends.h) lists it: one
+ * const struct in each backend's folder. */
+struct kurc_backend_type {
+    const char *name;        /* settings.backend's name for it, and its ops' */
+    enum kurc_memory memory; /* as its ops' */
+    /* How many devices it can run on here (host backends: 1); 0 when it
+     * cannot run, and then `why` (may be NULL) says why, e.g. "no CUDA
+     * device is visible (cudaGetDeviceCount: ...)".  Never fails otherwise. */
+    int (*available)(char *why, size_t why_size);
+    /* Creates an instance (free it with kurc_backend_release); on failure
+     * KURC_E_BACKEND with the call that failed. */
+    enum kurc_status (*create)(const struct kurc_backend_options *opt, struct kurc_backend **out,
+                               struct kurc_err *err);
+};
+
+/* Destroys a backend made by its type's create (NULL: nothing to do). */
+static inline void kurc_backend_release(struct kurc_backend *be) {
+    if (be)
+        be->ops->destroy(be);
+}
 
 /* The backend's recorded failure (see kurc_backend_ops.check), KURC_OK when
  * there is none or the backend cannot fail. */

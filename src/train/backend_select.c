@@ -10,12 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/kurc_config.h"
 #include "base/log.h"
-#include "kernels/cpu/cpu_backend.h"
-#if KURC_HAVE_CUDA
-#include "kernels/cuda/cuda_backend.h"
-#endif
+#include "kernels/backends.h"
 
 static const struct kurc_value *backend_section(const struct kurc_value *settings) {
     return settings ? kurc_map_get(settings, "backend") : NULL;
@@ -200,22 +196,23 @@ enum kurc_status kurc_device_spec_parse(const struct kurc_value *device, int cou
 
 /* --- creation ---------------------------------------------------------------- */
 
-static enum kurc_status make_cpu(const struct kurc_value *settings, int local_size,
-                                 const char *name, const char *why, struct kurc_backend **out,
-                                 struct kurc_err *err) {
-    int threads = threads_for(settings, local_size);
-    *out = kurc_cpu_backend_create(threads);
-    if (!*out)
-        return kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");
-    kurc_log(KURC_LOG_INFO, "backend: cpu with %d BLAS thread%s (settings.backend: %s%s%s)",
-             threads, threads == 1 ? "" : "s", name, why ? "; " : "", why ? why : "");
-    return KURC_OK;
-}
-
-#if KURC_HAVE_CUDA
 static bool env_on(const char *name) {
     const char *v = getenv(name);
     return v && *v && strcmp(v, "0") != 0;
+}
+
+/* Creates a backend of type t and logs what it runs on. */
+static enum kurc_status make(const struct kurc_backend_type *t,
+                             const struct kurc_backend_options *opt, const char *name,
+                             const char *why, struct kurc_backend **out, struct kurc_err *err) {
+    enum kurc_status st = t->create(opt, out, err);
+    if (st)
+        return st;
+    char what[256];
+    (*out)->ops->describe(*out, what, sizeof what);
+    kurc_log(KURC_LOG_INFO, "backend: %s (settings.backend: %s%s%s)", what, name, why ? "; " : "",
+             why ? why : "");
+    return KURC_OK;
 }
 
 /* The GPUs this node's ranks may use, in order: the allowed ones, the
@@ -230,38 +227,68 @@ static int usable_gpus(const struct kurc_value *settings, uint64_t allowed, int 
         n = (int)parallel->u.i;
     return n;
 }
-#endif
+
+/* auto, and Kur's names keras and pytorch: a GPU when there is one. */
+static bool any_backend(const char *name) {
+    return strcmp(name, "auto") == 0 || strcmp(name, "keras") == 0 || strcmp(name, "pytorch") == 0;
+}
+
+/* The device backend `name` asks for: the one it names, for auto the
+ * registry's first; NULL when this build has none. */
+static const struct kurc_backend_type *device_backend(const char *name) {
+    if (!any_backend(name))
+        return kurc_backend_type_find(name);
+    for (const struct kurc_backend_type *const *t = kurc_backend_types; *t; t++)
+        if ((*t)->memory == KURC_MEMORY_DEVICE)
+            return *t;
+    return NULL;
+}
 
 enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank, int local_rank,
                                      int local_size, struct kurc_backend **out,
                                      struct kurc_err *err) {
     const char *name = backend_name(settings);
-    bool want_cuda = strcmp(name, "cuda") == 0;
+    const struct kurc_backend_type *host = kurc_backend_type_find("cpu");
+    const struct kurc_backend_type *asked = kurc_backend_type_find(name);
+    struct kurc_backend_options opt = {.threads = threads_for(settings, local_size),
+                                       .rank = rank,
+                                       .allow_tf32 = env_on("KURC_CUDA_TF32"),
+                                       .find = env_on("KURC_CUDNN_FIND")};
     *out = NULL;
-    if (strcmp(name, "cpu") == 0)
-        return make_cpu(settings, local_size, name, NULL, out, err);
-#if KURC_HAVE_CUDA
-    char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
-    uint64_t allowed;
+    if (asked && asked->memory == KURC_MEMORY_HOST)
+        return make(asked, &opt, name, NULL, out, err);
+    const struct kurc_backend_type *device = device_backend(name);
+    bool wanted = !any_backend(name);
+    char why[256] = "";
+    int count = device ? device->available(why, sizeof why) : 0;
+    uint64_t allowed; /* checked in every build, so that a Kurfile means the same */
     bool cpu;
     enum kurc_status st =
         kurc_device_spec_parse(backend_key(settings, "device"), count, &allowed, &cpu, err);
     if (st)
         return st;
-    if (cpu && want_cuda)
+    if (!device) {
+        if (wanted)
+            return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
+                                "settings.backend asks for %s, which this build does not have "
+                                "(the CPU backend runs with backend: cpu or auto)",
+                                name);
+        return make(host, &opt, name, NULL, out, err);
+    }
+    if (cpu && wanted)
         return kurc_err_set(err, KURC_E_CONFIG, NULL,
-                            "settings.backend asks for cuda on device cpu: ask for one or the "
-                            "other");
+                            "settings.backend asks for %s on device cpu: ask for one or the "
+                            "other",
+                            name);
     if (cpu)
-        return make_cpu(settings, local_size, name, "device: cpu", out, err);
+        return make(host, &opt, name, "device: cpu", out, err);
     if (count == 0) {
-        if (want_cuda)
+        if (wanted)
             return kurc_err_set(err, KURC_E_BACKEND, NULL,
-                                "settings.backend asks for cuda, but no CUDA device is visible "
-                                "(%s); use backend: cpu or auto to run on the CPU",
-                                why);
-        return make_cpu(settings, local_size, name, why, out, err);
+                                "settings.backend asks for %s, but %s; use backend: cpu or auto to "
+                                "run on the CPU",
+                                name, why);
+        return make(host, &opt, name, why, out, err);
     }
     int list[KURC_MAX_GPUS];
     int n = usable_gpus(settings, allowed, list);
@@ -277,50 +304,23 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
                      "%d ranks run on this node but settings.backend allows %d GPU%s (device and "
                      "parallel), and each rank needs its own",
                      local_size, n, n == 1 ? "" : "s");
-        if (want_cuda)
+        if (wanted)
             return kurc_err_set(err, KURC_E_CONFIG, NULL,
                                 "%s: start at most one rank per allowed GPU, or use backend: cpu",
                                 reason);
         kurc_log(KURC_LOG_WARNING, "%s: running on the CPU", reason);
-        return make_cpu(settings, local_size, name, "no GPU for every rank", out, err);
+        return make(host, &opt, name, "no GPU for every rank", out, err);
     }
-    int device = list[local_rank];
-    struct kurc_cuda_options opt = {.device = device,
-                                    .rank = rank,
-                                    .allow_tf32 = env_on("KURC_CUDA_TF32"),
-                                    .find = env_on("KURC_CUDNN_FIND")};
-    st = kurc_cuda_backend_create(&opt, out, err);
-    if (st)
-        return st;
-    char what[256];
-    kurc_cuda_backend_describe(*out, what, sizeof what);
-    kurc_log(KURC_LOG_INFO, "backend: cuda on %s (settings.backend: %s)", what, name);
-    return KURC_OK;
-#else
-    (void)rank;
-    (void)local_rank;
-    uint64_t allowed; /* checked, so that a Kurfile means the same in every build */
-    bool cpu;
-    enum kurc_status st =
-        kurc_device_spec_parse(backend_key(settings, "device"), 0, &allowed, &cpu, err);
-    if (st)
-        return st;
-    if (want_cuda)
-        return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
-                            "settings.backend asks for cuda, which this build does not have "
-                            "(the CPU backend runs with backend: cpu or auto)");
-    return make_cpu(settings, local_size, name, NULL, out, err);
-#endif
+    opt.device = list[local_rank];
+    return make(device, &opt, name, NULL, out, err);
 }
 
-void kurc_backend_release(struct kurc_backend *be) {
-    if (!be)
-        return;
-#if KURC_HAVE_CUDA
-    if (kurc_backend_is_cuda(be)) {
-        kurc_cuda_backend_free(be);
-        return;
+int kurc_visible_gpus(void) {
+    int count = 0;
+    for (const struct kurc_backend_type *const *t = kurc_backend_types; *t; t++) {
+        char why[256];
+        if ((*t)->memory == KURC_MEMORY_DEVICE)
+            count += (*t)->available(why, sizeof why);
     }
-#endif
-    kurc_cpu_backend_free(be);
+    return count;
 }

@@ -1,10 +1,11 @@
 /* backend_select.h - the compute backend a Kurfile asks for.
  *
  * settings.backend is a name or {name, device, parallel, threads, ...}.
- *  - name: auto (or absent), keras and pytorch (Kur's names) pick CUDA when
- *    this build has it and cudaGetDeviceCount sees a device, else the CPU;
- *    cpu asks for the CPU; cuda asks for a GPU and is an error without one.
- *    The choice is logged at INFO level (-v).
+ *  - name: auto (or absent), keras and pytorch (Kur's names) pick the
+ *    first device backend of the registry (kernels/backends.h: CUDA, when
+ *    this build has it) when it sees a device, else the CPU; cpu asks for
+ *    the CPU; cuda asks for a GPU and is an error without one.  The choice
+ *    is logged at INFO level (-v) with the backend's description.
  *  - device (Kur's syntax): cpu; gpu (every GPU); gpuN; a range gpuA-B;
  *    exclusions gpu!N and gpu!A-B; several joined by commas or given as a
  *    list ("gpu2-6,gpu!3" is 2, 4, 5 and 6); a bare integer N is gpuN.
@@ -47,10 +48,15 @@ enum kurc_status kurc_device_spec_parse(const struct kurc_value *device, int cou
                                         uint64_t *allowed, bool *cpu, struct kurc_err *err);
 
 /* Creates the backend for `settings` (may be NULL) for rank `rank` (-1 for
- * a single process), the local_rank-th of local_size ranks on its node. */
+ * a single process), the local_rank-th of local_size ranks on its node.
+ * Free it with kurc_backend_release (core/backend.h). */
 enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank, int local_rank,
                                      int local_size, struct kurc_backend **out,
                                      struct kurc_err *err);
-void kurc_backend_release(struct kurc_backend *be);
+
+/* The GPUs this process can see: the devices of every backend this build
+ * has that keeps its memory on a device (0 without one).  Kur's
+ * gpu_count() template global (config/kurfile.h). */
+int kurc_visible_gpus(void);
 
 #endif

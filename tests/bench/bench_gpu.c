@@ -486,7 +486,7 @@ static void print_busbw(size_t bytes, double t, int ranks) {
 
 /* Every visible GPU in this process (ncclCommInitAll). */
 static void bench_nccl_single_process(void) {
-    int ndev = kurc_cuda_device_count(NULL, 0);
+    int ndev = kurc_cuda_backend_type.available(NULL, 0);
     int devs[64];
     ndev = ndev > 64 ? 64 : ndev;
     for (int i = 0; i < ndev; i++)
@@ -542,7 +542,7 @@ static void bench_nccl_single_process(void) {
         cudaStreamDestroy(streams[i]);
         ncclCommDestroy(comms[i]);
     }
-    cudaSetDevice(kurc_cuda_backend_device(be));
+    cudaSetDevice(be->ops->device(be));
     free(comms);
     free(streams);
     free(bufs);
@@ -556,18 +556,19 @@ static int bench_comm(void) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    if (kurc_cuda_device_count(NULL, 0) < comm->local_size) {
+    if (kurc_cuda_backend_type.available(NULL, 0) < comm->local_size) {
         if (comm->rank == 0)
             printf("skipped: %d ranks per node need as many GPUs\n", comm->local_size);
         kurc_comm_free(comm);
         return 77;
     }
-    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
-    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
+    struct kurc_backend_options opt = {.device = comm->local_rank, .rank = comm->rank};
+    if (kurc_cuda_backend_type.create(&opt, &be, &err) ||
+        kurc_comm_attach_backend(&comm, be, &err)) {
         fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
         comm->ops->abort(comm, 1);
     }
-    stream = (cudaStream_t)kurc_cuda_backend_stream(be);
+    stream = (cudaStream_t)be->ops->stream(be);
     size_t most = quick ? (size_t)1 << 26 : (size_t)1 << 30;
     float *buf = device_floats(most / sizeof(float), 0.0f);
     if (comm->rank == 0)
@@ -603,7 +604,7 @@ static int bench_comm(void) {
     }
     be->ops->free(be, buf);
     kurc_comm_free(comm);
-    kurc_cuda_backend_free(be);
+    kurc_backend_release(be);
     return 0;
 }
 #endif
@@ -623,13 +624,13 @@ int main(int argc, char **argv) {
         }
     }
     char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
+    int count = kurc_cuda_backend_type.available(why, sizeof why);
     if (gpus) {
         printf("%d\n", count);
         return count ? 0 : 77;
     }
     if (count == 0) {
-        printf("skipped: no CUDA device (%s)\n", why);
+        printf("skipped: %s\n", why);
         return 77;
     }
     const char *t = getenv("KURC_CUDA_TF32");
@@ -642,17 +643,17 @@ int main(int argc, char **argv) {
         return 77;
 #endif
     }
-    struct kurc_cuda_options opt = {.device = 0, .rank = -1, .allow_tf32 = tf32};
+    struct kurc_backend_options opt = {.device = 0, .rank = -1, .allow_tf32 = tf32};
     struct kurc_err err;
-    if (kurc_cuda_backend_create(&opt, &be, &err)) {
+    if (kurc_cuda_backend_type.create(&opt, &be, &err)) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    stream = (cudaStream_t)kurc_cuda_backend_stream(be);
+    stream = (cudaStream_t)be->ops->stream(be);
     char name[256], what[256];
     struct peak pk = device_peak(0, name, sizeof name);
-    kurc_cuda_backend_describe(be, what, sizeof what);
-    printf("kurc CUDA backend on %s\n", what);
+    be->ops->describe(be, what, sizeof what);
+    printf("kurc backend: %s\n", what);
     printf("nominal peak: FP32 %.1f TFLOP/s, TF32 tensor %.1f TFLOP/s, memory %.0f GB/s "
            "(%s; %% peak below is against %s)\n",
            pk.fp32, pk.tf32, pk.bandwidth, pk.tf32 > 0 ? "data sheet" : "from clocks, approximate",
@@ -670,6 +671,6 @@ int main(int argc, char **argv) {
 #else
     printf("\n(this build has no NCCL: no all-reduce figures)\n");
 #endif
-    kurc_cuda_backend_free(be);
+    kurc_backend_release(be);
     return 0;
 }

@@ -178,7 +178,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     struct kurc_backend *be = kurc_cpu_backend_create(threads);
-    printf("OpenBLAS %s, %d thread(s)\n", openblas_get_config(), kurc_cpu_backend_threads(be));
+    char what[128];
+    be->ops->describe(be, what, sizeof what);
+    printf("OpenBLAS %s, %s\n", openblas_get_config(), what);
 
     printf("\nMNIST MLP dense layers (batch 128):\n");
     bench_dense(be, "dense 784->512 (first)", 128, 784, 512, false);
@@ -191,6 +193,6 @@ int main(int argc, char **argv) {
     bench_conv(be, "mnist 28x28x1->64", 32, 28, 1, 64, 3, true);
     bench_conv(be, "cifar 32x32x3->64 (first)", 32, 32, 3, 64, 3, false);
     bench_conv(be, "cifar 32x32x3->64", 32, 32, 3, 64, 3, true);
-    kurc_cpu_backend_free(be);
+    kurc_backend_release(be);
     return 0;
 }

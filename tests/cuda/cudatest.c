@@ -17,24 +17,24 @@
 
 void ct_require_gpu(void) {
     char why[256];
-    if (kurc_cuda_device_count(why, sizeof why) == 0) {
-        printf("skipped: no CUDA device (%s)\n", why);
+    if (kurc_cuda_backend_type.available(why, sizeof why) == 0) {
+        printf("skipped: %s\n", why);
         fflush(stdout);
         exit(77);
     }
 }
 
 struct kurc_backend *ct_gpu_backend(void) {
-    struct kurc_cuda_options opt = {.device = 0, .rank = -1, .allow_tf32 = false};
+    struct kurc_backend_options opt = {.device = 0, .rank = -1, .allow_tf32 = false};
     struct kurc_backend *be;
     struct kurc_err err;
-    if (kurc_cuda_backend_create(&opt, &be, &err)) {
+    if (kurc_cuda_backend_type.create(&opt, &be, &err)) {
         fprintf(stderr, "cannot create the CUDA backend: %s\n", err.msg);
         exit(1);
     }
     char what[256];
-    kurc_cuda_backend_describe(be, what, sizeof what);
-    printf("CUDA backend on %s\n", what);
+    be->ops->describe(be, what, sizeof what);
+    printf("backend: %s\n", what);
     return be;
 }
 

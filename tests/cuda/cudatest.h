@@ -11,8 +11,8 @@
 
 #include "core/backend.h"
 
-/* Exits 77 ("skipped: no CUDA device (cudaGetDeviceCount: ...)") when no
- * GPU is visible; ctest reports the test as skipped. */
+/* Exits 77 ("skipped: no CUDA device is visible (cudaGetDeviceCount:
+ * ...)") when no GPU is visible; ctest reports the test as skipped. */
 void ct_require_gpu(void);
 
 /* The CUDA backend on device 0 with TF32 off (exits 1 on failure). */

@@ -35,7 +35,6 @@
 #include "core/exec.h"
 #include "cudatest.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cuda/cuda_backend.h"
 #include "loss/loss.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
@@ -310,7 +309,7 @@ int main(void) {
         cmocka_unit_test(test_uber),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    kurc_cuda_backend_free(gpu_be);
-    kurc_cpu_backend_free(cpu_be);
+    kurc_backend_release(gpu_be);
+    kurc_backend_release(cpu_be);
     return rc;
 }

@@ -19,7 +19,7 @@
  *   - 1e-10: sum and sum_squares (double accumulation).
  * The recurrent steps, CTC and batch norm in pieces are tested too.
  * Each test_ function is a cmocka test.  Without a GPU the program prints
- * "skipped: no CUDA device (...)" and exits 77.
+ * "skipped: no CUDA device is visible (...)" and exits 77.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -35,7 +35,6 @@
 #include "base/rng.h"
 #include "cudatest.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "kernels/cuda/cuda_backend.h"
 
 static struct kurc_backend *cpu, *gpu;
 
@@ -952,7 +951,7 @@ static void test_out_of_memory(void **state) {
     print_message("ok   out of memory is reported: %s\n", err.msg);
     if (kurc_backend_check(be, &err) != KURC_E_BACKEND)
         fail_msg("out of memory: the failure is not sticky");
-    kurc_cuda_backend_free(be);
+    kurc_backend_release(be);
 }
 
 /* again with cuDNN in NCHW, the fallback when it has no NHWC algorithm */
@@ -963,7 +962,7 @@ static void test_conv_nchw(void **state) {
     print_message("-- convolutions in NCHW (KURC_CUDNN_NCHW=1)\n");
     test_conv(state);
     ct_backend_ok(gpu, "NCHW convolutions");
-    kurc_cuda_backend_free(gpu);
+    kurc_backend_release(gpu);
     gpu = nhwc;
     unsetenv("KURC_CUDNN_NCHW");
 }
@@ -982,8 +981,8 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
-    kurc_cuda_backend_free(gpu);
-    kurc_cpu_backend_free(cpu);
+    kurc_backend_release(gpu);
+    kurc_backend_release(cpu);
     return 0;
 }
 

@@ -57,12 +57,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
+    int count = kurc_cuda_backend_type.available(why, sizeof why);
     /* every rank of a node sees the same: all skip together */
     if (count == 0 || count < comm->local_size) {
         if (comm->rank == 0) {
             if (count == 0)
-                printf("skipped: no CUDA device (%s)\n", why);
+                printf("skipped: %s\n", why);
             else
                 printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
                        comm->local_size, count);
@@ -70,9 +70,10 @@ int main(int argc, char **argv) {
         kurc_comm_free(comm);
         return 77;
     }
-    struct kurc_cuda_options opt = {.device = comm->local_rank, .rank = comm->rank};
+    struct kurc_backend_options opt = {.device = comm->local_rank, .rank = comm->rank};
     struct kurc_backend *be;
-    if (kurc_cuda_backend_create(&opt, &be, &err) || kurc_comm_attach_backend(&comm, be, &err)) {
+    if (kurc_cuda_backend_type.create(&opt, &be, &err) ||
+        kurc_comm_attach_backend(&comm, be, &err)) {
         fprintf(stderr, "rank %d: %s\n", comm->rank, err.msg);
         comm->ops->abort(comm, 1);
         return 1;
@@ -81,7 +82,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {cmocka_unit_test_prestate(test_collectives, &r)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     kurc_comm_free(comm);
-    kurc_cuda_backend_free(be);
+    kurc_backend_release(be);
     return rc;
 }
 

@@ -161,6 +161,6 @@ int main(int argc, char **argv) {
     write_weights(argv[1], be);
     write_destinations(argv[1]);
     write_log(argv[1]);
-    kurc_cpu_backend_free(be);
+    kurc_backend_release(be);
     return 0;
 }

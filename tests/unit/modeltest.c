@@ -59,7 +59,7 @@ void mt_free(struct mt_model *t) {
     kurc_model_free(t->m);
     kurc_kurfile_free(t->kf);
     if (t->be)
-        kurc_cpu_backend_free(t->be);
+        kurc_backend_release(t->be);
     if (t->path[0]) {
         unlink(t->path);
         *strrchr(t->path, '/') = '\0';

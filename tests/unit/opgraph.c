@@ -56,7 +56,7 @@ void og_free(struct og *t) {
     kurc_exec_free(t->x);
     kurc_params_release(&t->p);
     kurc_graph_free(t->g);
-    kurc_cpu_backend_free(t->be);
+    kurc_backend_release(t->be);
     memset(t, 0, sizeof *t);
 }
 

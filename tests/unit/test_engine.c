@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/engine.h"
+#include "config/kurfile.h"
 #include "config/value/json_dump.h"
 #include "config/yaml_load.h"
 
@@ -150,11 +151,50 @@ static void test_errors_name_the_place(void **state) {
     kurc_engine_free(e);
 }
 
+/* gpu_count() asks the Kurfile's counter, and only when a template calls
+ * it: 0 without one. */
+static int counter_calls;
+static int three_gpus(void) {
+    counter_calls++;
+    return 3;
+}
+
+static void test_gpu_count(void **state) {
+    (void)state;
+    const char *text = "settings:\n  gpus: \"{{ gpu_count() }}\"\n  twice: \"{{ gpu_count() * 2 }}\"\n"
+                       "model:\n  - input: x\n";
+    const char *want[] = {"{\"gpus\": 0, \"twice\": 0}", "{\"gpus\": 3, \"twice\": 6}"};
+    for (int with = 0; with < 2; with++) {
+        struct kurc_kurfile *kf;
+        struct kurc_err err;
+        assert_int_equal(kurc_kurfile_from_text(text, strlen(text), "g.yml", &kf, &err), KURC_OK);
+        kf->gpu_count = with ? three_gpus : NULL;
+        counter_calls = 0;
+        assert_int_equal(kurc_kurfile_parse(kf, NULL, &err), KURC_OK);
+        struct kurc_strbuf sb = KURC_STRBUF_INIT;
+        kurc_json_dump(kurc_kurfile_section(kf, "settings"), -1, true, &sb);
+        assert_string_equal(sb.data, want[with]);
+        assert_true(with ? counter_calls > 0 : counter_calls == 0);
+        kurc_strbuf_free(&sb);
+        kurc_kurfile_free(kf);
+    }
+    /* a Kurfile that never calls it never counts */
+    const char *plain = "model:\n  - input: x\n";
+    struct kurc_kurfile *kf;
+    struct kurc_err err;
+    assert_int_equal(kurc_kurfile_from_text(plain, strlen(plain), "p.yml", &kf, &err), KURC_OK);
+    kf->gpu_count = three_gpus;
+    counter_calls = 0;
+    assert_int_equal(kurc_kurfile_parse(kf, NULL, &err), KURC_OK);
+    assert_int_equal(counter_calls, 0);
+    kurc_kurfile_free(kf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_coercion), cmocka_unit_test(test_model_variables),
         cmocka_unit_test(test_non_recursive),    cmocka_unit_test(test_fixpoint),
-        cmocka_unit_test(test_errors_name_the_place),
+        cmocka_unit_test(test_errors_name_the_place), cmocka_unit_test(test_gpu_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

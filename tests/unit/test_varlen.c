@@ -61,7 +61,7 @@ static struct kurc_backend *counting_backend(void) {
 
 static void free_backend(struct kurc_backend *be) {
     be->ops = real_ops;
-    kurc_cpu_backend_free(be);
+    kurc_backend_release(be);
 }
 
 /* --- Kurfiles and data ---------------------------------------------------- */

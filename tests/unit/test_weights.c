@@ -54,7 +54,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     (void)state;
     iot_dir_remove(&dir);
-    kurc_cpu_backend_free(be);
+    kurc_backend_release(be);
     return 0;
 }
 

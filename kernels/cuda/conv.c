@@ -1,4 +1,4 @@
-/* cuda_conv.c - N-D convolution (1 to 3 spatial axes, channels last)
+/* conv.c - N-D convolution (1 to 3 spatial axes, channels last)
  * through cuDNN.
  *
  * Layouts.  kurc's tensors are NHWC (NDHWC in 3-D), which cuDNN takes as

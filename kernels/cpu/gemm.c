@@ -1,14 +1,10 @@
-/* cpu_gemm.c - dense algebra of the CPU backend: matrix products through
- * OpenBLAS (row-major cblas_sgemm) and the bias addition and bias gradient
- * that go with them. */
+/* gemm.c - the CPU backend's matrix products, through OpenBLAS (row-major
+ * cblas_sgemm). */
 #include <assert.h>
 #include <cblas.h>
 #include <limits.h>
 
 #include "kernels/cpu/cpu_kernels.h"
-
-/* Columns the bias gradient sums at a time (a stack block of doubles). */
-#define BIAS_BLOCK 256
 
 /* C = alpha op(A) op(B) + beta C.  BLAS takes 32-bit sizes, so m is split
  * into pieces that fit; n, k and the leading dimensions must fit already
@@ -38,34 +34,5 @@ void cpu_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, in
         cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, (blasint)rows, (blasint)n, (blasint)k,
                     alpha, a_i, (blasint)lda, b, (blasint)ldb, beta, c + i * ldc, (blasint)ldc);
-    }
-}
-
-void cpu_bias_add(struct kurc_backend *be, int64_t rows, int64_t cols, float *y,
-                  const float *bias) {
-    (void)be;
-    for (int64_t r = 0; r < rows; r++) {
-        float *restrict row = y + r * cols;
-        const float *restrict b = bias;
-        for (int64_t c = 0; c < cols; c++)
-            row[c] += b[c];
-    }
-}
-
-/* db[c] += sum_r dy[r, c], summed in double over blocks of columns so that
- * the rows are read in memory order. */
-void cpu_bias_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *dy,
-                       float *dbias) {
-    (void)be;
-    for (int64_t c0 = 0; c0 < cols; c0 += BIAS_BLOCK) {
-        int64_t width = cols - c0 < BIAS_BLOCK ? cols - c0 : BIAS_BLOCK;
-        double acc[BIAS_BLOCK] = {0};
-        for (int64_t r = 0; r < rows; r++) {
-            const float *restrict row = dy + r * cols + c0;
-            for (int64_t c = 0; c < width; c++)
-                acc[c] += row[c];
-        }
-        for (int64_t c = 0; c < width; c++)
-            dbias[c0 + c] += (float)acc[c];
     }
 }

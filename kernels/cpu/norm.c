@@ -1,4 +1,4 @@
-/* cpu_norm.c - the CPU backend's batch normalisation with the batch's own
+/* norm.c - the CPU backend's batch normalisation with the batch's own
  * statistics (Kur's batch_normalization always normalises with them).
  *
  * x is viewed as (outer, channels, inner); each channel is normalised over

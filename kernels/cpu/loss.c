@@ -1,5 +1,5 @@
-/* cpu_loss.c - the CPU backend's losses (Kur's categorical cross-entropy and
- * mean squared error, per row), the reductions to the host and clip. */
+/* loss.c - the CPU backend's losses: Kur's categorical cross-entropy and
+ * mean squared error, per row. */
 #include <math.h>
 
 #include "kernels/cpu/cpu_kernels.h"
@@ -82,48 +82,4 @@ void cpu_mse_backward(struct kurc_backend *be, int64_t rows, int64_t cols,
     int64_t n = rows * cols;
     for (int64_t i = 0; i < n; i++)
         dpred[i] += f * (pred[i] - truth[i]);
-}
-
-/* Partial sums in SUM_LANES independent double accumulators: the compiler
- * may vectorise them (it may not reorder one accumulator), and the error
- * grows more slowly than with one running sum. */
-#define SUM_LANES 8
-
-void cpu_sum(struct kurc_backend *be, int64_t n, const float *restrict x, double *restrict out) {
-    (void)be;
-    double acc[SUM_LANES] = {0};
-    int64_t i = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
-        for (int l = 0; l < SUM_LANES; l++)
-            acc[l] += x[i + l];
-    for (; i < n; i++)
-        acc[0] += x[i];
-    double total = 0;
-    for (int l = 0; l < SUM_LANES; l++)
-        total += acc[l];
-    *out = total;
-}
-
-void cpu_sum_squares(struct kurc_backend *be, int64_t n, const float *restrict x,
-                     double *restrict out) {
-    (void)be;
-    double acc[SUM_LANES] = {0};
-    int64_t i = 0;
-    for (; i + SUM_LANES <= n; i += SUM_LANES)
-        for (int l = 0; l < SUM_LANES; l++)
-            acc[l] += (double)x[i + l] * x[i + l];
-    for (; i < n; i++)
-        acc[0] += (double)x[i] * x[i];
-    double total = 0;
-    for (int l = 0; l < SUM_LANES; l++)
-        total += acc[l];
-    *out = total;
-}
-
-/* Comparisons rather than fminf/fmaxf, so a NaN stays NaN (a diverged
- * gradient is not silently clamped into a valid one). */
-void cpu_clip(struct kurc_backend *be, int64_t n, float limit, float *x) {
-    (void)be;
-    for (int64_t i = 0; i < n; i++)
-        x[i] = x[i] < -limit ? -limit : (x[i] > limit ? limit : x[i]);
 }

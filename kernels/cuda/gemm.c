@@ -1,4 +1,4 @@
-/* cuda_gemm.c - matrix products through cuBLAS.
+/* gemm.c - matrix products through cuBLAS.
  *
  * kurc's matrices are row-major; cuBLAS's are column-major.  A row-major
  * matrix read as column-major is its transpose, so C = op(A) op(B)

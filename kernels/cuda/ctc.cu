@@ -1,15 +1,15 @@
-/* cuda_ctc.cu - the CUDA backend's CTC loss (contract: struct kurc_ctc_geom
- * in src/core/backend.h): cpu_ctc.c's alpha-beta recursions in log space, in
- * double precision, with one thread block per sample.
+/* ctc.cu - the CUDA backend's CTC loss (contract: struct kurc_ctc_geom in
+ * src/core/backend.h): kernels/cpu/ctc.c's alpha-beta recursions in log
+ * space, in double precision, with one thread block per sample.
  *
  * Within a block the threads share a sample's work: the per-step log
  * normalisers (a thread per step), each step of the alpha and beta
  * recursions (a thread per extended position, a barrier between steps)
  * and the gradient (a thread per (step, class), summing gamma over the
- * extended positions in cpu_ctc.c's order).  The workspace has
- * cpu_ctc.c's layout and size, per sample: alpha and beta (steps x S,
- * S = 2 max_labels + 1), the log normalisers (steps), the extended label
- * sequence (S) and a row of classes doubles (unused here).
+ * extended positions in kernels/cpu/ctc.c's order).  The workspace has
+ * kernels/cpu/ctc.c's layout and size, per sample: alpha and beta (steps
+ * x S, S = 2 max_labels + 1), the log normalisers (steps), the extended
+ * label sequence (S) and a row of classes doubles (unused here).
  */
 #include "kernels/common/ctc_math.h"
 #include "kernels/cuda/cuda_internal.h"

@@ -1,4 +1,4 @@
-/* cpu_optim.c - the CPU backend's optimizer updates over flat parameter,
+/* optim.c - the CPU backend's optimizer updates over flat parameter,
  * gradient and state arrays, in float32 exactly as Keras 2.0 writes them
  * (the rules are quoted in src/core/backend.h).  The arrays must not overlap. */
 #include <math.h>

@@ -1,4 +1,4 @@
-/* cpu_rnn.c - the CPU backend's recurrent step kernels: the element-wise
+/* rnn.c - the CPU backend's recurrent step kernels: the element-wise
  * parts of one time step of a SimpleRNN, GRU or LSTM layer, forward and
  * backward (contract: struct kurc_rnn_step in src/core/backend.h).  The matrix
  * products between them are the op's (src/ops/op_rnn.c). */

@@ -1,11 +1,12 @@
-/* cuda_rnn.cu - the CUDA backend's recurrent step kernels: the element-wise
+/* rnn.cu - the CUDA backend's recurrent step kernels: the element-wise
  * parts of one time step of a SimpleRNN, GRU or LSTM layer, forward and
  * backward (contract: struct kurc_rnn_step in src/core/backend.h; the matrix
  * products between them are the op's, through gemm).
  *
  * One thread per (row, unit): every unit's equations read and write only
  * its own columns of the row, so the threads are independent.  The
- * formulas are cpu_rnn.c's, in the same order, without FMA contraction.
+ * formulas are kernels/cpu/rnn.c's, in the same order, without FMA
+ * contraction.
  */
 #include "kernels/common/act_math.h"
 #include "kernels/cuda/cuda_internal.h"

@@ -1,4 +1,4 @@
-/* cpu_ctc.c - the CPU backend's CTC loss (contract: struct kurc_ctc_geom in
+/* ctc.c - the CPU backend's CTC loss (contract: struct kurc_ctc_geom in
  * src/core/backend.h): the alpha-beta recursions of Graves et al. (2006) in log
  * space, in double precision, one sample at a time (samples are
  * independent).

@@ -1,4 +1,4 @@
-/* cpu_pool.c - N-D max and average pooling (1 to 3 spatial axes, channels
+/* pool.c - N-D max and average pooling (1 to 3 spatial axes, channels
  * last) on the CPU.
  *
  * A window covers only the input cells inside the input: padding cells

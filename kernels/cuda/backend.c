@@ -1,10 +1,10 @@
-/* cuda_backend.c - the CUDA backend's context, memory, error recording and
- * op table (see cuda_backend.h; the kernels are in the other files of this
- * directory).
+/* backend.c - the CUDA backend's context, lifecycle, memory, error
+ * recording and registry entry (see cuda_backend.h; the op table is
+ * table.c, the kernels are in the other files of this directory).
  *
  * Ownership: the backend owns its stream, its cuBLAS and cuDNN handles,
  * cuBLAS's workspace, a device scratch for reductions, a few pinned host
- * doubles and the convolution plans; kurc_cuda_backend_free releases them.
+ * doubles and the convolution plans; destroy (kc_destroy) releases them.
  * Memory handed out by alloc belongs to the caller until free.
  */
 #include "kernels/cuda/cuda_backend.h"
@@ -76,7 +76,7 @@ unsigned kc_blocks(const struct kc_ctx *c, int64_t n, int threads) {
 }
 
 /* Non-blocking: a recorded failure, or an error a finished kernel left. */
-static enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) {
+enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (!c->failed) {
         cudaError_t e = cudaStreamQuery(c->stream);
@@ -88,16 +88,11 @@ static enum kurc_status kc_check(struct kurc_backend *be, struct kurc_err *err) 
     return kurc_err_set(err, c->status, NULL, "%s", c->message);
 }
 
-void kurc_cuda_backend_fail(struct kurc_backend *be, const char *op, const char *call,
-                            const char *message) {
-    kc_fail(kc_ctx_of(be), KURC_E_BACKEND, op, call, message);
-}
-
 /* --- memory ------------------------------------------------------------- */
 
 static const double MiB = 1024.0 * 1024.0;
 
-static void *kc_alloc(struct kurc_backend *be, size_t bytes) {
+void *kc_alloc(struct kurc_backend *be, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed)
         return NULL;
@@ -124,14 +119,14 @@ static void *kc_alloc(struct kurc_backend *be, size_t bytes) {
     return p;
 }
 
-static void kc_free(struct kurc_backend *be, void *ptr) {
+void kc_free(struct kurc_backend *be, void *ptr) {
     if (ptr)
         kc_cuda_ok(kc_ctx_of(be), cudaFree(ptr), "free", "cudaFree");
 }
 
 /* Pageable host memory: cudaMemcpyAsync returns once src is staged, so the
  * caller may reuse it at once. */
-static void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0)
         return;
@@ -140,7 +135,7 @@ static void kc_upload(struct kurc_backend *be, void *dst, const void *src, size_
 }
 
 /* Waits for the data; after a failure dst is zeroed (callers check). */
-static void kc_download(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_download(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (bytes == 0)
         return;
@@ -153,7 +148,7 @@ static void kc_download(struct kurc_backend *be, void *dst, const void *src, siz
 }
 
 /* The regions must not overlap. */
-static void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
+void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0 || dst == src)
         return;
@@ -161,14 +156,14 @@ static void kc_copy(struct kurc_backend *be, void *dst, const void *src, size_t 
                "cudaMemcpyAsync (device to device)");
 }
 
-static void kc_zero(struct kurc_backend *be, void *dst, size_t bytes) {
+void kc_zero(struct kurc_backend *be, void *dst, size_t bytes) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (c->failed || bytes == 0)
         return;
     kc_cuda_ok(c, cudaMemsetAsync(dst, 0, bytes, c->stream), "zero", "cudaMemsetAsync");
 }
 
-static void kc_synchronize(struct kurc_backend *be) {
+void kc_synchronize(struct kurc_backend *be) {
     struct kc_ctx *c = kc_ctx_of(be);
     if (!c->failed)
         kc_cuda_ok(c, cudaStreamSynchronize(c->stream), "synchronize", "cudaStreamSynchronize");
@@ -176,109 +171,30 @@ static void kc_synchronize(struct kurc_backend *be) {
 
 /* --- the table ---------------------------------------------------------- */
 
-static const struct kurc_backend_ops cuda_ops = {
-    .name = "cuda",
-    .alloc = kc_alloc,
-    .free = kc_free,
-    .upload = kc_upload,
-    .download = kc_download,
-    .copy = kc_copy,
-    .zero = kc_zero,
-    .fill = kc_fill,
-    .synchronize = kc_synchronize,
-    .check = kc_check,
-    .gemm = kc_gemm,
-    .bias_add = kc_bias_add,
-    .bias_backward = kc_bias_backward,
-    .conv_workspace = kc_conv_workspace,
-    .conv_forward = kc_conv_forward,
-    .conv_backward_data = kc_conv_backward_data,
-    .conv_backward_filter = kc_conv_backward_filter,
-    .pool_forward = kc_pool_forward,
-    .pool_backward = kc_pool_backward,
-    .act_forward = kc_act_forward,
-    .act_backward = kc_act_backward,
-    .softmax_forward = kc_softmax_forward,
-    .softmax_backward = kc_softmax_backward,
-    .add = kc_add,
-    .mul = kc_mul,
-    .axpby = kc_axpby,
-    .mul_backward = kc_mul_backward,
-    .copy_strided = kc_copy_strided,
-    .gather = kc_gather,
-    .gather_backward = kc_gather_backward,
-    .dropout_forward = kc_dropout_forward,
-    .batchnorm_forward = kc_batchnorm_forward,
-    .batchnorm_backward = kc_batchnorm_backward,
-    .cce_forward = kc_cce_forward,
-    .cce_backward = kc_cce_backward,
-    .mse_forward = kc_mse_forward,
-    .mse_backward = kc_mse_backward,
-    .sum = kc_sum,
-    .sum_squares = kc_sum_squares,
-    .clip = kc_clip,
-    .sgd_step = kc_sgd_step,
-    .adam_step = kc_adam_step,
-    .rmsprop_step = kc_rmsprop_step,
-    .adadelta_step = kc_adadelta_step,
-    .rnn_forward_gates = kc_rnn_forward_gates,
-    .rnn_forward_step = kc_rnn_forward_step,
-    .rnn_backward_step = kc_rnn_backward_step,
-    .rnn_backward_gates = kc_rnn_backward_gates,
-    .ctc_workspace = kc_ctc_workspace,
-    .ctc_forward = kc_ctc_forward,
-    .ctc_backward = kc_ctc_backward,
-    .batchnorm_sums = kc_batchnorm_sums,
-    .batchnorm_affine = kc_batchnorm_affine,
-};
+/* --- lifecycle ---------------------------------------------------------- */
 
-/* --- creation ----------------------------------------------------------- */
-
-int kurc_cuda_device_count(char *why, size_t why_size) {
-    int count = 0; /* left untouched when the call fails */
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        if (why && why_size)
-            snprintf(why, why_size, "cudaGetDeviceCount: %s", cudaGetErrorString(e));
-        return 0;
-    }
-    if (count <= 0) {
-        if (why && why_size)
-            snprintf(why, why_size, "cudaGetDeviceCount found no device");
-        return 0;
-    }
-    if (why && why_size)
-        why[0] = '\0';
-    return count;
+int kc_device(struct kurc_backend *be) {
+    return kc_ctx_of(be)->device;
 }
 
-bool kurc_backend_is_cuda(const struct kurc_backend *be) {
-    return be && be->ops == &cuda_ops;
+void *kc_stream(struct kurc_backend *be) {
+    return (void *)kc_ctx_of(be)->stream;
 }
 
-int kurc_cuda_backend_device(const struct kurc_backend *be) {
-    return ((const struct kc_ctx *)be->ctx)->device;
-}
-
-void *kurc_cuda_backend_stream(const struct kurc_backend *be) {
-    return (void *)((const struct kc_ctx *)be->ctx)->stream;
-}
-
-void kurc_cuda_backend_describe(const struct kurc_backend *be, char *buf, size_t size) {
-    const struct kc_ctx *c = be->ctx;
+void kc_describe(struct kurc_backend *be, char *buf, size_t size) {
+    const struct kc_ctx *c = kc_ctx_of(be);
     struct cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, c->device) != cudaSuccess) {
         cudaGetLastError();
-        snprintf(buf, size, "device %d", c->device);
+        snprintf(buf, size, "cuda on device %d", c->device);
         return;
     }
-    snprintf(buf, size, "%s (device %d, sm_%d%d, %d SMs, %.1f GiB%s)", prop.name, c->device,
+    snprintf(buf, size, "cuda on %s (device %d, sm_%d%d, %d SMs, %.1f GiB%s)", prop.name, c->device,
              prop.major, prop.minor, prop.multiProcessorCount,
              (double)prop.totalGlobalMem / (1024.0 * MiB), c->allow_tf32 ? ", TF32 allowed" : "");
 }
 
-void kurc_cuda_backend_free(struct kurc_backend *be) {
+void kc_destroy(struct kurc_backend *be) {
     if (!be)
         return;
     struct kc_ctx *c = be->ctx;
@@ -302,21 +218,46 @@ void kurc_cuda_backend_free(struct kurc_backend *be) {
     free(be);
 }
 
+/* --- the registry entry ------------------------------------------------- */
+
+static int cuda_available(char *why, size_t why_size) {
+    int count = 0; /* left untouched when the call fails */
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        if (why && why_size)
+            snprintf(why, why_size, "no CUDA device is visible (cudaGetDeviceCount: %s)",
+                     cudaGetErrorString(e));
+        return 0;
+    }
+    if (count <= 0) {
+        if (why && why_size)
+            snprintf(why, why_size,
+                     "no CUDA device is visible (cudaGetDeviceCount found no device)");
+        return 0;
+    }
+    if (why && why_size)
+        why[0] = '\0';
+    return count;
+}
+
 /* The recorded failure as the function's error, after freeing be. */
 static enum kurc_status creation_failed(struct kurc_backend *be, struct kurc_err *err) {
     struct kc_ctx *c = be->ctx;
     enum kurc_status st = kurc_err_set(err, c->status, NULL, "%s", c->message);
-    kurc_cuda_backend_free(be);
+    kc_destroy(be);
     return st;
 }
 
-enum kurc_status kurc_cuda_backend_create(const struct kurc_cuda_options *opt,
-                                          struct kurc_backend **out, struct kurc_err *err) {
+/* Sets the device for this thread, creates the stream, cuBLAS and cuDNN
+ * handles and scratch memory; on failure KURC_E_BACKEND with the call. */
+static enum kurc_status cuda_create(const struct kurc_backend_options *opt,
+                                    struct kurc_backend **out, struct kurc_err *err) {
     *out = NULL;
     char why[256];
-    int count = kurc_cuda_device_count(why, sizeof why);
+    int count = cuda_available(why, sizeof why);
     if (count == 0)
-        return kurc_err_set(err, KURC_E_BACKEND, NULL, "no CUDA device is visible (%s)", why);
+        return kurc_err_set(err, KURC_E_BACKEND, NULL, "%s", why);
     if (opt->device < 0 || opt->device >= count)
         return kurc_err_set(err, KURC_E_BACKEND, NULL,
                             "CUDA device %d does not exist: %d device%s visible", opt->device,
@@ -328,7 +269,7 @@ enum kurc_status kurc_cuda_backend_create(const struct kurc_cuda_options *opt,
         free(c);
         return kurc_err_set(err, KURC_E_BACKEND, NULL, "out of host memory");
     }
-    be->ops = &cuda_ops;
+    be->ops = &kurc_cuda_ops;
     be->ctx = c;
     c->device = opt->device;
     c->rank = opt->rank;
@@ -375,3 +316,10 @@ enum kurc_status kurc_cuda_backend_create(const struct kurc_cuda_options *opt,
     *out = be;
     return KURC_OK;
 }
+
+const struct kurc_backend_type kurc_cuda_backend_type = {
+    .name = "cuda",
+    .memory = KURC_MEMORY_DEVICE,
+    .available = cuda_available,
+    .create = cuda_create,
+};

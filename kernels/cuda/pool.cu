@@ -1,13 +1,13 @@
-/* cuda_pool.cu - N-D max and average pooling (1 to 3 spatial axes,
+/* pool.cu - N-D max and average pooling (1 to 3 spatial axes,
  * channels last) with kurc's own kernels.
  *
- * Why not cuDNN: kurc's pooling (cpu_pool.c) lets windows run past the
- * input on either side by different amounts (TensorFlow's "same"), gives 0
- * for a window with no cell inside, and sends a max's gradient to the
- * FIRST maximum in window order.  cuDNN pads symmetrically and leaves ties
- * unspecified, so these kernels reproduce cpu_pool.c exactly instead: the
- * forward pass and every gradient of windows that do not overlap are bit
- * for bit the CPU's.
+ * Why not cuDNN: kurc's pooling (kernels/cpu/pool.c) lets windows run past
+ * the input on either side by different amounts (TensorFlow's "same"),
+ * gives 0 for a window with no cell inside, and sends a max's gradient to
+ * the FIRST maximum in window order.  cuDNN pads symmetrically and leaves
+ * ties unspecified, so these kernels reproduce kernels/cpu/pool.c exactly
+ * instead: the forward pass and every gradient of windows that do not
+ * overlap are bit for bit the CPU's.
  *
  * One thread per (pixel, channel); consecutive threads take consecutive
  * channels, so reads and writes are coalesced.  Backward:

@@ -1,4 +1,4 @@
-/* cpu_conv.c - N-D convolution (1 to 3 spatial axes, channels last) on the
+/* conv.c - N-D convolution (1 to 3 spatial axes, channels last) on the
  * CPU, lowered to matrix products.
  *
  * The lowered ("im2col") matrix has one row per output pixel of the batch
