@@ -1,4 +1,6 @@
-/* opgraph.c - op-level test graphs on the CPU backend (see opgraph.h). */
+/* opgraph.c - op-level test graphs on the CPU backend, checked against
+ * finite differences and on every backend this machine can run (see
+ * opgraph.h). */
 #include "opgraph.h"
 
 #include <math.h>
@@ -7,21 +9,21 @@
 #include <string.h>
 
 #include "base/rng.h"
+#include "kernels/backends.h"
 #include "kernels/cpu/cpu_backend.h"
 
 /* --- the dot objective: out[s] = sum r.y over sample s ------------------- */
 
+/* Written with backend kernels, so that the graph runs on any backend (J
+ * itself is computed on the host from y and r: og_eval). */
 static void dot_forward(struct kurc_exec *x, const struct kurc_op *op) {
     int64_t batch = kurc_exec_batch(x, op->out);
     int64_t n = kurc_exec_count(x, op->in[0]) / batch;
     const float *y = kurc_exec_value(x, op->in[0]), *r = kurc_exec_value(x, op->in[1]);
     float *out = kurc_exec_value(x, op->out);
-    for (int64_t s = 0; s < batch; s++) {
-        double sum = 0;
-        for (int64_t i = 0; i < n; i++)
-            sum += (double)y[s * n + i] * r[s * n + i];
-        out[s] = (float)sum;
-    }
+    for (int64_t s = 0; s < batch; s++)
+        x->be->ops->gemm(x->be, false, true, 1, 1, n, 1.0f, y + s * n, n, r + s * n, n, 0.0f,
+                         out + s, 1);
 }
 
 /* dJ/dy = loss_scale r: the op seeds its input's gradient (like a loss). */
@@ -30,9 +32,7 @@ static void dot_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (!dy)
         return;
     const float *r = kurc_exec_value(x, op->in[1]);
-    int64_t n = kurc_exec_count(x, op->in[0]);
-    for (int64_t i = 0; i < n; i++)
-        dy[i] += x->loss_scale * r[i];
+    x->be->ops->axpby(x->be, kurc_exec_count(x, op->in[0]), x->loss_scale, r, 1.0f, dy);
 }
 
 static const struct kurc_op_def dot_def = {"test_dot", dot_forward, dot_backward, NULL, NULL};
@@ -170,6 +170,89 @@ void og_backward(struct og *t) {
     kurc_exec_backward(t->x);
 }
 
+/* --- the same graph on every backend --------------------------------------- */
+
+/* The backends op tests also run on: every one this build has and this
+ * machine can run, the CPU's own included (a second instance, which must
+ * give the same bits), made once per test program. */
+static struct kurc_backend *const *other_backends(size_t *count) {
+    static struct kurc_backend *made[8];
+    static size_t n;
+    static bool ready;
+    if (!ready) {
+        for (const struct kurc_backend_type *const *t = kurc_backend_types; *t && n < 8; t++) {
+            char why[256];
+            struct kurc_backend_options opt = {.threads = 1, .device = 0, .rank = -1};
+            struct kurc_err err;
+            if ((*t)->available(why, sizeof why) > 0 && (*t)->create(&opt, &made[n], &err) == 0)
+                n++;
+        }
+        ready = true;
+    }
+    *count = n;
+    return made;
+}
+
+/* Runs t's graph forward and backward on be with t's inputs and parameters
+ * and returns a new host copy of the gradient of tensor (n floats). */
+static float *gradient_on(const struct og *t, struct kurc_backend *be, int tensor, int64_t n) {
+    struct kurc_params p;
+    kurc_params_init(&p);
+    for (size_t i = 0; i < t->p.n; i++) {
+        const struct kurc_param *q = &t->p.items[i];
+        kurc_params_add(&p, q->layer, q->weight, &q->shape, q->trainable, q->init, q->init_arg,
+                        q->fan_in, q->fan_out);
+    }
+    struct kurc_exec *x;
+    struct kurc_err err;
+    if (kurc_params_allocate(&p, be, &err) || kurc_exec_create(be, t->g, &p, t->x->batch, &x, &err))
+        die(err.msg);
+    be->ops->upload(be, p.values, t->p.values, p.total * sizeof(float));
+    for (size_t i = 0; i < t->g->n_tensors; i++)
+        if (t->g->tensors[i].kind == KURC_TENSOR_INPUT)
+            be->ops->upload(be, kurc_exec_value(x, (int)i), og_value(t, (int)i),
+                            (size_t)og_count(t, (int)i) * sizeof(float));
+    x->batch = t->x->batch;
+    x->training = t->x->training;
+    x->loss_scale = t->x->loss_scale;
+    x->sample_base = t->x->sample_base;
+    kurc_params_zero_grads(&p);
+    kurc_exec_forward(x);
+    kurc_exec_backward(x);
+    float *got = malloc((size_t)n * sizeof *got);
+    be->ops->download(be, got, kurc_exec_grad(x, tensor), (size_t)n * sizeof *got);
+    if (kurc_backend_check(be, &err))
+        die(err.msg);
+    kurc_exec_free(x);
+    kurc_params_release(&p);
+    return got;
+}
+
+/* The worst relative difference, over every other backend, between its
+ * gradient of tensor and the CPU's (want); prints offenders above tol. */
+static double parity(const struct og *t, int tensor, const float *want, double floor, double tol,
+                     const char *what) {
+    size_t count;
+    struct kurc_backend *const *backends = other_backends(&count);
+    int64_t n = og_count(t, tensor);
+    double worst = 0;
+    for (size_t b = 0; b < count; b++) {
+        float *got = gradient_on(t, backends[b], tensor, n);
+        for (int64_t k = 0; k < n; k++) {
+            double e = fabs((double)got[k] - want[k]) /
+                       fmax(fmax(fabs((double)got[k]), fabs((double)want[k])), floor);
+            if (isnan(e))
+                e = INFINITY;
+            if (e > tol)
+                fprintf(stderr, "  %s[%lld]: %.7g on %s, %.7g on the reference CPU backend\n",
+                        what, (long long)k, got[k], backends[b]->ops->name, want[k]);
+            worst = fmax(worst, e);
+        }
+        free(got);
+    }
+    return worst;
+}
+
 double og_gradcheck(struct og *t, int tensor, int samples, double h0, double floor, double tol,
                     const char *what) {
     og_backward(t);
@@ -181,9 +264,10 @@ double og_gradcheck(struct og *t, int tensor, int samples, double h0, double flo
     int64_t n = og_count(t, tensor);
     float *g = malloc((size_t)n * sizeof *g);
     memcpy(g, grad, (size_t)n * sizeof *g);
-    float *v = og_value(t, tensor);
-    double worst = 0;
+    /* the same gradient on every backend */
+    double worst = parity(t, tensor, g, floor, tol, what);
     int64_t worst_at = 0;
+    float *v = og_value(t, tensor);
     for (int s = 0; s < samples && s < n; s++) {
         int64_t k = samples >= n ? s : (int64_t)(kurc_rng_u64(0xFD, (uint64_t)s) % (uint64_t)n);
         float saved = v[k];

@@ -19,6 +19,12 @@
  * under test gets an exactly known output gradient).  The loss terms are
  * kurc loss ops (cce, mse), which seed themselves.  J itself is computed on
  * the host in double from the float forward values.
+ *
+ * og_gradcheck also runs the graph, with the same inputs and parameters, on
+ * every backend this build has and this machine can run (a second CPU
+ * backend everywhere, the GPU where there is one) and compares their
+ * gradients with the CPU's, so an op's one test covers its kernels on
+ * every backend.
  */
 #ifndef KURC_OPGRAPH_H
 #define KURC_OPGRAPH_H
@@ -90,7 +96,8 @@ double og_eval(struct og *t);
 void og_backward(struct og *t);
 
 /* Checks the gradient of tensor (an input with needs_grad or a trainable
- * parameter): backward once, then the central finite difference of J
+ * parameter): backward once, the same gradient on every other backend
+ * (see above), then the central finite difference of J
  * along up to `samples` of its elements (all when it has fewer; else a
  * seeded random choice) with step h0 max(1, |v|).  Returns the worst
  * relative error |g - fd| / max(|g|, |fd|, floor) and prints offenders
