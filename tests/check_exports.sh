@@ -4,7 +4,8 @@
 # or the tests): an exported symbol nobody references is dead code, or
 # should be static.  Reads the symbol tables of the build with nm; prints
 # the unreferenced symbols and their libraries, and fails when there are
-# any.
+# any.  Symbols the compiler makes (a sanitizer's __odr_asan.NAME, ...)
+# are not kurc's and are left out.
 set -euo pipefail
 build=$1
 mapfile -t libraries < <(find "$build/src" "$build/config" "$build/kernels" "$build/comm" \
@@ -12,7 +13,7 @@ mapfile -t libraries < <(find "$build/src" "$build/config" "$build/kernels" "$bu
 [ ${#libraries[@]} -gt 0 ] || { echo "no kurc libraries under $build" >&2; exit 2; }
 defined=$(for lib in "${libraries[@]}"; do
             nm -g --defined-only "$lib" 2>/dev/null |
-              awk -v lib="${lib##*/}" 'NF == 3 && $2 ~ /^[TDRB]$/ { print $3, lib }'
+              awk -v lib="${lib##*/}" 'NF == 3 && $2 ~ /^[TDRB]$/ && $3 !~ /^__|\./ { print $3, lib }'
           done | sort -u)
 referenced=$(find "$build" \( -name '*.o' -o -name '*.a' \) -print0 |
                xargs -0 nm -u 2>/dev/null | awk 'NF >= 2 { print $NF }' | sort -u)
