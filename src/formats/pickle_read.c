@@ -218,7 +218,7 @@ static uint64_t le_uint(const unsigned char *p, size_t n) {
 /* Reads an n-byte little-endian length and then that many bytes as a new
  * BYTES or STR object. */
 static enum kurc_status push_string(struct vm *vm, size_t len_bytes, enum kurc_pickle_kind kind) {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     enum kurc_status st = take(vm, len_bytes, &p);
     if (st)
         return st;
@@ -572,7 +572,7 @@ static enum kurc_status add_items(struct vm *vm, size_t start, enum kurc_pickle_
 
 /* Runs one opcode (vm->op, already consumed); *stop is set by STOP. */
 static enum kurc_status step(struct vm *vm, bool *stop) {
-    const unsigned char *p;
+    const unsigned char *p = NULL;
     struct kurc_pickle *a = NULL, *b = NULL, *c = NULL;
     size_t start = 0;
     enum kurc_status st = KURC_OK;
