@@ -387,15 +387,12 @@ static int eval_slice(struct rt *rt, const struct node *n, struct tv *obj, struc
 int tmpl_iterate(struct rt *rt, int line, const struct kurc_value *v, struct kurc_value ***items,
                  size_t *n, struct kurc_value **owner) {
     *owner = NULL;
-    switch (tmpl_pytype(v)) {
-    case PT_LIST:
-    case PT_TUPLE:
-    case PT_KEYS:
-    case PT_VALUES:
-    case PT_ITEMS:
+    if (tmpl_is_seq(tmpl_pytype(v))) {
         *items = v->u.list.items;
         *n = v->u.list.len;
         return 0;
+    }
+    switch (tmpl_pytype(v)) {
     case PT_STR: {
         struct kurc_value *l = kurc_value_list(NULL);
         for (size_t i = 0; i < v->u.str.len;) {

@@ -105,16 +105,13 @@ static void own_str(struct tv *out, struct kurc_strbuf *sb) {
 
 /* Python's len(). */
 static int py_len(struct rt *rt, int line, const struct kurc_value *v, size_t *n) {
+    if (tmpl_is_seq(tmpl_pytype(v))) {
+        *n = v->u.list.len;
+        return 0;
+    }
     switch (tmpl_pytype(v)) {
     case PT_STR:
         *n = kurc_utf8_count(v->u.str.s, v->u.str.len);
-        return 0;
-    case PT_LIST:
-    case PT_TUPLE:
-    case PT_KEYS:
-    case PT_VALUES:
-    case PT_ITEMS:
-        *n = v->u.list.len;
         return 0;
     case PT_DICT:
         *n = v->u.map.len;
@@ -171,29 +168,18 @@ static int change_case(struct tv *val, enum tmpl_case mode, struct tv *out) {
     return 0;
 }
 
-static int f_capitalize(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                        struct tv *out) {
-    (void)rt, (void)line, (void)a, (void)args;
-    return change_case(val, CASE_CAPITALIZE, out);
-}
-
-static int f_lower(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                   struct tv *out) {
-    (void)rt, (void)line, (void)a, (void)args;
-    return change_case(val, CASE_LOWER, out);
-}
-
-static int f_upper(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                   struct tv *out) {
-    (void)rt, (void)line, (void)a, (void)args;
-    return change_case(val, CASE_UPPER, out);
-}
-
-static int f_title(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                   struct tv *out) {
-    (void)rt, (void)line, (void)a, (void)args;
-    return change_case(val, CASE_TITLE, out);
-}
+/* capitalize, lower, upper and title: one filter each over change_case */
+#define CASE_FILTER(name, mode)                                                                    \
+    static int name(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,    \
+                    struct tv *out) {                                                              \
+        (void)rt, (void)line, (void)a, (void)args;                                                 \
+        return change_case(val, mode, out);                                                        \
+    }
+CASE_FILTER(f_capitalize, CASE_CAPITALIZE)
+CASE_FILTER(f_lower, CASE_LOWER)
+CASE_FILTER(f_upper, CASE_UPPER)
+CASE_FILTER(f_title, CASE_TITLE)
+#undef CASE_FILTER
 
 static int f_center(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
                     struct tv *out) {
@@ -1097,29 +1083,18 @@ static int select_items(struct rt *rt, int line, struct tv *val, struct targs *a
     return rc;
 }
 
-static int f_select(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                    struct tv *out) {
-    (void)a;
-    return select_items(rt, line, val, args, false, true, out);
-}
-
-static int f_reject(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                    struct tv *out) {
-    (void)a;
-    return select_items(rt, line, val, args, false, false, out);
-}
-
-static int f_selectattr(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                        struct tv *out) {
-    (void)a;
-    return select_items(rt, line, val, args, true, true, out);
-}
-
-static int f_rejectattr(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
-                        struct tv *out) {
-    (void)a;
-    return select_items(rt, line, val, args, true, false, out);
-}
+/* select, reject, selectattr and rejectattr: one filter each over select_items */
+#define SELECT_FILTER(name, by_attr, keep)                                                         \
+    static int name(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,    \
+                    struct tv *out) {                                                              \
+        (void)a;                                                                                   \
+        return select_items(rt, line, val, args, by_attr, keep, out);                              \
+    }
+SELECT_FILTER(f_select, false, true)
+SELECT_FILTER(f_reject, false, false)
+SELECT_FILTER(f_selectattr, true, true)
+SELECT_FILTER(f_rejectattr, true, false)
+#undef SELECT_FILTER
 
 static int f_format(struct rt *rt, int line, struct tv *val, struct tv **a, struct targs *args,
                     struct tv *out) {

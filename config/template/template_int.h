@@ -220,6 +220,8 @@ const char *tmpl_type_name(const struct kurc_value *v);
 /* A new empty list of the given kind (PT_LIST, PT_TUPLE or a view). */
 struct kurc_value *tmpl_new_seq(enum pytype t);
 bool tmpl_is_number(const struct kurc_value *v); /* bool, int or float */
+/* list, tuple or a dict view: the kinds whose items are u.list */
+bool tmpl_is_seq(enum pytype t);
 double tmpl_num(const struct kurc_value *v);
 
 /* Builtin functions a name can stand for. */

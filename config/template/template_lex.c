@@ -478,7 +478,8 @@ static int unexpected_char(struct lexer *lx, size_t p) {
     size_t next = kurc_utf8_next(lx->src, lx->len, p, &cp);
     struct kurc_strbuf sb = KURC_STRBUF_INIT;
     kurc_py_repr_string(lx->src + p, next - p, &sb);
-    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data, kurc_utf8_count(lx->src, p));
+    tmpl_fail(lx->diag, lx->line, "unexpected char %s at %zu", sb.data,
+              kurc_utf8_count(lx->src, p));
     kurc_strbuf_free(&sb);
     return -1;
 }

@@ -77,6 +77,10 @@ bool tmpl_is_number(const struct kurc_value *v) {
     return v->kind == KURC_BOOL || v->kind == KURC_INT || v->kind == KURC_FLOAT;
 }
 
+bool tmpl_is_seq(enum pytype t) {
+    return t == PT_LIST || t == PT_TUPLE || t == PT_KEYS || t == PT_VALUES || t == PT_ITEMS;
+}
+
 static bool is_intlike(const struct kurc_value *v) {
     return v->kind == KURC_BOOL || v->kind == KURC_INT;
 }

@@ -259,6 +259,18 @@ static void im2col_t(const struct conv3 *c, const float *x, int64_t r0, int64_t 
     }
 }
 
+/* Rows [r0, r0 + nr) of the convolution's input as columns in cols:
+ * (kc, nr) for a transposed convolution, else (nr, kc).  Returns the
+ * leading dimension of that layout. */
+static int64_t to_cols(const struct conv3 *c, const float *x, int64_t r0, int64_t nr, float *cols) {
+    if (c->transposed) {
+        im2col_t(c, x, r0, nr, cols);
+        return nr;
+    }
+    im2col(c, x, r0, nr, cols);
+    return c->kc;
+}
+
 void cpu_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
                       const float *w, float *y, void *workspace) {
     struct conv3 c;
@@ -272,16 +284,9 @@ void cpu_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, c
     int64_t chunk = chunk_rows(&c);
     for (int64_t r0 = 0; r0 < c.rows; r0 += chunk) {
         int64_t nr = c.rows - r0 < chunk ? c.rows - r0 : chunk;
-        float *y0 = y + r0 * c.cout;
-        if (c.transposed) {
-            im2col_t(&c, x, r0, nr, cols);
-            cpu_gemm(be, true, false, nr, c.cout, c.kc, 1.0f, cols, nr, w, c.cout, 0.0f, y0,
-                     c.cout);
-        } else {
-            im2col(&c, x, r0, nr, cols);
-            cpu_gemm(be, false, false, nr, c.cout, c.kc, 1.0f, cols, c.kc, w, c.cout, 0.0f, y0,
-                     c.cout);
-        }
+        int64_t ld = to_cols(&c, x, r0, nr, cols);
+        cpu_gemm(be, c.transposed, false, nr, c.cout, c.kc, 1.0f, cols, ld, w, c.cout, 0.0f,
+                 y + r0 * c.cout, c.cout);
     }
 }
 
@@ -317,15 +322,8 @@ void cpu_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_ge
     int64_t chunk = chunk_rows(&c);
     for (int64_t r0 = 0; r0 < c.rows; r0 += chunk) {
         int64_t nr = c.rows - r0 < chunk ? c.rows - r0 : chunk;
-        const float *dy0 = dy + r0 * c.cout;
-        if (c.transposed) {
-            im2col_t(&c, x, r0, nr, cols);
-            cpu_gemm(be, false, false, c.kc, c.cout, nr, 1.0f, cols, nr, dy0, c.cout, 1.0f, dw,
-                     c.cout);
-        } else {
-            im2col(&c, x, r0, nr, cols);
-            cpu_gemm(be, true, false, c.kc, c.cout, nr, 1.0f, cols, c.kc, dy0, c.cout, 1.0f, dw,
-                     c.cout);
-        }
+        int64_t ld = to_cols(&c, x, r0, nr, cols);
+        cpu_gemm(be, !c.transposed, false, c.kc, c.cout, nr, 1.0f, cols, ld, dy + r0 * c.cout,
+                 c.cout, 1.0f, dw, c.cout);
     }
 }

@@ -4,9 +4,13 @@
 
 #include "kernels/cpu/cpu_kernels.h"
 
-/* The clip bounds of cce, as Keras computes them in float32. */
-#define CCE_LO ((double)KURC_CCE_EPSILON)
-#define CCE_HI ((double)(1.0f - KURC_CCE_EPSILON))
+/* The sum of p[0..cols) in double, in index order. */
+static double row_sum(const float *p, int64_t cols) {
+    double s = 0;
+    for (int64_t c = 0; c < cols; c++)
+        s += p[c];
+    return s;
+}
 
 /* Keras 2.0: p = pred / sum(pred), clipped to [eps, 1 - eps], and
  * loss = -sum t log p.  Computed in double. */
@@ -16,13 +20,11 @@ void cpu_cce_forward(struct kurc_backend *be, int64_t rows, int64_t cols,
     (void)be;
     for (int64_t r = 0; r < rows; r++) {
         const float *p = pred + r * cols, *t = truth + r * cols;
-        double s = 0;
-        for (int64_t c = 0; c < cols; c++)
-            s += p[c];
+        double s = row_sum(p, cols);
         double l = 0;
         for (int64_t c = 0; c < cols; c++) {
             double q = p[c] / s;
-            q = q < CCE_LO ? CCE_LO : (q > CCE_HI ? CCE_HI : q);
+            q = q < KURC_CCE_LO ? KURC_CCE_LO : (q > KURC_CCE_HI ? KURC_CCE_HI : q);
             l -= t[c] * log(q);
         }
         loss[r] = (float)l;
@@ -41,18 +43,16 @@ void cpu_cce_backward(struct kurc_backend *be, int64_t rows, int64_t cols,
     for (int64_t r = 0; r < rows; r++) {
         const float *p = pred + r * cols, *t = truth + r * cols;
         float *d = dpred + r * cols;
-        double s = 0;
-        for (int64_t c = 0; c < cols; c++)
-            s += p[c];
+        double s = row_sum(p, cols);
         double tin = 0;
         for (int64_t c = 0; c < cols; c++) {
             double q = p[c] / s;
-            if (q >= CCE_LO && q <= CCE_HI)
+            if (q >= KURC_CCE_LO && q <= KURC_CCE_HI)
                 tin += t[c];
         }
         for (int64_t c = 0; c < cols; c++) {
             double q = p[c] / s;
-            double g = q >= CCE_LO && q <= CCE_HI ? -t[c] / q : 0.0;
+            double g = q >= KURC_CCE_LO && q <= KURC_CCE_HI ? -t[c] / q : 0.0;
             d[c] += (float)(scale * (g + tin) / s);
         }
     }

@@ -15,29 +15,12 @@
 /* Channels the max backward tracks at a time (stack arrays). */
 #define POOL_BLOCK 64
 
-/* A window clipped to the input: cells [lo[d], hi[d]) on each axis. */
-struct window {
-    int64_t lo[3], hi[3];
-    int64_t count; /* cells inside, 0 if none */
-};
-
 /* The window of output pixel pix (counting over the whole batch); returns
  * the offset of its sample in x. */
-static int64_t window_at(const struct kurc_pool3 *q, int64_t pix, struct window *win) {
+static int64_t window_at(const struct kurc_pool3 *q, int64_t pix, struct kurc_pool3_window *win) {
     int64_t o[3];
-    o[2] = pix % q->out[2];
-    o[1] = pix / q->out[2] % q->out[1];
-    o[0] = pix / q->out[2] / q->out[1] % q->out[0];
-    int64_t n = pix / q->out[2] / q->out[1] / q->out[0];
-    win->count = 1;
-    for (int d = 0; d < 3; d++) {
-        int64_t start = o[d] * q->s[d] - q->p[d];
-        win->lo[d] = start < 0 ? 0 : start;
-        win->hi[d] = start + q->size[d] < q->in[d] ? start + q->size[d] : q->in[d];
-        if (win->hi[d] < win->lo[d])
-            win->hi[d] = win->lo[d];
-        win->count *= win->hi[d] - win->lo[d];
-    }
+    int64_t n = kurc_pool3_split(pix, q->out, o);
+    kurc_pool3_window_of(q, o, win);
     return n * q->in_size;
 }
 
@@ -53,7 +36,7 @@ void cpu_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, c
     kurc_pool3_init(g, &q);
     int64_t nc = q.channels;
     for (int64_t pix = 0; pix < q.pixels; pix++) {
-        struct window win;
+        struct kurc_pool3_window win;
         int64_t xoff = window_at(&q, pix, &win);
         float *restrict yo = y + pix * nc;
         if (win.count == 0) {
@@ -92,7 +75,7 @@ void cpu_pool_forward(struct kurc_backend *be, const struct kurc_pool_geom *g, c
 static void max_backward(const struct kurc_pool3 *q, const float *x, const float *dy, float *dx) {
     int64_t nc = q->channels;
     for (int64_t pix = 0; pix < q->pixels; pix++) {
-        struct window win;
+        struct kurc_pool3_window win;
         int64_t xoff = window_at(q, pix, &win);
         if (win.count == 0)
             continue;
@@ -126,7 +109,7 @@ static void max_backward(const struct kurc_pool3 *q, const float *x, const float
 static void average_backward(const struct kurc_pool3 *q, const float *dy, float *dx) {
     int64_t nc = q->channels;
     for (int64_t pix = 0; pix < q->pixels; pix++) {
-        struct window win;
+        struct kurc_pool3_window win;
         int64_t xoff = window_at(q, pix, &win);
         if (win.count == 0)
             continue;

@@ -597,6 +597,21 @@ static const float *cudnn_dy(struct kurc_backend *be, const struct kurc_conv_geo
     return (const float *)(ws + e->off_y);
 }
 
+/* The plan of one pass over g with that pass's math type set on the
+ * descriptor; NULL when there is nothing to do (no input channels) or
+ * after a failure. */
+static struct kc_conv_entry *pass_plan(struct kurc_backend *be, const char *op,
+                                       const struct kurc_conv_geom *g, enum pass pass) {
+    struct kc_ctx *c = kc_ctx_of(be);
+    if (c->failed || empty(g) || g->cin <= 0)
+        return NULL;
+    struct kc_conv_entry *e = plan(c, op, g, false);
+    if (!e || !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[pass]), op,
+                           "cudnnSetConvolutionMathType"))
+        return NULL;
+    return e;
+}
+
 void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
                      const float *w, float *y, void *workspace) {
     struct kc_ctx *c = kc_ctx_of(be);
@@ -611,7 +626,7 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
                    "cudaMemsetAsync");
         return;
     }
-    struct kc_conv_entry *e = plan(c, op, g, false);
+    struct kc_conv_entry *e = pass_plan(be, op, g, FORWARD);
     if (!e)
         return;
     char *ws = workspace;
@@ -621,8 +636,6 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
     float *target = e->nchw ? (float *)(ws + e->off_y) : y;
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[FORWARD]), op,
-                     "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
                      cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd,
                                              e->algo[FORWARD], ws + e->off_cudnn, e->bytes[FORWARD],
@@ -637,9 +650,7 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
                            const float *w, float *dx, void *workspace) {
     struct kc_ctx *c = kc_ctx_of(be);
     const char *op = "conv_backward_data";
-    if (c->failed || empty(g) || g->cin <= 0)
-        return;
-    struct kc_conv_entry *e = plan(c, op, g, false);
+    struct kc_conv_entry *e = pass_plan(be, op, g, BACKWARD_DATA);
     if (!e)
         return;
     char *ws = workspace;
@@ -654,8 +665,6 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
                                 : dx;
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[BACKWARD_DATA]), op,
-                     "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
                      cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
                                                   e->algo[BACKWARD_DATA], ws + e->off_cudnn,
@@ -680,9 +689,7 @@ void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geo
                              const float *x, const float *dy, float *dw, void *workspace) {
     struct kc_ctx *c = kc_ctx_of(be);
     const char *op = "conv_backward_filter";
-    if (c->failed || empty(g) || g->cin <= 0)
-        return;
-    struct kc_conv_entry *e = plan(c, op, g, false);
+    struct kc_conv_entry *e = pass_plan(be, op, g, BACKWARD_FILTER);
     if (!e)
         return;
     char *ws = workspace;
@@ -691,8 +698,6 @@ void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geo
     const float *din = cudnn_dy(be, g, e, dy, ws);
     float one = 1.0f, zero = 0.0f;
     if (kc_failed(be) ||
-        !kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[BACKWARD_FILTER]), op,
-                     "cudnnSetConvolutionMathType") ||
         !kc_cudnn_ok(c,
                      cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, din, e->cd,
                                                     e->algo[BACKWARD_FILTER], ws + e->off_cudnn,

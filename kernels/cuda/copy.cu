@@ -233,19 +233,30 @@ static __device__ __forceinline__ int64_t box_at(const struct kc_box &b, int64_t
     return (((n * b.dims[0] + d[0]) * b.dims[1] + d[1]) * b.dims[2] + d[2]) * b.channels + ch;
 }
 
+/* Cell i of box b (counting over the batch): its coordinates d and
+ * channel; returns its sample. */
+static __device__ __forceinline__ int64_t box_split(const struct kc_box &b, int64_t i, int64_t d[3],
+                                                    int64_t *ch) {
+    *ch = i % b.channels;
+    int64_t rest = i / b.channels;
+    d[2] = rest % b.dims[2];
+    rest /= b.dims[2];
+    d[1] = rest % b.dims[1];
+    rest /= b.dims[1];
+    d[0] = rest % b.dims[0];
+    return rest / b.dims[0];
+}
+
 /* One thread per padded cell: its source in x, or 0. */
 static __global__ void pad_kernel(int64_t total, struct kc_box x, struct kc_box p, int64_t b0,
                                   int64_t b1, int64_t b2, const float *__restrict__ src,
                                   float *__restrict__ dst) {
     GRID_STRIDE(i, total) {
-        int64_t ch = i % p.channels, rest = i / p.channels;
-        int64_t d[3];
-        d[2] = rest % p.dims[2] - b2;
-        rest /= p.dims[2];
-        d[1] = rest % p.dims[1] - b1;
-        rest /= p.dims[1];
-        d[0] = rest % p.dims[0] - b0;
-        int64_t n = rest / p.dims[0];
+        int64_t ch, d[3];
+        int64_t n = box_split(p, i, d, &ch);
+        d[0] -= b0;
+        d[1] -= b1;
+        d[2] -= b2;
         bool inside = d[0] >= 0 && d[0] < x.dims[0] && d[1] >= 0 && d[1] < x.dims[1] && d[2] >= 0 &&
                       d[2] < x.dims[2];
         dst[i] = inside ? src[box_at(x, n, d, ch)] : 0.0f;
@@ -266,14 +277,11 @@ static __global__ void unpad_add_kernel(int64_t total, struct kc_box x, struct k
                                         int64_t b1, int64_t b2, const float *__restrict__ dpadded,
                                         float *__restrict__ dx) {
     GRID_STRIDE(i, total) {
-        int64_t ch = i % x.channels, rest = i / x.channels;
-        int64_t d[3];
-        d[2] = rest % x.dims[2] + b2;
-        rest /= x.dims[2];
-        d[1] = rest % x.dims[1] + b1;
-        rest /= x.dims[1];
-        d[0] = rest % x.dims[0] + b0;
-        int64_t n = rest / x.dims[0];
+        int64_t ch, d[3];
+        int64_t n = box_split(x, i, d, &ch);
+        d[0] += b0;
+        d[1] += b1;
+        d[2] += b2;
         if (d[0] < p.dims[0] && d[1] < p.dims[1] && d[2] < p.dims[2])
             dx[i] += dpadded[box_at(p, n, d, ch)];
     }

@@ -6,10 +6,6 @@
 
 #include "kernels/cuda/reduce.cuh"
 
-/* Kur's cce (kernels/cpu/loss.c): p / sum(p) clipped to [eps, 1 - eps], in double. */
-#define CCE_LO ((double)KURC_CCE_EPSILON)
-#define CCE_HI ((double)(1.0f - KURC_CCE_EPSILON))
-
 static __global__ void cce_forward_kernel(int64_t rows, int64_t cols,
                                           const float *__restrict__ pred,
                                           const float *__restrict__ truth,
@@ -17,14 +13,11 @@ static __global__ void cce_forward_kernel(int64_t rows, int64_t cols,
     int lane = threadIdx.x % 32;
     ROW_LOOP(r, rows) {
         const float *p = pred + r * cols, *t = truth + r * cols;
-        double s = 0;
-        for (int64_t c = lane; c < cols; c += 32)
-            s += p[c];
-        s = warp_sum(s);
+        double s = warp_row_sum(p, cols, lane);
         double l = 0;
         for (int64_t c = lane; c < cols; c += 32) {
             double q = p[c] / s;
-            q = q < CCE_LO ? CCE_LO : (q > CCE_HI ? CCE_HI : q);
+            q = q < KURC_CCE_LO ? KURC_CCE_LO : (q > KURC_CCE_HI ? KURC_CCE_HI : q);
             l -= t[c] * log(q);
         }
         l = warp_sum(l);
@@ -35,11 +28,7 @@ static __global__ void cce_forward_kernel(int64_t rows, int64_t cols,
 
 void kc_cce_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
                     const float *truth, float *loss) {
-    if (kc_failed(be) || rows <= 0 || cols <= 0)
-        return;
-    cce_forward_kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(
-        rows, cols, pred, truth, loss);
-    launched(be, "cce_forward", "cce_forward_kernel");
+    LAUNCH_ROWS(be, "cce_forward", cce_forward_kernel, rows, cols, rows, cols, pred, truth, loss);
 }
 
 static __global__ void cce_backward_kernel(int64_t rows, int64_t cols,
@@ -50,20 +39,17 @@ static __global__ void cce_backward_kernel(int64_t rows, int64_t cols,
     ROW_LOOP(r, rows) {
         const float *p = pred + r * cols, *t = truth + r * cols;
         float *d = dpred + r * cols;
-        double s = 0;
-        for (int64_t c = lane; c < cols; c += 32)
-            s += p[c];
-        s = warp_sum(s);
+        double s = warp_row_sum(p, cols, lane);
         double tin = 0;
         for (int64_t c = lane; c < cols; c += 32) {
             double q = p[c] / s;
-            if (q >= CCE_LO && q <= CCE_HI)
+            if (q >= KURC_CCE_LO && q <= KURC_CCE_HI)
                 tin += t[c];
         }
         tin = warp_sum(tin);
         for (int64_t c = lane; c < cols; c += 32) {
             double q = p[c] / s;
-            double g = q >= CCE_LO && q <= CCE_HI ? -t[c] / q : 0.0;
+            double g = q >= KURC_CCE_LO && q <= KURC_CCE_HI ? -t[c] / q : 0.0;
             d[c] += (float)(scale * (g + tin) / s);
         }
     }
@@ -71,11 +57,8 @@ static __global__ void cce_backward_kernel(int64_t rows, int64_t cols,
 
 void kc_cce_backward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
                      const float *truth, float scale, float *dpred) {
-    if (kc_failed(be) || rows <= 0 || cols <= 0)
-        return;
-    cce_backward_kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(
-        rows, cols, pred, truth, scale, dpred);
-    launched(be, "cce_backward", "cce_backward_kernel");
+    LAUNCH_ROWS(be, "cce_backward", cce_backward_kernel, rows, cols, rows, cols, pred, truth, scale,
+                dpred);
 }
 
 static __global__ void mse_forward_kernel(int64_t rows, int64_t cols,
@@ -98,11 +81,7 @@ static __global__ void mse_forward_kernel(int64_t rows, int64_t cols,
 
 void kc_mse_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *pred,
                     const float *truth, float *loss) {
-    if (kc_failed(be) || rows <= 0 || cols <= 0)
-        return;
-    mse_forward_kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(
-        rows, cols, pred, truth, loss);
-    launched(be, "mse_forward", "mse_forward_kernel");
+    LAUNCH_ROWS(be, "mse_forward", mse_forward_kernel, rows, cols, rows, cols, pred, truth, loss);
 }
 
 /* dpred += f (pred - truth), f = 2 scale / cols computed on the host in

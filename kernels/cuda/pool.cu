@@ -27,43 +27,15 @@
 #define THREADS 256
 #define GATHER_LIMIT 512
 
-/* The window of output pixel o (per sample), clipped to the input. */
-struct window {
-    int64_t lo[3], hi[3];
-    int64_t count;
-};
-
-static __device__ __forceinline__ void window_of(const struct kurc_pool3 &q, const int64_t o[3],
-                                                 struct window *w) {
-    w->count = 1;
-    for (int d = 0; d < 3; d++) {
-        int64_t start = o[d] * q.s[d] - q.p[d];
-        int64_t lo = start < 0 ? 0 : start;
-        int64_t hi = start + q.size[d] < q.in[d] ? start + q.size[d] : q.in[d];
-        w->lo[d] = lo;
-        w->hi[d] = hi < lo ? lo : hi;
-        w->count *= w->hi[d] - w->lo[d];
-    }
-}
-
 static __device__ __forceinline__ int64_t cell(const struct kurc_pool3 &q, int64_t n, int64_t i0,
                                                int64_t i1, int64_t i2) {
     return (((n * q.in[0] + i0) * q.in[1] + i1) * q.in[2] + i2) * q.channels;
 }
 
-/* Splits a per-batch pixel index into sample and coordinates. */
-static __device__ __forceinline__ int64_t split(int64_t pix, const int64_t dims[3], int64_t o[3]) {
-    o[2] = pix % dims[2];
-    pix /= dims[2];
-    o[1] = pix % dims[1];
-    pix /= dims[1];
-    o[0] = pix % dims[0];
-    return pix / dims[0];
-}
-
 /* The offset of the first maximum of window w in sample n, channel ch. */
 static __device__ __forceinline__ int64_t first_max(const struct kurc_pool3 &q, const float *x,
-                                                    int64_t n, const struct window &w, int64_t ch) {
+                                                    int64_t n, const struct kurc_pool3_window &w,
+                                                    int64_t ch) {
     int64_t at = cell(q, n, w.lo[0], w.lo[1], w.lo[2]) + ch;
     float best = x[at];
     for (int64_t i0 = w.lo[0]; i0 < w.hi[0]; i0++)
@@ -78,14 +50,24 @@ static __device__ __forceinline__ int64_t first_max(const struct kurc_pool3 &q, 
     return at;
 }
 
+/* Output i (a pixel and channel over the whole batch): its channel, its
+ * window; returns its sample. */
+static __device__ __forceinline__ int64_t output_window(const struct kurc_pool3 &q, int64_t i,
+                                                        int64_t *ch, struct kurc_pool3_window *w) {
+    int64_t o[3];
+    *ch = i % q.channels;
+    int64_t n = kurc_pool3_split(i / q.channels, q.out, o);
+    kurc_pool3_window_of(&q, o, w);
+    return n;
+}
+
 static __global__ void pool_forward_kernel(struct kurc_pool3 q, int64_t total,
                                            const float *__restrict__ x, float *__restrict__ y) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t ch = i % q.channels, o[3];
-        int64_t n = split(i / q.channels, q.out, o);
-        struct window w;
-        window_of(q, o, &w);
+        int64_t ch;
+        struct kurc_pool3_window w;
+        int64_t n = output_window(q, i, &ch, &w);
         if (w.count == 0) {
             y[i] = 0.0f;
             continue;
@@ -147,7 +129,7 @@ static __global__ void pool_gather_kernel(struct kurc_pool3 q, int64_t total,
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
         int64_t ch = i % q.channels, at[3];
-        int64_t n = split(i / q.channels, q.in, at);
+        int64_t n = kurc_pool3_split(i / q.channels, q.in, at);
         int64_t lo[3], hi[3];
         for (int d = 0; d < 3; d++)
             windows_of(q, d, at[d], &lo[d], &hi[d]);
@@ -159,8 +141,8 @@ static __global__ void pool_gather_kernel(struct kurc_pool3 q, int64_t total,
                 for (o[2] = lo[2]; o[2] <= hi[2]; o[2]++) {
                     int64_t pix = ((n * q.out[0] + o[0]) * q.out[1] + o[1]) * q.out[2] + o[2];
                     float g = dy[pix * q.channels + ch];
-                    struct window w;
-                    window_of(q, o, &w);
+                    struct kurc_pool3_window w;
+                    kurc_pool3_window_of(&q, o, &w);
                     if (q.average) {
                         acc += g * (1.0f / (float)w.count);
                         any = true;
@@ -182,10 +164,9 @@ static __global__ void pool_scatter_kernel(struct kurc_pool3 q, int64_t total,
                                            const float *__restrict__ dy, float *dx) {
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < total;
          i += (int64_t)gridDim.x * blockDim.x) {
-        int64_t ch = i % q.channels, o[3];
-        int64_t n = split(i / q.channels, q.out, o);
-        struct window w;
-        window_of(q, o, &w);
+        int64_t ch;
+        struct kurc_pool3_window w;
+        int64_t n = output_window(q, i, &ch, &w);
         if (w.count == 0)
             continue;
         int64_t at = first_max(q, x, n, w, ch);

@@ -54,6 +54,28 @@ static inline bool launched(struct kurc_backend *be, const char *op, const char 
     return kc_launched(kc_ctx_of(be), op, kernel);
 }
 
+/* --- a warp per row -------------------------------------------------------------- */
+
+/* Launches KERNEL(args...) with a warp per row of a (rows, cols) problem,
+ * unless the backend has failed or the problem is empty; OP names it in
+ * errors. */
+#define LAUNCH_ROWS(be, op, kernel, rows, cols, ...)                                               \
+    do {                                                                                           \
+        if (kc_failed(be) || (rows) <= 0 || (cols) <= 0)                                           \
+            break;                                                                                 \
+        kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(__VA_ARGS__);          \
+        launched(be, op, #kernel);                                                                 \
+    } while (0)
+
+/* The sum of row p[0..cols) in double, in a fixed order: each lane of the
+ * warp takes every 32nd element, then the lanes are added (all get it). */
+static __device__ __forceinline__ double warp_row_sum(const float *p, int64_t cols, int lane) {
+    double s = 0;
+    for (int64_t c = lane; c < cols; c += 32)
+        s += p[c];
+    return warp_sum(s);
+}
+
 /* --- per-channel sums ---------------------------------------------------------- *
  * A tensor viewed as (outer, channels, inner): element (o, c, i) at
  * (o * channels + c) * inner + i.  Each channel's M = outer * inner

@@ -37,11 +37,7 @@ static __global__ void softmax_forward_kernel(bool log_out, int64_t rows, int64_
 
 void kc_softmax_forward(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
                         const float *x, float *y) {
-    if (kc_failed(be) || rows <= 0 || cols <= 0)
-        return;
-    softmax_forward_kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(log, rows,
-                                                                                        cols, x, y);
-    launched(be, "softmax_forward", "softmax_forward_kernel");
+    LAUNCH_ROWS(be, "softmax_forward", softmax_forward_kernel, rows, cols, log, rows, cols, x, y);
 }
 
 static __global__ void softmax_backward_kernel(bool log_out, int64_t rows, int64_t cols,
@@ -63,9 +59,6 @@ static __global__ void softmax_backward_kernel(bool log_out, int64_t rows, int64
 
 void kc_softmax_backward(struct kurc_backend *be, bool log, int64_t rows, int64_t cols,
                          const float *y, const float *dy, float *dx) {
-    if (kc_failed(be) || rows <= 0 || cols <= 0)
-        return;
-    softmax_backward_kernel<<<row_blocks(be, rows), THREADS, 0, kc_ctx_of(be)->stream>>>(
-        log, rows, cols, y, dy, dx);
-    launched(be, "softmax_backward", "softmax_backward_kernel");
+    LAUNCH_ROWS(be, "softmax_backward", softmax_backward_kernel, rows, cols, log, rows, cols, y, dy,
+                dx);
 }

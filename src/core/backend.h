@@ -100,6 +100,9 @@ struct kurc_strided {
  * to sum 1 over the last axis, clipped to [KURC_CCE_EPSILON, 1 - eps], and
  * loss_row = -sum(truth * log(p)). */
 #define KURC_CCE_EPSILON 1e-7f
+/* The clip bounds, computed in float32 as Keras does, used in double. */
+#define KURC_CCE_LO ((double)KURC_CCE_EPSILON)
+#define KURC_CCE_HI ((double)(1.0f - KURC_CCE_EPSILON))
 
 /* Recurrent cells, Keras 2.0 semantics as Kur used them (see
  * src/ops/op_rnn.c for how a layer is put together from these kernels).

@@ -31,6 +31,13 @@ static void reverse(struct kurc_strided *v) {
 }
 
 /* (n, in...): in with a leading axis of length n. */
+/* Forward of a pure copy: the input's value through view v into the output. */
+static void copy_forward(struct kurc_exec *x, const struct kurc_op *op,
+                         const struct kurc_strided *v) {
+    OPS(x)->copy_strided(BE(x), v, kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->out),
+                         false);
+}
+
 static struct kurc_shape prepend_axis(const struct kurc_shape *in, int64_t n) {
     struct kurc_shape out = {.ndim = in->ndim + 1};
     out.dim[0] = n;
@@ -52,11 +59,11 @@ static void reshape_backward(struct kurc_exec *x, const struct kurc_op *op) {
         kurc_op_accumulate(x, kurc_exec_count(x, op->out), kurc_exec_grad(x, op->out), dx);
 }
 
-static const struct kurc_op_def reshape_def = {"reshape", reshape_forward, reshape_backward,
-                                               NULL, NULL};
+static const struct kurc_op_def reshape_def = {"reshape", reshape_forward, reshape_backward, NULL,
+                                               NULL};
 
-int kurc_emit_reshape(struct kurc_graph *g, int x, const struct kurc_shape *shape,
-                      const char *name, struct kurc_err *err) {
+int kurc_emit_reshape(struct kurc_graph *g, int x, const struct kurc_shape *shape, const char *name,
+                      struct kurc_err *err) {
     if (kurc_shape_numel(shape) != kurc_shape_numel(kurc_graph_shape(g, x))) {
         char want[96], have[96];
         kurc_shape_format(shape, want, sizeof want);
@@ -91,8 +98,7 @@ static struct kurc_strided transpose_view(const struct kurc_exec *x, const struc
 
 static void transpose_forward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_strided v = transpose_view(x, op);
-    OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->out),
-                         false);
+    copy_forward(x, op, &v);
 }
 
 static void transpose_backward(struct kurc_exec *x, const struct kurc_op *op) {
@@ -104,8 +110,8 @@ static void transpose_backward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out), dx, true);
 }
 
-static const struct kurc_op_def transpose_def = {"transpose", transpose_forward,
-                                                 transpose_backward, NULL, NULL};
+static const struct kurc_op_def transpose_def = {"transpose", transpose_forward, transpose_backward,
+                                                 NULL, NULL};
 
 int kurc_emit_transpose(struct kurc_graph *g, int x, const int *perm, const char *name,
                         struct kurc_err *err) {
@@ -234,8 +240,8 @@ static void slice_forward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_strided v;
     int64_t at = slice_view(x, op, &v);
     reverse(&v);
-    OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[0]) + at,
-                         kurc_exec_value(x, op->out), false);
+    OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[0]) + at, kurc_exec_value(x, op->out),
+                         false);
 }
 
 static void slice_backward(struct kurc_exec *x, const struct kurc_op *op) {
@@ -275,8 +281,7 @@ static void repeat_forward(struct kurc_exec *x, const struct kurc_op *op) {
                              .dims = {kurc_exec_batch(x, op->out), count, n},
                              .src_strides = {n, 0, 1},
                              .dst_strides = {count * n, n, 1}};
-    OPS(x)->copy_strided(BE(x), &v, kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->out),
-                         false);
+    copy_forward(x, op, &v);
 }
 
 static void repeat_backward(struct kurc_exec *x, const struct kurc_op *op) {
@@ -284,8 +289,10 @@ static void repeat_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (!dx)
         return;
     int64_t n = kurc_shape_numel(shape_of(x, op->in[0])), count = op->attr.repeat.count;
-    struct kurc_strided v = {
-        .ndim = 2, .dims = {kurc_exec_batch(x, op->out), n}, .src_strides = {count * n, 1}, .dst_strides = {n, 1}};
+    struct kurc_strided v = {.ndim = 2,
+                             .dims = {kurc_exec_batch(x, op->out), n},
+                             .src_strides = {count * n, 1},
+                             .dst_strides = {n, 1}};
     for (int64_t c = 0; c < count; c++)
         OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out) + c * n, dx, true);
 }
