@@ -12,7 +12,8 @@
  * lines skipped with warnings naming file:line and fatal past half;
  * undecodable and too short audio left out; durations; `samples`; fill
  * and bucket; archives read in place and unpacked (once), and unsafe
- * archives refused. */
+ * archives refused, also where the archive is named by an absolute path,
+ * under `~` or through `..`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -723,6 +724,56 @@ static void test_unsafe_archives(void **state) {
     unlink("us.tar.gz");
 }
 
+/* An archive named by an absolute path, under `~` (HOME set to a scratch
+ * directory, as Kur's speech example keeps its data at ~/kur) and through
+ * `..` unpacks beside itself; hostile members stay refused there. */
+static void test_archive_places(void **state) {
+    (void)state;
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    make_set("ap", 1, (const int[]){200}, (const char *const[]){"\"a\""});
+    mkdirs("home/kur");
+    mkdirs("sub");
+    tar_dir("home/kur/ap.tar.gz", "ap", NULL, NULL);
+    char *old_home = getenv("HOME") ? kurc_xstrdup(getenv("HOME")) : NULL;
+    char *home = kurc_xasprintf("%s/home", cwd);
+    setenv("HOME", home, 1);
+    const char *const places[] = {"%s/home/kur/ap.tar.gz", "~/kur/ap.tar.gz",
+                                  "sub/../home/kur/ap.tar.gz"};
+    struct kurc_dataset d;
+    struct stat sb;
+    for (size_t i = 0; i < sizeof places / sizeof *places; i++) {
+        char *path = kurc_xasprintf(places[i], cwd);
+        char *params = kurc_xasprintf("{path: \"%s\", " RAW "}", path);
+        load_ok(params, &d);
+        assert_int_equal(d.count, 1);
+        kurc_dataset_release(&d);
+        assert_int_equal(stat("home/kur/ap/ap/data.jsonl", &sb), 0);
+        rm_rf("home/kur/ap");
+        free(params);
+        free(path);
+    }
+    struct kurc_err err;
+    tar_dir("home/kur/ap.tar.gz", "ap", "/tmp/kurc-evil.txt", NULL);
+    char *params = kurc_xasprintf("{path: \"%s/home/kur/ap.tar.gz\"}", cwd);
+    dt_expect_error(load(params, &d, &err), &err, KURC_E_DATA,
+                    "refusing to extract member '/tmp/kurc-evil.txt'");
+    tar_dir("home/kur/ap.tar.gz", "ap", "ap/link", "../../../x");
+    dt_expect_error(load("{path: ~/kur/ap.tar.gz}", &d, &err), &err, KURC_E_DATA,
+                    "a symbolic link to '../../../x', outside");
+    assert_int_not_equal(stat("/tmp/kurc-evil.txt", &sb), 0);
+    free(params);
+    if (old_home)
+        setenv("HOME", old_home, 1);
+    else
+        unsetenv("HOME");
+    free(old_home);
+    free(home);
+    rm_rf("home");
+    rm_rf("sub");
+    rm_rf("ap");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sources),
@@ -736,6 +787,7 @@ int main(void) {
         cmocka_unit_test(test_durations_and_samples),
         cmocka_unit_test(test_archives),
         cmocka_unit_test(test_unsafe_archives),
+        cmocka_unit_test(test_archive_places),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

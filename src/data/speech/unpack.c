@@ -1,5 +1,6 @@
 /* unpack.c - safe archive extraction, in-place member reading and the
  * manifest search (see unpack.h). */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "data/speech/unpack.h"
 
 #include <archive.h>
@@ -140,13 +141,22 @@ static enum kurc_status kurc_unpack(const char *archive, const char *dir, struct
     free(failed);
     if (st)
         return st;
+    /* Members go to <real dir>/<name>: every member name is checked to be
+     * relative and free of `..` (safe_path), and dir itself may be absolute,
+     * under `~` or reached through `..` or links, so libarchive is asked
+     * only to refuse writing through a link, which the canonical dir has
+     * none of above the members. */
+    char *real = realpath(dir, NULL);
+    if (!real)
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot resolve the directory %s: %s", dir,
+                            strerror(errno));
     struct archive *a = open_archive(archive, err);
-    if (!a)
+    if (!a) {
+        free(real);
         return KURC_E_DATA;
+    }
     struct archive *out = archive_write_disk_new();
-    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                            ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                            ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+    archive_write_disk_set_options(out, ARCHIVE_EXTRACT_SECURE_SYMLINKS);
     struct archive_entry *entry;
     int r;
     while (st == KURC_OK && (r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
@@ -161,7 +171,7 @@ static enum kurc_status kurc_unpack(const char *archive, const char *dir, struct
             archive_entry_hardlink(entry) ? kurc_xstrdup(archive_entry_hardlink(entry)) : NULL;
         const char *sym = archive_entry_symlink(entry);
         mode_t type = archive_entry_filetype(entry);
-        st = extract_entry(a, out, entry, archive, dir, name, hard, sym, type, err);
+        st = extract_entry(a, out, entry, archive, real, name, hard, sym, type, err);
         free(name);
         free(hard);
     }
@@ -170,6 +180,7 @@ static enum kurc_status kurc_unpack(const char *archive, const char *dir, struct
                           archive_error_string(a));
     archive_write_free(out);
     archive_read_free(a);
+    free(real);
     return st;
 }
 
