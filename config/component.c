@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/suggest.h"
 #include "base/xalloc.h"
@@ -70,11 +71,12 @@ bool kurc_param_flag(const struct kurc_value *params, const char *name) {
     return v && kurc_value_truthy(v);
 }
 
-/* Finds a component by name or reports an unknown one with a suggestion. */
+/* Finds a component by name or reports an unknown one with a suggestion:
+ * an error, or with warn_only a warning (then *out is NULL). */
 static enum kurc_status find_component(const struct kurc_component *const *table, const char *kind,
                                        const char *name, const struct kurc_loc *loc,
-                                       const char *path, const struct kurc_component **out,
-                                       struct kurc_err *err) {
+                                       const char *path, bool warn_only,
+                                       const struct kurc_component **out, struct kurc_err *err) {
     *out = kurc_component_find(table, name);
     if (*out)
         return KURC_OK;
@@ -98,6 +100,11 @@ static enum kurc_status find_component(const struct kurc_component *const *table
         kurc_strbuf_free(&list);
     }
     free(names);
+    if (warn_only) {
+        kurc_log_at(KURC_LOG_WARNING, loc, "%s; only `kurc train` runs training hooks, so it is "
+                    "ignored here", err->msg);
+        return KURC_OK;
+    }
     return st;
 }
 
@@ -123,16 +130,19 @@ static enum kurc_status check_params(const struct kurc_component *c, const char 
 
 /* A mapping entry naming one component of table among optional extra keys
  * (`when`, `name`); a string names one without parameters.  Without a
- * table only the entry's shape is checked. */
+ * table only the entry's shape is checked.  With unknown_warns an unknown
+ * name is a warning and the entry is not checked further. */
 static enum kurc_status
 check_named_entry(const struct kurc_value *v, const char *path, const char *kind,
                   const struct kurc_component *const *table, const char *const *extra,
-                  const struct kurc_components *components, struct kurc_err *err) {
+                  bool unknown_warns, const struct kurc_components *components,
+                  struct kurc_err *err) {
     const struct kurc_component *c;
     if (v->kind == KURC_STR) {
-        enum kurc_status st =
-            table ? find_component(table, kind, v->u.str.s, &v->loc, path, &c, err) : KURC_OK;
-        if (st || !table)
+        enum kurc_status st = table ? find_component(table, kind, v->u.str.s, &v->loc, path,
+                                                     unknown_warns, &c, err)
+                                    : KURC_OK;
+        if (st || !table || !c)
             return st;
         struct kurc_value none = {.kind = KURC_NULL, .loc = v->loc};
         return check_params(c, kind, &none, path, components, err);
@@ -155,9 +165,10 @@ check_named_entry(const struct kurc_value *v, const char *path, const char *kind
         return kurc_err_set(err, KURC_E_CONFIG, &v->loc, "%s: the entry names no %s", path, kind);
     enum kurc_status st = KURC_OK;
     if (table) {
-        st = find_component(table, kind, chosen->key, &chosen->key_loc, path, &c, err);
+        st = find_component(table, kind, chosen->key, &chosen->key_loc, path, unknown_warns, &c,
+                            err);
         char *sub = kurc_schema_path_key(path, chosen->key);
-        if (st == KURC_OK)
+        if (st == KURC_OK && c)
             st = check_params(c, kind, chosen->val, sub, components, err);
         free(sub);
     }
@@ -173,18 +184,21 @@ static enum kurc_status check_supplier(const struct kurc_value *v, const char *p
                                        const struct kurc_components *components,
                                        struct kurc_err *err) {
     return check_named_entry(v, path, "supplier", components ? components->suppliers : NULL,
-                             KURC_NAMES("when", "name"), components, err);
+                             KURC_NAMES("when", "name"), false, components, err);
 }
 
 /* A hook entry, `NAME` or {NAME: params, when: EXPR}, of the training
- * hooks or of the evaluation hooks. */
+ * hooks or of the evaluation hooks.  An unknown training hook is only a
+ * warning where components say so (commands other than train). */
 static enum kurc_status check_hook(const struct kurc_value *v, const char *path, bool training,
                                    const struct kurc_components *components, struct kurc_err *err) {
     const struct kurc_component *const *table = NULL;
     if (components)
         table = training ? components->training_hooks : components->evaluation_hooks;
     return check_named_entry(v, path, training ? "training hook" : "evaluation hook", table,
-                             KURC_NAMES("when"), components, err);
+                             KURC_NAMES("when"),
+                             training && components && components->unknown_training_hooks_warn,
+                             components, err);
 }
 
 static enum kurc_status check_training_hook(const struct kurc_value *v, const char *path,
@@ -213,7 +227,7 @@ static enum kurc_status check_named_by(const struct kurc_value *v, const char *p
                                        const struct kurc_components *components,
                                        struct kurc_err *err) {
     const struct kurc_component *c;
-    enum kurc_status st = find_component(table, kind, name, name_loc, path, &c, err);
+    enum kurc_status st = find_component(table, kind, name, name_loc, path, false, &c, err);
     if (st || v->kind != KURC_MAP)
         return st;
     char what[64];

@@ -37,6 +37,9 @@ struct kurc_components {
     const struct kurc_component *const *optimizers;
     const struct kurc_component *const *losses;
     const char *default_optimizer;
+    /* Unknown training hooks are warnings, not errors: Kur built training
+     * hooks only in `kur train`, so its other commands ran such files. */
+    bool unknown_training_hooks_warn;
 };
 
 /* `- SUPPLIER: params` (params a mapping, a first positional string, or a

@@ -2,6 +2,7 @@
 #include "cli/cli_commands.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/strbuf.h"
 #include "config/kurfile.h"
@@ -56,7 +57,11 @@ enum kurc_status kurc_cli_load(const struct kurc_cli_args *args, struct kurc_kur
         return st;
     }
     (*kf)->gpu_count = kurc_visible_gpus;
-    return args->pre_parse ? KURC_OK : kurc_kurfile_parse(*kf, kurc_all_components(), err);
+    if (args->pre_parse)
+        return KURC_OK;
+    struct kurc_components components = *kurc_all_components();
+    components.unknown_training_hooks_warn = strcmp(args->command, "train") != 0;
+    return kurc_kurfile_parse(*kf, &components, err);
 }
 
 static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err) {

@@ -83,9 +83,10 @@ static int image_kind(const char *path) {
     return 0;
 }
 
-static enum kurc_status plot_check(const struct kurc_value *params, const struct kurc_loc *loc,
+/* Checks the plots' file names; *given counts them. */
+static enum kurc_status plot_files(const struct kurc_value *params, size_t *given,
                                    struct kurc_err *err) {
-    size_t given = 0;
+    *given = 0;
     for (size_t i = 0; i < N_PLOTS; i++) {
         const struct kurc_value *v = kurc_param(params, plot_names[i]);
         if (!v)
@@ -99,13 +100,21 @@ static enum kurc_status plot_check(const struct kurc_value *params, const struct
                                 "the plot hook draws PNG or SVG files: `%s: %s` must end in .png "
                                 "or .svg",
                                 plot_names[i], v->u.str.s);
-        given++;
+        (*given)++;
     }
-    if (!given)
-        return kurc_err_set(err, KURC_E_CONFIG, loc,
-                            "the plot hook draws nothing: give loss_per_batch, loss_per_time or "
-                            "throughput_per_time");
     return KURC_OK;
+}
+
+/* A plot hook that names no file draws nothing: Kur ran it so, kurc warns. */
+static enum kurc_status plot_check(const struct kurc_value *params, const struct kurc_loc *loc,
+                                   struct kurc_err *err) {
+    size_t given;
+    enum kurc_status st = plot_files(params, &given, err);
+    if (st == KURC_OK && !given)
+        kurc_log_at(KURC_LOG_WARNING, loc,
+                    "the plot hook draws nothing: give loss_per_batch, loss_per_time or "
+                    "throughput_per_time");
+    return st;
 }
 
 /* --- reading the log ---------------------------------------------------- */
@@ -625,8 +634,9 @@ static enum kurc_status draw_plot(size_t p, const char *path, const struct recor
 static enum kurc_status plot_train(const struct kurc_value *params,
                                    const struct kurc_train_event *e, const struct kurc_loc *loc,
                                    struct kurc_err *err) {
-    enum kurc_status st = plot_check(params, loc, err);
-    if (st)
+    size_t given;
+    enum kurc_status st = plot_files(params, &given, err);
+    if (st || !given)
         return st;
     if (!e->log_dir)
         return kurc_err_set(err, KURC_E_CONFIG, loc,
@@ -650,10 +660,10 @@ static enum kurc_status plot_train(const struct kurc_value *params,
     if (st == KURC_OK)
         st = read_validation(e->log_dir, &valid, &n_valid, loc, err);
     for (size_t p = 0; p < N_PLOTS && st == KURC_OK; p++) {
-        const char *given = kurc_param_str(params, plot_names[p]);
-        if (!given)
+        const char *file = kurc_param_str(params, plot_names[p]);
+        if (!file)
             continue;
-        char *path = kurc_path_expand(given);
+        char *path = kurc_path_expand(file);
         st = draw_plot(p, path, &train, per_epoch, valid, n_valid, loc, err);
         free(path);
     }

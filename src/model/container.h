@@ -43,6 +43,8 @@ struct kurc_container_type {
     bool passthrough;     /* makes no op: its input passes through (output) */
     bool named_by_args;   /* `TYPE: NAME` names the container (input, output) */
     const struct kurc_schema *args; /* schema of the evaluated arguments, or NULL */
+    unsigned ignored; /* KT_* kinds of arguments Kur accepted and did nothing with:
+                         a warning, and the container has none */
     /* Reads c->args into c->priv; operators make their children. */
     enum kurc_status (*parse)(struct kurc_model *m, struct kurc_container *c,
                               struct kurc_err *err);

@@ -324,6 +324,13 @@ static enum kurc_status parse_core(struct kurc_model *m, struct kurc_container *
     } else if ((st = evaluate(m, raw_args, true, &c->args, err))) {
         return st;
     }
+    if (c->args && (c->type->ignored & (1u << c->args->kind))) {
+        kurc_log_at(KURC_LOG_WARNING, &c->args->loc,
+                    "%s (%s): ignoring %s, as Kur did", c->name, c->type->name,
+                    kurc_kind_phrase(c->args->kind));
+        kurc_value_free(c->args);
+        c->args = NULL;
+    }
     if (c->type->args && c->args) {
         char path[256];
         snprintf(path, sizeof path, "%s (%s)", c->name, c->type->name);

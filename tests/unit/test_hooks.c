@@ -625,9 +625,9 @@ static void test_refused_and_unknown(void **state) {
     assert_int_equal(kurc_hooks_check(hooks, true, &err), KURC_E_CONFIG);
     assert_non_null(strstr(err.msg, "must end in .png or .svg"));
     kurc_value_free(hooks);
-    hooks = yaml("[{plot: {}}]");
-    assert_int_equal(kurc_hooks_check(hooks, true, &err), KURC_E_CONFIG);
-    assert_non_null(strstr(err.msg, "draws nothing"));
+    /* a plot that names no file draws nothing: Kur ran it so (a warning) */
+    hooks = yaml("[{plot: {}}, {plot: null}]");
+    assert_int_equal(kurc_hooks_check(hooks, true, &err), KURC_OK);
     kurc_value_free(hooks);
 }
 

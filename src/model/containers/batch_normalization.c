@@ -79,6 +79,7 @@ const struct kurc_container_type kurc_container_batch_normalization = {
     .name = "batch_normalization",
     .anonymous = true,
     .args = &batchnorm_args,
+    .ignored = KT_ANY & ~(KT_NULL | KT_MAP), /* Kur read only a mapping's axis, momentum */
     .parse = batchnorm_parse,
     .build = batchnorm_build,
     .free_priv = free,

@@ -19,5 +19,6 @@ const struct kurc_container_type kurc_container_flatten = {
     .name = "flatten",
     .anonymous = true,
     .args = &(const struct kurc_schema){.types = KT_NULL},
+    .ignored = KT_ANY & ~KT_NULL, /* Kur read no argument of flatten */
     .build = flatten_build,
 };
