@@ -10,6 +10,8 @@
 #include "config/component.h"
 
 static const struct kurc_schema count_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 1}};
+static const struct kurc_schema size_or_null[1] = {
+    {.types = KT_INT | KT_NULL, .has_min = true, .min = 0}};
 static const struct kurc_schema non_negative_or_null[1] = {{.types = KT_INT | KT_NULL, .has_min = true, .min = 0}};
 
 /* settings.backend: a name or {name, device, parallel, ...}. */
@@ -87,7 +89,7 @@ static const struct kurc_schema provider = {
     .keys =
         (const struct kurc_schema_key[]){
             {"name", KURC_SCHEMA(.types = KT_STR, .choices = KURC_NAMES("batch_provider"))},
-            {"batch_size", count_or_null}, /* Kur: batch_size or 32 */
+            {"batch_size", size_or_null}, /* Kur: batch_size or 32 (0 too) */
             {"num_batches", count_or_null},
             {"randomize", KURC_SCHEMA(.types = KT_BOOL | KT_INT)},
             {"sort_by", &kurc_schema_string_or_null},

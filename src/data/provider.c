@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/rng.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
@@ -137,14 +138,25 @@ static enum kurc_status sort_samples(struct kurc_provider *p, const struct kurc_
     return KURC_OK;
 }
 
-/* Reads every option of spec into p. */
+int64_t kurc_provider_batch_size(const struct kurc_value *section) {
+    const struct kurc_value *p = section ? kurc_map_get(section, "provider") : NULL;
+    const struct kurc_value *b = p && p->kind == KURC_MAP ? kurc_map_get(p, "batch_size") : NULL;
+    return b && b->kind == KURC_INT && b->u.i > 0 ? b->u.i : 32;
+}
+
+/* Reads every option of spec into p (batch_size as kurc_provider_batch_size). */
 static enum kurc_status read_options(struct kurc_provider *p, const struct kurc_value *spec,
                                      bool shuffle, const struct kurc_value **sort_by,
                                      struct kurc_err *err) {
     const struct kurc_value *sortagrad, *neighborhood;
     int64_t num_batches;
     enum kurc_status st;
-    if ((st = int_option(spec, "batch_size", 1, 32, &p->batch_size, err)) ||
+    const struct kurc_value *size = spec ? kurc_map_get(spec, "batch_size") : NULL;
+    bool zero = size && size->kind == KURC_INT && size->u.i == 0;
+    if (zero)
+        kurc_log_at(KURC_LOG_WARNING, &size->loc,
+                    "provider: batch_size 0 means the default batch size, 32, as in Kur");
+    if ((st = int_option(zero ? NULL : spec, "batch_size", 1, 32, &p->batch_size, err)) ||
         (st = int_option(spec, "num_batches", 1, -1, &num_batches, err)) ||
         (st = int_option(spec, "shuffle_after", 0, 0, &p->shuffle_after, err)) ||
         (st = randomize_option(spec, &p->randomize, err)) ||

@@ -36,6 +36,10 @@ struct kurc_provider {
     int64_t *sorted;      /* the sorted order (sort_by), or NULL */
 };
 
+/* The batch size a section's provider asks for: Kur's `batch_size or 32`
+ * (absent, null and 0 all mean 32). */
+int64_t kurc_provider_batch_size(const struct kurc_value *section);
+
 /* Reads a `provider` value (NULL: defaults) for data.  shuffle false
  * forces randomize off (test, evaluate). */
 enum kurc_status kurc_provider_create(const struct kurc_value *spec,

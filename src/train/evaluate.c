@@ -28,12 +28,6 @@
 #include "train/session.h"
 #include "train/train_spec.h"
 
-static int64_t batch_size(const struct kurc_value *section) {
-    const struct kurc_value *p = kurc_map_get(section, "provider");
-    const struct kurc_value *b = p && p->kind == KURC_MAP ? kurc_map_get(p, "batch_size") : NULL;
-    return b && b->kind == KURC_INT ? b->u.i : 32;
-}
-
 /* Loads the section's weights on rank 0 and shares them; weights that are
  * named but missing are an error (Kur logged one and went on with random
  * weights). */
@@ -117,7 +111,8 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
         st = kurc_data_load(list, &sets[i], err);
     }
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &sets[0], true, batch_size(sec), &s, err);
+        st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec), &s,
+                                 err);
     if (st == KURC_OK)
         s->step = opt->step;
     if (st == KURC_OK && s->losses.n == 0)
@@ -219,7 +214,8 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     if (st == KURC_OK)
         st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &set, false, batch_size(sec), &s, err);
+        st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec), &s,
+                                 err);
     if (st == KURC_OK)
         s->step = opt->step;
     if (st == KURC_OK)

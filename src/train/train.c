@@ -76,12 +76,6 @@ struct trainer {
 
 /* --- set-up ------------------------------------------------------------- */
 
-static int64_t provider_batch_size(const struct kurc_value *section) {
-    const struct kurc_value *p = section ? kurc_map_get(section, "provider") : NULL;
-    const struct kurc_value *b = p && p->kind == KURC_MAP ? kurc_map_get(p, "batch_size") : NULL;
-    return b && b->kind == KURC_INT ? b->u.i : 32;
-}
-
 static enum kurc_status load_validation(struct trainer *t, struct kurc_err *err) {
     const struct kurc_value *validate = kurc_kurfile_section(t->kf, "validate");
     const struct kurc_value *data = validate ? kurc_map_get(validate, "data") : NULL;
@@ -560,8 +554,8 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         st = t->comm->ops->barrier(t->comm, err);
     if (st)
         return st;
-    int64_t max_batch = provider_batch_size(train);
-    int64_t vb = provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
+    int64_t max_batch = kurc_provider_batch_size(train);
+    int64_t vb = kurc_provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
     if (t->n_valid && vb > max_batch)
         max_batch = vb;
     if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, &t->s, err)))

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +97,27 @@ static void test_every_sample_once(void **state) {
         assert_false(is_file_order(order, n));
     }
     kurc_provider_free(p);
+    kurc_dataset_release(&d);
+}
+
+/* Kur's `batch_size or 32`: absent, null and 0 are all 32, for the
+ * provider and for the session's largest batch alike. */
+static void test_batch_size_or_default(void **state) {
+    (void)state;
+    struct kurc_dataset d;
+    make_data(&d, 100, NULL);
+    const char *defaults[] = {"{batch_size: 0}", "{batch_size: null}", "{}"};
+    for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+        struct kurc_provider *p = make(defaults[i], &d, 1, true);
+        assert_int_equal(p->batch_size, 32);
+        kurc_provider_free(p);
+        char section[64];
+        snprintf(section, sizeof section, "{provider: %s}", defaults[i]);
+        assert_int_equal(kurc_provider_batch_size(dt_yaml(section)), 32);
+    }
+    assert_int_equal(kurc_provider_batch_size(dt_yaml("{provider: {batch_size: 5}}")), 5);
+    assert_int_equal(kurc_provider_batch_size(dt_yaml("{}")), 32);
+    assert_int_equal(kurc_provider_batch_size(NULL), 32);
     kurc_dataset_release(&d);
 }
 
@@ -326,8 +348,8 @@ static void test_option_errors(void **state) {
                         "'sortagrad' cannot be combined with 'sort_by' or 'shuffle_after'");
     expect_create_error("{sortagrad: key, shuffle_after: 2}", &d, KURC_E_CONFIG,
                         "'sortagrad' cannot be combined");
-    expect_create_error("{batch_size: 0}", &d, KURC_E_CONFIG,
-                        "provider: 'batch_size' must be at least 1, not 0");
+    expect_create_error("{batch_size: -1}", &d, KURC_E_CONFIG,
+                        "provider: 'batch_size' must be at least 1, not -1");
     expect_create_error("{num_batches: 1.5}", &d, KURC_E_CONFIG,
                         "provider: 'num_batches' must be an integer, not a float");
     expect_create_error("{randomize: -2}", &d, KURC_E_CONFIG,
@@ -357,6 +379,7 @@ static void test_empty_dataset(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_sample_once),
+        cmocka_unit_test(test_batch_size_or_default),
         cmocka_unit_test(test_last_batch),
         cmocka_unit_test(test_num_batches),
         cmocka_unit_test(test_reproducible),
