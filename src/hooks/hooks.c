@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
 
 /* Every hook: training hook `x` is the struct kurc_training_hook_x and
@@ -184,6 +185,24 @@ enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
     return KURC_OK;
 }
 
+enum kurc_status kurc_hooks_check_training(const struct kurc_value *hooks, bool has_log,
+                                           struct kurc_err *err) {
+    enum kurc_status st = kurc_hooks_check(hooks, true, err);
+    for (size_t i = 0; i < entries(hooks) && st == KURC_OK && !has_log; i++) {
+        struct entry e;
+        const struct kurc_hook_type *h;
+        struct kurc_value *params;
+        st = entry_at(hooks, i, true, &e, &h, &params, err);
+        if (st == KURC_OK && h && h->needs_log)
+            kurc_log_at(KURC_LOG_WARNING, e.loc,
+                        "the %s hook draws the training log, and training keeps none (give "
+                        "`train.log`); it is ignored, as Kur did",
+                        e.name);
+        kurc_value_free(params);
+    }
+    return st;
+}
+
 bool kurc_hooks_any_evaluation(const struct kurc_value *hooks) {
     for (size_t i = 0; i < entries(hooks); i++) {
         struct entry e;
@@ -243,7 +262,7 @@ enum kurc_status kurc_hooks_evaluate(const struct kurc_eval_result *r,
 
 enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
                                      const struct kurc_train_event *e, struct kurc_err *err) {
-    enum kurc_status st = kurc_hooks_check(hooks, true, err);
+    enum kurc_status st = KURC_OK;
     for (size_t i = 0; i < entries(hooks) && st == KURC_OK; i++) {
         struct entry entry;
         const struct kurc_hook_type *h;

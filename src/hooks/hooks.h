@@ -77,7 +77,8 @@ struct kurc_train_event {
     const char *reason;  /* TRAINING_END: "success" or what stopped it */
 };
 
-/* Runs the training hooks for an event (rank 0 only). */
+/* Runs the training hooks for an event (rank 0 only), checked before by
+ * kurc_hooks_check_training. */
 enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
                                      const struct kurc_train_event *e, struct kurc_err *err);
 
@@ -85,6 +86,12 @@ enum kurc_status kurc_hooks_training(const struct kurc_value *hooks,
  * starts (a hook that needs the network is refused here). */
 enum kurc_status kurc_hooks_check(const struct kurc_value *hooks, bool training,
                                   struct kurc_err *err);
+
+/* Checks the training hooks before training starts (kurc_hooks_check);
+ * has_log: the training keeps a log, else each hook that draws from the
+ * log gets a warning that it is ignored. */
+enum kurc_status kurc_hooks_check_training(const struct kurc_value *hooks, bool has_log,
+                                           struct kurc_err *err);
 
 /* Checks evaluation hooks and a destination (NULL or null: none) before
  * testing or evaluating starts. */

@@ -22,6 +22,9 @@ struct kurc_hook_type {
     /* Why kurc does not run this hook of Kur's ("posts to the network,
      * ..."), or NULL.  Such a hook has no functions (unavailable.c). */
     const char *refused;
+    /* A training hook that reads the training log (`train.log`); without
+     * one it is ignored with a warning at set-up, as Kur warned. */
+    bool needs_log;
     /* Checks the parameters before anything runs; NULL: nothing to check. */
     enum kurc_status (*check)(const struct kurc_value *params, const struct kurc_loc *loc,
                               struct kurc_err *err);

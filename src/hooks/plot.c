@@ -16,7 +16,8 @@
  * has none); loss per time against the seconds the log records;
  * throughput per time plots Δbatches/Δtime of the training series.  Kur
  * made its images transparent; kurc paints them white.  Without a log (no
- * `train.log`) the hook is an error; a log with no losses yet draws nothing.
+ * `train.log`) the hook is ignored with a warning at set-up, as Kur did; a
+ * log with no losses yet draws nothing.
  */
 #include "hooks/hooks_impl.h"
 
@@ -638,10 +639,8 @@ static enum kurc_status plot_train(const struct kurc_value *params,
     enum kurc_status st = plot_files(params, &given, err);
     if (st || !given)
         return st;
-    if (!e->log_dir)
-        return kurc_err_set(err, KURC_E_CONFIG, loc,
-                            "the plot hook draws the training log, and training keeps none: give "
-                            "`train.log`");
+    if (!e->log_dir) /* warned at set-up (needs_log) */
+        return KURC_OK;
     struct record train = {0};
     bool per_epoch = false;
     st = read_record(e->log_dir, "batch_loss", &train, err);
@@ -682,6 +681,7 @@ const struct kurc_hook_type kurc_training_hook_plot = {
                                                 {"throughput_per_time",
                                                  &kurc_schema_string_or_null})),
                   KURC_NAMES("loss_per_batch")},
+    .needs_log = true,
     .check = plot_check,
     .train = plot_train,
 };

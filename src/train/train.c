@@ -529,7 +529,8 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
     if (st)
         return st;
-    if ((st = kurc_hooks_check(kurc_map_get(train, "hooks"), true, err)) ||
+    if ((st = kurc_hooks_check_training(kurc_map_get(train, "hooks"), t->spec.log != NULL,
+                                        err)) ||
         (st = kurc_hooks_check(kurc_map_get(kurc_kurfile_section(t->kf, "validate"), "hooks"),
                                false, err)))
         return st;
