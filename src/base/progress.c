@@ -16,7 +16,7 @@ double kurc_now(void) {
 }
 
 void kurc_format_duration(double seconds, char *buf, size_t size) {
-    long s = (long)(seconds + 0.5);
+    long s = (long)seconds;
     snprintf(buf, size, "%02ldh %02ldm %02lds", s / 3600, (s / 60) % 60, s % 60);
 }
 

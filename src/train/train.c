@@ -344,7 +344,27 @@ static enum kurc_status agree_stop(struct trainer *t, int *sig, bool *time_up,
     return st;
 }
 
-static enum kurc_status batch_checkpoints(struct trainer *t, struct kurc_err *err) {
+/* Kur's four timers, each counted over every session of the run (the
+ * log's or the checkpoint's history included), with Kur's labels. */
+static void print_timers(const struct trainer *t) {
+    if (!t->rank0)
+        return;
+    char all[32], train[32], valid[32], batch[32];
+    kurc_format_duration(kurc_now() - t->started, all, sizeof all);
+    kurc_format_duration(t->state.clocks[1], train, sizeof train);
+    kurc_format_duration(t->state.clocks[2], valid, sizeof valid);
+    kurc_format_duration(t->state.clocks[3], batch, sizeof batch);
+    fprintf(stderr, "     Total wall-clock time: %s\n  Training wall-clock time: %s\n", all, train);
+    if (t->n_valid)
+        fprintf(stderr, "Validation wall-clock time: %s\n", valid);
+    fprintf(stderr, "     Batch wall-clock time: %s\n\n", batch);
+}
+
+/* The batch-level checkpoint triggers (Kur's run_checkpoint): when one is
+ * due, the training clock (running since *train_mark) stops for the
+ * checkpoint's validation and saving, and the timers are shown after it. */
+static enum kurc_status batch_checkpoints(struct trainer *t, double *train_mark,
+                                          struct kurc_err *err) {
     const struct kurc_train_spec *sp = &t->spec;
     /* counters agree on every rank; a clock does not, so rank 0's decides */
     double late = sp->checkpoint_minutes > 0 && t->rank0 &&
@@ -361,6 +381,7 @@ static enum kurc_status batch_checkpoints(struct trainer *t, struct kurc_err *er
                late > 0;
     if (!due)
         return KURC_OK;
+    t->state.clocks[1] += kurc_now() - *train_mark;
     enum kurc_status st = KURC_OK;
     if (sp->checkpoint_validation != 0 && t->n_valid) {
         double loss;
@@ -373,22 +394,10 @@ static enum kurc_status batch_checkpoints(struct trainer *t, struct kurc_err *er
         if (st == KURC_OK)
             st = notify(t, KURC_EVENT_VALIDATION_END, NAN, loss, "success", err);
     }
-    return st ? st : save_checkpoint(t, err);
-}
-
-static void print_timers(const struct trainer *t, double epoch_started, double valid_before) {
-    if (!t->rank0)
-        return;
-    char all[32], train[32], valid[32], batch[32];
-    kurc_format_duration(kurc_now() - t->started, all, sizeof all);
-    kurc_format_duration(kurc_now() - epoch_started - (t->state.clocks[2] - valid_before), train,
-                         sizeof train);
-    kurc_format_duration(t->state.clocks[2] - valid_before, valid, sizeof valid);
-    kurc_format_duration(t->state.clocks[3], batch, sizeof batch);
-    fprintf(stderr, "Total wall-clock time: %s\nTraining wall-clock time: %s\n", all, train);
-    if (t->n_valid)
-        fprintf(stderr, "Validation wall-clock time: %s\n", valid);
-    fprintf(stderr, "Batch wall-clock time: %s\n\n", batch);
+    if (st == KURC_OK && (st = save_checkpoint(t, err)) == KURC_OK)
+        print_timers(t);
+    *train_mark = kurc_now();
+    return st;
 }
 
 /* The epoch's communication (rank 0, -v): how long the ranks waited for
@@ -409,7 +418,7 @@ static void log_communication(struct trainer *t) {
 static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *err) {
     size_t n = t->s->losses.n;
     double *sums = kurc_xcalloc(n + 1, sizeof *sums), *epoch = kurc_xcalloc(n + 1, sizeof *epoch);
-    double epoch_started = kurc_now(), valid_before = t->state.clocks[2];
+    double train_mark = kurc_now();
     kurc_provider_start_epoch(t->provider, t->state.epoch);
     int64_t batches = kurc_provider_batches(t->provider);
     char label[96];
@@ -433,12 +442,12 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
         for (size_t k = 0; k <= n; k++)
             epoch[k] += sums[k];
         kurc_progress_update(&bar, (int64_t)epoch[n], kurc_loss_total(t->s, epoch));
-        if ((st = log_losses(t, "batch", NULL, sums, err)) || (st = batch_checkpoints(t, err)))
+        if ((st = log_losses(t, "batch", NULL, sums, err)) || (st = batch_checkpoints(t, &train_mark, err)))
             break;
     }
     kurc_progress_finish(&bar);
     log_communication(t);
-    t->state.clocks[1] += kurc_now() - epoch_started;
+    t->state.clocks[1] += kurc_now() - train_mark;
     if (st || *sig || t->state.batch < batches) {
         free(sums);
         free(epoch);
@@ -468,7 +477,7 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
         t->state.epoch % t->spec.checkpoint_epochs == 0)
         st = save_checkpoint(t, err);
     if (st == KURC_OK)
-        print_timers(t, epoch_started, valid_before);
+        print_timers(t);
     free(sums);
     free(epoch);
     return st;
@@ -504,6 +513,9 @@ static enum kurc_status open_log(struct trainer *t, struct kurc_err *err) {
         t->state.best_train_loss = kurc_logger_best(t->spec.log, "training_loss_total");
         t->state.best_valid_loss = kurc_logger_best(t->spec.log, "validation_loss_total");
     }
+    /* as Kur did, the timers of earlier sessions before this one's */
+    if (summary.sessions > 1)
+        print_timers(t);
     return KURC_OK;
 }
 

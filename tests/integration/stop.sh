@@ -108,6 +108,12 @@ kurfile t2.yml "stop_when: {epochs: 2, elapsed: {hours: 1}}" tlog
 kurc_run time-additional 0 train t2.yml
 epochs time-additional-trains time-additional.err 2
 lacks time-additional-no-stop time-additional.err "stopping-criterion"
+# the timers are Kur's: cumulative over the sessions, shown before the
+# first epoch (the log's history) and after each one, with Kur's labels
+count timers-total time-additional.err "     Total wall-clock time: 24h 00m 0" 3
+count timers-train time-additional.err "  Training wall-clock time: 24h 00m 0" 3
+count timers-batch time-additional.err "     Batch wall-clock time: 00h 00m 0" 3
+lacks timers-no-validation time-additional.err "Validation wall-clock time"
 kurfile t3.yml "stop_when: {epochs: 2, elapsed: {hours: 1}, mode: total}" tlog
 kurc_run time-total 0 train t3.yml
 epochs time-total-none-left time-total.err 0
