@@ -422,11 +422,11 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
     kurc_provider_start_epoch(t->provider, t->state.epoch);
     int64_t batches = kurc_provider_batches(t->provider);
     char label[96];
-    if (t->target_epochs > 0)
+    if (t->target_epochs >= 0)
         snprintf(label, sizeof label, "Epoch %lld/%lld", (long long)t->state.epoch + 1,
                  (long long)t->target_epochs);
-    else
-        snprintf(label, sizeof label, "Epoch %lld", (long long)t->state.epoch + 1);
+    else /* Kur's `epochs or 'inf'` */
+        snprintf(label, sizeof label, "Epoch %lld/inf", (long long)t->state.epoch + 1);
     struct kurc_progress bar;
     kurc_progress_start(&bar, label, KURC_PROGRESS_SAMPLES, kurc_provider_samples(t->provider),
                         t->rank0);

@@ -95,6 +95,10 @@ check elapsed-last-saved test -s el.w
 HIDDEN=64 kurfile el2.yml "stop_when: {epochs: inf, elapsed: 0.0001}" "" big.jsonl
 kurc_run elapsed-number 0 train el2.yml
 has elapsed-number-message elapsed-number.err "Epoch stopping-criterion met."
+# without an epoch limit, Kur's label: "Epoch N/inf"
+kurfile inf.yml "stop_when: {epochs: inf, elapsed: 0.0005}"
+kurc_run epochs-inf 0 train inf.yml
+has epochs-inf-label epochs-inf.err "Epoch 2/inf, loss="
 HIDDEN=64 kurfile el3.yml "stop_when: {elapsed: {minutes: 0.0001, clock: batch}}" "" big.jsonl
 kurc_run elapsed-batch-clock 0 train el3.yml
 has elapsed-batch-clock-message elapsed-batch-clock.err "Epoch stopping-criterion met."
