@@ -34,10 +34,20 @@ struct kurc_eval_result {
     float **outputs;           /* count x numel each */
     float **truths;            /* NULL when there is no truth */
     const struct kurc_source **truth_sources;
-    const struct kurc_dataset *data; /* the data evaluated (borrowed) */
-    int64_t *indices;                /* count: the data sample each result is of */
-    int64_t **steps;                 /* per output, count: first-axis rows computed */
+    const struct kurc_dataset *data;   /* the data evaluated (borrowed) */
+    int64_t *indices;                  /* count: the data sample each result is of */
+    int64_t **steps;                   /* per output, count: first-axis rows computed */
+    struct kurc_hook_warnings *warned; /* the run's warnings so far, or NULL */
 };
+
+/* The warnings the hooks gave during one run (one per hook entry and
+ * kind), so that what every validation would repeat is said once.  Zero
+ * it to start; a result without one gives every warning. */
+struct kurc_hook_warnings {
+    struct kurc_hook_warning *given;
+    size_t n;
+};
+void kurc_hook_warnings_release(struct kurc_hook_warnings *w);
 
 /* Outputs of variable length.  When the model is rebuilt per batch for
  * variable-length data (train/session.h), a batch's outputs may have fewer

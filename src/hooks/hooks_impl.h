@@ -36,6 +36,11 @@ struct kurc_hook_type {
                               const struct kurc_loc *loc, struct kurc_err *err);
 };
 
+/* Logs a warning at the hook entry loc, unless r's run already had this
+ * one (the same entry and fmt) from it. */
+void kurc_hook_warn_once(const struct kurc_eval_result *r, const struct kurc_loc *loc,
+                         const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* numpy.argmax of a row of n scores: the first largest, or the first NaN. */
 int64_t kurc_hook_argmax(const float *row, int64_t n);
 

@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/log.h"
-
 static double percent(int64_t correct, int64_t total) {
     return total ? (double)correct * 100. / (double)total : 0.;
 }
@@ -54,9 +52,9 @@ static enum kurc_status mnist_evaluate(const struct kurc_eval_result *r,
         correct[truth] += truth == estimate;
     }
     if (out_of_range)
-        kurc_log_at(KURC_LOG_WARNING, loc,
-                    "the mnist hook: %lld samples have a truth that is not a digit 0-9",
-                    (long long)out_of_range);
+        kurc_hook_warn_once(r, loc,
+                            "the mnist hook: %lld samples have a truth that is not a digit 0-9",
+                            (long long)out_of_range);
 
     int64_t all_correct = 0, all_total = 0;
     printf("%-10s%-10s%-10s%-10s\n", "LABEL", "CORRECT", "TOTAL", "ACCURACY");

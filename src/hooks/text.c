@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "base/log.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
@@ -70,7 +69,7 @@ static enum kurc_status text_evaluate(const struct kurc_eval_result *r,
     for (size_t o = 0; o < r->n && st == KURC_OK; o++)
         st = text_source(r, r->names[o], true, loc, &truth[o], err);
     if (st == KURC_OK && r->count == 0)
-        kurc_log_at(KURC_LOG_WARNING, loc, "the text hook: there are no results");
+        kurc_hook_warn_once(r, loc, "the text hook: there are no results");
     if (st != KURC_OK || r->count == 0) {
         free(in);
         free(truth);
@@ -92,9 +91,9 @@ static enum kurc_status text_evaluate(const struct kurc_eval_result *r,
         printf("%s: \"%s\"\n", r->names[o], truth[o]->text[sample] ? truth[o]->text[sample] : "");
     fflush(stdout);
     if (unknown)
-        kurc_log_at(KURC_LOG_WARNING, loc,
-                    "the text hook: %lld predicted classes are outside the vocabulary",
-                    (long long)unknown);
+        kurc_hook_warn_once(r, loc,
+                            "the text hook: %lld predicted classes are outside the vocabulary",
+                            (long long)unknown);
     free(in);
     free(truth);
     return KURC_OK;

@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/log.h"
 #include "base/strbuf.h"
 
 /* Appends the symbol of class c (shifted by offset) to out. */
@@ -73,7 +72,7 @@ static enum kurc_status transcript_evaluate(const struct kurc_eval_result *r,
                             "(a speech_recognition supplier makes it)",
                             truth_name);
     if (r->count == 0) {
-        kurc_log_at(KURC_LOG_WARNING, loc, "the transcript hook: there are no results");
+        kurc_hook_warn_once(r, loc, "the transcript hook: there are no results");
         return KURC_OK;
     }
     const struct kurc_shape *shape = &r->shapes[o];
@@ -99,10 +98,11 @@ static enum kurc_status transcript_evaluate(const struct kurc_eval_result *r,
         prev = c;
     }
     if (unknown)
-        kurc_log_at(KURC_LOG_WARNING, loc,
-                    "the transcript hook: %lld predicted classes are outside the vocabulary of "
-                    "%zu symbols (the output has %lld classes)",
-                    (long long)unknown, t->n_vocab, (long long)classes);
+        kurc_hook_warn_once(
+            r, loc,
+            "the transcript hook: %lld predicted classes are outside the vocabulary of "
+            "%zu symbols (the output has %lld classes)",
+            (long long)unknown, t->n_vocab, (long long)classes);
     int64_t sample = r->indices ? r->indices[0] : 0, length;
     const float *ids = kurc_source_sample(t, sample, &length);
     first = true;

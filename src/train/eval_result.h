@@ -29,9 +29,10 @@ enum kurc_status kurc_eval_result_join(struct kurc_eval_result *r, struct kurc_c
 void kurc_eval_result_release(struct kurc_eval_result *r);
 
 /* Runs the evaluation hooks on the first batch of provider p (validation
- * and test, as Kur did); rank 0 prints. */
+ * and test, as Kur did); rank 0 prints.  warned (NULL: none) keeps the
+ * warnings given across a run's validations. */
 enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_provider *p,
                                         struct kurc_bindings *b, const struct kurc_value *hooks,
-                                        struct kurc_err *err);
+                                        struct kurc_hook_warnings *warned, struct kurc_err *err);
 
 #endif

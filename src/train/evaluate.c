@@ -139,7 +139,7 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
             snprintf(label, sizeof label, n_sets > 1 ? "Testing %s" : "Testing", name);
             st = kurc_loss_pass(s, p, &b, 0, -1, label, true, sums, err);
             if (st == KURC_OK)
-                st = kurc_hooks_first_batch(s, p, &b, kurc_map_get(sec, "hooks"), err);
+                st = kurc_hooks_first_batch(s, p, &b, kurc_map_get(sec, "hooks"), NULL, err);
             kurc_bindings_release(&b);
         }
         kurc_provider_free(p);

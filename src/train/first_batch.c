@@ -17,7 +17,7 @@
 
 enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_provider *p,
                                         struct kurc_bindings *b, const struct kurc_value *hooks,
-                                        struct kurc_err *err) {
+                                        struct kurc_hook_warnings *warned, struct kurc_err *err) {
     if (!kurc_hooks_any_evaluation(hooks))
         return KURC_OK;
     kurc_provider_start_epoch(p, 0);
@@ -41,6 +41,7 @@ enum kurc_status kurc_hooks_first_batch(struct kurc_session *s, struct kurc_prov
     struct kurc_eval_result r;
     kurc_eval_result_init(&r, s->model, p->data, kurc_bind_has_truth(s->model, p->data), n);
     kurc_eval_result_store(&r, s, indices + first, count, first);
+    r.warned = warned;
 
     st = kurc_eval_result_join(&r, s->comm, err);
     if (st == KURC_OK) {

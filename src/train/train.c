@@ -57,6 +57,7 @@ struct trainer {
     struct kurc_provider *provider;
     struct kurc_bindings bind;
     struct valid_set *valid;
+    struct kurc_hook_warnings warned; /* by the validation hooks, so far */
     size_t n_valid;
     int64_t valid_batches; /* validate.provider.num_batches handled by the provider */
     struct kurc_session *s;
@@ -296,7 +297,7 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
             kurc_map_get(kurc_kurfile_section(t->kf, "validate"), "hooks");
         if (st == KURC_OK && hooks)
             st = kurc_hooks_first_batch(t->s, t->valid[i].provider, &t->valid[i].bind, hooks,
-                                        err);
+                                        &t->warned, err);
     }
     /* the overall record too, also for one set: Kur always logged it, and
      * best-validation tracking across runs reads validation_loss_total */
@@ -529,6 +530,7 @@ static void trainer_release(struct trainer *t) {
         kurc_dataset_release(&t->valid[i].data);
     }
     free(t->valid);
+    kurc_hook_warnings_release(&t->warned);
     kurc_session_free(t->s);
     kurc_provider_free(t->provider);
     kurc_dataset_release(&t->data);

@@ -2,7 +2,8 @@
  * decoding (argmax, repeats collapsed, blanks dropped; the blank last, or
  * first with warp), only the rows the batch computed, characters joined
  * or words spaced, the truth from the data's transcript source (of the
- * result's data sample), `input` prefixes, `output`, and its errors. */
+ * result's data sample), `input` prefixes, `output`, its errors, and its
+ * warnings given once per run. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,24 +22,24 @@
 #include "config/yaml_load.h"
 #include "hooks/hooks.h"
 
-/* --- stdout capture ------------------------------------------------------- */
+/* --- stdout (1) or stderr (2) capture --------------------------------------- */
 
 static int saved = -1;
 static char path[64];
 
-static void begin_capture(void) {
+static void begin_capture(int out) {
     fflush(stdout);
     snprintf(path, sizeof path, "/tmp/kurc-transcript-XXXXXX");
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    saved = dup(1);
-    dup2(fd, 1);
+    saved = dup(out);
+    dup2(fd, out);
     close(fd);
 }
 
-static char *end_capture(void) {
+static char *end_capture(int out) {
     fflush(stdout);
-    dup2(saved, 1);
+    dup2(saved, out);
     close(saved);
     FILE *f = fopen(path, "r");
     char *text = kurc_xcalloc(4096, 1);
@@ -72,8 +73,8 @@ static void make_data(struct kurc_dataset *d, const char *name) {
     assert_int_equal(kurc_dataset_seal(d, &err), KURC_OK);
 }
 
-/* One result of output "asr" (steps x 4 classes) whose argmax per row is
- * classes[row]; steps rows were computed, the rest hold class 0. */
+/* One result of output "asr" (steps x CLASSES classes) whose argmax per row
+ * is classes[row]; steps rows were computed, the rest hold class 0. */
 struct made {
     struct kurc_eval_result r;
     const char *names[1];
@@ -87,16 +88,16 @@ struct made {
     int64_t *steps[1];
 };
 
-static void make_result(struct made *m, const struct kurc_dataset *d, const int *classes, int rows,
-                        int steps, int64_t sample) {
+static void make_result_of(struct made *m, const struct kurc_dataset *d, const int *classes,
+                           int rows, int steps, int64_t sample, int n_classes) {
     memset(m, 0, sizeof *m);
     m->names[0] = "asr";
-    m->shapes[0] = (struct kurc_shape){.ndim = 2, .dim = {rows, 4}};
-    m->outputs[0] = kurc_xcalloc((size_t)rows * 4, sizeof(float));
+    m->shapes[0] = (struct kurc_shape){.ndim = 2, .dim = {rows, n_classes}};
+    m->outputs[0] = kurc_xcalloc((size_t)rows * (size_t)n_classes, sizeof(float));
     for (int t = 0; t < rows; t++) {
         int c = t < steps ? classes[t] : 0;
-        for (int k = 0; k < 4; k++)
-            m->outputs[0][t * 4 + k] = k == c ? 0.7f : 0.1f;
+        for (int k = 0; k < n_classes; k++)
+            m->outputs[0][t * n_classes + k] = k == c ? 0.7f : 0.1f;
     }
     m->indices[0] = sample;
     m->step_counts[0] = steps;
@@ -114,6 +115,12 @@ static void make_result(struct made *m, const struct kurc_dataset *d, const int 
                                      .steps = m->steps};
 }
 
+/* The same with 4 classes: vocab3 and the blank. */
+static void make_result(struct made *m, const struct kurc_dataset *d, const int *classes, int rows,
+                        int steps, int64_t sample) {
+    make_result_of(m, d, classes, rows, steps, sample, 4);
+}
+
 static struct kurc_sources *sources;
 
 static struct kurc_value *yaml(const char *text) {
@@ -129,9 +136,9 @@ static struct kurc_value *yaml(const char *text) {
 static char *run(struct made *m, const char *hooks, enum kurc_status want) {
     struct kurc_value *h = yaml(hooks);
     struct kurc_err err;
-    begin_capture();
+    begin_capture(1);
     enum kurc_status st = kurc_hooks_evaluate(&m->r, h, NULL, &err);
-    char *out = end_capture();
+    char *out = end_capture(1);
     if (st != want)
         fail_msg("status %d, wanted %d: %s", (int)st, (int)want, err.msg);
     if (st)
@@ -209,6 +216,47 @@ static void test_input_and_output(void **state) {
     kurc_dataset_release(&d);
 }
 
+/* Lines of text holding what. */
+static int lines_with(const char *text, const char *what) {
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Classes beyond the vocabulary are warned about once per run (the
+ * trainer's validations share the run's warnings), at every call without. */
+static void test_warns_once(void **state) {
+    (void)state;
+    struct kurc_dataset d;
+    make_data(&d, "transcript");
+    /* 5 classes: the blank is 3, class 4 is outside vocab3 */
+    const int classes[] = {0, 4, 1};
+    struct made m;
+    make_result_of(&m, &d, classes, 3, 3, 0, 5);
+    struct kurc_value *h = yaml("[transcript]");
+    struct kurc_err err;
+    struct kurc_hook_warnings warned = {0};
+    m.r.warned = &warned;
+    begin_capture(2);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(kurc_hooks_evaluate(&m.r, h, NULL, &err), KURC_OK);
+    char *log = end_capture(2);
+    assert_int_equal(lines_with(log, "1 predicted classes are outside the vocabulary"), 1);
+    free(log);
+    m.r.warned = NULL;
+    begin_capture(2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(kurc_hooks_evaluate(&m.r, h, NULL, &err), KURC_OK);
+    log = end_capture(2);
+    assert_int_equal(lines_with(log, "1 predicted classes are outside the vocabulary"), 2);
+    free(log);
+    kurc_hook_warnings_release(&warned);
+    kurc_value_free(h);
+    free(m.outputs[0]);
+    kurc_dataset_release(&d);
+}
+
 static int setup(void **state) {
     (void)state;
     sources = kurc_sources_create();
@@ -225,6 +273,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_decode),
         cmocka_unit_test(test_input_and_output),
+        cmocka_unit_test(test_warns_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
