@@ -607,6 +607,29 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     return KURC_OK;
 }
 
+/* What a stop by a signal wrote (what the Kurfile configures: the last
+ * weights, the checkpoint, the log), for its message. */
+static void stop_saved(const struct kurc_train_spec *sp, char *buf, size_t size) {
+    const char *what[] = {"the last weights to ", "the checkpoint to ", "the log to "};
+    const char *path[] = {sp->last, sp->checkpoint, sp->log};
+    size_t n = 0, written = 0;
+    for (int i = 0; i < 3; i++)
+        n += path[i] != NULL;
+    if (n == 0) {
+        snprintf(buf, size, "nothing was saved: the Kurfile configures no last weights "
+                            "(train.weights.last), checkpoint (train.checkpoint) or log (train.log)");
+        return;
+    }
+    int len = snprintf(buf, size, "saved");
+    for (int i = 0; i < 3 && len >= 0 && (size_t)len < size; i++) {
+        if (!path[i])
+            continue;
+        written++;
+        const char *sep = written == 1 ? " " : written == n ? " and " : ", ";
+        len += snprintf(buf + len, size - (size_t)len, "%s%s%s", sep, what[i], path[i]);
+    }
+}
+
 enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                 struct kurc_backend *be, const struct kurc_run_options *opt,
                                 struct kurc_err *err) {
@@ -637,12 +660,14 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
             *err = save_err;
         }
     }
-    if (st == KURC_OK && sig)
+    if (st == KURC_OK && sig) {
+        char saved[1024];
+        stop_saved(&t.spec, saved, sizeof saved);
         st = kurc_err_set(err, KURC_E_INTERRUPTED, NULL,
-                          "stopped by signal %d after epoch %lld, batch %lld; the last weights "
-                          "and the checkpoint are saved",
-                          sig, (long long)t.state.epoch + (t.state.batch ? 1 : 0),
-                          (long long)t.state.batch);
+                          "stopped by signal %d after epoch %lld, batch %lld; %s", sig,
+                          (long long)t.state.epoch + (t.state.batch ? 1 : 0),
+                          (long long)t.state.batch, saved);
+    }
     trainer_release(&t);
     return st;
 }

@@ -217,7 +217,8 @@ signal_while_waiting() {
 sed -e 's/log: slog/log: intlog\n  weights: {last: int.w}/' -e '/^evaluate:/a\  destination: int.pkl' \
   step.yml >int.yml
 signal_while_waiting sigint-train INT 3 "Training, Batch 1: press ENTER" train --step int.yml
-has sigint-train-message sigint-train.err "stopped by signal 2 after epoch 1, batch 1"
+has sigint-train-message sigint-train.err \
+  "stopped by signal 2 after epoch 1, batch 1; saved the last weights to int.w and the log to intlog"
 check sigint-train-saved test -s int.w
 # with one batch per epoch, the validation after it does not wait for ENTER
 sed -e 's/log: tlog/log: int1log\n  weights: {last: int1.w}/' t.yml >int1.yml
@@ -226,6 +227,12 @@ signal_while_waiting sigint-train-last-batch INT 3 "Training, Batch 1: press ENT
 has sigint-train-last-batch-message sigint-train-last-batch.err \
   "stopped by signal 2 after epoch 1, batch 0"
 lacks sigint-train-last-batch-no-pause sigint-train-last-batch.err "Validating, Batch 1"
+# the message says what was written: here, nothing was configured
+sed '/log: tlog/d' t.yml >bare.yml
+signal_while_waiting sigint-train-bare INT 3 "Training, Batch 1: press ENTER" train --step bare.yml
+has sigint-train-bare-message sigint-train-bare.err "stopped by signal 2 after epoch 1, batch 0; \
+nothing was saved: the Kurfile configures no last weights (train.weights.last), checkpoint \
+(train.checkpoint) or log (train.log)"
 signal_while_waiting sigterm-test TERM 143 "Testing, Batch 1: press ENTER" test --step int.yml
 lacks sigterm-test-no-loss sigterm-test.err "Test loss"
 signal_while_waiting sigterm-evaluate TERM 143 "Evaluating, Batch 1: press ENTER" \

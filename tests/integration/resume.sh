@@ -103,7 +103,7 @@ else
   show sig.err
 fi
 has sigterm-message sig.err "stopped by signal 15 after epoch"
-has sigterm-message-saved sig.err "the last weights and the checkpoint are saved"
+has sigterm-message-saved sig.err "; saved the last weights to sig.w and the checkpoint to sig.ck"
 lacks sigterm-not-completed sig.err "Completed 4 epochs"
 check sigterm-last-saved test -s sig.w
 check sigterm-checkpoint-saved test -s sig.ck
