@@ -58,6 +58,38 @@ printf 'model:\n  - input: {shape: [4]}\n    name: x\n  - dense: [3, 2]\n    nam
 expect build-table 0 'y +dense +x +\(2,\) +23' '' -- "$bin/kurc" build "$tmp/m.yml"
 expect build-data-shapes 0 'images +input .*\(28, 28, 1\)' '' -- "$bin/kurc" build "$ex"
 expect build-bare-no-shape 2 '' "images \(input\): the input needs a shape" -- "$bin/kurc" build --bare "$ex"
+# a free axis (Kur's speech input, `shape: [null, 161]`) builds without
+# data and shows as None, as Kur showed it; with data too, where the data
+# fixed its length for a batch
+cat >"$tmp/free.yml" <<'KURFILE'
+model:
+  - input: {shape: [null, 161]}
+    name: utterance
+  - convolution: {kernels: 16, size: 11, strides: 2, border: valid}
+  - recurrent: {size: 8, sequence: yes}
+  - parallel: {apply: [{dense: 5}]}
+  - activation: softmax
+    name: asr
+KURFILE
+expect build-bare-free-axis 0 '^utterance +input +- +\(None, 161\) ' '' -- "$bin/kurc" build -b "$tmp/free.yml"
+expect build-bare-free-axis-follows 0 '^asr +activation .* \(None, 5\) ' '' -- "$bin/kurc" build -b "$tmp/free.yml"
+cat >"$tmp/run/free.yml" <<'KURFILE'
+model:
+  - input: {shape: [null, 2]}
+    name: x
+  - recurrent: {size: 3, sequence: yes}
+  - dense: 4
+    name: y
+train:
+  data:
+    - jsonl: seq.jsonl
+KURFILE
+printf '{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]}\n' \
+  >"$tmp/run/seq.jsonl"
+expect build-data-free-axis 0 '^y +dense .* \(None, 4\) ' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' build free.yml"
+# a free axis the parameters depend on needs data
+printf 'model:\n  - input: {shape: [null, 2]}\n    name: x\n  - flatten:\n  - dense: 4\n    name: y\n' >"$tmp/flat.yml"
+expect build-bare-free-axis-params 2 '' "x \(input\): the input's shape has a free axis \(None\), so it needs data to fix it" -- "$bin/kurc" build -b "$tmp/flat.yml"
 expect kurc-train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kurc-train' t.yml"
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"

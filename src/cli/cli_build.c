@@ -1,6 +1,13 @@
 /* cli_build.c - `kurc build`: parse the model, infer its shapes, emit its
  * graph and print one row per layer: name, type, inputs, output shape and
- * parameter count, then the totals. */
+ * parameter count, then the totals.
+ *
+ * Free axes (a declared `None`, a variable-length data source's first
+ * axis) are shown as Kur showed them, `None`, also where data fixed their
+ * length for a batch: the model is built with two lengths for them, and an
+ * output's axis that differs between the two follows a free axis.  Where
+ * that cannot be (the parameters depend on such a length), the model is
+ * built from the data's lengths, without data an error. */
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +45,20 @@ static void print_count(FILE *out, int64_t n, int width) {
     fprintf(out, "%*s", width, grouped);
 }
 
-static void print_table(const struct kurc_model *m, FILE *out) {
+/* The output shape of node i of m; an axis that differs in free (the same
+ * model built with other free lengths; NULL: none) is None. */
+static void node_shape(const struct kurc_model *m, const struct kurc_model *probe, size_t i,
+                       char *buf, size_t size) {
+    struct kurc_shape shape = *kurc_graph_shape(m->graph, m->nodes[i].value);
+    const struct kurc_shape *other =
+        probe ? kurc_graph_shape(probe->graph, probe->nodes[i].value) : NULL;
+    for (int k = 0; other && other->ndim == shape.ndim && k < shape.ndim; k++)
+        if (other->dim[k] != shape.dim[k])
+            shape.dim[k] = -1;
+    kurc_shape_format(&shape, buf, size);
+}
+
+static void print_table(const struct kurc_model *m, const struct kurc_model *probe, FILE *out) {
     fprintf(out, "%-24s %-20s %-24s %-18s %12s\n", "container", "type", "inputs", "output shape",
             "parameters");
     GHashTable *counts = layer_params(m);
@@ -53,7 +73,7 @@ static void print_table(const struct kurc_model *m, FILE *out) {
             used += w > 0 ? (size_t)w : 0;
         }
         if (n->value >= 0)
-            kurc_shape_format(kurc_graph_shape(m->graph, n->value), shape, sizeof shape);
+            node_shape(m, probe, i, shape, sizeof shape);
         const char *type = n->suppressed ? "(when: false)" : n->c->type->name;
         fprintf(out, "%-24s %-20s %-24s %-18s ", n->c->name, type, inputs, shape);
         const int64_t *count = g_hash_table_lookup(counts, n->c->name);
@@ -104,19 +124,53 @@ static enum kurc_status pick_section(const struct kurc_kurfile *kf,
     return KURC_OK;
 }
 
+/* The shapes of one build: the data's (NULL: none), the free axes
+ * free_length long (0: the data's lengths). */
+struct build_shapes {
+    const struct kurc_dataset *data;
+    struct kurc_shape_source source;
+};
+
 static bool data_shape(void *ctx, const char *name, struct kurc_shape *shape) {
-    const struct kurc_source *s = kurc_dataset_find(ctx, name);
+    const struct build_shapes *b = ctx;
+    const struct kurc_source *s = b->data ? kurc_dataset_find(b->data, name) : NULL;
     if (s)
         *shape = s->shape;
+    if (s && s->lengths && b->source.free_length > 0)
+        shape->dim[0] = b->source.free_length;
     return s != NULL;
 }
+
+static enum kurc_status build_model(struct kurc_kurfile *kf, struct build_shapes *b,
+                                    const struct kurc_dataset *data, int64_t free_length,
+                                    struct kurc_model **m, struct kurc_err *err) {
+    *b = (struct build_shapes){data, {data_shape, b, free_length}};
+    enum kurc_status st = kurc_model_parse(kf, 0, m, err);
+    if (st == KURC_OK)
+        st = kurc_model_build(*m, data || free_length ? &b->source : NULL, err);
+    return st;
+}
+
+static bool same_parameters(const struct kurc_model *a, const struct kurc_model *b) {
+    if (a->params.n != b->params.n)
+        return false;
+    for (size_t i = 0; i < a->params.n; i++)
+        if (!kurc_shape_equal(&a->params.items[i].shape, &b->params.items[i].shape))
+            return false;
+    return true;
+}
+
+/* Two lengths for the free axes, far apart, so that every axis that
+ * follows one differs (strides and kernels included). */
+enum { FREE_LENGTH_A = 997, FREE_LENGTH_B = 1999 };
 
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
     enum kurc_status st = kurc_cli_load(args, &kf, err);
     if (!kf)
         return st;
-    struct kurc_model *m = NULL;
+    struct kurc_model *m = NULL, *probe = NULL;
+    struct build_shapes shapes[2];
     struct kurc_dataset data;
     kurc_dataset_init(&data);
     const char *section = NULL;
@@ -129,14 +183,22 @@ enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_er
             list = list->u.map.pairs[0].val;
         st = kurc_data_load(list, &data, err);
     }
+    const struct kurc_dataset *given = section ? &data : NULL;
+    if (st == KURC_OK) {
+        struct kurc_err free_err;
+        if (build_model(kf, &shapes[0], given, FREE_LENGTH_A, &m, &free_err) ||
+            build_model(kf, &shapes[1], given, FREE_LENGTH_B, &probe, &free_err) ||
+            !same_parameters(m, probe)) {
+            kurc_model_free(m);
+            kurc_model_free(probe);
+            probe = NULL;
+            st = build_model(kf, &shapes[0], given, 0, &m, err);
+        }
+    }
     if (st == KURC_OK)
-        st = kurc_model_parse(kf, 0, &m, err);
-    struct kurc_shape_source shapes = {data_shape, &data};
-    if (st == KURC_OK)
-        st = kurc_model_build(m, section ? &shapes : NULL, err);
-    if (st == KURC_OK)
-        print_table(m, stdout);
+        print_table(m, probe, stdout);
     kurc_model_free(m);
+    kurc_model_free(probe);
     kurc_dataset_release(&data);
     kurc_kurfile_free(kf);
     return st;

@@ -32,7 +32,10 @@ void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size) {
     int w = snprintf(buf, size, "(");
     used = w > 0 ? (size_t)w : 0;
     for (int i = 0; i < s->ndim && used < size; i++) {
-        w = snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)s->dim[i]);
+        if (s->dim[i] < 0)
+            w = snprintf(buf + used, size - used, "%sNone", i ? ", " : "");
+        else
+            w = snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)s->dim[i]);
         used += w > 0 ? (size_t)w : 0;
     }
     if (used < size)

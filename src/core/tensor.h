@@ -26,8 +26,9 @@ int64_t kurc_shape_numel(const struct kurc_shape *s);
 
 bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b);
 
-/* Writes the shape as Python prints a tuple: "(28, 28, 1)", "(10,)", "()".
- * buf should hold at least 96 bytes. */
+/* Writes the shape as Python prints a tuple: "(28, 28, 1)", "(10,)", "()";
+ * a free axis (< 0) is "None", as Kur printed Keras's shapes.  buf should
+ * hold at least 96 bytes. */
 void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size);
 
 #endif

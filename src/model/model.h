@@ -115,10 +115,15 @@ void kurc_model_free(struct kurc_model *m);
 
 /* Where input shapes come from: the data (per sample, looked up by any name
  * of the input) when a provider is there, and the inputs' declared `shape`.
- * lookup returns false when the data has no source of that name. */
+ * lookup returns false when the data has no source of that name.
+ * free_length > 0 (`kurc build`, which builds with two lengths to find the
+ * axes that follow a free one) gives every free axis of a declared shape
+ * that length, the data's or not; 0: a free axis takes the data's length,
+ * and without data it is an error. */
 struct kurc_shape_source {
     bool (*lookup)(void *ctx, const char *name, struct kurc_shape *shape);
     void *ctx;
+    int64_t free_length;
 };
 
 /* Emits the op graph (replacing any earlier one).  shapes may be NULL (a

@@ -59,10 +59,11 @@ static enum kurc_status input_shape(const struct kurc_model *m, const struct kur
                                     "the input needs a shape: declare `shape:` or give data with "
                                     "a source named '%s'",
                                     n->c->name);
+    int64_t free_length = source ? source->free_length : 0;
     if (declared->has_shape) {
         if (!from_data) {
             *out = declared->shape;
-            for (int i = 0; i < out->ndim; i++)
+            for (int i = 0; i < out->ndim && free_length == 0; i++)
                 if (out->dim[i] < 0)
                     return kurc_container_error(n->c, err,
                                                 "the input's shape has a free axis (None), so it "
@@ -81,6 +82,9 @@ static enum kurc_status input_shape(const struct kurc_model *m, const struct kur
                                             have, want);
             }
         }
+        for (int i = 0; i < out->ndim && free_length > 0; i++)
+            if (declared->shape.dim[i] < 0)
+                out->dim[i] = free_length;
     }
     (void)m;
     if (out->ndim == 0)

@@ -443,7 +443,8 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
         for (size_t k = 0; k <= n; k++)
             epoch[k] += sums[k];
         kurc_progress_update(&bar, (int64_t)epoch[n], kurc_loss_total(t->s, epoch));
-        if ((st = log_losses(t, "batch", NULL, sums, err)) || (st = batch_checkpoints(t, &train_mark, err)))
+        if ((st = log_losses(t, "batch", NULL, sums, err)) ||
+            (st = batch_checkpoints(t, &train_mark, err)))
             break;
     }
     kurc_progress_finish(&bar);
