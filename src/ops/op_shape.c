@@ -308,7 +308,12 @@ int kurc_emit_repeat(struct kurc_graph *g, int x, int64_t count, const char *nam
 
 /* --- fold: (T, rest...) -> rest... with T slices folded into the batch,
  * and unfold, its inverse (see graph.h).  The memory layout is the same, so
- * both are copies. --------------------------------------------------------- */
+ * both are reshapes, kinds of their own so that the length trace
+ * (seqlen.h) pairs them, one slice or many. ---------------------------------- */
+
+static const struct kurc_op_def fold_def = {"fold", reshape_forward, reshape_backward, NULL, NULL};
+static const struct kurc_op_def unfold_def = {"unfold", reshape_forward, reshape_backward, NULL,
+                                              NULL};
 
 int kurc_emit_fold(struct kurc_graph *g, int x, const char *name, struct kurc_err *err) {
     const struct kurc_shape *in = kurc_graph_shape(g, x);
@@ -325,7 +330,7 @@ int kurc_emit_fold(struct kurc_graph *g, int x, const char *name, struct kurc_er
         out.dim[i - 1] = in->dim[i];
     int64_t saved = g->fold;
     g->fold = g->tensors[x].fold * in->dim[0];
-    int y = kurc_graph_add_op(g, &reshape_def, &x, 1, &out, NULL, name);
+    int y = kurc_graph_add_op(g, &fold_def, &x, 1, &out, NULL, name);
     g->fold = saved;
     return y;
 }
@@ -334,7 +339,7 @@ int kurc_emit_unfold(struct kurc_graph *g, int x, int64_t slices, const char *na
     struct kurc_shape out = prepend_axis(kurc_graph_shape(g, x), slices);
     int64_t saved = g->fold;
     g->fold = g->tensors[x].fold / slices;
-    int y = kurc_graph_add_op(g, &reshape_def, &x, 1, &out, NULL, name);
+    int y = kurc_graph_add_op(g, &unfold_def, &x, 1, &out, NULL, name);
     g->fold = saved;
     return y;
 }

@@ -39,6 +39,19 @@ static bool keeps_time(const struct kurc_graph *g, const struct kurc_op *op) {
     return false;
 }
 
+/* The input of the fold that the unfold op undoes (nested pairs skipped),
+ * or -1 when the chain of first inputs has none. */
+static int matching_fold(const struct kurc_graph *g, const struct kurc_op *unfold) {
+    int depth = 0;
+    for (const struct kurc_op *p = producer(g, unfold->in[0]); p; p = producer(g, p->in[0])) {
+        if (named(p, "unfold"))
+            depth++;
+        else if (named(p, "fold") && depth-- == 0)
+            return p->in[0];
+    }
+    return -1;
+}
+
 int kurc_length_trace(const struct kurc_graph *g, int from, int to, const char *what,
                       struct kurc_length_map *map, struct kurc_err *err) {
     struct kurc_length_step rev[KURC_LENGTH_MAP_MAX];
@@ -57,19 +70,13 @@ int kurc_length_trace(const struct kurc_graph *g, int from, int to, const char *
                          what, g->tensors[to].name, g->tensors[from].name);
             return -1;
         }
-        const struct kurc_tensor *in = &g->tensors[op->in[0]], *out = &g->tensors[t];
-        if (named(op, "reshape") && out->shape.ndim >= 1 &&
-            in->fold == out->fold * out->shape.dim[0]) {
+        if (named(op, "unfold")) {
             /* the unfold of a time-distributed `parallel`: its slices are
              * the steps, whatever the ops inside do to each slice; go on
              * from the input of the matching fold */
-            int s = op->in[0];
-            const struct kurc_op *p;
-            while ((p = producer(g, s)) && g->tensors[p->in[0]].fold != out->fold)
-                s = p->in[0];
-            if (p && named(p, "reshape") && g->tensors[p->in[0]].shape.ndim >= 1 &&
-                g->tensors[p->in[0]].shape.dim[0] == out->shape.dim[0]) {
-                t = p->in[0];
+            int fold = matching_fold(g, op);
+            if (fold >= 0) {
+                t = fold;
                 continue;
             }
         }

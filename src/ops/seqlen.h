@@ -16,7 +16,9 @@
  *                         same   L -> L s
  *   element-wise ops, dense, batch norm, dropout, embedding lookups,
  *   sequence-returning recurrent layers, and reshape, transpose, concat,
- *   slice and reduce when they keep axis 0: L -> L.
+ *   slice and reduce when they keep axis 0: L -> L;
+ *   a `parallel` (an unfold and its fold, paired by kind, so also with
+ *   one step): L -> L, whatever the ops between them do to each step.
  * Any other op (a flatten, a repeat, a fold without its unfold) ends the
  * time axis, and tracing fails with a message naming it.
  */

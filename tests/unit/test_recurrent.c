@@ -665,6 +665,29 @@ static void test_ctc_binding_and_relative_to(void **state) {
     kurc_dataset_release(&d);
 }
 
+/* A batch whose utterances leave the output one step: the model builds
+ * and its CTC loss is finite. */
+static void test_ctc_one_output_step(void **state) {
+    (void)state;
+    const int64_t B = 2, T = 4, F = 3, L = 1;
+    struct kurc_dataset d;
+    speech_data(&d, B, T, F, L, 4, 13);
+    struct kurc_shape_source shapes = {dataset_lookup, &d};
+    struct mt_model t;
+    load_ok_with(&t, SPEECH_MODEL, B, &shapes);
+    expect_shape(t.m, mt_output_tensor(t.m, "asr"), 2, 1, 5);
+    struct kurc_bindings b;
+    struct kurc_err err;
+    assert_int_equal(kurc_bind(t.m, &t.losses, &d, B, &b, &err), KURC_OK);
+    int64_t idx[2] = {0, 1};
+    kurc_bind_load(&b, t.x, idx, B);
+    double loss = mt_objective(&t);
+    assert_true(isfinite(loss) && loss > 0);
+    kurc_bindings_release(&b);
+    mt_free(&t);
+    kurc_dataset_release(&d);
+}
+
 /* --- models that train -------------------------------------------------------- */
 
 /* Kur's language model (examples/language-model), smaller: one-hot
@@ -746,6 +769,7 @@ int main(void) {
         cmocka_unit_test(test_masking),
         cmocka_unit_test(test_masking_errors),
         cmocka_unit_test(test_ctc_binding_and_relative_to),
+        cmocka_unit_test(test_ctc_one_output_step),
         cmocka_unit_test(test_language_model_trains),
         cmocka_unit_test(test_speech_model_trains),
     };
