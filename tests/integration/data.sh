@@ -200,6 +200,10 @@ signal_while_waiting() {
   local pid=$!
   exec 4>wait-fifo
   if wait_for "$name.err" "$text"; then
+    # let kurc reach its read: a signal between the prompt and the read is
+    # not seen until ENTER (a person presses Ctrl+C again), and the test
+    # would wait for ever
+    sleep 0.2
     kill "-$signal" "$pid"
   else
     kill -TERM "$pid"
