@@ -27,6 +27,12 @@ void kurc_log_configure_rank(int rank) {
     sink.rank = rank;
 }
 
+enum kurc_log_level kurc_log_set_threshold(enum kurc_log_level threshold) {
+    enum kurc_log_level before = sink.threshold;
+    sink.threshold = threshold;
+    return before;
+}
+
 int kurc_log_enabled(enum kurc_log_level level) {
     return level <= sink.threshold;
 }

@@ -25,6 +25,10 @@ void kurc_log_configure(enum kurc_log_level threshold, int color, int rank);
 /* Sets the rank shown in every line (-1: none). */
 void kurc_log_configure_rank(int rank);
 
+/* Sets the threshold alone and returns the one before (to silence a
+ * repeated step, then restore it). */
+enum kurc_log_level kurc_log_set_threshold(enum kurc_log_level threshold);
+
 /* True when messages of this level are printed. */
 int kurc_log_enabled(enum kurc_log_level level);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli_commands.h"
 #include "config/kurfile.h"
 #include "data/supplier.h"
@@ -185,15 +186,19 @@ enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_er
     }
     const struct kurc_dataset *given = section ? &data : NULL;
     if (st == KURC_OK) {
+        /* the first build says what the Kurfile's warnings are; the others
+         * would repeat them */
         struct kurc_err free_err;
-        if (build_model(kf, &shapes[0], given, FREE_LENGTH_A, &m, &free_err) ||
-            build_model(kf, &shapes[1], given, FREE_LENGTH_B, &probe, &free_err) ||
+        bool free_ok = build_model(kf, &shapes[0], given, FREE_LENGTH_A, &m, &free_err) == KURC_OK;
+        enum kurc_log_level level = kurc_log_set_threshold(KURC_LOG_ERROR);
+        if (!free_ok || build_model(kf, &shapes[1], given, FREE_LENGTH_B, &probe, &free_err) ||
             !same_parameters(m, probe)) {
             kurc_model_free(m);
             kurc_model_free(probe);
             probe = NULL;
             st = build_model(kf, &shapes[0], given, 0, &m, err);
         }
+        kurc_log_set_threshold(level);
     }
     if (st == KURC_OK)
         print_table(m, probe, stdout);
