@@ -12,11 +12,14 @@
  * communicator cannot do it.
  *
  * Watchdog: a communicator given a timeout (kurc_comm_set_timeout) ends the
- * job when one of its blocking calls has not completed after that many
- * seconds, with a message naming the rank and the call ("rank 0:
- * MPI_Allreduce of bucket 3 has not completed after 600 s"): a rank that
- * stopped, or ranks that called different collectives, never hang a job
- * silently.
+ * job when one of its blocking calls has not completed within the limit,
+ * with a message naming the rank, the call and the ranks that stopped
+ * making progress ("rank 0 (host kc1): MPI_Allreduce of bucket 3 has not
+ * completed after 15 s (...): rank 2 (host kc3) has made no progress for
+ * 16 s (last step 41)"), and exit status KURC_STALL_EXIT (comm/stall.h):
+ * a rank that stopped, a cut link, or ranks that called different
+ * collectives never hang a job silently.  The automatic limit follows the
+ * trainer's steps (kurc_comm_progress).
  */
 #ifndef KURC_COMM_H
 #define KURC_COMM_H
@@ -76,8 +79,13 @@ struct kurc_comm_ops {
      * order into recv on every rank (host memory). */
     enum kurc_status (*allgatherv)(struct kurc_comm *c, const void *send, size_t bytes,
                                    void *recv, const size_t *counts, struct kurc_err *err);
-    /* The watchdog's limit in seconds (0: off). */
+    /* The watchdog's limit in seconds (0: off; < 0: automatic, from the
+     * steps that progress reports, see comm/stall.h). */
     void (*set_timeout)(struct kurc_comm *c, double seconds);
+    /* The trainer finished step `step` (its count of batches); `alone`:
+     * until the next step one rank may work while the others wait
+     * (checkpoints, the end of an epoch). */
+    void (*progress)(struct kurc_comm *c, int64_t step, bool alone);
 };
 
 struct kurc_comm {
@@ -124,6 +132,11 @@ static inline enum kurc_status kurc_comm_wait(struct kurc_comm *c, struct kurc_c
 static inline void kurc_comm_set_timeout(struct kurc_comm *c, double seconds) {
     if (c->ops->set_timeout)
         c->ops->set_timeout(c, seconds);
+}
+
+static inline void kurc_comm_progress(struct kurc_comm *c, int64_t step, bool alone) {
+    if (c->ops->progress)
+        c->ops->progress(c, step, alone);
 }
 
 /* True when the communicator has send, recv and allgatherv (deterministic

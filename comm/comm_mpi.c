@@ -5,118 +5,32 @@
  * abort.  Counts above INT_MAX are sent in pieces.  The ranks of one node
  * are found with MPI_Comm_split_type(MPI_COMM_TYPE_SHARED).
  *
- * The watchdog is a thread that wakes every second (or a quarter of the
- * timeout when that is shorter).  Every blocking call records what it is
- * and when it began; when one has been running longer than the timeout the
- * thread prints "kurc: rank R: CALL of WHAT has not completed after S s"
- * and calls MPI_Abort, which ends every rank (MPI_THREAD_MULTIPLE lets it
- * call MPI from its own thread; without it the thread ends the process,
- * which mpirun turns into the end of the job).
+ * The watchdog (comm_mpi_watch.c) times every blocking call.
  */
 #include <limits.h>
 #include <mpi.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "comm/comm.h"
 #include "comm/comm_mpi.h"
+#include "comm/comm_mpi_watch.h"
 
 #define PIECE (INT_MAX / 8)
 
 _Static_assert(sizeof(MPI_Request) <= sizeof(((struct kurc_comm_req *)0)->impl),
                "MPI_Request must fit struct kurc_comm_req");
 
-struct mpi_ctx {
-    int provided; /* the thread level MPI gave */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    pthread_t thread;
-    bool running;   /* the watchdog thread exists */
-    bool stop;      /* asks it to end */
-    double timeout; /* seconds, 0: off */
-    bool busy;      /* a blocking call is under way */
-    double since;   /* when it began */
-    const char *call;
-    char what[96];
-};
-
-static double now_seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static struct mpi_ctx *ctx_of(struct kurc_comm *c) {
+static struct kurc_mpi_watch *watch_of(struct kurc_comm *c) {
     return c->ctx;
 }
 
-/* --- the watchdog --------------------------------------------------------- */
-
-static void *watchdog_main(void *arg) {
-    struct kurc_comm *c = arg;
-    struct mpi_ctx *x = ctx_of(c);
-    pthread_mutex_lock(&x->mu);
-    while (!x->stop) {
-        double period = x->timeout > 0 && x->timeout < 4 ? x->timeout / 4 : 1.0;
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        long ns = until.tv_nsec + (long)(period * 1e9);
-        until.tv_sec += ns / 1000000000L;
-        until.tv_nsec = ns % 1000000000L;
-        pthread_cond_timedwait(&x->cv, &x->mu, &until);
-        if (x->stop || x->timeout <= 0 || !x->busy)
-            continue;
-        double late = now_seconds() - x->since;
-        if (late < x->timeout)
-            continue;
-        fprintf(stderr,
-                "kurc: rank %d: %s of %s has not completed after %.0f s (settings.comm_timeout); "
-                "another rank has stopped or called a different collective; ending the job\n",
-                c->rank, x->call, x->what, late);
-        fflush(stderr);
-        if (x->provided >= MPI_THREAD_MULTIPLE)
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        _exit(1);
-    }
-    pthread_mutex_unlock(&x->mu);
-    return NULL;
-}
-
 static void mpi_set_timeout(struct kurc_comm *c, double seconds) {
-    struct mpi_ctx *x = ctx_of(c);
-    pthread_mutex_lock(&x->mu);
-    x->timeout = seconds > 0 ? seconds : 0;
-    bool start = x->timeout > 0 && !x->running;
-    if (start)
-        x->running = pthread_create(&x->thread, NULL, watchdog_main, c) == 0;
-    pthread_cond_signal(&x->cv);
-    pthread_mutex_unlock(&x->mu);
+    kurc_mpi_watch_set_timeout(watch_of(c), seconds);
 }
 
-/* Marks the start and the end of a blocking call. */
-static void watch_begin(struct kurc_comm *c, const char *call, const char *fmt, long long n) {
-    struct mpi_ctx *x = ctx_of(c);
-    if (!x->running)
-        return;
-    pthread_mutex_lock(&x->mu);
-    x->busy = true;
-    x->since = now_seconds();
-    x->call = call;
-    snprintf(x->what, sizeof x->what, fmt, n);
-    pthread_mutex_unlock(&x->mu);
-}
-
-static void watch_end(struct kurc_comm *c) {
-    struct mpi_ctx *x = ctx_of(c);
-    if (!x->running)
-        return;
-    pthread_mutex_lock(&x->mu);
-    x->busy = false;
-    pthread_mutex_unlock(&x->mu);
+static void mpi_progress(struct kurc_comm *c, int64_t step, bool alone) {
+    kurc_mpi_watch_progress(watch_of(c), step, alone);
 }
 
 /* --- collectives ---------------------------------------------------------- */
@@ -132,18 +46,18 @@ static enum kurc_status mpi_error(struct kurc_comm *c, const char *call, int cod
 static enum kurc_status allreduce(struct kurc_comm *c, void *buf, int64_t n, MPI_Datatype type,
                                   size_t size, const char *call, const char *what,
                                   struct kurc_err *err) {
-    watch_begin(c, "MPI_Allreduce", what, (long long)n);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Allreduce", what, (long long)n);
     for (int64_t done = 0; done < n;) {
         int count = (int)(n - done < PIECE ? n - done : PIECE);
         int rc = MPI_Allreduce(MPI_IN_PLACE, (char *)buf + done * (int64_t)size, count, type,
                                MPI_SUM, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS) {
-            watch_end(c);
+            kurc_mpi_watch_end(watch_of(c));
             return mpi_error(c, call, rc, err);
         }
         done += count;
     }
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     return KURC_OK;
 }
 
@@ -161,24 +75,24 @@ static enum kurc_status mpi_allreduce_double(struct kurc_comm *c, double *buf, i
 
 static enum kurc_status mpi_broadcast(struct kurc_comm *c, void *buf, size_t bytes, int root,
                                       struct kurc_err *err) {
-    watch_begin(c, "MPI_Bcast", "%lld bytes", (long long)bytes);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Bcast", "%lld bytes", (long long)bytes);
     for (size_t done = 0; done < bytes;) {
         int count = (int)(bytes - done < (size_t)PIECE ? bytes - done : (size_t)PIECE);
         int rc = MPI_Bcast((char *)buf + done, count, MPI_BYTE, root, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS) {
-            watch_end(c);
+            kurc_mpi_watch_end(watch_of(c));
             return mpi_error(c, "MPI_Bcast", rc, err);
         }
         done += (size_t)count;
     }
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     return KURC_OK;
 }
 
 static enum kurc_status mpi_barrier(struct kurc_comm *c, struct kurc_err *err) {
-    watch_begin(c, "MPI_Barrier", "%lld ranks", (long long)c->size);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Barrier", "%lld ranks", (long long)c->size);
     int rc = MPI_Barrier(MPI_COMM_WORLD);
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Barrier", rc, err);
 }
 
@@ -218,18 +132,10 @@ static enum kurc_status mpi_test(struct kurc_comm *c, struct kurc_comm_req *req,
 
 static enum kurc_status mpi_wait(struct kurc_comm *c, struct kurc_comm_req *req,
                                  struct kurc_err *err) {
-    struct mpi_ctx *x = ctx_of(c);
-    if (x->running) {
-        pthread_mutex_lock(&x->mu);
-        x->busy = true;
-        x->since = now_seconds();
-        x->call = "MPI_Allreduce";
-        snprintf(x->what, sizeof x->what, "%s (%lld floats)", req->what ? req->what : "a bucket",
-                 (long long)req->count);
-        pthread_mutex_unlock(&x->mu);
-    }
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Allreduce", "%s (%lld floats)",
+                         req->what ? req->what : "a bucket", (long long)req->count);
     int rc = MPI_Wait(request_of(req), MPI_STATUS_IGNORE);
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     req->active = false;
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Wait", rc, err);
 }
@@ -240,38 +146,38 @@ enum { TAG = 7301 };
 
 static enum kurc_status mpi_send(struct kurc_comm *c, const void *buf, size_t bytes, int dest,
                                  struct kurc_err *err) {
-    watch_begin(c, "MPI_Send", "%lld bytes", (long long)bytes);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Send", "%lld bytes", (long long)bytes);
     for (size_t done = 0; done < bytes || (bytes == 0 && done == 0);) {
         int count = (int)(bytes - done < (size_t)PIECE ? bytes - done : (size_t)PIECE);
         int rc = MPI_Send((const char *)buf + done, count, MPI_BYTE, dest, TAG, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS) {
-            watch_end(c);
+            kurc_mpi_watch_end(watch_of(c));
             return mpi_error(c, "MPI_Send", rc, err);
         }
         done += (size_t)count;
         if (bytes == 0)
             break;
     }
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     return KURC_OK;
 }
 
 static enum kurc_status mpi_recv(struct kurc_comm *c, void *buf, size_t bytes, int source,
                                  struct kurc_err *err) {
-    watch_begin(c, "MPI_Recv", "%lld bytes", (long long)bytes);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Recv", "%lld bytes", (long long)bytes);
     for (size_t done = 0; done < bytes || (bytes == 0 && done == 0);) {
         int count = (int)(bytes - done < (size_t)PIECE ? bytes - done : (size_t)PIECE);
         int rc = MPI_Recv((char *)buf + done, count, MPI_BYTE, source, TAG, MPI_COMM_WORLD,
                           MPI_STATUS_IGNORE);
         if (rc != MPI_SUCCESS) {
-            watch_end(c);
+            kurc_mpi_watch_end(watch_of(c));
             return mpi_error(c, "MPI_Recv", rc, err);
         }
         done += (size_t)count;
         if (bytes == 0)
             break;
     }
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     return KURC_OK;
 }
 
@@ -292,9 +198,9 @@ static enum kurc_status mpi_allgatherv(struct kurc_comm *c, const void *send, si
         displs[r] = (int)at;
         at += counts[r];
     }
-    watch_begin(c, "MPI_Allgatherv", "%lld bytes", (long long)at);
+    kurc_mpi_watch_begin(watch_of(c), "MPI_Allgatherv", "%lld bytes", (long long)at);
     int rc = MPI_Allgatherv(send, (int)bytes, MPI_BYTE, recv, n, displs, MPI_BYTE, MPI_COMM_WORLD);
-    watch_end(c);
+    kurc_mpi_watch_end(watch_of(c));
     free(n);
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Allgatherv", rc, err);
 }
@@ -308,18 +214,7 @@ static void mpi_abort(struct kurc_comm *c, int code) {
 }
 
 static void mpi_free(struct kurc_comm *c) {
-    struct mpi_ctx *x = ctx_of(c);
-    if (x) {
-        pthread_mutex_lock(&x->mu);
-        x->stop = true;
-        pthread_cond_signal(&x->cv);
-        pthread_mutex_unlock(&x->mu);
-        if (x->running)
-            pthread_join(x->thread, NULL);
-        pthread_cond_destroy(&x->cv);
-        pthread_mutex_destroy(&x->mu);
-        free(x);
-    }
+    kurc_mpi_watch_free(watch_of(c));
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized)
@@ -342,6 +237,7 @@ static const struct kurc_comm_ops mpi_ops = {
     .recv = mpi_recv,
     .allgatherv = mpi_allgatherv,
     .set_timeout = mpi_set_timeout,
+    .progress = mpi_progress,
 };
 
 bool kurc_comm_mpi_launched(void) {
@@ -365,19 +261,16 @@ enum kurc_status kurc_comm_mpi_create(struct kurc_comm **out, struct kurc_err *e
         return kurc_err_set(err, KURC_E_COMM, NULL, "MPI_Init_thread failed");
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     struct kurc_comm *c = calloc(1, sizeof *c);
-    struct mpi_ctx *x = calloc(1, sizeof *x);
-    if (!c || !x) {
-        free(c);
-        free(x);
+    if (!c)
         return kurc_err_set(err, KURC_E_COMM, NULL, "out of memory");
-    }
-    x->provided = provided;
-    pthread_mutex_init(&x->mu, NULL);
-    pthread_cond_init(&x->cv, NULL);
     c->ops = &mpi_ops;
-    c->ctx = x;
     MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    c->ctx = kurc_mpi_watch_create(c->rank, c->size, provided >= MPI_THREAD_MULTIPLE);
+    if (!c->ctx) {
+        free(c);
+        return kurc_err_set(err, KURC_E_COMM, NULL, "out of memory");
+    }
     MPI_Comm node;
     MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &c->local_rank);

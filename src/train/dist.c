@@ -37,7 +37,7 @@ enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,
     if (s && s->kind != KURC_MAP)
         s = NULL;
     *out = (struct kurc_dist_settings){
-        .chunk = 8, .buckets = true, .first_mb = 1, .mb = 25, .comm_timeout = 600};
+        .chunk = 8, .buckets = true, .first_mb = 1, .mb = 25, .comm_timeout = -1};
     const struct kurc_value *v = s ? kurc_map_get(s, "deterministic") : NULL;
     out->deterministic = v && v->kind == KURC_BOOL && v->u.b;
     v = s ? kurc_map_get(s, "deterministic_chunk") : NULL;
@@ -54,7 +54,7 @@ enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,
     out->bn_per_rank = v && v->kind == KURC_STR && strcmp(v->u.str.s, "per_rank") == 0;
     v = s ? kurc_map_get(s, "comm_timeout") : NULL;
     out->comm_timeout = number(v, out->comm_timeout);
-    if (out->chunk < 1 || out->first_mb <= 0 || out->mb <= 0 || out->comm_timeout < 0)
+    if (out->chunk < 1 || out->first_mb <= 0 || out->mb <= 0 || (out->comm_timeout < 0 && number(v, 0) < 0))
         return kurc_err_set(err, KURC_E_CONFIG, v ? &v->loc : NULL,
                             "settings: deterministic_chunk, buckets.first_mb and buckets.mb must "
                             "be positive and comm_timeout not negative");

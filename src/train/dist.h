@@ -49,7 +49,8 @@ struct kurc_dist_settings {
     double first_mb;     /* settings.buckets.first_mb (1) */
     double mb;           /* settings.buckets.mb (25) */
     bool bn_per_rank;    /* settings.batch_norm: per_rank (global) */
-    double comm_timeout; /* settings.comm_timeout seconds (600; 0 off) */
+    double comm_timeout; /* settings.comm_timeout seconds (0 off; -1, the default:
+                            automatic, see comm/stall.h) */
 };
 
 enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,

@@ -221,6 +221,7 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     t->state.batch++;
     t->state.batches++;
     t->state.samples += n;
+    kurc_comm_progress(t->comm, t->state.batches, false);
     t->since_checkpoint_batches++;
     t->since_checkpoint_samples += n;
     return KURC_OK;
@@ -382,6 +383,7 @@ static enum kurc_status batch_checkpoints(struct trainer *t, double *train_mark,
                late > 0;
     if (!due)
         return KURC_OK;
+    kurc_comm_progress(t->comm, t->state.batches, true);
     t->state.clocks[1] += kurc_now() - *train_mark;
     enum kurc_status st = KURC_OK;
     if (sp->checkpoint_validation != 0 && t->n_valid) {
@@ -448,6 +450,7 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
             break;
     }
     kurc_progress_finish(&bar);
+    kurc_comm_progress(t->comm, t->state.batches, true);
     log_communication(t);
     t->state.clocks[1] += kurc_now() - train_mark;
     if (st || *sig || t->state.batch < batches) {

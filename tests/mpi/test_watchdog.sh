@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_watchdog.sh BIN_DIR TOOLS_DIR - a rank that stops answering (SIGSTOP)
 # leaves the others waiting in a collective; with settings.comm_timeout: 3
-# their watchdog names the collective and ends the job within a few
-# seconds of the timeout.
+# rank 0's watchdog names the collective and the stopped rank, and ends the
+# job within a few seconds of the timeout.
 . "$(dirname "$0")/lib.sh"
 
 EPOCHS=inf kurfile "$WORK" 24 mlp "comm_timeout: 3"
@@ -16,8 +16,8 @@ if [ "$RC" -ne 0 ] && [ "$RC" -ne 124 ]; then
 else
   fail "a stopped rank: status $RC after $TOOK s"
 fi
-if grep -qE "kurc: rank 0: MPI_[A-Za-z]+ of .* has not completed after [3-9] s" "$WORK/out"; then
-  ok "the watchdog names the call: $(grep -oE "rank 0: MPI_[A-Za-z]+ of .* has not completed after [0-9]+ s" "$WORK/out")"
+if grep -qE "kurc: rank 0 \(host [^)]*\): MPI_[A-Za-z]+ of .* has not completed after [3-9] s.*: rank 1 \(host [^)]*\) has made no progress" "$WORK/out"; then
+  ok "the watchdog names the call and the stopped rank: $(grep -oE "rank 0 \(host .*: MPI_[A-Za-z]+ of .* has not completed after [0-9]+ s.*" "$WORK/out")"
 else
   fail "no watchdog message: $(tail -8 "$WORK/out")"
 fi
