@@ -68,6 +68,7 @@ struct trainer {
     double started;        /* kurc_now() at the session's start, less resumed clocks */
     double clock_mark;     /* the elapsed clock at the start (mode additional), or 0 */
     double last_checkpoint;
+    int64_t checkpoint_epoch; /* the epoch count the last checkpoint holds */
     int64_t since_checkpoint_batches;
     int64_t since_checkpoint_samples;
     char *kurfile_json;   /* the resolved Kurfile, stored in checkpoints */
@@ -164,6 +165,7 @@ static enum kurc_status save_weights(struct trainer *t, const char *path, const 
 
 static enum kurc_status save_checkpoint(struct trainer *t, struct kurc_err *err) {
     t->last_checkpoint = kurc_now();
+    t->checkpoint_epoch = t->state.epoch;
     t->since_checkpoint_batches = t->since_checkpoint_samples = 0;
     if (!t->spec.checkpoint || !t->rank0)
         return KURC_OK;
@@ -607,6 +609,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
                        : t->spec.total_mode ? t->spec.epochs
                                             : t->state.epoch + t->spec.epochs;
     t->last_checkpoint = kurc_now();
+    t->checkpoint_epoch = t->state.epoch;
     t->clock_mark = t->spec.total_mode ? 0 : elapsed_clock(t);
     return KURC_OK;
 }
@@ -641,9 +644,21 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
     enum kurc_status st = set_up(&t, err);
     int sig = 0;
     bool done = false;
+    int64_t first_batch = t.state.batches, first_epoch = t.state.epoch;
     while (st == KURC_OK && !sig && (st = finished(&t, &done, &sig, err)) == KURC_OK && !done &&
            !sig)
         st = run_epoch(&t, &sig, err);
+    /* a finished run started again: nothing to train, save or tell (the
+     * log still counts the session, as Kur's did) */
+    if (st == KURC_OK && !sig && t.s && t.state.batches == first_batch &&
+        t.state.epoch == first_epoch && t.state.epoch > 0) {
+        if (t.rank0)
+            fprintf(stderr, "Training is already finished: %lld epochs done. Nothing to do.\n",
+                    (long long)t.state.epoch);
+        st = flush_log(&t, err);
+        trainer_release(&t);
+        return st;
+    }
     if (t.s) {
         if (st == KURC_OK && t.rank0 && !sig)
             fprintf(stderr, "Completed %lld epochs.\n", (long long)t.state.epoch);
@@ -652,7 +667,9 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
          * last one, so that a rerun resumes where this run ended */
         struct kurc_err save_err;
         enum kurc_status saved = save_weights(&t, t.spec.last, "last", &save_err);
-        if (saved == KURC_OK && (sig || (st == KURC_OK && t.since_checkpoint_batches > 0)))
+        if (saved == KURC_OK &&
+            (sig || (st == KURC_OK && (t.since_checkpoint_batches > 0 ||
+                                       t.state.epoch != t.checkpoint_epoch))))
             saved = save_checkpoint(&t, &save_err);
         if (saved == KURC_OK && t.optimizer)
             saved = flush_log(&t, &save_err);

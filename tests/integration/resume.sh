@@ -2,6 +2,7 @@
 # resume.sh BIN SRC WORK - interrupting and resuming training: a run
 # stopped after 2 epochs and continued to 4 ends with the same weights, byte
 # for byte, as a run of 4; so does a run continued from batch checkpoints;
+# a finished run started again does nothing but say so;
 # and a real SIGTERM stops training at a batch boundary (exit 3) with the
 # last weights and the checkpoint saved, from which a rerun resumes.
 . "$(dirname "$0")/lib.sh"
@@ -77,6 +78,18 @@ has d-resumes d-again.err "resuming from checkpoint d.ck (2 epochs and 0 batches
 has d-numbering d-again.err "Epoch 3/4, loss="
 has d-completes d-again.err "Completed 4 epochs."
 same_weights batch-checkpoints-resume-exactly a.w d.w
+
+# --- (b') the last batch checkpoint falls on the final batch -----------------
+# (7 batches per epoch, a checkpoint every 7): the finished run started again
+# only says so, with no epoch replayed and nothing saved or validated again
+kurfile e.yml "{epochs: 2, mode: total}" "{path: e.ck, batches: 7}"
+kurc_run e-first 0 train e.yml
+cp e.w e-first.w
+kurc_run e-again 0 train e.yml
+has e-again-finished e-again.err "Training is already finished: 2 epochs done. Nothing to do."
+lacks e-again-no-epoch e-again.err "Epoch "
+lacks e-again-no-save e-again.err "saved"
+same_weights e-again-unchanged e-first.w e.w
 
 # --- (c) a real SIGTERM ------------------------------------------------------
 # More data and a wider layer, so that an epoch lasts long enough (about a
