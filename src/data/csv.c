@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "data/supplier.h"
@@ -247,19 +249,24 @@ static enum kurc_status name_columns(struct columns *c, const struct reader *r, 
     c->n = r->n_fields;
     c->names = kurc_xcalloc(c->n, sizeof *c->names);
     c->values = kurc_xcalloc(c->n, sizeof *c->values);
-    for (size_t i = 0; i < c->n; i++) {
+    GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal); /* name -> column + 1 */
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 0; i < c->n && st == KURC_OK; i++) {
         c->names[i] = header ? kurc_xstrdup(field(r, i)) : kurc_xasprintf("column_%zu", i);
+        size_t j = GPOINTER_TO_SIZE(g_hash_table_lookup(seen, c->names[i]));
         if (c->names[i][0] == '\0')
-            return kurc_err_set(err, KURC_E_DATA, where,
-                                "csv: %s:%d: the header gives column %zu no name", path,
-                                r->record_line, i + 1);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(c->names[j], c->names[i]) == 0)
-                return kurc_err_set(err, KURC_E_DATA, where,
-                                    "csv: %s:%d: the header names two columns '%s' (%zu and %zu)",
-                                    path, r->record_line, c->names[i], j + 1, i + 1);
+            st = kurc_err_set(err, KURC_E_DATA, where,
+                              "csv: %s:%d: the header gives column %zu no name", path,
+                              r->record_line, i + 1);
+        else if (j)
+            st = kurc_err_set(err, KURC_E_DATA, where,
+                              "csv: %s:%d: the header names two columns '%s' (%zu and %zu)", path,
+                              r->record_line, c->names[i], j, i + 1);
+        else
+            g_hash_table_insert(seen, c->names[i], GSIZE_TO_POINTER(i + 1));
     }
-    return KURC_OK;
+    g_hash_table_destroy(seen);
+    return st;
 }
 
 /* Appends the record in r as a row of numbers. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
@@ -43,14 +45,15 @@ void kurc_dataset_release(struct kurc_dataset *d) {
     for (size_t i = 0; i < d->n; i++)
         source_release(&d->sources[i]);
     free(d->sources);
+    if (d->index)
+        g_hash_table_destroy(d->index);
     kurc_dataset_init(d);
 }
 
+/* The source of that name (hashed: a CSV file may have 10^5 columns). */
 static struct kurc_source *find(const struct kurc_dataset *d, const char *name) {
-    for (size_t i = 0; i < d->n; i++)
-        if (strcmp(d->sources[i].name, name) == 0)
-            return &d->sources[i];
-    return NULL;
+    size_t found = d->index ? GPOINTER_TO_SIZE(g_hash_table_lookup(d->index, name)) : 0;
+    return found ? &d->sources[found - 1] : NULL;
 }
 
 const struct kurc_source *kurc_dataset_find(const struct kurc_dataset *d, const char *name) {
@@ -240,10 +243,17 @@ enum kurc_status kurc_dataset_add_ex(struct kurc_dataset *d, const char *name,
         extra_release(extra, count);
         return st;
     }
-    d->sources = kurc_xrealloc(d->sources, (d->n + 1) * sizeof *d->sources);
+    if (d->n == d->cap) {
+        d->cap = d->cap ? 2 * d->cap : 8;
+        d->sources = kurc_xrealloc(d->sources, d->cap * sizeof *d->sources);
+    }
+    if (!d->index)
+        d->index = g_hash_table_new(g_str_hash, g_str_equal);
     s = &d->sources[d->n++];
     memset(s, 0, sizeof *s);
     s->name = kurc_xstrdup(name);
+    /* the key is the source's own name */
+    g_hash_table_insert(d->index, s->name, GSIZE_TO_POINTER(d->n));
     s->shape = *shape;
     s->count = count;
     s->data = data;

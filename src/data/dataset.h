@@ -68,8 +68,9 @@ struct kurc_source_extra {
 
 struct kurc_dataset {
     struct kurc_source *sources;
-    size_t n;
+    size_t n, cap;
     int64_t count; /* samples (the same in every source) */
+    void *index;   /* GHashTable: name -> index + 1 (dataset.c) */
 };
 
 void kurc_dataset_init(struct kurc_dataset *d);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "data/supplier.h"
 #include "datatest.h"
@@ -299,11 +300,51 @@ static void test_jsonl_errors(void **state) {
                     "jsonl: needs a 'source' file");
 }
 
+/* Wide files load in linear time: name lookups are hashed (100k columns
+ * took minutes when each name was compared with every other).  last names
+ * the last column. */
+static char *wide_csv(int n, const char *last) {
+    char *text = malloc((size_t)n * 16 + 64), *p = text;
+    for (int i = 0; i + 1 < n; i++)
+        p += sprintf(p, "c%d,", i);
+    p += sprintf(p, "%s\n", last);
+    for (int i = 0; i < n; i++)
+        p += sprintf(p, "%d%c", i, i + 1 < n ? ',' : '\n');
+    return text;
+}
+
+static void test_csv_wide(void **state) {
+    (void)state;
+    enum { N = 100000 };
+    char *text = wide_csv(N, "last");
+    dt_write("wide.csv", text);
+    free(text);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct kurc_dataset d;
+    struct kurc_err err;
+    dt_expect_ok(run("csv", "{path: wide.csv}", &d, &err), &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    print_message("%d columns loaded in %.2f s\n", N, took);
+    assert_true(took < 30);
+    assert_int_equal(d.n, N);
+    expect_column(&d, "c99998", (const float[]){99998}, 1);
+    expect_column(&d, "last", (const float[]){99999}, 1);
+    kurc_dataset_release(&d);
+    /* the last name repeats the second: found through the hash */
+    text = wide_csv(N, "c1");
+    dt_write("wide.csv", text);
+    free(text);
+    dt_expect_error(run("csv", "{path: wide.csv}", &d, &err), &err, KURC_E_DATA,
+                    "wide.csv:1: the header names two columns 'c1' (2 and 100000)");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_csv_header),     cmocka_unit_test(test_csv_no_header),
         cmocka_unit_test(test_csv_delimiters), cmocka_unit_test(test_csv_quotes),
-        cmocka_unit_test(test_csv_errors),     cmocka_unit_test(test_csv_packaging),
+        cmocka_unit_test(test_csv_errors),     cmocka_unit_test(test_csv_wide),     cmocka_unit_test(test_csv_packaging),
         cmocka_unit_test(test_jsonl_values),   cmocka_unit_test(test_jsonl_errors),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
