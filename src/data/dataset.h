@@ -104,6 +104,10 @@ enum kurc_status kurc_dataset_seal(struct kurc_dataset *d, struct kurc_err *err)
 /* The source of that name, or NULL. */
 const struct kurc_source *kurc_dataset_find(const struct kurc_dataset *d, const char *name);
 
+/* A 64-bit digest of every source's name, shape and values (0 if the
+ * digest cannot be computed); equal datasets have equal digests. */
+uint64_t kurc_dataset_digest(const struct kurc_dataset *d);
+
 /* True for a variable-length source. */
 static inline bool kurc_source_ragged(const struct kurc_source *s) {
     return s->lengths != NULL;

@@ -618,8 +618,8 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
 enum { FP_KURFILE, FP_MODEL, FP_VERSION, FP_DATA, FP_COUNT };
 
 enum kurc_status kurc_dist_fingerprint(struct kurc_comm *comm, const struct kurc_kurfile *kf,
-                                       const struct kurc_params *p, int64_t samples,
-                                       struct kurc_err *err) {
+                                       const struct kurc_params *p,
+                                       const struct kurc_dataset *data, struct kurc_err *err) {
     if (comm->size == 1)
         return KURC_OK;
     uint64_t mine[FP_COUNT];
@@ -638,7 +638,7 @@ enum kurc_status kurc_dist_fingerprint(struct kurc_comm *comm, const struct kurc
     }
     mine[FP_MODEL] = h;
     mine[FP_VERSION] = fnv(FNV0, KURC_VERSION, strlen(KURC_VERSION));
-    mine[FP_DATA] = fnv(FNV0, &samples, sizeof samples);
+    mine[FP_DATA] = kurc_dataset_digest(data);
     uint64_t *all = kurc_xcalloc((size_t)comm->size * FP_COUNT, sizeof *all);
     size_t *counts = kurc_xcalloc((size_t)comm->size, sizeof *counts);
     for (int r = 0; r < comm->size; r++)
@@ -660,7 +660,8 @@ enum kurc_status kurc_dist_fingerprint(struct kurc_comm *comm, const struct kurc
     }
     static const char *const what[FP_COUNT] = {"the Kurfile",
                                                "the model's weights (names and shapes)",
-                                               "kurc's version", "the size of the training data"};
+                                               "kurc's version",
+                                               "the data (a digest of its contents)"};
     struct kurc_strbuf msg = KURC_STRBUF_INIT;
     for (int f = 0; f < FP_COUNT; f++) {
         int differ = 0;

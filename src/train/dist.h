@@ -120,11 +120,12 @@ void kurc_grad_sync_describe(const struct kurc_grad_sync *gs, char *buf, size_t 
 /* --- the start-up fingerprint ------------------------------------------------- */
 
 /* Compares across ranks a hash of the resolved Kurfile, of the model's
- * parameter names and shapes, of kurc's version and the data's size; a
+ * parameter names and shapes, of kurc's version and of the data's contents
+ * (kurc_dataset_digest; data may be NULL); a
  * difference is an error naming the ranks that differ from rank 0 ("ranks
  * 1, 3 differ from rank 0 in the Kurfile"). */
 enum kurc_status kurc_dist_fingerprint(struct kurc_comm *comm, const struct kurc_kurfile *kf,
-                                       const struct kurc_params *p, int64_t samples,
-                                       struct kurc_err *err);
+                                       const struct kurc_params *p,
+                                       const struct kurc_dataset *data, struct kurc_err *err);
 
 #endif

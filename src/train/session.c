@@ -164,7 +164,7 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
         st = kurc_losses_build(s->model, kurc_kurfile_section(kf, "loss"), &s->losses, err);
     /* before anything else goes between ranks: are they running the same? */
     if (!st)
-        st = kurc_dist_fingerprint(comm, kf, &s->model->params, shapes ? shapes->count : 0, err);
+        st = kurc_dist_fingerprint(comm, kf, &s->model->params, shapes, err);
     if (!st)
         st = kurc_params_allocate(&s->model->params, be, err);
     if (!st)

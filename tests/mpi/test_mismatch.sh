@@ -28,6 +28,18 @@ mpmd "two ranks of three" "ranks 1, 2 differ from rank 0 in the Kurfile" \
   -np 1 "$BIN/kurc-train" k.yml : -np 2 "$BIN/kurc-train" b.yml
 mpmd "the model" "rank 2 differs from rank 0 in the Kurfile; rank 2 differs from rank 0 in the model" \
   -np 2 "$BIN/kurc-train" k.yml : -np 1 "$BIN/kurc-train" c.yml
+# the same Kurfile on different data of the same size (each rank in its own
+# directory): the digest of the contents tells them apart
+mkdir -p "$WORK/a" "$WORK/b"
+cp "$WORK/k.yml" "$WORK/data.jsonl" "$WORK/a/"
+cp "$WORK/k.yml" "$WORK/b/"
+awk 'NR == 1 { if (!sub(/\[1, 0, 0\]/, "[0, 0, 1]")) sub(/\[0, [01], [01]\]/, "[1, 0, 0]") } 1' \
+  "$WORK/data.jsonl" >"$WORK/b/data.jsonl"
+[ "$(wc -c <"$WORK/b/data.jsonl")" -eq "$(wc -c <"$WORK/data.jsonl")" ] &&
+  ! cmp -s "$WORK/data.jsonl" "$WORK/b/data.jsonl" || fail "b/data.jsonl should differ, same size"
+mpmd "data of the same size" "rank 1 differs from rank 0 in the data" \
+  -np 1 -wdir "$WORK/a" "$BIN/kurc-train" k.yml : -np 1 -wdir "$WORK/b" "$BIN/kurc-train" k.yml
+[ ! -e "$WORK/a/last.w" ] || fail "data of the same size: weights were written"
 # and the same Kurfile under two names is no mismatch
 cp "$WORK/k.yml" "$WORK/same.yml"
 if (cd "$WORK" && mpirun -np 1 "$BIN/kurc-train" k.yml : -np 1 "$BIN/kurc-train" same.yml) >"$WORK/out" 2>&1; then
