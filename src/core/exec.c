@@ -1,13 +1,27 @@
 /* exec.c - memory planning and the forward/backward passes (see exec.h). */
 #include "core/exec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "base/xalloc.h"
 
 static size_t aligned(size_t n) {
     return (n + 15) / 16 * 16;
+}
+
+/* a * b and a + b, or SIZE_MAX when they overflow (a plan that large is
+ * refused by the memory check before anything is allocated). */
+static size_t sat_mul(size_t a, size_t b) {
+    size_t r;
+    return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+static size_t sat_add(size_t a, size_t b) {
+    size_t r;
+    return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
 static bool batched(const struct kurc_tensor *t) {
@@ -48,8 +62,9 @@ static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
         if (!batched(&g->tensors[t]))
             continue;
         x->offsets[t] = x->act_floats;
-        x->act_floats += aligned((size_t)(max_batch * g->tensors[t].fold *
-                                          kurc_shape_numel(&g->tensors[t].shape)));
+        size_t floats = sat_mul(sat_mul((size_t)max_batch, (size_t)g->tensors[t].fold),
+                                (size_t)kurc_shape_numel(&g->tensors[t].shape));
+        x->act_floats = sat_add(x->act_floats, floats < SIZE_MAX - 16 ? aligned(floats) : SIZE_MAX);
     }
     int64_t rows = chunk_rows_max(x), chunks = chunks_max(x);
     for (size_t i = 0; i < g->n_ops; i++) {
@@ -87,6 +102,18 @@ static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
     size_t act = x->act_floats ? x->act_floats : 1;
     size_t saved = x->saved_floats ? x->saved_floats : 1;
     size_t work = x->workspace_bytes ? x->workspace_bytes : 1;
+    /* host memory: refuse what cannot fit before allocating any of it */
+    if (be->ops->memory == KURC_MEMORY_HOST) {
+        size_t acts = sat_add(sat_mul(act, 2 * sizeof(float)),
+                              sat_add(sat_mul(saved, sizeof(float)), work));
+        size_t model = x->params ? sat_mul(x->params->total, 2 * sizeof(float)) : 0;
+        char what[160];
+        snprintf(what, sizeof what, "the model with a batch of %lld (%.3g GiB of activations)",
+                 (long long)x->max_batch, (double)acts / 1073741824.0);
+        enum kurc_status st = kurc_memory_check(sat_add(acts, model), KURC_E_CONFIG, what, err);
+        if (st)
+            return st;
+    }
     bool ok = true;
     if (act > x->act_capacity) {
         be->ops->free(be, x->acts);

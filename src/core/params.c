@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "base/rng.h"
 #include "base/xalloc.h"
 
@@ -79,10 +80,21 @@ static size_t aligned(size_t n) {
 enum kurc_status kurc_params_allocate(struct kurc_params *p, struct kurc_backend *be,
                                       struct kurc_err *err) {
     size_t offset = 0;
+    bool huge = false; /* the sizes overflow: no machine has that memory */
     for (size_t i = p->n; i-- > 0;) {
         p->items[i].offset = offset;
-        offset += aligned((size_t)p->items[i].numel);
+        huge = __builtin_add_overflow(offset, aligned((size_t)p->items[i].numel), &offset) ||
+               huge;
     }
+    huge = huge || offset > SIZE_MAX / (2 * sizeof(float));
+    /* host memory: refuse what cannot fit before allocating any of it */
+    enum kurc_status st =
+        be->ops->memory == KURC_MEMORY_HOST || huge
+            ? kurc_memory_check(huge ? UINT64_MAX : 2 * sizeof(float) * (uint64_t)offset,
+                                KURC_E_CONFIG, "the model's parameters and gradients", err)
+            : KURC_OK;
+    if (st)
+        return st;
     p->total = offset;
     p->be = be;
     size_t bytes = (p->total ? p->total : 1) * sizeof(float);

@@ -18,6 +18,14 @@ int64_t kurc_shape_numel(const struct kurc_shape *s) {
     return n;
 }
 
+bool kurc_shape_numel_ok(const struct kurc_shape *s) {
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dim[i] < 0 || __builtin_mul_overflow(n, s->dim[i], &n) || n > KURC_MAX_NUMEL)
+            return false;
+    return true;
+}
+
 bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b) {
     if (a->ndim != b->ndim)
         return false;

@@ -24,6 +24,16 @@ struct kurc_shape kurc_shape_make(int ndim, const int64_t *dims);
 /* Product of the dimensions (1 for a scalar shape ()). */
 int64_t kurc_shape_numel(const struct kurc_shape *s);
 
+/* The most elements a shape may have: its floats, their gradients and two
+ * optimizer states stay below 2^62 bytes, so sizes in bytes never
+ * overflow. */
+#define KURC_MAX_NUMEL (INT64_C(1) << 58)
+
+/* True when no dimension is negative and the product is at most
+ * KURC_MAX_NUMEL (shapes from Kurfiles and data are checked with it
+ * before kurc_shape_numel is used on them). */
+bool kurc_shape_numel_ok(const struct kurc_shape *s);
+
 bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b);
 
 /* Writes the shape as Python prints a tuple: "(28, 28, 1)", "(10,)", "()";

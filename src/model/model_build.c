@@ -14,6 +14,13 @@ int kurc_model_param(struct kurc_model *m, const struct kurc_container *c, const
                      const struct kurc_shape *shape, enum kurc_init init, float init_arg,
                      int64_t fan_in, int64_t fan_out, struct kurc_err *err) {
     int index = kurc_params_find(&m->params, c->name, weight);
+    if (!kurc_shape_numel_ok(shape)) {
+        char have[96];
+        kurc_shape_format(shape, have, sizeof have);
+        kurc_container_error(c, err, "its parameter '%s' of shape %s has too many elements",
+                             weight, have);
+        return -1;
+    }
     if (index < 0) {
         if (m->params.values) {
             kurc_container_error(c, err, "its parameter '%s' appeared after the model was "
@@ -92,6 +99,20 @@ static enum kurc_status input_shape(const struct kurc_model *m, const struct kur
     return KURC_OK;
 }
 
+/* The tensors from index `from` on have shapes whose sizes do not overflow. */
+static enum kurc_status check_sizes(const struct kurc_container *c, const struct kurc_graph *g,
+                                    size_t from, struct kurc_err *err) {
+    for (size_t t = from; t < g->n_tensors; t++) {
+        if (kurc_shape_numel_ok(&g->tensors[t].shape))
+            continue;
+        char have[96];
+        kurc_shape_format(&g->tensors[t].shape, have, sizeof have);
+        return kurc_container_error(c, err, "its output of shape %s has too many elements",
+                                    have);
+    }
+    return KURC_OK;
+}
+
 static void add_io(struct kurc_model_io **list, size_t *n, const char *name, size_t node,
                    int tensor) {
     *list = kurc_xrealloc(*list, (*n + 1) * sizeof **list);
@@ -121,6 +142,8 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
                 break;
             n->value = kurc_graph_add_tensor(m->graph, KURC_TENSOR_INPUT, &shape, -1, false,
                                              n->c->name);
+            if ((st = check_sizes(n->c, m->graph, (size_t)n->value, err)))
+                break;
             add_io(&m->inputs, &m->n_inputs, n->c->name, i, n->value);
             continue;
         }
@@ -136,7 +159,10 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
             n->value = ins[0];
             continue;
         }
+        size_t before = m->graph->n_tensors;
         st = n->c->type->build(m, n->c, ins, (int)n->n_inputs, &n->value, err);
+        if (st == KURC_OK)
+            st = check_sizes(n->c, m->graph, before, err);
     }
     m->graph->owner = -1;
     if (st)
