@@ -23,17 +23,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/memory.h"
 #include "base/paths.h"
 #include "base/xalloc.h"
 #include "data/supplier.h"
 #include "data/supplier_util.h"
 #include "formats/pickle_read.h"
 
+/* Numbers a pickle may make from lists, per byte of the file, beyond
+ * PICKLE_BASE_NUMBERS: shared references let a few bytes repeat a list any
+ * number of times, so a 2 KB file could ask for terabytes. */
+#define PICKLE_NUMBERS_PER_BYTE 1024
+#define PICKLE_BASE_NUMBERS (INT64_C(1) << 28)
+
 struct reading {
     const char *path;
     const char *key;
     const struct kurc_loc *where;
     struct kurc_err *err;
+    int64_t *budget; /* numbers the lists may still make */
 };
 
 static enum kurc_status bad(const struct reading *r, const char *fmt, ...)
@@ -169,11 +177,21 @@ static enum kurc_status from_list(const struct reading *r, const struct kurc_pic
         if (ndim == KURC_MAX_DIMS + 1)
             return bad(r, "holds lists nested more than %d deep", KURC_MAX_DIMS + 1);
         dims[ndim++] = (int64_t)x->u.seq.len;
-        if (__builtin_mul_overflow(numel, (int64_t)x->u.seq.len, &numel) ||
-            (uint64_t)numel > SIZE_MAX / sizeof(float))
-            return bad(r, "holds lists too large to load");
+        if (__builtin_mul_overflow(numel, (int64_t)x->u.seq.len, &numel) || numel > *r->budget)
+            return bad(r, "holds lists of more numbers than the file may make (%lld at most: "
+                          "shared references repeat a list without storing it again)",
+                       (long long)*r->budget);
     }
-    float *all = kurc_xmalloc((size_t)numel * sizeof *all), *at = all;
+    *r->budget -= numel;
+    char what[160];
+    snprintf(what, sizeof what, "the %lld numbers of key '%s' in %s", (long long)numel, r->key,
+             r->path);
+    enum kurc_status st = kurc_memory_check((uint64_t)numel * sizeof(float), KURC_E_DATA, what,
+                                            r->err);
+    float *all = st ? NULL : malloc((size_t)numel * sizeof *all), *at = all;
+    if (!all)
+        return st ? st : bad(r, "holds %lld numbers, more than the memory can hold",
+                             (long long)numel);
     enum kurc_pickle_kind found = KURC_PICKLE_NONE;
     bool range = false;
     if (!fill(v, dims, ndim, 0, &at, &found, &range)) {
@@ -206,8 +224,9 @@ static const char *key_text(const struct kurc_pickle *k) {
 }
 
 static enum kurc_status load_dict(const char *path, const struct kurc_pickle *root,
-                                  const struct kurc_loc *where, struct kurc_dataset *out,
-                                  struct kurc_err *err) {
+                                  size_t file_bytes, const struct kurc_loc *where,
+                                  struct kurc_dataset *out, struct kurc_err *err) {
+    int64_t budget = PICKLE_BASE_NUMBERS + PICKLE_NUMBERS_PER_BYTE * (int64_t)file_bytes;
     char kind[32];
     if (root->kind != KURC_PICKLE_DICT) {
         a_kind(root->kind, kind, sizeof kind);
@@ -231,7 +250,7 @@ static enum kurc_status load_dict(const char *path, const struct kurc_pickle *ro
             later = key_text(d->u.dict.keys[j]) && strcmp(key_text(d->u.dict.keys[j]), key) == 0;
         if (later)
             continue;
-        struct reading r = {path, key, where, err};
+        struct reading r = {path, key, where, err, &budget};
         const struct kurc_pickle *v = d->u.dict.vals[i];
         struct kurc_shape shape = {0};
         int64_t count = 0;
@@ -271,7 +290,7 @@ static enum kurc_status pickle_load(const struct kurc_value *params, const struc
     struct kurc_pickle_doc *doc = NULL;
     st = kurc_pickle_load((const unsigned char *)bytes, len, path, &doc, err);
     if (st == KURC_OK) {
-        st = load_dict(path, kurc_pickle_root(doc), where, out, err);
+        st = load_dict(path, kurc_pickle_root(doc), len, where, out, err);
     } else {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);

@@ -258,6 +258,31 @@ static void v_array_huge(struct pb *p) {
     pb_array(p, "<f8", 1, (int[]){2}, v, sizeof v);
 }
 
+/* A list of 64 references to the list of the level below (BINPUT and
+ * BINGET share it), `level` deep: 64^7 numbers from a 1 KB file at level 6. */
+static void shared_list(struct pb *p, int level) {
+    pb_op(p, ']');
+    pb_op(p, '(');
+    if (level > 0)
+        shared_list(p, level - 1);
+    for (int i = level > 0; i < 64; i++) {
+        if (level == 0) {
+            pb_int(p, 1);
+        } else {
+            pb_op(p, 'h');
+            pb_op(p, (unsigned char)(level - 1));
+        }
+    }
+    pb_op(p, 'e');
+    pb_op(p, 'q');
+    pb_op(p, (unsigned char)level);
+}
+static void v_shared(struct pb *p) {
+    shared_list(p, 6);
+}
+static void b_shared(struct pb *p) {
+    one(p, "sh", v_shared);
+}
 static void b_string(struct pb *p) {
     one(p, "s", v_string);
 }
@@ -339,6 +364,8 @@ static void test_errors(void **state) {
                    "samples");
     expect_failure("ah.pkl", b_array_huge, KURC_E_DATA,
                    "pickle: ah.pkl: key 'ah' holds a number beyond the float32 range (element 1)");
+    expect_failure("sh.pkl", b_shared, KURC_E_DATA,
+                   "pickle: sh.pkl: key 'sh' holds lists of more numbers than the file may make");
     expect_failure("l.pkl", b_list_root, KURC_E_DATA,
                    "pickle: l.pkl holds a list; Kur's pickle data is a dict of numpy arrays or "
                    "lists of numbers");
