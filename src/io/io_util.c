@@ -10,10 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
 
 char *kurc_io_tmp_path(const char *path) {
     return kurc_xasprintf("%s.tmp", path);
+}
+
+void kurc_io_clean_tmp(const char *path) {
+    if (!path)
+        return;
+    char *tmp = kurc_io_tmp_path(path);
+    if (unlink(tmp) == 0)
+        kurc_log(KURC_LOG_WARNING, "removed %s, left by a run stopped while saving %s", tmp,
+                 path);
+    free(tmp);
 }
 
 enum kurc_status kurc_io_commit(const char *tmp, const char *path, enum kurc_status status,

@@ -24,6 +24,10 @@
 /* "PATH.tmp", newly allocated. */
 char *kurc_io_tmp_path(const char *path);
 
+/* Removes PATH.tmp (path may be NULL), which only a run killed while
+ * saving leaves behind, with a warning naming it. */
+void kurc_io_clean_tmp(const char *path);
+
 /* Finishes a write to tmp: syncs it to disk and renames it to path.  On
  * failure (reported with status) tmp is removed and path is left as it
  * was. */

@@ -29,6 +29,7 @@
 #include "config/value/json_dump.h"
 #include "data/provider.h"
 #include "data/supplier.h"
+#include "io/io_util.h"
 #include "io/logger.h"
 #include "io/weights.h"
 #include "train/binding.h"
@@ -595,6 +596,11 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     t->state.best_train_loss = t->state.best_valid_loss = INFINITY;
     t->state.seed = seed;
     t->started = kurc_now();
+    /* what a run killed while saving left behind */
+    const char *saved[] = {t->spec.best_train, t->spec.best_valid, t->spec.last,
+                           t->spec.checkpoint};
+    for (size_t i = 0; t->rank0 && i < sizeof saved / sizeof *saved; i++)
+        kurc_io_clean_tmp(saved[i]);
     if ((st = restore(t, err)) || (st = open_log(t, err)))
         return st;
     /* the log's history is rank 0's: every rank needs the same counters */

@@ -2,7 +2,8 @@
 # limits.sh BIN SRC WORK - small inputs that ask for huge sizes are refused
 # at once, with a message that says what they need and what there is, and
 # nothing is written (issue 14): a layer whose size overflows, a model that
-# cannot fit in the memory available.
+# cannot fit in the memory available; and temporary files that a run killed
+# while saving left behind are removed at the next start.
 . "$(dirname "$0")/lib.sh"
 
 echo '{"x": [1, 2, 3, 4, 5, 6, 7, 8], "y": [1]}' >d.jsonl
@@ -25,4 +26,14 @@ has "huge: need and have are said" huge.err \
   "not enough memory for the model's parameters and gradients: 6.71e+03 GiB needed"
 [ $(($(date +%s) - t0)) -lt 20 ] && ok "huge: refused at once" || fail "huge: took $(($(date +%s) - t0)) s"
 [ ! -e last.w ] && ok "nothing written" || fail "weights were written"
+
+# --- class 10: PATH.tmp left by a run killed while saving ----------------------
+wide small.yml 1
+sed -i 's/  weights: {last: last.w}/  weights: {last: last.w}\n  checkpoint: ck.h5/' small.yml
+echo partial >ck.h5.tmp
+echo partial >last.w.tmp
+kurc_run leftovers 0 train small.yml
+has "leftovers: named" leftovers.err "removed ck.h5.tmp, left by a run stopped while saving ck.h5"
+[ ! -e ck.h5.tmp ] && [ ! -e last.w.tmp ] && [ -s ck.h5 ] && ok "leftovers: removed, saves done" ||
+  fail "leftovers: $(ls)"
 finish
