@@ -204,8 +204,10 @@ static void leave_word(const char *msg) {
 }
 
 static void describe_limit(const struct kurc_mpi_watch *w, char *out, size_t cap) {
-    if (w->timeout > 0)
+    if (w->timeout >= KURC_STALL_FLOOR || (w->timeout > 0 && w->slowest > 0))
         snprintf(out, cap, "settings.comm_timeout");
+    else if (w->timeout > 0)
+        snprintf(out, cap, "the limit of start-up, at least %g s", KURC_STALL_FLOOR);
     else if (w->alone || w->slowest <= 0)
         snprintf(out, cap,
                  "the automatic limit before a step is measured or while one rank works alone; "

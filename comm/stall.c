@@ -5,8 +5,10 @@
 #include <stdio.h>
 
 double kurc_stall_limit(double fixed, double slowest, bool alone) {
-    if (fixed >= 0)
-        return fixed;
+    if (fixed == 0)
+        return 0;
+    if (fixed > 0) /* the user's, but never below the floor at start-up */
+        return slowest <= 0 && fixed < KURC_STALL_FLOOR ? KURC_STALL_FLOOR : fixed;
     if (alone || slowest <= 0)
         return KURC_STALL_FLOOR;
     double limit = KURC_STALL_STEPS * slowest;

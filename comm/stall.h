@@ -41,7 +41,10 @@ struct kurc_stall_peer {
 
 /* The limit for a call in seconds (0: none): `fixed` > 0 is the user's,
  * 0 is off, < 0 automatic from `slowest` (the slowest step, 0: none yet)
- * and `alone` (a rank may work alone before the next step). */
+ * and `alone` (a rank may work alone before the next step).  Before a step
+ * is measured (start-up: rank 0 loads the data while the others wait) the
+ * limit is never below KURC_STALL_FLOOR, the user's included: a healthy
+ * job is never ended for a slow start. */
 double kurc_stall_limit(double fixed, double slowest, bool alone);
 
 /* Writes into out who stalled, as seen by rank `self` at `now`: the known

@@ -17,6 +17,10 @@ static const char *const hosts[] = {"kc1", "kc2", "kc3", "kc4"};
 static void test_limit(void **state) {
     (void)state;
     assert_true(kurc_stall_limit(15, 2, false) == 15);
+    /* start-up is never held to a shorter user limit; a rank alone is */
+    assert_true(kurc_stall_limit(15, 0, false) == KURC_STALL_FLOOR);
+    assert_true(kurc_stall_limit(15, 2, true) == 15);
+    assert_true(kurc_stall_limit(900, 0, false) == 900);
     assert_true(kurc_stall_limit(0, 2, false) == 0);
     assert_true(kurc_stall_limit(-1, 0, false) == KURC_STALL_FLOOR);
     assert_true(kurc_stall_limit(-1, 0.01, true) == KURC_STALL_FLOOR);
