@@ -3,7 +3,8 @@
  *
  * The archive is fetched with the standard packaging keys (url, checksum,
  * path; package.h) and read member by member with libarchive (tar, with
- * gzip, bzip2 or xz compression; nothing is extracted to disk).  Two
+ * gzip, bzip2 or xz compression; nothing is extracted to disk), after the
+ * compressed stream has been checked to its end (compressed.h).  Two
  * layouts are recognised by member name, wherever they sit in the tree:
  *   python  data_batch_N, test_batch: pickles of {data: uint8 array
  *           (n, 3072), labels: list of n ints} (cifar-10-python.tar.gz),
@@ -39,6 +40,7 @@
 #include "data/dataset.h"
 #include "data/package.h"
 #include "data/supplier.h"
+#include "formats/compressed.h"
 #include "formats/pickle_read.h"
 
 enum {
@@ -379,6 +381,7 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     char *path = NULL;
     enum kurc_status st = parse_parts(params, &parts, &nparts, err);
     if (st == KURC_OK && (st = kurc_package_fetch(params, &path, err)) == KURC_OK &&
+        (st = kurc_compressed_check(path, err)) == KURC_OK &&
         (st = read_archive(path, parts, nparts, err)) == KURC_OK)
         st = build_sources(parts, nparts, path, where, out, err);
     if (st != KURC_OK && strncmp(err->msg, "cifar: ", 7) != 0)

@@ -442,6 +442,51 @@ static void test_malformed_binary(void **state) {
     expect_error(params_for("both.tar.gz", int_list(1, one)), KURC_E_DATA, msg, false);
 }
 
+/* Copies dir/from to dir/to with the byte at `back` bytes before the end
+ * flipped, or (flip false) with the last `back` bytes cut off. */
+static void damage(const char *from, const char *to, long back, bool flip) {
+    FILE *f = fopen(path_in(from), "rb");
+    assert_non_null(f);
+    static unsigned char bytes[1 << 20];
+    size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    assert_true(n > (size_t)back && n < sizeof bytes);
+    if (flip)
+        bytes[n - (size_t)back] ^= 0xff;
+    write_file(path_in(to), bytes, flip ? n : n - (size_t)back);
+}
+
+/* A .tar.gz whose gzip CRC-32 fails, or whose stream is cut short, is
+ * refused in both layouts (the tar reader alone stops before the gzip
+ * trailer, and libarchive does not check the CRC). */
+static void test_damaged_archive(void **state) {
+    (void)state;
+    const int one[1] = {1};
+    char msg[2400];
+    for (int binary = 0; binary < 2; binary++) {
+        const char *good = binary ? "good-bin.tar.gz" : "good-py.tar.gz";
+        make_archive(good, binary);
+        damage(good, "crc.tar.gz", 8, true); /* the trailer's first CRC byte */
+        snprintf(msg, sizeof msg, "cifar: %s: damaged gzip data (found by byte ",
+                 path_in("crc.tar.gz"));
+        expect_error(params_for("crc.tar.gz", int_list(1, one)), KURC_E_DATA, msg, false);
+        expect_error(params_for("crc.tar.gz", int_list(1, one)), KURC_E_DATA,
+                     "incorrect data check", false);
+        damage(good, "cut.tar.gz", 4, false);
+        snprintf(msg, sizeof msg, "cifar: %s: truncated gzip data", path_in("cut.tar.gz"));
+        expect_error(params_for("cut.tar.gz", int_list(1, one)), KURC_E_DATA, msg, false);
+    }
+    /* bzip2: libarchive's own check of the stream CRC, which the tar
+     * reader never reaches */
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "gzip -dc '%s' | bzip2 > '%s'", path_in("good-bin.tar.gz"),
+             path_in("good.tar.bz2"));
+    run(cmd);
+    damage("good.tar.bz2", "crc.tar.bz2", 3, true);
+    snprintf(msg, sizeof msg, "cifar: %s: damaged bzip2 data after ", path_in("crc.tar.bz2"));
+    expect_error(params_for("crc.tar.bz2", int_list(1, one)), KURC_E_DATA, msg, false);
+}
+
 /* The --numpy mode: Python writes the batches and Kur's expected images. */
 static const char generator[] =
     "import os, pickle, sys, numpy\n"
@@ -549,6 +594,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_binary_layout),     cmocka_unit_test(test_python_layout_parts),
         cmocka_unit_test(test_packaging),         cmocka_unit_test(test_parts_errors),
         cmocka_unit_test(test_malformed_batches), cmocka_unit_test(test_malformed_binary),
+        cmocka_unit_test(test_damaged_archive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

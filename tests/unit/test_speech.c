@@ -774,6 +774,42 @@ static void test_archive_places(void **state) {
     rm_rf("ap");
 }
 
+/* An archive whose gzip CRC-32 fails is refused before anything is
+ * extracted or marked unpacked, and read in place it is refused too; once
+ * whole again it unpacks. */
+static void test_damaged_archive(void **state) {
+    (void)state;
+    make_set("dm", 1, (const int[]){200}, (const char *const[]){"\"a\""});
+    tar_dir("dm.tar.gz", "dm", NULL, NULL);
+    rm_rf("dm");
+    FILE *f = fopen("dm.tar.gz", "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, -8, SEEK_END), 0); /* the trailer's first CRC byte */
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, -8, SEEK_END), 0);
+    fputc(c ^ 0xff, f);
+    fclose(f);
+    struct kurc_dataset d;
+    struct kurc_err err;
+    for (int pass = 0; pass < 2; pass++) { /* twice: no marker makes it stick */
+        dt_expect_error(load("{path: dm.tar.gz}", &d, &err), &err, KURC_E_DATA,
+                        "dm.tar.gz: damaged gzip data (found by byte ");
+        struct stat sb;
+        assert_int_not_equal(stat("dm/.kurc-unpacked", &sb), 0);
+        assert_int_not_equal(stat("dm/dm/data.jsonl", &sb), 0);
+    }
+    dt_expect_error(load("{path: dm.tar.gz, unpack: no}", &d, &err), &err, KURC_E_DATA,
+                    "incorrect data check");
+    make_set("dm", 1, (const int[]){200}, (const char *const[]){"\"a\""});
+    tar_dir("dm.tar.gz", "dm", NULL, NULL);
+    rm_rf("dm");
+    load_ok("{path: dm.tar.gz, " RAW "}", &d);
+    assert_int_equal(d.count, 1);
+    kurc_dataset_release(&d);
+    rm_rf("dm");
+    unlink("dm.tar.gz");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sources),
@@ -788,6 +824,7 @@ int main(void) {
         cmocka_unit_test(test_archives),
         cmocka_unit_test(test_unsafe_archives),
         cmocka_unit_test(test_archive_places),
+        cmocka_unit_test(test_damaged_archive),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

@@ -87,6 +87,7 @@
 #include "data/speech/unpack.h"
 #include "data/supplier.h"
 #include "data/supplier_util.h"
+#include "formats/compressed.h"
 
 #define NAME "speech_recognition"
 
@@ -278,7 +279,8 @@ static enum kurc_status locate(struct speech *s, struct kurc_err *err) {
             return st;
     } else {
         s->archive = kurc_xstrdup(s->located);
-        if ((st = kurc_archive_each(s->archive, list_member, keep_manifest, s, err)))
+        if ((st = kurc_compressed_check(s->archive, err)) ||
+            (st = kurc_archive_each(s->archive, list_member, keep_manifest, s, err)))
             return st;
         qsort(s->members, s->n_members, sizeof *s->members, compare_strings);
         if (!s->manifest_text)

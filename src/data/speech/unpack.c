@@ -17,6 +17,7 @@
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/xalloc.h"
+#include "formats/compressed.h"
 
 static struct archive *open_archive(const char *path, struct kurc_err *err) {
     struct archive *a = archive_read_new();
@@ -130,8 +131,12 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
     return KURC_OK;
 }
 
-/* Extracts the archive into dir (created when missing). */
+/* Extracts the archive into dir (created when missing), once its
+ * compressed stream has been checked to its end. */
 static enum kurc_status kurc_unpack(const char *archive, const char *dir, struct kurc_err *err) {
+    enum kurc_status checked = kurc_compressed_check(archive, err);
+    if (checked)
+        return checked;
     char *failed = NULL;
     int e = kurc_path_make_dirs(dir, &failed);
     enum kurc_status st =

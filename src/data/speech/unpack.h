@@ -3,7 +3,8 @@
  * into the archive's directory), or reading members in place.
  *
  * Archives are whatever libarchive reads: tar (plain, gzip, bzip2, xz) and
- * zip.  Extraction refuses, naming the archive and the member, absolute
+ * zip.  A compressed archive is checked to the end of its stream before
+ * anything is extracted (compressed.h).  Extraction refuses, naming the archive and the member, absolute
  * paths, paths with a `..` component, and links whose target is absolute
  * or leaves the extraction directory; device files and fifos are skipped.
  */
@@ -25,7 +26,9 @@ enum kurc_status kurc_unpack_cached(const char *archive, char **dir, struct kurc
 /* Reads the regular members of an archive in order: for each member that
  * want(ctx, name) accepts, got(ctx, name, data, len, err) sees its bytes
  * (valid during the call).  Either callback may be NULL (want: all;
- * got: list only, want still sees every name). */
+ * got: list only, want still sees every name).  The compressed stream's
+ * checksums are not checked here: check the archive once with
+ * kurc_compressed_check before reading it. */
 enum kurc_status kurc_archive_each(const char *archive, bool (*want)(void *ctx, const char *name),
                                    enum kurc_status (*got)(void *ctx, const char *name,
                                                            const void *data, size_t len,
