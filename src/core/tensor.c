@@ -35,17 +35,32 @@ bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b) {
     return true;
 }
 
-void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size) {
+/* Writes open, the n values joined by ", ", tail and close into buf. */
+static void format_list(const char *open, const int64_t *v, int n, const char *tail,
+                        const char *close, char *buf, size_t size) {
     size_t used = 0;
-    int w = snprintf(buf, size, "(");
+    int w = snprintf(buf, size, "%s", open);
     used = w > 0 ? (size_t)w : 0;
-    for (int i = 0; i < s->ndim && used < size; i++) {
-        if (s->dim[i] < 0)
+    for (int i = 0; i < n && used < size; i++) {
+        if (v[i] < 0) /* a free axis, as Kur printed it */
             w = snprintf(buf + used, size - used, "%sNone", i ? ", " : "");
         else
-            w = snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)s->dim[i]);
+            w = snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)v[i]);
         used += w > 0 ? (size_t)w : 0;
     }
     if (used < size)
-        snprintf(buf + used, size - used, "%s)", s->ndim == 1 ? "," : "");
+        snprintf(buf + used, size - used, "%s%s", tail, close);
+}
+
+void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size) {
+    format_list("(", s->dim, s->ndim, s->ndim == 1 ? "," : "", ")", buf, size);
+}
+
+void kurc_shape_format_index(const struct kurc_shape *s, int64_t flat, char *buf, size_t size) {
+    int64_t at[KURC_MAX_DIMS];
+    for (int i = s->ndim - 1; i >= 0; i--) {
+        at[i] = s->dim[i] > 0 ? flat % s->dim[i] : 0;
+        flat = s->dim[i] > 0 ? flat / s->dim[i] : 0;
+    }
+    format_list("[", at, s->ndim, "", "]", buf, size);
 }

@@ -41,4 +41,8 @@ bool kurc_shape_equal(const struct kurc_shape *a, const struct kurc_shape *b);
  * hold at least 96 bytes. */
 void kurc_shape_format(const struct kurc_shape *s, char *buf, size_t size);
 
+/* Writes the position of element `flat` (row-major) of a tensor of shape
+ * s as "[2, 0, 5]" ("[]" for a scalar shape). */
+void kurc_shape_format_index(const struct kurc_shape *s, int64_t flat, char *buf, size_t size);
+
 #endif

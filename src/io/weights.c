@@ -8,6 +8,7 @@
  */
 #include "io/weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "base/kurc_config.h"
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "core/finite.h"
 #include "io/io_util.h"
 
 #define FORMAT_WEIGHTS "kurc-weights"
@@ -246,9 +248,26 @@ static enum kurc_status open_file(const char *path, bool want_checkpoint, hid_t 
     return st;
 }
 
+/* A parameter read from the file must hold only finite numbers (a NaN or
+ * an infinity would train or evaluate to nonsense). */
+static enum kurc_status check_finite(const char *path, const struct kurc_param *q,
+                                     const float *values, const char *what,
+                                     struct kurc_err *err) {
+    int64_t bad = kurc_find_nonfinite(values, kurc_shape_numel(&q->shape));
+    if (bad < 0)
+        return KURC_OK;
+    char at[KURC_MAX_DIMS * 24];
+    kurc_shape_format_index(&q->shape, bad, at, sizeof at);
+    return kurc_io_fail(err, KURC_E_CHECKPOINT, path,
+                        "%slayer '%s' weight '%s' holds %s at index %s (element %lld); refusing "
+                        "weights that are not finite",
+                        what, q->layer, q->weight, kurc_nonfinite_name(values[bad]), at,
+                        (long long)bad);
+}
+
 /* Reads LAYER/WEIGHT datasets of loc into host (an arena laid out like
  * p's), checking that each exists with the model's shape and holds
- * floating-point numbers. */
+ * finite floating-point numbers. */
 static enum kurc_status read_arena(hid_t loc, const char *path, const struct kurc_params *p,
                                    float *host, const char *what, struct kurc_err *err) {
     for (size_t i = 0; i < p->n; i++) {
@@ -304,6 +323,8 @@ static enum kurc_status read_arena(hid_t loc, const char *path, const struct kur
                 st =
                     kurc_h5_fail(err, KURC_E_CHECKPOINT, path,
                                  "cannot read %slayer '%s' weight '%s'", what, q->layer, q->weight);
+            } else {
+                st = check_finite(path, q, host + q->offset, what, err);
             }
         }
         if (type >= 0)
@@ -425,6 +446,35 @@ enum kurc_status kurc_weights_load(const char *path, struct kurc_params *p, stru
     return st;
 }
 
+/* The counters a checkpoint records must be possible: none negative, no
+ * more epochs or batches of this epoch than batches in all, no more
+ * batches than samples (every batch has one), clocks finite and not
+ * negative, best losses not NaN. */
+static enum kurc_status check_counters(const char *path, const struct kurc_train_state *s,
+                                       int64_t iterations, struct kurc_err *err) {
+    const char *bad = NULL;
+    if (iterations < 0)
+        bad = "/optimizer's 'iterations' is negative";
+    else if (s->epoch < 0 || s->batch < 0 || s->batches < 0 || s->samples < 0)
+        bad = "a counter of /training (epoch, batch, batches, samples) is negative";
+    else if (s->batch > s->batches || s->epoch > s->batches)
+        bad = "/training counts more epochs or batches of this epoch than batches in all";
+    else if (s->batches > s->samples)
+        bad = "/training counts more batches than samples";
+    for (int i = 0; i < 4 && !bad; i++)
+        if (!(s->clocks[i] >= 0 && s->clocks[i] < INFINITY))
+            bad = "/training's 'clocks' hold a negative or non-finite time";
+    if (!bad && (isnan(s->best_train_loss) || isnan(s->best_valid_loss)))
+        bad = "/training's best loss is NaN";
+    if (!bad)
+        return KURC_OK;
+    return kurc_io_fail(err, KURC_E_CHECKPOINT, path,
+                        "%s (iterations %lld, epoch %lld, batch %lld, batches %lld, samples "
+                        "%lld); the checkpoint is damaged",
+                        bad, (long long)iterations, (long long)s->epoch, (long long)s->batch,
+                        (long long)s->batches, (long long)s->samples);
+}
+
 /* Reads /optimizer (state arenas into host[0..n_state), iterations) and
  * /training of a checkpoint. */
 static enum kurc_status read_training(hid_t file, const char *path, const struct kurc_params *p,
@@ -489,7 +539,7 @@ static enum kurc_status read_training(hid_t file, const char *path, const struct
     s->batch = counters[1];
     s->batches = counters[2];
     s->samples = counters[3];
-    return KURC_OK;
+    return check_counters(path, s, *iterations, err);
 }
 
 enum kurc_status kurc_checkpoint_load(const char *path, struct kurc_params *p,

@@ -120,6 +120,13 @@ static enum kurc_status restore(struct trainer *t, struct kurc_err *err) {
         if (t->spec.checkpoint && !t->opt->fresh && access(t->spec.checkpoint, F_OK) == 0) {
             st = kurc_checkpoint_load(t->spec.checkpoint, &t->s->model->params, t->optimizer,
                                       &t->state, NULL, err);
+            int64_t per_epoch = kurc_provider_batches(t->provider);
+            if (st == KURC_OK && t->state.batch > per_epoch)
+                st = kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
+                                  "%s: the checkpoint is at batch %lld of an epoch, but an epoch "
+                                  "of this data has %lld batches",
+                                  t->spec.checkpoint, (long long)t->state.batch,
+                                  (long long)per_epoch);
             if (st == KURC_OK) {
                 resumed = 1;
                 t->started = kurc_now() - t->state.clocks[0];

@@ -366,6 +366,116 @@ static void test_checkpoint_errors(void **state) {
     kurc_params_release(&a);
 }
 
+/* The arena offset of element i of a parameter. */
+static size_t at_of(const struct kurc_params *p, const char *layer, const char *weight, size_t i) {
+    for (size_t k = 0; k < p->n; k++)
+        if (strcmp(p->items[k].layer, layer) == 0 && strcmp(p->items[k].weight, weight) == 0)
+            return p->items[k].offset + i;
+    fail_msg("no parameter %s/%s", layer, weight);
+    return 0;
+}
+
+/* A weight or optimizer state that is NaN or infinite is refused, naming
+ * the tensor and the index, and so are impossible counters; nothing of a
+ * refused file is loaded. */
+static void test_damaged_values(void **state) {
+    (void)state;
+    struct kurc_params a, b;
+    struct kurc_optimizer *oa, *ob;
+    struct kurc_err err;
+    build(&a, model, N_MODEL, 1);
+    build(&b, model, N_MODEL, 2);
+    assert_int_equal(kurc_optimizer_create(NULL, &a, be, &oa, &err), KURC_OK);
+    assert_int_equal(kurc_optimizer_create(NULL, &b, be, &ob, &err), KURC_OK);
+    train(&a, oa, 2, 3);
+    float *before = values_of(&b);
+    char *path = iot_path(&dir, "bad.w");
+    char want[2048];
+    /* conv1/kernel (3, 3, 1, 64): element 200 is [1, 0, 0, 8] */
+    float *v = values_of(&a);
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    const char *const names[3] = {"NaN", "inf", "-inf"};
+    size_t at = at_of(&a, "conv1", "kernel", 200);
+    for (int i = 0; i < 3; i++) {
+        float keep = v[at];
+        v[at] = bad[i];
+        be->ops->upload(be, a.values, v, a.total * sizeof *v);
+        assert_int_equal(kurc_weights_save(path, &a, &err), KURC_OK);
+        snprintf(want, sizeof want,
+                 "%s: layer 'conv1' weight 'kernel' holds %s at index [1, 0, 0, 8] (element "
+                 "200); refusing weights that are not finite",
+                 path, names[i]);
+        expect_error(kurc_weights_load(path, &b, &err), KURC_E_CHECKPOINT, &err, want);
+        v[at] = keep;
+    }
+    be->ops->upload(be, a.values, v, a.total * sizeof *v);
+    free(v);
+
+    /* the optimizer's state in a checkpoint; the scalar weight's index */
+    struct kurc_train_state ts = {.epoch = 1, .batch = 2, .batches = 5, .samples = 40,
+                                  .best_train_loss = INFINITY, .best_valid_loss = 0.5};
+    float *s1 = state_of(&a, oa, 1);
+    at = at_of(&a, "norm", "gamma", 0); /* shape () */
+    s1[at] = NAN;
+    be->ops->upload(be, oa->state[1], s1, a.total * sizeof *s1);
+    assert_int_equal(kurc_checkpoint_save(path, &a, oa, &ts, NULL, &err), KURC_OK);
+    struct kurc_train_state got;
+    snprintf(want, sizeof want,
+             "%s: optimizer state1 of layer 'norm' weight 'gamma' holds NaN at index [] (element "
+             "0); refusing weights that are not finite",
+             path);
+    expect_error(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT, &err,
+                 want);
+    s1[at] = 1.0f;
+    be->ops->upload(be, oa->state[1], s1, a.total * sizeof *s1);
+    free(s1);
+
+    /* counters that cannot be */
+    static const struct {
+        int64_t iterations, epoch, batch, batches, samples;
+        const char *why;
+    } cases[] = {
+        {-3, 1, 2, 5, 40, "/optimizer's 'iterations' is negative"},
+        {2, -1, 2, 5, 40, "a counter of /training (epoch, batch, batches, samples) is negative"},
+        {2, 1, (int64_t)1 << 62, 5, 40,
+         "/training counts more epochs or batches of this epoch than batches in all"},
+        {2, 1, 2, 50, 40, "/training counts more batches than samples"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        oa->iterations = cases[i].iterations;
+        ts.epoch = cases[i].epoch;
+        ts.batch = cases[i].batch;
+        ts.batches = cases[i].batches;
+        ts.samples = cases[i].samples;
+        assert_int_equal(kurc_checkpoint_save(path, &a, oa, &ts, NULL, &err), KURC_OK);
+        snprintf(want, sizeof want,
+                 "%s: %s (iterations %lld, epoch %lld, batch %lld, batches %lld, samples %lld); "
+                 "the checkpoint is damaged",
+                 path, cases[i].why, (long long)cases[i].iterations, (long long)cases[i].epoch,
+                 (long long)cases[i].batch, (long long)cases[i].batches,
+                 (long long)cases[i].samples);
+        expect_error(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT,
+                     &err, want);
+    }
+    ts = (struct kurc_train_state){.epoch = 1, .batch = 2, .batches = 5, .samples = 40,
+                                   .clocks = {1, -2, 0, 0}};
+    oa->iterations = 2;
+    assert_int_equal(kurc_checkpoint_save(path, &a, oa, &ts, NULL, &err), KURC_OK);
+    assert_int_equal(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT);
+    assert_non_null(strstr(err.msg, "'clocks' hold a negative or non-finite time"));
+    /* nothing was loaded */
+    float *after = values_of(&b);
+    assert_same_arena(before, after, b.total);
+    assert_int_equal(ob->iterations, 0);
+    free(after);
+    free(before);
+    free(path);
+    kurc_optimizer_free(oa);
+    kurc_optimizer_free(ob);
+    kurc_params_release(&a);
+    kurc_params_release(&b);
+}
+
 /* Saves a small model to path, then fails to overwrite it with a large
  * one while writing can fail; the small model's file must survive. */
 static void expect_survives(const char *path, const struct kurc_params *small,
@@ -437,6 +547,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),        cmocka_unit_test(test_mismatches),
         cmocka_unit_test(test_bad_files),         cmocka_unit_test(test_checkpoint),
         cmocka_unit_test(test_checkpoint_errors), cmocka_unit_test(test_failed_writes),
+        cmocka_unit_test(test_damaged_values),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
