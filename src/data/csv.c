@@ -20,9 +20,10 @@
  * skipped when every delimiter on the first line is followed by a blank
  * ("a, b, c" names the columns a, b and c).
  *
- * Every cell must be a number (what Python's float() reads, surrounding
- * blanks allowed); a cell that is not is an error naming the file, line and
- * column.
+ * Every cell must be a finite number (what Python's float() reads,
+ * surrounding blanks allowed, within float32's range; not NaN or an
+ * infinity); a cell that is not, or a NUL byte anywhere, is an error
+ * naming the file, line and column (or byte offset).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -192,17 +193,41 @@ static bool blank_after_delimiters(const char *text, size_t len, char delim) {
     return any;
 }
 
+/* What a cell holds. */
+enum cell {
+    CELL_OK,
+    CELL_NOT_NUMBER,
+    CELL_NOT_FINITE, /* NaN, an infinity or beyond float32's range */
+};
+
 /* Parses a cell as Python's float() does (blanks around it allowed). */
-static bool parse_cell(const char *s, float *out) {
+static enum cell parse_cell(const char *s, float *out) {
     while (*s == ' ' || *s == '\t')
         s++;
     if (*s == '\0' || strpbrk(s, "xX"))
-        return false; /* C's strtod reads hex; Python's float() does not */
+        return CELL_NOT_NUMBER; /* C's strtod reads hex; Python's float() does not */
     char *stop;
     double v = strtod(s, &stop);
     while (*stop == ' ' || *stop == '\t')
         stop++;
-    return *stop == '\0' && stop != s && kurc_supplier_to_float(v, out);
+    if (*stop != '\0' || stop == s)
+        return CELL_NOT_NUMBER;
+    return kurc_supplier_to_float(v, out) ? CELL_OK : CELL_NOT_FINITE;
+}
+
+/* A NUL byte would end a cell early (cells are C strings); refusing it
+ * names its line and byte offset. */
+static enum kurc_status check_no_nul(const char *text, size_t len, const char *path,
+                                     const struct kurc_loc *where, struct kurc_err *err) {
+    const char *nul = memchr(text, '\0', len);
+    if (!nul)
+        return KURC_OK;
+    int line = 1;
+    for (const char *p = text; p < nul; p++)
+        line += *p == '\n';
+    return kurc_err_set(err, KURC_E_DATA, where,
+                        "csv: %s:%d: a NUL byte (byte offset %zu); a CSV file holds text", path,
+                        line, (size_t)(nul - text));
 }
 
 /* A one-character `format` option, or fallback when it is absent. */
@@ -289,10 +314,13 @@ static enum kurc_status add_row(struct columns *c, const struct reader *r, const
         c->cap = cap;
     }
     for (size_t i = 0; i < c->n; i++) {
-        if (!parse_cell(field(r, i), &c->values[i][c->rows]))
-            return kurc_err_set(err, KURC_E_DATA, where,
-                                "csv: %s:%d: column %zu ('%s'): '%s' is not a number", path,
-                                r->record_line, i + 1, c->names[i], field(r, i));
+        enum cell got = parse_cell(field(r, i), &c->values[i][c->rows]);
+        if (got != CELL_OK)
+            return kurc_err_set(err, KURC_E_DATA, where, "csv: %s:%d: column %zu ('%s'): '%s' %s",
+                                path, r->record_line, i + 1, c->names[i], field(r, i),
+                                got == CELL_NOT_NUMBER
+                                    ? "is not a number"
+                                    : "is NaN, infinite or beyond the float32 range");
     }
     c->rows++;
     return KURC_OK;
@@ -360,9 +388,10 @@ static enum kurc_status csv_load(const struct kurc_value *params, const struct k
         free(path);
         return st;
     }
+    st = check_no_nul(text, len, path, where, err);
     r.delim = delim ? delim : sniff_delimiter(text, len, r.quote);
     r.skip_blanks = blank_after_delimiters(text, len, r.delim);
-    if (r.delim == r.quote)
+    if (st == KURC_OK && r.delim == r.quote)
         st = kurc_err_set(err, KURC_E_CONFIG, where,
                           "csv: the delimiter and the quote are both '%c'", r.delim);
     r.p = text;

@@ -10,6 +10,7 @@
 
 #include "base/strbuf.h"
 #include "base/xalloc.h"
+#include "core/finite.h"
 
 void kurc_dataset_init(struct kurc_dataset *d) {
     memset(d, 0, sizeof *d);
@@ -219,6 +220,72 @@ static enum kurc_status check_stack(const struct kurc_source *s, const struct ku
     return KURC_OK;
 }
 
+/* Refuses the first NaN or infinity of samples first.. of data, which hold
+ * count samples of shape `sample`. */
+static enum kurc_status samples_finite(const char *name, const char *origin,
+                                       const struct kurc_shape *sample, int64_t first,
+                                       int64_t count, const float *data, struct kurc_err *err) {
+    int64_t per = kurc_shape_numel(sample);
+    int64_t bad = kurc_find_nonfinite(data, count * per);
+    if (bad < 0)
+        return KURC_OK;
+    char at[KURC_MAX_DIMS * 24];
+    kurc_shape_format_index(sample, bad % per, at, sizeof at);
+    return kurc_err_set(err, KURC_E_DATA, NULL,
+                        "%s: sample %lld of '%s' holds %s at index %s; kurc refuses data that "
+                        "is not finite",
+                        origin, (long long)(first + bad / per), name,
+                        kurc_nonfinite_name(data[bad]), at);
+}
+
+enum kurc_status kurc_samples_finite(const char *name, const char *origin,
+                                     const struct kurc_shape *sample, int64_t count,
+                                     const float *data, struct kurc_err *err) {
+    return samples_finite(name, origin, sample, 0, count, data, err);
+}
+
+/* What data a new source may not hold: an axis of size 0 in its samples
+ * (no sample could be fed; declared shapes need at least 1 too), a
+ * negative ragged length, a NaN or an infinity. */
+static enum kurc_status check_source(const char *name, const struct kurc_shape *shape,
+                                     int64_t count, const float *data,
+                                     const struct kurc_source_extra *extra, const char *origin,
+                                     struct kurc_err *err) {
+    bool ragged = extra && extra->lengths;
+    if (ragged && shape->ndim + 1 > KURC_MAX_DIMS)
+        return kurc_err_set(err, KURC_E_DATA, NULL, "source '%s' (%s) has too many axes", name,
+                            origin);
+    for (int i = 0; i < shape->ndim; i++)
+        if (shape->dim[i] < 1) {
+            char have[96];
+            if (ragged)
+                ragged_format(shape->ndim, shape->dim, have, sizeof have);
+            else
+                kurc_shape_format(shape, have, sizeof have);
+            return kurc_err_set(err, KURC_E_DATA, NULL,
+                                "source '%s' (%s): its samples have shape %s, with an axis of "
+                                "size %lld; every axis of a sample needs at least 1",
+                                name, origin, have, (long long)shape->dim[i]);
+        }
+    if (!ragged)
+        return samples_finite(name, origin, shape, 0, count, data, err);
+    const float *at = data;
+    for (int64_t i = 0; i < count; i++) {
+        if (extra->lengths[i] < 0)
+            return kurc_err_set(err, KURC_E_DATA, NULL,
+                                "source '%s' (%s): sample %lld has a negative length", name,
+                                origin, (long long)i);
+        struct kurc_shape one = {.ndim = shape->ndim + 1, .dim = {extra->lengths[i]}};
+        for (int k = 0; k < shape->ndim; k++)
+            one.dim[k + 1] = shape->dim[k];
+        enum kurc_status st = samples_finite(name, origin, &one, i, 1, at, err);
+        if (st)
+            return st;
+        at += kurc_shape_numel(&one);
+    }
+    return KURC_OK;
+}
+
 enum kurc_status kurc_dataset_add_ex(struct kurc_dataset *d, const char *name,
                                      const struct kurc_shape *shape, int64_t count, float *data,
                                      struct kurc_source_extra *extra, const char *origin,
@@ -226,15 +293,7 @@ enum kurc_status kurc_dataset_add_ex(struct kurc_dataset *d, const char *name,
     if (!origin)
         origin = "?";
     bool ragged = extra && extra->lengths;
-    enum kurc_status st = KURC_OK;
-    if (ragged && shape->ndim + 1 > KURC_MAX_DIMS)
-        st = kurc_err_set(err, KURC_E_DATA, NULL, "source '%s' (%s) has too many axes", name,
-                          origin);
-    for (int64_t i = 0; ragged && st == KURC_OK && i < count; i++)
-        if (extra->lengths[i] < 0)
-            st = kurc_err_set(err, KURC_E_DATA, NULL,
-                              "source '%s' (%s): sample %lld has a negative length", name,
-                              origin, (long long)i);
+    enum kurc_status st = check_source(name, shape, count, data, extra, origin, err);
     struct kurc_source *s = st ? NULL : find(d, name);
     if (s && (st = check_stack(s, shape, extra, origin, err)) == KURC_OK)
         return stack(s, count, data, extra, origin, err);

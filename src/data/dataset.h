@@ -77,11 +77,21 @@ void kurc_dataset_init(struct kurc_dataset *d);
 void kurc_dataset_release(struct kurc_dataset *d);
 
 /* Adds a source whose data (count x numel(shape) floats, malloc'ed) the
- * dataset takes over (it is freed if the call fails).  A source with the same name as an existing one is
- * stacked after it (its shape must match).  origin names it in messages. */
+ * dataset takes over (it is freed if the call fails).  A source with the
+ * same name as an existing one is stacked after it (its shape must match).
+ * origin names it in messages.  Every axis of a sample must have at least
+ * 1 element and every value must be finite (errors name the sample). */
 enum kurc_status kurc_dataset_add(struct kurc_dataset *d, const char *name,
                                   const struct kurc_shape *shape, int64_t count, float *data,
                                   const char *origin, struct kurc_err *err);
+
+/* Checks that count samples of shape `sample` in data are finite; the
+ * first NaN or infinity is a KURC_E_DATA error naming origin, the sample,
+ * the source name and the index in the sample.  kurc_dataset_add checks
+ * every source so; a supplier that transforms its data checks it first. */
+enum kurc_status kurc_samples_finite(const char *name, const char *origin,
+                                     const struct kurc_shape *sample, int64_t count,
+                                     const float *data, struct kurc_err *err);
 
 /* kurc_dataset_add with optional parts (extra may be NULL).  For a ragged
  * source, shape gives the axes after the first ((F,) for frames of F

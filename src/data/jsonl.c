@@ -23,7 +23,7 @@ enum fill_result {
     FILL_OK,
     FILL_RAGGED,     /* lists of different lengths or depths */
     FILL_NOT_NUMBER, /* a string, null or object among the numbers */
-    FILL_RANGE,      /* a number beyond float32's range */
+    FILL_RANGE,      /* NaN, an infinity or a number beyond float32's range */
     FILL_EMPTY,      /* an empty list */
     FILL_DEEP,       /* more than KURC_MAX_DIMS levels */
 };
@@ -102,7 +102,7 @@ static enum kurc_status fill_error(const struct table *t, int line, const char *
     static const char *const what[] = {
         [FILL_RAGGED] = "is not a rectangular list of numbers",
         [FILL_NOT_NUMBER] = "holds something other than numbers, booleans and lists",
-        [FILL_RANGE] = "holds a number beyond the float32 range",
+        [FILL_RANGE] = "holds NaN, an infinity or a number beyond the float32 range",
         [FILL_EMPTY] = "holds an empty list",
         [FILL_DEEP] = "is nested too deeply",
     };

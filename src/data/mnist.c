@@ -137,11 +137,15 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
                           "has %lld",
                           images_path, (long long)images.dim[0], labels_path,
                           (long long)labels.dim[0]);
+    struct kurc_shape shape = kurc_shape_make(images.ndim - 1, images.dim + 1);
+    /* before normalising, which would spread a NaN over every image */
+    if (st == KURC_OK &&
+        (st = kurc_samples_finite("images", images_path, &shape, images.dim[0], images.data, err)))
+        st = tagged(err, where);
     if (st == KURC_OK)
         st = one_hot(&labels, labels_path, where, &hot, err);
     if (st == KURC_OK) {
         normalise(images.data, images.numel);
-        struct kurc_shape shape = kurc_shape_make(images.ndim - 1, images.dim + 1);
         shape.dim[shape.ndim++] = 1;
         int64_t ten = 10;
         struct kurc_shape hot_shape = kurc_shape_make(1, &ten);

@@ -14,8 +14,9 @@
  * The first dimension counts samples and the rest is the per-sample shape;
  * a one-dimensional value of N numbers is N samples of shape (1,).  Every
  * other value (a string, None, a dict, a ragged list, a scalar, an object
- * array), a number beyond float32's range, or a root that is not a dict is
- * an error naming the file and the key, where Kur warned and went on.
+ * array), NaN, an infinity or a number beyond float32's range, or a root
+ * that is not a dict is an error naming the file and the key, where Kur
+ * warned and went on.
  * Sources keep the dict's order.
  */
 #include <stdarg.h>
@@ -119,7 +120,10 @@ static enum kurc_status from_array(const struct reading *r, const struct kurc_pi
         if (!kurc_supplier_to_float(array_item(a, i), &(*data)[i])) {
             free(*data);
             *data = NULL;
-            return bad(r, "holds a number beyond the float32 range (element %zu)", i);
+            return bad(r,
+                       "holds NaN, an infinity or a number beyond the float32 range (element "
+                       "%zu)",
+                       i);
         }
     return KURC_OK;
 }
@@ -197,7 +201,7 @@ static enum kurc_status from_list(const struct reading *r, const struct kurc_pic
     if (!fill(v, dims, ndim, 0, &at, &found, &range)) {
         free(all);
         if (range)
-            return bad(r, "holds a number beyond the float32 range");
+            return bad(r, "holds NaN, an infinity or a number beyond the float32 range");
         if (found == KURC_PICKLE_LIST)
             return bad(r, "holds lists of different lengths or depths (a list of numbers must "
                           "be rectangular)");

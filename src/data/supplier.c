@@ -134,6 +134,16 @@ static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_d
         kurc_dataset_release(&loaded);
         return st;
     }
+    for (size_t i = 0; i < loaded.n; i++)
+        if (loaded.sources[i].count == 0) {
+            st = kurc_err_set(err, KURC_E_DATA, &entry->loc,
+                              "the %s supplier gave no samples: source '%s' (%s) is empty; "
+                              "there is nothing to train or test on",
+                              type->component.name, loaded.sources[i].name,
+                              loaded.sources[i].origin);
+            kurc_dataset_release(&loaded);
+            return st;
+        }
     if (kurc_log_enabled(KURC_LOG_INFO)) {
         struct kurc_strbuf names = KURC_STRBUF_INIT;
         for (size_t i = 0; i < loaded.n; i++)

@@ -113,7 +113,9 @@ char **kurc_supplier_chars(const char *s, size_t *n) {
 }
 
 bool kurc_supplier_to_float(double v, float *out) {
-    if (isfinite(v) && fabs(v) > FLT_MAX) {
+    if (!isfinite(v))
+        return false;
+    if (fabs(v) > FLT_MAX) {
         /* Values that round to FLT_MAX are still representable. */
         if (fabs(v) >= (double)FLT_MAX + ldexp(1.0, 103))
             return false;

@@ -47,8 +47,9 @@ bool kurc_supplier_next_line(const char **p, const char *end, const char **a, co
  * array has room for strlen(s) + 1 entries, NULL after the *n used. */
 char **kurc_supplier_chars(const char *s, size_t *n);
 
-/* Stores v as a float32: false when v is finite but beyond float32's range
- * (C leaves such a conversion undefined; numpy would make it infinite). */
+/* Stores v as a float32: false when v is NaN, infinite or beyond float32's
+ * range (C leaves such a conversion undefined; numpy would make it
+ * infinite), which no data may hold (it would train to NaN). */
 bool kurc_supplier_to_float(double v, float *out);
 
 #endif

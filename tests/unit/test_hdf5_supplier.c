@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,12 +163,47 @@ static void test_file_errors(void **state) {
     kurc_dataset_release(&d);
 }
 
+/* NaNs and infinities (also a float64 beyond float32's range), a dataset
+ * without samples and a zero-sized axis are refused, naming the place. */
+static void test_bad_values(void **state) {
+    (void)state;
+    struct kurc_dataset d;
+    struct kurc_err err;
+    double v[8];
+    memcpy(v, ramp, sizeof v);
+    v[5] = NAN;
+    hid_t f = create_file("nan.h5");
+    write_dataset(f, "x", H5T_IEEE_F32LE, 2, (hsize_t[]){4, 2}, v);
+    H5Fclose(f);
+    dt_expect_error(load("data:\n  - hdf5: nan.h5\n", &d, &err), &err, KURC_E_DATA,
+                    "test.yml:2:5: nan.h5: sample 2 of 'x' holds NaN at index [1]; kurc refuses "
+                    "data that is not finite");
+    v[5] = 1e300;
+    f = create_file("big.h5");
+    write_dataset(f, "y", H5T_IEEE_F64LE, 3, (hsize_t[]){2, 2, 2}, v);
+    H5Fclose(f);
+    dt_expect_error(load("data:\n  - hdf5: big.h5\n", &d, &err), &err, KURC_E_DATA,
+                    "big.h5: sample 1 of 'y' holds inf at index [0, 1]");
+    f = create_file("none.h5");
+    write_dataset(f, "x", H5T_IEEE_F32LE, 2, (hsize_t[]){0, 3}, v);
+    H5Fclose(f);
+    dt_expect_error(load("data:\n  - hdf5: none.h5\n", &d, &err), &err, KURC_E_DATA,
+                    "test.yml:2:5: the hdf5 supplier gave no samples: source 'x' (none.h5) is "
+                    "empty");
+    f = create_file("zero.h5");
+    write_dataset(f, "x", H5T_IEEE_F32LE, 2, (hsize_t[]){20, 0}, v);
+    H5Fclose(f);
+    dt_expect_error(load("data:\n  - hdf5: zero.h5\n", &d, &err), &err, KURC_E_DATA,
+                    "source 'x' (zero.h5): its samples have shape (0,), with an axis of size 0");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_several_datasets),
         cmocka_unit_test(test_mismatched_samples),
         cmocka_unit_test(test_non_numeric),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_bad_values),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

@@ -408,6 +408,47 @@ static void test_mnist_errors(void **state) {
     expect_mnist_error(params, KURC_E_CONFIG, "mnist: \"labels\" is required");
 }
 
+/* Images that are not finite, no samples, and an image axis of size 0 are
+ * refused, naming the file (and sample and index). */
+static void test_mnist_bad_data(void **state) {
+    (void)state;
+    static double classes[100];
+    static unsigned char buf[4096];
+    double pixels[12] = {0};
+    const uint32_t dims[3] = {3, 2, 2};
+    char msg[1400];
+    write_pair("img3", "lab3", 3, 2, 2, pixels, classes, false);
+    for (int type = 0x0D; type <= 0x0E; type++) {
+        pixels[5] = type == 0x0D ? NAN : -INFINITY;
+        write_bytes("fimg", buf, make_idx(buf, type, 3, dims, pixels, 12), type == 0x0E);
+        snprintf(msg, sizeof msg,
+                 "mnist: %s: sample 1 of 'images' holds %s at index [0, 1]; kurc refuses data "
+                 "that is not finite",
+                 path_in("fimg"), type == 0x0D ? "NaN" : "-inf");
+        expect_mnist_error(mnist_params("fimg", "lab3"), KURC_E_DATA, msg);
+    }
+    write_pair("zimg", "zlab", 100, 0, 28, pixels, classes, false);
+    snprintf(msg, sizeof msg,
+             "mnist: source 'images' (%s): its samples have shape (0, 28, 1), with an axis of "
+             "size 0; every axis of a sample needs at least 1",
+             path_in("zimg"));
+    expect_mnist_error(mnist_params("zimg", "zlab"), KURC_E_DATA, msg);
+    /* no samples: refused where the data list is loaded */
+    write_pair("eimg", "elab", 0, 28, 28, pixels, classes, true);
+    struct kurc_value *list = kurc_value_list(NULL), *entry = kurc_value_map(NULL);
+    kurc_map_set(entry, "mnist", NULL, mnist_params("eimg", "elab"));
+    kurc_list_append(list, entry);
+    struct kurc_dataset d;
+    struct kurc_err err;
+    assert_int_equal(kurc_data_load(list, &d, &err), KURC_E_DATA);
+    snprintf(msg, sizeof msg,
+             "the mnist supplier gave no samples: source 'images' (%s) is empty; there is "
+             "nothing to train or test on",
+             path_in("eimg"));
+    assert_string_equal(err.msg, msg);
+    kurc_value_free(list);
+}
+
 #define FASHION_MNIST "/usr/share/datasets/fashion-mnist"
 
 /* Debian's Fashion-MNIST test set: 10000 28x28 images centred on their
@@ -481,7 +522,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_every_type),   cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_gzip_errors),
         cmocka_unit_test(test_mnist_values), cmocka_unit_test(test_mnist_shape_from_header),
-        cmocka_unit_test(test_mnist_errors),
+        cmocka_unit_test(test_mnist_errors), cmocka_unit_test(test_mnist_bad_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

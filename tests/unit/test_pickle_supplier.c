@@ -171,7 +171,7 @@ static void test_arrays(void **state) {
     pb_unicode(&p, "b");
     pb_array(&p, "|b1", 1, (int[]){2}, "\x01\x00", 2);
     pb_unicode(&p, "f32");
-    float f32[2] = {NAN, -0.5f};
+    float f32[2] = {1.5f, -0.5f};
     pb_array(&p, "<f4", 1, (int[]){2}, f32, sizeof f32);
     pb_op(&p, 'u');
     pb_op(&p, '.');
@@ -184,7 +184,7 @@ static void test_arrays(void **state) {
     expect_source(&d, "i16", 1, (int64_t[]){1}, 2, (float[]){-2, 256});
     expect_source(&d, "f64", 2, (int64_t[]){1, 2}, 2, (float[]){0.25f, -1e10f, 3, 1e-3f});
     expect_source(&d, "b", 1, (int64_t[]){1}, 2, (float[]){1, 0});
-    expect_source(&d, "f32", 1, (int64_t[]){1}, 2, (float[]){NAN, -0.5f});
+    expect_source(&d, "f32", 1, (int64_t[]){1}, 2, (float[]){1.5f, -0.5f});
     kurc_dataset_release(&d);
 }
 
@@ -313,6 +313,25 @@ static void b_array_scalar(struct pb *p) {
 static void b_array_huge(struct pb *p) {
     one(p, "ah", v_array_huge);
 }
+static void v_array_nan(struct pb *p) {
+    float v[3] = {0.5f, -1, NAN};
+    pb_array(p, "<f4", 1, (int[]){3}, v, sizeof v);
+}
+static void b_array_nan(struct pb *p) {
+    one(p, "an", v_array_nan);
+}
+static void v_array_zero_axis(struct pb *p) {
+    pb_array(p, "<f4", 2, (int[]){20, 0}, "", 0);
+}
+static void b_array_zero_axis(struct pb *p) {
+    one(p, "z", v_array_zero_axis);
+}
+static void v_array_no_samples(struct pb *p) {
+    pb_array(p, "<f4", 2, (int[]){0, 3}, "", 0);
+}
+static void b_array_no_samples(struct pb *p) {
+    one(p, "e0", v_array_no_samples);
+}
 static void b_list_root(struct pb *p) {
     pb_op(p, ']');
 }
@@ -358,12 +377,23 @@ static void test_errors(void **state) {
                    "pickle: m.pkl: key 'm' holds a str among its numbers");
     expect_failure("e.pkl", b_empty, KURC_E_DATA, "pickle: e.pkl: key 'e' holds an empty list");
     expect_failure("h.pkl", b_huge, KURC_E_DATA,
-                   "pickle: h.pkl: key 'h' holds a number beyond the float32 range");
+                   "pickle: h.pkl: key 'h' holds NaN, an infinity or a number beyond the "
+                   "float32 range");
     expect_failure("a.pkl", b_array_scalar, KURC_E_DATA,
                    "pickle: a.pkl: key 'a' holds a numpy scalar; its first dimension must count "
                    "samples");
     expect_failure("ah.pkl", b_array_huge, KURC_E_DATA,
-                   "pickle: ah.pkl: key 'ah' holds a number beyond the float32 range (element 1)");
+                   "pickle: ah.pkl: key 'ah' holds NaN, an infinity or a number beyond the "
+                   "float32 range (element 1)");
+    expect_failure("an.pkl", b_array_nan, KURC_E_DATA,
+                   "pickle: an.pkl: key 'an' holds NaN, an infinity or a number beyond the "
+                   "float32 range (element 2)");
+    /* shapes from data get the checks declared shapes get */
+    expect_failure("z.pkl", b_array_zero_axis, KURC_E_DATA,
+                   "source 'z' (z.pkl): its samples have shape (0,), with an axis of size 0; "
+                   "every axis of a sample needs at least 1");
+    expect_failure("e0.pkl", b_array_no_samples, KURC_E_DATA,
+                   "the pickle supplier gave no samples: source 'e0' (e0.pkl) is empty");
     expect_failure("sh.pkl", b_shared, KURC_E_DATA,
                    "pickle: sh.pkl: key 'sh' holds lists of more numbers than the file may make");
     expect_failure("l.pkl", b_list_root, KURC_E_DATA,

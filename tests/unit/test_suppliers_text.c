@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/xalloc.h"
 #include "data/supplier.h"
 #include "datatest.h"
 #include "package_double.h"
@@ -168,7 +169,7 @@ static void test_csv_errors(void **state) {
                     "'0x10' is not a number");
     dt_write("big.csv", "a\n1e39\n");
     dt_expect_error(run("csv", "{path: big.csv}", &d, &err), &err, KURC_E_DATA,
-                    "'1e39' is not a number");
+                    "'1e39' is NaN, infinite or beyond the float32 range");
     dt_write("short.csv", "a,b,c\n1,2,3\n4,5\n");
     dt_expect_error(run("csv", "{path: short.csv}", &d, &err), &err, KURC_E_DATA,
                     "csv: short.csv:3: expected 3 fields, found 2");
@@ -184,11 +185,32 @@ static void test_csv_errors(void **state) {
                     "csv: needs a 'path' or a 'url'");
     dt_expect_error(run("csv", "{path: 3}", &d, &err), &err, KURC_E_CONFIG,
                     "test.yml:1:8: csv: 'path' must be a string, not an integer");
-    /* Special values Python's float() reads. */
-    dt_write("special.csv", "a\ninf\n-Infinity\n");
-    dt_expect_ok(run("csv", "{path: special.csv}", &d, &err), &err);
-    assert_true(d.sources[0].data[1] < -1e38f);
-    kurc_dataset_release(&d);
+    /* Special values Python's float() reads are refused, where they are */
+    static const char *const special[] = {"inf", "-Infinity", "nan", "1e400"};
+    for (int i = 0; i < 4; i++) {
+        char *text = kurc_xasprintf("a,b\n1,2\n3,%s\n", special[i]);
+        char *want = kurc_xasprintf("test.yml:7:3: csv: special.csv:3: column 2 ('b'): '%s' is "
+                                    "NaN, infinite or beyond the float32 range",
+                                    special[i]);
+        dt_write("special.csv", text);
+        dt_expect_error(run("csv", "{path: special.csv}", &d, &err), &err, KURC_E_DATA, want);
+        free(text);
+        free(want);
+    }
+    /* A NUL byte would cut a cell short */
+    FILE *f = fopen("nul.csv", "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite("a,b\n1,2\n3,4\0" "5\n", 1, 14, f), 14);
+    fclose(f);
+    dt_expect_error(run("csv", "{path: nul.csv}", &d, &err), &err, KURC_E_DATA,
+                    "test.yml:7:3: csv: nul.csv:3: a NUL byte (byte offset 11); a CSV file holds "
+                    "text");
+    /* A header alone gives no samples */
+    dt_write("header.csv", "a,b\n");
+    dt_expect_error(kurc_data_load(dt_yaml("- csv: {path: header.csv}"), &d, &err), &err,
+                    KURC_E_DATA,
+                    "test.yml:1:3: the csv supplier gave no samples: source 'a' (header.csv) is "
+                    "empty");
 }
 
 static void test_csv_packaging(void **state) {
@@ -295,7 +317,11 @@ static void test_jsonl_errors(void **state) {
                     "jsonl: blank.jsonl has no lines");
     dt_write("huge.jsonl", "{\"a\": 1e300}\n");
     dt_expect_error(run("jsonl", "{source: huge.jsonl}", &d, &err), &err, KURC_E_DATA,
-                    "key 'a' holds a number beyond the float32 range");
+                    "key 'a' holds NaN, an infinity or a number beyond the float32 range");
+    dt_write("inf.jsonl", "{\"a\": [1, 2]}\n{\"a\": [3, 1e400]}\n");
+    dt_expect_error(run("jsonl", "{source: inf.jsonl}", &d, &err), &err, KURC_E_DATA,
+                    "jsonl: inf.jsonl:2: key 'a' holds NaN, an infinity or a number beyond the "
+                    "float32 range");
     dt_expect_error(run("jsonl", "{}", &d, &err), &err, KURC_E_CONFIG,
                     "jsonl: needs a 'source' file");
 }
