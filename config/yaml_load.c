@@ -615,7 +615,7 @@ static enum kurc_status read_file(const char *path, const struct kurc_loc *where
     int e = kurc_file_read(path, data, len);
     if (e)
         return kurc_err_set(err, KURC_E_CONFIG, where, "cannot read Kurfile '%s': %s", path,
-                            strerror(e));
+                            kurc_file_read_why(e));
     return KURC_OK;
 }
 

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 int kurc_file_read(const char *path, char **data, size_t *len) {
     *data = NULL;
@@ -12,6 +14,18 @@ int kurc_file_read(const char *path, char **data, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return errno;
+    struct stat sb;
+    int kind = 0;
+    if (fstat(fileno(f), &sb) != 0)
+        kind = errno;
+    else if (S_ISDIR(sb.st_mode))
+        kind = EISDIR;
+    else if (!S_ISREG(sb.st_mode) && !S_ISFIFO(sb.st_mode))
+        kind = ENODEV;
+    if (kind) {
+        fclose(f);
+        return kind;
+    }
     size_t cap = 1 << 16, used = 0;
     char *buf = malloc(cap);
     int status = buf ? 0 : ENOMEM;
@@ -38,4 +52,8 @@ int kurc_file_read(const char *path, char **data, size_t *len) {
     *data = buf;
     *len = used;
     return 0;
+}
+
+const char *kurc_file_read_why(int e) {
+    return e == ENODEV ? "it is a device, not a file" : strerror(e);
 }

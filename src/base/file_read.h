@@ -6,7 +6,13 @@
 
 /* Reads the file at path into a new NUL-terminated buffer (*data, freed by
  * the caller; *len bytes before the NUL).  Returns 0, or an errno value
- * (ENOMEM when the file does not fit in memory) with *data NULL. */
+ * with *data NULL: ENOMEM when the file does not fit in memory, EISDIR for
+ * a directory, ENODEV for a device (/dev/zero would never end; pipes are
+ * read, so a Kurfile can come from a process substitution). */
 int kurc_file_read(const char *path, char **data, size_t *len);
+
+/* What a kurc_file_read error means, for messages: strerror's text, or
+ * "it is a device, not a file" for ENODEV. */
+const char *kurc_file_read_why(int e);
 
 #endif

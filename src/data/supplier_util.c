@@ -77,7 +77,7 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
                             path);
     if (e)
         return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
-                            strerror(e));
+                            kurc_file_read_why(e));
     return KURC_OK;
 }
 

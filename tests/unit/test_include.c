@@ -166,6 +166,14 @@ static void test_errors(void **state) {
     write_file("e/ext.yml", "include: x.txt\n");
     write_file("e/x.txt", "a: 1\n");
     expect_error("e/ext.yml", "e/ext.yml", 1, "a Kurfile ends in .yml, .yaml or .json");
+    /* a link to a device is refused, not read until memory runs out */
+    assert_int_equal(symlink("/dev/zero", iot_in(&scratch, "e/zero.yml")), 0);
+    write_file("e/inczero.yml", "include: zero.yml\n");
+    expect_error("e/inczero.yml", "e/inczero.yml", 1,
+                 "zero.yml': it is a device, not a file");
+    assert_int_equal(mkdir(iot_in(&scratch, "e/dir.yml"), 0755), 0);
+    write_file("e/incdir.yml", "include: dir.yml\n");
+    expect_error("e/incdir.yml", "e/incdir.yml", 1, "dir.yml': it is a directory");
 }
 
 /* A file reached twice through different branches is read once. */

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/xalloc.h"
 #include "data/supplier.h"
@@ -318,6 +320,13 @@ static void test_jsonl_errors(void **state) {
     dt_write("huge.jsonl", "{\"a\": 1e300}\n");
     dt_expect_error(run("jsonl", "{source: huge.jsonl}", &d, &err), &err, KURC_E_DATA,
                     "key 'a' holds NaN, an infinity or a number beyond the float32 range");
+    /* a directory or a device says so (not "Input/output error") */
+    assert_int_equal(mkdir("dir.jsonl", 0755), 0);
+    dt_expect_error(run("jsonl", "{source: dir.jsonl}", &d, &err), &err, KURC_E_IO,
+                    "jsonl: cannot open dir.jsonl: Is a directory");
+    rmdir("dir.jsonl");
+    dt_expect_error(run("jsonl", "{source: /dev/zero}", &d, &err), &err, KURC_E_IO,
+                    "jsonl: cannot open /dev/zero: it is a device, not a file");
     dt_write("inf.jsonl", "{\"a\": [1, 2]}\n{\"a\": [3, 1e400]}\n");
     dt_expect_error(run("jsonl", "{source: inf.jsonl}", &d, &err), &err, KURC_E_DATA,
                     "jsonl: inf.jsonl:2: key 'a' holds NaN, an infinity or a number beyond the "
