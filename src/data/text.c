@@ -84,6 +84,41 @@ static int find_symbol(const struct key *k, const char *s) {
     return -1;
 }
 
+/* A vocabulary entry, for finding repeated symbols. */
+struct entry {
+    const char *symbol;
+    size_t index;
+};
+
+static int by_symbol(const void *a, const void *b) {
+    const struct entry *x = a, *y = b;
+    int c = strcmp(x->symbol, y->symbol);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A symbol listed twice is an error naming both places (the second index
+ * would never be produced). */
+static enum kurc_status check_unique(const struct key *k, const struct kurc_value *vocab,
+                                     struct kurc_err *err) {
+    size_t n = k->n_vocab;
+    struct entry *e = kurc_xcalloc(n + 1, sizeof *e);
+    for (size_t i = 0; i < n; i++)
+        e[i] = (struct entry){k->vocab[i], i};
+    qsort(e, n, sizeof *e, by_symbol);
+    enum kurc_status st = KURC_OK;
+    for (size_t i = 1; i < n && st == KURC_OK; i++)
+        if (strcmp(e[i].symbol, e[i - 1].symbol) == 0) {
+            const struct kurc_loc *first = &vocab->u.list.items[e[i - 1].index]->loc;
+            st = kurc_err_set(err, KURC_E_CONFIG, &vocab->u.list.items[e[i].index]->loc,
+                              NAME ": the vocabulary of '%s' has '%s' twice: entry %zu (line %d, "
+                                   "column %d) and entry %zu",
+                              k->name, e[i].symbol, e[i - 1].index + 1, first->line, first->col,
+                              e[i].index + 1);
+        }
+    free(e);
+    return st;
+}
+
 /* params[name][key] when params[name] is a mapping; the value itself for
  * an integer seq_len; NULL when absent. */
 static const struct kurc_value *per_key(const struct kurc_value *params, const char *name,
@@ -125,6 +160,9 @@ static enum kurc_status set_up_key(struct text *t, struct key *k, struct kurc_er
                                 NAME ": the vocabulary of '%s' holds a list or a mapping", k->name);
         k->vocab[k->n_vocab++] = s;
     }
+    enum kurc_status unique = check_unique(k, vocab, err);
+    if (unique)
+        return unique;
     const struct kurc_value *padding = per_key(t->params, "padding", k->name);
     if (padding && padding->kind != KURC_NULL) {
         if (padding->kind != KURC_STR ||

@@ -112,6 +112,10 @@ static void test_errors(void **state) {
                     "text: e.jsonl:2: key 'x' has the symbol 'z', which is not in its vocabulary");
     dt_expect_error(load("{path: e.jsonl, seq_len: 1, vocabs: {x: [a, b, z]}}", &d, &err), &err,
                     KURC_E_DATA, "e.jsonl:1: key 'x' has 2 symbols, more than its seq_len 1");
+    dt_expect_error(load("{path: e.jsonl, seq_len: 3, vocabs: {x: [a, b, z, 1, b]}}", &d, &err),
+                    &err, KURC_E_CONFIG,
+                    "test.yml:1:62: text: the vocabulary of 'x' has 'b' twice: entry 2 (line 1, "
+                    "column 53) and entry 5");
     dt_expect_error(load("{path: e.jsonl, seq_len: 3, vocabs: {y: [a]}}", &d, &err), &err,
                     KURC_E_CONFIG, "'vocabs' needs a non-empty list of symbols for the key 'x'");
     dt_expect_error(load("{path: e.jsonl, seq_len: {y: 3}, vocabs: {x: [a]}}", &d, &err), &err,
