@@ -273,8 +273,8 @@ static enum kurc_status check_source(const char *name, const struct kurc_shape *
     for (int64_t i = 0; i < count; i++) {
         if (extra->lengths[i] < 0)
             return kurc_err_set(err, KURC_E_DATA, NULL,
-                                "source '%s' (%s): sample %lld has a negative length", name,
-                                origin, (long long)i);
+                                "source '%s' (%s): sample %lld has a negative length", name, origin,
+                                (long long)i);
         struct kurc_shape one = {.ndim = shape->ndim + 1, .dim = {extra->lengths[i]}};
         for (int k = 0; k < shape->ndim; k++)
             one.dim[k + 1] = shape->dim[k];

@@ -251,8 +251,7 @@ static enum kurc_status open_file(const char *path, bool want_checkpoint, hid_t 
 /* A parameter read from the file must hold only finite numbers (a NaN or
  * an infinity would train or evaluate to nonsense). */
 static enum kurc_status check_finite(const char *path, const struct kurc_param *q,
-                                     const float *values, const char *what,
-                                     struct kurc_err *err) {
+                                     const float *values, const char *what, struct kurc_err *err) {
     int64_t bad = kurc_find_nonfinite(values, kurc_shape_numel(&q->shape));
     if (bad < 0)
         return KURC_OK;

@@ -169,8 +169,7 @@ static void test_errors(void **state) {
     /* a link to a device is refused, not read until memory runs out */
     assert_int_equal(symlink("/dev/zero", iot_in(&scratch, "e/zero.yml")), 0);
     write_file("e/inczero.yml", "include: zero.yml\n");
-    expect_error("e/inczero.yml", "e/inczero.yml", 1,
-                 "zero.yml': it is a device, not a file");
+    expect_error("e/inczero.yml", "e/inczero.yml", 1, "zero.yml': it is a device, not a file");
     assert_int_equal(mkdir(iot_in(&scratch, "e/dir.yml"), 0755), 0);
     write_file("e/incdir.yml", "include: dir.yml\n");
     expect_error("e/incdir.yml", "e/incdir.yml", 1, "dir.yml': it is a directory");

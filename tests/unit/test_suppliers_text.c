@@ -202,7 +202,10 @@ static void test_csv_errors(void **state) {
     /* A NUL byte would cut a cell short */
     FILE *f = fopen("nul.csv", "wb");
     assert_non_null(f);
-    assert_int_equal(fwrite("a,b\n1,2\n3,4\0" "5\n", 1, 14, f), 14);
+    assert_int_equal(fwrite("a,b\n1,2\n3,4\0"
+                            "5\n",
+                            1, 14, f),
+                     14);
     fclose(f);
     dt_expect_error(run("csv", "{path: nul.csv}", &d, &err), &err, KURC_E_DATA,
                     "test.yml:7:3: csv: nul.csv:3: a NUL byte (byte offset 11); a CSV file holds "

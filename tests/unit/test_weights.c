@@ -412,8 +412,12 @@ static void test_damaged_values(void **state) {
     free(v);
 
     /* the optimizer's state in a checkpoint; the scalar weight's index */
-    struct kurc_train_state ts = {.epoch = 1, .batch = 2, .batches = 5, .samples = 40,
-                                  .best_train_loss = INFINITY, .best_valid_loss = 0.5};
+    struct kurc_train_state ts = {.epoch = 1,
+                                  .batch = 2,
+                                  .batches = 5,
+                                  .samples = 40,
+                                  .best_train_loss = INFINITY,
+                                  .best_valid_loss = 0.5};
     float *s1 = state_of(&a, oa, 1);
     at = at_of(&a, "norm", "gamma", 0); /* shape () */
     s1[at] = NAN;
@@ -454,11 +458,11 @@ static void test_damaged_values(void **state) {
                  path, cases[i].why, (long long)cases[i].iterations, (long long)cases[i].epoch,
                  (long long)cases[i].batch, (long long)cases[i].batches,
                  (long long)cases[i].samples);
-        expect_error(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT,
-                     &err, want);
+        expect_error(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT, &err,
+                     want);
     }
-    ts = (struct kurc_train_state){.epoch = 1, .batch = 2, .batches = 5, .samples = 40,
-                                   .clocks = {1, -2, 0, 0}};
+    ts = (struct kurc_train_state){
+        .epoch = 1, .batch = 2, .batches = 5, .samples = 40, .clocks = {1, -2, 0, 0}};
     oa->iterations = 2;
     assert_int_equal(kurc_checkpoint_save(path, &a, oa, &ts, NULL, &err), KURC_OK);
     assert_int_equal(kurc_checkpoint_load(path, &b, ob, &got, NULL, &err), KURC_E_CHECKPOINT);

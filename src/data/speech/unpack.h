@@ -4,9 +4,10 @@
  *
  * Archives are whatever libarchive reads: tar (plain, gzip, bzip2, xz) and
  * zip.  A compressed archive is checked to the end of its stream before
- * anything is extracted (compressed.h).  Extraction refuses, naming the archive and the member, absolute
- * paths, paths with a `..` component, and links whose target is absolute
- * or leaves the extraction directory; device files and fifos are skipped.
+ * anything is extracted (compressed.h).  Extraction refuses, naming the
+ * archive and the member, absolute paths, paths with a `..` component, and
+ * links whose target is absolute or leaves the extraction directory;
+ * device files and fifos are skipped.
  */
 #ifndef KURC_UNPACK_H
 #define KURC_UNPACK_H
