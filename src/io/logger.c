@@ -4,8 +4,10 @@
  *
  * Appending one value writes it where the header's count says the data
  * ends, cuts the file there, and only then raises the count, so a crash
- * leaves at worst trailing bytes that every reader ignores.  summary.yml is
- * written to summary.yml.tmp and renamed.
+ * leaves at worst trailing bytes that every reader ignores.  A record (one
+ * value per column) that fails part-way, as on a full disk, is taken back
+ * from the columns it reached, so the columns stay in step.  summary.yml
+ * is written to summary.yml.tmp and renamed.
  */
 #include "io/logger.h"
 
@@ -50,9 +52,9 @@ static void put_be32(unsigned char *p, uint32_t v) {
 }
 
 /* Appends one 4-byte big-endian element of IDX type `type` to the 1-D IDX
- * file at path, creating it when missing. */
+ * file at path, creating it when missing; *before is its count before. */
 static enum kurc_status idx_append(const char *path, unsigned char type, const unsigned char *value,
-                                   struct kurc_err *err) {
+                                   uint32_t *before, struct kurc_err *err) {
     int fd = open(path, O_RDWR | O_CREAT, 0666);
     if (fd < 0)
         return kurc_io_fail(err, KURC_E_IO, path, "cannot open the log column: %s",
@@ -78,6 +80,7 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
     } else {
         count = get_be32(head + 4);
     }
+    *before = count;
     off_t end = 8 + 4 * ((off_t)count + 1);
     if (!st) {
         put_be32(head + 4, count + 1);
@@ -88,6 +91,23 @@ static enum kurc_status idx_append(const char *path, unsigned char type, const u
     }
     close(fd);
     return st;
+}
+
+/* Takes a column appended to back to `count` values: its header's count
+ * is rewritten in place and the file cut, neither of which needs free
+ * space, so a record that failed half-way (a full disk) leaves every
+ * column as it was. */
+static void idx_cut(const char *path, uint32_t count) {
+    int fd = open(path, O_RDWR);
+    if (fd < 0)
+        return;
+    unsigned char head[8];
+    if (pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head) {
+        put_be32(head + 4, count);
+        if (pwrite(fd, head, sizeof head, 0) == (ssize_t)sizeof head)
+            (void)!ftruncate(fd, 8 + 4 * (off_t)count);
+    }
+    close(fd);
 }
 
 static void float_bytes(float f, unsigned char *out) {
@@ -138,6 +158,9 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
     }
     enum kurc_status st = KURC_OK;
     unsigned char bytes[4];
+    char **paths = kurc_xcalloc(n + 3, sizeof *paths);
+    uint32_t *before = kurc_xcalloc(n + 3, sizeof *before);
+    size_t done = 0; /* columns appended to */
     for (size_t i = 0; i <= n + 2 && !st; i++) {
         const char *stat = i < n ? names[i] : i == n ? "total" : i == n + 1 ? "batch" : "time";
         unsigned char idx_type = KURC_IDX_F32;
@@ -150,10 +173,17 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
             put_be32(bytes, (uint32_t)(int32_t)batch);
         } else
             float_bytes((float)time, bytes);
-        char *path = column_path(l->dir, type, tag, stat);
-        st = idx_append(path, idx_type, bytes, err);
-        free(path);
+        paths[i] = column_path(l->dir, type, tag, stat);
+        st = idx_append(paths[i], idx_type, bytes, &before[i], err);
+        done += st == KURC_OK;
     }
+    for (size_t i = 0; i < n + 3; i++) {
+        if (st && i < done) /* a record is written whole or not at all */
+            idx_cut(paths[i], before[i]);
+        free(paths[i]);
+    }
+    free(paths);
+    free(before);
     if (!st && time > l->latest_time)
         l->latest_time = time;
     return st;

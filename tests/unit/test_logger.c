@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/logger.h"
 #include "iotest.h"
@@ -178,6 +180,39 @@ static void test_errors(void **state) {
     free(log);
 }
 
+/* A record that fails part-way (here: its total column cannot be opened,
+ * as a full disk fails a write) is taken back from the columns it had
+ * reached, so the columns stay in step afterwards. */
+static void test_half_record(void **state) {
+    (void)state;
+    char *log = iot_path(&dir, "half");
+    struct kurc_logger *l;
+    struct kurc_log_summary s;
+    struct kurc_err err;
+    assert_int_equal(kurc_logger_open(log, &l, &s, &err), KURC_OK);
+    append(l, "batch", NULL, 1, 10, 1, 0.5);
+    char *total = iot_path(&dir, "half/batch_loss_total");
+    char *aside = iot_path(&dir, "half-total");
+    assert_int_equal(rename(total, aside), 0);
+    assert_int_equal(mkdir(total, 0755), 0);
+    const double v[2] = {2, 20};
+    assert_int_equal(kurc_logger_append(l, "batch", NULL, names, v, 2, 2, 1.0, &err), KURC_E_IO);
+    expect_column(log, "batch_loss_labels", (const double[]){1}, 1);
+    expect_column(log, "batch_loss_out__char", (const double[]){10}, 1);
+    assert_int_equal(rmdir(total), 0);
+    assert_int_equal(rename(aside, total), 0);
+    append(l, "batch", NULL, 3, 30, 3, 1.5);
+    expect_column(log, "batch_loss_labels", (const double[]){1, 3}, 2);
+    expect_column(log, "batch_loss_out__char", (const double[]){10, 30}, 2);
+    expect_column(log, "batch_loss_total", (const double[]){11, 33}, 2);
+    expect_column(log, "batch_loss_batch", (const double[]){1, 3}, 2);
+    expect_column(log, "batch_loss_time", (const double[]){0.5, 1.5}, 2);
+    kurc_logger_close(l);
+    free(total);
+    free(aside);
+    free(log);
+}
+
 /* A crash after writing a value but before raising the count leaves
  * bytes past the end; the next append replaces them. */
 static void test_crash_leftovers(void **state) {
@@ -227,6 +262,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_half_record),
         cmocka_unit_test(test_crash_leftovers),
         cmocka_unit_test(test_without_summary),
     };
