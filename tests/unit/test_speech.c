@@ -480,7 +480,7 @@ static void test_vocabularies(void **state) {
     dt_expect_error(load("{path: vc, vocab: [a, b], unknown: z}", &d, &err), &err, KURC_E_CONFIG,
                     "the 'unknown' symbol 'z' must be part of the vocabulary");
     dt_expect_error(load("{path: vc, vocab: [a, B, b]}", &d, &err), &err, KURC_E_CONFIG,
-                    "has 'b' twice");
+                    "has 'b' twice, as entries 2 and 3");
     /* a JSON file */
     write_text("vocab.json", "[\"a\", \"b\", \"!\", \"hello\", \"world\"]");
     load_ok("{path: vc, vocab: vocab.json, " RAW "}", &d);

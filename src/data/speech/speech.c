@@ -730,11 +730,14 @@ static enum kurc_status build_vocab(struct speech *s, size_t k, struct kurc_err 
     }
     index_vocab(v);
     for (size_t i = 1; i < v->n; i++)
-        if (strcmp(v->by_name[i].symbol, v->by_name[i - 1].symbol) == 0)
+        if (strcmp(v->by_name[i].symbol, v->by_name[i - 1].symbol) == 0) {
+            size_t a = v->by_name[i - 1].index, b = v->by_name[i].index;
             return kurc_err_set(err, KURC_E_CONFIG, spec ? &spec->loc : s->where,
-                                NAME ": the vocabulary of '%s' has '%s' twice (symbols are "
-                                     "compared lower-cased)",
-                                s->keys[k], v->by_name[i].symbol);
+                                NAME ": the vocabulary of '%s' has '%s' twice, as entries %zu and "
+                                     "%zu (symbols are compared lower-cased)",
+                                s->keys[k], v->by_name[i].symbol, (a < b ? a : b) + 1,
+                                (a < b ? b : a) + 1);
+        }
     const struct kurc_value *unknown =
         per_key(s, kurc_map_get(s->params, "unknown"), k, false, "unknown", err, &st);
     if (st)
