@@ -655,6 +655,7 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                 struct kurc_err *err) {
     struct trainer t = {.kf = kf, .comm = comm, .be = be, .opt = opt, .rank0 = comm->rank == 0};
     enum kurc_status st = set_up(&t, err);
+    bool ready = st == KURC_OK; /* else nothing trained, and no weights are written */
     int sig = 0;
     bool done = false;
     int64_t first_batch = t.state.batches, first_epoch = t.state.epoch;
@@ -677,10 +678,12 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
             fprintf(stderr, "Completed %lld epochs.\n", (long long)t.state.epoch);
         /* whatever ended training, keep its last state; the checkpoint
          * too, unless an error stopped it or nothing changed since the
-         * last one, so that a rerun resumes where this run ended */
+         * last one, so that a rerun resumes where this run ended (a run
+         * that failed to start, as on a refused checkpoint, keeps the
+         * files it found) */
         struct kurc_err save_err;
-        enum kurc_status saved = save_weights(&t, t.spec.last, "last", &save_err);
-        if (saved == KURC_OK &&
+        enum kurc_status saved = ready ? save_weights(&t, t.spec.last, "last", &save_err) : KURC_OK;
+        if (ready && saved == KURC_OK &&
             (sig || (st == KURC_OK && (t.since_checkpoint_batches > 0 ||
                                        t.state.epoch != t.checkpoint_epoch))))
             saved = save_checkpoint(&t, &save_err);

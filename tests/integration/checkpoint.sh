@@ -183,4 +183,16 @@ check validation-2-best-saved test -s v2.best.w
 
 # --- no validation at checkpoints by default ---------------------------------
 count validation-default-none batches-5.err "Validating, loss=" 2
+
+# --- a position past an epoch of this data is refused (nothing written) -----
+cp ckpt.h5 far.ck
+pycheck far-position <<'EOF'
+import h5py
+with h5py.File("far.ck", "r+") as f:
+    f["training"].attrs["batch"] = 20  # of 24 batches in all; an epoch has 8
+EOF
+kurfile far.yml far.ck 5
+kurc_run far-position-refused 1 train far.yml
+has far-position-message far-position-refused.err "far.ck: the checkpoint is at batch 20 of an epoch, but an epoch of this data has 8 batches"
+check far-nothing-written test ! -e far.last.w -a ! -e far-log
 finish
