@@ -682,7 +682,8 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
          * that failed to start, as on a refused checkpoint, keeps the
          * files it found) */
         struct kurc_err save_err;
-        enum kurc_status saved = ready ? save_weights(&t, t.spec.last, "last", &save_err) : KURC_OK;
+        enum kurc_status saved =
+            ready ? save_weights(&t, t.spec.last, "last", &save_err) : KURC_OK;
         if (ready && saved == KURC_OK &&
             (sig || (st == KURC_OK && (t.since_checkpoint_batches > 0 ||
                                        t.state.epoch != t.checkpoint_epoch))))
