@@ -78,4 +78,13 @@ sed "s|checksum: \"$sum\"|checksum: \"6d958be074577803d12ecdefd02955f39262c83c16
 kurc_run cifar-wrong-checksum 1 test wrongsum.yml
 has cifar-wrong-checksum-message cifar-wrong-checksum.err \
   "cifar: data file $work/cifar-10-python.tar.gz failed its checksum: expected 6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce, found $sum"
+# an archive whose gzip CRC fails (no checksum to catch it) is refused
+"$PY" - <<'EOF'
+b = bytearray(open("cifar-10-python.tar.gz", "rb").read())
+b[-8] ^= 0xFF  # the gzip trailer's CRC-32
+open("damaged.tar.gz", "wb").write(bytes(b))
+EOF
+sed -e "s|cifar-10-python.tar.gz\"$|damaged.tar.gz\"|" -e "/checksum: \"$sum\"/d" cifar.yml >damaged.yml
+kurc_run cifar-damaged 1 test damaged.yml
+has cifar-damaged-message cifar-damaged.err "cifar: $work/damaged.tar.gz: damaged gzip data"
 finish
