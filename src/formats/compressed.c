@@ -1,5 +1,5 @@
 /* compressed.c - reading a compressed file to its end to check it (see
- * compressed.h). */
+ * compressed.h), and the end of every gzip read in formats/ (gzip_end.h). */
 #include "formats/compressed.h"
 
 #include <archive.h>
@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "base/xalloc.h"
+#include "formats/gzip_end.h"
 
 enum { CHUNK = 1 << 20 };
 
@@ -28,26 +29,7 @@ static enum kurc_status check_gzip(const char *path, struct kurc_err *err) {
     while ((n = gzread(z, buf, CHUNK)) > 0)
         total += (uint64_t)n;
     free(buf);
-    enum kurc_status st = KURC_OK;
-    if (n < 0) {
-        int code;
-        const char *msg = gzerror(z, &code);
-        size_t plen = strlen(path); /* zlib's message starts "PATH: " */
-        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-            msg += plen + 2;
-        st = code == Z_ERRNO
-                 ? kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno))
-                 : kurc_err_set(err, KURC_E_DATA, NULL,
-                                "%s: damaged gzip data (found by byte %lld of the file): %s "
-                                "(gzip -t refuses it; fetch the file again)",
-                                path, (long long)gzoffset(z), msg);
-    }
-    /* A stream cut short reads as a clean end of file; only closing tells. */
-    if (gzclose_r(z) == Z_BUF_ERROR && st == KURC_OK)
-        st = kurc_err_set(err, KURC_E_DATA, NULL,
-                          "%s: truncated gzip data: the stream ends after %llu decompressed bytes",
-                          path, (unsigned long long)total);
-    return st;
+    return kurc_gzip_end(z, n, path, total, err);
 }
 
 /* Any other compression libarchive reads, through its raw format: reading
@@ -70,9 +52,8 @@ static enum kurc_status check_other(const char *path, struct kurc_err *err) {
         free(buf);
         if (n < 0)
             st = kurc_err_set(err, KURC_E_DATA, NULL,
-                              "%s: damaged %s data after %llu decompressed bytes: %s (fetch the "
-                              "file again)",
-                              path, archive_filter_name(a, 0), (unsigned long long)total,
+                              "%s: corrupt %s data after %llu decompressed bytes: %s", path,
+                              archive_filter_name(a, 0), (unsigned long long)total,
                               archive_error_string(a));
     }
     archive_read_free(a);
@@ -87,4 +68,27 @@ enum kurc_status kurc_compressed_check(const char *path, struct kurc_err *err) {
     bool gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     fclose(f);
     return gz ? check_gzip(path, err) : check_other(path, err);
+}
+
+enum kurc_status kurc_gzip_end(gzFile z, int n, const char *path, uint64_t total,
+                               struct kurc_err *err) {
+    enum kurc_status st = KURC_OK;
+    if (n < 0) {
+        int code;
+        const char *msg = gzerror(z, &code);
+        size_t plen = strlen(path); /* zlib's message starts "PATH: " */
+        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
+            msg += plen + 2;
+        st = code == Z_ERRNO
+                 ? kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno))
+                 : kurc_err_set(err, KURC_E_DATA, NULL,
+                                "%s: corrupt gzip data after %llu decompressed bytes: %s", path,
+                                (unsigned long long)total, msg);
+    }
+    /* A stream cut short reads as a clean end of file; only closing tells. */
+    if (gzclose_r(z) == Z_BUF_ERROR && st == KURC_OK)
+        st = kurc_err_set(err, KURC_E_DATA, NULL,
+                          "%s: truncated gzip data: the stream ends after %llu decompressed bytes",
+                          path, (unsigned long long)total);
+    return st;
 }

@@ -17,9 +17,8 @@
  * the other filters libarchive reads (their own checks).  A file that is
  * not compressed, or that libarchive cannot open, passes (its reader
  * reports what is wrong with it).  A damaged or truncated stream is a
- * KURC_E_DATA error naming the file and the offset where it was found
- * (gzip: in the file; other filters: in the decompressed data); an
- * unreadable file is KURC_E_IO. */
+ * KURC_E_DATA error naming the file and how many bytes decompressed
+ * before it failed; an unreadable file is KURC_E_IO. */
 enum kurc_status kurc_compressed_check(const char *path, struct kurc_err *err);
 
 #endif

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "base/log.h"
+#include "formats/gzip_end.h"
 
 const char *kurc_idx_type_name(enum kurc_idx_type type) {
     switch (type) {
@@ -236,25 +237,7 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct ku
         if (n > 0)
             b->len += (size_t)n;
     } while (n > 0);
-    enum kurc_status st = KURC_OK;
-    if (n < 0) {
-        int code;
-        const char *msg = gzerror(z, &code);
-        size_t plen = strlen(path); /* zlib's message starts "PATH: " */
-        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-            msg += plen + 2;
-        st = code == Z_ERRNO
-                 ? kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno))
-                 : kurc_err_set(err, KURC_E_DATA, NULL,
-                                "%s: corrupt gzip data after %zu decompressed bytes: %s", path,
-                                b->len, msg);
-    }
-    /* A stream cut short reads as a clean end of file; only closing tells. */
-    if (gzclose_r(z) == Z_BUF_ERROR && st == KURC_OK)
-        st = kurc_err_set(err, KURC_E_DATA, NULL,
-                          "%s: truncated gzip data: the stream ends after %zu decompressed bytes",
-                          path, b->len);
-    return st;
+    return kurc_gzip_end(z, n, path, b->len, err);
 }
 
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err) {

@@ -86,5 +86,5 @@ open("damaged.tar.gz", "wb").write(bytes(b))
 EOF
 sed -e "s|cifar-10-python.tar.gz\"$|damaged.tar.gz\"|" -e "/checksum: \"$sum\"/d" cifar.yml >damaged.yml
 kurc_run cifar-damaged 1 test damaged.yml
-has cifar-damaged-message cifar-damaged.err "cifar: $work/damaged.tar.gz: damaged gzip data"
+has cifar-damaged-message cifar-damaged.err "cifar: $work/damaged.tar.gz: corrupt gzip data after"
 finish
