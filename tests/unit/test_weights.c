@@ -242,15 +242,22 @@ static float *state_of(const struct kurc_params *p, const struct kurc_optimizer 
 static const char *const kurfile_text =
     "model:\n  - input: images\n  - dense: 10\n# \xc3\xa9t\xc3\xa9\n";
 
+/* Two models of the test's parameters (seeds 1 and 2), each with Adam. */
+static void two_models(struct kurc_params *a, struct kurc_optimizer **oa, struct kurc_params *b,
+                       struct kurc_optimizer **ob) {
+    struct kurc_err err;
+    build(a, model, N_MODEL, 1);
+    build(b, model, N_MODEL, 2);
+    assert_int_equal(kurc_optimizer_create(NULL, a, be, oa, &err), KURC_OK);
+    assert_int_equal(kurc_optimizer_create(NULL, b, be, ob, &err), KURC_OK);
+}
+
 static void test_checkpoint(void **state) {
     (void)state;
     struct kurc_params a, b;
     struct kurc_optimizer *oa, *ob;
     struct kurc_err err;
-    build(&a, model, N_MODEL, 1);
-    build(&b, model, N_MODEL, 2);
-    assert_int_equal(kurc_optimizer_create(NULL, &a, be, &oa, &err), KURC_OK);
-    assert_int_equal(kurc_optimizer_create(NULL, &b, be, &ob, &err), KURC_OK);
+    two_models(&a, &oa, &b, &ob);
     train(&a, oa, 3, 11);
     struct kurc_train_state ts = {
         .epoch = 4,
@@ -383,10 +390,7 @@ static void test_damaged_values(void **state) {
     struct kurc_params a, b;
     struct kurc_optimizer *oa, *ob;
     struct kurc_err err;
-    build(&a, model, N_MODEL, 1);
-    build(&b, model, N_MODEL, 2);
-    assert_int_equal(kurc_optimizer_create(NULL, &a, be, &oa, &err), KURC_OK);
-    assert_int_equal(kurc_optimizer_create(NULL, &b, be, &ob, &err), KURC_OK);
+    two_models(&a, &oa, &b, &ob);
     train(&a, oa, 2, 3);
     float *before = values_of(&b);
     char *path = iot_path(&dir, "bad.w");
