@@ -139,6 +139,33 @@ static inline void kurc_comm_progress(struct kurc_comm *c, int64_t step, bool al
         c->ops->progress(c, step, alone);
 }
 
+/* The optional host-memory operations through a communicator that may
+ * lack them (KURC_E_UNSUPPORTED then): for communicators that wrap
+ * another and pass them on. */
+static inline enum kurc_status kurc_comm_lacks(const struct kurc_comm *c, const char *what,
+                                               struct kurc_err *err) {
+    return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL, "rank %d: the %s communicator has no %s",
+                        c->rank, c->ops->name, what);
+}
+
+static inline enum kurc_status kurc_comm_send(struct kurc_comm *c, const void *buf, size_t bytes,
+                                              int dest, struct kurc_err *err) {
+    return c->ops->send ? c->ops->send(c, buf, bytes, dest, err) : kurc_comm_lacks(c, "send", err);
+}
+
+static inline enum kurc_status kurc_comm_recv(struct kurc_comm *c, void *buf, size_t bytes,
+                                              int source, struct kurc_err *err) {
+    return c->ops->recv ? c->ops->recv(c, buf, bytes, source, err)
+                        : kurc_comm_lacks(c, "recv", err);
+}
+
+static inline enum kurc_status kurc_comm_allgatherv(struct kurc_comm *c, const void *send,
+                                                    size_t bytes, void *recv,
+                                                    const size_t *counts, struct kurc_err *err) {
+    return c->ops->allgatherv ? c->ops->allgatherv(c, send, bytes, recv, counts, err)
+                              : kurc_comm_lacks(c, "allgatherv", err);
+}
+
 /* True when the communicator has send, recv and allgatherv (deterministic
  * reductions need them on more than one rank). */
 static inline bool kurc_comm_has_p2p(const struct kurc_comm *c) {

@@ -5,7 +5,9 @@
  * is ordered after the backward pass that filled the gradients and before
  * the optimizer step that reads them, without waiting on the host.  Host
  * collectives (allreduce_double, broadcast, barrier) and abort go to the
- * communicator NCCL was bootstrapped over (MPI), which this one owns.
+ * communicator NCCL was bootstrapped over (MPI), which this one owns, and
+ * so do point to point, gathers and the watchdog's timeout (host memory:
+ * deterministic training and cross-rank batch normalisation).
  * Bootstrap: rank 0 makes the unique id (ncclGetUniqueId), the wrapped
  * communicator broadcasts it, every rank joins with ncclCommInitRank on its
  * backend's device (kurc_backend_ops.device).
@@ -76,6 +78,25 @@ static enum kurc_status nccl_barrier(struct kurc_comm *c, struct kurc_err *err) 
     return in->ops->barrier(in, err);
 }
 
+static enum kurc_status nccl_send(struct kurc_comm *c, const void *buf, size_t bytes, int dest,
+                                  struct kurc_err *err) {
+    return kurc_comm_send(nccl_of(c)->inner, buf, bytes, dest, err);
+}
+
+static enum kurc_status nccl_recv(struct kurc_comm *c, void *buf, size_t bytes, int source,
+                                  struct kurc_err *err) {
+    return kurc_comm_recv(nccl_of(c)->inner, buf, bytes, source, err);
+}
+
+static enum kurc_status nccl_allgatherv(struct kurc_comm *c, const void *send, size_t bytes,
+                                        void *recv, const size_t *counts, struct kurc_err *err) {
+    return kurc_comm_allgatherv(nccl_of(c)->inner, send, bytes, recv, counts, err);
+}
+
+static void nccl_set_timeout(struct kurc_comm *c, double seconds) {
+    kurc_comm_set_timeout(nccl_of(c)->inner, seconds);
+}
+
 static void nccl_abort(struct kurc_comm *c, int code) {
     struct nccl *s = nccl_of(c);
     ncclCommAbort(s->comm);
@@ -104,6 +125,10 @@ static const struct kurc_comm_ops nccl_ops = {
     .barrier = nccl_barrier,
     .abort = nccl_abort,
     .free = nccl_free,
+    .send = nccl_send,
+    .recv = nccl_recv,
+    .allgatherv = nccl_allgatherv,
+    .set_timeout = nccl_set_timeout,
 };
 
 /* Collective over inner.  On success *out wraps inner (and owns it). */

@@ -34,6 +34,12 @@ int cpu_device(struct kurc_backend *be) {
     return -1;
 }
 
+bool cpu_device_uuid(struct kurc_backend *be, unsigned char uuid[16]) {
+    (void)be;
+    (void)uuid;
+    return false;
+}
+
 void *cpu_alloc(struct kurc_backend *be, size_t bytes) {
     (void)be;
     size_t rounded = (bytes + CPU_ALIGNMENT - 1) / CPU_ALIGNMENT * CPU_ALIGNMENT;

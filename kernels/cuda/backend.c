@@ -177,6 +177,16 @@ int kc_device(struct kurc_backend *be) {
     return kc_ctx_of(be)->device;
 }
 
+bool kc_device_uuid(struct kurc_backend *be, unsigned char uuid[16]) {
+    struct cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, kc_ctx_of(be)->device) != cudaSuccess) {
+        cudaGetLastError();
+        return false;
+    }
+    memcpy(uuid, prop.uuid.bytes, 16);
+    return true;
+}
+
 void *kc_stream(struct kurc_backend *be) {
     return (void *)kc_ctx_of(be)->stream;
 }

@@ -215,17 +215,39 @@ static enum kurc_status make(const struct kurc_backend_type *t,
     return KURC_OK;
 }
 
-/* The GPUs this node's ranks may use, in order: the allowed ones, the
- * first `parallel` of them.  Returns how many. */
-static int usable_gpus(const struct kurc_value *settings, uint64_t allowed, int list[]) {
-    int n = 0;
+/* The `parallel` of settings.backend, 0 when absent. */
+static int parallel_of(const struct kurc_value *backend) {
+    const struct kurc_value *p = backend && backend->kind == KURC_MAP
+                                     ? kurc_map_get(backend, "parallel")
+                                     : NULL;
+    return p && p->kind == KURC_INT && p->u.i > 0 && p->u.i <= KURC_MAX_GPUS ? (int)p->u.i : 0;
+}
+
+enum kurc_status kurc_device_choose(const struct kurc_value *backend, int local_rank, int visible,
+                                    struct kurc_device_choice *out, struct kurc_err *err) {
+    const struct kurc_value *device =
+        backend && backend->kind == KURC_MAP ? kurc_map_get(backend, "device") : NULL;
+    uint64_t allowed;
+    *out = (struct kurc_device_choice){.device = -1};
+    enum kurc_status st = kurc_device_spec_parse(device, visible, &allowed, &out->cpu, err);
+    if (st || out->cpu)
+        return st;
+    int list[KURC_MAX_GPUS], n = 0;
     for (int i = 0; i < KURC_MAX_GPUS; i++)
         if (allowed & ((uint64_t)1 << i))
             list[n++] = i;
-    const struct kurc_value *parallel = backend_key(settings, "parallel");
-    if (parallel && parallel->kind == KURC_INT && parallel->u.i > 0 && parallel->u.i < n)
-        n = (int)parallel->u.i;
-    return n;
+    int parallel = parallel_of(backend);
+    if (parallel > 0 && parallel < n)
+        n = parallel;
+    out->usable = n;
+    if (n == 0) {
+        snprintf(out->why, sizeof out->why,
+                 "settings.backend.device allows none of the %d visible GPU%s", visible,
+                 visible == 1 ? "" : "s");
+        return KURC_OK;
+    }
+    out->device = list[(local_rank > 0 ? local_rank : 0) % n];
+    return KURC_OK;
 }
 
 /* auto, and Kur's names keras and pytorch: a GPU when there is one. */
@@ -261,10 +283,10 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
     bool wanted = !any_backend(name);
     char why[256] = "";
     int count = device ? device->available(why, sizeof why) : 0;
-    uint64_t allowed; /* checked in every build, so that a Kurfile means the same */
-    bool cpu;
+    /* checked in every build, so that a Kurfile means the same */
+    struct kurc_device_choice pick;
     enum kurc_status st =
-        kurc_device_spec_parse(backend_key(settings, "device"), count, &allowed, &cpu, err);
+        kurc_device_choose(backend_section(settings), local_rank, count, &pick, err);
     if (st)
         return st;
     if (!device) {
@@ -275,12 +297,12 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
                                 name);
         return make(host, &opt, name, NULL, out, err);
     }
-    if (cpu && wanted)
+    if (pick.cpu && wanted)
         return kurc_err_set(err, KURC_E_CONFIG, NULL,
                             "settings.backend asks for %s on device cpu: ask for one or the "
                             "other",
                             name);
-    if (cpu)
+    if (pick.cpu)
         return make(host, &opt, name, "device: cpu", out, err);
     if (count == 0) {
         if (wanted)
@@ -290,28 +312,13 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
                                 name, why);
         return make(host, &opt, name, why, out, err);
     }
-    int list[KURC_MAX_GPUS];
-    int n = usable_gpus(settings, allowed, list);
-    if (n == 0 || local_size > n) {
-        /* every rank of the node sees the same and decides the same */
-        char reason[256];
-        if (n == 0)
-            snprintf(reason, sizeof reason,
-                     "settings.backend.device allows none of the %d visible GPU%s", count,
-                     count == 1 ? "" : "s");
-        else
-            snprintf(reason, sizeof reason,
-                     "%d ranks run on this node but settings.backend allows %d GPU%s (device and "
-                     "parallel), and each rank needs its own",
-                     local_size, n, n == 1 ? "" : "s");
+    if (pick.device < 0) {
         if (wanted)
-            return kurc_err_set(err, KURC_E_CONFIG, NULL,
-                                "%s: start at most one rank per allowed GPU, or use backend: cpu",
-                                reason);
-        kurc_log(KURC_LOG_WARNING, "%s: running on the CPU", reason);
-        return make(host, &opt, name, "no GPU for every rank", out, err);
+            return kurc_err_set(err, KURC_E_CONFIG, NULL, "%s; use backend: cpu", pick.why);
+        kurc_log(KURC_LOG_WARNING, "%s: running on the CPU", pick.why);
+        return make(host, &opt, name, pick.why, out, err);
     }
-    opt.device = list[local_rank];
+    opt.device = pick.device;
     return make(device, &opt, name, NULL, out, err);
 }
 

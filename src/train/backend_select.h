@@ -14,9 +14,14 @@
  *    the CPU; with cuda it is an error.
  *  - parallel: use only the first `parallel` of the allowed GPUs.
  *  - One GPU per rank: the rank with local_rank r (its index among the
- *    ranks on its node) uses the r-th allowed GPU; more ranks on a node
- *    than allowed GPUs is an error (start one rank per GPU: mpirun -n
- *    <GPUs>).  Kur's `parallel` (GPUs in one process) thus becomes ranks.
+ *    ranks on its node) uses allowed GPU number r mod (allowed GPUs), so
+ *    a rank that a launcher left one visible GPU (launch/kurc-rank,
+ *    SLURM's --gpus-per-task=1) uses that one.  Whether ranks really
+ *    share a GPU is decided afterwards by comparing the devices' UUIDs
+ *    across ranks (comm/device_share.h): sharing ranks train, with a
+ *    warning, and sum gradients through host memory, since NCCL needs a
+ *    GPU per rank.  Kur's `parallel` (GPUs in one process) thus becomes
+ *    ranks.
  *  - threads: the CPU backend's BLAS threads (kurc's key; default:
  *    OPENBLAS_NUM_THREADS or OMP_NUM_THREADS when set, else the cores the
  *    process may run on divided by the ranks on the node, at least 1), so
@@ -46,6 +51,22 @@
  * KURC_E_CONFIG, with the place, for a malformed specification. */
 enum kurc_status kurc_device_spec_parse(const struct kurc_value *device, int count,
                                         uint64_t *allowed, bool *cpu, struct kurc_err *err);
+
+/* Which device a rank uses: the outcome of kurc_device_choose. */
+struct kurc_device_choice {
+    bool cpu;      /* settings.backend.device is cpu */
+    int device;    /* the CUDA ordinal; -1 for none (cpu, or why says) */
+    int usable;    /* how many GPUs settings.backend allows this node's ranks */
+    char why[160]; /* when no GPU is allowed: the reason */
+};
+
+/* The device choice as a pure function of what a rank sees: its local rank
+ * (<= 0 for the first or only rank), the `visible` GPUs and
+ * settings.backend (backend, a name or a mapping with device and
+ * parallel; may be NULL).  The rank takes allowed GPU number local_rank
+ * mod (allowed GPUs).  KURC_E_CONFIG for a malformed device. */
+enum kurc_status kurc_device_choose(const struct kurc_value *backend, int local_rank, int visible,
+                                    struct kurc_device_choice *out, struct kurc_err *err);
 
 /* Creates the backend for `settings` (may be NULL) for rank `rank` (-1 for
  * a single process), the local_rank-th of local_size ranks on its node.
