@@ -17,7 +17,12 @@
  * same box.
  *
  * Plans.  Each geometry gets a plan once: its descriptors and one algorithm
- * per pass, with its math type and workspace.  By default cuDNN's
+ * per pass, with its math type and workspace.  The plans of the last
+ * CONV_CACHE geometries used are kept (kernels/common/lru.h): a new one
+ * replaces the least recently used, so inputs of ever new lengths (speech)
+ * keep training.  A step uses its plans within one batch, so a queried plan
+ * is still there when its ragged batch comes unless a step uses more than
+ * CONV_CACHE geometries.  By default cuDNN's
  * heuristics choose (cudnnGet*_v7), preferring deterministic algorithms,
  * and the choice never uses TF32 (CUDNN_FMA_MATH) unless the backend
  * allows it; with find set (KURC_CUDNN_FIND=1) cudnnFind* times the
@@ -28,7 +33,10 @@
  * workspace was sized by conv_workspace.
  *
  * NCHW fallback.  Should cuDNN offer no NHWC algorithm for one of a
- * geometry's passes, the geometry runs in NCHW instead: the input, the
+ * geometry's passes, or refuse to run the one it offered
+ * (CUDNN_STATUS_NOT_SUPPORTED at the call: the plan is then made again in
+ * NCHW, once, within the workspace the caller has, and the call repeated),
+ * the geometry runs in NCHW instead: the input, the
  * output (or its gradient) and the kernel are permuted into NCHW buffers
  * of the workspace around each call (strided copies), at the cost of the
  * copies.  KURC_CUDNN_NCHW=1 uses NCHW everywhere (to compare speeds).
@@ -43,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "kernels/cuda/cuda_internal.h"
 
 #define CONV_CACHE 256
@@ -56,7 +65,7 @@ enum pass { FORWARD, BACKWARD_DATA, BACKWARD_FILTER, PASSES };
 
 struct kc_conv_entry {
     bool used;
-    bool queried; /* made by conv_workspace: kept, and bounds later plans */
+    bool queried; /* made by conv_workspace: bounds later plans of its geometry */
     int64_t key[KEY_LEN];
     int nb;             /* cuDNN tensor rank: 4 or 5 */
     bool padded;        /* input padded explicitly */
@@ -75,6 +84,7 @@ struct kc_conv_entry {
     cudnnMathType_t math[PASSES];
     size_t bytes[PASSES];
     size_t off_pad, off_x, off_y, off_cudnn, total;
+    size_t room; /* the workspace the caller is known to have for it */
 };
 
 static size_t align256(size_t n) {
@@ -85,8 +95,11 @@ enum kurc_status kc_conv_cache_init(struct kc_ctx *c) {
     const char *nchw = getenv("KURC_CUDNN_NCHW");
     c->conv_nchw = nchw && *nchw && strcmp(nchw, "0") != 0;
     c->conv = calloc(CONV_CACHE, sizeof *c->conv);
-    c->n_conv = 0;
-    return c->conv ? KURC_OK : KURC_E_BACKEND;
+    c->conv_lru = (struct kurc_lru){.capacity = CONV_CACHE,
+                                    .key_len = KEY_LEN,
+                                    .keys = calloc(CONV_CACHE * KEY_LEN, sizeof(int64_t)),
+                                    .stamp = calloc(CONV_CACHE, sizeof(uint64_t))};
+    return c->conv && c->conv_lru.keys && c->conv_lru.stamp ? KURC_OK : KURC_E_BACKEND;
 }
 
 static void forget(struct kc_conv_entry *e) {
@@ -100,12 +113,16 @@ static void forget(struct kc_conv_entry *e) {
 }
 
 void kc_conv_cache_free(struct kc_ctx *c) {
-    if (!c->conv)
-        return;
-    for (int i = 0; i < c->n_conv; i++)
+    if (c->conv_spill)
+        cudaFree(c->conv_spill);
+    c->conv_spill = NULL;
+    for (int i = 0; c->conv && i < c->conv_lru.count; i++)
         forget(&c->conv[i]);
     free(c->conv);
+    free(c->conv_lru.keys);
+    free(c->conv_lru.stamp);
     c->conv = NULL;
+    c->conv_lru = (struct kurc_lru){0};
 }
 
 /* The geometry as a key; batch at key[1]. */
@@ -408,48 +425,31 @@ static void finish(struct kc_conv_entry *e) {
     e->total = e->off_cudnn + align256(most);
 }
 
-/* A free slot: unused, else an unqueried one in turn. */
-static struct kc_conv_entry *slot(struct kc_ctx *c, const char *op) {
-    if (c->n_conv < CONV_CACHE)
-        return &c->conv[c->n_conv++];
-    for (int tries = 0; tries < CONV_CACHE; tries++) {
-        struct kc_conv_entry *e = &c->conv[c->next_victim];
-        c->next_victim = (c->next_victim + 1) % CONV_CACHE;
-        if (!e->queried) {
-            forget(e);
-            return e;
-        }
-    }
-    kc_fail(c, KURC_E_UNSUPPORTED, op, "the convolution plan cache",
-            "more than 256 distinct convolution geometries");
-    return NULL;
-}
-
 /* The plan of g, made when missing (queried: by conv_workspace).  NULL
  * after a failure. */
 static struct kc_conv_entry *plan(struct kc_ctx *c, const char *op, const struct kurc_conv_geom *g,
                                   bool queried) {
     int64_t key[KEY_LEN];
     make_key(g, key);
+    int hit = kurc_lru_find(&c->conv_lru, key);
+    if (hit >= 0 && c->conv[hit].used) {
+        c->conv[hit].queried = c->conv[hit].queried || queried;
+        return &c->conv[hit];
+    }
     size_t budget = 0;
     bool bounded = false, sibling_nchw = false;
-    for (int i = 0; i < c->n_conv; i++) {
+    for (int i = 0; !queried && i < c->conv_lru.count; i++) {
         struct kc_conv_entry *e = &c->conv[i];
-        if (!e->used)
-            continue;
-        if (memcmp(e->key, key, sizeof key) == 0) {
-            e->queried = e->queried || queried;
-            return e;
-        }
-        if (!queried && e->queried && same_except_batch(e->key, key)) {
+        if (e->used && e->queried && same_except_batch(e->key, key)) {
             budget = e->total > budget ? e->total : budget;
             bounded = true;
             sibling_nchw = e->nchw;
         }
     }
-    struct kc_conv_entry *e = slot(c, op);
-    if (!e)
-        return NULL;
+    bool evicted; /* the entry released below either way */
+    int at = hit >= 0 ? hit : kurc_lru_claim(&c->conv_lru, key, &evicted);
+    struct kc_conv_entry *e = &c->conv[at];
+    forget(e);
     memcpy(e->key, key, sizeof key);
     /* NHWC, or NCHW when cuDNN has no NHWC algorithm for a pass */
     const char *pass = "";
@@ -489,7 +489,74 @@ static struct kc_conv_entry *plan(struct kc_ctx *c, const char *op, const struct
     }
     e->used = true;
     e->queried = queried;
+    e->room = bounded ? budget : e->total;
     return e;
+}
+
+/* After cuDNN refused to run e's NHWC algorithm for a pass
+ * (CUDNN_STATUS_NOT_SUPPORTED, which the workspace queries do not
+ * foresee): plans g again in NCHW; false (recorded) when NCHW fails too.
+ * The NCHW plan may need more workspace than the caller has: it then runs
+ * in the backend's own (pass_workspace). */
+static bool replan_nchw(struct kc_ctx *c, const char *op, const struct kurc_conv_geom *g,
+                        struct kc_conv_entry *e, enum pass failed) {
+    const char *pass = passes[failed].name;
+    e->nchw = true;
+    if (!describe(c, op, g, e))
+        return false;
+    layout(g, e);
+    enum choice got = choose(c, op, e, CUDNN_WORKSPACE_LIMIT, false, &pass);
+    if (got == CHOSEN) {
+        finish(e);
+        kurc_log(KURC_LOG_DEBUG, "%s: cuDNN refused the NHWC %s algorithm; NCHW from now on", op,
+                 passes[failed].name);
+        return true;
+    }
+    if (got == NO_ALGORITHM) {
+        char what[200];
+        snprintf(what, sizeof what,
+                 "cuDNN refused the NHWC %s algorithm (NOT_SUPPORTED) and has no NCHW %s "
+                 "algorithm within its workspace",
+                 passes[failed].name, pass);
+        kc_fail(c, KURC_E_UNSUPPORTED, op, "cudnnGetConvolution*Algorithm_v7", what);
+    }
+    e->used = false;
+    return false;
+}
+
+/* The workspace a pass of e runs in: the caller's, or for a plan that
+ * outgrew it (an NCHW re-plan) the backend's own, grown in stream order
+ * when needed; NULL after a failure (recorded). */
+static char *pass_workspace(struct kc_ctx *c, const char *op, const struct kc_conv_entry *e,
+                            void *caller) {
+    if (e->total <= e->room)
+        return caller;
+    if (e->total > c->conv_spill_bytes) {
+        if (c->conv_spill)
+            cudaFreeAsync(c->conv_spill, c->stream);
+        c->conv_spill = NULL;
+        c->conv_spill_bytes = 0;
+        if (!kc_cuda_ok(c, cudaMallocAsync(&c->conv_spill, e->total, c->stream), op,
+                        "cudaMallocAsync (workspace of an NCHW re-plan)"))
+            return NULL;
+        c->conv_spill_bytes = e->total;
+    }
+    return c->conv_spill;
+}
+
+/* After a pass's cuDNN call: true when it is to run again, because cuDNN
+ * refused an NHWC plan and it is now planned in NCHW (with the pass's
+ * math type set); false when the call succeeded or failed (recorded). */
+static bool again_in_nchw(struct kc_ctx *c, const char *op, const char *call,
+                          const struct kurc_conv_geom *g, struct kc_conv_entry *e, enum pass p,
+                          cudnnStatus_t st) {
+    if (st != CUDNN_STATUS_NOT_SUPPORTED || e->nchw) {
+        kc_cudnn_ok(c, st, op, call);
+        return false;
+    }
+    return replan_nchw(c, op, g, e, p) &&
+           kc_cudnn_ok(c, cudnnSetConvolutionMathType(e->cd, e->math[p]), op,
+                       "cudnnSetConvolutionMathType");
 }
 
 static bool empty(const struct kurc_conv_geom *g) {
@@ -629,21 +696,24 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
     struct kc_conv_entry *e = pass_plan(be, op, g, FORWARD);
     if (!e)
         return;
-    char *ws = workspace;
-    float *wt = (float *)ws;
-    filter_to_cudnn(be, op, g, e, w, wt);
-    const float *input = cudnn_input(be, g, e, x, ws);
-    float *target = e->nchw ? (float *)(ws + e->off_y) : y;
+    char *ws;
     float one = 1.0f, zero = 0.0f;
-    if (kc_failed(be) ||
-        !kc_cudnn_ok(c,
-                     cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd,
-                                             e->algo[FORWARD], ws + e->off_cudnn, e->bytes[FORWARD],
-                                             &zero, e->yd, target),
-                     op, "cudnnConvolutionForward"))
-        return;
-    if (e->nchw)
-        from_nchw(be, g->batch, pixels(e->out), g->cout, target, y, false);
+    cudnnStatus_t st;
+    do {
+        if (!(ws = pass_workspace(c, op, e, workspace)))
+            return;
+        float *wt = (float *)ws;
+        filter_to_cudnn(be, op, g, e, w, wt);
+        const float *input = cudnn_input(be, g, e, x, ws);
+        float *target = e->nchw ? (float *)(ws + e->off_y) : y;
+        if (kc_failed(be))
+            return;
+        st = cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd,
+                                     e->algo[FORWARD], ws + e->off_cudnn, e->bytes[FORWARD], &zero,
+                                     e->yd, target);
+    } while (again_in_nchw(c, op, "cudnnConvolutionForward", g, e, FORWARD, st));
+    if (st == CUDNN_STATUS_SUCCESS && e->nchw)
+        from_nchw(be, g->batch, pixels(e->out), g->cout, (float *)(ws + e->off_y), y, false);
 }
 
 void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *dy,
@@ -653,24 +723,30 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
     struct kc_conv_entry *e = pass_plan(be, op, g, BACKWARD_DATA);
     if (!e)
         return;
-    char *ws = workspace;
-    float *wt = (float *)ws;
-    filter_to_cudnn(be, op, g, e, w, wt);
-    const float *din = cudnn_dy(be, g, e, dy, ws);
-    /* straight into dx (beta 1 accumulates) when cuDNN's input is x
-     * itself; else into the workspace, then added back */
-    bool direct = !e->nchw && !e->padded;
-    float *target = e->nchw     ? (float *)(ws + e->off_x)
-                    : e->padded ? (float *)(ws + e->off_pad)
-                                : dx;
+    char *ws;
+    float *target;
     float one = 1.0f, zero = 0.0f;
-    if (kc_failed(be) ||
-        !kc_cudnn_ok(c,
-                     cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
-                                                  e->algo[BACKWARD_DATA], ws + e->off_cudnn,
-                                                  e->bytes[BACKWARD_DATA], direct ? &one : &zero,
-                                                  e->xd, target),
-                     op, "cudnnConvolutionBackwardData"))
+    cudnnStatus_t st;
+    do {
+        if (!(ws = pass_workspace(c, op, e, workspace)))
+            return;
+        float *wt = (float *)ws;
+        filter_to_cudnn(be, op, g, e, w, wt);
+        const float *din = cudnn_dy(be, g, e, dy, ws);
+        /* straight into dx (beta 1 accumulates) when cuDNN's input is x
+         * itself; else into the workspace, then added back */
+        bool direct = !e->nchw && !e->padded;
+        target = e->nchw     ? (float *)(ws + e->off_x)
+                 : e->padded ? (float *)(ws + e->off_pad)
+                             : dx;
+        if (kc_failed(be))
+            return;
+        st = cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
+                                          e->algo[BACKWARD_DATA], ws + e->off_cudnn,
+                                          e->bytes[BACKWARD_DATA], direct ? &one : &zero, e->xd,
+                                          target);
+    } while (again_in_nchw(c, op, "cudnnConvolutionBackwardData", g, e, BACKWARD_DATA, st));
+    if (st != CUDNN_STATUS_SUCCESS)
         return;
     struct kc_box xb, pb;
     boxes(g, e, &xb, &pb);
@@ -692,17 +768,20 @@ void kc_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_geo
     struct kc_conv_entry *e = pass_plan(be, op, g, BACKWARD_FILTER);
     if (!e)
         return;
-    char *ws = workspace;
-    float *dwt = (float *)ws;
-    const float *input = cudnn_input(be, g, e, x, ws);
-    const float *din = cudnn_dy(be, g, e, dy, ws);
+    char *ws;
     float one = 1.0f, zero = 0.0f;
-    if (kc_failed(be) ||
-        !kc_cudnn_ok(c,
-                     cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, din, e->cd,
-                                                    e->algo[BACKWARD_FILTER], ws + e->off_cudnn,
-                                                    e->bytes[BACKWARD_FILTER], &zero, e->wd, dwt),
-                     op, "cudnnConvolutionBackwardFilter"))
-        return;
-    filter_from_cudnn(be, op, g, e, dwt, dw);
+    cudnnStatus_t st;
+    do {
+        if (!(ws = pass_workspace(c, op, e, workspace)))
+            return;
+        const float *input = cudnn_input(be, g, e, x, ws);
+        const float *din = cudnn_dy(be, g, e, dy, ws);
+        if (kc_failed(be))
+            return;
+        st = cudnnConvolutionBackwardFilter(c->cudnn, &one, e->xd, input, e->yd, din, e->cd,
+                                            e->algo[BACKWARD_FILTER], ws + e->off_cudnn,
+                                            e->bytes[BACKWARD_FILTER], &zero, e->wd, ws);
+    } while (again_in_nchw(c, op, "cudnnConvolutionBackwardFilter", g, e, BACKWARD_FILTER, st));
+    if (st == CUDNN_STATUS_SUCCESS)
+        filter_from_cudnn(be, op, g, e, (const float *)ws, dw);
 }

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/backend.h"
+#include "kernels/common/lru.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,10 +45,12 @@ struct kc_ctx {
     void *cublas_workspace;
     double *scratch; /* device, KC_SCRATCH_DOUBLES */
     double *host;    /* pinned host, 8 doubles: results of reductions */
-    /* convolution plans, one per geometry (conv.c) */
+    /* convolution plans, one per geometry, least recently used replaced
+     * (conv.c) */
     struct kc_conv_entry *conv;
-    int n_conv;
-    int next_victim;
+    struct kurc_lru conv_lru;
+    void *conv_spill; /* workspace of plans re-made in NCHW that outgrew the caller's */
+    size_t conv_spill_bytes;
     /* the first failure */
     bool failed;
     enum kurc_status status;
