@@ -11,8 +11,9 @@
  *                            (NCCL over MPI, one GPU per rank; with
  *                            KURC_NCCL=0, MPI through host buffers)
  *   bench_gpu --gpus         prints the number of visible GPUs
- * Exits 77 without a GPU.  Environment KURC_CUDA_TF32=1 lets both sides
- * use TF32 (kurc's default is off, for agreement with the CPU).
+ * Exits 77 without a GPU (1 where nvidia-smi lists GPUs that CUDA cannot
+ * see).  Environment KURC_CUDA_TF32=1 lets both sides use TF32 (kurc's
+ * default is off, for agreement with the CPU).
  *
  * Each timing is the median of 5 runs of enough iterations to take about
  * 50 ms, on the backend's stream, between CUDA events.  FLOPs count 2 per
@@ -29,6 +30,7 @@
 
 #include "base/kurc_config.h"
 #include "core/backend.h"
+#include "gpu_absent.h"
 #include "kernels/cuda/cuda_backend.h"
 #if KURC_HAVE_NCCL
 #include <nccl.h>
@@ -629,10 +631,8 @@ int main(int argc, char **argv) {
         printf("%d\n", count);
         return count ? 0 : 77;
     }
-    if (count == 0) {
-        printf("skipped: %s\n", why);
-        return 77;
-    }
+    if (count == 0)
+        return ct_no_gpu_status(why, true);
     const char *t = getenv("KURC_CUDA_TF32");
     tf32 = t && *t && strcmp(t, "0") != 0;
     if (comm_mode) {

@@ -13,15 +13,13 @@
 #include <cmocka.h>
 
 #include "base/rng.h"
+#include "gpu_absent.h"
 #include "kernels/cuda/cuda_backend.h"
 
 void ct_require_gpu(void) {
     char why[256];
-    if (kurc_cuda_backend_type.available(why, sizeof why) == 0) {
-        printf("skipped: %s\n", why);
-        fflush(stdout);
-        exit(77);
-    }
+    if (kurc_cuda_backend_type.available(why, sizeof why) == 0)
+        exit(ct_no_gpu_status(why, true));
 }
 
 struct kurc_backend *ct_gpu_backend(void) {

@@ -12,7 +12,8 @@
 #include "core/backend.h"
 
 /* Exits 77 ("skipped: no CUDA device is visible (cudaGetDeviceCount:
- * ...)") when no GPU is visible; ctest reports the test as skipped. */
+ * ...)") when no GPU is visible, which ctest reports as skipped, or 1 when
+ * nvidia-smi lists GPUs that CUDA cannot see (gpu_absent.h). */
 void ct_require_gpu(void);
 
 /* The CUDA backend on device 0 with TF32 off (exits 1 on failure). */

@@ -61,6 +61,12 @@ else
   if [ $status -eq 1 ] && grep -qE "asks for cuda, but no CUDA device is visible \(cudaGetDeviceCount|asks for cuda, which this build does not have" "$tmp/err"; then
     good=1
   fi
+  # CUDA not seeing GPUs that nvidia-smi lists is a failure, not "no GPU"
+  listed=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+  if [ "${listed:-0}" -gt 0 ] && grep -q "no CUDA device is visible" "$tmp/err"; then
+    good=0
+    echo "  nvidia-smi lists $listed GPU(s) that CUDA cannot see"
+  fi
   result "backend cuda without a GPU fails clearly (exit $status)" $good "unexpected status or message"
   gpu=0
 fi

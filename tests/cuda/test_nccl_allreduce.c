@@ -8,8 +8,9 @@
  * argv[1] names the communicator expected: "nccl", or "mpi-staged" when
  * run with KURC_NCCL=0 (host staging).  With one rank the communicator
  * stays the MPI/self one and the test checks that instead.
- * Skips (77) without a GPU, or with fewer GPUs than ranks on a node (NCCL
- * needs one GPU per rank).  A failed check must not stop one rank while
+ * Skips (77) without a GPU (fails where nvidia-smi lists GPUs that CUDA
+ * cannot see), or with fewer GPUs than ranks on a node (NCCL needs one GPU
+ * per rank).  A failed check must not stop one rank while
  * the others wait in a collective: each rank notes its failures and one
  * cmocka assertion at the end checks the verdict of every rank.
  */
@@ -25,6 +26,7 @@
 
 #include "comm/comm.h"
 #include "comm/comm_nccl.h"
+#include "gpu_absent.h"
 #include "kernels/cuda/cuda_backend.h"
 
 /* What main hands the test: the communicator fitted to the backend. */
@@ -59,14 +61,15 @@ int main(int argc, char **argv) {
     char why[256];
     int count = kurc_cuda_backend_type.available(why, sizeof why);
     /* every rank of a node sees the same: all skip together */
-    if (count == 0 || count < comm->local_size) {
-        if (comm->rank == 0) {
-            if (count == 0)
-                printf("skipped: %s\n", why);
-            else
-                printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
-                       comm->local_size, count);
-        }
+    if (count == 0) {
+        int status = ct_no_gpu_status(why, comm->rank == 0);
+        kurc_comm_free(comm);
+        return status;
+    }
+    if (count < comm->local_size) {
+        if (comm->rank == 0)
+            printf("skipped: %d ranks on a node need %d GPUs, %d visible\n", comm->local_size,
+                   comm->local_size, count);
         kurc_comm_free(comm);
         return 77;
     }
