@@ -62,8 +62,8 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
         }
         struct kurc_err ignored;
         comm->ops->barrier(comm, &ignored);
+        kurc_comm_free(comm); /* first, as below */
         kurc_backend_release(be);
-        kurc_comm_free(comm);
         kurc_kurfile_free(kf);
         exit(kurc_status_exit_code(st));
     }
