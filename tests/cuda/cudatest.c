@@ -14,6 +14,7 @@
 
 #include "base/rng.h"
 #include "gpu_absent.h"
+#include "tolerance.h"
 #include "kernels/cuda/cuda_backend.h"
 
 void ct_require_gpu(void) {
@@ -79,27 +80,20 @@ void ct_free(struct kurc_backend *gpu, struct ct_arr *a) {
     memset(a, 0, sizeof *a);
 }
 
+/* Fails, or prints "ok", for a comparison that found `worst`. */
+static void verdict(const char *what, const float *want, const float *got, int64_t n,
+                    struct ct_worst worst, double tol, const char *how) {
+    if (worst.error > tol)
+        fail_msg("%-48s n=%-9lld worst %.2e (tol %.0e, %s) at %lld: cpu %.9g, cuda %.9g", what,
+                 (long long)n, worst.error, tol, how, (long long)worst.at, want[worst.at],
+                 got[worst.at]);
+    print_message("ok   %-48s n=%-9lld worst %.2e (tol %.0e, %s)\n", what, (long long)n,
+                  worst.error, tol, how);
+}
+
 void ct_close(const char *what, const float *want, const float *got, int64_t n, double tol,
               double floor) {
-    double worst = 0;
-    int64_t at = -1;
-    for (int64_t i = 0; i < n; i++) {
-        double e = fabs((double)got[i] - want[i]) / fmax(fabs((double)want[i]), floor);
-        if (isnan(got[i]) != isnan(want[i]))
-            e = INFINITY;
-        else if (isnan(got[i]))
-            e = 0;
-        else if (isinf(got[i]) || isinf(want[i]))
-            e = got[i] == want[i] ? 0 : INFINITY;
-        if (e > worst || at < 0) {
-            worst = e;
-            at = i;
-        }
-    }
-    if (worst > tol)
-        fail_msg("%-48s n=%-9lld worst %.2e (tol %.0e) at %lld: cpu %.9g, cuda %.9g", what,
-                 (long long)n, worst, tol, (long long)at, want[at], got[at]);
-    print_message("ok   %-48s n=%-9lld worst %.2e (tol %.0e)\n", what, (long long)n, worst, tol);
+    verdict(what, want, got, n, ct_compare(want, got, NULL, n, floor), tol, "relative");
 }
 
 static float *download(struct kurc_backend *gpu, const struct ct_arr *a) {
@@ -115,6 +109,42 @@ void ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a
     ct_backend_ok(gpu, what);
     ct_close(what, a->h, got, a->n, tol, floor);
     free(got);
+}
+
+void ct_check_mag(struct kurc_backend *gpu, const char *what, const struct ct_arr *a,
+                  const float *mag, double tol) {
+    float *got = download(gpu, a);
+    ct_backend_ok(gpu, what);
+    verdict(what, a->h, got, a->n, ct_compare(a->h, got, mag, a->n, 1e-30), tol,
+            "of the magnitude summed");
+    free(got);
+}
+
+void ct_check_increment(struct kurc_backend *gpu, const char *what, const struct ct_arr *a,
+                        const float *before, double tol) {
+    float *mag = malloc((size_t)(a->n > 0 ? a->n : 1) * sizeof *mag);
+    ct_increment_magnitude(before, a->h, mag, a->n);
+    ct_check_mag(gpu, what, a, mag, tol);
+    free(mag);
+}
+
+void ct_check_norm(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol) {
+    float *got = download(gpu, a);
+    ct_backend_ok(gpu, what);
+    double e = ct_compare_norm(a->h, got, a->n, 1e-30);
+    if (e > tol)
+        fail_msg("%-48s n=%-9lld |cuda - cpu| / |cpu| = %.2e (tol %.0e)", what, (long long)a->n,
+                 e, tol);
+    print_message("ok   %-48s n=%-9lld |cuda - cpu| / |cpu| = %.2e (tol %.0e)\n", what,
+                  (long long)a->n, e, tol);
+    free(got);
+}
+
+float *ct_absolute(const float *x, int64_t n) {
+    float *a = malloc((size_t)(n > 0 ? n : 1) * sizeof *a);
+    for (int64_t i = 0; i < n; i++)
+        a[i] = fabsf(x[i]);
+    return a;
 }
 
 void ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,

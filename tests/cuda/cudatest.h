@@ -35,9 +35,24 @@ void ct_free(struct kurc_backend *gpu, struct ct_arr *a);
 
 /* Compares the device copy with the host copy: the worst of
  * |gpu - cpu| / max(|cpu|, floor) must be <= tol (the failure names the
- * worst element). */
+ * worst element).  For results of sums prefer ct_check_mag or
+ * ct_check_norm: near zero this one fails correct kernels. */
 void ct_check(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol,
               double floor);
+/* Compares the device copy with the host copy element by element against
+ * the magnitude of what was summed into each (tolerance.h): the worst
+ * |gpu - cpu| / mag must be <= tol.  mag: the CPU op run on absolute
+ * values (and absolute starting values for a slot that accumulates). */
+void ct_check_mag(struct kurc_backend *gpu, const char *what, const struct ct_arr *a,
+                  const float *mag, double tol);
+/* For a slot that accumulates into a, which held `before` (host copy):
+ * each element against |before| + |its increment|. */
+void ct_check_increment(struct kurc_backend *gpu, const char *what, const struct ct_arr *a,
+                        const float *before, double tol);
+/* Per tensor: |gpu - cpu|_2 / |cpu|_2 must be <= tol. */
+void ct_check_norm(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, double tol);
+/* |x|, element by element, in a new host array (free it). */
+float *ct_absolute(const float *x, int64_t n);
 /* As ct_check, also reporting whether the arrays are equal bit for bit;
  * with exact set, anything else fails. */
 void ct_check_bits(struct kurc_backend *gpu, const char *what, const struct ct_arr *a, bool exact,

@@ -3,7 +3,13 @@
  *
  * Each op runs on the same inputs on both backends; outputs (and the
  * accumulated gradients, which start from the same random values) are
- * compared element by element as |cuda - cpu| / max(|cpu|, floor).
+ * compared element by element as |cuda - cpu| / max(|cpu|, floor), except
+ * where sums taken in another order make that fail correct kernels near
+ * zero (tolerance.h): matrix products, convolutions, summing strided
+ * copies and gathers' gradients are held to the magnitude of what was
+ * summed (the CPU op on absolute values), accumulated activation
+ * gradients to |before| + |increment|, the recurrent steps per tensor in
+ * norm.  test_wrong_transposition_fails shows a wrong kernel still fails.
  * Tolerances:
  *   - exact (bit for bit): memory ops, fill, dropout's mask and output,
  *     pooling forward and non-overlapping max-pool gradients, gathers;
@@ -35,6 +41,7 @@
 #include "base/rng.h"
 #include "cudatest.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "tolerance.h"
 
 static struct kurc_backend *cpu, *gpu;
 
@@ -85,12 +92,18 @@ static void gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float a
             c.h[i] = NAN;
         gpu->ops->upload(gpu, c.d, c.h, (size_t)c.n * sizeof(float));
     }
+    /* the magnitude of what is summed: the product of absolute values */
+    float *aa = ct_absolute(a.h, a.n), *ab = ct_absolute(b.h, b.n), *mag = ct_absolute(c.h, c.n);
+    cpu->ops->gemm(cpu, ta, tb, m, n, k, fabsf(alpha), aa, lda, ab, ldb, fabsf(beta), mag, ldc);
     cpu->ops->gemm(cpu, ta, tb, m, n, k, alpha, a.h, lda, b.h, ldb, beta, c.h, ldc);
     gpu->ops->gemm(gpu, ta, tb, m, n, k, alpha, a.d, lda, b.d, ldb, beta, c.d, ldc);
     char what[128];
     snprintf(what, sizeof what, "gemm %c%c %lldx%lldx%lld a=%g b=%g pad=%d", ta ? 'T' : 'N',
              tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, alpha, beta, pad);
-    ct_check(gpu, what, &c, TOL_SUM, 1e-2);
+    ct_check_mag(gpu, what, &c, mag, TOL_SUM);
+    free(aa);
+    free(ab);
+    free(mag);
     ct_free(gpu, &a);
     ct_free(gpu, &b);
     ct_free(gpu, &c);
@@ -108,6 +121,34 @@ static void test_gemm(void **state) {
     gemm_case(false, false, 1000, 1, 784, 1.0f, 0.0f, 0); /* the reduce op's shape */
     gemm_case(false, false, 9, 4, 0, 1.0f, 0.5f, 0);      /* k = 0: C = beta C */
     gemm_case(false, false, 9, 4, 0, 1.0f, 0.0f, 0);
+}
+
+/* The comparison still catches a wrong kernel: the CUDA product of B
+ * transposed against the CPU's of B fails it. */
+static void test_wrong_transposition_fails(void **state) {
+    (void)state;
+    const int64_t n = 256;
+    struct ct_arr a = ct_rand(gpu, n * n, 14, -1, 1), b = ct_rand(gpu, n * n, 15, -1, 1);
+    struct ct_arr c = ct_zeros(gpu, n * n);
+    float *aa = ct_absolute(a.h, a.n), *ab = ct_absolute(b.h, b.n), *mag = ct_absolute(c.h, c.n);
+    cpu->ops->gemm(cpu, false, false, n, n, n, 1.0f, aa, n, ab, n, 0.0f, mag, n);
+    cpu->ops->gemm(cpu, false, false, n, n, n, 1.0f, a.h, n, b.h, n, 0.0f, c.h, n);
+    gpu->ops->gemm(gpu, false, true, n, n, n, 1.0f, a.d, n, b.d, n, 0.0f, c.d, n);
+    float *got = malloc((size_t)c.n * sizeof *got);
+    gpu->ops->download(gpu, got, c.d, (size_t)c.n * sizeof *got);
+    ct_backend_ok(gpu, "gemm NT");
+    struct ct_worst w = ct_compare(c.h, got, mag, c.n, 1e-30);
+    double norm = ct_compare_norm(c.h, got, c.n, 1e-30);
+    print_message("ok   a wrong transposition fails: worst %.2e, norm %.2e (tol %.0e)\n", w.error,
+                  norm, TOL_SUM);
+    assert_true(w.error > 100 * TOL_SUM && norm > 100 * TOL_SUM);
+    free(got);
+    free(aa);
+    free(ab);
+    free(mag);
+    ct_free(gpu, &a);
+    ct_free(gpu, &b);
+    ct_free(gpu, &c);
 }
 
 /* --- bias ----------------------------------------------------------------------- */
@@ -185,6 +226,13 @@ static void conv_case_run(const struct conv_case *cc) {
     struct ct_arr x = ct_rand(gpu, nx, 31, -1, 1), w = ct_rand(gpu, nw, 32, -1, 1);
     struct ct_arr y = ct_zeros(gpu, ny), dy = ct_rand(gpu, ny, 33, -1, 1);
     struct ct_arr dx = ct_rand(gpu, nx, 34, -1, 1), dw = ct_rand(gpu, nw, 35, -1, 1);
+    /* the magnitudes of what is summed: the passes on absolute values (the
+     * gradients accumulate onto absolute starting values) */
+    float *ax = ct_absolute(x.h, nx), *aw = ct_absolute(w.h, nw), *ady = ct_absolute(dy.h, ny);
+    float *my = ct_absolute(y.h, ny), *mdx = ct_absolute(dx.h, nx), *mdw = ct_absolute(dw.h, nw);
+    cpu->ops->conv_forward(cpu, &g, ax, aw, my, cw);
+    cpu->ops->conv_backward_data(cpu, &g, ady, aw, mdx, cw);
+    cpu->ops->conv_backward_filter(cpu, &g, ax, ady, mdw, cw);
     cpu->ops->conv_forward(cpu, &g, x.h, w.h, y.h, cw);
     gpu->ops->conv_forward(gpu, &g, x.d, w.d, y.d, gw);
     cpu->ops->conv_backward_data(cpu, &g, dy.h, w.h, dx.h, cw);
@@ -193,11 +241,14 @@ static void conv_case_run(const struct conv_case *cc) {
     gpu->ops->conv_backward_filter(gpu, &g, x.d, dy.d, dw.d, gw);
     char what[128];
     snprintf(what, sizeof what, "conv_forward %s", cc->name);
-    ct_check(gpu, what, &y, TOL_SUM, 1e-2);
+    ct_check_mag(gpu, what, &y, my, TOL_SUM);
     snprintf(what, sizeof what, "conv_backward_data %s", cc->name);
-    ct_check(gpu, what, &dx, TOL_SUM, 1e-2);
+    ct_check_mag(gpu, what, &dx, mdx, TOL_SUM);
     snprintf(what, sizeof what, "conv_backward_filter %s", cc->name);
-    ct_check(gpu, what, &dw, TOL_SUM, 1e-2);
+    ct_check_mag(gpu, what, &dw, mdw, TOL_SUM);
+    float *magnitudes[] = {ax, aw, ady, my, mdx, mdw};
+    for (size_t i = 0; i < sizeof magnitudes / sizeof *magnitudes; i++)
+        free(magnitudes[i]);
     ct_free(gpu, &x);
     ct_free(gpu, &w);
     ct_free(gpu, &y);
@@ -371,10 +422,13 @@ static void test_activations(void **state) {
         ct_check(gpu, what, &y, TOL_ELEM, 1e-6);
         /* backward from the CPU's y, so only the derivative is compared */
         gpu->ops->upload(gpu, y.d, y.h, (size_t)n * sizeof(float));
+        float *before = malloc((size_t)n * sizeof(float)); /* dx accumulates */
+        memcpy(before, dx.h, (size_t)n * sizeof(float));
         cpu->ops->act_backward(cpu, (enum kurc_act)a, alpha, n, x.h, y.h, dy.h, dx.h);
         gpu->ops->act_backward(gpu, (enum kurc_act)a, alpha, n, x.d, y.d, dy.d, dx.d);
         snprintf(what, sizeof what, "act_backward %s", names[a]);
-        ct_check(gpu, what, &dx, TOL_ELEM, 1e-6);
+        ct_check_increment(gpu, what, &dx, before, TOL_ELEM);
+        free(before);
         /* in place */
         cpu->ops->act_forward(cpu, (enum kurc_act)a, alpha, n, x.h, x.h);
         gpu->ops->act_forward(gpu, (enum kurc_act)a, alpha, n, x.d, x.d);
@@ -460,11 +514,19 @@ static void test_arith(void **state) {
 static void strided_case(const char *name, const struct kurc_strided *v, int64_t nsrc, int64_t ndst,
                          bool accumulate) {
     struct ct_arr src = ct_rand(gpu, nsrc, 91, -1, 1), dst = ct_rand(gpu, ndst, 92, -1, 1);
+    /* sums into repeated destinations: against the sums of absolute values */
+    float *asrc = ct_absolute(src.h, nsrc), *mag = ct_absolute(dst.h, ndst);
+    cpu->ops->copy_strided(cpu, v, asrc, mag, accumulate);
     cpu->ops->copy_strided(cpu, v, src.h, dst.h, accumulate);
     gpu->ops->copy_strided(gpu, v, src.d, dst.d, accumulate);
     char what[128];
     snprintf(what, sizeof what, "copy_strided %s%s", name, accumulate ? " (+=)" : "");
-    ct_check(gpu, what, &dst, accumulate ? TOL_ELEM : TOL_EXACT, 1e-3);
+    if (accumulate)
+        ct_check_mag(gpu, what, &dst, mag, TOL_ELEM);
+    else
+        ct_check(gpu, what, &dst, TOL_EXACT, 1e-3);
+    free(asrc);
+    free(mag);
     ct_free(gpu, &src);
     ct_free(gpu, &dst);
 }
@@ -524,9 +586,14 @@ static void test_gather(void **state) {
     cpu->ops->gather(cpu, n, width, rows, index.h, table.h, out.h);
     gpu->ops->gather(gpu, n, width, rows, index.d, table.d, out.d);
     ct_check(gpu, "gather", &out, TOL_EXACT, 1);
+    /* atomics add in any order: against the sums of absolute values */
+    float *adout = ct_absolute(dout.h, dout.n), *mag = ct_absolute(dtable.h, dtable.n);
+    cpu->ops->gather_backward(cpu, n, width, rows, index.h, adout, mag);
     cpu->ops->gather_backward(cpu, n, width, rows, index.h, dout.h, dtable.h);
     gpu->ops->gather_backward(gpu, n, width, rows, index.d, dout.d, dtable.d);
-    ct_check(gpu, "gather_backward (repeated rows)", &dtable, TOL_ELEM, 1e-3);
+    ct_check_mag(gpu, "gather_backward (repeated rows)", &dtable, mag, TOL_ELEM);
+    free(adout);
+    free(mag);
     ct_free(gpu, &table);
     ct_free(gpu, &index);
     ct_free(gpu, &out);
@@ -795,17 +862,17 @@ static void test_rnn(void **state) {
             cpu->ops->rnn_forward_gates(cpu, &sc);
             gpu->ops->rnn_forward_gates(gpu, &sg);
             snprintf(what, sizeof what, "rnn_forward_gates %s", names[cell]);
-            ct_check(gpu, what, &rh, TOL_ELEM, 1e-6);
+            ct_check_norm(gpu, what, &rh, TOL_ELEM);
         }
         cpu->ops->rnn_forward_step(cpu, &sc);
         gpu->ops->rnn_forward_step(gpu, &sg);
         snprintf(what, sizeof what, "rnn_forward_step %s: h", names[cell]);
-        ct_check(gpu, what, &h, TOL_ELEM, 1e-6);
+        ct_check_norm(gpu, what, &h, TOL_ELEM);
         snprintf(what, sizeof what, "rnn_forward_step %s: y", names[cell]);
-        ct_check(gpu, what, &y, TOL_ELEM, 1e-6);
+        ct_check_norm(gpu, what, &y, TOL_ELEM);
         if (cell == KURC_RNN_LSTM) {
             snprintf(what, sizeof what, "rnn_forward_step %s: c", names[cell]);
-            ct_check(gpu, what, &c, TOL_ELEM, 1e-6);
+            ct_check_norm(gpu, what, &c, TOL_ELEM);
         }
         cpu->ops->rnn_backward_step(cpu, &sc);
         gpu->ops->rnn_backward_step(gpu, &sg);
@@ -814,12 +881,12 @@ static void test_rnn(void **state) {
             gpu->ops->rnn_backward_gates(gpu, &sg);
         }
         snprintf(what, sizeof what, "rnn_backward_step %s: pre-activation gradients", names[cell]);
-        ct_check(gpu, what, &pre, TOL_ELEM, 1e-5);
+        ct_check_norm(gpu, what, &pre, TOL_ELEM);
         snprintf(what, sizeof what, "rnn_backward_step %s: dh", names[cell]);
-        ct_check(gpu, what, &dh, TOL_ELEM, 1e-5);
+        ct_check_norm(gpu, what, &dh, TOL_ELEM);
         if (cell == KURC_RNN_LSTM) {
             snprintf(what, sizeof what, "rnn_backward_step %s: dc", names[cell]);
-            ct_check(gpu, what, &dc, TOL_ELEM, 1e-5);
+            ct_check_norm(gpu, what, &dc, TOL_ELEM);
         }
         struct ct_arr *all[] = {&pre, &hp, &cp, &h, &c, &y, &dy, &rh, &dh, &dc, &drh, &len};
         for (size_t i = 0; i < sizeof all / sizeof *all; i++)
@@ -990,6 +1057,7 @@ int main(void) {
     ct_require_gpu();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory),      cmocka_unit_test(test_gemm),
+        cmocka_unit_test(test_wrong_transposition_fails),
         cmocka_unit_test(test_bias),        cmocka_unit_test(test_conv),
         cmocka_unit_test(test_conv_nchw),   cmocka_unit_test(test_pool),
         cmocka_unit_test(test_activations), cmocka_unit_test(test_softmax),
