@@ -1,9 +1,15 @@
 /* comm_nccl.c - the NCCL communicator (see comm_nccl.h).
  *
- * allreduce_float sums device buffers with ncclAllReduce (ncclSum) on the
- * backend's native stream (kurc_backend_ops.stream, a cudaStream_t), so it
- * is ordered after the backward pass that filled the gradients and before
- * the optimizer step that reads them, without waiting on the host.  Host
+ * iallreduce_float sums a device buffer with ncclAllReduce (ncclSum) on a
+ * communication stream of its own, ordered by events after the kernels
+ * the backend's stream (kurc_backend_ops.stream, a cudaStream_t) had
+ * queued, and the backend's stream after the sum once the trainer has
+ * waited for it: gradient buckets are summed while backward goes on, as
+ * on the MPI path.  wait() polls under a watchdog (the timeout of
+ * set_timeout, NCCL's asynchronous errors) that aborts the NCCL
+ * communicator and names the rank, the call and the bucket.  The ordering
+ * and the watchdog are nccl_core.c, over the table of CUDA and NCCL calls
+ * below; allreduce_float is a start and a wait.  Host
  * collectives (allreduce_double, broadcast, barrier) and abort go to the
  * communicator NCCL was bootstrapped over (MPI), which this one owns, and
  * so do point to point, gathers and the watchdog's timeout (host memory:
@@ -13,52 +19,149 @@
  * backend's device (kurc_backend_ops.device).
  *
  * Errors name the rank and the call; an error a peer's failure leaves in
- * the communicator (ncclCommGetAsyncError) is reported by the next
- * all-reduce.  abort() aborts the NCCL communicator (so no kernel waits
- * for a dead peer) and then the wrapped one (MPI_Abort).
+ * the communicator (ncclCommGetAsyncError) is found by the watchdog while
+ * the trainer waits.  abort() aborts the NCCL communicator (so no kernel
+ * waits for a dead peer) and then the wrapped one (MPI_Abort).
  */
 #include <cuda_runtime.h>
 #include <nccl.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "comm/comm_nccl.h"
+#include "comm/nccl_core.h"
 
 struct nccl {
     struct kurc_comm *inner;
     struct kurc_backend *be;
     ncclComm_t comm;
-    cudaStream_t stream;
+    cudaStream_t stream; /* the communication stream */
+    struct kurc_nccl_api api; /* nccl_calls with this as ctx */
+    struct kurc_nccl_core core;
+};
+
+/* --- the calls nccl_core.c makes ------------------------------------------------ */
+
+static const char *cuda_text(cudaError_t e) {
+    if (e == cudaSuccess)
+        return NULL;
+    cudaGetLastError();
+    return cudaGetErrorString(e);
+}
+
+static const char *api_event_create(void *ctx, void **event) {
+    (void)ctx;
+    return cuda_text(cudaEventCreateWithFlags((cudaEvent_t *)event, cudaEventDisableTiming));
+}
+
+static void api_event_destroy(void *ctx, void *event) {
+    (void)ctx;
+    cudaEventDestroy((cudaEvent_t)event);
+}
+
+static const char *api_record(void *ctx, void *event, void *stream) {
+    (void)ctx;
+    return cuda_text(cudaEventRecord((cudaEvent_t)event, (cudaStream_t)stream));
+}
+
+static const char *api_stream_wait(void *ctx, void *stream, void *event) {
+    (void)ctx;
+    return cuda_text(cudaStreamWaitEvent((cudaStream_t)stream, (cudaEvent_t)event, 0));
+}
+
+static const char *api_query(void *ctx, void *event, bool *done) {
+    (void)ctx;
+    cudaError_t e = cudaEventQuery((cudaEvent_t)event);
+    *done = e == cudaSuccess;
+    return e == cudaErrorNotReady ? NULL : cuda_text(e);
+}
+
+static const char *api_all_reduce(void *ctx, float *buf, int64_t n, void *stream) {
+    struct nccl *s = ctx;
+    ncclResult_t r =
+        ncclAllReduce(buf, buf, (size_t)n, ncclFloat, ncclSum, s->comm, (cudaStream_t)stream);
+    return r == ncclSuccess || r == ncclInProgress ? NULL : ncclGetErrorString(r);
+}
+
+static const char *api_async_error(void *ctx) {
+    struct nccl *s = ctx;
+    ncclResult_t async = ncclSuccess;
+    ncclResult_t r = ncclCommGetAsyncError(s->comm, &async);
+    if (r != ncclSuccess)
+        return ncclGetErrorString(r);
+    return async == ncclSuccess || async == ncclInProgress ? NULL : ncclGetErrorString(async);
+}
+
+static void api_abort(void *ctx) {
+    struct nccl *s = ctx;
+    ncclCommAbort(s->comm);
+    s->comm = NULL;
+}
+
+static double api_now(void *ctx) {
+    (void)ctx;
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void api_pause(void *ctx) {
+    (void)ctx;
+    struct timespec t = {0, 20000};
+    nanosleep(&t, NULL);
+}
+
+/* The calls; each instance copies them with itself as ctx. */
+static const struct kurc_nccl_api nccl_calls = {
+    .event_create = api_event_create,
+    .event_destroy = api_event_destroy,
+    .record = api_record,
+    .stream_wait = api_stream_wait,
+    .query = api_query,
+    .all_reduce = api_all_reduce,
+    .async_error = api_async_error,
+    .abort = api_abort,
+    .now = api_now,
+    .pause = api_pause,
 };
 
 static struct nccl *nccl_of(struct kurc_comm *c) {
     return c->ctx;
 }
 
-static enum kurc_status nccl_error(int rank, ncclComm_t comm, const char *call, ncclResult_t r,
+static enum kurc_status nccl_error(int rank, const char *call, ncclResult_t r,
                                    struct kurc_err *err) {
-    const char *last = comm ? ncclGetLastError(comm) : NULL;
-    return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: %s failed: %s%s%s", rank, call,
-                        ncclGetErrorString(r), last && *last ? ": " : "", last ? last : "");
+    return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: %s failed: %s", rank, call,
+                        ncclGetErrorString(r));
+}
+
+static enum kurc_status nccl_iallreduce_float(struct kurc_comm *c, float *buf, int64_t n,
+                                              struct kurc_comm_req *req, struct kurc_err *err) {
+    struct nccl *s = nccl_of(c);
+    enum kurc_status st = kurc_backend_check(s->be, err);
+    if (st)
+        return st;
+    if (!s->comm)
+        return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: the NCCL communicator was aborted",
+                            c->rank);
+    return kurc_nccl_start(&s->core, buf, n, req, err);
+}
+
+static enum kurc_status nccl_test(struct kurc_comm *c, struct kurc_comm_req *req, bool *done,
+                                  struct kurc_err *err) {
+    return kurc_nccl_test(&nccl_of(c)->core, req, done, err);
+}
+
+static enum kurc_status nccl_wait(struct kurc_comm *c, struct kurc_comm_req *req,
+                                  struct kurc_err *err) {
+    return kurc_nccl_wait(&nccl_of(c)->core, req, err);
 }
 
 static enum kurc_status nccl_allreduce_float(struct kurc_comm *c, float *buf, int64_t n,
                                              struct kurc_err *err) {
-    struct nccl *s = nccl_of(c);
-    if (n <= 0)
-        return KURC_OK;
-    enum kurc_status st = kurc_backend_check(s->be, err);
-    if (st)
-        return st;
-    ncclResult_t r = ncclAllReduce(buf, buf, (size_t)n, ncclFloat, ncclSum, s->comm, s->stream);
-    if (r != ncclSuccess)
-        return nccl_error(c->rank, s->comm, "ncclAllReduce", r, err);
-    ncclResult_t async = ncclSuccess;
-    r = ncclCommGetAsyncError(s->comm, &async);
-    if (r != ncclSuccess)
-        return nccl_error(c->rank, s->comm, "ncclCommGetAsyncError", r, err);
-    if (async != ncclSuccess && async != ncclInProgress)
-        return nccl_error(c->rank, s->comm, "ncclAllReduce (asynchronous)", async, err);
-    return KURC_OK;
+    struct kurc_comm_req req = {.what = "a buffer", .count = n};
+    enum kurc_status st = nccl_iallreduce_float(c, buf, n, &req, err);
+    return st == KURC_OK && req.active ? nccl_wait(c, &req, err) : st;
 }
 
 static enum kurc_status nccl_allreduce_double(struct kurc_comm *c, double *buf, int64_t n,
@@ -94,13 +197,14 @@ static enum kurc_status nccl_allgatherv(struct kurc_comm *c, const void *send, s
 }
 
 static void nccl_set_timeout(struct kurc_comm *c, double seconds) {
+    nccl_of(c)->core.timeout = seconds > 0 ? seconds : 0;
     kurc_comm_set_timeout(nccl_of(c)->inner, seconds);
 }
 
 static void nccl_abort(struct kurc_comm *c, int code) {
     struct nccl *s = nccl_of(c);
-    ncclCommAbort(s->comm);
-    s->comm = NULL;
+    if (s->comm)
+        api_abort(s);
     s->inner->ops->abort(s->inner, code);
 }
 
@@ -112,6 +216,9 @@ static void nccl_free(struct kurc_comm *c) {
         ncclCommFinalize(s->comm);
         ncclCommDestroy(s->comm);
     }
+    kurc_nccl_core_free(&s->core);
+    if (s->stream)
+        cudaStreamDestroy(s->stream);
     kurc_comm_free(s->inner);
     free(s);
     free(c);
@@ -125,6 +232,9 @@ static const struct kurc_comm_ops nccl_ops = {
     .barrier = nccl_barrier,
     .abort = nccl_abort,
     .free = nccl_free,
+    .iallreduce_float = nccl_iallreduce_float,
+    .test = nccl_test,
+    .wait = nccl_wait,
     .send = nccl_send,
     .recv = nccl_recv,
     .allgatherv = nccl_allgatherv,
@@ -150,7 +260,7 @@ enum kurc_status kurc_comm_nccl_create(struct kurc_comm *inner, struct kurc_back
         return st;
     if (!boot.ok)
         return inner->rank == 0
-                   ? nccl_error(0, NULL, "ncclGetUniqueId", r, err)
+                   ? nccl_error(0, "ncclGetUniqueId", r, err)
                    : kurc_err_set(err, KURC_E_COMM, NULL,
                                   "rank %d: rank 0 could not make NCCL's unique id", inner->rank);
     int device = be->ops->device(be);
@@ -167,14 +277,31 @@ enum kurc_status kurc_comm_nccl_create(struct kurc_comm *inner, struct kurc_back
     }
     r = ncclCommInitRank(&s->comm, inner->size, boot.id, inner->rank);
     if (r != ncclSuccess) {
-        st = nccl_error(inner->rank, NULL, "ncclCommInitRank", r, err);
+        st = nccl_error(inner->rank, "ncclCommInitRank", r, err);
         free(s);
         free(c);
         return st;
     }
+    /* the communication stream, at the highest priority, so that sums are
+     * not queued behind backward kernels */
+    int low, high;
+    cudaDeviceGetStreamPriorityRange(&low, &high);
+    ce = cudaStreamCreateWithPriority(&s->stream, cudaStreamNonBlocking, high);
+    if (ce != cudaSuccess) {
+        ncclCommDestroy(s->comm);
+        free(s);
+        free(c);
+        return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: cudaStreamCreateWithPriority: %s",
+                            inner->rank, cudaGetErrorString(ce));
+    }
     s->inner = inner;
     s->be = be;
-    s->stream = (cudaStream_t)be->ops->stream(be);
+    s->api = nccl_calls;
+    s->api.ctx = s;
+    s->core = (struct kurc_nccl_core){.api = &s->api,
+                                      .compute = be->ops->stream(be),
+                                      .comm = s->stream,
+                                      .rank = inner->rank};
     *c = *inner;
     c->ops = &nccl_ops;
     c->ctx = s;
