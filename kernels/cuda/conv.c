@@ -637,6 +637,17 @@ static void filter_from_cudnn(struct kurc_backend *be, const char *op,
     kc_copy_strided(be, &v, dwt, dw, true);
 }
 
+/* The workspace of a pass that reads the kernel (pass_workspace), with
+ * the kernel put in cuDNN's order at its start; NULL after a failure. */
+static char *pass_with_filter(struct kurc_backend *be, const char *op,
+                              const struct kurc_conv_geom *g, const struct kc_conv_entry *e,
+                              const float *w, void *workspace) {
+    char *ws = pass_workspace(kc_ctx_of(be), op, e, workspace);
+    if (ws)
+        filter_to_cudnn(be, op, g, e, w, (float *)ws);
+    return ws;
+}
+
 /* The input as cuDNN reads it: x, padded into the workspace when the
  * padding is explicit, then permuted to NCHW in NCHW plans. */
 static const float *cudnn_input(struct kurc_backend *be, const struct kurc_conv_geom *g,
@@ -700,15 +711,13 @@ void kc_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, co
     float one = 1.0f, zero = 0.0f;
     cudnnStatus_t st;
     do {
-        if (!(ws = pass_workspace(c, op, e, workspace)))
+        if (!(ws = pass_with_filter(be, op, g, e, w, workspace)))
             return;
-        float *wt = (float *)ws;
-        filter_to_cudnn(be, op, g, e, w, wt);
         const float *input = cudnn_input(be, g, e, x, ws);
         float *target = e->nchw ? (float *)(ws + e->off_y) : y;
         if (kc_failed(be))
             return;
-        st = cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, wt, e->cd,
+        st = cudnnConvolutionForward(c->cudnn, &one, e->xd, input, e->wd, ws, e->cd,
                                      e->algo[FORWARD], ws + e->off_cudnn, e->bytes[FORWARD], &zero,
                                      e->yd, target);
     } while (again_in_nchw(c, op, "cudnnConvolutionForward", g, e, FORWARD, st));
@@ -728,10 +737,8 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
     float one = 1.0f, zero = 0.0f;
     cudnnStatus_t st;
     do {
-        if (!(ws = pass_workspace(c, op, e, workspace)))
+        if (!(ws = pass_with_filter(be, op, g, e, w, workspace)))
             return;
-        float *wt = (float *)ws;
-        filter_to_cudnn(be, op, g, e, w, wt);
         const float *din = cudnn_dy(be, g, e, dy, ws);
         /* straight into dx (beta 1 accumulates) when cuDNN's input is x
          * itself; else into the workspace, then added back */
@@ -741,7 +748,7 @@ void kc_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom 
                              : dx;
         if (kc_failed(be))
             return;
-        st = cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, wt, e->yd, din, e->cd,
+        st = cudnnConvolutionBackwardData(c->cudnn, &one, e->wd, ws, e->yd, din, e->cd,
                                           e->algo[BACKWARD_DATA], ws + e->off_cudnn,
                                           e->bytes[BACKWARD_DATA], direct ? &one : &zero, e->xd,
                                           target);

@@ -78,6 +78,19 @@ static void test_memory(void **state) {
 
 /* --- gemm ------------------------------------------------------------------- */
 
+/* The magnitude of what gemm sums into each element of c (before the
+ * call): |alpha| op(|A|) op(|B|) + |beta| |C|, on the CPU; free it. */
+static float *gemm_magnitude(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
+                             const struct ct_arr *a, int64_t lda, const struct ct_arr *b,
+                             int64_t ldb, float beta, const struct ct_arr *c, int64_t ldc) {
+    float *aa = ct_absolute(a->h, a->n), *ab = ct_absolute(b->h, b->n);
+    float *mag = ct_absolute(c->h, c->n);
+    cpu->ops->gemm(cpu, ta, tb, m, n, k, fabsf(alpha), aa, lda, ab, ldb, fabsf(beta), mag, ldc);
+    free(aa);
+    free(ab);
+    return mag;
+}
+
 /* C (m x n, row stride ldc) = alpha op(A) op(B) + beta C with padded
  * leading dimensions. */
 static void gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, float beta,
@@ -92,17 +105,13 @@ static void gemm_case(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float a
             c.h[i] = NAN;
         gpu->ops->upload(gpu, c.d, c.h, (size_t)c.n * sizeof(float));
     }
-    /* the magnitude of what is summed: the product of absolute values */
-    float *aa = ct_absolute(a.h, a.n), *ab = ct_absolute(b.h, b.n), *mag = ct_absolute(c.h, c.n);
-    cpu->ops->gemm(cpu, ta, tb, m, n, k, fabsf(alpha), aa, lda, ab, ldb, fabsf(beta), mag, ldc);
+    float *mag = gemm_magnitude(ta, tb, m, n, k, alpha, &a, lda, &b, ldb, beta, &c, ldc);
     cpu->ops->gemm(cpu, ta, tb, m, n, k, alpha, a.h, lda, b.h, ldb, beta, c.h, ldc);
     gpu->ops->gemm(gpu, ta, tb, m, n, k, alpha, a.d, lda, b.d, ldb, beta, c.d, ldc);
     char what[128];
     snprintf(what, sizeof what, "gemm %c%c %lldx%lldx%lld a=%g b=%g pad=%d", ta ? 'T' : 'N',
              tb ? 'T' : 'N', (long long)m, (long long)n, (long long)k, alpha, beta, pad);
     ct_check_mag(gpu, what, &c, mag, TOL_SUM);
-    free(aa);
-    free(ab);
     free(mag);
     ct_free(gpu, &a);
     ct_free(gpu, &b);
@@ -130,8 +139,7 @@ static void test_wrong_transposition_fails(void **state) {
     const int64_t n = 256;
     struct ct_arr a = ct_rand(gpu, n * n, 14, -1, 1), b = ct_rand(gpu, n * n, 15, -1, 1);
     struct ct_arr c = ct_zeros(gpu, n * n);
-    float *aa = ct_absolute(a.h, a.n), *ab = ct_absolute(b.h, b.n), *mag = ct_absolute(c.h, c.n);
-    cpu->ops->gemm(cpu, false, false, n, n, n, 1.0f, aa, n, ab, n, 0.0f, mag, n);
+    float *mag = gemm_magnitude(false, false, n, n, n, 1.0f, &a, n, &b, n, 0.0f, &c, n);
     cpu->ops->gemm(cpu, false, false, n, n, n, 1.0f, a.h, n, b.h, n, 0.0f, c.h, n);
     gpu->ops->gemm(gpu, false, true, n, n, n, 1.0f, a.d, n, b.d, n, 0.0f, c.d, n);
     float *got = malloc((size_t)c.n * sizeof *got);
@@ -143,8 +151,6 @@ static void test_wrong_transposition_fails(void **state) {
                   norm, TOL_SUM);
     assert_true(w.error > 100 * TOL_SUM && norm > 100 * TOL_SUM);
     free(got);
-    free(aa);
-    free(ab);
     free(mag);
     ct_free(gpu, &a);
     ct_free(gpu, &b);
