@@ -10,7 +10,7 @@ Fashion-MNIST IDX files, normalised as Kur's mnist supplier does (/255, then
 minus the file's global mean).
 
 Usage: fmnist_torch_peer.py [--epochs 10] [--num-batches 15] [--seed 0]
-                            [--threads 1] [--data DIR]
+                            [--threads 1] [--data DIR] [--device cpu|cuda]
 Prints one line: accuracy=<test accuracy> samples_per_s=<training rate>.
 Run with Debian's /usr/bin/python3 (python3-torch).
 """
@@ -53,15 +53,17 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    train_x, train_y = load(args.data, "train")
-    test_x, test_y = load(args.data, "t10k")
+    train_x, train_y = (t.to(device) for t in load(args.data, "train"))
+    test_x, test_y = (t.to(device) for t in load(args.data, "t10k"))
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-        torch.nn.Linear(64 * 28 * 28, 10), torch.nn.Softmax(dim=1))
+        torch.nn.Linear(64 * 28 * 28, 10), torch.nn.Softmax(dim=1)).to(device)
     # Keras' glorot-uniform kernels and zero biases, as Kur's model had
     for layer in model:
         if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
@@ -73,12 +75,14 @@ def main():
     for _ in range(args.epochs):
         order = rng.permutation(len(train_x))
         for b in range(args.num_batches):
-            batch = torch.from_numpy(order[b * args.batch:(b + 1) * args.batch])
+            batch = torch.from_numpy(order[b * args.batch:(b + 1) * args.batch]).to(device)
             optimizer.zero_grad()
             loss = kur_cce(model(train_x[batch]), train_y[batch])
             loss.backward()
             optimizer.step()
             samples += len(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     elapsed = time.perf_counter() - started
     with torch.no_grad():
         correct = 0
