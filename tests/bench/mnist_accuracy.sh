@@ -70,7 +70,7 @@ EOF
     END { printf "%.1f", samples / seconds }' "$dir/train.err")
   peer=$("$py" "$here/fmnist_torch_peer.py" --seed "$seed" --threads "$threads" --data "$data")
   tacc=$(echo "$peer" | sed -n 's/.*accuracy=\([0-9.]*\).*/\1/p')
-  trate=$(echo "$peer" | sed -n 's/.*samples_per_s=\([0-9.]*\).*/\1/p')
+  trate=$(echo "$peer" | sed -n 's/.* samples_per_s=\([0-9.]*\).*/\1/p')
   printf '%-6s %-14s %-14s %-14s %-14s %-14s\n' "$seed" "$best" "$last" "$tacc" "$krate" "$trate"
   echo "$seed $best $last $tacc $krate $trate" >>"$results"
 done

@@ -194,11 +194,10 @@ else
     note "bench dense/conv vs cuBLAS/cuDNN" "FAILED (see bench.log)"
   fi
   # the same model, batch, data and schedule (15 batches of 32 an epoch,
-  # 10 epochs); samples/s after the first epoch for kurc, over all for
-  # PyTorch (its first epoch included, which favours kurc slightly)
+  # 10 epochs); samples/s after the first (warm-up) epoch for both
   peer=$(cd "$kit/torch" && timeout "$(budget 90)" python3 fmnist_torch_peer.py \
     --data "$kit/mnist" --device cuda 2>>"$bench_log")
-  torch_rate=$(echo "$peer" | sed -n 's/.*samples_per_s=\([0-9.]*\).*/\1/p')
+  torch_rate=$(echo "$peer" | sed -n 's/.*steady_samples_per_s=\([0-9.]*\).*/\1/p')
   kurc_rate=$(rate "$work/mnist/cuda.err")
   echo "training step, MNIST example: kurc $kurc_rate samples/s, PyTorch $torch_rate samples/s ($peer)" >>"$bench_log"
   if [ -n "$torch_rate" ] && [ -n "$kurc_rate" ]; then
