@@ -144,11 +144,17 @@ mkdir -p "$work/mnist"
 for f in mnist.yml mnist-defaults.yml; do
   sed "s|@DATA@|$kit/mnist|" "$kit/mnist/$f" >"$work/mnist/$f"
 done
-# train BACKEND: Kur's example on BACKEND; its log in $work/mnist/BACKEND.err
+# train BACKEND NAME: Kur's example on BACKEND (its log in
+# $work/mnist/BACKEND.err), noted as NAME
 train() {
   printf 'include: mnist.yml\nsettings:\n  backend: %s\n' "$1" >"$work/mnist/$1.yml"
-  (cd "$work/mnist" && timeout "$(budget 90)" "$work/cli/kurc" -v train "$1.yml") \
+  (cd "$work/mnist" && timeout "$(budget 150)" "$work/cli/kurc" -v train "$1.yml") \
     >"$work/mnist/$1.out" 2>"$work/mnist/$1.err"
+  case $? in
+    0) note "$2" "ok: $(rate "$work/mnist/$1.err") samples/s after the first epoch" ;;
+    124) note "$2" "FAILED: timed out (see mnist.log)" ;;
+    *) note "$2" "FAILED (see mnist.log)" ;;
+  esac
 }
 losses() { sed -n 's|^.*Epoch \([0-9]*\)/[0-9]*, loss=\([0-9.naif]*\).*|\1 \2|p' "$1"; }
 rate() { # samples/s over the epochs after the first (warm-up)
@@ -156,17 +162,11 @@ rate() { # samples/s over the epochs after the first (warm-up)
       if (++e == 1) next; n = $(NF - 6); r = $(NF - 1); sub(/^\(/, "", r); s += n; t += n / r }
     END { if (t > 0) printf "%.1f", s / t }' "$1"
 }
-if train cpu; then
-  note "MNIST on the CPU" "ok: $(rate "$work/mnist/cpu.err") samples/s"
-else
-  note "MNIST on the CPU" "FAILED (see mnist.log)"
-fi
+train cpu "MNIST on the CPU"
 if [ -n "$no_gpu" ]; then
   note "MNIST on the GPU" "skipped: $no_gpu"
-elif train cuda; then
-  note "MNIST on the GPU" "ok: $(rate "$work/mnist/cuda.err") samples/s"
 else
-  note "MNIST on the GPU" "FAILED (see mnist.log)"
+  train cuda "MNIST on the GPU"
 fi
 {
   echo "Kur's MNIST example (4000 training, 2000 test images): loss per epoch"
