@@ -97,6 +97,10 @@ static void staged_set_timeout(struct kurc_comm *c, double seconds) {
     kurc_comm_set_timeout(staged_of(c)->inner, seconds);
 }
 
+static void staged_progress(struct kurc_comm *c, int64_t step, bool alone) {
+    kurc_comm_progress(staged_of(c)->inner, step, alone);
+}
+
 static void staged_abort(struct kurc_comm *c, int code) {
     struct kurc_comm *in = staged_of(c)->inner;
     in->ops->abort(in, code);
@@ -122,6 +126,7 @@ static const struct kurc_comm_ops staged_ops = {
     .recv = staged_recv,
     .allgatherv = staged_allgatherv,
     .set_timeout = staged_set_timeout,
+    .progress = staged_progress,
 };
 
 static enum kurc_status staged_create(struct kurc_comm *inner, struct kurc_backend *be,

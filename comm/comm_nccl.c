@@ -30,6 +30,7 @@
 
 #include "comm/comm_nccl.h"
 #include "comm/nccl_core.h"
+#include "comm/stall.h"
 
 struct nccl {
     struct kurc_comm *inner;
@@ -196,9 +197,15 @@ static enum kurc_status nccl_allgatherv(struct kurc_comm *c, const void *send, s
     return kurc_comm_allgatherv(nccl_of(c)->inner, send, bytes, recv, counts, err);
 }
 
+/* The MPI watchdog's automatic limit (seconds < 0) is at least
+ * KURC_STALL_FLOOR; NCCL's own watchdog takes that bound. */
 static void nccl_set_timeout(struct kurc_comm *c, double seconds) {
-    nccl_of(c)->core.timeout = seconds > 0 ? seconds : 0;
+    nccl_of(c)->core.timeout = seconds < 0 ? KURC_STALL_FLOOR : seconds;
     kurc_comm_set_timeout(nccl_of(c)->inner, seconds);
+}
+
+static void nccl_progress(struct kurc_comm *c, int64_t step, bool alone) {
+    kurc_comm_progress(nccl_of(c)->inner, step, alone);
 }
 
 static void nccl_abort(struct kurc_comm *c, int code) {
@@ -239,6 +246,7 @@ static const struct kurc_comm_ops nccl_ops = {
     .recv = nccl_recv,
     .allgatherv = nccl_allgatherv,
     .set_timeout = nccl_set_timeout,
+    .progress = nccl_progress,
 };
 
 /* Collective over inner.  On success *out wraps inner (and owns it). */
