@@ -2,12 +2,13 @@
  * against one plain MPI_Allreduce of the same bytes (not a test; run by
  * tests/bench/bench_mpi.sh under mpirun).
  *
- *   mpirun -np N bench_allreduce FLOATS...
+ *   mpirun -np N bench_allreduce [-s SECONDS] FLOATS...
  *
  * FLOATS are the bucket sizes (floats; kurc -v prints its plan).  Three
- * ways of summing the same gradient arena are timed, each for about half a
- * second (rank 0 decides the repetitions and broadcasts them, so every
- * rank makes the same calls):
+ * ways of summing the same gradient arena are timed, each for about
+ * SECONDS (default 0.5) before the best of 5 timings is taken (rank 0
+ * decides the repetitions and broadcasts them, so every rank makes the
+ * same calls):
  *   buckets   kurc's path: kurc_comm_iallreduce_float on every bucket, in
  *             order, then kurc_comm_wait on each (what the trainer does
  *             after backward when nothing overlapped)
@@ -68,16 +69,22 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_allreduce: %s\n", err.msg);
         return 1;
     }
-    int n = argc - 1;
-    if (n < 1) {
+    double seconds = 0.5;
+    int first = 1;
+    if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+        seconds = atof(argv[2]);
+        first = 3;
+    }
+    int n = argc - first;
+    if (n < 1 || seconds <= 0) {
         if (c->rank == 0)
-            fprintf(stderr, "usage: mpirun -np N bench_allreduce FLOATS...\n");
+            fprintf(stderr, "usage: mpirun -np N bench_allreduce [-s SECONDS] FLOATS...\n");
         kurc_comm_free(c);
         return 2;
     }
     long *size = calloc((size_t)n, sizeof *size), total = 0;
     for (int b = 0; b < n; b++)
-        total += size[b] = atol(argv[b + 1]);
+        total += size[b] = atol(argv[b + first]);
     float *arena = malloc((size_t)total * sizeof *arena);
     struct kurc_comm_req *req = calloc((size_t)n, sizeof *req);
     for (long i = 0; i < total; i++)
@@ -90,7 +97,7 @@ int main(int argc, char **argv) {
         int reps = 1;
         for (;;) { /* rank 0's clock decides, everyone follows */
             double t = timed(way, c, arena, size, n, total, req, reps);
-            int more = c->rank == 0 && t * reps < 0.5 && reps < (1 << 20);
+            int more = c->rank == 0 && t * reps < seconds && reps < (1 << 20);
             MPI_Bcast(&more, 1, MPI_INT, 0, MPI_COMM_WORLD);
             if (!more)
                 break;

@@ -21,47 +21,14 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OPENBLAS_NUM_THREADS=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-images=/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-[ -r "$images" ] || { echo "bench_mpi: needs $images (dataset-fashion-mnist)"; exit 77; }
+# shellcheck source=/dev/null
+. "$here/fmnist_kurfile.sh"
+fmnist_need
 
 # kurfile NAME BATCH BATCHES MODEL-YAML [SETTINGS...]
 kurfile() {
-  local name=$1 batch=$2 batches=$3 model=$4
-  shift 4
-  mkdir -p "$work/$name"
-  {
-    echo "settings:"
-    echo "  seed: 1"
-    for s in "$@"; do echo "  $s"; done
-    echo "model:"
-    echo "$model"
-    echo "train:"
-    echo "  data:"
-    echo "    - mnist:"
-    echo "        images: {path: $images}"
-    echo "        labels: {path: ${images/images-idx3/labels-idx1}}"
-    echo "  provider: {batch_size: $batch, num_batches: $batches}"
-    echo "  epochs: 2"
-    echo "loss:"
-    echo "  - {target: labels, name: categorical_crossentropy}"
-  } >"$work/$name/k.yml"
+  fmnist_kurfile "$work/$1" "${@:2}"
 }
-conv='  - input: images
-  - convolution: {kernels: 64, size: [3, 3]}
-  - activation: relu
-  - flatten:
-  - dense: 10
-  - activation: softmax
-    name: labels'
-mlp='  - input: images
-  - flatten:
-  - dense: 512
-  - activation: relu
-  - dense: 512
-  - activation: relu
-  - dense: 10
-  - activation: softmax
-    name: labels'
 
 # train NAME NP: prints "samples/s exposed-ms-per-step window-ms-per-step"
 # (NP 0: two independent processes at once, their samples/s added)
@@ -91,15 +58,14 @@ train() {
 
 # median RUN...: the median (by samples/s) of REPS runs of `train RUN`
 median() {
-  local i
-  for i in $(seq 1 "${REPS:-3}"); do train "$@"; done | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
+  for _ in $(seq 1 "${REPS:-3}"); do train "$@"; done | sort -n | awk '{ l[NR] = $0 } END { print l[int((NR + 1) / 2)] }'
 }
 
 printf '%-6s %-22s %12s %12s %22s\n' model mode samples/s exposed-ms "first..last bucket ms"
 for m in mnist:32:300:conv mlp:128:200:mlp; do
   IFS=: read -r name batch batches kind <<<"$m"
-  model=$conv
-  [ "$kind" = mlp ] && model=$mlp
+  model=$FMNIST_CONV
+  [ "$kind" = mlp ] && model=$FMNIST_MLP
   kurfile "$name" "$batch" "$batches" "$model"
   kurfile "$name-t1" "$batch" "$batches" "$model" "backend: {name: cpu, threads: 1}"
   kurfile "$name-t2" "$batch" "$batches" "$model" "backend: {name: cpu, threads: 2}"
@@ -115,8 +81,8 @@ for m in mnist:32:300:conv mlp:128:200:mlp; do
   done
   plan=$(grep -o 'gradients: .*' "$work/$name/out.2")
   echo "       plan: $plan"
-  sizes=$(echo "$plan" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')
-  mpirun -np 2 "$build/tests/bench_allreduce" $sizes | sed 's/^/       /'
-  sizes=$(grep -o 'gradients: .*' "$work/$name-small/out.2" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')
-  mpirun -np 2 "$build/tests/bench_allreduce" $sizes | sed 's/^/       /'
+  read -r -a sizes <<<"$(echo "$plan" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')"
+  mpirun -np 2 "$build/tests/bench_allreduce" "${sizes[@]}" | sed 's/^/       /'
+  read -r -a sizes <<<"$(grep -o 'gradients: .*' "$work/$name-small/out.2" | grep -oE '\(([0-9]+) floats\)' | grep -oE '[0-9]+' | tr '\n' ' ')"
+  mpirun -np 2 "$build/tests/bench_allreduce" "${sizes[@]}" | sed 's/^/       /'
 done

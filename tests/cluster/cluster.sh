@@ -11,10 +11,14 @@
 # started on a host gets its own UTS namespace with that hostname, so Open
 # MPI sees distinct nodes.  mpirun runs on kc1 and reaches the other hosts
 # with an rsh agent (cluster_agent.sh) that enters their namespace; MPI
-# traffic is TCP on eth0 only.
+# traffic is TCP on eth0 only.  With CLUSTER_LINK=tap, eth0 is instead a
+# TAP device that nothing joins until switch_start starts the user-space
+# switch (tests/cluster/cluster_switch.c, with a delay and a loss rate).
 #
 #   cluster_up N           creates hosts kc1..kcN (skips the test, exit 77,
 #                          without root, iproute2 or unshare)
+#   switch_start MS PCT    (CLUSTER_LINK=tap) joins the hosts through the
+#                          switch: MS ms one way, PCT % of frames lost
 #   on_host I CMD...       runs CMD on host kc<I> (host_exec: execs it)
 #   host_pids I            the processes of host kc<I>
 #   cut I / heal I         pulls / puts back the cable of host kc<I> (its
@@ -23,8 +27,8 @@
 #
 # cluster_down (run by the EXIT trap cluster_up installs, so also when a
 # check fails or the script is killed by ctest's TIMEOUT with SIGTERM) kills
-# every process left in the namespaces and removes them, the veths and the
-# private hosts files.
+# every process left in the namespaces, stops the switch and removes the
+# namespaces, the veths or TAP devices and the private hosts files.
 # shellcheck shell=bash
 
 CLUSTER_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,16 +71,54 @@ cluster_up() {
       for ((j = 1; j <= n; j++)); do echo "10.77.0.$j kc$j"; done
     } >"/etc/netns/$ns/hosts"
     : >"/etc/netns/$ns/resolv.conf"
-    ip link add "kct${CLUSTER_TAG}a$i" type veth peer name "kct${CLUSTER_TAG}b$i"
-    ip link set "kct${CLUSTER_TAG}a$i" netns "$ns"
-    ip link set "kct${CLUSTER_TAG}b$i" netns "$sw"
-    ip -n "$ns" link set "kct${CLUSTER_TAG}a$i" name eth0
-    ip -n "$sw" link set "kct${CLUSTER_TAG}b$i" name "p$i"
-    ip -n "$sw" link set "p$i" master br0 up
+    if [ "${CLUSTER_LINK:-veth}" = tap ]; then
+      ip -n "$ns" tuntap add dev eth0 mode tap || fail "cluster: no TAP device in $ns"
+      ip -n "$ns" link set eth0 mtu 9000
+    else
+      cluster_veth "$i"
+    fi
     ip -n "$ns" addr add "10.77.0.$i/24" dev eth0
     ip -n "$ns" link set lo up
     ip -n "$ns" link set eth0 up
   done
+}
+
+# cluster_veth I: host I's eth0 is a veth whose peer is port p<I> of the
+# switch namespace's bridge.
+cluster_veth() {
+  local i=$1 ns sw
+  ns=$(cluster_ns "$i")
+  sw=$(cluster_ns sw)
+  ip link add "kct${CLUSTER_TAG}a$i" type veth peer name "kct${CLUSTER_TAG}b$i"
+  ip link set "kct${CLUSTER_TAG}a$i" netns "$ns"
+  ip link set "kct${CLUSTER_TAG}b$i" netns "$sw"
+  ip -n "$ns" link set "kct${CLUSTER_TAG}a$i" name eth0
+  ip -n "$sw" link set "kct${CLUSTER_TAG}b$i" name "p$i"
+  ip -n "$sw" link set "p$i" master br0 up
+}
+
+# switch_start MS PCT: (re)starts cluster_switch (from $TOOLS) between the
+# hosts' TAP devices, then waits until every eth0 has its carrier.
+switch_start() {
+  local i ns names=()
+  switch_stop
+  for ((i = 1; i <= CLUSTER_HOSTS; i++)); do names+=("$(cluster_ns "$i")"); done
+  "$TOOLS/cluster_switch" -d "$1" -l "$2" "${names[@]}" &
+  SWITCH_PID=$!
+  for ns in "${names[@]}"; do
+    for _ in $(seq 50); do
+      ip -n "$ns" -o link show eth0 | grep -q LOWER_UP && break
+      sleep 0.1
+    done
+  done
+}
+
+# switch_stop: stops the switch, if one runs (it prints its counts).
+switch_stop() {
+  [ -n "${SWITCH_PID:-}" ] || return 0
+  kill -TERM "$SWITCH_PID" 2>/dev/null
+  wait "$SWITCH_PID" 2>/dev/null
+  SWITCH_PID=""
 }
 
 # host_pids I: the processes in host I's namespace.
@@ -86,6 +128,7 @@ host_pids() {
 
 cluster_down() {
   local i ns pids
+  switch_stop
   for ((i = 1; i <= CLUSTER_HOSTS; i++)); do
     ns=$(cluster_ns "$i")
     for _ in 1 2 3 4 5; do
@@ -139,14 +182,15 @@ cluster_kurfile() {
     kurfile "$dir" 24 mlp "deterministic: yes" "deterministic_chunk: 4" "$@"
 }
 
-# cluster_start N DIR: kurc-run trains DIR/k.yml with one rank on each of
-# kc1..kcN, started on kc1, in the background ($PID: kurc-run's; output in
-# DIR/out, appended).
+# cluster_start N DIR [KURC-FLAGS...]: kurc-run trains DIR/k.yml with one
+# rank on each of kc1..kcN, started on kc1, in the background ($PID:
+# kurc-run's; output in DIR/out, appended).
 cluster_start() {
   local n=$1 dir=$2
+  shift 2
   # shellcheck disable=SC2046  # the mpirun arguments are words
   (cd "$dir" && host_exec 1 \
-    "$CLUSTER_ROOT/launch/kurc-run" -n "$n" -N 1 -t 1 -b "$BIN" k.yml -- \
+    "$CLUSTER_ROOT/launch/kurc-run" -n "$n" -N 1 -t 1 -b "$BIN" k.yml "$@" -- \
     $(cluster_mpirun_args "$n")) >>"$dir/out" 2>&1 &
   PID=$!
 }
