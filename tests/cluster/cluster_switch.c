@@ -177,7 +177,7 @@ static int64_t transmit(void) {
 int main(int argc, char **argv) {
     double delay_ms = 0, loss = 0;
     uint64_t rng = 0x9E3779B97F4A7C15ULL;
-    int opt;
+    int opt, bad = 0;
     while ((opt = getopt(argc, argv, "d:l:s:")) != -1) {
         if (opt == 'd')
             delay_ms = atof(optarg);
@@ -186,9 +186,9 @@ int main(int argc, char **argv) {
         else if (opt == 's')
             rng ^= strtoull(optarg, NULL, 0) * 0xBF58476D1CE4E5B9ULL;
         else
-            optind = argc + 1;
+            bad = 1;
     }
-    if (optind > argc || argc - optind < 2 || argc - optind > MAX_PORTS || delay_ms < 0 ||
+    if (bad || argc - optind < 2 || argc - optind > MAX_PORTS || delay_ms < 0 ||
         loss < 0 || loss > 1) {
         fprintf(stderr, "usage: cluster_switch [-d DELAY_MS] [-l LOSS_PERCENT] [-s SEED] "
                         "NETNS... (2 to %d)\n",
