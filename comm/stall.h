@@ -20,9 +20,11 @@
 /* The automatic limit: this many times the slowest training step seen,
  * at least KURC_STALL_MIN seconds; KURC_STALL_FLOOR seconds before a step
  * was measured (start-up) and while one rank may work alone (checkpoints,
- * the end of an epoch). */
+ * the end of an epoch).  The minimum is generous: on a loaded or
+ * oversubscribed node a collective can wait far longer than the slowest
+ * step seen, and a healthy job must not be ended. */
 #define KURC_STALL_STEPS 10.0
-#define KURC_STALL_MIN 30.0
+#define KURC_STALL_MIN 120.0
 #define KURC_STALL_FLOOR 600.0
 
 /* Exit status of a rank whose watchdog ended the job (kurc-run and

@@ -25,7 +25,7 @@ static void test_limit(void **state) {
     assert_true(kurc_stall_limit(-1, 0, false) == KURC_STALL_FLOOR);
     assert_true(kurc_stall_limit(-1, 0.01, true) == KURC_STALL_FLOOR);
     assert_true(kurc_stall_limit(-1, 0.01, false) == KURC_STALL_MIN);
-    assert_true(kurc_stall_limit(-1, 5, false) == KURC_STALL_STEPS * 5);
+    assert_true(kurc_stall_limit(-1, 20, false) == KURC_STALL_STEPS * 20);
 }
 
 /* Four ranks at t = 100, all heard at 99 and waiting since 90, at step 41. */
