@@ -33,12 +33,14 @@ struct kurc_engine {
     char *kurfile_dir;
     int (*gpu_count)(void);
     int eval_depth;
+    struct kurc_tmpl_budget budget; /* what all renders may still use */
 };
 
 struct kurc_engine *kurc_engine_create(const char *kurfile_path, struct kurc_sources *sources) {
     struct kurc_engine *e = kurc_xcalloc(1, sizeof *e);
     e->sources = sources;
     e->kurfile_dir = kurfile_path ? kurc_path_dirname(kurfile_path) : kurc_xstrdup("");
+    e->budget = (struct kurc_tmpl_budget)KURC_TMPL_BUDGET_INIT;
     e->state = kurc_value_map(NULL);
     kurc_map_set(e->state, "tags", NULL, kurc_value_map(NULL));
     kurc_map_set(e->state, "oldest", NULL, kurc_value_map(NULL));
@@ -170,6 +172,7 @@ static enum kurc_status render(struct kurc_engine *e, const struct kurc_value *s
         .load_file = env_load_file,
         .gpu_count = env_gpu_count,
         .ctx = e,
+        .budget = &e->budget,
     };
     kurc_strbuf_reset(out);
     return kurc_template_render(s->u.str.s, s->u.str.len, &env, loc, out, err);

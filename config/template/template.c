@@ -120,17 +120,21 @@ enum kurc_status kurc_template_render(const char *src, size_t len, const struct 
                                       struct kurc_err *err) {
     struct kurc_strbuf norm = KURC_STRBUF_INIT;
     normalise(src, len, &norm);
-    if (!kurc_template_has_markup(norm.data, norm.len)) {
-        kurc_strbuf_append(out, norm.data, norm.len);
-        kurc_strbuf_free(&norm);
-        return KURC_OK;
-    }
     struct tmpl t = {0};
     struct tmpl_diag diag = {0};
     struct kurc_strbuf result = KURC_STRBUF_INIT;
-    int rc = tmpl_parse(&t, norm.data, norm.len, &diag);
-    if (rc == 0)
+    int rc = 0;
+    if (!kurc_template_has_markup(norm.data, norm.len))
+        kurc_strbuf_append(&result, norm.data, norm.len);
+    else if ((rc = tmpl_parse(&t, norm.data, norm.len, &diag)) == 0)
         rc = tmpl_run(&t, env, &diag, &result);
+    if (rc == 0 && env && env->budget) {
+        if (result.len > env->budget->bytes_left)
+            rc = tmpl_fail(&diag, 0, "the Kurfile's templates render more than %llu MiB in all",
+                           (unsigned long long)(KURC_TMPL_TOTAL_BYTES >> 20));
+        else
+            env->budget->bytes_left -= result.len;
+    }
     enum kurc_status st = KURC_OK;
     if (rc == 0)
         kurc_strbuf_append(out, result.data ? result.data : "", result.len);

@@ -36,10 +36,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/status.h"
 #include "base/strbuf.h"
 #include "config/value/value.h"
+
+/* What all the renders of one Kurfile may use together, beside the limits
+ * of each render: a Kurfile of thousands of templates, each under those,
+ * would otherwise exhaust memory or run for hours. */
+#define KURC_TMPL_TOTAL_BYTES ((uint64_t)64 << 20) /* output of all renders */
+#define KURC_TMPL_TOTAL_STEPS 100000000u          /* loop iterations of all renders */
+
+/* What is left of the totals; each render given one takes what it used. */
+struct kurc_tmpl_budget {
+    uint64_t bytes_left;
+    uint64_t steps_left;
+};
+
+#define KURC_TMPL_BUDGET_INIT {KURC_TMPL_TOTAL_BYTES, KURC_TMPL_TOTAL_STEPS}
 
 /* What a template can see of its caller. */
 struct kurc_tmpl_env {
@@ -61,6 +76,8 @@ struct kurc_tmpl_env {
     /* Number of GPUs for the gpu_count() global; NULL means 0. */
     int (*gpu_count)(void *ctx);
     void *ctx;
+    /* The totals this render counts against; NULL: none. */
+    struct kurc_tmpl_budget *budget;
 };
 
 /* True if s contains "{{", "{%" or "{#", the only things that make Jinja do
@@ -86,8 +103,10 @@ bool kurc_template_is_plain(const char *s, size_t len);
  * "list index 5 out of range ..."), Python's TypeErrors and ValueErrors
  * (worded as Python words them), "division by zero", "integer overflow"
  * (integers are 64-bit), and the limits that keep any input from running
- * away: "template nests too deeply" (200 levels), 10,000,000 elements or
- * bytes for any one list or string, 10,000,000 loop iterations per render.
+ * away: "template nests too deeply" (200 levels), 1,000,000 elements or
+ * bytes for any one list or string, 10,000,000 loop iterations per render,
+ * and with env->budget, "the Kurfile's templates render more than 64 MiB
+ * in all" or "... run more than 100000000 loop iterations in all".
  * On error, out is left as it was. */
 enum kurc_status kurc_template_render(const char *src, size_t len, const struct kurc_tmpl_env *env,
                                       const struct kurc_loc *loc, struct kurc_strbuf *out,

@@ -815,6 +815,10 @@ static int emit(struct rt *rt, int line, struct kurc_strbuf *out, const char *s,
 static int step(struct rt *rt, int line) {
     if (++rt->steps > TMPL_MAX_STEPS)
         return tmpl_fail(rt->diag, line, "template loops run more than %u times", TMPL_MAX_STEPS);
+    if (rt->env && rt->env->budget && rt->steps > rt->env->budget->steps_left)
+        return tmpl_fail(rt->diag, line,
+                         "the Kurfile's templates run more than %u loop iterations in all",
+                         KURC_TMPL_TOTAL_STEPS);
     return 0;
 }
 
@@ -1067,6 +1071,9 @@ int tmpl_run(const struct tmpl *t, const struct kurc_tmpl_env *env, struct tmpl_
     push_frame(&rt, &root);
     int rc = exec_list(&rt, &t->body, out);
     pop_frame(&rt);
+    if (env && env->budget) /* steps never pass steps_left: step() stops them */
+        env->budget->steps_left -= rt.steps < env->budget->steps_left ? rt.steps
+                                                                       : env->budget->steps_left;
     for (size_t i = 0; i < rt.nfiles; i++) {
         free(rt.files[i].path);
         kurc_value_free(rt.files[i].val);

@@ -47,6 +47,27 @@ static char *eval(struct kurc_engine *e, const char *text, bool recursive) {
         free(got_);                                                                              \
     } while (0)
 
+/* Templates each under the limit of one render, but together over the
+ * Kurfile's total: the one that crosses it is named by its place. */
+static void test_total_output(void **state) {
+    (void)state;
+    struct kurc_engine *e = kurc_engine_create(NULL, NULL);
+    struct kurc_strbuf text = KURC_STRBUF_INIT;
+    for (int i = 0; i < 40; i++) /* each renders 1 MB, and once more to see it stays */
+        kurc_strbuf_puts(&text, "- \"{{ 'x' * 1000000 }}\"\n");
+    struct kurc_value *in = yaml(text.data);
+    kurc_strbuf_free(&text);
+    struct kurc_value *out = NULL;
+    struct kurc_err err;
+    assert_int_equal(kurc_engine_evaluate(e, in, true, &out, &err), KURC_E_CONFIG);
+    assert_null(out);
+    assert_string_equal(err.file, "e.yml");
+    assert_true(err.line == 34 && err.col == 3); /* 33 x 2 MB, then 1 MB of 1.1 left */
+    assert_non_null(strstr(err.msg, "the Kurfile's templates render more than 64 MiB in all"));
+    kurc_value_free(in);
+    kurc_engine_free(e);
+}
+
 static void test_literal_coercion(void **state) {
     (void)state;
     struct kurc_engine *e = kurc_engine_create(NULL, NULL);
@@ -192,7 +213,8 @@ static void test_gpu_count(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_literal_coercion), cmocka_unit_test(test_model_variables),
+        cmocka_unit_test(test_literal_coercion), cmocka_unit_test(test_total_output),
+        cmocka_unit_test(test_model_variables),
         cmocka_unit_test(test_non_recursive),    cmocka_unit_test(test_fixpoint),
         cmocka_unit_test(test_errors_name_the_place), cmocka_unit_test(test_gpu_count),
     };

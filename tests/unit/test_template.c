@@ -88,7 +88,7 @@ static int gpu_count(void *ctx) {
     return 4;
 }
 
-static const struct kurc_tmpl_env env = {lookup, load_file, gpu_count, NULL};
+static const struct kurc_tmpl_env env = {lookup, load_file, gpu_count, NULL, NULL};
 static const struct kurc_loc where = {"Kurfile.yml", 7, 3};
 
 /* Renders src; returns the output (caller frees) or NULL with err set. */
@@ -577,6 +577,32 @@ static void test_limits(void **state) {
                  "template loops run more than 10000000 times");
 }
 
+/* Renders given a budget take what they use from it; the render that
+ * would pass it fails, naming the total. */
+static void test_total_budget(void **state) {
+    (void)state;
+    struct kurc_tmpl_budget budget = {.bytes_left = 10, .steps_left = 5};
+    struct kurc_tmpl_env e = env;
+    e.budget = &budget;
+    struct kurc_err err;
+    char *got = render_with("{% for i in range(3) %}{{ i }}{% endfor %}", &e, &err);
+    assert_string_equal(got, "012");
+    free(got);
+    assert_true(budget.bytes_left == 7 && budget.steps_left == 2);
+    assert_null(render_with("{% for i in range(3) %}{% endfor %}", &e, &err));
+    assert_string_equal(err.msg, "template \"{% for i in range(3) %}{% endfor %}\": the "
+                                 "Kurfile's templates run more than 100000000 loop iterations "
+                                 "in all");
+    assert_true(err.line == where.line && err.col == where.col);
+    got = render_with("plain", &e, &err);
+    assert_string_equal(got, "plain");
+    free(got);
+    assert_null(render_with("{{ 'abc' }}", &e, &err)); /* 2 bytes are left */
+    assert_string_equal(err.msg, "template \"{{ 'abc' }}\": the Kurfile's templates render more "
+                                 "than 64 MiB in all");
+    assert_true(budget.bytes_left == 2);
+}
+
 static void test_plain_strings(void **state) {
     (void)state;
     assert_false(kurc_template_has_markup("plain {text} 50%", 16));
@@ -605,7 +631,7 @@ static void test_plain_strings(void **state) {
 static void test_without_env(void **state) {
     (void)state;
     struct kurc_err err;
-    struct kurc_tmpl_env bare = {NULL, NULL, NULL, NULL};
+    struct kurc_tmpl_env bare = {NULL, NULL, NULL, NULL, NULL};
     char *got = render_with("{{ 1 + 1 }} {{ gpu_count() }}", NULL, &err);
     assert_non_null(got);
     assert_string_equal(got, "2 0");
@@ -652,6 +678,7 @@ int main(void) {
         cmocka_unit_test(test_error_excerpt),
         cmocka_unit_test(test_output_left_alone_on_error),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_total_budget),
         cmocka_unit_test(test_plain_strings),
         cmocka_unit_test(test_without_env),
         cmocka_unit_test(test_load_cache),
