@@ -1,8 +1,9 @@
 /* idx.c - reading IDX array files (idx.h), plain or gzip, into float32.
  *
- * The whole (decompressed) file is read into memory first, so its real
- * length is known before the header's dimensions are believed: a header
- * that promises more data than the file holds is reported, never allocated.
+ * The (decompressed) file is read into memory first, so its real length is
+ * known before the header's dimensions are believed: a header that promises
+ * more data than the file holds is reported, never allocated.  Reading
+ * stops a little past the length the header declares.
  */
 #include "formats/idx.h"
 
@@ -85,6 +86,23 @@ double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i) {
     }
 }
 
+/* Reads the dimensions of the header at buf (its type and NDIM valid, all
+ * of it present) into dim, the element count into *numel and the data
+ * bytes into *bytes; false when they overflow. */
+static bool data_bytes(const unsigned char *buf, int64_t *dim, uint64_t *numel,
+                       uint64_t *bytes) {
+    bool overflow = false, empty = false;
+    *numel = 1;
+    for (int i = 0; i < buf[3]; i++) {
+        dim[i] = (int64_t)be_uint(buf + 4 + 4 * i, 4);
+        empty = empty || dim[i] == 0;
+        overflow = overflow || __builtin_mul_overflow(*numel, (uint64_t)dim[i], numel);
+    }
+    if (empty)
+        *numel = 0, overflow = false;
+    return !overflow && !__builtin_mul_overflow(*numel, (uint64_t)type_size(buf[2]), bytes);
+}
+
 enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
                                        struct kurc_idx_header *h, struct kurc_err *err) {
     memset(h, 0, sizeof *h);
@@ -113,16 +131,8 @@ enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, con
         return kurc_err_set(err, KURC_E_DATA, NULL,
                             "%s: truncated IDX header: expected %zu bytes, found %zu", name, header,
                             len);
-    uint64_t numel = 1, bytes = 0;
-    bool overflow = false, empty = false;
-    for (int i = 0; i < ndim; i++) {
-        h->dim[i] = (int64_t)be_uint(buf + 4 + 4 * i, 4);
-        empty = empty || h->dim[i] == 0;
-        overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)h->dim[i], &numel);
-    }
-    if (empty)
-        numel = 0, overflow = false;
-    overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)size, &bytes);
+    uint64_t numel, bytes;
+    bool overflow = !data_bytes(buf, h->dim, &numel, &bytes);
     if (overflow || bytes > len - header) {
         struct kurc_shape shape = kurc_shape_make(ndim, h->dim);
         char dims[96];
@@ -192,52 +202,98 @@ static bool grow(struct growbuf *b, size_t need) {
     return true;
 }
 
-/* Reads the whole file, decompressing it when it starts with the gzip
- * magic bytes. */
+/* At most this many bytes may follow the array a header declares; a file
+ * with more is refused before they are read (a gzip file with gigabytes of
+ * padding would otherwise be decompressed to its end). */
+#define MAX_TRAILING (1 << 20)
+
+/* The length of the image whose first len bytes are buf, as far as they
+ * tell: the header and the data it declares (UINT64_MAX when that does not
+ * fit in 64 bits); 0 when the header is bad (the parser says what is
+ * wrong). */
+static uint64_t declared_length(const unsigned char *buf, size_t len) {
+    if (len < 4)
+        return 4;
+    if (buf[0] != 0 || buf[1] != 0 || !type_size(buf[2]) || buf[3] > KURC_MAX_DIMS)
+        return 0;
+    size_t header = 4 + 4 * (size_t)buf[3];
+    int64_t dim[KURC_MAX_DIMS];
+    uint64_t numel, bytes;
+    if (len < header)
+        return header;
+    return data_bytes(buf, dim, &numel, &bytes) && bytes <= UINT64_MAX - header ? header + bytes
+                                                                                : UINT64_MAX;
+}
+
+/* Reads up to n bytes from z (when not NULL) or f: the count, 0 at the
+ * end, -1 on an error. */
+static long read_some(FILE *f, gzFile z, unsigned char *buf, size_t n) {
+    if (z)
+        return gzread(z, buf, (unsigned)n);
+    size_t got = fread(buf, 1, n, f);
+    return ferror(f) ? -1 : (long)got;
+}
+
+static void close_input(FILE *f, gzFile z) {
+    if (z)
+        gzclose_r(z);
+    else
+        fclose(f);
+}
+
+/* Reads the file, decompressing it when it starts with the gzip magic
+ * bytes, up to the length its header declares and at most MAX_TRAILING
+ * bytes more (a compressed file is then read to its end and checked). */
 static enum kurc_status read_file(const char *path, struct growbuf *b, struct kurc_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
     unsigned char magic[2] = {0, 0};
     size_t got = fread(magic, 1, 2, f);
-    bool gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    enum { CHUNK = 1 << 20 };
-    if (!gz) {
-        rewind(f);
-        size_t n;
-        do {
-            if (!grow(b, CHUNK)) {
-                fclose(f);
-                return kurc_err_set(err, KURC_E_IO, NULL, "%s: out of memory after %zu bytes",
-                                    path, b->len);
-            }
-            n = fread(b->data + b->len, 1, CHUNK, f);
-            b->len += n;
-        } while (n > 0);
-        int bad = ferror(f);
-        int saved = errno;
+    gzFile z = NULL;
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
         fclose(f);
-        if (bad)
+        f = NULL;
+        if (!(z = gzopen(path, "rb")))
             return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path,
-                                strerror(saved));
-        return KURC_OK;
+                                strerror(errno));
+    } else {
+        rewind(f);
     }
-    fclose(f);
-    gzFile z = gzopen(path, "rb");
-    if (!z)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    int n;
-    do {
-        if (!grow(b, CHUNK)) {
-            gzclose_r(z);
+    enum { CHUNK = 1 << 20 };
+    uint64_t want;
+    long n = 0;
+    while ((want = declared_length(b->data, b->len)) != 0) {
+        uint64_t limit = want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
+        if (b->len >= limit) {
+            close_input(f, z);
+            return kurc_err_set(err, KURC_E_DATA, NULL,
+                                "%s: more than %d bytes follow the IDX array, which ends at "
+                                "offset %llu%s; not an IDX file",
+                                path, MAX_TRAILING, (unsigned long long)want,
+                                f ? "" : " of the decompressed data");
+        }
+        size_t ask = limit - b->len < CHUNK ? (size_t)(limit - b->len) : CHUNK;
+        if (!grow(b, ask)) {
+            close_input(f, z);
             return kurc_err_set(err, KURC_E_IO, NULL, "%s: out of memory after %zu bytes", path,
                                 b->len);
         }
-        n = gzread(z, b->data + b->len, CHUNK);
-        if (n > 0)
-            b->len += (size_t)n;
-    } while (n > 0);
-    return kurc_gzip_end(z, n, path, b->len, err);
+        if ((n = read_some(f, z, b->data + b->len, ask)) <= 0)
+            break;
+        b->len += (size_t)n;
+    }
+    if (z && want == 0) { /* a bad header: the parser reports it */
+        gzclose_r(z);
+        return KURC_OK;
+    }
+    if (z)
+        return kurc_gzip_end(z, (int)n, path, b->len, err);
+    int saved = errno;
+    fclose(f);
+    if (n < 0)
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(saved));
+    return KURC_OK;
 }
 
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err) {

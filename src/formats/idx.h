@@ -57,8 +57,9 @@ double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i);
 
 /* Reads the IDX file at path (plain or gzip).  Errors name the file and
  * what is wrong: a bad magic, an unknown type, too many dimensions, or a
- * truncated header or body ("expected N data bytes for shape ..., found M").  Bytes after the
- * array are ignored with a warning, as in Kur.  On error *out is empty. */
+ * truncated header or body ("expected N data bytes for shape ..., found M").  Up to 1 MiB
+ * after the array is ignored with a warning, as in Kur; more is an error,
+ * found without reading further.  On error *out is empty. */
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err);
 
 /* The same for an uncompressed IDX image in memory; name is the file the

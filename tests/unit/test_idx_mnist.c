@@ -277,6 +277,55 @@ static void test_gzip_errors(void **state) {
     assert_string_equal(err.msg, want);
 }
 
+/* Flips a bit of the byte at offset from the end of file name. */
+static void flip_from_end(const char *name, long offset) {
+    FILE *f = fopen(path_in(name), "r+b");
+    assert_non_null(f);
+    fseek(f, -offset, SEEK_END);
+    int c = fgetc(f);
+    fseek(f, -offset, SEEK_END);
+    fputc(c ^ 1, f);
+    fclose(f);
+}
+
+/* More than 1 MiB after the array is refused when reading gets there: a
+ * gzip file whose CRC (at its very end) is wrong reports the trailing
+ * data, not the CRC, so the rest was not decompressed.  A little trailing
+ * data is read to the end (and the CRC checked). */
+static void test_trailing_data(void **state) {
+    (void)state;
+    size_t big = (2u << 20) + 12;
+    unsigned char *buf = calloc(big, 1);
+    const uint32_t dims[1] = {4};
+    const double v[4] = {1, 2, 3, 4};
+    size_t n = make_idx(buf, 0x08, 1, dims, v, 4);
+    assert_int_equal(n, 12);
+    struct kurc_idx idx;
+    struct kurc_err err;
+    char want[700];
+    for (int gz = 0; gz < 2; gz++) {
+        write_bytes("padded", buf, big, gz);
+        if (gz)
+            flip_from_end("padded", 8);
+        assert_int_equal(kurc_idx_load(path_in("padded"), &idx, &err), KURC_E_DATA);
+        snprintf(want, sizeof want,
+                 "%s: more than 1048576 bytes follow the IDX array, which ends at offset 12%s; "
+                 "not an IDX file",
+                 path_in("padded"), gz ? " of the decompressed data" : "");
+        assert_string_equal(err.msg, want);
+        assert_null(idx.data);
+    }
+    write_bytes("little.gz", buf, n + 1000, true);
+    assert_int_equal(kurc_idx_load(path_in("little.gz"), &idx, &err), KURC_OK);
+    assert_int_equal(idx.numel, 4);
+    kurc_idx_release(&idx);
+    flip_from_end("little.gz", 8);
+    assert_int_equal(kurc_idx_load(path_in("little.gz"), &idx, &err), KURC_E_DATA);
+    snprintf(want, sizeof want, "%s: corrupt gzip data after ", path_in("little.gz"));
+    assert_memory_equal(err.msg, want, strlen(want));
+    free(buf);
+}
+
 /* Writes images (count, h, w) u8 and labels (count,) u8 IDX files. */
 static void write_pair(const char *images, const char *labels, uint32_t count, uint32_t h,
                        uint32_t w, const double *pixels, const double *classes, bool gz) {
@@ -521,6 +570,7 @@ int main(int argc, char **argv) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),   cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_errors),       cmocka_unit_test(test_gzip_errors),
+        cmocka_unit_test(test_trailing_data),
         cmocka_unit_test(test_mnist_values), cmocka_unit_test(test_mnist_shape_from_header),
         cmocka_unit_test(test_mnist_errors), cmocka_unit_test(test_mnist_bad_data),
     };
