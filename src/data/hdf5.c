@@ -19,6 +19,7 @@
 
 #include <hdf5.h>
 
+#include "base/memory.h"
 #include "base/xalloc.h"
 #include "data/supplier.h"
 #include "data/supplier_util.h"
@@ -58,11 +59,43 @@ static const char *class_name(H5T_class_t c) {
     }
 }
 
+/* Checks, from the header alone, that dataset `name` (its file type type,
+ * count samples of numel values) can be read: the bytes it declares are
+ * stored (all of them when they are not compressed, some when they are:
+ * an unwritten dataset reads as fill values) and their float32 copy fits in
+ * memory. */
+static enum kurc_status check_stored(struct walk *w, hid_t dset, size_t type_size, const char *name,
+                                     int64_t count, const struct kurc_shape *shape) {
+    uint64_t numel = (uint64_t)count * (uint64_t)kurc_shape_numel(shape), declared;
+    if (__builtin_mul_overflow(numel, (uint64_t)type_size, &declared))
+        declared = UINT64_MAX;
+    hid_t dcpl = H5Dget_create_plist(dset);
+    int filters = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+    int external = dcpl < 0 ? 0 : H5Pget_external_count(dcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    uint64_t stored = (uint64_t)H5Dget_storage_size(dset);
+    if (external <= 0 && (filters > 0 ? stored == 0 && declared > 0 : stored < declared)) {
+        char dims[96];
+        kurc_shape_format(shape, dims, sizeof dims);
+        return kurc_err_set(w->err, KURC_E_DATA, w->where,
+                            "hdf5: %s: dataset '%s' declares %lld samples of shape %s (%llu "
+                            "bytes) but the file stores %llu bytes of it",
+                            w->path, name, (long long)count, dims, (unsigned long long)declared,
+                            (unsigned long long)stored);
+    }
+    char what[200];
+    snprintf(what, sizeof what, "dataset '%.80s' of %.80s", name, w->path);
+    enum kurc_status st = kurc_memory_check(numel * sizeof(float), KURC_E_DATA, what, w->err);
+    return st ? kurc_err_place(w->err, w->where) : KURC_OK;
+}
+
 /* Checks the type and extent of dataset `name` and reads it as float32
  * into a new source. */
 static enum kurc_status read_dataset(struct walk *w, hid_t dset, const char *name) {
     hid_t type = H5Dget_type(dset);
     H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
+    size_t type_size = type < 0 ? 0 : H5Tget_size(type);
     if (type >= 0)
         H5Tclose(type);
     if (cls != H5T_INTEGER && cls != H5T_FLOAT)
@@ -97,6 +130,9 @@ static enum kurc_status read_dataset(struct walk *w, hid_t dset, const char *nam
         if ((uint64_t)numel > SIZE_MAX / sizeof(float) / (uint64_t)count)
             return kurc_err_set(w->err, KURC_E_DATA, w->where,
                                 "hdf5: %s: dataset '%s' is too large", w->path, name);
+        enum kurc_status st = check_stored(w, dset, type_size, name, count, &shape);
+        if (st)
+            return st;
         size_t bytes = (size_t)count * (size_t)numel * sizeof(float);
         data = malloc(bytes);
         if (!data)

@@ -119,6 +119,35 @@ static void test_mismatched_samples(void **state) {
                     "x (mismatch.h5): 4, y (mismatch.h5): 3");
 }
 
+/* A small file whose dataset declares (2^29, 2) values it never stored
+ * (contiguous, or chunked and compressed) is refused from its header,
+ * before 4 GiB are allocated and filled. */
+static void test_declared_not_stored(void **state) {
+    (void)state;
+    for (int chunked = 0; chunked < 2; chunked++) {
+        hid_t f = create_file("declared.h5");
+        hid_t space = H5Screate_simple(2, (hsize_t[]){(hsize_t)1 << 29, 2}, NULL);
+        hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        if (chunked) {
+            assert_true(H5Pset_chunk(dcpl, 2, (hsize_t[]){1 << 16, 2}) >= 0);
+            assert_true(H5Pset_deflate(dcpl, 6) >= 0);
+        }
+        hid_t dset =
+            H5Dcreate2(f, "x", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        assert_true(dset >= 0);
+        H5Dclose(dset);
+        H5Pclose(dcpl);
+        H5Sclose(space);
+        H5Fclose(f);
+        struct kurc_dataset d;
+        struct kurc_err err;
+        dt_expect_error(load("data:\n  - hdf5: declared.h5\n", &d, &err), &err, KURC_E_DATA,
+                        "test.yml:2:5: hdf5: declared.h5: dataset 'x' declares 536870912 "
+                        "samples of shape (2,) (4294967296 bytes) but the file stores 0 bytes "
+                        "of it");
+    }
+}
+
 static void test_non_numeric(void **state) {
     (void)state;
     hid_t f = create_file("strings.h5");
@@ -201,6 +230,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_several_datasets),
         cmocka_unit_test(test_mismatched_samples),
+        cmocka_unit_test(test_declared_not_stored),
         cmocka_unit_test(test_non_numeric),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_bad_values),
