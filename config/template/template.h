@@ -46,7 +46,7 @@
  * of each render: a Kurfile of thousands of templates, each under those,
  * would otherwise exhaust memory or run for hours. */
 #define KURC_TMPL_TOTAL_BYTES ((uint64_t)64 << 20) /* output of all renders */
-#define KURC_TMPL_TOTAL_STEPS 100000000u          /* loop iterations of all renders */
+#define KURC_TMPL_TOTAL_STEPS 100000000u           /* loop iterations of all renders */
 
 /* What is left of the totals; each render given one takes what it used. */
 struct kurc_tmpl_budget {
@@ -54,7 +54,8 @@ struct kurc_tmpl_budget {
     uint64_t steps_left;
 };
 
-#define KURC_TMPL_BUDGET_INIT {KURC_TMPL_TOTAL_BYTES, KURC_TMPL_TOTAL_STEPS}
+#define KURC_TMPL_BUDGET_INIT                                                                      \
+    { KURC_TMPL_TOTAL_BYTES, KURC_TMPL_TOTAL_STEPS }
 
 /* What a template can see of its caller. */
 struct kurc_tmpl_env {

@@ -1072,8 +1072,8 @@ int tmpl_run(const struct tmpl *t, const struct kurc_tmpl_env *env, struct tmpl_
     int rc = exec_list(&rt, &t->body, out);
     pop_frame(&rt);
     if (env && env->budget) /* steps never pass steps_left: step() stops them */
-        env->budget->steps_left -= rt.steps < env->budget->steps_left ? rt.steps
-                                                                       : env->budget->steps_left;
+        env->budget->steps_left -=
+            rt.steps < env->budget->steps_left ? rt.steps : env->budget->steps_left;
     for (size_t i = 0; i < rt.nfiles; i++) {
         free(rt.files[i].path);
         kurc_value_free(rt.files[i].val);

@@ -106,7 +106,8 @@ static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
     if (be->ops->memory == KURC_MEMORY_HOST) {
         size_t acts = sat_add(sat_mul(act, 2 * sizeof(float)),
                               sat_add(sat_mul(saved, sizeof(float)), work));
-        size_t model = x->params ? sat_mul(x->params->total, 2 * sizeof(float)) : 0;
+        size_t arenas = x->params ? 2 + (size_t)x->params->state_arenas : 0;
+        size_t model = x->params ? sat_mul(x->params->total, arenas * sizeof(float)) : 0;
         char what[160];
         snprintf(what, sizeof what, "the model with a batch of %lld (%.3g GiB of activations)",
                  (long long)x->max_batch, (double)acts / 1073741824.0);

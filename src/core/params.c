@@ -86,12 +86,15 @@ enum kurc_status kurc_params_allocate(struct kurc_params *p, struct kurc_backend
         huge = __builtin_add_overflow(offset, aligned((size_t)p->items[i].numel), &offset) ||
                huge;
     }
-    huge = huge || offset > SIZE_MAX / (2 * sizeof(float));
+    size_t arenas = 2 + (size_t)p->state_arenas;
+    huge = huge || offset > SIZE_MAX / (arenas * sizeof(float));
+    const char *what = p->state_arenas ? "the model's parameters, gradients and optimizer state"
+                                       : "the model's parameters and gradients";
     /* host memory: refuse what cannot fit before allocating any of it */
     enum kurc_status st =
         be->ops->memory == KURC_MEMORY_HOST || huge
-            ? kurc_memory_check(huge ? UINT64_MAX : 2 * sizeof(float) * (uint64_t)offset,
-                                KURC_E_CONFIG, "the model's parameters and gradients", err)
+            ? kurc_memory_check(huge ? UINT64_MAX : arenas * sizeof(float) * (uint64_t)offset,
+                                KURC_E_CONFIG, what, err)
             : KURC_OK;
     if (st)
         return st;

@@ -54,6 +54,9 @@ struct kurc_params {
     size_t cap;
     void *index; /* GHashTable: "layer\x1fweight" -> index + 1 (params.c) */
     size_t total; /* floats in each arena */
+    /* arenas of total floats kept beside values and grads (the optimizer's
+     * state), counted by the memory checks before allocating */
+    int state_arenas;
     struct kurc_backend *be;
     float *values; /* backend memory */
     float *grads;  /* backend memory */

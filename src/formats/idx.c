@@ -89,8 +89,7 @@ double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i) {
 /* Reads the dimensions of the header at buf (its type and NDIM valid, all
  * of it present) into dim, the element count into *numel and the data
  * bytes into *bytes; false when they overflow. */
-static bool data_bytes(const unsigned char *buf, int64_t *dim, uint64_t *numel,
-                       uint64_t *bytes) {
+static bool data_bytes(const unsigned char *buf, int64_t *dim, uint64_t *numel, uint64_t *bytes) {
     bool overflow = false, empty = false;
     *numel = 1;
     for (int i = 0; i < buf[3]; i++) {
@@ -255,8 +254,7 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct ku
         fclose(f);
         f = NULL;
         if (!(z = gzopen(path, "rb")))
-            return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path,
-                                strerror(errno));
+            return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
     } else {
         rewind(f);
     }

@@ -37,17 +37,29 @@ float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float
     return x != 0 ? (float)x : fallback;
 }
 
+/* The type spec names (NULL: none known); *name gets the name. */
+static const struct kurc_optimizer_type *find_type(const struct kurc_value *spec,
+                                                   const char **name) {
+    *name = KURC_OPTIMIZER_DEFAULT;
+    if (spec && spec->kind == KURC_STR)
+        *name = spec->u.str.s;
+    if (kurc_param_str(spec, "name"))
+        *name = kurc_param_str(spec, "name");
+    /* the component is the type's first member */
+    return (const struct kurc_optimizer_type *)kurc_component_find(kurc_optimizer_table, *name);
+}
+
+int kurc_optimizer_state_arenas(const struct kurc_value *spec) {
+    const char *name;
+    const struct kurc_optimizer_type *type = find_type(spec, &name);
+    return type ? type->n_state : 2;
+}
+
 enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,
                                        struct kurc_backend *be, struct kurc_optimizer **out,
                                        struct kurc_err *err) {
-    const char *name = KURC_OPTIMIZER_DEFAULT;
-    if (spec && spec->kind == KURC_STR)
-        name = spec->u.str.s;
-    if (kurc_param_str(spec, "name"))
-        name = kurc_param_str(spec, "name");
-    /* the component is the type's first member */
-    const struct kurc_optimizer_type *type =
-        (const struct kurc_optimizer_type *)kurc_component_find(kurc_optimizer_table, name);
+    const char *name;
+    const struct kurc_optimizer_type *type = find_type(spec, &name);
     if (!type)
         return kurc_err_set(err, KURC_E_CONFIG, spec ? &spec->loc : NULL,
                             "train.optimizer: unknown optimizer '%s'", name);

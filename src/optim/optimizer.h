@@ -82,6 +82,11 @@ extern const struct kurc_component *const kurc_optimizer_table[];
  * absent, null or 0 (Kur's `value or default`). */
 float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback);
 
+/* The parameter-sized arenas of state the optimizer spec describes keeps
+ * (adam 2, momentum sgd 1, ...); 2, the most any keeps, when it names no
+ * known optimizer (kurc_optimizer_create reports that). */
+int kurc_optimizer_state_arenas(const struct kurc_value *spec);
+
 /* Builds the optimizer a `train.optimizer` value describes (NULL: adam
  * with defaults) for the parameters of p (allocated), with zeroed state. */
 enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,

@@ -111,7 +111,7 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
         st = kurc_data_load(list, &sets[i], err);
     }
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec), &s,
+        st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec), 0, &s,
                                  err);
     if (st == KURC_OK)
         s->step = opt->step;
@@ -214,7 +214,7 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     if (st == KURC_OK)
         st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec), &s,
+        st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec), 0, &s,
                                  err);
     if (st == KURC_OK)
         s->step = opt->step;

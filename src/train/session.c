@@ -143,7 +143,7 @@ enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer
 
 enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                      struct kurc_backend *be, const struct kurc_dataset *shapes,
-                                     bool with_losses, int64_t max_global_batch,
+                                     bool with_losses, int64_t max_global_batch, int state_arenas,
                                      struct kurc_session **out, struct kurc_err *err) {
     struct kurc_session *s = kurc_xcalloc(1, sizeof *s);
     s->kf = kf;
@@ -165,8 +165,10 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
     /* before anything else goes between ranks: are they running the same? */
     if (!st)
         st = kurc_dist_fingerprint(comm, kf, &s->model->params, shapes, err);
-    if (!st)
+    if (!st) {
+        s->model->params.state_arenas = state_arenas;
         st = kurc_params_allocate(&s->model->params, be, err);
+    }
     if (!st)
         st = kurc_params_initialize(&s->model->params, s->seed, err);
     if (!st)

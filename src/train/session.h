@@ -54,10 +54,12 @@ struct kurc_session {
  * dataset, or NULL for declared shapes), adds the losses when with_losses,
  * allocates and initialises the parameters (seed; rank 0's values are
  * broadcast) and an executor for max_global_batch samples split over the
- * ranks. */
+ * ranks.  state_arenas: the parameter-sized arenas of optimizer state that
+ * training will add (kurc_optimizer_state_arenas; 0 when not training),
+ * counted when checking that the model fits in memory. */
 enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                      struct kurc_backend *be, const struct kurc_dataset *shapes,
-                                     bool with_losses, int64_t max_global_batch,
+                                     bool with_losses, int64_t max_global_batch, int state_arenas,
                                      struct kurc_session **out, struct kurc_err *err);
 void kurc_session_free(struct kurc_session *s);
 

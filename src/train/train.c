@@ -587,7 +587,9 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     int64_t vb = kurc_provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
     if (t->n_valid && vb > max_batch)
         max_batch = vb;
-    if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, &t->s, err)))
+    int arenas = kurc_optimizer_state_arenas(kurc_map_get(train, "optimizer"));
+    if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, arenas, &t->s,
+                                  err)))
         return st;
     t->s->step = t->opt->step;
     if (t->s->losses.n == 0)

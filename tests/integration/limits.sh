@@ -2,7 +2,7 @@
 # limits.sh BIN SRC WORK - small inputs that ask for huge sizes are refused
 # at once, with a message that says what they need and what there is, and
 # nothing is written (issue 14): a layer whose size overflows, a model that
-# cannot fit in the memory available; and temporary files that a run killed
+# cannot fit in the memory available (with its optimizer's state); and temporary files that a run killed
 # while saving left behind are removed at the next start.
 . "$(dirname "$0")/lib.sh"
 
@@ -23,9 +23,30 @@ wide huge.yml 100000000000
 t0=$(date +%s)
 kurc_run huge 2 train huge.yml
 has "huge: need and have are said" huge.err \
-  "not enough memory for the model's parameters and gradients: 6.71e+03 GiB needed"
+  "not enough memory for the model's parameters, gradients and optimizer state: 1.34e+04 GiB needed"
 [ $(($(date +%s) - t0)) -lt 20 ] && ok "huge: refused at once" || fail "huge: took $(($(date +%s) - t0)) s"
 [ ! -e last.w ] && ok "nothing written" || fail "weights were written"
+
+# --- class 6: the optimizer's state is counted -------------------------------
+# Under RLIMIT_AS of 8 GiB where kurc starts under one (not with
+# AddressSanitizer, whose shadow memory needs more), else under what the
+# machine has: a model whose parameters and gradients take 0.6 of the memory
+# available fits, but not with Adam's two more copies; it is refused before
+# anything is allocated.
+printf '#!/bin/sh\nulimit -v 8388608 && exec "%s" "$@"\n' "$KURC" >limited.sh
+chmod +x limited.sh
+./limited.sh --version >/dev/null 2>&1 && KURC=$PWD/limited.sh
+kurc_run available 2 train huge.yml
+avail=$(sed -n 's/.* GiB needed, \([0-9.e+]*\) GiB available.*/\1/p' available.err)
+wide adam.yml "$(awk -v a="$avail" 'BEGIN { printf "%d", a * 1073741824 * 0.6 / 72 }')"
+kurc_run adam 2 train adam.yml
+has "adam: optimizer state counted" adam.err \
+  "not enough memory for the model's parameters, gradients and optimizer state"
+need=$(sed -n 's/.*state: \([0-9.e+]*\) GiB needed.*/\1/p' adam.err)
+awk -v n="$need" -v a="$avail" 'BEGIN { exit !(n > 1.15 * a && n < 1.25 * a) }' &&
+  ok "adam: 4 copies of the parameters needed ($need GiB of $avail)" ||
+  fail "adam: $need GiB needed of $avail"
+[ ! -e last.w ] && ok "adam: nothing written" || fail "adam: weights were written"
 
 # --- class 10: PATH.tmp left by a run killed while saving ----------------------
 wide small.yml 1

@@ -214,9 +214,9 @@ static void test_gpu_count(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_literal_coercion), cmocka_unit_test(test_total_output),
-        cmocka_unit_test(test_model_variables),
-        cmocka_unit_test(test_non_recursive),    cmocka_unit_test(test_fixpoint),
-        cmocka_unit_test(test_errors_name_the_place), cmocka_unit_test(test_gpu_count),
+        cmocka_unit_test(test_model_variables),  cmocka_unit_test(test_non_recursive),
+        cmocka_unit_test(test_fixpoint),         cmocka_unit_test(test_errors_name_the_place),
+        cmocka_unit_test(test_gpu_count),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,8 +132,7 @@ static void test_declared_not_stored(void **state) {
             assert_true(H5Pset_chunk(dcpl, 2, (hsize_t[]){1 << 16, 2}) >= 0);
             assert_true(H5Pset_deflate(dcpl, 6) >= 0);
         }
-        hid_t dset =
-            H5Dcreate2(f, "x", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        hid_t dset = H5Dcreate2(f, "x", H5T_IEEE_F32LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
         assert_true(dset >= 0);
         H5Dclose(dset);
         H5Pclose(dcpl);
@@ -228,12 +227,9 @@ static void test_bad_values(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_several_datasets),
-        cmocka_unit_test(test_mismatched_samples),
-        cmocka_unit_test(test_declared_not_stored),
-        cmocka_unit_test(test_non_numeric),
-        cmocka_unit_test(test_file_errors),
-        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_several_datasets),    cmocka_unit_test(test_mismatched_samples),
+        cmocka_unit_test(test_declared_not_stored), cmocka_unit_test(test_non_numeric),
+        cmocka_unit_test(test_file_errors),         cmocka_unit_test(test_bad_values),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

@@ -568,11 +568,15 @@ int main(int argc, char **argv) {
         return cmocka_run_group_tests(tests, NULL, NULL);
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),   cmocka_unit_test(test_shapes),
-        cmocka_unit_test(test_errors),       cmocka_unit_test(test_gzip_errors),
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_gzip_errors),
         cmocka_unit_test(test_trailing_data),
-        cmocka_unit_test(test_mnist_values), cmocka_unit_test(test_mnist_shape_from_header),
-        cmocka_unit_test(test_mnist_errors), cmocka_unit_test(test_mnist_bad_data),
+        cmocka_unit_test(test_mnist_values),
+        cmocka_unit_test(test_mnist_shape_from_header),
+        cmocka_unit_test(test_mnist_errors),
+        cmocka_unit_test(test_mnist_bad_data),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -673,16 +673,11 @@ int main(void) {
     scope = make_scope();
     struct kurc_value *before = kurc_value_copy(scope);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_jinja_outputs),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_error_excerpt),
-        cmocka_unit_test(test_output_left_alone_on_error),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_total_budget),
-        cmocka_unit_test(test_plain_strings),
-        cmocka_unit_test(test_without_env),
-        cmocka_unit_test(test_load_cache),
-        cmocka_unit_test(test_template_names_shadow_globals),
+        cmocka_unit_test(test_jinja_outputs), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_excerpt), cmocka_unit_test(test_output_left_alone_on_error),
+        cmocka_unit_test(test_limits),        cmocka_unit_test(test_total_budget),
+        cmocka_unit_test(test_plain_strings), cmocka_unit_test(test_without_env),
+        cmocka_unit_test(test_load_cache),    cmocka_unit_test(test_template_names_shadow_globals),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     /* rendering never changes the caller's values */
