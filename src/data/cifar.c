@@ -36,6 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/memory.h"
 #include "base/xalloc.h"
 #include "data/dataset.h"
 #include "data/package.h"
@@ -151,11 +152,22 @@ static bool classify(const char *pathname, char key[24], bool *binary) {
 }
 
 /* Reads the current member's bytes (at most MAX_MEMBER); size_hint is the
- * size its header gives, or 0. */
+ * size its header gives, or 0.  A member whose header declares more than
+ * MAX_MEMBER or the memory available is refused before it is read. */
 static enum kurc_status read_member(struct archive *a, const char *archive_path,
                                     const char *member, int64_t size_hint, unsigned char **data,
                                     size_t *len, struct kurc_err *err) {
-    size_t cap = size_hint > 0 && size_hint < MAX_MEMBER ? (size_t)size_hint + 1 : 1 << 20;
+    if (size_hint > MAX_MEMBER)
+        return kurc_err_set(err, KURC_E_DATA, NULL,
+                            "%s: member %s is larger than %d MiB (%lld bytes); not a CIFAR batch",
+                            archive_path, member, MAX_MEMBER >> 20, (long long)size_hint);
+    char what[300];
+    snprintf(what, sizeof what, "member %.120s of %.120s", member, archive_path);
+    enum kurc_status checked =
+        kurc_memory_check(size_hint > 0 ? (uint64_t)size_hint : 0, KURC_E_DATA, what, err);
+    if (checked)
+        return checked;
+    size_t cap = size_hint > 0 ? (size_t)size_hint + 1 : 1 << 20;
     size_t n = 0;
     unsigned char *buf = kurc_xmalloc(cap);
     for (;;) {

@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,4 +49,29 @@ bool iot_exists(const struct iot_dir *d, const char *name) {
     bool exists = access(path, F_OK) == 0;
     free(path);
     return exists;
+}
+
+void iot_tar_declaring(const char *path, const char *name, uint64_t size) {
+    unsigned char block[1024] = {0}; /* the header, then 512 bytes of the member */
+    snprintf((char *)block, 100, "%s", name);
+    snprintf((char *)block + 100, 8, "0000644");
+    snprintf((char *)block + 108, 8, "0000000");
+    snprintf((char *)block + 116, 8, "0000000");
+    snprintf((char *)block + 124, 12, "%011llo", (unsigned long long)size);
+    snprintf((char *)block + 136, 12, "%011o", 0);
+    block[156] = '0';
+    memcpy(block + 257,
+           "ustar\0"
+           "00",
+           8);
+    memset(block + 148, ' ', 8); /* the checksum counts its own field as spaces */
+    unsigned sum = 0;
+    for (int i = 0; i < 512; i++)
+        sum += block[i];
+    snprintf((char *)block + 148, 8, "%06o", sum);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(block, 1, sizeof block, f) != sizeof block || fclose(f) != 0) {
+        perror(path);
+        abort();
+    }
 }

@@ -3,6 +3,7 @@
 #define KURC_IOTEST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct iot_dir {
     char path[256];
@@ -23,5 +24,10 @@ char *iot_in(const struct iot_dir *d, const char *name);
 
 /* True when DIR/name exists. */
 bool iot_exists(const struct iot_dir *d, const char *name);
+
+/* Writes a plain tar file at path whose one member, name, declares size
+ * bytes in its header but holds 512 (the file ends there): a member of
+ * gigabytes in a small file, as a compressed archive of zeros holds one. */
+void iot_tar_declaring(const char *path, const char *name, uint64_t size);
 
 #endif

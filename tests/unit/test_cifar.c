@@ -486,6 +486,20 @@ static void test_damaged_archive(void **state) {
     expect_error(params_for("crc.tar.bz2", int_list(1, one)), KURC_E_DATA, msg, false);
 }
 
+/* A small archive whose batch member declares 3 GiB is refused from its
+ * header, before anything is read. */
+static void test_huge_member(void **state) {
+    (void)state;
+    const int one[1] = {1};
+    iot_tar_declaring(path_in("huge.tar"), "cifar-10-batches-py/data_batch_1", (uint64_t)3 << 30);
+    char msg[2400];
+    snprintf(msg, sizeof msg,
+             "cifar: %s: member cifar-10-batches-py/data_batch_1 is larger than 512 MiB "
+             "(3221225472 bytes); not a CIFAR batch",
+             path_in("huge.tar"));
+    expect_error(params_for("huge.tar", int_list(1, one)), KURC_E_DATA, msg, true);
+}
+
 /* The --numpy mode: Python writes the batches and Kur's expected images. */
 static const char generator[] =
     "import os, pickle, sys, numpy\n"
@@ -593,7 +607,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_binary_layout),     cmocka_unit_test(test_python_layout_parts),
         cmocka_unit_test(test_packaging),         cmocka_unit_test(test_parts_errors),
         cmocka_unit_test(test_malformed_batches), cmocka_unit_test(test_malformed_binary),
-        cmocka_unit_test(test_damaged_archive),
+        cmocka_unit_test(test_damaged_archive),   cmocka_unit_test(test_huge_member),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

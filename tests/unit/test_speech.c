@@ -38,6 +38,7 @@
 #include "data/speech/normalize.h"
 #include "data/supplier.h"
 #include "datatest.h"
+#include "iotest.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -777,6 +778,26 @@ static void test_archive_places(void **state) {
 /* An archive whose gzip CRC-32 fails is refused before anything is
  * extracted or marked unpacked, and read in place it is refused too; once
  * whole again it unpacks. */
+/* A small archive whose member declares 3 GiB is refused from its header,
+ * unpacked or read in place; nothing is extracted or marked. */
+static void test_huge_member(void **state) {
+    (void)state;
+    iot_tar_declaring("hg.tar", "hg/data.jsonl", (uint64_t)3 << 30);
+    struct kurc_dataset d;
+    struct kurc_err err;
+    dt_expect_error(load("{path: hg.tar}", &d, &err), &err, KURC_E_DATA,
+                    "hg.tar: member 'hg/data.jsonl' is larger than a member may be (3221225472 "
+                    "bytes, 1073741824 allowed)");
+    struct stat sb;
+    assert_int_not_equal(stat("hg/hg/data.jsonl", &sb), 0);
+    assert_int_not_equal(stat("hg/.kurc-unpacked", &sb), 0);
+    dt_expect_error(load("{path: hg.tar, unpack: no}", &d, &err), &err, KURC_E_DATA,
+                    "hg.tar: member 'hg/data.jsonl' is larger than a member may be (3221225472 "
+                    "bytes, 1073741824 allowed)");
+    rm_rf("hg");
+    unlink("hg.tar");
+}
+
 static void test_damaged_archive(void **state) {
     (void)state;
     make_set("dm", 1, (const int[]){200}, (const char *const[]){"\"a\""});
@@ -825,6 +846,7 @@ int main(void) {
         cmocka_unit_test(test_unsafe_archives),
         cmocka_unit_test(test_archive_places),
         cmocka_unit_test(test_damaged_archive),
+        cmocka_unit_test(test_huge_member),
     };
     return cmocka_run_group_tests(tests, dt_setup, dt_teardown);
 }

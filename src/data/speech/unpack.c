@@ -13,11 +13,29 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/memory.h"
 #include "base/paths.h"
 #include "base/xalloc.h"
 #include "formats/compressed.h"
+
+/* The largest member unpacked or read: an utterance is seconds of audio
+ * (1 GiB is hours of it), and a small archive can hold a member of
+ * gigabytes of zeros that would fill the disk or the memory. */
+#define MAX_MEMBER ((int64_t)1 << 30)
+
+/* Refuses member `name` of archive, size bytes (as its header gives it, or
+ * as many as were read when it holds more), for being more than limit;
+ * what says what limits it. */
+static enum kurc_status member_too_large(const char *archive, const char *name, int64_t size,
+                                         int64_t limit, const char *what, struct kurc_err *err) {
+    return kurc_err_set(err, KURC_E_DATA, NULL,
+                        "%s: member '%s' is larger than %s (%lld bytes, %lld allowed)", archive,
+                        name, what, (long long)size, (long long)limit);
+}
 
 static struct archive *open_archive(const char *path, struct kurc_err *err) {
     struct archive *a = archive_read_new();
@@ -109,6 +127,13 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
         archive_entry_set_hardlink(entry, link);
         free(link);
     }
+    /* the disk's free space, or what a member may take, whichever is less */
+    struct statvfs fs;
+    int64_t room = statvfs(dir, &fs) == 0 ? (int64_t)(fs.f_bavail * fs.f_frsize) : MAX_MEMBER;
+    int64_t limit = room < MAX_MEMBER ? room : MAX_MEMBER;
+    const char *what = room < MAX_MEMBER ? "the free disk space" : "a member may be";
+    if (archive_entry_size_is_set(entry) && archive_entry_size(entry) > limit)
+        return member_too_large(archive, name, archive_entry_size(entry), limit, what, err);
     if (archive_write_header(out, entry) != ARCHIVE_OK)
         return kurc_err_set(err, KURC_E_IO, NULL, "%s: cannot extract member '%s': %s", archive,
                             name, archive_error_string(out));
@@ -117,11 +142,16 @@ static enum kurc_status extract_entry(struct archive *a, struct archive *out,
     la_int64_t offset;
     int rr;
     bool wrote = true;
-    while ((rr = archive_read_data_block(a, &block, &size, &offset)) == ARCHIVE_OK)
+    while ((rr = archive_read_data_block(a, &block, &size, &offset)) == ARCHIVE_OK) {
+        if (offset > limit || (int64_t)size > limit - offset) { /* more than it declared */
+            unlink(archive_entry_pathname(entry));              /* what was written of it */
+            return member_too_large(archive, name, offset + (int64_t)size, limit, what, err);
+        }
         if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK) {
             wrote = false;
             break;
         }
+    }
     if (rr != ARCHIVE_EOF && wrote)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: cannot read member '%s': %s", archive,
                             name, archive_error_string(a));
@@ -261,10 +291,26 @@ enum kurc_status kurc_archive_each(const char *archive, bool (*want)(void *ctx, 
             name += 2;
         if ((want && !want(ctx, name)) || !got)
             continue;
+        int64_t declared = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
+        if (declared > MAX_MEMBER) {
+            st = member_too_large(archive, name, declared, MAX_MEMBER, "a member may be", err);
+            break;
+        }
+        char what[300];
+        snprintf(what, sizeof what, "member '%.120s' of %.120s", name, archive);
+        if ((st = kurc_memory_check((uint64_t)declared, KURC_E_DATA, what, err)))
+            break;
         size_t n = 0;
         for (;;) {
-            if (n == cap) {
-                cap = cap ? cap * 2 : 1 << 20;
+            if (n == cap) { /* room for the declared size and one byte more */
+                if (cap > (size_t)MAX_MEMBER) {
+                    st = member_too_large(archive, name, (int64_t)n, MAX_MEMBER, "a member may be",
+                                          err);
+                    break;
+                }
+                size_t more = cap ? cap * 2 : (size_t)declared + 1;
+                more = more < (1 << 20) ? 1 << 20 : more;
+                cap = more < (size_t)MAX_MEMBER + 1 ? more : (size_t)MAX_MEMBER + 1;
                 buf = kurc_xrealloc(buf, cap);
             }
             la_ssize_t k = archive_read_data(a, buf + n, cap - n);
