@@ -3,22 +3,27 @@
  * checksums computed with OpenSSL.
  *
  * Downloads are written to a hidden temporary file beside the target
- * (".NAME.XXXXXX"), checked against the checksum and only then renamed over
+ * (download_tmp.h), checked against the checksum and only then renamed over
  * the target, so an interrupted or corrupt download never leaves a file that
- * a later run would take for the real one.
+ * a later run would take for the real one.  A download may take at most the
+ * free space of the disk it is written to; a file:// URL must name a
+ * regular file (not a directory, nor a device such as /dev/zero).
  */
 #include "data/package.h"
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "base/kurc_config.h"
@@ -26,6 +31,7 @@
 #include "base/paths.h"
 #include "base/progress.h"
 #include "base/xalloc.h"
+#include "data/download_tmp.h"
 
 enum kurc_status kurc_package_sha256(const char *path, char hex[65], struct kurc_err *err) {
     FILE *f = fopen(path, "rb");
@@ -102,25 +108,39 @@ struct download {
     const char *url;
     FILE *out;
     int write_errno;
+    curl_off_t room;    /* the bytes it may take: the disk's free space */
+    curl_off_t written; /* the bytes it took */
     struct kurc_progress bar;
 };
 
 static size_t write_chunk(char *data, size_t size, size_t nmemb, void *arg) {
     struct download *d = arg;
+    if ((curl_off_t)nmemb > d->room - d->written) {
+        d->written = d->room + 1; /* refused: more than there is room for */
+        return 0;
+    }
+    d->written += (curl_off_t)nmemb;
     size_t n = fwrite(data, size, nmemb, d->out);
     if (n != nmemb && !d->write_errno)
         d->write_errno = errno ? errno : EIO;
     return n * size;
 }
 
-/* libcurl's progress callback. */
-static int draw_progress(void *arg, curl_off_t total, curl_off_t now, curl_off_t up_total,
-                         curl_off_t up_now) {
+/* libcurl's progress callback: stops a download whose size, once known
+ * (a Content-Length, a local file's size), is more than there is room for;
+ * draws the bar on a terminal. */
+static int on_progress(void *arg, curl_off_t total, curl_off_t now, curl_off_t up_total,
+                       curl_off_t up_now) {
     (void)up_total;
     (void)up_now;
     struct download *d = arg;
+    if (total > d->room) {
+        d->written = d->room + 1; /* refused: more than there is room for */
+        return 1;
+    }
     d->bar.total = total > 0 ? total : -1; /* known once the headers came */
-    kurc_progress_update(&d->bar, now, NAN);
+    if (d->bar.tty)
+        kurc_progress_update(&d->bar, now, NAN);
     return 0;
 }
 
@@ -142,16 +162,19 @@ static enum kurc_status transfer(struct download *d, struct kurc_err *err) {
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_chunk);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, d);
-    if (d->bar.tty) {
-        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, draw_progress);
-        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, d);
-    }
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, d);
     CURLcode rc = curl_easy_perform(curl);
     long status = 0;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(curl);
     kurc_progress_finish(&d->bar);
+    if (d->written > d->room)
+        return kurc_err_set(err, KURC_E_IO, NULL,
+                            "cannot download %s: it is larger than the free disk space (%lld "
+                            "bytes)",
+                            d->url, (long long)d->room);
     if (d->write_errno)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot download %s: writing the file failed: %s",
                             d->url, strerror(d->write_errno));
@@ -170,9 +193,13 @@ static enum kurc_status download(const char *url, const char *target, const char
                                  const struct kurc_loc *checksum_loc, struct kurc_err *err) {
     char *dir = kurc_path_dirname(target);
     const char *base = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-    char *tmp = kurc_xasprintf("%s%s.%s.XXXXXX", dir, *dir ? "/" : "", base);
+    struct statvfs fs;
+    curl_off_t room = statvfs(*dir ? dir : ".", &fs) == 0 ? (curl_off_t)(fs.f_bavail * fs.f_frsize)
+                                                          : (curl_off_t)INT64_MAX;
     free(dir);
-    int fd = mkstemp(tmp);
+    kurc_download_tmp_clean(target);
+    char *tmp = kurc_download_tmp_name(target);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) {
         enum kurc_status st = kurc_err_set(err, KURC_E_IO, NULL,
                                            "cannot download %s: cannot create %s: %s", url, tmp,
@@ -181,7 +208,7 @@ static enum kurc_status download(const char *url, const char *target, const char
         return st;
     }
     kurc_log(KURC_LOG_INFO, "downloading %s to %s", url, target);
-    struct download d = {.url = url, .out = fdopen(fd, "wb")};
+    struct download d = {.url = url, .out = fdopen(fd, "wb"), .room = room};
     char *label = kurc_xasprintf("Downloading %s", base);
     kurc_progress_start(&d.bar, label, KURC_PROGRESS_BYTES, -1, true);
     free(label);
@@ -213,15 +240,35 @@ static enum kurc_status download(const char *url, const char *target, const char
     return st;
 }
 
+/* Refuses a file:// URL that names a directory or what is not a regular
+ * file (a device such as /dev/zero, a pipe): its download would be empty,
+ * or endless. */
+static enum kurc_status check_file_url(const char *url, const struct kurc_loc *url_loc,
+                                       struct kurc_err *err) {
+    if (strncasecmp(url, "file://", 7) != 0)
+        return KURC_OK;
+    const char *rest = url + 7;
+    if (strncasecmp(rest, "localhost/", 10) == 0)
+        rest += 9;
+    char *path = curl_easy_unescape(NULL, rest, 0, NULL);
+    struct stat sb;
+    enum kurc_status st = KURC_OK;
+    if (path && stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        st = kurc_err_set(err, KURC_E_CONFIG, url_loc, "cannot download %s: %s is %s", url, path,
+                          S_ISDIR(sb.st_mode) ? "a directory" : "not a regular file");
+    curl_free(path);
+    return st;
+}
+
 /* The url (and optional path) case of kurc_package_fetch. */
 static enum kurc_status fetch_url(const char *url, const struct kurc_loc *url_loc,
                                   const char *path, const char *checksum,
                                   const struct kurc_loc *checksum_loc, char **local,
                                   struct kurc_err *err) {
     const char *name = strrchr(url, '/') ? strrchr(url, '/') + 1 : url;
+    enum kurc_status st = KURC_OK;
     char *target = path ? kurc_path_expand(path) : kurc_xstrdup(temp_dir());
     struct stat sb;
-    enum kurc_status st = KURC_OK;
     char *failed = NULL;
     int e = stat(target, &sb) != 0 ? kurc_path_make_dirs(target, &failed) : 0;
     if (e)
@@ -256,7 +303,7 @@ static enum kurc_status fetch_url(const char *url, const struct kurc_loc *url_lo
                      "%s failed its checksum (expected %s, found %s); downloading it again", target,
                      checksum, actual);
     }
-    if (st == KURC_OK)
+    if (st == KURC_OK && (st = check_file_url(url, url_loc, err)) == KURC_OK)
         st = download(url, target, checksum, checksum_loc, err);
     if (st != KURC_OK) {
         free(target);

@@ -2,8 +2,10 @@
 # limits.sh BIN SRC WORK - small inputs that ask for huge sizes are refused
 # at once, with a message that says what they need and what there is, and
 # nothing is written (issue 14): a layer whose size overflows, a model that
-# cannot fit in the memory available (with its optimizer's state); and temporary files that a run killed
-# while saving left behind are removed at the next start.
+# cannot fit in the memory available (with its optimizer's state), a URL
+# that names a directory, a device or more than the disk holds; and
+# temporary files that a run killed while saving or downloading left behind
+# are removed at the next start.
 . "$(dirname "$0")/lib.sh"
 
 echo '{"x": [1, 2, 3, 4, 5, 6, 7, 8], "y": [1]}' >d.jsonl
@@ -47,6 +49,40 @@ awk -v n="$need" -v a="$avail" 'BEGIN { exit !(n > 1.15 * a && n < 1.25 * a) }' 
   ok "adam: 4 copies of the parameters needed ($need GiB of $avail)" ||
   fail "adam: $need GiB needed of $avail"
 [ ! -e last.w ] && ok "adam: nothing written" || fail "adam: weights were written"
+
+# --- class 10: downloads: directories and devices, sizes, what killed ones leave -
+# fetch KURFILE URL: an hdf5 supplier that downloads URL into dl/
+fetch() {
+  wide "$1" 1
+  sed -i "s|    - jsonl: d.jsonl|    - hdf5: {url: \"$2\", path: dl}|" "$1"
+}
+mkdir dl
+fetch dir.yml "file://$PWD"
+kurc_run url-dir 2 train dir.yml
+has "url-dir: named" url-dir.err "dir.yml:10:19: cannot download file://$PWD: $PWD is a directory"
+fetch zero.yml "file:///dev/zero"
+kurc_run url-zero 2 train zero.yml
+has "url-zero: named" url-zero.err "cannot download file:///dev/zero: /dev/zero is not a regular file"
+# a sparse file larger than the disk's free space (ulimit -f: should it be
+# copied after all, it stops at 100 MB)
+truncate -s 15T sparse.bin 2>/dev/null || truncate -s 8T sparse.bin
+fetch sparse.yml "file://$PWD/sparse.bin"
+printf '#!/bin/sh\nulimit -f 102400 && exec "%s" "$@"\n' "$KURC" >capped.sh
+chmod +x capped.sh
+KURC=$PWD/capped.sh kurc_run url-sparse 1 train sparse.yml
+has "url-sparse: refused by its size" url-sparse.err \
+  "cannot download file://$PWD/sparse.bin: it is larger than the free disk space ("
+rm -f sparse.bin
+[ -z "$(ls -A dl)" ] && ok "downloads refused: nothing written" || fail "dl holds $(ls -A dl)"
+# the temporary file of a download killed on this host is removed by the next
+dead=$(sh -c 'echo $$')
+echo partial >"dl/.small.h5.kurc-$(hostname)-$dead.part"
+echo 'not hdf5' >small.h5
+fetch small.yml "file://$PWD/small.h5"
+kurc_run url-leftover 1 train small.yml
+has "url-leftover: named" url-leftover.err \
+  "removed dl/.small.h5.kurc-$(hostname)-$dead.part, left by a download of dl/small.h5 that was stopped"
+[ "$(ls -A dl)" = small.h5 ] && ok "url-leftover: removed, downloaded" || fail "dl holds $(ls -A dl)"
 
 # --- class 10: PATH.tmp left by a run killed while saving ----------------------
 wide small.yml 1
