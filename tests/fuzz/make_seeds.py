@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """make_seeds.py - writes the seed corpora of the data-reader fuzz harnesses
 (tests/fuzz/corpus-{idx,csv,jsonl,pickle,hdf5,wav,tar}): a few small valid
-files of each format.  Needs numpy and h5py.  Inputs that once crashed kurc
-are added to the corpora by hand (crash-*), not by this script."""
+files of each format.  Needs numpy and h5py.  Inputs the fuzzers found
+(leak-*, crash-*) are added to the corpora by hand, not by this script."""
 import gzip
 import io
 import json
