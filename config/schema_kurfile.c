@@ -247,6 +247,7 @@ static const struct kurc_schema train = {
             {"weights", &train_weights},
             {"checkpoint", &checkpoint},
             {"optimizer", &kurc_schema_optimizer},
+            {"accumulate", count_or_null}, /* kurc: micro-batches per step */
             {"hooks",
              KURC_SCHEMA(.types = KT_LIST | KT_NULL, .items = &kurc_schema_training_hook)},
             {NULL},

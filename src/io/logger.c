@@ -189,6 +189,33 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
     return st;
 }
 
+enum kurc_status kurc_logger_append_value(struct kurc_logger *l, const char *type,
+                                          const char *tag, const char *stat, double value,
+                                          int64_t batch, struct kurc_err *err) {
+    struct kurc_strbuf b = KURC_STRBUF_INIT;
+    kurc_strbuf_printf(&b, "%s/%s_", l->dir, type);
+    escape(&b, tag, true);
+    kurc_strbuf_putc(&b, '_');
+    char *base = kurc_strbuf_take(&b);
+    char *value_path = kurc_xasprintf("%s%s", base, stat);
+    char *batch_path = kurc_xasprintf("%sbatch", base);
+    unsigned char bytes[4];
+    uint32_t before;
+    float_bytes((float)value, bytes);
+    enum kurc_status st = idx_append(value_path, KURC_IDX_F32, bytes, &before, err);
+    if (st == KURC_OK) {
+        uint32_t unused;
+        put_be32(bytes, (uint32_t)(int32_t)batch);
+        st = idx_append(batch_path, KURC_IDX_I32, bytes, &unused, err);
+        if (st) /* a record is written whole or not at all */
+            idx_cut(value_path, before);
+    }
+    free(base);
+    free(value_path);
+    free(batch_path);
+    return st;
+}
+
 /* Appends a float as PyYAML's yaml.dump spells it: repr, with ".0" added
  * before an exponent that has no point, and .inf / -.inf / .nan. */
 static void yaml_float(struct kurc_strbuf *b, double f) {

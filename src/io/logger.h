@@ -53,6 +53,14 @@ enum kurc_status kurc_logger_append(struct kurc_logger *l, const char *type, con
                                     const char *const *names, const double *values, size_t n,
                                     int64_t batch, double time, struct kurc_err *err);
 
+/* Appends one value that is not a loss (kurc's own columns): column
+ * <type>_<tag>_<stat> (float) beside <type>_<tag>_batch (the batch
+ * counter), e.g. batch_optimizer_lr, the learning rate of each step.
+ * Readers of the loss columns never see them. */
+enum kurc_status kurc_logger_append_value(struct kurc_logger *l, const char *type,
+                                          const char *tag, const char *stat, double value,
+                                          int64_t batch, struct kurc_err *err);
+
 /* Rewrites summary.yml. */
 enum kurc_status kurc_logger_flush(struct kurc_logger *l, const struct kurc_log_summary *summary,
                                    struct kurc_err *err);

@@ -32,6 +32,9 @@ const struct kurc_schema kurc_optimizer_scale_mode = {
     .choices = KURC_NAMES("linear", "sqrt"),
 };
 
+const struct kurc_schema kurc_optimizer_reference_batch = {
+    .types = KT_INT, .has_min = true, .min = 1};
+
 float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback) {
     double x = kurc_param_number(spec, key, 0);
     return x != 0 ? (float)x : fallback;
@@ -68,6 +71,7 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
     o->be = be;
     o->learning_rate = kurc_optimizer_param(spec, "learning_rate", type->learning_rate);
     o->decay = kurc_optimizer_param(spec, "decay", 0.0f);
+    o->schedule = (struct kurc_schedule){.scale = 1, .gamma = 1};
     if (type->read) {
         o->settings = kurc_xcalloc(1, type->settings_size);
         type->read(spec, o->settings);
@@ -113,9 +117,9 @@ void kurc_optimizer_free(struct kurc_optimizer *o) {
     free(o);
 }
 
-/* The learning rate the next step will use (decay applied). */
-static float kurc_optimizer_rate(const struct kurc_optimizer *o) {
-    return (float)(o->learning_rate / (1.0 + (double)o->decay * (double)o->iterations));
+float kurc_optimizer_rate(const struct kurc_optimizer *o) {
+    double lr = kurc_schedule_rate(&o->schedule, o->learning_rate, o->iterations);
+    return (float)(lr / (1.0 + (double)o->decay * (double)o->iterations));
 }
 
 double kurc_optimizer_step(struct kurc_optimizer *o, struct kurc_params *p, float lr_scale) {

@@ -30,6 +30,7 @@
 #include "config/value/value.h"
 #include "core/backend.h"
 #include "core/params.h"
+#include "optim/schedule.h"
 
 enum kurc_clip {
     KURC_CLIP_NONE,
@@ -43,12 +44,16 @@ enum kurc_clip {
 struct kurc_optimizer;
 
 /* The keys every optimizer's schema starts with: name, clip {norm | abs},
- * scale_rate and scale_mode (linear or sqrt). */
+ * scale_rate and scale_mode (linear or sqrt), and the learning-rate
+ * schedule's (optim/schedule.h). */
 #define KURC_OPTIMIZER_KEYS                                                                      \
     {"name", &kurc_schema_string}, {"clip", &kurc_optimizer_clip},                               \
-        {"scale_rate", &kurc_schema_string_or_null}, {"scale_mode", &kurc_optimizer_scale_mode}
+        {"scale_rate", &kurc_schema_string_or_null}, {"scale_mode", &kurc_optimizer_scale_mode}, \
+        {"schedule", &kurc_schedule_schema}, {"scale_with_batch", &kurc_schema_flag},            \
+        {"reference_batch", &kurc_optimizer_reference_batch}
 extern const struct kurc_schema kurc_optimizer_clip;
 extern const struct kurc_schema kurc_optimizer_scale_mode;
+extern const struct kurc_schema kurc_optimizer_reference_batch;
 
 /* One optimizer kind. */
 struct kurc_optimizer_type {
@@ -71,7 +76,8 @@ struct kurc_optimizer {
     enum kurc_clip clip;
     float clip_value;
     void *settings;     /* the type's own hyperparameters, or NULL */
-    int64_t iterations; /* updates applied so far */
+    int64_t iterations; /* updates applied so far: the schedule's position */
+    struct kurc_schedule schedule; /* constant (scale 1) until kurc_schedule_read fills it */
     float *state[2];    /* backend arenas, params->total floats each */
 };
 
@@ -93,6 +99,10 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
                                        struct kurc_backend *be, struct kurc_optimizer **out,
                                        struct kurc_err *err);
 void kurc_optimizer_free(struct kurc_optimizer *o);
+
+/* The learning rate the next step will use: the schedule's rate at
+ * iterations, with Keras' decay. */
+float kurc_optimizer_rate(const struct kurc_optimizer *o);
 
 /* Clips the gradients of p, applies one update with the learning rate times
  * lr_scale, and counts the iteration.  Returns the gradient's global L2 norm

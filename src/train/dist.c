@@ -178,6 +178,7 @@ struct kurc_grad_sync {
     size_t *op_leaves;   /* op i's leaves are [op_leaves[i], op_leaves[i + 1]) */
     size_t extended;     /* floats of the extended arena */
     struct kurc_dist_slice slice;
+    int64_t done;  /* chunks of this rank's slice that earlier parts pushed */
     int64_t max_chunks;
     float **slots; /* stack of partial sums, backend memory */
     int n_slots;
@@ -255,7 +256,7 @@ static void after_backward(void *ctx, struct kurc_exec *x, int op) {
     if (!gs->armed || gs->st != KURC_OK)
         return;
     if (gs->deterministic) {
-        push_leaf(gs, op, x->chunk_index);
+        push_leaf(gs, op, gs->done + x->chunk_index);
         return;
     }
     if (!gs->overlap)
@@ -467,11 +468,20 @@ void kurc_grad_sync_begin(struct kurc_grad_sync *gs, const struct kurc_dist_slic
         return;
     gs->armed = true;
     gs->st = KURC_OK;
+    gs->done = 0;
     gs->launched = gs->completed = 0;
     if (gs->deterministic) {
         gs->slice = *sl;
         schedule(gs->stack, sl->first, sl->count, sl->chunks, gs->push_pos, gs->push_merges);
     }
+}
+
+void kurc_grad_sync_part(struct kurc_grad_sync *gs, int64_t done, bool last) {
+    if (!gs)
+        return;
+    gs->done = done;
+    if (!gs->deterministic)
+        gs->armed = last;
 }
 
 /* Rank 0 finishes the tree with every other rank's blocks; everyone gets

@@ -99,6 +99,15 @@ enum kurc_status kurc_grad_sync_replan(struct kurc_grad_sync **gs, const struct 
 /* Arms the hook for one backward pass (sl: the deterministic slice). */
 void kurc_grad_sync_begin(struct kurc_grad_sync *gs, const struct kurc_dist_slice *sl);
 
+/* Accumulation (train.accumulate): the backward pass about to run is one
+ * part of the step kurc_grad_sync_begin armed, after `done` of this rank's
+ * chunks ran in earlier parts.  In deterministic mode the tree goes on
+ * from there (a rank's parts are consecutive chunks of its slice, so the
+ * tree and its bits are those of one pass); otherwise the gradients stay
+ * local until the last part, whose backward starts the buckets.  Nothing
+ * is communicated before the last part. */
+void kurc_grad_sync_part(struct kurc_grad_sync *gs, int64_t done, bool last);
+
 /* After backward: completes the reduction, so every rank holds the sum of
  * the gradients. */
 enum kurc_status kurc_grad_sync_finish(struct kurc_grad_sync *gs, struct kurc_err *err);

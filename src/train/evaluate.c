@@ -111,8 +111,8 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
         st = kurc_data_load(list, &sets[i], err);
     }
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec), 0, &s,
-                                 err);
+        st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec),
+                                 kurc_provider_batch_size(sec), 1, 0, &s, err);
     if (st == KURC_OK)
         s->step = opt->step;
     if (st == KURC_OK && s->losses.n == 0)
@@ -214,8 +214,8 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     if (st == KURC_OK)
         st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
-        st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec), 0, &s,
-                                 err);
+        st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec),
+                                 kurc_provider_batch_size(sec), 1, 0, &s, err);
     if (st == KURC_OK)
         s->step = opt->step;
     if (st == KURC_OK)

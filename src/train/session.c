@@ -98,11 +98,15 @@ static enum kurc_status set_up_dist(struct kurc_session *s, bool training, int64
                                  max_chunks, x, &s->sync, err);
 }
 
-enum kurc_status kurc_session_backward(struct kurc_session *s, struct kurc_err *err) {
-    kurc_grad_sync_begin(s->sync, &s->slice);
+enum kurc_status kurc_session_backward_part(struct kurc_session *s, int64_t part, int64_t parts,
+                                            int64_t done, struct kurc_err *err) {
+    if (part == 0)
+        kurc_grad_sync_begin(s->sync, &s->slice);
+    kurc_grad_sync_part(s->sync, done, part == parts - 1);
     kurc_exec_backward(s->exec);
-    return kurc_grad_sync_finish(s->sync, err);
+    return part == parts - 1 ? kurc_grad_sync_finish(s->sync, err) : KURC_OK;
 }
+
 
 static bool dataset_shape(void *ctx, const char *name, struct kurc_shape *shape) {
     const struct kurc_source *s = kurc_dataset_find(ctx, name);
@@ -143,7 +147,8 @@ enum kurc_status kurc_session_sync(struct kurc_session *s, struct kurc_optimizer
 
 enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                      struct kurc_backend *be, const struct kurc_dataset *shapes,
-                                     bool with_losses, int64_t max_global_batch, int state_arenas,
+                                     bool with_losses, int64_t max_global_batch,
+                                     int64_t max_pass_batch, int64_t parts, int state_arenas,
                                      struct kurc_session **out, struct kurc_err *err) {
     struct kurc_session *s = kurc_xcalloc(1, sizeof *s);
     s->kf = kf;
@@ -175,18 +180,23 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
         st = broadcast_params(s, err);
     if (!st)
         st = kurc_backend_check(be, err);
-    /* rows per rank: a share of the largest batch, or whole chunks of it */
+    /* rows per rank: a share of the largest batch run in one pass, or
+     * whole chunks of it */
+    s->parts = parts > 1 && !(s->model && has_op(s->model->graph, "batchnorm")) ? parts : 1;
+    int64_t pass = s->parts > 1 ? max_pass_batch : max_global_batch;
     int64_t chunk = s->dist.deterministic ? s->dist.chunk : 0;
     int64_t max_chunks = chunk ? (max_global_batch + chunk - 1) / chunk : 0;
-    int64_t local = chunk ? (max_chunks + comm->size - 1) / comm->size * chunk
-                          : (max_global_batch + comm->size - 1) / comm->size;
+    int64_t pass_chunks = chunk ? (pass + chunk - 1) / chunk : 0;
+    int64_t local = chunk ? (pass_chunks + comm->size - 1) / comm->size * chunk
+                          : (pass + comm->size - 1) / comm->size;
     if (!st)
         st = kurc_exec_create_chunked(be, s->model->graph, &s->model->params,
                                       local > 0 ? local : 1, chunk, &s->exec, err);
     if (!st)
         st = set_up_dist(s, with_losses, max_chunks, err);
-    if (!st && chunk)
-        s->partials = kurc_xcalloc((size_t)((local + chunk - 1) / chunk + 1) * (s->losses.n + 1),
+    if (!st && chunk) /* a row per chunk of the rank's slice of the largest batch */
+        s->partials = kurc_xcalloc((size_t)((max_chunks + comm->size - 1) / comm->size + 1) *
+                                       (s->losses.n + 1),
                                    sizeof *s->partials);
     if (!st && s->dist.deterministic && comm->rank == 0)
         kurc_log(KURC_LOG_INFO,
@@ -212,14 +222,14 @@ void kurc_session_free(struct kurc_session *s) {
     free(s);
 }
 
-/* Deterministic mode: each chunk's sums, then their sum in chunk order. */
-static enum kurc_status ordered_loss_sums(struct kurc_session *s, double *sums,
-                                          struct kurc_err *err) {
+/* Deterministic mode: each chunk's sums, rows done.. of s->partials (their
+ * sum in chunk order is kurc_session_loss_reduce's). */
+static void chunk_loss_sums(struct kurc_session *s, int64_t done) {
     struct kurc_exec *x = s->exec;
     size_t n = s->losses.n;
     int64_t chunks = kurc_exec_chunks(x), row0, rows;
     for (int64_t k = 0; k < chunks; k++) {
-        double *row = s->partials + (size_t)k * (n + 1);
+        double *row = s->partials + (size_t)(done + k) * (n + 1);
         kurc_exec_chunk_rows(x, k, &row0, &rows);
         x->row0 = row0;
         for (size_t i = 0; i < n; i++) {
@@ -230,27 +240,45 @@ static enum kurc_status ordered_loss_sums(struct kurc_session *s, double *sums,
         x->row0 = 0;
         row[n] = (double)rows;
     }
-    return kurc_dist_ordered_sum(s->comm, &s->slice, s->partials, (int64_t)n + 1, sums, err);
 }
 
-enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
-                                        struct kurc_err *err) {
+void kurc_session_loss_part(struct kurc_session *s, int64_t done, double *local) {
     struct kurc_exec *x = s->exec;
     size_t n = s->losses.n;
-    if (s->dist.deterministic)
-        return ordered_loss_sums(s, sums, err);
+    if (s->dist.deterministic) {
+        chunk_loss_sums(s, done);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         double sum = 0;
         if (x->batch > 0)
             s->be->ops->sum(s->be, x->batch, kurc_exec_value(x, s->losses.terms[i].value), &sum);
-        sums[i] = sum;
+        local[i] += sum;
     }
-    sums[n] = (double)x->batch;
+    local[n] += (double)x->batch;
+}
+
+enum kurc_status kurc_session_loss_reduce(struct kurc_session *s, const double *local,
+                                          double *sums, struct kurc_err *err) {
+    size_t n = s->losses.n;
+    if (s->dist.deterministic)
+        return kurc_dist_ordered_sum(s->comm, &s->slice, s->partials, (int64_t)n + 1, sums,
+                                     err);
+    memcpy(sums, local, (n + 1) * sizeof *sums);
     /* a device failure of this batch's forward pass (or the last step) */
     enum kurc_status st = kurc_backend_check(s->be, err);
     if (st)
         return st;
     return s->comm->ops->allreduce_double(s->comm, sums, (int64_t)n + 1, err);
+}
+
+enum kurc_status kurc_session_loss_sums(struct kurc_session *s, double *sums,
+                                        struct kurc_err *err) {
+    size_t n = s->losses.n;
+    for (size_t i = 0; i <= n; i++)
+        sums[i] = 0;
+    kurc_session_loss_part(s, 0, sums);
+    return kurc_session_loss_reduce(s, sums, sums, err);
 }
 
 /* The shapes of one batch: a variable-length source's first axis is the

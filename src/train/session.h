@@ -11,7 +11,7 @@
  *
  * Distributed pieces (dist.h): the settings, the start-up fingerprint
  * (checked before anything else is exchanged), the gradient reduction the
- * trainer brackets backward with (kurc_session_backward), and the reduce
+ * trainer brackets backward with (kurc_session_backward_part), and the reduce
  * the executor's batch normalisation uses for global statistics.
  */
 #ifndef KURC_SESSION_H
@@ -48,18 +48,26 @@ struct kurc_session {
     struct kurc_grad_sync *sync;   /* NULL: nothing to reduce (one rank) */
     struct kurc_dist_slice slice;  /* the current global batch's chunks */
     double *partials;              /* per-chunk loss sums (deterministic) */
+    int64_t parts; /* passes per rank of a training batch (train.accumulate) */
 };
 
 /* Parses the model, builds it for the per-sample shapes of `shapes` (a
  * dataset, or NULL for declared shapes), adds the losses when with_losses,
  * allocates and initialises the parameters (seed; rank 0's values are
  * broadcast) and an executor for max_global_batch samples split over the
- * ranks.  state_arenas: the parameter-sized arenas of optimizer state that
+ * ranks.  parts (train.accumulate, 1 otherwise): each rank runs its slice
+ * of a training batch in that many passes (s->parts), so the executor is
+ * sized for max_pass_batch, the largest global batch run in one pass;
+ * but batch normalisation needs the statistics of the whole global batch
+ * before any sample goes on, so a model with it runs its slice in one
+ * pass (s->parts 1, the executor sized for max_global_batch).
+ * state_arenas: the parameter-sized arenas of optimizer state that
  * training will add (kurc_optimizer_state_arenas; 0 when not training),
  * counted when checking that the model fits in memory. */
 enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                      struct kurc_backend *be, const struct kurc_dataset *shapes,
-                                     bool with_losses, int64_t max_global_batch, int state_arenas,
+                                     bool with_losses, int64_t max_global_batch,
+                                     int64_t max_pass_batch, int64_t parts, int state_arenas,
                                      struct kurc_session **out, struct kurc_err *err);
 void kurc_session_free(struct kurc_session *s);
 
@@ -100,10 +108,23 @@ uint64_t kurc_session_provider_seed(const struct kurc_kurfile *kf, const char *n
  * calls it before loading a batch. */
 void kurc_session_slice(struct kurc_session *s, int64_t n, int64_t *first, int64_t *count);
 
-/* Backward with the gradients summed over the ranks: runs the executor's
- * backward while the gradient buckets are all-reduced (or the chunks summed
- * in deterministic mode) and returns once every rank holds the sum. */
-enum kurc_status kurc_session_backward(struct kurc_session *s, struct kurc_err *err);
+/* Backward with the gradients summed over the ranks: part `part` of
+ * `parts` of a training step's backward (train.accumulate; 0 of 1
+ * otherwise), `done` of this rank's chunks (deterministic mode) having run
+ * in earlier parts.  The gradients stay on the rank until the last part,
+ * whose backward overlaps the all-reduce of the gradient buckets (or the
+ * chunks' fixed-order sum in deterministic mode); it returns once every
+ * rank holds the sum (dist.h: kurc_grad_sync_part). */
+enum kurc_status kurc_session_backward_part(struct kurc_session *s, int64_t part, int64_t parts,
+                                            int64_t done, struct kurc_err *err);
+
+/* Accumulation: adds the per-sample losses of the batch in the executor to
+ * this rank's own sums (local: per term, then the sample count; zero them
+ * first), `done` chunks into the rank's slice; nothing is communicated.
+ * kurc_session_loss_reduce then gives the sums over every rank. */
+void kurc_session_loss_part(struct kurc_session *s, int64_t done, double *local);
+enum kurc_status kurc_session_loss_reduce(struct kurc_session *s, const double *local,
+                                          double *sums, struct kurc_err *err);
 
 /* Sums, over the ranks, each loss term's per-sample losses of the batch in
  * the executor and the number of samples: sums[i] for term i, sums[n] the

@@ -74,6 +74,7 @@ struct trainer {
     int64_t since_checkpoint_samples;
     char *kurfile_json;   /* the resolved Kurfile, stored in checkpoints */
     int64_t sessions;     /* the log's session count, this one included */
+    double rate;          /* the learning rate of the last step */
     bool rank0;
 };
 
@@ -200,6 +201,29 @@ static enum kurc_status non_finite(const struct trainer *t, const double *sums,
     return KURC_OK;
 }
 
+/* Rows [*first, *first + *count) of part `part` of this rank's slice of
+ * the global batch (rows [first, first + count), s->slice its chunks), and
+ * *done, the slice's chunks before it.  Deterministic parts are whole
+ * chunks, so each chunk runs as it would in one pass. */
+static void part_rows(const struct kurc_session *s, int64_t first, int64_t count, int64_t part,
+                      int64_t *part_first, int64_t *part_count, int64_t *done) {
+    int64_t k = s->parts, end = first + count;
+    if (!s->dist.deterministic) {
+        *done = 0;
+        *part_first = first + count * part / k;
+        *part_count = first + count * (part + 1) / k - *part_first;
+        return;
+    }
+    int64_t c = s->slice.count, chunk = s->dist.chunk;
+    *done = c * part / k;
+    int64_t lo = first + *done * chunk, hi = first + c * (part + 1) / k * chunk;
+    *part_first = lo < end ? lo : end;
+    *part_count = (hi < end ? hi : end) - *part_first;
+}
+
+/* One optimizer step on a global batch, in s->parts passes per rank
+ * (train.accumulate): gradients summed on the rank, loss sums and the
+ * reduction over ranks with the last pass only. */
 static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
                                     struct kurc_err *err) {
     struct kurc_session *s = t->s;
@@ -212,19 +236,33 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     kurc_provider_batch(t->provider, b, &idx, &n);
     kurc_session_slice(s, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
-    if ((st = kurc_session_load(s, &t->bind, idx, n, first, count, err)))
-        return st;
-    x->training = true;
-    x->loss_scale = 1.0f / (float)n;
-    x->sample_base = (uint64_t)(t->state.samples + first);
-    kurc_exec_forward(x);
-    st = kurc_session_loss_sums(s, sums, err);
-    if (st || (st = non_finite(t, sums, err)))
-        return st;
-    /* gradients summed over the ranks, buckets overlapping backward */
-    if ((st = kurc_session_backward(s, err)))
+    size_t terms = s->losses.n;
+    double *local = kurc_xcalloc(terms + 1, sizeof *local);
+    for (int64_t part = 0; part < s->parts && st == KURC_OK; part++) {
+        int64_t part_first, part_count, done;
+        part_rows(s, first, count, part, &part_first, &part_count, &done);
+        if ((st = kurc_session_load(s, &t->bind, idx, n, part_first, part_count, err)))
+            break;
+        x->training = true;
+        x->loss_scale = 1.0f / (float)n;
+        x->sample_base = (uint64_t)(t->state.samples + part_first);
+        kurc_exec_forward(x);
+        kurc_session_loss_part(s, done, local);
+        /* the step's losses, known with its last forward pass: a
+         * non-finite one stops before the update */
+        if (part == s->parts - 1 &&
+            ((st = kurc_session_loss_reduce(s, local, sums, err)) ||
+             (st = non_finite(t, sums, err))))
+            break;
+        /* gradients summed over the ranks with the last part, buckets
+         * overlapping its backward */
+        st = kurc_session_backward_part(s, part, s->parts, done, err);
+    }
+    free(local);
+    if (st)
         return st;
     struct kurc_params *p = &s->model->params;
+    t->rate = kurc_optimizer_rate(t->optimizer);
     kurc_optimizer_step(t->optimizer, p, 1.0f);
     if ((st = kurc_backend_check(t->be, err)))
         return st;
@@ -255,6 +293,15 @@ static enum kurc_status log_losses(struct trainer *t, const char *type, const ch
     free(names);
     free(values);
     return st;
+}
+
+/* The learning rate of the step just taken: column batch_optimizer_lr,
+ * beside its batch counter (batch_optimizer_batch). */
+static enum kurc_status log_rate(struct trainer *t, struct kurc_err *err) {
+    if (!t->log || !t->rank0)
+        return KURC_OK;
+    return kurc_logger_append_value(t->log, "batch", "optimizer", "lr", t->rate, t->state.batches,
+                                    err);
 }
 
 static enum kurc_status flush_log(struct trainer *t, struct kurc_err *err) {
@@ -455,7 +502,7 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
         for (size_t k = 0; k <= n; k++)
             epoch[k] += sums[k];
         kurc_progress_update(&bar, (int64_t)epoch[n], kurc_loss_total(t->s, epoch));
-        if ((st = log_losses(t, "batch", NULL, sums, err)) ||
+        if ((st = log_losses(t, "batch", NULL, sums, err)) || (st = log_rate(t, err)) ||
             (st = batch_checkpoints(t, &train_mark, err)))
             break;
     }
@@ -471,6 +518,9 @@ static enum kurc_status run_epoch(struct trainer *t, int *sig, struct kurc_err *
     t->state.epoch++;
     t->state.batch = 0;
     double train_loss = kurc_loss_total(t->s, epoch);
+    if (t->rank0)
+        kurc_log(KURC_LOG_INFO, "epoch %lld: learning rate %.6g at optimizer step %lld",
+                 (long long)t->state.epoch, (double)t->rate, (long long)t->optimizer->iterations);
     if ((st = log_losses(t, "training", NULL, epoch, err)) == KURC_OK &&
         train_loss < t->state.best_train_loss) {
         t->state.best_train_loss = train_loss;
@@ -583,13 +633,19 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         st = t->comm->ops->barrier(t->comm, err);
     if (st)
         return st;
-    int64_t max_batch = kurc_provider_batch_size(train);
+    /* an optimizer step takes accumulate micro-batches: the provider's
+     * batches are the steps' global batches */
+    int64_t micro = kurc_provider_batch_size(train), k = t->spec.accumulate;
+    t->provider->batch_size = micro * k;
+    int64_t max_batch = micro * k, max_pass = micro;
     int64_t vb = kurc_provider_batch_size(kurc_kurfile_section(t->kf, "validate"));
     if (t->n_valid && vb > max_batch)
         max_batch = vb;
+    if (t->n_valid && vb > max_pass)
+        max_pass = vb;
     int arenas = kurc_optimizer_state_arenas(kurc_map_get(train, "optimizer"));
-    if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, arenas, &t->s,
-                                  err)))
+    if ((st = kurc_session_create(t->kf, t->comm, t->be, &t->data, true, max_batch, max_pass, k,
+                                  arenas, &t->s, err)))
         return st;
     t->s->step = t->opt->step;
     if (t->s->losses.n == 0)
@@ -599,6 +655,19 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         (st = kurc_optimizer_create(kurc_map_get(train, "optimizer"), &t->s->model->params,
                                     t->be, &t->optimizer, err)))
         return st;
+    struct kurc_schedule_context sc = {kurc_provider_batches(t->provider), t->spec.epochs,
+                                       t->provider->batch_size};
+    if ((st = kurc_schedule_read(kurc_map_get(train, "optimizer"), &sc, &t->optimizer->schedule,
+                                 err)))
+        return st;
+    if (t->rank0 && k > 1)
+        kurc_log(KURC_LOG_INFO,
+                 "train.accumulate: %lld micro-batches of %lld per optimizer step (global batch "
+                 "%lld), %s",
+                 (long long)k, (long long)micro, (long long)(micro * k),
+                 t->s->parts > 1 ? "one pass per micro-batch"
+                                 : "in one pass per rank (batch normalisation needs the whole "
+                                   "global batch's statistics)");
     struct kurc_strbuf json = KURC_STRBUF_INIT;
     kurc_json_dump(t->kf->data, 4, true, &json);
     t->kurfile_json = kurc_strbuf_take(&json);

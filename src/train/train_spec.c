@@ -120,6 +120,8 @@ enum kurc_status kurc_train_spec_read(const struct kurc_kurfile *kf, struct kurc
         return kurc_err_set(err, KURC_E_CONFIG, &kf->raw->loc,
                             "there is nothing to train: the Kurfile has no `train` section");
     read_stop(train, s);
+    const struct kurc_value *acc = kurc_map_get(train, "accumulate");
+    s->accumulate = acc && acc->kind == KURC_INT && acc->u.i > 1 ? acc->u.i : 1;
 
     const struct kurc_value *validate = kurc_kurfile_section(kf, "validate");
     const struct kurc_value *vw = validate ? kurc_map_get(validate, "weights") : NULL;

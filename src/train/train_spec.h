@@ -13,7 +13,9 @@
  *  - checkpoint: `PATH` (every epoch) or {path (default "checkpoint"),
  *    epochs, batches, samples, minutes, validation}; with no trigger, every
  *    epoch;
- *  - log: `PATH` or {path, ...}.
+ *  - log: `PATH` or {path, ...};
+ *  - accumulate: K micro-batches of provider.batch_size per optimizer
+ *    step (1).
  */
 #ifndef KURC_TRAIN_SPEC_H
 #define KURC_TRAIN_SPEC_H
@@ -48,6 +50,7 @@ struct kurc_train_spec {
     double checkpoint_minutes;
     int64_t checkpoint_validation; /* 0 none, -1 all, N batches per data set */
     char *log;              /* log directory, or NULL */
+    int64_t accumulate;     /* micro-batches per optimizer step */
 };
 
 enum kurc_status kurc_train_spec_read(const struct kurc_kurfile *kf, struct kurc_train_spec *out,

@@ -82,6 +82,10 @@ for prefix, n in (("batch_loss", 10), ("training_loss", 2),
     for stat in ("y__out", "total", "batch", "time"):
         want.append(prefix + "_" + stat)
         assert len(column(prefix + "_" + stat)) == n, (prefix, stat, column(prefix + "_" + stat))
+# kurc's learning-rate column, beside its own batch counter
+want += ["batch_optimizer_lr", "batch_optimizer_batch"]
+assert list(column("batch_optimizer_batch")) == list(column("batch_loss_batch"))
+assert len(column("batch_optimizer_lr")) == 10
 assert files == sorted(want), files
 EOF
 pycheck values <<'EOF'

@@ -164,7 +164,7 @@ static void rig_open(struct rig *r, const char *model, const struct kurc_dataset
     r->comm = kurc_comm_self_create();
     r->be = counting_backend();
     struct kurc_err err;
-    if (kurc_session_create(r->kf, r->comm, r->be, d, losses, batch, 0, &r->s, &err))
+    if (kurc_session_create(r->kf, r->comm, r->be, d, losses, batch, batch, 1, 0, &r->s, &err))
         fail_msg("%s", err.msg);
     if (losses &&
         kurc_optimizer_create(kurc_map_get(kurc_kurfile_section(r->kf, "train"), "optimizer"),
@@ -367,7 +367,7 @@ static void test_fixed_axis_refuses_ragged(void **state) {
     struct kurc_backend *be = counting_backend();
     struct kurc_session *s;
     struct kurc_err err;
-    assert_int_equal(kurc_session_create(kf, comm, be, &d, false, 2, 0, &s, &err), KURC_E_CONFIG);
+    assert_int_equal(kurc_session_create(kf, comm, be, &d, false, 2, 2, 1, 0, &s, &err), KURC_E_CONFIG);
     printf("%s\n", err.msg);
     assert_non_null(strstr(err.msg, "the data has shape (4, 3) per sample, but the input declares "
                                     "(3, 3)"));

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# test_accumulate.sh BIN_DIR TOOLS_DIR - train.accumulate: K micro-batches
+# of B per optimizer step end where batches of K x B end: bitwise in
+# deterministic mode (1 and 2 ranks; batch normalisation, dropout, Adam
+# with norm clipping; a global batch the parts cannot split evenly), within
+# 1e-6 by default; a run resumed from a checkpoint of an accumulating run
+# ends bitwise where an uninterrupted one ends; the log counts optimizer
+# steps and samples.
+. "$(dirname "$0")/lib.sh"
+
+# acc_kurfile DIR BATCH K MODEL [settings lines...]: 2 epochs of Adam with
+# clipping on DIR/data.jsonl (240 samples); model mlp, dropout or bndrop
+# (batch normalisation and dropout).
+acc_kurfile() {
+  local dir=$1 batch=$2 k=$3 model=$4
+  shift 4
+  mkdir -p "$dir"
+  [ -f "$dir/data.jsonl" ] || gen_data "$dir/data.jsonl" 240 11
+  {
+    echo "settings:"
+    echo "  seed: 7"
+    for line in "$@"; do echo "  $line"; done
+    echo "model:"
+    echo "  - input: x"
+    echo "  - dense: 32"
+    case $model in
+      dropout) echo "  - dropout: 0.25" ;;
+      bndrop) echo "  - batch_normalization:"; echo "  - dropout: 0.25" ;;
+    esac
+    echo "  - activation: relu"
+    echo "  - dense: 3"
+    echo "  - activation: softmax"
+    echo "    name: y"
+    echo "loss:"
+    echo "  - target: y"
+    echo "    name: categorical_crossentropy"
+    echo "train:"
+    echo "  data:"
+    echo "    - jsonl: data.jsonl"
+    echo "  provider: {batch_size: $batch}"
+    echo "  accumulate: $k"
+    echo "  epochs: ${EPOCHS:-2}"
+    echo "  optimizer: {name: adam, learning_rate: 0.01, clip: {norm: 0.5}}"
+    echo "  log: log"
+    echo "  weights:"
+    echo "    last: last.w"
+    [ -z "${CHECKPOINT:-}" ] || echo "  checkpoint: $CHECKPOINT"
+  } >"$dir/k.yml"
+}
+
+# compare NAME NP B K BIG MODEL TOL [settings...]: accumulate K of B against
+# one batch of BIG (= K x B) on NP ranks (0: no mpirun).
+compare() {
+  local name=$1 np=$2 b=$3 k=$4 big=$5 model=$6 tol=$7
+  shift 7
+  local a="$WORK/$name-acc" o="$WORK/$name-one"
+  acc_kurfile "$a" "$b" "$k" "$model" "$@"
+  acc_kurfile "$o" "$big" 1 "$model" "$@"
+  run "$np" "$a" -v || { fail "$name: accumulating: $(tail -3 "$a/out")"; return; }
+  run "$np" "$o" || { fail "$name: one batch: $(tail -3 "$o/out")"; return; }
+  local out
+  if out=$(same "$o/last.w" "$a/last.w" $tol); then
+    ok "$name: accumulate $k x $b == batch $big on $np ranks (${tol:-bitwise}: $out)"
+  else
+    fail "$name: accumulate $k x $b differs from batch $big on $np ranks: $out"
+  fi
+}
+
+det=("deterministic: yes" "deterministic_chunk: 4")
+compare det-mlp-k2 0 12 2 24 mlp "" "${det[@]}"
+compare det-drop-k3 0 10 3 30 dropout "" "${det[@]}"   # 8 chunks of 4 (the last 2)
+compare det-drop-k3-np2 2 10 3 30 dropout "" "${det[@]}"
+compare det-drop-k2-np2 2 12 2 24 dropout "" "${det[@]}"
+compare det-bndrop-k2 0 12 2 24 bndrop "" "${det[@]}"
+compare det-bndrop-k3-np2 2 10 3 30 bndrop "" "${det[@]}"
+compare default-drop-k3 0 10 3 30 dropout 1e-6
+compare default-drop-k2-np2 2 12 2 24 dropout 1e-6
+compare default-bndrop-k2-np2 2 12 2 24 bndrop 1e-6
+
+# the parts are really separate passes (no batch norm) or one (batch norm)
+if grep -q "3 micro-batches of 10 per optimizer step (global batch 30), one pass per micro-batch" \
+  "$WORK/det-drop-k3-np2-acc/out"; then
+  ok "-v says how the accumulated step runs"
+else
+  fail "-v: no plan line: $(grep accumulate "$WORK/det-drop-k3-np2-acc/out")"
+fi
+grep -q "in one pass per rank (batch normalisation" "$WORK/det-bndrop-k3-np2-acc/out" ||
+  fail "-v: batch normalisation's plan line missing"
+
+# the log counts optimizer steps (240 / 30 = 8 per epoch) and samples
+summary="$WORK/det-drop-k3-np2-acc/log/summary.yml"
+if grep -q "^batches: 16$" "$summary" && grep -q "^samples: 480$" "$summary"; then
+  ok "log: 16 optimizer steps and 480 samples in 2 epochs"
+else
+  fail "log summary: $(cat "$summary")"
+fi
+
+# resume: 1 epoch, then a second run to 2 epochs in all from its checkpoint
+for np in 0 2; do
+  d="$WORK/resume-$np"
+  EPOCHS="{number: 1, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 3}" \
+    acc_kurfile "$d" 10 3 dropout "${det[@]}"
+  run "$np" "$d" || fail "resume first part on $np ranks: $(tail -3 "$d/out")"
+  EPOCHS="{number: 2, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 3}" \
+    acc_kurfile "$d" 10 3 dropout "${det[@]}"
+  run "$np" "$d" || fail "resume second part on $np ranks: $(tail -3 "$d/out")"
+  grep -q "resuming from checkpoint ck.kurc (1 epochs and 0 batches done)" "$d/out" ||
+    fail "resume on $np ranks did not resume: $(tail -3 "$d/out")"
+  if out=$(same "$WORK/det-drop-k3-acc/last.w" "$d/last.w"); then
+    ok "accumulate 3 resumed after epoch 1 on $np ranks ends bitwise where one run ends"
+  else
+    fail "accumulate 3 resumed on $np ranks differs: $out"
+  fi
+done
+finish
