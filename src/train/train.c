@@ -4,9 +4,12 @@
  * Per batch: the provider's global batch is sliced across ranks, each rank
  * runs forward and backward on its slice with gradients scaled by
  * 1 / (global batch), the gradients are summed over ranks, and every rank
- * applies the same optimizer step.  The loss shown and logged is the
- * sample-weighted mean over the epoch of the pre-update batch losses, as in
- * Kur.  A non-finite loss stops training before the update, so the weights
+ * applies the same optimizer step.  With train.accumulate K the batch is
+ * K x batch_size and each rank runs its slice in K passes, the gradients
+ * summed on the rank until the last (session.h: parts).  The rate of each
+ * step comes from the optimizer's schedule (optim/schedule.h).  The loss
+ * shown and logged is the sample-weighted mean over the epoch of the
+ * pre-update batch losses, as in Kur.  A non-finite loss stops training before the update, so the weights
  * kept are the last good ones.  After each epoch: best-training weights,
  * validation (best-validation weights), the log, the epoch checkpoint and
  * the timers.  Whatever ends training (success, an error, a stop signal),

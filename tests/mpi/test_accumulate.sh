@@ -4,8 +4,9 @@
 # deterministic mode (1 and 2 ranks; batch normalisation, dropout, Adam
 # with norm clipping; a global batch the parts cannot split evenly), within
 # 1e-6 by default; a run resumed from a checkpoint of an accumulating run
-# ends bitwise where an uninterrupted one ends; the log counts optimizer
-# steps and samples.
+# (after an epoch, or stopped by a signal in the middle of one on 2 ranks
+# and resumed on 1) ends bitwise where an uninterrupted one ends; the log
+# counts optimizer steps and samples.
 . "$(dirname "$0")/lib.sh"
 
 # acc_kurfile DIR BATCH K MODEL [settings lines...]: 2 epochs of Adam with
@@ -112,4 +113,31 @@ for np in 0 2; do
     fail "accumulate 3 resumed on $np ranks differs: $out"
   fi
 done
+
+# stopped by a signal in the middle of epoch 2 on 2 ranks (--step: rank 0
+# waits for a line before each optimizer step; after 10 lines, SIGUSR1 lets
+# the 11th step run whole and stops there), resumed on 1 rank
+d="$WORK/signal"
+EPOCHS="{number: 2, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 100}" \
+  acc_kurfile "$d" 10 3 dropout "${det[@]}"
+rm -f "$WORK/lines" && mkfifo "$WORK/lines"
+(cd "$d" && exec mpirun -np 2 "$BIN/kurc-train" --step k.yml) <"$WORK/lines" >"$d/out" 2>&1 &
+PID=$!
+exec 3>"$WORK/lines"
+yes '' | head -n 10 >&3
+for _ in $(seq 600); do
+  [ "$(grep -c 'press ENTER' "$d/out")" -lt 11 ] || break
+  sleep 0.1
+done
+kill -USR1 $PID
+reap $PID 30
+exec 3>&-
+[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
+run 0 "$d" || fail "signal: resumed: $(tail -3 "$d/out")"
+if grep -q "resuming from checkpoint ck.kurc (1 epochs and 3 batches done)" "$d/out" &&
+  out=$(same "$WORK/det-drop-k3-acc/last.w" "$d/last.w"); then
+  ok "stopped after step 3 of epoch 2 on 2 ranks, resumed on 1: bitwise where one run ends"
+else
+  fail "signal: $(grep -i resum "$d/out") ${out:-}"
+fi
 finish
