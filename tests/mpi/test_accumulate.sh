@@ -72,6 +72,8 @@ compare det-mlp-k2 0 12 2 24 mlp "" "${det[@]}"
 compare det-drop-k3 0 10 3 30 dropout "" "${det[@]}"   # 8 chunks of 4 (the last 2)
 compare det-drop-k3-np2 2 10 3 30 dropout "" "${det[@]}"
 compare det-drop-k2-np2 2 12 2 24 dropout "" "${det[@]}"
+# 4 chunks, 2 per rank in 3 parts: each rank's first part is empty
+compare det-drop-k3-empty-np2 2 5 3 15 dropout "" "${det[@]}"
 compare det-bndrop-k2 0 12 2 24 bndrop "" "${det[@]}"
 compare det-bndrop-k3-np2 2 10 3 30 bndrop "" "${det[@]}"
 compare default-drop-k3 0 10 3 30 dropout 1e-6
