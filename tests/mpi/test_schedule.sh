@@ -4,7 +4,8 @@
 # the hand-computed rate of every step (warm-up, then linear decay, scaled
 # by global batch / reference_batch), -v shows it per epoch, and a run
 # resumed from a checkpoint written in the middle of the warm-up (on 1 or 2
-# ranks) ends bitwise where an uninterrupted run ends.
+# ranks) ends bitwise where an uninterrupted run ends; with accumulation
+# the global batch scales the rate and steps count optimizer steps.
 . "$(dirname "$0")/lib.sh"
 
 # sched_kurfile DIR EPOCHS: SGD with momentum, batches of 24 (10 steps per
@@ -73,6 +74,20 @@ for np in 0 2; do
   cmp -s "$WORK/all/log/batch_optimizer_lr" "$d/log/batch_optimizer_lr" ||
     fail "resumed on $np ranks: the logged rates differ"
 done
+
+# accumulate 2 x 12: the same global batch (scale 24 / 48), the same
+# optimizer steps, so the same rates and bitwise the same weights
+sched_kurfile "$WORK/acc" 3
+sed -i 's|provider: {batch_size: 24}|provider: {batch_size: 12}\
+  accumulate: 2|' "$WORK/acc/k.yml"
+grep -q "^  accumulate: 2$" "$WORK/acc/k.yml" || fail "accumulate: the Kurfile was not changed"
+run 2 "$WORK/acc" || fail "accumulate: $(tail -3 "$WORK/acc/out")"
+if out=$(same "$WORK/all/last.w" "$WORK/acc/last.w") &&
+  cmp -s "$WORK/all/log/batch_optimizer_lr" "$WORK/acc/log/batch_optimizer_lr"; then
+  ok "accumulate 2 x 12 on 2 ranks: the rates and weights of batches of 24"
+else
+  fail "accumulate 2 x 12 with the schedule: ${out:-the logged rates differ}"
+fi
 
 # a schedule that changes nothing is no schedule: the rates matter
 sed -i 's|warmup_steps: 12|warmup_steps: 2|' "$WORK/resume-0/k.yml"
