@@ -90,6 +90,14 @@ fi
 grep -q "in one pass per rank (batch normalisation" "$WORK/det-bndrop-k3-np2-acc/out" ||
   fail "-v: batch normalisation's plan line missing"
 
+# one gradient reduction per optimizer step (10 per epoch of 240 / 24), not
+# per micro-batch
+if [ "$(grep -c "communication: .* over 10 steps" "$WORK/default-drop-k2-np2-acc/out")" -eq 2 ]; then
+  ok "-v: one gradient reduction per optimizer step"
+else
+  fail "-v communication: $(grep communication "$WORK/default-drop-k2-np2-acc/out")"
+fi
+
 # the log counts optimizer steps (240 / 30 = 8 per epoch) and samples
 summary="$WORK/det-drop-k3-np2-acc/log/summary.yml"
 if grep -q "^batches: 16$" "$summary" && grep -q "^samples: 480$" "$summary"; then
