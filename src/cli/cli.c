@@ -37,7 +37,8 @@ static void print_command_help(const struct kurc_cli_command *c, bool forced) {
         printf("usage: kurc-train %sKURFILE\n\n%s (kurc-train is `kurc train`)\n", c->usage,
                c->summary);
     else
-        printf("usage: kurc %s %sKURFILE\n\n%s\n", c->name, c->usage, c->summary);
+        printf("usage: kurc %s %sKURFILE%s\n\n%s\n", c->name, c->usage,
+               c->usage_after ? c->usage_after : "", c->summary);
     printf("\nflags:\n%s", c->help);
     printf("  -v, --verbose   more output (-v info, -vv debug, -vvv trace)\n"
            "  --no-color      plain log lines\n"
@@ -120,6 +121,12 @@ static enum kurc_status run_command(const struct kurc_cli_command *c, int argc, 
         case 'a':
             args.assemble = 1;
             break;
+        case 'P':
+            args.pytorch = 1;
+            break;
+        case 'W':
+            args.weights = optarg;
+            break;
         case 'n': {
             char *end;
             args.number = strtol(optarg, &end, 10);
@@ -133,12 +140,18 @@ static enum kurc_status run_command(const struct kurc_cli_command *c, int argc, 
             return usage_error(err, "unknown option '%s' (see --help)", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
-        return kurc_err_set(err, KURC_E_USAGE, NULL, "%s: missing KURFILE (see %s --help)",
-                            c->name, c->name);
-    if (optind + 1 < argc)
-        return usage_error(err, "unexpected argument '%s': give one KURFILE", argv[optind + 1]);
-    args.kurfile = argv[optind];
+    int want = c->before + 1 + c->after;
+    if (argc - optind < want)
+        return kurc_err_set(err, KURC_E_USAGE, NULL, "%s: missing %s (usage: kurc %s %s%s%s)",
+                            c->name, argc - optind < c->before ? "operands" : "KURFILE",
+                            c->name, c->usage, "KURFILE", c->usage_after ? c->usage_after : "");
+    if (argc - optind > want)
+        return usage_error(err, "unexpected argument '%s' (see --help)", argv[optind + want]);
+    for (int i = 0; i < c->before; i++)
+        args.operands[i] = argv[optind++];
+    args.kurfile = argv[optind++];
+    for (int i = 0; i < c->after; i++)
+        args.operands[c->before + i] = argv[optind++];
     configure_log(verbose, color);
     return c->run(&args, err);
 }

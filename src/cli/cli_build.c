@@ -125,15 +125,8 @@ static enum kurc_status pick_section(const struct kurc_kurfile *kf,
     return KURC_OK;
 }
 
-/* The shapes of one build: the data's (NULL: none), the free axes
- * free_length long (0: the data's lengths). */
-struct build_shapes {
-    const struct kurc_dataset *data;
-    struct kurc_shape_source source;
-};
-
 static bool data_shape(void *ctx, const char *name, struct kurc_shape *shape) {
-    const struct build_shapes *b = ctx;
+    const struct kurc_cli_shapes *b = ctx;
     const struct kurc_source *s = b->data ? kurc_dataset_find(b->data, name) : NULL;
     if (s)
         *shape = s->shape;
@@ -142,10 +135,10 @@ static bool data_shape(void *ctx, const char *name, struct kurc_shape *shape) {
     return s != NULL;
 }
 
-static enum kurc_status build_model(struct kurc_kurfile *kf, struct build_shapes *b,
+static enum kurc_status build_model(struct kurc_kurfile *kf, struct kurc_cli_shapes *b,
                                     const struct kurc_dataset *data, int64_t free_length,
                                     struct kurc_model **m, struct kurc_err *err) {
-    *b = (struct build_shapes){data, {data_shape, b, free_length}};
+    *b = (struct kurc_cli_shapes){data, {data_shape, b, free_length}};
     enum kurc_status st = kurc_model_parse(kf, 0, m, err);
     if (st == KURC_OK)
         st = kurc_model_build(*m, data || free_length ? &b->source : NULL, err);
@@ -165,46 +158,60 @@ static bool same_parameters(const struct kurc_model *a, const struct kurc_model 
  * follows one differs (strides and kernels included). */
 enum { FREE_LENGTH_A = 997, FREE_LENGTH_B = 1999 };
 
-enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
-    struct kurc_kurfile *kf;
-    enum kurc_status st = kurc_cli_load(args, &kf, err);
-    if (!kf)
-        return st;
-    struct kurc_model *m = NULL, *probe = NULL;
-    struct build_shapes shapes[2];
-    struct kurc_dataset data;
-    kurc_dataset_init(&data);
+enum kurc_status kurc_cli_build_model(struct kurc_kurfile *kf, const struct kurc_cli_args *args,
+                                      struct kurc_cli_built *out, struct kurc_err *err) {
+    out->m = out->probe = NULL;
+    kurc_dataset_init(&out->data);
     const char *section = NULL;
-    if (st == KURC_OK)
-        st = pick_section(kf, args, &section, err);
+    enum kurc_status st = pick_section(kf, args, &section, err);
     if (st == KURC_OK && section) {
         const struct kurc_value *list = kurc_map_get(kurc_kurfile_section(kf, section), "data");
         /* several data sets: the first one's shapes */
         if (list->kind == KURC_MAP && list->u.map.len)
             list = list->u.map.pairs[0].val;
-        st = kurc_data_load(list, &data, err);
+        st = kurc_data_load(list, &out->data, err);
     }
-    const struct kurc_dataset *given = section ? &data : NULL;
-    if (st == KURC_OK) {
-        /* the first build says what the Kurfile's warnings are; the others
-         * would repeat them */
-        struct kurc_err free_err;
-        bool free_ok = build_model(kf, &shapes[0], given, FREE_LENGTH_A, &m, &free_err) == KURC_OK;
-        enum kurc_log_level level = kurc_log_set_threshold(KURC_LOG_ERROR);
-        if (!free_ok || build_model(kf, &shapes[1], given, FREE_LENGTH_B, &probe, &free_err) ||
-            !same_parameters(m, probe)) {
-            kurc_model_free(m);
-            kurc_model_free(probe);
-            probe = NULL;
-            st = build_model(kf, &shapes[0], given, 0, &m, err);
-        }
-        kurc_log_set_threshold(level);
+    const struct kurc_dataset *given = section ? &out->data : NULL;
+    if (st)
+        return st;
+    /* the first build says what the Kurfile's warnings are; the others
+     * would repeat them */
+    struct kurc_err free_err;
+    bool free_ok =
+        build_model(kf, &out->shapes[0], given, FREE_LENGTH_A, &out->m, &free_err) == KURC_OK;
+    enum kurc_log_level level = kurc_log_set_threshold(KURC_LOG_ERROR);
+    if (!free_ok ||
+        build_model(kf, &out->shapes[1], given, FREE_LENGTH_B, &out->probe, &free_err) ||
+        !same_parameters(out->m, out->probe)) {
+        kurc_model_free(out->m);
+        kurc_model_free(out->probe);
+        out->probe = NULL;
+        st = build_model(kf, &out->shapes[0], given, 0, &out->m, err);
     }
+    kurc_log_set_threshold(level);
+    return st;
+}
+
+void kurc_cli_built_release(struct kurc_cli_built *b) {
+    kurc_model_free(b->m);
+    kurc_model_free(b->probe);
+    kurc_dataset_release(&b->data);
+    b->m = b->probe = NULL;
+}
+
+enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
+    struct kurc_kurfile *kf;
+    enum kurc_status st = kurc_cli_load(args, &kf, err);
+    if (!kf)
+        return st;
+    struct kurc_cli_built built;
+    bool have = st == KURC_OK;
+    if (have)
+        st = kurc_cli_build_model(kf, args, &built, err);
     if (st == KURC_OK)
-        print_table(m, probe, stdout);
-    kurc_model_free(m);
-    kurc_model_free(probe);
-    kurc_dataset_release(&data);
+        print_table(built.m, built.probe, stdout);
+    if (have)
+        kurc_cli_built_release(&built);
     kurc_kurfile_free(kf);
     return st;
 }

@@ -20,6 +20,12 @@ static const struct option data_opts[] = {{"target", required_argument, NULL, 't
                                           {"number", required_argument, NULL, 'n'},
                                           {NULL, 0, NULL, 0}};
 
+static const struct option torch_opts[] = {{"pytorch", no_argument, NULL, 'P'},
+                                           {"weights", required_argument, NULL, 'W'},
+                                           {NULL, 0, NULL, 0}};
+static const struct option import_opts[] = {{"pytorch", no_argument, NULL, 'P'},
+                                            {NULL, 0, NULL, 0}};
+
 /* kurc dump: the Kurfile as JSON (below). */
 static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err);
 
@@ -42,6 +48,19 @@ static const struct kurc_cli_command commands[] = {
      "  --assemble       build the model first (adds model-derived sources)\n"
      "  -n, --number N   print only the first N entries\n",
      "t:n:", data_opts, kurc_cmd_run},
+    {"export", "write the model and its weights for another framework",
+     "--pytorch [--weights FILE] DIR ",
+     "  --pytorch       write DIR/model.py (a torch.nn.Module) and DIR/weights.pt (its\n"
+     "                  state_dict)\n"
+     "  --weights FILE  the weights to export (default: the evaluate section's)\n"
+     "  -c, --compile MODE  the section whose data gives the shapes (as in build)\n",
+     "c:", torch_opts, kurc_cmd_export, 1, 0, NULL},
+    {"import", "read weights of another framework into a kurc weight file",
+     "--pytorch WEIGHTS.pt ",
+     "  --pytorch       WEIGHTS.pt is a state_dict as `export --pytorch` writes it;\n"
+     "                  OUT is the kurc weight file (HDF5) written\n"
+     "  -c, --compile MODE  the section whose data gives the shapes (as in build)\n",
+     "c:", import_opts, kurc_cmd_import, 1, 1, " OUT"},
     {NULL},
 };
 
