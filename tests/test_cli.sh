@@ -94,6 +94,26 @@ expect kurc-train 0 '' 'Completed 2 epochs' -- sh -c "cd '$tmp/run' && '$bin/kur
 expect kurc-train-bad-kurfile 2 '' 'unknown section' -- "$bin/kurc-train" "$kurfiles/errors/unknown-section.yml"
 expect data-bad-number 2 '' "-n expects a non-negative number" -- "$bin/kurc" data -n x "$ex"
 
+# export and import (their results are checked against PyTorch in
+# tests/torch/export.sh): usage errors, and files they must not write
+expect export-help 0 'usage: kurc export --pytorch \[--weights FILE\] DIR KURFILE' '' -- "$bin/kurc" export --help
+expect import-help 0 'usage: kurc import --pytorch WEIGHTS.pt KURFILE OUT' '' -- "$bin/kurc" import --help
+expect export-no-format 2 '' 'export: give the format: --pytorch' -- sh -c "cd '$tmp/run' && '$bin/kurc' export exp t.yml"
+expect export-no-format-wrote 1 '' '' -- test -e "$tmp/run/exp"
+expect export-missing-kurfile 2 '' 'export: missing KURFILE \(usage: kurc export --pytorch' -- "$bin/kurc" export --pytorch exp
+expect export-extra 2 '' "unexpected argument 'more'" -- "$bin/kurc" export --pytorch exp t.yml more
+expect import-missing-out 2 '' 'import: missing KURFILE' -- "$bin/kurc" import --pytorch w.pt t.yml
+expect import-no-weights-flag 2 '' "unknown option '--weights'" -- "$bin/kurc" import --pytorch --weights x w.pt t.yml o.w
+expect export-weights-missing 1 '' 'nonexistent.w' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp2 --weights nonexistent.w t.yml"
+expect export-weights-missing-wrote 1 '' '' -- test -e "$tmp/run/exp2/weights.pt"
+printf 'model:\n  - input: {shape: [2]}\n    name: x\n  - dense: 3\n    name: y\n' >"$tmp/run/now.yml"
+expect export-no-weights 2 '' 'names no evaluate weights; give --weights FILE' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp3 now.yml"
+expect export-ok 0 '' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp t.yml && test -s exp/model.py && test -s exp/weights.pt"
+expect import-not-zip 1 '' 'now.yml: not a PyTorch zip file' -- sh -c "cd '$tmp/run' && '$bin/kurc' import --pytorch now.yml t.yml back.w"
+expect import-not-zip-wrote 1 '' '' -- test -e "$tmp/run/back.w"
+expect import-other-model 1 '' 'exp/weights.pt: no tensor y.kernel \(layer y, kernel \(3, 2\)\) in the state_dict' -- sh -c "cd '$tmp/run' && '$bin/kurc' import --pytorch exp/weights.pt now.yml back.w"
+expect import-ok 0 '' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' import --pytorch exp/weights.pt t.yml back.w && cmp -s back.w back.w && test -s back.w"
+
 # the CPU backend's threads: settings.backend.threads, else the launcher's
 # OPENBLAS_NUM_THREADS, else the cores this process may run on
 expect threads-env 0 '' 'cpu with 1 BLAS thread ' -- sh -c "cd '$tmp/run' && OPENBLAS_NUM_THREADS=1 '$bin/kurc' -v train t.yml"

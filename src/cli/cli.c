@@ -91,7 +91,9 @@ static enum kurc_status run_command(const struct kurc_cli_command *c, int argc, 
     long_opts[n_long++] = (struct option){"verbose", no_argument, NULL, 'v'};
     long_opts[n_long++] = (struct option){"no-color", no_argument, NULL, 'C'};
     long_opts[n_long] = (struct option){NULL, 0, NULL, 0};
-    optind = 1;
+    /* 0: glibc starts afresh (the global flags were read in order only, "+"),
+     * so flags may also follow the operands */
+    optind = 0;
     opterr = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {

@@ -4,8 +4,9 @@
  * A parameter `weight` of layer `layer` is the state_dict entry
  * "<module>.<weight>", where <module> is the layer's name with every
  * character but letters, digits and '_' made '_' (prefixed with "l_" when
- * it starts with a digit or is a name torch.nn.Module has; "_2", "_3", ...
- * after a name another layer took).  Dense kernels are stored as
+ * it does not start with a letter, or is a name torch.nn.Module has: Kur's
+ * "..dense.0" is "l___dense_0"; "_2", "_3", ... after a name another layer
+ * took).  Dense kernels are stored as
  * torch.nn.Linear's weight, (out, in); convolution kernels (transposed
  * ones too) as torch's (channels out, channels in, kernel...) (transposed:
  * (channels in, channels out, kernel...)); every other parameter in

@@ -29,7 +29,8 @@ static const char *const reserved[] = {
 static char *identifier(const char *name) {
     size_t n = strlen(name);
     char *s = kurc_xmalloc(n + 3);
-    bool prefix = n == 0 || isdigit((unsigned char)name[0]);
+    /* a leading '_' would be mangled inside the class ("__dense_0") */
+    bool prefix = n == 0 || isdigit((unsigned char)name[0]) || !isalnum((unsigned char)name[0]);
     for (const char *const *r = reserved; *r && !prefix; r++)
         prefix = strcmp(*r, name) == 0;
     size_t j = 0;
