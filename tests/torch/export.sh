@@ -7,7 +7,8 @@
 # evaluate's batches (check_export.py: within 1e-5 relative, with a floor
 # of 1e-5 of each output's largest magnitude), and `kurc import` of
 # weights.pt writes a weight file bitwise equal to the trained one
-# (same_weights.py).  After the case `recurrent`, state_dicts that PyTorch
+# (same_weights.py); speech's model.py also on utterances of another
+# length.  After the case `recurrent`, state_dicts that PyTorch
 # itself saved: re-saved (memo opcodes, _metadata) and with strided views
 # import bit for bit; a missing key, a wrong shape, a float64 tensor, an
 # unknown key and a file that is not a torch zip are errors naming the file,
@@ -79,6 +80,16 @@ for name in "$@"; do
     fail "$name: PyTorch gives evaluate's outputs" "see below"
   fi
   show check.txt
+  if [ -f data2.pkl ]; then
+    sed -e 's/data\.pkl/data2.pkl/' -e 's/result\.pkl/result2.pkl/' kurfile.json >kurfile2.json
+    kurc_run "$name-evaluate-other-length" 0 evaluate kurfile2.json
+    if "$PY" "$dir/check_export.py" out inputs2.npz result2.pkl "$(cat batch.txt)" >check2.txt 2>&1; then
+      ok "$name: the same model.py at another length"
+    else
+      fail "$name: the same model.py at another length" "see below"
+    fi
+    show check2.txt
+  fi
   kurc_run "$name-import" 0 import --pytorch out/weights.pt kurfile.json back.w
   if "$PY" "$dir/same_weights.py" trained.w back.w >same.txt 2>&1; then
     ok "$name: import reproduces the weights bit for bit"

@@ -2,7 +2,8 @@
 kurfile.json of one case of tests/torch/export.sh and its data: data.pkl
 (arrays by source name, which the Kurfile trains and evaluates on),
 inputs.npz (the same arrays, for PyTorch) and batch.txt (evaluate's batch
-size).  Cases: small models that together use every container kurc has,
+size); for speech also data2.pkl and inputs2.npz, utterances of another
+length.  Cases: small models that together use every container kurc has,
 Kur's "uber" model (tests/kurfiles/models/uber.yml), and Kur's examples
 (mnist, cifar, speech, language-model), whose settings and model are taken
 from `kurc dump` of examples/NAME.yml with smaller sizes and random data."""
@@ -127,6 +128,30 @@ def from_example(kurc, examples, name, settings):
     return out
 
 
+FREE = {
+    "model": [
+        {"input": {"shape": [None, 4]}, "name": "x"},
+        {"expand": -1},
+        {"convolution": {"kernels": 2, "size": [3, 2]}},
+        {"parallel": {"apply": [{"flatten": None}, {"dense": 3}]}},
+        {"activation": "relu"},
+        {"recurrent": {"size": 3, "sequence": False}},
+        {"dense": 2, "name": "y"},
+    ],
+    "loss": [{"target": "y", "name": "mean_squared_error"}],
+}
+
+
+def free_data(steps):
+    return {"x": normal(steps, 4), "y": normal(2)}
+
+
+def speech_data(frames):
+    return {"utterance": normal(frames, 5), "utterance_length": lengths(28, frames),
+            "transcript": RNG.integers(0, 28, size=(N, 3)).astype(np.float32),
+            "transcript_length": lengths(1, 3)}
+
+
 def case(name, argv):
     """(kurfile without sections, data, batch size)."""
     if name == "layers":
@@ -138,6 +163,8 @@ def case(name, argv):
     if name == "shapes":
         words = RNG.integers(0, 11, size=(N, 6)).astype(np.float32)
         return SHAPES, {"words": words, "out": normal(2, 24)}, 6
+    if name == "free":
+        return FREE, free_data(7), 5
     if name == "uber":
         kf = {"include": "uber.yml"}
         return kf, {"TEST_input": normal(32, 32), "TEST_output": normal(140)}, 5
@@ -153,9 +180,7 @@ def case(name, argv):
     if name == "speech":
         kf = from_example(kurc, examples, name, {"cnn": {"kernels": 6}, "rnn": {"size": 7,
                                                                                 "depth": 2}})
-        return kf, {"utterance": normal(40, 5), "utterance_length": lengths(28, 40),
-                    "transcript": RNG.integers(0, 28, size=(N, 3)).astype(np.float32),
-                    "transcript_length": lengths(1, 3)}, 4
+        return kf, speech_data(40), 4
     if name == "language-model":
         kf = from_example(kurc, examples, name, {"rnn": {"size": 9}})
         return kf, {"in_seq": one_hot(30, 10), "out_char": one_hot(30)}, 4
@@ -171,6 +196,13 @@ def main():
     with open(out + "/data.pkl", "wb") as f:
         pickle.dump(data, f)
     np.savez(out + "/inputs.npz", **data)
+    # sequences of another length, for the same model.py (data2.pkl)
+    other = {"speech": lambda: speech_data(33), "free": lambda: free_data(10)}.get(name)
+    if other:
+        other = other()
+        with open(out + "/data2.pkl", "wb") as f:
+            pickle.dump(other, f)
+        np.savez(out + "/inputs2.npz", **other)
     with open(out + "/batch.txt", "w") as f:
         f.write("%d\n" % batch)
 
