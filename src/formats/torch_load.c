@@ -44,6 +44,7 @@ static enum kurc_status read_zip(const char *path, struct zip_entries *z, struct
                             strerror(errno));
     unsigned char magic[4] = {0};
     size_t got = fread(magic, 1, 4, probe);
+    int64_t file_size = fseek(probe, 0, SEEK_END) == 0 ? (int64_t)ftell(probe) : -1;
     fclose(probe);
     if (got != 4 || memcmp(magic, "PK\3\4", 4) != 0)
         return kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
@@ -62,8 +63,10 @@ static enum kurc_status read_zip(const char *path, struct zip_entries *z, struct
     int r;
     while (st == KURC_OK && (r = archive_read_next_header(a, &ae)) == ARCHIVE_OK) {
         int64_t size = archive_entry_size(ae);
-        if (size < 0 || size > ((int64_t)1 << 40)) {
-            st = kurc_err_set(err, KURC_E_CHECKPOINT, NULL, "%s: entry %s has no usable size",
+        /* torch.save stores its entries: none can hold more than the file */
+        if (size < 0 || size > file_size) {
+            st = kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
+                              "%s: entry %s is compressed or damaged (torch.save stores entries)",
                               path, archive_entry_pathname(ae));
             break;
         }
@@ -423,8 +426,9 @@ static enum kurc_status run(struct vm *m, struct obj **result) {
                     return bad(m, "a cut PUT");
                 idx = le(a, op == 'q' ? 1 : 4);
             }
-            if (!m->sp || idx > (1u << 24))
-                return bad(m, "PUT of nothing");
+            /* every memo entry takes a byte of the pickle at least */
+            if (!m->sp || idx > (uint64_t)(m->end - m->start))
+                return bad(m, "PUT of nothing, or of an index past the pickle's size");
             if (idx >= m->n_memo) {
                 m->memo = kurc_xrealloc(m->memo, (idx + 1) * sizeof *m->memo);
                 memset(m->memo + m->n_memo, 0, (idx + 1 - m->n_memo) * sizeof *m->memo);
@@ -472,12 +476,17 @@ static enum kurc_status gather_tensor(const char *path, const struct zip_entries
     if (!e)
         return kurc_err_set(err, KURC_E_CHECKPOINT, NULL, "%s: the storage of tensor %s is missing",
                             path, key);
-    int64_t numel = 1, last = t->offset;
-    for (int d = 0; d < t->shape.ndim; d++) {
-        numel *= t->shape.dim[d];
-        last += (t->shape.dim[d] - 1) * t->stride[d];
+    /* sizes, strides and the offset are bounded by the storage first, so
+     * that nothing below overflows */
+    int64_t numel = 1, last = t->offset, values = (int64_t)(e->len / 4);
+    bool fits = t->offset >= 0 && t->offset <= values;
+    for (int d = 0; d < t->shape.ndim && fits; d++) {
+        fits = t->shape.dim[d] <= values && t->stride[d] <= values;
+        numel = fits ? numel * t->shape.dim[d] : 0;
+        fits = fits && numel <= values;
+        last += fits && t->shape.dim[d] ? (t->shape.dim[d] - 1) * t->stride[d] : 0;
     }
-    if (numel > 0 && (t->offset < 0 || (uint64_t)last >= e->len / 4))
+    if (!fits || (numel > 0 && last >= values))
         return kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
                             "%s: tensor %s %s reaches past its storage of %zu values", path, key,
                             shape, e->len / 4);
