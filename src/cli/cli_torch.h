@@ -7,9 +7,8 @@
  * it does not start with a letter, or is a name torch.nn.Module has: Kur's
  * "..dense.0" is "l___dense_0"; "_2", "_3", ... after a name another layer
  * took).  Dense kernels are stored as
- * torch.nn.Linear's weight, (out, in); convolution kernels (transposed
- * ones too) as torch's (channels out, channels in, kernel...) (transposed:
- * (channels in, channels out, kernel...)); every other parameter in
+ * torch.nn.Linear's weight, (out, in); convolution kernels as torch's
+ * (channels out, channels in, kernel...); every other parameter in
  * kurc's own layout (recurrent kernels (in, G units) and (units, G units)
  * with gate blocks z, r, h or i, f, c, o).
  */

@@ -63,7 +63,7 @@ static void wanted_layout(const struct kurc_op *op, int k, int ndim, int *perm) 
     if (strcmp(name, "dense") == 0 && ndim == 2) {
         perm[0] = 1;
         perm[1] = 0;
-    } else if (strcmp(name, "conv") == 0 || strcmp(name, "conv_transpose") == 0) {
+    } else if (strcmp(name, "conv") == 0) {
         int nd = ndim - 2;
         perm[0] = nd + 1;
         perm[1] = nd;
@@ -239,8 +239,8 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
             put_tensor(w, op, k);
         }
         kurc_strbuf_puts(b, ")");
-    } else if (strcmp(name, "conv") == 0 || strcmp(name, "conv_transpose") == 0) {
-        kurc_strbuf_puts(b, name[4] ? "_conv_t(" : "_conv(");
+    } else if (strcmp(name, "conv") == 0) {
+        kurc_strbuf_puts(b, "_conv(");
         put_tensor(w, op, 0);
         kurc_strbuf_puts(b, ", ");
         put_tensor(w, op, 1);
@@ -276,9 +276,6 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
     } else if (strcmp(name, "scale") == 0) {
         put_tensor(w, op, 0);
         kurc_strbuf_printf(b, " * %.9g", (double)op->attr.scale);
-    } else if (strcmp(name, "reduce") == 0) {
-        put_tensor(w, op, 0);
-        kurc_strbuf_printf(b, ".%s(-1, keepdim=True)", op->attr.reduce.mean ? "mean" : "sum");
     } else if (strcmp(name, "dropout") == 0) {
         put_tensor(w, op, 0); /* off outside training */
     } else if (strcmp(name, "batchnorm") == 0) {
@@ -343,11 +340,6 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
             put_tensor(w, op, k);
         }
         kurc_strbuf_printf(b, "], %d)", op->attr.axis.axis + 1);
-    } else if (strcmp(name, "slice") == 0) {
-        put_tensor(w, op, 0);
-        kurc_strbuf_printf(b, ".narrow(%d, %lld, %lld)", op->attr.axis.axis + 1,
-                           (long long)op->attr.axis.start,
-                           (long long)os->dim[op->attr.axis.axis]);
     } else if (strcmp(name, "repeat") == 0) {
         put_tensor(w, op, 0);
         kurc_strbuf_printf(b, ".unsqueeze(1).repeat(1, %lld", (long long)op->attr.repeat.count);
