@@ -107,7 +107,7 @@ expect import-no-weights-flag 2 '' "unknown option '--weights'" -- "$bin/kurc" i
 expect export-weights-missing 1 '' 'nonexistent.w' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp2 --weights nonexistent.w t.yml"
 expect export-weights-missing-wrote 1 '' '' -- test -e "$tmp/run/exp2/weights.pt"
 printf 'model:\n  - input: {shape: [2]}\n    name: x\n  - dense: 3\n    name: y\n' >"$tmp/run/now.yml"
-expect export-no-weights 2 '' 'names no evaluate weights; give --weights FILE' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp3 now.yml"
+expect export-no-weights 0 '' 'no weights given \(--weights or evaluate.weights\), so the model has its initial weights' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp3 now.yml && test -s exp3/weights.pt"
 expect export-ok 0 '' '' -- sh -c "cd '$tmp/run' && '$bin/kurc' export --pytorch exp t.yml && test -s exp/model.py && test -s exp/weights.pt"
 expect import-not-zip 1 '' 'now.yml: not a PyTorch zip file' -- sh -c "cd '$tmp/run' && '$bin/kurc' import --pytorch now.yml t.yml back.w"
 expect import-not-zip-wrote 1 '' '' -- test -e "$tmp/run/back.w"

@@ -52,7 +52,8 @@ static const struct kurc_cli_command commands[] = {
      "--pytorch [--weights FILE] DIR ",
      "  --pytorch       write DIR/model.py (a torch.nn.Module) and DIR/weights.pt (its\n"
      "                  state_dict)\n"
-     "  --weights FILE  the weights to export (default: the evaluate section's)\n"
+     "  --weights FILE  the weights to export (default: the evaluate section's, as\n"
+     "                  evaluate takes them: without any, the initial weights)\n"
      "  -c, --compile MODE  the section whose data gives the shapes (as in build)\n",
      "c:", torch_opts, kurc_cmd_export, 1, 0, NULL},
     {"import", "read weights of another framework into a kurc weight file",

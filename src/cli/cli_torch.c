@@ -2,8 +2,9 @@
  * `kurc import --pytorch WEIGHTS.pt KURFILE OUT` (see cli_torch.h for the
  * state_dict's names and layouts).
  *
- * export builds the model as `kurc build` does, loads the weights that
- * `kurc evaluate` would load (the evaluate section's, or --weights), and
+ * export builds the model as `kurc build` does, takes the weights that
+ * `kurc evaluate` would take (the evaluate section's, else the initial
+ * weights of settings.seed; or --weights), and
  * writes DIR/model.py and DIR/weights.pt.  import checks every entry of
  * the state_dict against the model (a missing or unknown key, a shape that
  * differs) and writes kurc's weight file OUT with the values permuted back
@@ -14,12 +15,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
 #include "cli/cli_commands.h"
 #include "cli/cli_torch.h"
 #include "formats/torch_zip.h"
 #include "io/weights.h"
 #include "kernels/backends.h"
+#include "train/session.h"
 #include "train/train_spec.h"
 
 /* The flat index of kurc's element for stored element i (C order). */
@@ -94,19 +97,24 @@ static enum kurc_status write_model_py(const char *dir, const struct kurc_cli_bu
     return st;
 }
 
-/* The weights export loads: --weights, else the evaluate section's. */
+/* The weights export gives: --weights, else the evaluate section's, else
+ * (as `kurc evaluate` does) the initial weights of settings.seed. */
 static enum kurc_status export_weights(const struct kurc_cli_args *args,
-                                       const struct kurc_kurfile *kf, char **path,
+                                       const struct kurc_kurfile *kf, struct kurc_params *p,
                                        struct kurc_err *err) {
     bool must_exist;
     const struct kurc_value *sec = kurc_kurfile_section(kf, "evaluate");
-    *path = args->weights ? kurc_xstrdup(args->weights)
-                          : sec ? kurc_section_weights(sec, &must_exist) : NULL;
-    if (!*path)
-        return kurc_err_set(err, KURC_E_USAGE, NULL,
-                            "export: %s names no evaluate weights; give --weights FILE",
-                            args->kurfile);
-    return KURC_OK;
+    char *path = args->weights ? kurc_xstrdup(args->weights)
+                               : sec ? kurc_section_weights(sec, &must_exist) : NULL;
+    if (!path) {
+        kurc_log(KURC_LOG_WARNING,
+                 "export: no weights given (--weights or evaluate.weights), so the model has "
+                 "its initial weights");
+        return kurc_params_initialize(p, kurc_session_seed(kf), err);
+    }
+    enum kurc_status st = kurc_weights_load(path, p, err);
+    free(path);
+    return st;
 }
 
 enum kurc_status kurc_cmd_export(const struct kurc_cli_args *args, struct kurc_err *err) {
@@ -115,16 +123,13 @@ enum kurc_status kurc_cmd_export(const struct kurc_cli_args *args, struct kurc_e
     struct kurc_cli_built built;
     struct kurc_backend *be;
     bool have;
-    char *weights = NULL;
     struct stat sb;
     enum kurc_status st = prepare(args, &kf, &built, &be, &have, err);
     if (st == KURC_OK)
-        st = export_weights(args, kf, &weights, err);
+        st = export_weights(args, kf, &built.m->params, err);
     if (st == KURC_OK && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) && mkdir(dir, 0777) != 0)
         st = kurc_err_set(err, KURC_E_IO, NULL, "%s: cannot make the directory: %s", dir,
                           strerror(errno));
-    if (st == KURC_OK)
-        st = kurc_weights_load(weights, &built.m->params, err);
     struct kurc_params *p = have ? &built.m->params : NULL;
     struct kurc_torch_entry *e = st ? NULL : kurc_torch_entries(built.m);
     if (st == KURC_OK)
@@ -151,7 +156,6 @@ enum kurc_status kurc_cmd_export(const struct kurc_cli_args *args, struct kurc_e
         free(kurc);
     }
     kurc_torch_entries_free(e, p ? p->n : 0);
-    free(weights);
     finish(kf, &built, have, be);
     return st;
 }

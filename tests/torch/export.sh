@@ -8,7 +8,8 @@
 # of 1e-5 of each output's largest magnitude), and `kurc import` of
 # weights.pt writes a weight file bitwise equal to the trained one
 # (same_weights.py); speech's model.py also on utterances of another
-# length.  After the case `recurrent`, state_dicts that PyTorch
+# length; `layers` also with the initial weights of settings.seed, which
+# evaluate and export take without weights.  After the case `recurrent`, state_dicts that PyTorch
 # itself saved: re-saved (memo opcodes, _metadata) and with strided views
 # import bit for bit; a missing key, a wrong shape, a float64 tensor, an
 # unknown key and a file that is not a torch zip are errors naming the file,
@@ -18,6 +19,27 @@ bin_dir=$1 src_dir=$2 work_dir=$3
 shift 3
 . "$dir/../integration/lib.sh" "$bin_dir" "$src_dir" "$work_dir"
 need_python torch numpy h5py
+
+# initial_weights: in a case's directory, the Kurfile without weights (and
+# with settings.seed 7): evaluate and export both take the initial weights.
+initial_weights() {
+  "$PY" -c '
+import json
+k = json.load(open("kurfile.json"))
+del k["evaluate"]["weights"]
+k["evaluate"]["destination"] = "result0.pkl"
+k.setdefault("settings", {})["seed"] = 7
+json.dump(k, open("kurfile0.json", "w"))'
+  kurc_run "$name-evaluate-initial" 0 evaluate kurfile0.json
+  kurc_run "$name-export-initial" 0 export --pytorch out0 kurfile0.json
+  has "$name-export-initial-warns" "$name-export-initial.err" "so the model has its initial weights"
+  if "$PY" "$dir/check_export.py" out0 inputs.npz result0.pkl "$(cat batch.txt)" >check0.txt 2>&1; then
+    ok "$name: initial weights: PyTorch gives evaluate's outputs"
+  else
+    fail "$name: initial weights: PyTorch gives evaluate's outputs" "see below"
+  fi
+  show check0.txt
+}
 
 # import_errors: in a case's directory, after its export.
 import_errors() {
@@ -97,6 +119,7 @@ for name in "$@"; do
     fail "$name: import reproduces the weights bit for bit" "$(cat same.txt)"
   fi
   [ "$name" = recurrent ] && import_errors
+  [ "$name" = layers ] && initial_weights
   cd ..
 done
 finish
