@@ -4,7 +4,8 @@ kurfile.json of one case of tests/torch/export.sh and its data: data.pkl
 inputs.npz (the same arrays, for PyTorch) and batch.txt (evaluate's batch
 size); for speech also data2.pkl and inputs2.npz, utterances of another
 length.  Cases: small models that together use every container kurc has,
-Kur's "uber" model (tests/kurfiles/models/uber.yml), and Kur's examples
+Kur's "uber" model (uber-kur, as Kur's newest tests have it, and uber, kurc's
+port of an earlier one in tests/kurfiles/models/uber.yml), and Kur's examples
 (mnist, cifar, speech, language-model), whose settings and model are taken
 from `kurc dump` of examples/NAME.yml with smaller sizes and random data."""
 import json
@@ -142,6 +143,36 @@ FREE = {
 }
 
 
+# Kur's uber model as the newest tests/conftest.py of Kur has it (its input
+# shape from the data, `same` convolutions, a reuse outside `parallel`, an
+# average merge); tests/kurfiles/models/uber.yml is kurc's port of an
+# earlier one.
+UBER_KUR = {
+    "model": [
+        {"input": "TEST_input"},
+        {"transpose": [0, 1]},
+        {"expand": -1},
+        {"debug": "hello world"},
+        {"for": {"with_index": "idx", "range": 2, "iterate": [
+            {"convolution": {"kernels": "{{ 2*(idx+1) }}", "size": [2, 2]}},
+            {"activation": "relu"},
+            {"pool": {"size": [2, 2], "strides": 2}},
+            {"assert": "{{ idx < 2 }}"}]}},
+        {"dropout": 0.2},
+        {"parallel": {"apply": ["flatten", {"dense": {"size": 10}, "name": "TEST_reuse"}]}},
+        {"recurrent": {"size": 32, "sequence": False}},
+        {"repeat": 8},
+        "batch_normalization",
+        {"reuse": "TEST_reuse"},
+        {"flatten": None, "name": "TEST_mark1"},
+        {"dense": 80, "name": "TEST_mark2"},
+        {"merge": "average", "inputs": ["TEST_mark1", "TEST_mark2"]},
+        {"output": "TEST_output"},
+    ],
+    "loss": [{"target": "TEST_output", "name": "mean_squared_error"}],
+}
+
+
 def free_data(steps):
     return {"x": normal(steps, 4), "y": normal(2)}
 
@@ -165,6 +196,8 @@ def case(name, argv):
         return SHAPES, {"words": words, "out": normal(2, 24)}, 6
     if name == "free":
         return FREE, free_data(7), 5
+    if name == "uber-kur":
+        return UBER_KUR, {"TEST_input": normal(32, 32), "TEST_output": normal(80)}, 5
     if name == "uber":
         kf = {"include": "uber.yml"}
         return kf, {"TEST_input": normal(32, 32), "TEST_output": normal(140)}, 5
