@@ -4,7 +4,8 @@
  * A parameter `weight` of layer `layer` is the state_dict entry
  * "<module>.<weight>", where <module> is the layer's name with every
  * character but letters, digits and '_' made '_' (prefixed with "l_" when
- * it does not start with a letter, or is a name torch.nn.Module has: Kur's
+ * it does not start with a letter, or is a Python keyword or a name
+ * torch.nn.Module has: Kur's
  * "..dense.0" is "l___dense_0"; "_2", "_3", ... after a name another layer
  * took).  Dense kernels are stored as
  * torch.nn.Linear's weight, (out, in); convolution kernels as torch's

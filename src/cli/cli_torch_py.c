@@ -14,9 +14,13 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 
-/* Names a torch.nn.Module already has (attributes and methods that a
- * sub-module may not shadow). */
+/* Python's keywords, and names a torch.nn.Module already has (attributes
+ * and methods that a sub-module may not shadow). */
 static const char *const reserved[] = {
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class",
+    "continue", "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if",
+    "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
+    "while", "with", "yield",
     "training", "forward", "train", "eval", "cuda", "cpu", "float", "double", "half", "to",
     "type", "apply", "state_dict", "load_state_dict", "parameters", "named_parameters",
     "buffers", "named_buffers", "children", "named_children", "modules", "named_modules",
@@ -54,9 +58,13 @@ static int param_tensor(const struct kurc_graph *g, size_t p) {
 
 /* The layout an op wants of its input k (a permutation of kurc's axes, as
  * in struct kurc_torch_entry), for an input of ndim axes. */
-static void wanted_layout(const struct kurc_op *op, int k, int ndim, int *perm) {
+static void identity(int ndim, int *perm) {
     for (int i = 0; i < ndim; i++)
         perm[i] = i;
+}
+
+static void wanted_layout(const struct kurc_op *op, int k, int ndim, int *perm) {
+    identity(ndim, perm);
     const char *name = op->def->name;
     if (k != 1)
         return;
@@ -100,8 +108,7 @@ struct kurc_torch_entry *kurc_torch_entries(const struct kurc_model *m) {
         free(weight);
         /* the layout: that of the first op that reads it */
         int t = param_tensor(g, i);
-        wanted_layout(&(struct kurc_op){.def = &(struct kurc_op_def){.name = ""}}, 0,
-                      q->shape.ndim, e[i].perm);
+        identity(q->shape.ndim, e[i].perm);
         for (size_t o = 0; t >= 0 && o < g->n_ops; o++) {
             const struct kurc_op *op = &g->ops[o];
             int k = 0;

@@ -85,6 +85,8 @@ RECURRENT = {
              {"target": "steps", "name": "mean_squared_error"}],
 }
 
+# (layer names that are Python keywords, torch.nn.Module's own names or not
+# identifiers: in, forward, class-1.x, and class_1_x after it)
 SHAPES = {
     "model": [
         {"input": "words"},
@@ -93,15 +95,17 @@ SHAPES = {
         {"expand": 0},
         {"squeeze": 0},
         {"parallel": {"apply": [{"dense": 3}, {"activation": "relu"}]}, "name": "a"},
-        {"parallel": {"apply": [{"dense": 3}]}, "inputs": "a", "name": "b"},
+        {"parallel": {"apply": [{"dense": 3, "name": "in"}]}, "inputs": "a", "name": "b"},
         {"merge": "add", "inputs": ["a", "b"], "name": "sum"},
         {"merge": "multiply", "inputs": ["a", "b"], "name": "prod"},
         {"merge": {"mode": "average"}, "inputs": ["sum", "prod"], "name": "avg"},
         {"merge": {"mode": "concat", "axis": 0}, "inputs": ["avg", "a"]},
         {"flatten": None},
         {"repeat": 2},
-        {"parallel": {"apply": [{"dense": 24, "name": "square"}]}},
-        {"parallel": {"apply": [{"reuse": "square"}]}},
+        {"parallel": {"apply": [{"dense": 24, "name": "forward"}]}},
+        {"parallel": {"apply": [{"reuse": "forward"}]}},
+        {"parallel": {"apply": [{"dense": 24, "name": "class-1.x"}]}},
+        {"parallel": {"apply": [{"dense": 24, "name": "class_1_x"}]}},
         {"activation": "tanh", "name": "out"},
     ],
     "loss": [{"target": "out", "name": "mean_squared_error"}],
