@@ -130,7 +130,7 @@ enum kurc_status kurc_cmd_export(const struct kurc_cli_args *args, struct kurc_e
     if (st == KURC_OK && (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) && mkdir(dir, 0777) != 0)
         st = kurc_err_set(err, KURC_E_IO, NULL, "%s: cannot make the directory: %s", dir,
                           strerror(errno));
-    struct kurc_params *p = have ? &built.m->params : NULL;
+    struct kurc_params *p = have && built.m ? &built.m->params : NULL;
     struct kurc_torch_entry *e = st ? NULL : kurc_torch_entries(built.m);
     if (st == KURC_OK)
         st = write_model_py(dir, &built, e, args->kurfile, err);
@@ -209,7 +209,7 @@ enum kurc_status kurc_cmd_import(const struct kurc_cli_args *args, struct kurc_e
     enum kurc_status st = prepare(args, &kf, &built, &be, &have, err);
     if (st == KURC_OK)
         st = kurc_torch_load(pt, &t, &n, err);
-    struct kurc_params *p = have ? &built.m->params : NULL;
+    struct kurc_params *p = have && built.m ? &built.m->params : NULL;
     struct kurc_torch_entry *e = st ? NULL : kurc_torch_entries(built.m);
     if (st == KURC_OK)
         st = check_state(pt, t, n, p, e, err);

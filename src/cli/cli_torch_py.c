@@ -56,13 +56,13 @@ static int param_tensor(const struct kurc_graph *g, size_t p) {
     return -1;
 }
 
-/* The layout an op wants of its input k (a permutation of kurc's axes, as
- * in struct kurc_torch_entry), for an input of ndim axes. */
 static void identity(int ndim, int *perm) {
     for (int i = 0; i < ndim; i++)
         perm[i] = i;
 }
 
+/* The layout an op wants of its input k (a permutation of kurc's axes, as
+ * in struct kurc_torch_entry), for an input of ndim axes. */
 static void wanted_layout(const struct kurc_op *op, int k, int ndim, int *perm) {
     identity(ndim, perm);
     const char *name = op->def->name;
