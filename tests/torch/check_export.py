@@ -22,7 +22,7 @@ def main():
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     model = mod.Model()
-    model.load_state_dict(torch.load(out_dir + "/weights.pt"))
+    model.load_state_dict(torch.load(out_dir + "/weights.pt", weights_only=True))
     model.eval()
     with np.load(inputs) as z:
         data = {k: z[k] for k in z.files}
