@@ -1,4 +1,5 @@
-/* idx.c - reading IDX array files (idx.h), plain or gzip, into float32.
+/* idx.c - reading IDX array files (idx.h), plain or gzip, into float32,
+ * and writing float32 ones.
  *
  * The (decompressed) file is read into memory first, so its real length is
  * known before the header's dimensions are believed: a header that promises
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "base/log.h"
@@ -307,4 +309,51 @@ enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct ku
 void kurc_idx_release(struct kurc_idx *idx) {
     free(idx->data);
     memset(idx, 0, sizeof *idx);
+}
+
+/* Writes all n bytes of buf to f; false on an error. */
+static bool write_all(FILE *f, const unsigned char *buf, size_t n) {
+    return fwrite(buf, 1, n, f) == n;
+}
+
+enum kurc_status kurc_idx_save_f32(const char *path, const struct kurc_shape *shape,
+                                   const float *data, struct kurc_err *err) {
+    unsigned char head[4 + 4 * KURC_MAX_DIMS] = {0, 0, KURC_IDX_F32, (unsigned char)shape->ndim};
+    int64_t numel = 1;
+    for (int d = 0; d < shape->ndim; d++) {
+        if (shape->dim[d] < 0 || (uint64_t)shape->dim[d] > UINT32_MAX)
+            return kurc_err_set(err, KURC_E_IO, NULL,
+                                "cannot write %s: dimension %lld does not fit an IDX header",
+                                path, (long long)shape->dim[d]);
+        uint32_t v = (uint32_t)shape->dim[d];
+        for (int b = 0; b < 4; b++)
+            head[4 + 4 * d + b] = (unsigned char)(v >> (24 - 8 * b));
+        numel *= shape->dim[d];
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot write %s: %s", path, strerror(errno));
+    bool ok = write_all(f, head, 4 + 4 * (size_t)shape->ndim);
+    unsigned char chunk[4096];
+    size_t fill = 0;
+    for (int64_t i = 0; i < numel && ok; i++) {
+        uint32_t bits;
+        memcpy(&bits, &data[i], sizeof bits);
+        for (int b = 0; b < 4; b++)
+            chunk[fill++] = (unsigned char)(bits >> (24 - 8 * b));
+        if (fill == sizeof chunk) {
+            ok = write_all(f, chunk, fill);
+            fill = 0;
+        }
+    }
+    ok = ok && write_all(f, chunk, fill) && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int saved = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        saved = errno;
+    }
+    if (ok)
+        return KURC_OK;
+    unlink(path);
+    return kurc_err_set(err, KURC_E_IO, NULL, "cannot write %s: %s", path, strerror(saved));
 }

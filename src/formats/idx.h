@@ -67,6 +67,14 @@ enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct ku
 enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
                                 struct kurc_idx *out, struct kurc_err *err);
 
+/* Writes numel = product of shape's dimensions floats of data as an
+ * uncompressed float32 IDX file (type 0x0D, big-endian, as Kur's idx.save
+ * writes float arrays) at path, creating or truncating it, and syncs it to
+ * disk.  Errors (KURC_E_IO) name the file; a file that failed part-way is
+ * removed. */
+enum kurc_status kurc_idx_save_f32(const char *path, const struct kurc_shape *shape,
+                                   const float *data, struct kurc_err *err);
+
 /* Frees the data; idx is left empty (safe to release twice). */
 void kurc_idx_release(struct kurc_idx *idx);
 

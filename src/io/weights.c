@@ -1,4 +1,5 @@
-/* weights.c - weight files and checkpoints in HDF5 (layout in weights.h).
+/* weights.c - weight files and checkpoints in HDF5 (layout in weights.h);
+ * weights in Kur's directories go to kur_dir.h.
  *
  * Saving downloads each arena (values, optimizer state) to the host once and
  * writes one dataset per parameter into PATH.tmp, which is renamed over
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
@@ -20,6 +22,7 @@
 #include "base/xalloc.h"
 #include "core/finite.h"
 #include "io/io_util.h"
+#include "io/kur_dir.h"
 
 #define FORMAT_WEIGHTS "kurc-weights"
 #define FORMAT_CHECKPOINT "kurc-checkpoint"
@@ -203,6 +206,8 @@ static enum kurc_status save(const char *path, const struct kurc_params *p,
 
 enum kurc_status kurc_weights_save(const char *path, const struct kurc_params *p,
                                    struct kurc_err *err) {
+    if (kurc_kur_dir_wanted(path))
+        return kurc_kur_dir_save(path, p, err);
     return save(path, p, NULL, NULL, NULL, err);
 }
 
@@ -430,6 +435,9 @@ static enum kurc_status read_weights(hid_t file, const char *path, const struct 
 }
 
 enum kurc_status kurc_weights_load(const char *path, struct kurc_params *p, struct kurc_err *err) {
+    struct stat s;
+    if (stat(path, &s) == 0 && S_ISDIR(s.st_mode))
+        return kurc_kur_dir_load(path, p, err);
     kurc_h5_begin();
     hid_t file;
     bool checkpoint;

@@ -1,4 +1,5 @@
-/* weights.h - weight files and checkpoints (HDF5).
+/* weights.h - weight files and checkpoints (HDF5), and Kur's weight
+ * directories.
  *
  * A weight file holds every parameter: one group per layer (the container's
  * name), one float32 dataset per parameter named as the layer named it
@@ -12,6 +13,13 @@
  * half-written file under the real name.  Loading checks every parameter's
  * name and shape and reports the first that disagrees, and names the file's
  * datasets the model lacks; a failed load changes nothing.
+ *
+ * kurc_weights_load and kurc_weights_save are the entry points for every
+ * weight path: a path that is a directory loads as Kur's weight directory,
+ * and weights saved to a directory or to a name ending in ".kur" are
+ * written as one, in Kur's Keras-on-TensorFlow naming (kur_dir.h; its
+ * rules for missing layers are Kur's, not the ones below).  Checkpoints
+ * are always HDF5.
  *
  * Layer and weight names must be HDF5 link names (not empty or ".", no
  * '/'; Kur's auto names such as "..dense.0" are fine), and a checkpoint
