@@ -87,6 +87,25 @@ check torch-outputs-equal "$PY" "$H" same ref-lstm.out.h5 torch.out.h5
 kurc_run torch-verbose 0 -v evaluate torch.yml
 has torch-flavour torch-verbose.err "torch.kur: loaded Kur weights (PyTorch naming)"
 
+# train.weights: PATH loads a directory (the Theano one, copied) as the
+# initial weights and saves the best ones there (Keras/TF naming now):
+# what training from the same weights as HDF5 saves
+cp -r theano start.kur
+kurfile start.yml gru unused.w none
+sed -i 's/weights: {last: unused.w}/weights: start.kur/' start.yml
+kurc_run start 0 -v train start.yml
+has start-loaded start.err "loaded initial weights from start.kur"
+has start-saved start.err "saved best training weights to start.kur"
+kurfile start-h5.yml gru unused.w none
+sed -i 's/weights: {last: unused.w}/weights: {initial: ref-gru.w, best: start-h5.w}/' start-h5.yml
+kurc_run start-h5 0 train start-h5.yml
+check start-saved-equal "$PY" "$H" read start.kur start-h5.w
+if "$PY" "$H" read start.kur ref-gru.w >/dev/null 2>&1; then
+  fail start-trained "start.kur holds the weights before training"
+else
+  ok start-trained
+fi
+
 # --- (b) kurc writes a directory the reader finds equal to its HDF5 ----------
 # (two epochs: not the shapes' weights, which had one)
 kurfile save-kur.yml gru saved.kur none
