@@ -11,8 +11,8 @@ need_python numpy h5py
 H="$src/tests/io/kur_dir.py"
 "$PY" "$H" data data.jsonl || exit 1
 
-# kurfile FILE TYPE TRAIN_WEIGHTS EVALUATE_WEIGHTS: dense (a stack),
-# convolution, batch norm, embedding, a bidirectional recurrent layer of
+# kurfile FILE TYPE TRAIN_WEIGHTS EVALUATE_WEIGHTS: dense (a stack), 2-D
+# convolution, batch norm, embedding, 1-D convolution, a bidirectional recurrent layer of
 # TYPE and an LSTM; two outputs.
 kurfile() {
   cat >"$1" <<EOF
@@ -30,6 +30,8 @@ model:
   - input: seq
   - embedding: {vocab_size: 7, size: 4}
     name: emb
+  - convolution: {kernels: 3, size: 2}
+    name: conv1
   - recurrent: {size: 4, type: $2, bidirectional: yes, merge: concat}
     name: gru
   - recurrent: {size: 3, type: lstm, sequence: no}
