@@ -153,6 +153,11 @@ kurc_run save-file 1 train save-file.yml
 has save-file-message save-file.err "file.kur: exists and is not a directory"
 check save-file-kept grep -qx data file.kur
 
+# a directory that cannot be made: an error, nothing left behind
+kurfile save-nodir.yml gru nodir/w.kur none
+kurc_run save-nodir 1 train save-nodir.yml
+has save-nodir-message save-nodir.err "nodir/w.kur: cannot create nodir/w.kur.tmp: No such file or directory"
+
 # --- (c) damaged directories: an error naming the file, nothing evaluated ----
 # broken MODE EXIT TEXT...: a copy of tf.kur damaged by kur_dir.py break MODE
 broken() {
