@@ -314,6 +314,76 @@ static enum kurc_status load_layer(const char *dir, const struct kurc_params *p,
     return st;
 }
 
+static bool has_layer(const struct kurc_kur_layer *layers, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(layers[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* The index J of a Keras layer that Kur's `parallel` named
+ * PARALLEL_CHILD_I_J, when CHILD is container; else -1. */
+static long parallel_index(const char *name, const char *container) {
+    size_t clen = strlen(container);
+    const char *end = name + strlen(name), *j = NULL;
+    for (int k = 0; k < 2; k++) { /* _J, then _I */
+        const char *d = end;
+        while (d > name && d[-1] >= '0' && d[-1] <= '9')
+            d--;
+        if (d == end || d == name || d[-1] != '_' || end - d > 9)
+            return -1;
+        if (k == 0)
+            j = d;
+        end = d - 1;
+    }
+    if ((size_t)(end - name) < clen + 2 || memcmp(end - clen, container, clen) != 0 ||
+        end[-(long)clen - 1] != '_')
+        return -1;
+    return strtol(j, NULL, 10);
+}
+
+/* Kur's Keras `parallel` wrapped each layer of its children in a layer
+ * named PARALLEL_CHILD_I_J (J counting the child's layers): those files
+ * are taken as the child's layers when the directory has none under the
+ * child's own name, the last J as the child's layer and the others, in
+ * order, as a dense stack's hidden layers. */
+static void alias_parallel(struct files *fs, const struct kurc_kur_layer *layers, size_t n) {
+    enum { MAX_J = 64 };
+    for (size_t i = 0; i < n; i++) {
+        const char *c = layers[i].container;
+        if (strcmp(layers[i].name, c) != 0)
+            continue; /* each container once, through its main layer */
+        bool own = false;
+        long top = -1, count = 0, seen[MAX_J];
+        for (size_t f = 0; f < fs->n && !own; f++)
+            own = strcmp(fs->v[f].layer, c) == 0;
+        for (size_t f = 0; f < fs->n && !own; f++) {
+            long at =
+                has_layer(layers, n, fs->v[f].layer) ? -1 : parallel_index(fs->v[f].layer, c);
+            bool known = false;
+            for (long k = 0; k < count; k++)
+                known = known || seen[k] == at;
+            if (at >= 0 && !known && count < MAX_J)
+                seen[count++] = at;
+            top = at > top ? at : top;
+        }
+        if (own || top < 0)
+            continue;
+        for (size_t f = 0; f < fs->n; f++) {
+            long at =
+                has_layer(layers, n, fs->v[f].layer) ? -1 : parallel_index(fs->v[f].layer, c);
+            if (at < 0)
+                continue;
+            long before = 0; /* the child's layers before this one */
+            for (long k = 0; k < count; k++)
+                before += seen[k] < at;
+            char *name = at == top ? kurc_xstrdup(c) : kurc_xasprintf("%s_hidden%ld", c, before);
+            free(fs->v[f].layer);
+            fs->v[f].layer = name;
+        }
+    }
+}
+
 /* Loads every layer of the model that the directory holds into host. */
 static enum kurc_status load_layers(const char *dir, const struct kurc_params *p,
                                     enum kurc_kur_flavour fl, struct files *fs, float *host,
@@ -323,6 +393,7 @@ static enum kurc_status load_layers(const char *dir, const struct kurc_params *p
     enum kurc_status st = kurc_kur_layers(p, fl, dir, &layers, &n, err);
     if (st)
         return st;
+    alias_parallel(fs, layers, n);
     struct kurc_strbuf absent = KURC_STRBUF_INIT, unused = KURC_STRBUF_INIT;
     size_t loaded = 0;
     for (size_t i = 0; i < n && !st; i++) {

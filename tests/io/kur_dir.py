@@ -6,10 +6,11 @@ and PyTorch backends' save) with struct and numpy; kurc's weights come and
 go as kurc's HDF5 weight files (h5py).
 
   kur_dir.py data FILE                 samples for the test's model (jsonl)
-  kur_dir.py write SHAPES REF FLAVOUR:DIR...
+  kur_dir.py write SHAPES REF FLAVOUR:DIR... [parallel=CHILD:PARALLEL...]
         random weights with the names and shapes of the kurc weight file
         SHAPES: written to REF (kurc's HDF5) and to each DIR in FLAVOUR's
-        naming and layouts (tf, theano, torch)
+        naming and layouts (tf, theano, torch); CHILD is a layer of the
+        `parallel` PARALLEL (Kur's Keras named its layers PARALLEL_CHILD_I_J)
   kur_dir.py read DIR WEIGHTS          DIR (Keras/TF naming, as kurc writes
         it) holds exactly the tensors of the kurc weight file WEIGHTS
   kur_dir.py same A B                  two evaluation outputs (HDF5) are equal
@@ -91,6 +92,22 @@ def keras_layer(layer, weight):
     return layer, weight
 
 
+# kurc layer -> the `parallel` it is the child of (`write ... parallel=C:P`)
+PARALLEL = {}
+
+
+def keras_file_layer(layer, weight, weights):
+    """keras_layer, but a child C of a parallel P is Kur's Keras layer
+    P_C_0_J, J counting the child's layers (a dense stack's hidden ones
+    first)."""
+    kl, role = keras_layer(layer, weight)
+    if layer not in PARALLEL:
+        return kl, role
+    hidden = sum(1 for (l, w) in weights if l == layer and re.fullmatch(r"kernel_\d+", w))
+    j = int(kl[len(layer) + 7:]) if kl.startswith(layer + "_hidden") else hidden
+    return "%s_%s_0_%d" % (PARALLEL[layer], layer, j), role
+
+
 def kinds(weights):
     """kurc layer -> dense, conv, bn, emb or rnn (with its gate count)."""
     out = {}
@@ -136,7 +153,7 @@ def write_tf(d, ref):
     kind = kinds(ref)
     rng = np.random.default_rng(5)
     for (layer, weight), v in ref.items():
-        kl, role = keras_layer(layer, weight)
+        kl, role = keras_file_layer(layer, weight, ref)
         idx_write(os.path.join(d, "%s+%s_%s:0.kur" % (kl, kl, role)), v)
         if kind[layer][0] == "bn" and weight == "gamma":
             for stat in ("moving_mean", "moving_variance"):
@@ -152,7 +169,7 @@ def write_theano(d, ref):
     kind = kinds(ref)
     os.makedirs(os.path.join(d, "sub"), exist_ok=True)
     for i, ((layer, weight), v) in enumerate(sorted(ref.items())):
-        kl, role = keras_layer(layer, weight)
+        kl, role = keras_file_layer(layer, weight, ref)
         name = "%s+%s.kur" % (kl, role) if i % 2 else "%s+%s_%s.kur" % (kl, kl, role)
         if kind[layer][0] == "conv" and role == "kernel":
             spatial = v.ndim - 2
@@ -204,6 +221,11 @@ def write_torch(d, ref, split):
 
 
 def cmd_write(shapes_path, ref_path, *targets):
+    for t in targets:
+        if t.startswith("parallel="):
+            child, parent = t[9:].split(":")
+            PARALLEL[child] = parent
+    targets = [t for t in targets if not t.startswith("parallel=")]
     shapes = kurc_weights(shapes_path)
     torch = any(t.startswith("torch:") for t in targets)
     ref, split = draw(shapes, torch)

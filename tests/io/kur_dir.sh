@@ -12,7 +12,8 @@ H="$src/tests/io/kur_dir.py"
 "$PY" "$H" data data.jsonl || exit 1
 
 # kurfile FILE TYPE TRAIN_WEIGHTS EVALUATE_WEIGHTS: dense (a stack), 2-D
-# convolution, batch norm, embedding, 1-D convolution, a bidirectional recurrent layer of
+# convolution, batch norm, embedding, 1-D convolution, a parallel dense
+# stack (its child is ..dense.0), a bidirectional recurrent layer of
 # TYPE and an LSTM; two outputs.
 kurfile() {
   cat >"$1" <<EOF
@@ -32,6 +33,10 @@ model:
     name: emb
   - convolution: {kernels: 3, size: 2}
     name: conv1
+  - parallel:
+      apply:
+        - dense: [4, 3]
+    name: par
   - recurrent: {size: 4, type: $2, bidirectional: yes, merge: concat}
     name: gru
   - recurrent: {size: 3, type: lstm, sequence: no}
@@ -73,7 +78,8 @@ kurfile shapes-lstm.yml lstm shapes-lstm.w none
 kurc_run shapes-lstm 0 train shapes-lstm.yml
 
 # --- (a) directories written by kur_dir.py load exactly ------------------------
-check write-keras "$PY" "$H" write shapes-gru.w ref-gru.w tf:tf.kur theano:theano
+check write-keras "$PY" "$H" write shapes-gru.w ref-gru.w tf:tf.kur theano:theano \
+  parallel=..dense.0:par
 check write-torch "$PY" "$H" write shapes-lstm.w ref-lstm.w torch:torch.kur
 evaluate ref-gru gru ref-gru.w 0
 evaluate init-gru gru shapes-gru.w 0
@@ -83,6 +89,7 @@ check tf-outputs-equal "$PY" "$H" same ref-gru.out.h5 tf.out.h5
 lacks tf-no-warning tf.err "WARNING"
 evaluate theano gru theano 0
 check theano-outputs-equal "$PY" "$H" same ref-gru.out.h5 theano.out.h5
+lacks theano-no-warning theano.err "WARNING"
 evaluate ref-lstm lstm ref-lstm.w 0
 evaluate torch lstm torch.kur 0
 check torch-outputs-equal "$PY" "$H" same ref-lstm.out.h5 torch.out.h5
