@@ -6,7 +6,10 @@
  *
  * Loading walks the directory and its subdirectories, splits each file
  * name at its first '+', and tells the backend from the names (TF's ":0",
- * PyTorch's "weight", else Theano).  As in Kur, only the layers on disk
+ * PyTorch's "weight", else Theano).  Layers that Kur's Keras `parallel`
+ * named PARALLEL_CHILD_I_J are taken as CHILD's when the directory has no
+ * layer CHILD (the highest J its layer, the others its hidden layers, in
+ * order).  As in Kur, only the layers on disk
  * are restored: the model's layers that are absent keep their values
  * (with a warning naming them), files of layers the model lacks are
  * ignored (with a warning), and a layer whose weight names differ from the
