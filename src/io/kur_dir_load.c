@@ -280,12 +280,15 @@ static enum kurc_status load_layer(const char *dir, const struct kurc_params *p,
             st = kurc_io_fail(err, KURC_E_CHECKPOINT, dir,
                               "%s: layer '%s' weight '%s' is none of the Keras weights kurc "
                               "knows (kernel, recurrent_kernel, bias, gamma, beta, moving_mean, "
-                              "moving_variance, embeddings)",
+                              "moving_variance, embeddings; Keras 1's W, U, b, running_mean, "
+                              "running_std)",
                               f->rel, l->name, f->weight);
             break;
         }
         int t = 0;
-        while (t < l->n && strcmp(l->t[t].name, key) != 0)
+        while (t < l->n && strcmp(l->t[t].name, key) != 0 &&
+               !(strcmp(key, "W") == 0 && (strcmp(l->t[t].name, "kernel") == 0 ||
+                                           strcmp(l->t[t].name, "embeddings") == 0)))
             t++;
         if (t == l->n) {
             kurc_strbuf_printf(&extra, "%s'%s'", extra.len ? ", " : "", f->weight);

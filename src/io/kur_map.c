@@ -10,11 +10,30 @@
 #include "base/xalloc.h"
 #include "io/io_util.h"
 
-/* Keras weight names, longest suffix first ("recurrent_kernel" before
- * "kernel"). */
+/* Keras 2's weight names, kurc's too but for the statistics. */
 static const char *const roles[] = {"recurrent_kernel", "moving_variance", "moving_mean",
                                     "embeddings",       "kernel",          "gamma",
                                     "beta",             "bias"};
+
+/* The names a file's weight name may end in, longest first
+ * ("recurrent_kernel" before "kernel"), and the Keras 2 weight each
+ * stands for: Keras 2's, then Keras 1's (W a dense or convolution kernel
+ * or an embedding table). */
+static const char *const suffixes[][2] = {
+    {"recurrent_kernel", "recurrent_kernel"},
+    {"moving_variance", "moving_variance"},
+    {"moving_mean", "moving_mean"},
+    {"running_mean", "moving_mean"},
+    {"running_std", "moving_variance"},
+    {"embeddings", "embeddings"},
+    {"kernel", "kernel"},
+    {"gamma", "gamma"},
+    {"beta", "beta"},
+    {"bias", "bias"},
+    {"W", "W"},
+    {"U", "recurrent_kernel"},
+    {"b", "bias"},
+};
 
 const char *kurc_kur_role(const char *weight) {
     size_t len = strlen(weight);
@@ -26,11 +45,11 @@ const char *kurc_kur_role(const char *weight) {
         if (digits)
             len = (size_t)(colon - weight);
     }
-    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++) {
-        size_t n = strlen(roles[i]);
-        if (len >= n && memcmp(weight + len - n, roles[i], n) == 0 &&
+    for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+        size_t n = strlen(suffixes[i][0]);
+        if (len >= n && memcmp(weight + len - n, suffixes[i][0], n) == 0 &&
             (len == n || weight[len - n - 1] == '_'))
-            return roles[i];
+            return suffixes[i][1];
     }
     return NULL;
 }

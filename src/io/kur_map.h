@@ -70,8 +70,11 @@ enum kurc_status kurc_kur_layers(const struct kurc_params *p, enum kurc_kur_flav
                                  struct kurc_err *err);
 void kurc_kur_layers_free(struct kurc_kur_layer *layers, size_t n);
 
-/* TF/Theano: the Keras weight a file's weight name stands for
- * ("labels_kernel:0", "kernel" -> "kernel"), NULL when none. */
+/* TF/Theano: the Keras 2 weight a file's weight name stands for
+ * ("labels_kernel:0", "kernel" -> "kernel"; Keras 1's "labels_U:0" ->
+ * "recurrent_kernel", "labels_b:0" -> "bias", "running_mean",
+ * "running_std" -> the moving statistics), NULL when none.  Keras 1's
+ * "W" (a kernel or an embedding table) is "W". */
 const char *kurc_kur_role(const char *weight);
 
 #endif

@@ -9,7 +9,7 @@ go as kurc's HDF5 weight files (h5py).
   kur_dir.py write SHAPES REF FLAVOUR:DIR... [parallel=CHILD:PARALLEL...]
         random weights with the names and shapes of the kurc weight file
         SHAPES: written to REF (kurc's HDF5) and to each DIR in FLAVOUR's
-        naming and layouts (tf, theano, torch); CHILD is a layer of the
+        naming and layouts (tf, tf1: Keras 1, theano, torch); CHILD is a layer of the
         `parallel` PARALLEL (Kur's Keras named its layers PARALLEL_CHILD_I_J)
   kur_dir.py read DIR WEIGHTS          DIR (Keras/TF naming, as kurc writes
         it) holds exactly the tensors of the kurc weight file WEIGHTS
@@ -161,6 +161,22 @@ def write_tf(d, ref):
                           rng.uniform(0.5, 2, size=v.shape))
 
 
+KERAS1 = {"kernel": "W", "embeddings": "W", "recurrent_kernel": "U", "bias": "b"}
+
+
+def write_tf1(d, ref):
+    """Keras 1 on TensorFlow: LAYER+LAYER_W:0.kur (W kernels and embedding
+    tables, U recurrent kernels, b biases, batch norm's running_mean and
+    running_std)."""
+    kind = kinds(ref)
+    for (layer, weight), v in ref.items():
+        kl, role = keras_file_layer(layer, weight, ref)
+        idx_write(os.path.join(d, "%s+%s_%s:0.kur" % (kl, kl, KERAS1.get(role, role))), v)
+        if kind[layer][0] == "bn" and weight == "gamma":
+            for stat in ("running_mean", "running_std"):
+                idx_write(os.path.join(d, "%s+%s_%s:0.kur" % (kl, kl, stat)), np.ones(v.shape))
+
+
 def write_theano(d, ref):
     """Keras on Theano: LAYER+WEIGHT.kur (or LAYER+LAYER_WEIGHT.kur, as
     Keras with name scopes wrote it), convolution kernels flipped in every
@@ -235,6 +251,8 @@ def cmd_write(shapes_path, ref_path, *targets):
         os.makedirs(d, exist_ok=True)
         if flavour == "tf":
             write_tf(d, ref)
+        elif flavour == "tf1":
+            write_tf1(d, ref)
         elif flavour == "theano":
             write_theano(d, ref)
         else:

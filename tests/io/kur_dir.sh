@@ -78,7 +78,8 @@ kurfile shapes-lstm.yml lstm shapes-lstm.w none
 kurc_run shapes-lstm 0 train shapes-lstm.yml
 
 # --- (a) directories written by kur_dir.py load exactly ------------------------
-check write-keras "$PY" "$H" write shapes-gru.w ref-gru.w tf:tf.kur theano:theano \
+# (Keras 2 on TensorFlow and on Theano, Keras 1 on TensorFlow, PyTorch)
+check write-keras "$PY" "$H" write shapes-gru.w ref-gru.w tf:tf.kur theano:theano tf1:keras1.kur \
   parallel=..dense.0:par
 check write-torch "$PY" "$H" write shapes-lstm.w ref-lstm.w torch:torch.kur
 evaluate ref-gru gru ref-gru.w 0
@@ -90,6 +91,9 @@ lacks tf-no-warning tf.err "WARNING"
 evaluate theano gru theano 0
 check theano-outputs-equal "$PY" "$H" same ref-gru.out.h5 theano.out.h5
 lacks theano-no-warning theano.err "WARNING"
+evaluate keras1 gru keras1.kur 0
+check keras1-outputs-equal "$PY" "$H" same ref-gru.out.h5 keras1.out.h5
+lacks keras1-no-warning keras1.err "WARNING"
 evaluate ref-lstm lstm ref-lstm.w 0
 evaluate torch lstm torch.kur 0
 check torch-outputs-equal "$PY" "$H" same ref-lstm.out.h5 torch.out.h5
