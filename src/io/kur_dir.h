@@ -33,7 +33,7 @@
 #include "core/params.h"
 
 /* True when weights saved to path go to a Kur directory: path is a
- * directory or its name ends in ".kur". */
+ * directory or its name ends in ".kur" (or ".kur/"). */
 bool kurc_kur_dir_wanted(const char *path);
 
 enum kurc_status kurc_kur_dir_load(const char *dir, struct kurc_params *p, struct kurc_err *err);

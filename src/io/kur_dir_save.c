@@ -26,8 +26,10 @@
 bool kurc_kur_dir_wanted(const char *path) {
     struct stat s;
     size_t len = strlen(path);
+    while (len > 1 && path[len - 1] == '/')
+        len--;
     return (stat(path, &s) == 0 && S_ISDIR(s.st_mode)) ||
-           (len > 4 && strcmp(path + len - 4, ".kur") == 0);
+           (len > 4 && strncmp(path + len - 4, ".kur", 4) == 0);
 }
 
 static bool is_kur_name(const char *name) {
@@ -200,8 +202,9 @@ static char *parent_of(const char *path) {
     return slash == path ? kurc_xstrdup("/") : kurc_xasprintf("%.*s", (int)(slash - path), path);
 }
 
-enum kurc_status kurc_kur_dir_save(const char *dir, const struct kurc_params *p,
-                                   struct kurc_err *err) {
+/* Saves into dir, a path without a trailing '/' that is not a link. */
+static enum kurc_status save_to(const char *dir, const struct kurc_params *p,
+                                struct kurc_err *err) {
     for (size_t i = 0; i < p->n; i++)
         if (!p->items[i].layer[0] || strpbrk(p->items[i].layer, "/+"))
             return kurc_io_fail(err, KURC_E_CHECKPOINT, dir,
@@ -240,5 +243,26 @@ enum kurc_status kurc_kur_dir_save(const char *dir, const struct kurc_params *p,
     }
     free(tmp);
     kurc_kur_layers_free(layers, n);
+    return st;
+}
+
+enum kurc_status kurc_kur_dir_save(const char *dir, const struct kurc_params *p,
+                                   struct kurc_err *err) {
+    /* "w.kur/" is w.kur (DIR.tmp must be beside it), and a link to a
+     * directory saves into the directory it names (the link stays) */
+    char *target = kurc_xstrdup(dir);
+    for (size_t len = strlen(target); len > 1 && target[len - 1] == '/'; len--)
+        target[len - 1] = '\0';
+    struct stat ls, s;
+    if (lstat(target, &ls) == 0 && S_ISLNK(ls.st_mode) && stat(target, &s) == 0 &&
+        S_ISDIR(s.st_mode)) {
+        char *real = realpath(target, NULL);
+        if (real) {
+            free(target);
+            target = real;
+        }
+    }
+    enum kurc_status st = save_to(target, p, err);
+    free(target);
     return st;
 }

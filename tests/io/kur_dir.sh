@@ -164,6 +164,18 @@ kurc_run save-file 1 train save-file.yml
 has save-file-message save-file.err "file.kur: exists and is not a directory"
 check save-file-kept grep -qx data file.kur
 
+# a link to a directory saves into that directory, and a trailing '/' is
+# the directory itself
+rm -rf target.kur && mkdir target.kur && ln -s target.kur link.kur
+sed 's/saved.kur/link.kur/' save-kur.yml >save-link.yml
+kurc_run save-link 0 train save-link.yml
+check save-link-kept test -L link.kur
+check save-link-target "$PY" "$H" read target.kur saved.w
+sed 's|saved.kur|slash.kur/|' save-kur.yml >save-slash.yml
+kurc_run save-slash 0 train save-slash.yml
+check save-slash-saved "$PY" "$H" read slash.kur saved.w
+check save-slash-no-tmp test ! -e slash.kur/.tmp -a ! -e slash.kur.tmp
+
 # a directory that cannot be made: an error, nothing left behind
 kurfile save-nodir.yml gru nodir/w.kur none
 kurc_run save-nodir 1 train save-nodir.yml
