@@ -4,7 +4,9 @@
  * cannot exchange); the files of DIR that are not weights follow into the
  * new directory and the old weights are deleted.  A crash leaves DIR
  * whole, old or new, and at worst DIR.tmp (or DIR.old) beside it, which
- * the next save removes when it holds only weights. */
+ * the next save removes when it holds only weights; in the two-rename
+ * fallback, a crash between the renames leaves DIR.old and DIR.tmp, both
+ * complete, and no DIR. */
 #define _GNU_SOURCE /* renameat2 */
 #include "io/kur_dir.h"
 
