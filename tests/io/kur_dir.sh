@@ -121,6 +121,13 @@ else
   ok start-trained
 fi
 
+# kurc export --pytorch takes evaluate's weights from a Kur directory, and
+# kurc import --pytorch writes one when OUT ends in .kur: the same weights
+rm -rf exported imported.kur
+kurc_run export 0 export --pytorch exported tf.yml
+kurc_run import 0 import --pytorch exported/weights.pt tf.yml imported.kur
+check import-kur-equal "$PY" "$H" read imported.kur ref-gru.w
+
 # --- (b) kurc writes a directory the reader finds equal to its HDF5 ----------
 # (two epochs: not the shapes' weights, which had one)
 kurfile save-kur.yml gru saved.kur none
