@@ -11,6 +11,9 @@
  * deterministic training and cross-rank batch normalisation (which move
  * host memory) work on GPU ranks as on CPU ranks.
  *
+ * The NCCL communicator (comm_nccl.c) is built into the CUDA module
+ * (core/cuda_module.h), with the CUDA backend, and reached through it.
+ *
  * NCCL needs every rank on a GPU of its own: ranks compare their devices'
  * UUIDs (device_share.h), and ranks that share a GPU are staged.
  */
@@ -21,6 +24,9 @@
 #include "base/log.h"
 #include "comm/comm_nccl.h"
 #include "comm/device_share.h"
+#if KURC_HAVE_NCCL
+#include "core/cuda_module.h"
+#endif
 
 struct staged {
     struct kurc_comm *inner;
@@ -195,7 +201,12 @@ enum kurc_status kurc_comm_attach_backend(struct kurc_comm **comm, struct kurc_b
         return st;
 #if KURC_HAVE_NCCL
     if ((int)counts[1] == c->size && !shared) {
-        st = kurc_comm_nccl_create(c, be, comm, err);
+        /* the NCCL communicator is the CUDA module's, which the backend's
+         * creation has opened */
+        const struct kurc_cuda_module *m;
+        st = kurc_cuda_module_load(&m, err);
+        if (st == KURC_OK)
+            st = m->comm_nccl_create(c, be, comm, err);
         if (st == KURC_OK && c->rank == 0)
             kurc_log(KURC_LOG_INFO, "comm: NCCL on the GPUs' memory, bootstrapped over %s",
                      c->ops->name);

@@ -5,6 +5,8 @@
 #ifndef KURC_BACKENDS_H
 #define KURC_BACKENDS_H
 
+#include <stdbool.h>
+
 #include "core/backend.h"
 
 /* The backends of this build, NULL-terminated. */
@@ -12,5 +14,11 @@ extern const struct kurc_backend_type *const kurc_backend_types[];
 
 /* The entry named `name`, or NULL when this build has none. */
 const struct kurc_backend_type *kurc_backend_type_find(const char *name);
+
+/* False when a cheap look, loading nothing, finds that this machine has
+ * no device for t (for CUDA: no NVIDIA driver), so that `auto` need not
+ * ask t's available(), which may load libraries (the CUDA module); true
+ * otherwise, and for host backends. */
+bool kurc_backend_type_present(const struct kurc_backend_type *t);
 
 #endif

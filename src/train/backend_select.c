@@ -266,6 +266,18 @@ static const struct kurc_backend_type *device_backend(const char *name) {
     return NULL;
 }
 
+/* How many devices t can run on here.  Unless the Kurfile names t, a
+ * machine where a cheap look finds no device for t is not asked further
+ * (for CUDA: the module and its libraries stay unloaded). */
+static int device_count(const struct kurc_backend_type *t, bool wanted, char *why,
+                        size_t why_size) {
+    if (!wanted && !kurc_backend_type_present(t)) {
+        snprintf(why, why_size, "this machine has no %s device (no driver found)", t->name);
+        return 0;
+    }
+    return t->available(why, why_size);
+}
+
 enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank, int local_rank,
                                      int local_size, struct kurc_backend **out,
                                      struct kurc_err *err) {
@@ -281,8 +293,8 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
         return make(asked, &opt, name, NULL, out, err);
     const struct kurc_backend_type *device = device_backend(name);
     bool wanted = !any_backend(name);
-    char why[256] = "";
-    int count = device ? device->available(why, sizeof why) : 0;
+    char why[768] = "";
+    int count = device ? device_count(device, wanted, why, sizeof why) : 0;
     /* checked in every build, so that a Kurfile means the same */
     struct kurc_device_choice pick;
     enum kurc_status st =
@@ -325,9 +337,9 @@ enum kurc_status kurc_backend_select(const struct kurc_value *settings, int rank
 int kurc_visible_gpus(void) {
     int count = 0;
     for (const struct kurc_backend_type *const *t = kurc_backend_types; *t; t++) {
-        char why[256];
+        char why[768];
         if ((*t)->memory == KURC_MEMORY_DEVICE)
-            count += (*t)->available(why, sizeof why);
+            count += device_count(*t, false, why, sizeof why);
     }
     return count;
 }

@@ -4,10 +4,11 @@
 # "GPUs") needs to test kurc there, in one folder (default build-kit/,
 # git-ignored) under 64 MiB:
 #   programs.tar.xz  bin/: kurc, kurc-train, every GPU test and benchmark
-#            program; lib/: every non-CUDA shared library they load (from
-#            ldd), glibc's apart in lib/glibc/ (used only where the
-#            machine's glibc is older than the programs need); run.sh
-#            unpacks it
+#            program; lib/kurc/: the CUDA module (libkurc_cuda.so, which
+#            the programs open from $ORIGIN/../lib/kurc); lib/: every
+#            non-CUDA shared library they and the module load (from ldd),
+#            glibc's apart in lib/glibc/ (used only where the machine's
+#            glibc is older than the programs need); run.sh unpacks it
 #   tests/   the test scripts and Kurfiles the programs read
 #   mnist/   Kur's MNIST example with a subset of Fashion-MNIST (4000
 #            training and 2000 test images), since the GPU machine has no
@@ -34,11 +35,12 @@ grep -q 'KURC_HAVE_CUDA 1' "$config" ||
 targets=(kurc kurc-train test_cuda_parity test_cuda_models bench_gpu test_device_spec
          test_gpu_absent test_tolerance test_lru)
 if grep -q 'KURC_HAVE_NCCL 1' "$config"; then targets+=(test_nccl_allreduce); fi
-cmake --build "$build" -j"${JOBS:-2}" --target "${targets[@]}"
+cmake --build "$build" -j"${JOBS:-2}" --target "${targets[@]}" kurc_cuda_module
 
 rm -rf "$kit"
 stage=$kit/staging
-mkdir -p "$kit/tests/cuda" "$kit/mnist" "$kit/torch" "$stage/bin" "$stage/lib/glibc"
+mkdir -p "$kit/tests/cuda" "$kit/mnist" "$kit/torch" "$stage/bin" "$stage/lib/glibc" \
+  "$stage/lib/kurc"
 for t in "${targets[@]}"; do
   f=$(find "$build/bin" "$build/tests" -name "$t" -type f -perm -u+x | head -1)
   [ -n "$f" ] || { echo "pack.sh: $t was not built" >&2; exit 1; }
@@ -47,18 +49,20 @@ for t in "${targets[@]}"; do
   objcopy --strip-debug "$f" "$stage/bin/$t"
 done
 
+objcopy --strip-debug "$build/lib/kurc/libkurc_cuda.so" "$stage/lib/kurc/libkurc_cuda.so"
+
 # The libraries: everything ldd finds but the CUDA libraries (the machine
 # has its own) and the dynamic loader's vDSO.
 cuda_libs='^(libcuda|libcudart|libcublas|libcublasLt|libcudnn[a-z_]*|libnccl|libnvrtc|libnvJitLink|libcufft|libcurand)\.so'
 glibc_libs='^(libc|libm|libpthread|libdl|librt|libresolv|libutil|ld-linux-x86-64)\.so'
-ldd "$stage"/bin/* 2>/dev/null | awk '/=> \// { print $1, $3 } /^\t\/.*ld-linux/ { print "ld-linux-x86-64.so.2", $1 }' |
+ldd "$stage"/bin/* "$stage"/lib/kurc/* 2>/dev/null | awk '/=> \// { print $1, $3 } /^\t\/.*ld-linux/ { print "ld-linux-x86-64.so.2", $1 }' |
   sort -u | while read -r name path; do
     if [[ $name =~ $cuda_libs ]]; then continue; fi
     if [[ $name =~ $glibc_libs ]]; then cp -L "$path" "$stage/lib/glibc/$name"
     else cp -L "$path" "$stage/lib/$name"; fi
   done
 # the newest glibc symbol version the programs and libraries ask for
-objdump -T "$stage"/bin/* "$stage"/lib/*.so* 2>/dev/null | grep -o 'GLIBC_2\.[0-9]*' |
+objdump -T "$stage"/bin/* "$stage"/lib/*.so* "$stage"/lib/kurc/* 2>/dev/null | grep -o 'GLIBC_2\.[0-9]*' |
   sort -uV | tail -1 >"$kit/glibc-needed"
 XZ_OPT=${XZ_OPT:--6 -T2} tar -C "$stage" -cJf "$kit/programs.tar.xz" bin lib
 rm -rf "$stage"

@@ -1,0 +1,6 @@
+/* gone.c - the library fake_module.c needs and the test hides. */
+int kurc_gone(void);
+
+int kurc_gone(void) {
+    return 0;
+}
