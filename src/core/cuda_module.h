@@ -1,6 +1,6 @@
 /* cuda_module.h - the CUDA module: in builds with CUDA, the CUDA backend
  * and the NCCL communicator live in a shared library of their own,
- * libkurc_cuda.so (module/), linked against cudart, cuBLAS, cuDNN and
+ * libkurc_cuda.so (src/cuda_module/), linked against cudart, cuBLAS, cuDNN and
  * NCCL; the programs link none of them.  The module is opened (dlopen)
  * the first time a GPU is asked for, so that a CPU run of a CUDA build -
  * and `kurc --version`, `--help`, `build` - maps nothing of CUDA, and runs
