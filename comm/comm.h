@@ -40,6 +40,12 @@ struct kurc_comm_req {
     const char *what;
     int64_t count;
     unsigned char impl[16];
+    const char *call; /* the implementation's name of the call, or NULL */
+    /* a copy the implementation makes when the operation completes
+     * (ireduce_scatter_float: the rank's sums to their place), or none */
+    float *then_to;
+    const float *then_from;
+    int64_t then_n;
 };
 
 struct kurc_comm_ops {
@@ -70,6 +76,18 @@ struct kurc_comm_ops {
                              struct kurc_err *err);
     enum kurc_status (*wait)(struct kurc_comm *c, struct kurc_comm_req *req,
                              struct kurc_err *err);
+    /* Sharded optimizer state (see the wrappers below): starts summing a
+     * buffer of sum(counts) floats over the ranks so that rank r's region
+     * [displs[r], displs[r] + counts[r]) holds the sums (the rest is left
+     * undefined), or gathering every rank's region of buf into every
+     * rank's buf, in place.  counts and displs must stay unchanged until
+     * the request completes (test, wait). */
+    enum kurc_status (*ireduce_scatter_float)(struct kurc_comm *c, float *buf, const int *counts,
+                                              const int *displs, struct kurc_comm_req *req,
+                                              struct kurc_err *err);
+    enum kurc_status (*iallgatherv_float)(struct kurc_comm *c, float *buf, const int *counts,
+                                          const int *displs, struct kurc_comm_req *req,
+                                          struct kurc_err *err);
     /* Point to point, host memory, blocking. */
     enum kurc_status (*send)(struct kurc_comm *c, const void *buf, size_t bytes, int dest,
                              struct kurc_err *err);
@@ -110,12 +128,36 @@ static inline enum kurc_status kurc_comm_iallreduce_float(struct kurc_comm *c, f
                                                           int64_t n, const char *what,
                                                           struct kurc_comm_req *req,
                                                           struct kurc_err *err) {
-    req->what = what;
-    req->count = n;
-    req->active = false;
+    *req = (struct kurc_comm_req){.what = what, .count = n};
     if (c->ops->iallreduce_float)
         return c->ops->iallreduce_float(c, buf, n, req, err);
     return c->ops->allreduce_float(c, buf, n, err);
+}
+
+/* The sharding collectives (comm ops above); a communicator lacks both or
+ * has both (kurc_comm_can_shard). */
+static inline bool kurc_comm_can_shard(const struct kurc_comm *c) {
+    return c->size == 1 || (c->ops->ireduce_scatter_float && c->ops->iallgatherv_float);
+}
+
+static inline enum kurc_status kurc_comm_ireduce_scatter_float(struct kurc_comm *c, float *buf,
+                                                               const int *counts,
+                                                               const int *displs,
+                                                               const char *what,
+                                                               struct kurc_comm_req *req,
+                                                               struct kurc_err *err) {
+    *req = (struct kurc_comm_req){.what = what, .count = counts[c->rank]};
+    return c->size == 1 ? KURC_OK
+                        : c->ops->ireduce_scatter_float(c, buf, counts, displs, req, err);
+}
+
+static inline enum kurc_status kurc_comm_iallgatherv_float(struct kurc_comm *c, float *buf,
+                                                           const int *counts, const int *displs,
+                                                           const char *what,
+                                                           struct kurc_comm_req *req,
+                                                           struct kurc_err *err) {
+    *req = (struct kurc_comm_req){.what = what, .count = counts[c->rank]};
+    return c->size == 1 ? KURC_OK : c->ops->iallgatherv_float(c, buf, counts, displs, req, err);
 }
 
 static inline enum kurc_status kurc_comm_test(struct kurc_comm *c, struct kurc_comm_req *req,

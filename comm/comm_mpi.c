@@ -118,6 +118,48 @@ static enum kurc_status mpi_iallreduce_float(struct kurc_comm *c, float *buf, in
     return KURC_OK;
 }
 
+/* The rank's region of an in-place MPI_Ireduce_scatter: MPI leaves the
+ * sums at the start of the buffer; they belong at displs[rank]. */
+static enum kurc_status mpi_ireduce_scatter_float(struct kurc_comm *c, float *buf,
+                                                  const int *counts, const int *displs,
+                                                  struct kurc_comm_req *req,
+                                                  struct kurc_err *err) {
+    MPI_Request r;
+    int rc =
+        MPI_Ireduce_scatter(MPI_IN_PLACE, buf, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r);
+    if (rc != MPI_SUCCESS)
+        return mpi_error(c, "MPI_Ireduce_scatter", rc, err);
+    memcpy(request_of(req), &r, sizeof r);
+    req->call = "MPI_Ireduce_scatter";
+    req->then_to = buf + displs[c->rank];
+    req->then_from = buf;
+    req->then_n = counts[c->rank];
+    req->active = true;
+    return KURC_OK;
+}
+
+static enum kurc_status mpi_iallgatherv_float(struct kurc_comm *c, float *buf, const int *counts,
+                                              const int *displs, struct kurc_comm_req *req,
+                                              struct kurc_err *err) {
+    MPI_Request r;
+    int rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
+                             MPI_COMM_WORLD, &r);
+    if (rc != MPI_SUCCESS)
+        return mpi_error(c, "MPI_Iallgatherv", rc, err);
+    memcpy(request_of(req), &r, sizeof r);
+    req->call = "MPI_Iallgatherv";
+    req->active = true;
+    return KURC_OK;
+}
+
+/* A request that completed: inactive, its copy made. */
+static void completed(struct kurc_comm_req *req) {
+    req->active = false;
+    if (req->then_n > 0 && req->then_to != req->then_from)
+        memmove(req->then_to, req->then_from, (size_t)req->then_n * sizeof(float));
+    req->then_n = 0;
+}
+
 static enum kurc_status mpi_test(struct kurc_comm *c, struct kurc_comm_req *req, bool *done,
                                  struct kurc_err *err) {
     int flag = 0;
@@ -126,17 +168,17 @@ static enum kurc_status mpi_test(struct kurc_comm *c, struct kurc_comm_req *req,
         return mpi_error(c, "MPI_Test", rc, err);
     *done = flag != 0;
     if (flag)
-        req->active = false;
+        completed(req);
     return KURC_OK;
 }
 
 static enum kurc_status mpi_wait(struct kurc_comm *c, struct kurc_comm_req *req,
                                  struct kurc_err *err) {
-    kurc_mpi_watch_begin(watch_of(c), "MPI_Allreduce", "%s (%lld floats)",
+    kurc_mpi_watch_begin(watch_of(c), req->call ? req->call : "MPI_Allreduce", "%s (%lld floats)",
                          req->what ? req->what : "a bucket", (long long)req->count);
     int rc = MPI_Wait(request_of(req), MPI_STATUS_IGNORE);
     kurc_mpi_watch_end(watch_of(c));
-    req->active = false;
+    completed(req);
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Wait", rc, err);
 }
 
@@ -233,6 +275,8 @@ static const struct kurc_comm_ops mpi_ops = {
     .iallreduce_float = mpi_iallreduce_float,
     .test = mpi_test,
     .wait = mpi_wait,
+    .ireduce_scatter_float = mpi_ireduce_scatter_float,
+    .iallgatherv_float = mpi_iallgatherv_float,
     .send = mpi_send,
     .recv = mpi_recv,
     .allgatherv = mpi_allgatherv,

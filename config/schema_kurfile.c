@@ -60,6 +60,7 @@ static const struct {
     {"batch_norm",
      KURC_SCHEMA(.types = KT_STR | KT_NULL, .choices = KURC_NAMES("global", "per_rank"))},
     {"comm_timeout", KURC_SCHEMA(.types = KT_NUM | KT_NULL, .has_min = true, .min = 0)},
+    {"shard_optimizer", &kurc_schema_flag},
 };
 
 /* settings: free-form user variables, but the keys Kur (or kurc) gives

@@ -61,6 +61,12 @@ int kurc_optimizer_state_arenas(const struct kurc_value *spec) {
 enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kurc_params *p,
                                        struct kurc_backend *be, struct kurc_optimizer **out,
                                        struct kurc_err *err) {
+    return kurc_optimizer_create_shard(spec, 0, p->total, be, out, err);
+}
+
+enum kurc_status kurc_optimizer_create_shard(const struct kurc_value *spec, size_t lo, size_t n,
+                                             struct kurc_backend *be, struct kurc_optimizer **out,
+                                             struct kurc_err *err) {
     const char *name;
     const struct kurc_optimizer_type *type = find_type(spec, &name);
     if (!type)
@@ -69,6 +75,8 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
     struct kurc_optimizer *o = kurc_xcalloc(1, sizeof *o);
     o->type = type;
     o->be = be;
+    o->lo = lo;
+    o->n = n;
     o->learning_rate = kurc_optimizer_param(spec, "learning_rate", type->learning_rate);
     o->decay = kurc_optimizer_param(spec, "decay", 0.0f);
     o->schedule = (struct kurc_schedule){.scale = 1, .gamma = 1};
@@ -92,14 +100,14 @@ enum kurc_status kurc_optimizer_create(const struct kurc_value *spec, struct kur
             o->clip = KURC_CLIP_NONE;
     }
     for (int i = 0; i < type->n_state; i++) {
-        o->state[i] = be->ops->alloc(be, (p->total ? p->total : 1) * sizeof(float));
+        o->state[i] = be->ops->alloc(be, (n ? n : 1) * sizeof(float));
         if (!o->state[i]) {
             struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
             bool known = kurc_backend_check(be, &why) != KURC_OK;
             kurc_optimizer_free(o);
             return kurc_err_set(err, KURC_E_BACKEND, NULL,
                                 "cannot allocate %zu bytes of %s optimizer state%s%.1200s",
-                                p->total * sizeof(float), name, known ? ": " : "",
+                                n * sizeof(float), name, known ? ": " : "",
                                 known ? why.msg : "");
         }
     }
@@ -122,21 +130,60 @@ float kurc_optimizer_rate(const struct kurc_optimizer *o) {
     return (float)(lr / (1.0 + (double)o->decay * (double)o->iterations));
 }
 
+size_t kurc_optimizer_norm_block(size_t total) {
+    size_t block = 256;
+    while (total / block >= 1024)
+        block *= 2;
+    return block;
+}
+
+void kurc_optimizer_block_squares(const struct kurc_optimizer *o, const struct kurc_params *p,
+                                  size_t lo, size_t n, double *out) {
+    size_t block = kurc_optimizer_norm_block(p->total);
+    for (size_t at = lo, i = 0; at < lo + n; at += block, i++) {
+        size_t len = lo + n - at < block ? lo + n - at : block;
+        o->be->ops->sum_squares(o->be, (int64_t)len, p->grads + at, &out[i]);
+    }
+}
+
+void kurc_optimizer_clip_range(const struct kurc_optimizer *o, struct kurc_params *p, size_t lo,
+                               size_t n, double norm) {
+    float *g = p->grads + lo;
+    /* Keras' clip_norm: g * c / norm once the norm reaches c */
+    if (o->clip == KURC_CLIP_NORM && norm >= o->clip_value)
+        o->be->ops->axpby(o->be, (int64_t)n, (float)(o->clip_value / norm), g, 0.0f, g);
+    else if (o->clip == KURC_CLIP_ABS)
+        o->be->ops->clip(o->be, (int64_t)n, o->clip_value, g);
+}
+
+void kurc_optimizer_update(const struct kurc_optimizer *o, struct kurc_params *p, size_t lo,
+                           size_t n, float lr_scale) {
+    /* the type's step over a view: the range's values, gradients and state */
+    struct kurc_params view = *p;
+    view.values = p->values + lo;
+    view.grads = p->grads + lo;
+    view.total = n;
+    struct kurc_optimizer part = *o;
+    for (int i = 0; i < o->type->n_state; i++)
+        part.state[i] = o->state[i] + (lo - o->lo);
+    o->type->step(&part, &view, kurc_optimizer_rate(o) * lr_scale);
+}
+
 double kurc_optimizer_step(struct kurc_optimizer *o, struct kurc_params *p, float lr_scale) {
-    struct kurc_backend *be = o->be;
-    int64_t n = (int64_t)p->total;
     double norm = 0;
     if (o->clip == KURC_CLIP_NORM) {
-        double squares;
-        be->ops->sum_squares(be, n, p->grads, &squares);
-        norm = sqrt(squares);
-        /* Keras' clip_norm: g * c / norm once the norm reaches c */
-        if (norm >= o->clip_value)
-            be->ops->axpby(be, n, (float)(o->clip_value / norm), p->grads, 0.0f, p->grads);
-    } else if (o->clip == KURC_CLIP_ABS) {
-        be->ops->clip(be, n, o->clip_value, p->grads);
+        size_t block = kurc_optimizer_norm_block(p->total);
+        size_t blocks = (p->total + block - 1) / block;
+        double *squares = kurc_xcalloc(blocks ? blocks : 1, sizeof *squares);
+        kurc_optimizer_block_squares(o, p, 0, p->total, squares);
+        double sum = 0;
+        for (size_t i = 0; i < blocks; i++)
+            sum += squares[i];
+        free(squares);
+        norm = sqrt(sum);
     }
-    o->type->step(o, p, kurc_optimizer_rate(o) * lr_scale);
+    kurc_optimizer_clip_range(o, p, 0, p->total, norm);
+    kurc_optimizer_update(o, p, 0, p->total, lr_scale);
     o->iterations++;
     return norm;
 }

@@ -78,7 +78,10 @@ struct kurc_optimizer {
     void *settings;     /* the type's own hyperparameters, or NULL */
     int64_t iterations; /* updates applied so far: the schedule's position */
     struct kurc_schedule schedule; /* constant (scale 1) until kurc_schedule_read fills it */
-    float *state[2];    /* backend arenas, params->total floats each */
+    /* the part of the arenas it keeps state for and updates: floats
+     * [lo, lo + n), all of them unless sharded (settings.shard_optimizer) */
+    size_t lo, n;
+    float *state[2]; /* backend arenas of n floats, for floats lo.. of the parameters */
 };
 
 /* Every optimizer's component, NULL-terminated (for the Kurfile's schema). */
@@ -103,6 +106,34 @@ void kurc_optimizer_free(struct kurc_optimizer *o);
 /* The learning rate the next step will use: the schedule's rate at
  * iterations, with Keras' decay. */
 float kurc_optimizer_rate(const struct kurc_optimizer *o);
+
+/* As kurc_optimizer_create, with state only for floats [lo, lo + n) of
+ * the parameters' arenas (a rank's shard). */
+enum kurc_status kurc_optimizer_create_shard(const struct kurc_value *spec, size_t lo, size_t n,
+                                             struct kurc_backend *be,
+                                             struct kurc_optimizer **out, struct kurc_err *err);
+
+/* Norm clipping sums the squares of the gradient in blocks of this many
+ * floats (for arenas of `total` floats: a power of two, at least 256, at
+ * most 1024 blocks), each in double, then adds the blocks' sums in block
+ * order; a sharded optimizer whose shards are whole blocks gets the same
+ * bits as an unsharded one. */
+size_t kurc_optimizer_norm_block(size_t total);
+
+/* out[i]: the sum of squares of gradient block first + i, for the blocks
+ * covering floats [lo, lo + n) (lo a block boundary). */
+void kurc_optimizer_block_squares(const struct kurc_optimizer *o, const struct kurc_params *p,
+                                  size_t lo, size_t n, double *out);
+
+/* Clips gradient floats [lo, lo + n) given the whole gradient's L2 norm
+ * (used by clip: norm only). */
+void kurc_optimizer_clip_range(const struct kurc_optimizer *o, struct kurc_params *p, size_t lo,
+                               size_t n, double norm);
+
+/* Updates parameter floats [lo, lo + n) (inside the optimizer's own) with
+ * the learning rate times lr_scale; the iteration is not counted. */
+void kurc_optimizer_update(const struct kurc_optimizer *o, struct kurc_params *p, size_t lo,
+                           size_t n, float lr_scale);
 
 /* Clips the gradients of p, applies one update with the learning rate times
  * lr_scale, and counts the iteration.  Returns the gradient's global L2 norm

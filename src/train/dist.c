@@ -14,6 +14,7 @@
 #include "base/strbuf.h"
 #include "base/xalloc.h"
 #include "config/value/json_dump.h"
+#include "train/shard.h"
 
 static double now(void) {
     struct timespec t;
@@ -52,6 +53,8 @@ enum kurc_status kurc_dist_settings_read(const struct kurc_kurfile *kf,
     }
     v = s ? kurc_map_get(s, "batch_norm") : NULL;
     out->bn_per_rank = v && v->kind == KURC_STR && strcmp(v->u.str.s, "per_rank") == 0;
+    v = s ? kurc_map_get(s, "shard_optimizer") : NULL;
+    out->shard = v && v->kind == KURC_BOOL && v->u.b;
     v = s ? kurc_map_get(s, "comm_timeout") : NULL;
     out->comm_timeout = number(v, out->comm_timeout);
     if (out->chunk < 1 || out->first_mb <= 0 || out->mb <= 0 || (out->comm_timeout < 0 && number(v, 0) < 0))
@@ -149,6 +152,7 @@ struct bucket {
     size_t lo, hi; /* floats of the arena */
     int ready;     /* after the backward of this op index (INT_MAX: at once) */
     struct kurc_comm_req req;
+    int *counts, *displs; /* sharded: each rank's part of the bucket */
     char name[24];
 };
 
@@ -159,6 +163,7 @@ struct kurc_grad_sync {
     struct kurc_params *p;
     struct kurc_exec *x;
     bool deterministic;
+    bool shard; /* buckets reduce-scattered to the optimizer's shards */
     bool armed;
     enum kurc_status st; /* the first failure inside the hook */
     struct kurc_err err;
@@ -238,7 +243,11 @@ static void launch(struct kurc_grad_sync *gs, int b) {
     struct bucket *k = &gs->buckets[b];
     if (b == 0)
         gs->first_start = now();
-    fail(gs, kurc_comm_iallreduce_float(gs->comm, gs->p->grads + k->lo, (int64_t)(k->hi - k->lo),
+    if (gs->shard)
+        fail(gs, kurc_comm_ireduce_scatter_float(gs->comm, gs->p->grads + k->lo, k->counts,
+                                                 k->displs, k->name, &k->req, &gs->err));
+    else
+        fail(gs, kurc_comm_iallreduce_float(gs->comm, gs->p->grads + k->lo, (int64_t)(k->hi - k->lo),
                                         k->name, &k->req, &gs->err));
 }
 
@@ -301,6 +310,15 @@ static void plan_buckets(struct kurc_grad_sync *gs, const struct kurc_dist_setti
         b->hi = hi;
         b->ready = INT_MAX;
         snprintf(b->name, sizeof b->name, "bucket %d", gs->n_buckets);
+        if (gs->shard) {
+            int w = gs->comm->size;
+            size_t *bounds = kurc_xcalloc((size_t)w + 1, sizeof *bounds);
+            kurc_shard_bounds(p->total, w, bounds);
+            b->counts = kurc_xcalloc(2 * (size_t)w, sizeof *b->counts);
+            b->displs = b->counts + w;
+            kurc_shard_split(bounds, w, lo, hi, b->counts, b->displs);
+            free(bounds);
+        }
         for (size_t i = 0; i < p->n; i++) {
             const struct kurc_param *q = &p->items[i];
             if (q->offset < hi && q->offset + (size_t)q->numel > lo && final[i] < b->ready)
@@ -382,7 +400,8 @@ enum kurc_status kurc_grad_sync_create(struct kurc_comm *comm, struct kurc_backe
     gs->p = p;
     gs->x = x;
     gs->deterministic = ds->deterministic;
-    gs->overlap = ds->buckets && comm->ops->iallreduce_float;
+    gs->shard = ds->shard && !ds->deterministic;
+    gs->overlap = ds->buckets && (gs->shard || comm->ops->iallreduce_float);
     enum kurc_status st = KURC_OK;
     if (gs->deterministic) {
         if (!kurc_comm_has_p2p(comm))
@@ -441,6 +460,8 @@ void kurc_grad_sync_free(struct kurc_grad_sync *gs) {
     free(gs->host);
     free(gs->leaves);
     free(gs->op_leaves);
+    for (int b = 0; b < gs->n_buckets; b++)
+        free(gs->buckets[b].counts);
     free(gs->buckets);
     free(gs);
 }
@@ -557,7 +578,7 @@ enum kurc_status kurc_grad_sync_finish(struct kurc_grad_sync *gs, struct kurc_er
     if (gs->deterministic) {
         st = finish_tree(gs, err);
         gs->first_start = began;
-    } else if (!gs->overlap) {
+    } else if (!gs->overlap && !gs->shard) {
         /* one blocking all-reduce of the whole arena */
         gs->first_start = began;
         st = gs->comm->ops->allreduce_float(gs->comm, gs->p->grads, (int64_t)gs->p->total, err);
@@ -606,8 +627,10 @@ void kurc_grad_sync_describe(const struct kurc_grad_sync *gs, char *buf, size_t 
                  gs->n_slots, (double)gs->p->total * sizeof(float) / 1048576.0);
         return;
     }
-    int at = snprintf(buf, size, "%d bucket%s%s:", gs->n_buckets, gs->n_buckets == 1 ? "" : "s",
-                      gs->overlap ? " all-reduced during backward" : " all-reduced after backward");
+    int at = snprintf(buf, size, "%d bucket%s %s %s backward:", gs->n_buckets,
+                      gs->n_buckets == 1 ? "" : "s",
+                      gs->shard ? "reduce-scattered" : "all-reduced",
+                      gs->overlap ? "during" : "after");
     for (int b = 0; b < gs->n_buckets && at > 0 && (size_t)at < size; b++)
         at += snprintf(buf + at, size - (size_t)at, "%s %.2f MiB (%zu floats)", b ? "," : "",
                        (double)(gs->buckets[b].hi - gs->buckets[b].lo) * sizeof(float) / 1048576.0,

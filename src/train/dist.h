@@ -11,7 +11,9 @@
  * every bucket that became complete (always in bucket order, the same on
  * every rank) and tests the ones in flight so that MPI makes progress.
  * Before the optimizer step the session waits for the rest: that wait is
- * the exposed communication time.
+ * the exposed communication time.  With a sharded optimizer (shard.h) the
+ * buckets are reduce-scattered instead: each rank gets the sums of its
+ * shard's part of every bucket, half the traffic of an all-reduce.
  *
  * Deterministic mode.  Every global batch is cut into chunks of `chunk`
  * samples (the last may be shorter); rank r takes chunks [K r/W, K(r+1)/W)
@@ -49,6 +51,7 @@ struct kurc_dist_settings {
     double first_mb;     /* settings.buckets.first_mb (1) */
     double mb;           /* settings.buckets.mb (25) */
     bool bn_per_rank;    /* settings.batch_norm: per_rank (global) */
+    bool shard;          /* settings.shard_optimizer (no): see train/shard.h */
     double comm_timeout; /* settings.comm_timeout seconds (0 off; -1, the default:
                             automatic, see comm/stall.h) */
 };

@@ -11,6 +11,7 @@
 #include "base/xalloc.h"
 #include "data/provider.h"
 #include "train/binding.h"
+#include "train/shard.h"
 
 uint64_t kurc_session_seed(const struct kurc_kurfile *kf) {
     const struct kurc_value *settings = kurc_kurfile_section(kf, "settings");
@@ -94,6 +95,11 @@ static enum kurc_status set_up_dist(struct kurc_session *s, bool training, int64
     }
     if (!training)
         return KURC_OK;
+    enum kurc_status st =
+        s->dist.shard ? kurc_shard_create(s->comm, &s->model->params, &s->dist, &s->shard, err)
+                      : KURC_OK;
+    if (st)
+        return st;
     return kurc_grad_sync_create(s->comm, s->be, s->model->graph, &s->model->params, &s->dist,
                                  max_chunks, x, &s->sync, err);
 }
@@ -215,6 +221,7 @@ void kurc_session_free(struct kurc_session *s) {
     if (!s)
         return;
     kurc_grad_sync_free(s->sync);
+    kurc_shard_free(s->shard);
     kurc_exec_free(s->exec);
     free(s->partials);
     kurc_losses_release(&s->losses);

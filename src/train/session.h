@@ -32,6 +32,7 @@
 #include "train/dist.h"
 
 struct kurc_bindings;
+struct kurc_shard;
 
 struct kurc_session {
     struct kurc_kurfile *kf;     /* borrowed */
@@ -46,6 +47,7 @@ struct kurc_session {
     int64_t rebuilds; /* graph rebuilds for other input lengths */
     struct kurc_dist_settings dist;
     struct kurc_grad_sync *sync;   /* NULL: nothing to reduce (one rank) */
+    struct kurc_shard *shard;      /* settings.shard_optimizer when training, else NULL */
     struct kurc_dist_slice slice;  /* the current global batch's chunks */
     double *partials;              /* per-chunk loss sums (deterministic) */
     int64_t parts; /* passes per rank of a training batch (train.accumulate) */

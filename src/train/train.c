@@ -40,6 +40,7 @@
 #include "train/loss_pass.h"
 #include "train/run.h"
 #include "train/session.h"
+#include "train/shard.h"
 #include "train/train_spec.h"
 
 /* A validation data set (Kur: a `validate.data` list is set "default", a
@@ -66,6 +67,7 @@ struct trainer {
     int64_t valid_batches; /* validate.provider.num_batches handled by the provider */
     struct kurc_session *s;
     struct kurc_optimizer *optimizer;
+    struct kurc_optimizer *loaded; /* rank 0's unsharded state read from a checkpoint */
     struct kurc_logger *log;
     struct kurc_train_state state;
     int64_t target_epochs; /* -1: none */
@@ -122,8 +124,14 @@ static enum kurc_status restore(struct trainer *t, struct kurc_err *err) {
     int resumed = 0;
     if (t->rank0) {
         if (t->spec.checkpoint && !t->opt->fresh && access(t->spec.checkpoint, F_OK) == 0) {
-            st = kurc_checkpoint_load(t->spec.checkpoint, &t->s->model->params, t->optimizer,
-                                      &t->state, NULL, err);
+            /* a sharded optimizer's state comes through an unsharded one */
+            struct kurc_optimizer *full = NULL;
+            if (t->s->shard)
+                st = kurc_shard_full_create(t->optimizer, &t->s->model->params, &full, err);
+            if (st == KURC_OK)
+                st = kurc_checkpoint_load(t->spec.checkpoint, &t->s->model->params,
+                                          full ? full : t->optimizer, &t->state, NULL, err);
+            t->loaded = full;
             int64_t per_epoch = kurc_provider_batches(t->provider);
             if (st == KURC_OK && t->state.batch > per_epoch)
                 st = kurc_err_set(err, KURC_E_CHECKPOINT, NULL,
@@ -159,7 +167,11 @@ static enum kurc_status restore(struct trainer *t, struct kurc_err *err) {
     if (st == KURC_OK)
         st = t->comm->ops->broadcast(t->comm, &resumed, sizeof resumed, 0, err);
     if (st == KURC_OK)
-        st = kurc_session_sync(t->s, resumed ? t->optimizer : NULL, err);
+        st = kurc_session_sync(t->s, resumed && !t->s->shard ? t->optimizer : NULL, err);
+    if (st == KURC_OK && resumed && t->s->shard)
+        st = kurc_shard_scatter_state(t->s->shard, t->loaded, t->optimizer, err);
+    kurc_shard_full_free(t->loaded);
+    t->loaded = NULL;
     return st;
 }
 
@@ -179,11 +191,20 @@ static enum kurc_status save_checkpoint(struct trainer *t, struct kurc_err *err)
     t->last_checkpoint = kurc_now();
     t->checkpoint_epoch = t->state.epoch;
     t->since_checkpoint_batches = t->since_checkpoint_samples = 0;
+    struct kurc_optimizer *full = NULL; /* a sharded optimizer's state, on rank 0 */
+    if (t->spec.checkpoint && t->s->shard) {
+        enum kurc_status st =
+            kurc_shard_gather_state(t->s->shard, t->optimizer, &t->s->model->params, &full, err);
+        if (st)
+            return st;
+    }
     if (!t->spec.checkpoint || !t->rank0)
         return KURC_OK;
     t->state.clocks[0] = kurc_now() - t->started;
-    enum kurc_status st = kurc_checkpoint_save(t->spec.checkpoint, &t->s->model->params,
-                                               t->optimizer, &t->state, t->kurfile_json, err);
+    enum kurc_status st =
+        kurc_checkpoint_save(t->spec.checkpoint, &t->s->model->params,
+                             full ? full : t->optimizer, &t->state, t->kurfile_json, err);
+    kurc_shard_full_free(full);
     if (st == KURC_OK)
         kurc_log(KURC_LOG_INFO, "saved checkpoint %s", t->spec.checkpoint);
     return st;
@@ -266,7 +287,12 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
         return st;
     struct kurc_params *p = &s->model->params;
     t->rate = kurc_optimizer_rate(t->optimizer);
-    kurc_optimizer_step(t->optimizer, p, 1.0f);
+    if (s->shard)
+        st = kurc_shard_step(s->shard, t->optimizer, p, 1.0f, err);
+    else
+        kurc_optimizer_step(t->optimizer, p, 1.0f);
+    if (st)
+        return st;
     if ((st = kurc_backend_check(t->be, err)))
         return st;
     t->state.batch++;
@@ -589,6 +615,7 @@ static enum kurc_status open_log(struct trainer *t, struct kurc_err *err) {
 
 static void trainer_release(struct trainer *t) {
     kurc_logger_close(t->log);
+    kurc_shard_full_free(t->loaded);
     kurc_optimizer_free(t->optimizer);
     kurc_bindings_release(&t->bind);
     for (size_t i = 0; i < t->n_valid; i++) {
@@ -654,9 +681,12 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     if (t->s->losses.n == 0)
         return kurc_err_set(err, KURC_E_CONFIG, &t->kf->raw->loc,
                             "there is nothing to minimise: the Kurfile has no `loss` section");
+    size_t lo = 0, n = t->s->model->params.total;
+    if (t->s->shard)
+        kurc_shard_range(t->s->shard, &lo, &n);
     if ((st = bind_all(t, err)) ||
-        (st = kurc_optimizer_create(kurc_map_get(train, "optimizer"), &t->s->model->params,
-                                    t->be, &t->optimizer, err)))
+        (st = kurc_optimizer_create_shard(kurc_map_get(train, "optimizer"), lo, n, t->be,
+                                          &t->optimizer, err)))
         return st;
     struct kurc_schedule_context sc = {kurc_provider_batches(t->provider), t->spec.epochs,
                                        t->provider->batch_size};
@@ -691,6 +721,11 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         char plan[1024];
         kurc_grad_sync_describe(t->s->sync, plan, sizeof plan);
         kurc_log(KURC_LOG_INFO, "%d ranks; gradients: %s", t->comm->size, plan);
+    }
+    if (t->rank0 && t->s->shard) {
+        char plan[1024];
+        kurc_shard_describe(t->s->shard, t->optimizer->type->n_state, plan, sizeof plan);
+        kurc_log(KURC_LOG_INFO, "%s", plan);
     }
     t->target_epochs = t->spec.epochs < 0 ? -1
                        : t->spec.total_mode ? t->spec.epochs
