@@ -9,7 +9,10 @@
  * set_timeout, NCCL's asynchronous errors) that aborts the NCCL
  * communicator and names the rank, the call and the bucket.  The ordering
  * and the watchdog are nccl_core.c, over the table of CUDA and NCCL calls
- * below; allreduce_float is a start and a wait.  Host
+ * below; allreduce_float is a start and a wait.  The sharded optimizer's
+ * reduce-scatter and all-gather (settings.shard_optimizer) go the same way:
+ * ncclReduceScatter and ncclAllGather when every rank's region is as
+ * large, else one ncclReduce or ncclBroadcast per rank in a group.  Host
  * collectives (allreduce_double, broadcast, barrier) and abort go to the
  * communicator NCCL was bootstrapped over (MPI), which this one owns, and
  * so do point to point, gathers and the watchdog's timeout (host memory:
@@ -84,6 +87,59 @@ static const char *api_all_reduce(void *ctx, float *buf, int64_t n, void *stream
     return r == ncclSuccess || r == ncclInProgress ? NULL : ncclGetErrorString(r);
 }
 
+/* Rank r's region is [displs[r], + counts[r]); NCCL's own collectives
+ * when the regions are equal and in rank order, else one reduce (or
+ * broadcast) per rank that has a region, rooted there, as one group. */
+static bool regular(const struct nccl *s, const int *counts, const int *displs) {
+    for (int r = 0; r < s->inner->size; r++)
+        if (counts[r] != counts[0] || displs[r] != r * counts[0])
+            return false;
+    return true;
+}
+
+static const char *api_reduce_scatter(void *ctx, float *buf, const int *counts,
+                                      const int *displs, void *stream) {
+    struct nccl *s = ctx;
+    cudaStream_t st = (cudaStream_t)stream;
+    int me = s->inner->rank;
+    ncclResult_t r = ncclSuccess;
+    if (regular(s, counts, displs)) {
+        r = ncclReduceScatter(buf, buf + displs[me], (size_t)counts[me], ncclFloat, ncclSum,
+                              s->comm, st);
+    } else {
+        r = ncclGroupStart();
+        for (int q = 0; q < s->inner->size && (r == ncclSuccess || r == ncclInProgress); q++)
+            if (counts[q] > 0)
+                r = ncclReduce(buf + displs[q], buf + displs[q], (size_t)counts[q], ncclFloat,
+                               ncclSum, q, s->comm, st);
+        ncclResult_t end = ncclGroupEnd();
+        if (r == ncclSuccess || r == ncclInProgress)
+            r = end;
+    }
+    return r == ncclSuccess || r == ncclInProgress ? NULL : ncclGetErrorString(r);
+}
+
+static const char *api_all_gather(void *ctx, float *buf, const int *counts, const int *displs,
+                                  void *stream) {
+    struct nccl *s = ctx;
+    cudaStream_t st = (cudaStream_t)stream;
+    int me = s->inner->rank;
+    ncclResult_t r = ncclSuccess;
+    if (regular(s, counts, displs)) {
+        r = ncclAllGather(buf + displs[me], buf, (size_t)counts[me], ncclFloat, s->comm, st);
+    } else {
+        r = ncclGroupStart();
+        for (int q = 0; q < s->inner->size && (r == ncclSuccess || r == ncclInProgress); q++)
+            if (counts[q] > 0)
+                r = ncclBroadcast(buf + displs[q], buf + displs[q], (size_t)counts[q], ncclFloat,
+                                  q, s->comm, st);
+        ncclResult_t end = ncclGroupEnd();
+        if (r == ncclSuccess || r == ncclInProgress)
+            r = end;
+    }
+    return r == ncclSuccess || r == ncclInProgress ? NULL : ncclGetErrorString(r);
+}
+
 static const char *api_async_error(void *ctx) {
     struct nccl *s = ctx;
     ncclResult_t async = ncclSuccess;
@@ -120,6 +176,8 @@ static const struct kurc_nccl_api nccl_calls = {
     .stream_wait = api_stream_wait,
     .query = api_query,
     .all_reduce = api_all_reduce,
+    .reduce_scatter = api_reduce_scatter,
+    .all_gather = api_all_gather,
     .async_error = api_async_error,
     .abort = api_abort,
     .now = api_now,
@@ -146,6 +204,33 @@ static enum kurc_status nccl_iallreduce_float(struct kurc_comm *c, float *buf, i
         return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: the NCCL communicator was aborted",
                             c->rank);
     return kurc_nccl_start(&s->core, buf, n, req, err);
+}
+
+/* The sharded optimizer's collectives (comm.h), device memory. */
+static enum kurc_status nccl_ishard(struct kurc_comm *c, bool gather, float *buf,
+                                   const int *counts, const int *displs,
+                                   struct kurc_comm_req *req, struct kurc_err *err) {
+    struct nccl *s = nccl_of(c);
+    enum kurc_status st = kurc_backend_check(s->be, err);
+    if (st)
+        return st;
+    if (!s->comm)
+        return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: the NCCL communicator was aborted",
+                            c->rank);
+    return kurc_nccl_start_shard(&s->core, gather, buf, counts, displs, req, err);
+}
+
+static enum kurc_status nccl_ireduce_scatter_float(struct kurc_comm *c, float *buf,
+                                                   const int *counts, const int *displs,
+                                                   struct kurc_comm_req *req,
+                                                   struct kurc_err *err) {
+    return nccl_ishard(c, false, buf, counts, displs, req, err);
+}
+
+static enum kurc_status nccl_iallgatherv_float(struct kurc_comm *c, float *buf,
+                                               const int *counts, const int *displs,
+                                               struct kurc_comm_req *req, struct kurc_err *err) {
+    return nccl_ishard(c, true, buf, counts, displs, req, err);
 }
 
 static enum kurc_status nccl_test(struct kurc_comm *c, struct kurc_comm_req *req, bool *done,
@@ -242,6 +327,8 @@ static const struct kurc_comm_ops nccl_ops = {
     .iallreduce_float = nccl_iallreduce_float,
     .test = nccl_test,
     .wait = nccl_wait,
+    .ireduce_scatter_float = nccl_ireduce_scatter_float,
+    .iallgatherv_float = nccl_iallgatherv_float,
     .send = nccl_send,
     .recv = nccl_recv,
     .allgatherv = nccl_allgatherv,

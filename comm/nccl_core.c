@@ -33,7 +33,7 @@ static int free_slot(struct kurc_nccl_core *k, const struct kurc_comm_req *req,
             return i;
     struct kurc_nccl_slot *grown = realloc(k->slots, (size_t)(k->n_slots + 1) * sizeof *grown);
     if (!grown) {
-        failed(k, req, "ncclAllReduce", "out of host memory", err);
+        failed(k, req, req->call, "out of host memory", err);
         return -1;
     }
     k->slots = grown;
@@ -49,11 +49,28 @@ static int free_slot(struct kurc_nccl_core *k, const struct kurc_comm_req *req,
     return k->n_slots++;
 }
 
-enum kurc_status kurc_nccl_start(struct kurc_nccl_core *k, float *buf, int64_t n,
-                                 struct kurc_comm_req *req, struct kurc_err *err) {
+/* What a request queues: a sum of n floats, or a sharded collective. */
+struct job {
+    const char *call;
+    bool gather; /* with counts: the all-gather, else the reduce-scatter */
+    float *buf;
+    int64_t n;
+    const int *counts, *displs;
+};
+
+static const char *queue(struct kurc_nccl_core *k, const struct job *j) {
     const struct kurc_nccl_api *a = k->api;
-    if (n <= 0)
-        return KURC_OK;
+    if (!j->counts)
+        return a->all_reduce(a->ctx, j->buf, j->n, k->comm);
+    if (!j->gather)
+        return a->reduce_scatter(a->ctx, j->buf, j->counts, j->displs, k->comm);
+    return a->all_gather(a->ctx, j->buf, j->counts, j->displs, k->comm);
+}
+
+static enum kurc_status start(struct kurc_nccl_core *k, const struct job *j,
+                              struct kurc_comm_req *req, struct kurc_err *err) {
+    const struct kurc_nccl_api *a = k->api;
+    req->call = j->call;
     int i = free_slot(k, req, err);
     if (i < 0)
         return KURC_E_COMM;
@@ -64,8 +81,8 @@ enum kurc_status kurc_nccl_start(struct kurc_nccl_core *k, float *buf, int64_t n
         why = a->stream_wait(a->ctx, k->comm, s->ready);
     }
     if (!why) {
-        call = "ncclAllReduce";
-        why = a->all_reduce(a->ctx, buf, n, k->comm);
+        call = j->call;
+        why = queue(k, j);
     }
     if (!why) {
         call = "cudaEventRecord";
@@ -77,6 +94,20 @@ enum kurc_status kurc_nccl_start(struct kurc_nccl_core *k, float *buf, int64_t n
     memcpy(req->impl, &i, sizeof i);
     req->active = true;
     return KURC_OK;
+}
+
+enum kurc_status kurc_nccl_start(struct kurc_nccl_core *k, float *buf, int64_t n,
+                                 struct kurc_comm_req *req, struct kurc_err *err) {
+    if (n <= 0)
+        return KURC_OK;
+    return start(k, &(struct job){"ncclAllReduce", false, buf, n, NULL, NULL}, req, err);
+}
+
+enum kurc_status kurc_nccl_start_shard(struct kurc_nccl_core *k, bool gather, float *buf,
+                                       const int *counts, const int *displs,
+                                       struct kurc_comm_req *req, struct kurc_err *err) {
+    const char *call = gather ? "ncclAllGather" : "ncclReduceScatter";
+    return start(k, &(struct job){call, gather, buf, 0, counts, displs}, req, err);
 }
 
 /* The request has completed: the compute stream waits for its sum, and
@@ -130,7 +161,7 @@ enum kurc_status kurc_nccl_wait(struct kurc_nccl_core *k, struct kurc_comm_req *
             continue;
         }
         abort_once(k);
-        return failed(k, req, "ncclAllReduce", reason, err);
+        return failed(k, req, req->call ? req->call : "ncclAllReduce", reason, err);
     }
 }
 

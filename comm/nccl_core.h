@@ -3,7 +3,8 @@
  * (comm_nccl.c gives the real ones, tests/unit/test_nccl_core.c a fake
  * that records them), so that both are tested without a GPU.
  *
- * Ordering.  start() records an event on the compute stream - after the
+ * Ordering.  start() (and start_shard(), for the sharded optimizer's
+ * reduce-scatter and all-gather) records an event on the compute stream - after the
  * bucket's last backward kernel, which the trainer has queued when it
  * starts the bucket (src/train/dist.c) - makes the communication stream
  * wait for it, queues the all-reduce there and records a second event
@@ -38,6 +39,13 @@ struct kurc_nccl_api {
     const char *(*query)(void *ctx, void *event, bool *done);
     /* sums n floats of buf over the ranks, in place, queued on stream */
     const char *(*all_reduce)(void *ctx, float *buf, int64_t n, void *stream);
+    /* the sharded optimizer's collectives (comm.h: ireduce_scatter_float,
+     * iallgatherv_float) over rank r's regions [displs[r], + counts[r])
+     * of buf, in place, queued on stream */
+    const char *(*reduce_scatter)(void *ctx, float *buf, const int *counts, const int *displs,
+                                  void *stream);
+    const char *(*all_gather)(void *ctx, float *buf, const int *counts, const int *displs,
+                              void *stream);
     /* the communicator's asynchronous error, NULL while there is none */
     const char *(*async_error)(void *ctx);
     void (*abort)(void *ctx);
@@ -65,6 +73,11 @@ struct kurc_nccl_core {
 /* Starts summing n floats of buf (see above); req as comm.h's. */
 enum kurc_status kurc_nccl_start(struct kurc_nccl_core *k, float *buf, int64_t n,
                                  struct kurc_comm_req *req, struct kurc_err *err);
+/* Starts the reduce-scatter (gather false) or the all-gather of buf's
+ * regions (comm.h), ordered as a sum is. */
+enum kurc_status kurc_nccl_start_shard(struct kurc_nccl_core *k, bool gather, float *buf,
+                                       const int *counts, const int *displs,
+                                       struct kurc_comm_req *req, struct kurc_err *err);
 /* *done once the sum has completed (the request is then inactive). */
 enum kurc_status kurc_nccl_test(struct kurc_nccl_core *k, struct kurc_comm_req *req, bool *done,
                                 struct kurc_err *err);

@@ -4,7 +4,8 @@
  * event and runs on the communication stream; the compute stream waits
  * for the sum only once the trainer has seen it complete; events are
  * reused; a sum that never completes or an asynchronous NCCL error
- * aborts the communicator once, naming rank, call and bucket.  Needs no
+ * aborts the communicator once, naming rank, call and bucket; the sharded
+ * optimizer's reduce-scatter and all-gather are ordered the same.  Needs no
  * GPU. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,6 +90,26 @@ static const char *f_all_reduce(void *ctx, float *buf, int64_t n, void *stream) 
     return F.fail_all_reduce;
 }
 
+/* The sharded collectives, for 3 ranks: each rank's region. */
+static const char *f_shard(const char *what, const float *buf, const int *counts,
+                           const int *displs, void *stream) {
+    say("%s %g [%d@%d %d@%d %d@%d] on %s; ", what, buf[0], counts[0], displs[0], counts[1],
+        displs[1], counts[2], displs[2], (char *)stream);
+    return NULL;
+}
+
+static const char *f_reduce_scatter(void *ctx, float *buf, const int *counts, const int *displs,
+                                    void *stream) {
+    (void)ctx;
+    return f_shard("reduce-scatter", buf, counts, displs, stream);
+}
+
+static const char *f_all_gather(void *ctx, float *buf, const int *counts, const int *displs,
+                                void *stream) {
+    (void)ctx;
+    return f_shard("all-gather", buf, counts, displs, stream);
+}
+
 static const char *f_async_error(void *ctx) {
     (void)ctx;
     return F.async_after >= 0 && F.polls >= F.async_after ? "remote process exited" : NULL;
@@ -117,6 +138,8 @@ static const struct kurc_nccl_api api = {.event_create = f_create,
                                          .stream_wait = f_stream_wait,
                                          .query = f_query,
                                          .all_reduce = f_all_reduce,
+                                         .reduce_scatter = f_reduce_scatter,
+                                         .all_gather = f_all_gather,
                                          .async_error = f_async_error,
                                          .abort = f_abort,
                                          .now = f_now,
@@ -242,12 +265,42 @@ static void test_start_failure(void **state) {
     kurc_nccl_core_free(&k);
 }
 
+/* The sharded optimizer's reduce-scatter and all-gather are ordered as a
+ * sum is, and a hung one is named by its call. */
+static void test_shard_collectives(void **state) {
+    (void)state;
+    struct kurc_nccl_core k = core(1, 4);
+    float b[10] = {5};
+    const int counts[3] = {4, 6, 0}, displs[3] = {0, 4, 0};
+    struct kurc_comm_req rs = {.what = "bucket 1", .count = 6}, ag = {.what = "parameters 0"};
+    struct kurc_err err;
+    assert_int_equal(kurc_nccl_start_shard(&k, false, b, counts, displs, &rs, &err), KURC_OK);
+    assert_true(rs.active);
+    assert_string_equal(F.log, "create e0; create e1; record e0 on compute; comm waits e0; "
+                               "reduce-scatter 5 [4@0 6@4 0@0] on comm; record e1 on comm; ");
+    F.log[0] = '\0';
+    assert_int_equal(kurc_nccl_wait(&k, &rs, &err), KURC_OK);
+    assert_string_equal(F.log, "compute waits e1; ");
+    /* the updated shard is gathered after the compute stream's update */
+    F.log[0] = '\0';
+    ag.count = 6;
+    assert_int_equal(kurc_nccl_start_shard(&k, true, b, counts, displs, &ag, &err), KURC_OK);
+    assert_string_equal(F.log, "record e0 on compute; comm waits e0; "
+                               "all-gather 5 [4@0 6@4 0@0] on comm; record e1 on comm; ");
+    F.polls_until_done[1] = -1;
+    assert_int_equal(kurc_nccl_wait(&k, &ag, &err), KURC_E_COMM);
+    assert_non_null(strstr(err.msg, "rank 1: ncclAllGather of parameters 0 (6 floats) failed: "
+                                     "it has not completed after 4 s"));
+    kurc_nccl_core_free(&k);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ordering),
         cmocka_unit_test(test_watchdog_timeout),
         cmocka_unit_test(test_watchdog_async_error),
         cmocka_unit_test(test_start_failure),
+        cmocka_unit_test(test_shard_collectives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
