@@ -171,7 +171,11 @@ void kurc_optimizer_update(const struct kurc_optimizer *o, struct kurc_params *p
 
 double kurc_optimizer_step(struct kurc_optimizer *o, struct kurc_params *p, float lr_scale) {
     double norm = 0;
-    if (o->clip == KURC_CLIP_NORM) {
+    if (o->clip == KURC_CLIP_NORM && !o->block_norm) {
+        double squares;
+        o->be->ops->sum_squares(o->be, (int64_t)p->total, p->grads, &squares);
+        norm = sqrt(squares);
+    } else if (o->clip == KURC_CLIP_NORM) {
         size_t block = kurc_optimizer_norm_block(p->total);
         size_t blocks = (p->total + block - 1) / block;
         double *squares = kurc_xcalloc(blocks ? blocks : 1, sizeof *squares);

@@ -81,6 +81,10 @@ struct kurc_optimizer {
     /* the part of the arenas it keeps state for and updates: floats
      * [lo, lo + n), all of them unless sharded (settings.shard_optimizer) */
     size_t lo, n;
+    /* clipping by norm sums squares by blocks (kurc_optimizer_norm_block),
+     * as a sharded optimizer does: set in deterministic mode, where both
+     * must give the same bits */
+    bool block_norm;
     float *state[2]; /* backend arenas of n floats, for floats lo.. of the parameters */
 };
 
@@ -113,11 +117,11 @@ enum kurc_status kurc_optimizer_create_shard(const struct kurc_value *spec, size
                                              struct kurc_backend *be,
                                              struct kurc_optimizer **out, struct kurc_err *err);
 
-/* Norm clipping sums the squares of the gradient in blocks of this many
- * floats (for arenas of `total` floats: a power of two, at least 256, at
- * most 1024 blocks), each in double, then adds the blocks' sums in block
- * order; a sharded optimizer whose shards are whole blocks gets the same
- * bits as an unsharded one. */
+/* Norm clipping by blocks (block_norm, and sharded) sums the squares of
+ * the gradient in blocks of this many floats (for arenas of `total`
+ * floats: a power of two, at least 256, at most 1024 blocks), each in
+ * double, then adds the blocks' sums in block order; a sharded optimizer
+ * whose shards are whole blocks gets the same bits as an unsharded one. */
 size_t kurc_optimizer_norm_block(size_t total);
 
 /* out[i]: the sum of squares of gradient block first + i, for the blocks

@@ -2,6 +2,7 @@
  * its gathers, and the state's way to and from checkpoints (see shard.h). */
 #include "train/shard.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,11 @@ enum kurc_status kurc_shard_create(struct kurc_comm *comm, const struct kurc_par
                             "settings.shard_optimizer: the %s communicator cannot reduce-scatter, "
                             "gather and send between ranks",
                             comm->ops->name);
+    if (p->total > (size_t)INT_MAX)
+        return kurc_err_set(err, KURC_E_UNSUPPORTED, NULL,
+                            "settings.shard_optimizer: %zu parameter values, more than the "
+                            "collectives' counts can hold (%d)",
+                            p->total, INT_MAX);
     struct kurc_shard *sh = kurc_xcalloc(1, sizeof *sh);
     sh->comm = comm;
     sh->total = p->total;

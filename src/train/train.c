@@ -688,6 +688,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
         (st = kurc_optimizer_create_shard(kurc_map_get(train, "optimizer"), lo, n, t->be,
                                           &t->optimizer, err)))
         return st;
+    t->optimizer->block_norm = t->s->dist.deterministic; /* sharded or not: the same norm */
     struct kurc_schedule_context sc = {kurc_provider_batches(t->provider), t->spec.epochs,
                                        t->provider->batch_size};
     if ((st = kurc_schedule_read(kurc_map_get(train, "optimizer"), &sc, &t->optimizer->schedule,
