@@ -164,6 +164,7 @@ struct kurc_grad_sync {
     struct kurc_exec *x;
     bool deterministic;
     bool shard; /* buckets reduce-scattered to the optimizer's shards */
+    size_t *bounds; /* a sharded optimizer's shards (shard.h), or NULL */
     bool armed;
     enum kurc_status st; /* the first failure inside the hook */
     struct kurc_err err;
@@ -312,12 +313,9 @@ static void plan_buckets(struct kurc_grad_sync *gs, const struct kurc_dist_setti
         snprintf(b->name, sizeof b->name, "bucket %d", gs->n_buckets);
         if (gs->shard) {
             int w = gs->comm->size;
-            size_t *bounds = kurc_xcalloc((size_t)w + 1, sizeof *bounds);
-            kurc_shard_bounds(p->total, w, bounds);
             b->counts = kurc_xcalloc(2 * (size_t)w, sizeof *b->counts);
             b->displs = b->counts + w;
-            kurc_shard_split(bounds, w, lo, hi, b->counts, b->displs);
-            free(bounds);
+            kurc_shard_split(gs->bounds, w, lo, hi, b->counts, b->displs);
         }
         for (size_t i = 0; i < p->n; i++) {
             const struct kurc_param *q = &p->items[i];
@@ -401,6 +399,10 @@ enum kurc_status kurc_grad_sync_create(struct kurc_comm *comm, struct kurc_backe
     gs->x = x;
     gs->deterministic = ds->deterministic;
     gs->shard = ds->shard && !ds->deterministic;
+    if (ds->shard) {
+        gs->bounds = kurc_xcalloc((size_t)comm->size + 1, sizeof *gs->bounds);
+        kurc_shard_bounds(p->total, comm->size, gs->bounds);
+    }
     gs->overlap = ds->buckets && (gs->shard || comm->ops->iallreduce_float);
     enum kurc_status st = KURC_OK;
     if (gs->deterministic) {
@@ -462,6 +464,7 @@ void kurc_grad_sync_free(struct kurc_grad_sync *gs) {
     free(gs->op_leaves);
     for (int b = 0; b < gs->n_buckets; b++)
         free(gs->buckets[b].counts);
+    free(gs->bounds);
     free(gs->buckets);
     free(gs);
 }
@@ -557,7 +560,17 @@ static enum kurc_status finish_tree(struct kurc_grad_sync *gs, struct kurc_err *
                 be->ops->download(be, gs->host, sum, gs->p->total * sizeof(float));
         }
     }
-    if (st == KURC_OK && c->size > 1) {
+    if (st == KURC_OK && c->size > 1 && gs->bounds) {
+        /* a sharded optimizer: each rank gets the sums of its shard only */
+        const size_t *b = gs->bounds;
+        for (int r = 1; r < c->size && st == KURC_OK && c->rank == 0; r++)
+            st = c->ops->send(c, gs->host + b[r], (b[r + 1] - b[r]) * sizeof(float), r, err);
+        size_t lo = b[c->rank], mine = (b[c->rank + 1] - lo) * sizeof(float);
+        if (st == KURC_OK && c->rank != 0)
+            st = c->ops->recv(c, gs->host, mine, 0, err);
+        if (st == KURC_OK && c->rank != 0)
+            be->ops->upload(be, gs->p->grads + lo, gs->host, mine);
+    } else if (st == KURC_OK && c->size > 1) {
         st = c->ops->broadcast(c, gs->host, gs->p->total * sizeof(float), 0, err);
         if (st == KURC_OK && c->rank != 0)
             be->ops->upload(be, gs->p->grads, gs->host, gs->p->total * sizeof(float));

@@ -26,7 +26,8 @@
  * to rank 0, which finishes the tree and broadcasts the sum.  The tree does
  * not depend on the ranks, so neither does any bit of the result.  Small
  * values (losses, batch-norm statistics) are gathered per chunk and added in
- * chunk order on every rank.
+ * chunk order on every rank.  With a sharded optimizer rank 0 sends each
+ * rank the sums of its shard instead of broadcasting them all.
  */
 #ifndef KURC_DIST_H
 #define KURC_DIST_H
