@@ -2,7 +2,8 @@
 # test_shard.sh BIN_DIR TOOLS_DIR - settings.shard_optimizer: in
 # deterministic mode sharded training on 1 to 4 ranks is bitwise an
 # unsharded run (Adam and SGD with momentum, clipping by norm, batch
-# normalisation and dropout, several gradient buckets and gather pieces);
+# normalisation and dropout, several gradient buckets and gather pieces;
+# also with train.accumulate and an optimizer.schedule);
 # by default it agrees within 1e-6 with unsharded training on as many ranks;
 # -v states the state bytes per rank; checkpoints are those of unsharded
 # runs, and a run resumes across sharded/unsharded and 4/3 ranks ending
@@ -70,6 +71,24 @@ for opt in adam sgd; do
     fi
   done
 done
+
+# with train.accumulate and a schedule: sharded on 3 ranks, 2 micro-batches
+# of 12, is bitwise one unsharded process with the same
+SCHED="{name: adam, learning_rate: 0.01, clip: {norm: 0.5}, schedule: {warmup_steps: 5, decay: cosine, total_steps: 20}}"
+for how in u s; do
+  extra=()
+  [ $how = s ] && extra=("shard_optimizer: yes")
+  skurfile "$WORK/acc-$how" plain "$SCHED" "${DET[@]}" "${extra[@]}"
+  sed -i 's|provider: {batch_size: 24}|provider: {batch_size: 12}\
+  accumulate: 2|' "$WORK/acc-$how/k.yml"
+done
+run 0 "$WORK/acc-u" || fail "accumulate unsharded: $(tail -3 "$WORK/acc-u/out")"
+run 3 "$WORK/acc-s" || fail "accumulate sharded: $(tail -3 "$WORK/acc-s/out")"
+if grep -q "^  accumulate: 2$" "$WORK/acc-s/k.yml" && out=$(same "$WORK/acc-u/last.w" "$WORK/acc-s/last.w"); then
+  ok "deterministic accumulate 2 x 12 with a schedule: sharded on 3 ranks is bitwise unsharded"
+else
+  fail "deterministic accumulate with a schedule: sharded differs: ${out:-no accumulate}"
+fi
 
 # the plan: 4 shards whose state bytes add up to the unsharded state's
 line=$(grep -o "optimizer state sharded over 4 ranks, bytes per rank: .*" "$WORK/det-adam-s4/out")
