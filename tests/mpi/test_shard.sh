@@ -163,4 +163,30 @@ for combo in "4 u 3 s" "4 s 3 u" "3 u 4 s" "3 s 4 u"; do
     fail "resumed $name: differs from the uninterrupted run: $out"
   fi
 done
+# a stop by a signal mid-epoch (batch 18 of 30: with --step rank 0 waits for
+# a line before each batch; after 17 lines SIGUSR1 lets the 18th run and
+# stops there): sharded on 4 ranks, the checkpoint gathered on the way
+# out, resumed sharded on 3
+d="$WORK/signal"
+EPOCHS="{number: 3, mode: total}" CHECKPOINT=ck.kurc skurfile "$d" bn "$ADAM" "${DET[@]}" "shard_optimizer: yes"
+rm -f "$WORK/lines" && mkfifo "$WORK/lines"
+(cd "$d" && exec mpirun -np 4 "$BIN/kurc-train" --step k.yml) <"$WORK/lines" >"$d/out" 2>&1 &
+PID=$!
+exec 3>"$WORK/lines"
+yes '' | head -n 17 >&3
+for _ in $(seq 600); do
+  [ "$(grep -c 'press ENTER' "$d/out")" -lt 18 ] || break
+  sleep 0.1
+done
+kill -USR1 $PID
+reap $PID 30
+exec 3>&-
+[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
+run 3 "$d" || fail "signal resumed: $(tail -3 "$d/out")"
+if grep -q "resuming from checkpoint ck.kurc (1 epochs and 8 batches done)" "$d/out" &&
+  out=$(same "$WORK/all/last.w" "$d/last.w"); then
+  ok "stopped by a signal mid-epoch sharded on 4 ranks, resumed sharded on 3: bitwise the uninterrupted run"
+else
+  fail "signal stop and resume: $(grep -i resum "$d/out") ${out:-}"
+fi
 finish
