@@ -39,13 +39,8 @@ struct kurc_comm_req {
     bool active;
     const char *what;
     int64_t count;
-    unsigned char impl[16];
+    unsigned char impl[32];
     const char *call; /* the implementation's name of the call, or NULL */
-    /* a copy the implementation makes when the operation completes
-     * (ireduce_scatter_float: the rank's sums to their place), or none */
-    float *then_to;
-    const float *then_from;
-    int64_t then_n;
 };
 
 struct kurc_comm_ops {
@@ -81,7 +76,8 @@ struct kurc_comm_ops {
      * [displs[r], displs[r] + counts[r]) holds the sums (the rest is left
      * undefined), or gathering every rank's region of buf into every
      * rank's buf, in place.  counts and displs must stay unchanged until
-     * the request completes (test, wait). */
+     * the request completes (test, wait).  MPI: one MPI_Ireduce per rank
+     * with a region, and MPI_Iallgatherv; NCCL: comm_nccl.c. */
     enum kurc_status (*ireduce_scatter_float)(struct kurc_comm *c, float *buf, const int *counts,
                                               const int *displs, struct kurc_comm_req *req,
                                               struct kurc_err *err);

@@ -18,8 +18,16 @@
 
 #define PIECE (INT_MAX / 8)
 
-_Static_assert(sizeof(MPI_Request) <= sizeof(((struct kurc_comm_req *)0)->impl),
-               "MPI_Request must fit struct kurc_comm_req");
+/* A request: one MPI request, or (a sharded reduce-scatter) one per rank
+ * that owns part of the buffer. */
+struct mpi_req {
+    MPI_Request one;   /* when n == 0 */
+    MPI_Request *many; /* n of them */
+    int n;
+};
+
+_Static_assert(sizeof(struct mpi_req) <= sizeof(((struct kurc_comm_req *)0)->impl),
+               "struct mpi_req must fit struct kurc_comm_req");
 
 static struct kurc_mpi_watch *watch_of(struct kurc_comm *c) {
     return c->ctx;
@@ -98,8 +106,8 @@ static enum kurc_status mpi_barrier(struct kurc_comm *c, struct kurc_err *err) {
 
 /* --- nonblocking all-reduce ------------------------------------------------ */
 
-static MPI_Request *request_of(struct kurc_comm_req *req) {
-    return (MPI_Request *)(void *)req->impl;
+static struct mpi_req *request_of(struct kurc_comm_req *req) {
+    return (struct mpi_req *)(void *)req->impl;
 }
 
 static enum kurc_status mpi_iallreduce_float(struct kurc_comm *c, float *buf, int64_t n,
@@ -109,8 +117,9 @@ static enum kurc_status mpi_iallreduce_float(struct kurc_comm *c, float *buf, in
                             "rank %d: %s holds %lld floats, more than one MPI_Iallreduce can "
                             "take; make the buckets smaller",
                             c->rank, req->what, (long long)n);
-    MPI_Request r;
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r);
+    struct mpi_req r = {0};
+    int rc =
+        MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r.one);
     if (rc != MPI_SUCCESS)
         return mpi_error(c, "MPI_Iallreduce", rc, err);
     memcpy(request_of(req), &r, sizeof r);
@@ -118,22 +127,33 @@ static enum kurc_status mpi_iallreduce_float(struct kurc_comm *c, float *buf, in
     return KURC_OK;
 }
 
-/* The rank's region of an in-place MPI_Ireduce_scatter: MPI leaves the
- * sums at the start of the buffer; they belong at displs[rank]. */
+/* The reduce-scatter as one MPI_Ireduce per rank that owns part of the
+ * buffer, in place at that rank: every rank sends (W-1)/W of the buffer
+ * in all, half an all-reduce's bytes, and no rank receives more than its
+ * share's tree.  (Open MPI's MPI_Ireduce_scatter reduces the whole buffer
+ * to rank 0 and then scatters it, which makes rank 0 the bottleneck.) */
 static enum kurc_status mpi_ireduce_scatter_float(struct kurc_comm *c, float *buf,
                                                   const int *counts, const int *displs,
                                                   struct kurc_comm_req *req,
                                                   struct kurc_err *err) {
-    MPI_Request r;
-    int rc =
-        MPI_Ireduce_scatter(MPI_IN_PLACE, buf, counts, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, &r);
-    if (rc != MPI_SUCCESS)
-        return mpi_error(c, "MPI_Ireduce_scatter", rc, err);
+    struct mpi_req r = {.many = malloc((size_t)c->size * sizeof(MPI_Request))};
+    if (!r.many)
+        return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: out of memory", c->rank);
+    for (int q = 0; q < c->size; q++) {
+        if (counts[q] == 0)
+            continue;
+        float *at = buf + displs[q];
+        int rc = MPI_Ireduce(q == c->rank ? MPI_IN_PLACE : at, at, counts[q], MPI_FLOAT, MPI_SUM,
+                             q, MPI_COMM_WORLD, &r.many[r.n]);
+        if (rc != MPI_SUCCESS) {
+            MPI_Waitall(r.n, r.many, MPI_STATUSES_IGNORE);
+            free(r.many);
+            return mpi_error(c, "MPI_Ireduce", rc, err);
+        }
+        r.n++;
+    }
     memcpy(request_of(req), &r, sizeof r);
-    req->call = "MPI_Ireduce_scatter";
-    req->then_to = buf + displs[c->rank];
-    req->then_from = buf;
-    req->then_n = counts[c->rank];
+    req->call = "MPI_Ireduce";
     req->active = true;
     return KURC_OK;
 }
@@ -141,9 +161,9 @@ static enum kurc_status mpi_ireduce_scatter_float(struct kurc_comm *c, float *bu
 static enum kurc_status mpi_iallgatherv_float(struct kurc_comm *c, float *buf, const int *counts,
                                               const int *displs, struct kurc_comm_req *req,
                                               struct kurc_err *err) {
-    MPI_Request r;
+    struct mpi_req r = {0};
     int rc = MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, counts, displs, MPI_FLOAT,
-                             MPI_COMM_WORLD, &r);
+                             MPI_COMM_WORLD, &r.one);
     if (rc != MPI_SUCCESS)
         return mpi_error(c, "MPI_Iallgatherv", rc, err);
     memcpy(request_of(req), &r, sizeof r);
@@ -152,18 +172,21 @@ static enum kurc_status mpi_iallgatherv_float(struct kurc_comm *c, float *buf, c
     return KURC_OK;
 }
 
-/* A request that completed: inactive, its copy made. */
+/* A request that completed: inactive, its requests' array freed. */
 static void completed(struct kurc_comm_req *req) {
+    struct mpi_req *r = request_of(req);
+    free(r->many);
+    r->many = NULL;
+    r->n = 0;
     req->active = false;
-    if (req->then_n > 0 && req->then_to != req->then_from)
-        memmove(req->then_to, req->then_from, (size_t)req->then_n * sizeof(float));
-    req->then_n = 0;
 }
 
 static enum kurc_status mpi_test(struct kurc_comm *c, struct kurc_comm_req *req, bool *done,
                                  struct kurc_err *err) {
     int flag = 0;
-    int rc = MPI_Test(request_of(req), &flag, MPI_STATUS_IGNORE);
+    struct mpi_req *r = request_of(req);
+    int rc = r->n ? MPI_Testall(r->n, r->many, &flag, MPI_STATUSES_IGNORE)
+                  : MPI_Test(&r->one, &flag, MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS)
         return mpi_error(c, "MPI_Test", rc, err);
     *done = flag != 0;
@@ -176,7 +199,9 @@ static enum kurc_status mpi_wait(struct kurc_comm *c, struct kurc_comm_req *req,
                                  struct kurc_err *err) {
     kurc_mpi_watch_begin(watch_of(c), req->call ? req->call : "MPI_Allreduce", "%s (%lld floats)",
                          req->what ? req->what : "a bucket", (long long)req->count);
-    int rc = MPI_Wait(request_of(req), MPI_STATUS_IGNORE);
+    struct mpi_req *r = request_of(req);
+    int rc = r->n ? MPI_Waitall(r->n, r->many, MPI_STATUSES_IGNORE)
+                  : MPI_Wait(&r->one, MPI_STATUS_IGNORE);
     kurc_mpi_watch_end(watch_of(c));
     completed(req);
     return rc == MPI_SUCCESS ? KURC_OK : mpi_error(c, "MPI_Wait", rc, err);
