@@ -71,10 +71,11 @@ params=$(awk 'BEGIN { print 4096 * 4096 * 3 + 4096 * 3 + 4096 * 10 + 10 }')
 echo "model: $params parameters ($(awk -v p="$params" 'BEGIN { printf "%.1f", p * 4 / 1048576 }') MiB of float32), Adam (2 state arenas)"
 
 # run NAME NP: trains on NP ranks, each under /usr/bin/time (peak RSS in KiB
-# as "rss RANK KIB" lines of $work/NAME/out)
+# in $work/NAME/rss.RANK)
 run() {
+  rm -f "$work/$1"/rss.*
   (cd "$work/$1" && mpirun -np "$2" bash -c \
-    'exec /usr/bin/time -f "rss $OMPI_COMM_WORLD_RANK %M" "$0" -v k.yml' "$build/bin/kurc-train") \
+    'exec /usr/bin/time -o "rss.$OMPI_COMM_WORLD_RANK" -f %M "$0" -v k.yml' "$build/bin/kurc-train") \
     >"$work/$1/out" 2>&1 || { echo "$1 on $2 ranks failed:"; tail -5 "$work/$1/out"; exit 1; }
 }
 
@@ -88,7 +89,7 @@ for how in unsharded sharded; do
   else
     state="$unit, $unit, $unit, $unit"
   fi
-  rss=$(grep -E "^rss [0-9]+ [0-9]+" "$work/$how/out" | sort -k2n | awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $3 / 1024 }')
+  rss=$(for r in 0 1 2 3; do cat "$work/$how/rss.$r"; done | awk '{ printf "%s%.0f", (NR > 1 ? ", " : ""), $1 / 1024 }')
   echo "$how: optimizer state bytes per rank: $state"
   echo "$how: peak RSS per rank (MiB): $rss"
   eval "state_$how=\"$state\" rss_$how=\"$rss\""
