@@ -248,8 +248,9 @@ static void launch(struct kurc_grad_sync *gs, int b) {
         fail(gs, kurc_comm_ireduce_scatter_float(gs->comm, gs->p->grads + k->lo, k->counts,
                                                  k->displs, k->name, &k->req, &gs->err));
     else
-        fail(gs, kurc_comm_iallreduce_float(gs->comm, gs->p->grads + k->lo, (int64_t)(k->hi - k->lo),
-                                        k->name, &k->req, &gs->err));
+        fail(gs, kurc_comm_iallreduce_float(gs->comm, gs->p->grads + k->lo,
+                                            (int64_t)(k->hi - k->lo), k->name, &k->req,
+                                            &gs->err));
 }
 
 static void progress(struct kurc_grad_sync *gs) {
