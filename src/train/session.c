@@ -177,7 +177,9 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
     if (!st)
         st = kurc_dist_fingerprint(comm, kf, &s->model->params, shapes, err);
     if (!st) {
-        s->model->params.state_arenas = state_arenas;
+        /* a sharded optimizer keeps 1/N of each arena (counted rounded up) */
+        int ranks = s->dist.shard ? comm->size : 1;
+        s->model->params.state_arenas = (state_arenas + ranks - 1) / ranks;
         st = kurc_params_allocate(&s->model->params, be, err);
     }
     if (!st)

@@ -64,7 +64,8 @@ struct kurc_session {
  * before any sample goes on, so a model with it runs its slice in one
  * pass (s->parts 1, the executor sized for max_global_batch).
  * state_arenas: the parameter-sized arenas of optimizer state that
- * training will add (kurc_optimizer_state_arenas; 0 when not training),
+ * training will add (kurc_optimizer_state_arenas, of which a sharded
+ * optimizer keeps 1/N; 0 when not training),
  * counted when checking that the model fits in memory. */
 enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                      struct kurc_backend *be, const struct kurc_dataset *shapes,
