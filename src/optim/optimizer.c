@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "base/xalloc.h"
 
 /* Every optimizer: optimizer `x` is the struct kurc_optimizer_x defined
@@ -37,6 +38,10 @@ const struct kurc_schema kurc_optimizer_reference_batch = {
 
 float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback) {
     double x = kurc_param_number(spec, key, 0);
+    const struct kurc_value *given = kurc_param(spec, key);
+    if (x == 0 && fallback != 0 && given)
+        kurc_log_at(KURC_LOG_WARNING, &given->loc, "%s: 0 means the default, %g, as in Kur", key,
+                    (double)fallback);
     return x != 0 ? (float)x : fallback;
 }
 
@@ -96,8 +101,12 @@ enum kurc_status kurc_optimizer_create_shard(const struct kurc_value *spec, size
                                               : KURC_CLIP_NONE;
         o->clip_value =
             kurc_optimizer_param(clip, o->clip == KURC_CLIP_NORM ? "norm" : "abs", 0.0f);
-        if (o->clip != KURC_CLIP_NONE && o->clip_value <= 0)
+        if (o->clip != KURC_CLIP_NONE && o->clip_value <= 0) {
+            kurc_log_at(KURC_LOG_WARNING, &clip->loc,
+                        "train.optimizer.clip: %s 0 (or null) clips nothing",
+                        o->clip == KURC_CLIP_NORM ? "norm" : "abs");
             o->clip = KURC_CLIP_NONE;
+        }
     }
     for (int i = 0; i < type->n_state; i++) {
         o->state[i] = be->ops->alloc(be, (n ? n : 1) * sizeof(float));

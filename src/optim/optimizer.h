@@ -92,7 +92,8 @@ struct kurc_optimizer {
 extern const struct kurc_component *const kurc_optimizer_table[];
 
 /* A hyperparameter of spec: the number given, or fallback when it is
- * absent, null or 0 (Kur's `value or default`). */
+ * absent, null or 0 (Kur's `value or default`); a 0 given is warned about
+ * at its place in the Kurfile. */
 float kurc_optimizer_param(const struct kurc_value *spec, const char *key, float fallback);
 
 /* The parameter-sized arenas of state the optimizer spec describes keeps
