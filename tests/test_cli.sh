@@ -13,7 +13,13 @@ ex=$kurfiles/examples/mnist.yml
 expect version 0 '^kurc [0-9]+\.[0-9]+\.[0-9]+ \(MPI (yes|no), CUDA (yes|no), NCCL (yes|no)\)$' '' -- "$bin/kurc" --version
 expect help 0 'commands:' '' -- "$bin/kurc" --help
 expect dump-help 0 'usage: kurc dump \[-p\] KURFILE' '' -- "$bin/kurc" dump --help
-expect train-help 0 'usage: kurc-train \[--step\] KURFILE' '' -- "$bin/kurc-train" --help
+expect train-help 0 'usage: kurc-train \[--step\] \[--trace FILE \[--trace-steps N\]\] KURFILE' '' -- "$bin/kurc-train" --help
+expect trace-help 0 '--trace FILE    write a Chrome/Perfetto trace' '' -- "$bin/kurc-train" --help
+expect test-help 0 'usage: kurc test \[--step\] \[--trace FILE\] KURFILE' '' -- "$bin/kurc" test --help
+expect trace-no-file 2 '' "option '--trace' needs a value" -- "$bin/kurc-train" "$ex" --trace
+expect trace-steps-zero 2 '' "--trace-steps expects a positive number, not '0'" -- "$bin/kurc-train" --trace t.json --trace-steps 0 "$ex"
+expect trace-steps-alone 2 '' '--trace-steps needs --trace FILE' -- "$bin/kurc-train" --trace-steps 3 "$ex"
+expect trace-steps-test 2 '' "unknown option '--trace-steps'" -- "$bin/kurc" test --trace t.json --trace-steps 3 "$ex"
 expect no-command 2 '' 'nothing to do' -- "$bin/kurc"
 expect unknown-command 2 '' "unknown command 'dupm'; did you mean 'dump'\?" -- "$bin/kurc" dupm "$ex"
 expect unknown-option 2 '' "unknown option '--frobnicate'" -- "$bin/kurc" dump --frobnicate "$ex"

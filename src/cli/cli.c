@@ -136,12 +136,27 @@ static enum kurc_status run_command(const struct kurc_cli_command *c, int argc, 
                 return usage_error(err, "-n expects a non-negative number, not '%s'", optarg);
             break;
         }
+        case 'T':
+            if (!*optarg)
+                return usage_error(err, "--trace expects a file name%s", "");
+            args.trace = optarg;
+            break;
+        case 'S': {
+            char *end;
+            args.trace_steps = strtol(optarg, &end, 10);
+            if (*end || !*optarg || args.trace_steps < 1)
+                return usage_error(err, "--trace-steps expects a positive number, not '%s'",
+                                   optarg);
+            break;
+        }
         case ':':
             return usage_error(err, "option '%s' needs a value", argv[optind - 1]);
         default:
             return usage_error(err, "unknown option '%s' (see --help)", argv[optind - 1]);
         }
     }
+    if (args.trace_steps && !args.trace)
+        return usage_error(err, "--trace-steps needs --trace FILE%s", "");
     int want = c->before + 1 + c->after;
     if (argc - optind < want)
         return kurc_err_set(err, KURC_E_USAGE, NULL, "%s: missing %s (usage: kurc %s %s%s%s)",

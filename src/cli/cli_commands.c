@@ -11,7 +11,26 @@
 #include "train/components.h"
 
 static const struct option dump_opts[] = {{"pre-parse", no_argument, NULL, 'p'}, {NULL, 0, NULL, 0}};
-static const struct option step_opts[] = {{"step", no_argument, NULL, 's'}, {NULL, 0, NULL, 0}};
+static const struct option train_opts[] = {{"step", no_argument, NULL, 's'},
+                                           {"trace", required_argument, NULL, 'T'},
+                                           {"trace-steps", required_argument, NULL, 'S'},
+                                           {NULL, 0, NULL, 0}};
+static const struct option eval_opts[] = {{"step", no_argument, NULL, 's'},
+                                          {"trace", required_argument, NULL, 'T'},
+                                          {NULL, 0, NULL, 0}};
+
+#define STEP_HELP "  --step          pause before each batch\n"
+#define TRAIN_HELP                                                                          \
+    STEP_HELP                                                                               \
+    "  --trace FILE    write a Chrome/Perfetto trace (JSON) of every rank: each op's\n"    \
+    "                  forward and backward, gradient all-reduces, waits, the optimizer,\n" \
+    "                  data loading, validation and saving (open it in ui.perfetto.dev)\n" \
+    "  --trace-steps N trace only the first N optimizer steps (about 3 events per op\n"    \
+    "                  and step, 150 bytes each; default: all)\n"
+#define EVAL_HELP                                                                         \
+    STEP_HELP                                                                             \
+    "  --trace FILE    write a Chrome/Perfetto trace (JSON) of every rank: each op's\n"  \
+    "                  forward and data loading (open it in ui.perfetto.dev)\n"
 static const struct option build_opts[] = {{"compile", required_argument, NULL, 'c'},
                                            {"bare", no_argument, NULL, 'b'},
                                            {NULL, 0, NULL, 0}};
@@ -30,12 +49,12 @@ static const struct option import_opts[] = {{"pytorch", no_argument, NULL, 'P'},
 static enum kurc_status cmd_dump(const struct kurc_cli_args *args, struct kurc_err *err);
 
 static const struct kurc_cli_command commands[] = {
-    {"train", "train the model (kurc-train is this command)", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
-    {"test", "compute the loss on the test data", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
-    {"evaluate", "run the model on the evaluation data and save its outputs", "[--step] ",
-     "  --step          pause before each batch\n", "", step_opts, kurc_cmd_run},
+    {"train", "train the model (kurc-train is this command)",
+     "[--step] [--trace FILE [--trace-steps N]] ", TRAIN_HELP, "", train_opts, kurc_cmd_run},
+    {"test", "compute the loss on the test data", "[--step] [--trace FILE] ", EVAL_HELP, "",
+     eval_opts, kurc_cmd_run},
+    {"evaluate", "run the model on the evaluation data and save its outputs",
+     "[--step] [--trace FILE] ", EVAL_HELP, "", eval_opts, kurc_cmd_run},
     {"build", "assemble the model and print its layers", "[-c MODE] [-b] ",
      "  -c, --compile MODE  none, train, test, evaluate or auto (default auto)\n"
      "  -b, --bare          use declared shapes only, load no data\n",

@@ -22,6 +22,8 @@ struct kurc_cli_args {
     int pytorch;       /* export/import --pytorch */
     const char *weights;       /* export --weights */
     const char *operands[2];   /* export DIR; import WEIGHTS.pt and OUT */
+    const char *trace; /* train/test/evaluate --trace FILE */
+    long trace_steps;  /* --trace-steps N; 0 when not given */
 };
 
 struct kurc_cli_command {

@@ -24,7 +24,8 @@ enum kurc_status kurc_cmd_run(const struct kurc_cli_args *args, struct kurc_err 
     if (!kf)
         return st;
     struct kurc_run_options opt = {.step = args->step, .number = args->number,
-                                   .target = args->mode};
+                                   .target = args->mode, .trace = args->trace,
+                                   .trace_steps = args->trace_steps};
     struct kurc_comm *comm = NULL;
     struct kurc_backend *be = NULL;
     if (st == KURC_OK && strcmp(args->command, "data") == 0) {

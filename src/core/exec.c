@@ -288,28 +288,43 @@ static void zero_param_grads(struct kurc_exec *x, const struct kurc_op *op) {
     }
 }
 
+/* --trace: op's span (forward or backward) from start to now. */
+static void trace_op(struct kurc_exec *x, enum kurc_trace_kind kind, const struct kurc_op *op,
+                     int64_t start) {
+    kurc_trace_add(x->trace, kind, op->def->name, x->g->tensors[op->out].name, start,
+                   kurc_trace_now(), -1);
+}
+
 void kurc_exec_forward(struct kurc_exec *x) {
     const struct kurc_graph *g = x->g;
     struct whole w = {x->batch, x->max_batch, x->sample_base};
     int64_t chunks = kurc_exec_chunks(x);
+    int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
     for (size_t i = 0; i < g->n_ops; i++) {
         const struct kurc_op *op = &g->ops[i];
+        if (x->trace)
+            start = kurc_trace_now();
         if (op->def->prepare_forward)
             op->def->prepare_forward(x, op);
         if (x->chunk <= 0) {
             op->def->forward(x, op);
-            continue;
+        } else {
+            for (int64_t k = 0; k < chunks; k++) {
+                enter_chunk(x, w, k);
+                op->def->forward(x, op);
+            }
+            leave_chunk(x, w);
         }
-        for (int64_t k = 0; k < chunks; k++) {
-            enter_chunk(x, w, k);
-            op->def->forward(x, op);
-        }
-        leave_chunk(x, w);
+        if (x->trace)
+            trace_op(x, KURC_TRACE_FORWARD, op, start);
     }
+    if (x->trace)
+        kurc_trace_add(x->trace, KURC_TRACE_PASS, "forward", NULL, pass, kurc_trace_now(), -1);
 }
 
 void kurc_exec_backward(struct kurc_exec *x) {
     const struct kurc_graph *g = x->g;
+    int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
     for (size_t t = 0; t < g->n_tensors; t++)
         if (batched(&g->tensors[t]) && g->tensors[t].needs_grad)
             x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
@@ -319,13 +334,25 @@ void kurc_exec_backward(struct kurc_exec *x) {
     for (size_t i = g->n_ops; i-- > 0;) {
         const struct kurc_op *op = &g->ops[i];
         bool run = op->def->backward && g->tensors[op->out].needs_grad;
+        if (x->trace)
+            start = kurc_trace_now();
         if (run && op->def->prepare_backward)
             op->def->prepare_backward(x, op);
         if (x->chunk <= 0) {
             if (run)
                 op->def->backward(x, op);
-            if (x->after_backward)
+            /* the op's span ends before the hook starts the buckets it
+             * completed (and records those that completed meanwhile) */
+            if (run && x->trace)
+                trace_op(x, KURC_TRACE_BACKWARD, op, start);
+            if (x->after_backward && x->trace) {
+                start = kurc_trace_now();
                 x->after_backward(x->hook_ctx, x, (int)i);
+                kurc_trace_add(x->trace, KURC_TRACE_HOOK, "gradient buckets", NULL, start,
+                               kurc_trace_now(), -1);
+            } else if (x->after_backward) {
+                x->after_backward(x->hook_ctx, x, (int)i);
+            }
             continue;
         }
         for (int64_t k = 0; k < chunks; k++) {
@@ -337,5 +364,9 @@ void kurc_exec_backward(struct kurc_exec *x) {
                 x->after_backward(x->hook_ctx, x, (int)i);
         }
         leave_chunk(x, w);
+        if (run && x->trace)
+            trace_op(x, KURC_TRACE_BACKWARD, op, start);
     }
+    if (x->trace)
+        kurc_trace_add(x->trace, KURC_TRACE_PASS, "backward", NULL, pass, kurc_trace_now(), -1);
 }

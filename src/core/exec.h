@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "base/status.h"
+#include "base/trace.h"
 #include "core/backend.h"
 #include "core/graph.h"
 #include "core/params.h"
@@ -77,6 +78,9 @@ struct kurc_exec {
     void (*reduce)(void *ctx, const double *partials, int64_t chunks, int64_t width,
                    double *out);
     void *reduce_ctx;
+    /* --trace: each pass and each op's forward and backward are recorded
+     * here (NULL: nothing is; see base/trace.h) */
+    struct kurc_trace *trace;
 
     /* chunked mode (see above) */
     int64_t chunk;       /* rows per chunk; 0: whole batches */

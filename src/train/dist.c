@@ -154,6 +154,7 @@ struct bucket {
     struct kurc_comm_req req;
     int *counts, *displs; /* sharded: each rank's part of the bucket */
     char name[24];
+    int64_t began; /* --trace: when it was started */
 };
 
 struct kurc_grad_sync {
@@ -240,10 +241,19 @@ static void push_leaf(struct kurc_grad_sync *gs, int op, int64_t m) {
     }
 }
 
+/* --trace: bucket b's all-reduce, from its start to now, when it was
+ * found complete. */
+static void trace_bucket(struct kurc_grad_sync *gs, int b) {
+    const struct bucket *k = &gs->buckets[b];
+    kurc_trace_add(gs->x->trace, KURC_TRACE_ALLREDUCE, gs->shard ? "reduce-scatter" : "all-reduce",
+                   k->name, k->began, kurc_trace_now(), (int64_t)((k->hi - k->lo) * sizeof(float)));
+}
+
 static void launch(struct kurc_grad_sync *gs, int b) {
     struct bucket *k = &gs->buckets[b];
     if (b == 0)
         gs->first_start = now();
+    k->began = gs->x->trace ? kurc_trace_now() : 0;
     if (gs->shard)
         fail(gs, kurc_comm_ireduce_scatter_float(gs->comm, gs->p->grads + k->lo, k->counts,
                                                  k->displs, k->name, &k->req, &gs->err));
@@ -251,12 +261,16 @@ static void launch(struct kurc_grad_sync *gs, int b) {
         fail(gs, kurc_comm_iallreduce_float(gs->comm, gs->p->grads + k->lo,
                                             (int64_t)(k->hi - k->lo), k->name, &k->req,
                                             &gs->err));
+    if (gs->x->trace && !k->req.active) /* done at once */
+        trace_bucket(gs, b);
 }
 
 static void progress(struct kurc_grad_sync *gs) {
     for (int b = gs->completed; b < gs->launched && gs->st == KURC_OK; b++) {
-        bool done;
+        bool done, active = gs->buckets[b].req.active;
         fail(gs, kurc_comm_test(gs->comm, &gs->buckets[b].req, &done, &gs->err));
+        if (done && active && gs->x->trace)
+            trace_bucket(gs, b);
         if (done && b == gs->completed)
             gs->completed++;
     }
@@ -588,6 +602,7 @@ enum kurc_status kurc_grad_sync_finish(struct kurc_grad_sync *gs, struct kurc_er
         return gs->st;
     }
     double began = now();
+    int64_t traced = gs->x->trace ? kurc_trace_now() : 0;
     enum kurc_status st = KURC_OK;
     if (gs->deterministic) {
         st = finish_tree(gs, err);
@@ -603,14 +618,26 @@ enum kurc_status kurc_grad_sync_finish(struct kurc_grad_sync *gs, struct kurc_er
             launch(gs, gs->launched++);
             st = gs->st;
         }
-        for (int b = 0; b < gs->n_buckets && st == KURC_OK; b++)
+        for (int b = 0; b < gs->n_buckets && st == KURC_OK; b++) {
+            bool active = gs->buckets[b].req.active;
             st = kurc_comm_wait(gs->comm, &gs->buckets[b].req, err);
+            if (active && gs->x->trace)
+                trace_bucket(gs, b);
+        }
         if (st == KURC_OK && gs->st) {
             *err = gs->err;
             st = gs->st;
         }
     }
     double ended = now();
+    if (gs->x->trace) {
+        int64_t t = kurc_trace_now();
+        if (gs->deterministic || !gs->overlap) /* the whole reduction, after backward */
+            kurc_trace_add(gs->x->trace, KURC_TRACE_ALLREDUCE,
+                           gs->deterministic ? "fixed-tree sum" : "all-reduce", "gradients",
+                           traced, t, (int64_t)(gs->p->total * sizeof(float)));
+        kurc_trace_add(gs->x->trace, KURC_TRACE_WAIT, "wait for gradients", NULL, traced, t, -1);
+    }
     gs->exposed += ended - began;
     gs->total += ended - gs->first_start;
     gs->steps++;

@@ -26,6 +26,7 @@
 #include "train/loss_pass.h"
 #include "train/run.h"
 #include "train/session.h"
+#include "train/trace_file.h"
 #include "train/train_spec.h"
 
 /* Loads the section's weights on rank 0 and shares them; weights that are
@@ -99,6 +100,9 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
     /* a mistake in the hooks fails now, not after the work */
     if ((st = kurc_hooks_check_evaluation(kurc_map_get(sec, "hooks"), NULL, err)))
         return st;
+    struct kurc_trace *trace = NULL; /* --trace */
+    if (opt->trace && (st = kurc_trace_file_open(comm, opt->trace, 0, &trace, err)))
+        return st;
     size_t n_sets = data->kind == KURC_LIST ? 1 : data->u.map.len;
     struct kurc_dataset *sets = kurc_xcalloc(n_sets, sizeof *sets);
     struct kurc_session *s = NULL;
@@ -113,8 +117,10 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
     if (st == KURC_OK)
         st = kurc_session_create(kf, comm, be, &sets[0], true, kurc_provider_batch_size(sec),
                                  kurc_provider_batch_size(sec), 1, 0, &s, err);
-    if (st == KURC_OK)
+    if (st == KURC_OK) {
         s->step = opt->step;
+        s->exec->trace = trace;
+    }
     if (st == KURC_OK && s->losses.n == 0)
         st = kurc_err_set(err, KURC_E_CONFIG, &kf->raw->loc,
                           "there is nothing to test: the Kurfile has no `loss` section");
@@ -154,6 +160,7 @@ enum kurc_status kurc_run_test(struct kurc_kurfile *kf, struct kurc_comm *comm,
     }
     free(sums);
     free(all);
+    st = kurc_trace_file_close(comm, opt->trace, trace, st, err);
     kurc_session_free(s);
     for (size_t i = 0; i < n_sets; i++)
         kurc_dataset_release(&sets[i]);
@@ -209,15 +216,20 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     struct kurc_provider *p = NULL;
     struct kurc_bindings b = {0};
     struct kurc_eval_result r = {0};
+    struct kurc_trace *trace = NULL; /* --trace */
     st = kurc_hooks_check_evaluation(kurc_map_get(sec, "hooks"), kurc_map_get(sec, "destination"),
                                      err);
+    if (st == KURC_OK && opt->trace)
+        st = kurc_trace_file_open(comm, opt->trace, 0, &trace, err);
     if (st == KURC_OK)
         st = kurc_data_load(data, &set, err);
     if (st == KURC_OK)
         st = kurc_session_create(kf, comm, be, &set, false, kurc_provider_batch_size(sec),
                                  kurc_provider_batch_size(sec), 1, 0, &s, err);
-    if (st == KURC_OK)
+    if (st == KURC_OK) {
         s->step = opt->step;
+        s->exec->trace = trace;
+    }
     if (st == KURC_OK)
         st = load_section_weights(s, sec, "evaluate", err);
     if (st == KURC_OK)
@@ -230,6 +242,7 @@ enum kurc_status kurc_run_evaluate(struct kurc_kurfile *kf, struct kurc_comm *co
     if (st == KURC_OK && comm->rank == 0)
         st = kurc_hooks_evaluate(&r, kurc_map_get(sec, "hooks"), kurc_map_get(sec, "destination"),
                                  err);
+    st = kurc_trace_file_close(comm, opt->trace, trace, st, err);
     kurc_eval_result_release(&r);
     kurc_bindings_release(&b);
     kurc_provider_free(p);

@@ -20,6 +20,8 @@ struct kurc_run_options {
     bool fresh; /* ignore an existing checkpoint */
     long number; /* data: entries to print (-1: all of the first batch) */
     const char *target; /* data: section (NULL: auto) */
+    const char *trace;  /* train, test, evaluate: --trace FILE (NULL: none) */
+    long trace_steps;   /* --trace-steps: optimizer steps traced (0: all) */
 };
 
 enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,

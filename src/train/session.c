@@ -345,6 +345,7 @@ enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings 
                                    const int64_t *batch, int64_t n, int64_t first, int64_t count,
                                    struct kurc_err *err) {
     const struct kurc_losses *losses = s->with_losses ? &s->losses : NULL;
+    int64_t began = s->exec->trace ? kurc_trace_now() : 0;
     enum kurc_status st = kurc_bind_refresh(b, s->model, losses, err);
     if (st == KURC_OK && b->ragged) {
         bool changed = false;
@@ -361,5 +362,8 @@ enum kurc_status kurc_session_load(struct kurc_session *s, struct kurc_bindings 
     }
     if (st == KURC_OK)
         kurc_bind_load(b, s->exec, batch + first, count);
+    if (s->exec->trace)
+        kurc_trace_add(s->exec->trace, KURC_TRACE_DATA, "load batch", NULL, began,
+                       kurc_trace_now(), count);
     return st;
 }

@@ -41,6 +41,7 @@
 #include "train/run.h"
 #include "train/session.h"
 #include "train/shard.h"
+#include "train/trace_file.h"
 #include "train/train_spec.h"
 
 /* A validation data set (Kur: a `validate.data` list is set "default", a
@@ -81,6 +82,7 @@ struct trainer {
     int64_t sessions;     /* the log's session count, this one included */
     double rate;          /* the learning rate of the last step */
     bool rank0;
+    struct kurc_trace *trace; /* --trace (NULL: none) */
 };
 
 /* --- set-up ------------------------------------------------------------- */
@@ -181,7 +183,9 @@ static enum kurc_status save_weights(struct trainer *t, const char *path, const 
                                      struct kurc_err *err) {
     if (!path || !t->rank0)
         return KURC_OK;
+    int64_t began = kurc_trace_now();
     enum kurc_status st = kurc_weights_save(path, &t->s->model->params, err);
+    kurc_trace_add(t->trace, KURC_TRACE_SAVE, "save weights", path, began, kurc_trace_now(), -1);
     if (st == KURC_OK)
         kurc_log(KURC_LOG_INFO, "saved %s weights to %s", why, path);
     return st;
@@ -201,9 +205,12 @@ static enum kurc_status save_checkpoint(struct trainer *t, struct kurc_err *err)
     if (!t->spec.checkpoint || !t->rank0)
         return KURC_OK;
     t->state.clocks[0] = kurc_now() - t->started;
+    int64_t began = kurc_trace_now();
     enum kurc_status st =
         kurc_checkpoint_save(t->spec.checkpoint, &t->s->model->params,
                              full ? full : t->optimizer, &t->state, t->kurfile_json, err);
+    kurc_trace_add(t->trace, KURC_TRACE_SAVE, "save checkpoint", t->spec.checkpoint, began,
+                   kurc_trace_now(), -1);
     kurc_shard_full_free(full);
     if (st == KURC_OK)
         kurc_log(KURC_LOG_INFO, "saved checkpoint %s", t->spec.checkpoint);
@@ -257,6 +264,7 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
     enum kurc_status st = kurc_session_step_pause(s, "Training", b, err);
     if (st)
         return st;
+    int64_t began = t->trace ? kurc_trace_now() : 0, mark = 0;
     kurc_provider_batch(t->provider, b, &idx, &n);
     kurc_session_slice(s, n, &first, &count);
     kurc_params_zero_grads(&s->model->params);
@@ -274,10 +282,15 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
         kurc_session_loss_part(s, done, local);
         /* the step's losses, known with its last forward pass: a
          * non-finite one stops before the update */
+        if (t->trace)
+            mark = kurc_trace_now();
         if (part == s->parts - 1 &&
             ((st = kurc_session_loss_reduce(s, local, sums, err)) ||
              (st = non_finite(t, sums, err))))
             break;
+        if (t->trace && part == s->parts - 1)
+            kurc_trace_add(t->trace, KURC_TRACE_LOSS, "sum losses", NULL, mark, kurc_trace_now(),
+                           -1);
         /* gradients summed over the ranks with the last part, buckets
          * overlapping its backward */
         st = kurc_session_backward_part(s, part, s->parts, done, err);
@@ -287,6 +300,8 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
         return st;
     struct kurc_params *p = &s->model->params;
     t->rate = kurc_optimizer_rate(t->optimizer);
+    if (t->trace)
+        mark = kurc_trace_now();
     if (s->shard)
         st = kurc_shard_step(s->shard, t->optimizer, p, 1.0f, err);
     else
@@ -297,6 +312,12 @@ static enum kurc_status train_batch(struct trainer *t, int64_t b, double *sums,
         return st;
     t->state.batch++;
     t->state.batches++;
+    if (t->trace) {
+        int64_t end = kurc_trace_now();
+        kurc_trace_add(t->trace, KURC_TRACE_OPTIMIZER, "optimizer step", NULL, mark, end,
+                       t->state.batches);
+        kurc_trace_add(t->trace, KURC_TRACE_STEP, "step", NULL, began, end, t->state.batches);
+    }
     t->state.samples += n;
     kurc_comm_progress(t->comm, t->state.batches, false);
     t->since_checkpoint_batches++;
@@ -374,8 +395,11 @@ static enum kurc_status validate(struct trainer *t, int64_t max_batches, double 
         char label[96];
         snprintf(label, sizeof label, t->n_valid > 1 ? "Validating %s" : "Validating",
                  t->valid[i].name);
+        int64_t mark = kurc_trace_now();
         st = kurc_loss_pass(t->s, t->valid[i].provider, &t->valid[i].bind, t->state.epoch,
                             max_batches, label, true, sums, err);
+        kurc_trace_add(t->trace, KURC_TRACE_VALIDATION, "validate", t->valid[i].name, mark,
+                       kurc_trace_now(), -1);
         for (size_t k = 0; k <= n && st == KURC_OK; k++)
             all[k] += sums[k];
         if (st == KURC_OK)
@@ -678,6 +702,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
                                   arenas, &t->s, err)))
         return st;
     t->s->step = t->opt->step;
+    t->s->exec->trace = t->trace;
     if (t->s->losses.n == 0)
         return kurc_err_set(err, KURC_E_CONFIG, &t->kf->raw->loc,
                             "there is nothing to minimise: the Kurfile has no `loss` section");
@@ -737,6 +762,33 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     return KURC_OK;
 }
 
+/* --trace: writes the trace of a run that ended well or was stopped by a
+ * signal (every rank agreed), or, on one rank, whatever ended it; a
+ * failed run of several ranks writes none.  A failure to write it fails
+ * a run that had succeeded. */
+static enum kurc_status close_trace(struct trainer *t, enum kurc_status st,
+                                    struct kurc_err *err) {
+    if (!t->trace)
+        return st;
+    if (t->s)
+        t->s->exec->trace = NULL;
+    bool keep = st == KURC_OK || st == KURC_E_INTERRUPTED || t->comm->size == 1;
+    struct kurc_err why;
+    enum kurc_status wst =
+        kurc_trace_file_close(t->comm, t->opt->trace, t->trace, keep ? KURC_OK : st, &why);
+    t->trace = NULL;
+    if (keep && wst && st == KURC_OK) {
+        *err = why;
+        return wst;
+    }
+    if (keep && wst) {
+        char line[2200];
+        kurc_err_format(&why, line, sizeof line);
+        kurc_log(KURC_LOG_WARNING, "the trace was not written: %s", line);
+    }
+    return st;
+}
+
 /* What a stop by a signal wrote (what the Kurfile configures: the last
  * weights, the checkpoint, the log), for its message. */
 static void stop_saved(const struct kurc_train_spec *sp, char *buf, size_t size) {
@@ -764,7 +816,15 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
                                 struct kurc_backend *be, const struct kurc_run_options *opt,
                                 struct kurc_err *err) {
     struct trainer t = {.kf = kf, .comm = comm, .be = be, .opt = opt, .rank0 = comm->rank == 0};
-    enum kurc_status st = set_up(&t, err);
+    /* a bad --trace path fails here, before anything is loaded */
+    enum kurc_status st =
+        opt->trace ? kurc_trace_file_open(comm, opt->trace, opt->trace_steps, &t.trace, err)
+                   : KURC_OK;
+    if (st)
+        return st;
+    int64_t began = kurc_trace_now();
+    st = set_up(&t, err);
+    kurc_trace_add(t.trace, KURC_TRACE_SETUP, "set up", NULL, began, kurc_trace_now(), -1);
     bool ready = st == KURC_OK; /* else nothing trained, and no weights are written */
     int sig = 0;
     bool done = false;
@@ -779,7 +839,7 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
         if (t.rank0)
             fprintf(stderr, "Training is already finished: %lld epochs done. Nothing to do.\n",
                     (long long)t.state.epoch);
-        st = flush_log(&t, err);
+        st = close_trace(&t, flush_log(&t, err), err);
         trainer_release(&t);
         return st;
     }
@@ -816,6 +876,7 @@ enum kurc_status kurc_run_train(struct kurc_kurfile *kf, struct kurc_comm *comm,
                           (long long)t.state.epoch + (t.state.batch ? 1 : 0),
                           (long long)t.state.batch, saved);
     }
+    st = close_trace(&t, st, err);
     trainer_release(&t);
     return st;
 }
