@@ -5,7 +5,8 @@
 # MLP 784-512-512-10 (batch 128, 200 batches), 2 epochs, on 1 process and
 # on 2 ranks, without and with --trace (runs alternating, REPS of each,
 # default 3), and prints the median samples/s of the second epoch of each,
-# their ratio (traced / untraced) and the size of the trace.
+# their ratio (traced / untraced) and the size of the trace.  NPS="2"
+# runs only the 2-rank rows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -40,7 +41,7 @@ for m in mnist:32:300:conv mlp:128:200:mlp; do
   model=$FMNIST_CONV
   [ "$kind" = mlp ] && model=$FMNIST_MLP
   fmnist_kurfile "$work/$name" "$batch" "$batches" "$model"
-  for np in 1 2; do
+  for np in ${NPS:-1 2}; do
     off=() on=()
     for _ in $(seq 1 "${REPS:-3}"); do
       off+=("$(train "$work/$name" "$np")")
