@@ -5,8 +5,8 @@
 # MLP 784-512-512-10 (batch 128, 200 batches), 2 epochs, on 1 process and
 # on 2 ranks, without and with --trace (runs alternating, REPS of each,
 # default 3), and prints the median samples/s of the second epoch of each,
-# their ratio (traced / untraced) and the size of the trace.  NPS="2"
-# runs only the 2-rank rows.
+# their ratio (traced / untraced) and the size of the trace; then what
+# one event costs (bench_trace_events).  NPS="2" runs only the 2-rank rows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -36,7 +36,7 @@ median() {
 }
 
 printf '%-6s %-7s %12s %12s %8s %12s\n' model ranks off-samp/s on-samp/s on/off trace-bytes
-for m in mnist:32:300:conv mlp:128:200:mlp; do
+for m in ${MODELS:-mnist:32:300:conv mlp:128:200:mlp}; do
   IFS=: read -r name batch batches kind <<<"$m"
   model=$FMNIST_CONV
   [ "$kind" = mlp ] && model=$FMNIST_MLP
@@ -53,3 +53,5 @@ for m in mnist:32:300:conv mlp:128:200:mlp; do
       "$(awk -v a="$a" -v b="$b" 'BEGIN { print b / a }')" "$(wc -c <"$work/$name/t.json")"
   done
 done
+# the cost of one event, against the clock reads it takes
+[ -x "$build/tests/bench_trace_events" ] && "$build/tests/bench_trace_events"
