@@ -169,7 +169,7 @@ enum kurc_status kurc_cli_build_model(struct kurc_kurfile *kf, const struct kurc
         /* several data sets: the first one's shapes */
         if (list->kind == KURC_MAP && list->u.map.len)
             list = list->u.map.pairs[0].val;
-        st = kurc_data_load(list, &out->data, err);
+        st = kurc_data_describe(list, &out->data, err);
     }
     const struct kurc_dataset *given = section ? &out->data : NULL;
     if (st)

@@ -113,6 +113,7 @@ static bool same_inner(const struct kurc_source *s, const struct kurc_shape *inn
  * shapes have been checked; data and extra are taken over whatever
  * happens. */
 static enum kurc_status stack(struct kurc_source *s, int64_t count, float *data,
+                              bool shapes_only,
                               struct kurc_source_extra *extra, const char *origin,
                               struct kurc_err *err) {
     enum kurc_status st = KURC_OK;
@@ -128,7 +129,7 @@ static enum kurc_status stack(struct kurc_source *s, int64_t count, float *data,
     } else {
         new_floats = (size_t)(count * kurc_shape_numel(&s->shape));
     }
-    if (new_floats > 0) {
+    if (new_floats > 0 && !shapes_only) {
         if (old_floats + new_floats > SIZE_MAX / sizeof(float)) {
             st = kurc_err_set(err, KURC_E_DATA, NULL, "source '%s': too many samples", s->name);
             goto done;
@@ -250,7 +251,7 @@ enum kurc_status kurc_samples_finite(const char *name, const char *origin,
 static enum kurc_status check_source(const char *name, const struct kurc_shape *shape,
                                      int64_t count, const float *data,
                                      const struct kurc_source_extra *extra, const char *origin,
-                                     struct kurc_err *err) {
+                                     bool shapes_only, struct kurc_err *err) {
     bool ragged = extra && extra->lengths;
     if (ragged && shape->ndim + 1 > KURC_MAX_DIMS)
         return kurc_err_set(err, KURC_E_DATA, NULL, "source '%s' (%s) has too many axes", name,
@@ -267,6 +268,8 @@ static enum kurc_status check_source(const char *name, const struct kurc_shape *
                                 "size %lld; every axis of a sample needs at least 1",
                                 name, origin, have, (long long)shape->dim[i]);
         }
+    if (shapes_only && !ragged)
+        return KURC_OK;
     if (!ragged)
         return samples_finite(name, origin, shape, 0, count, data, err);
     const float *at = data;
@@ -278,7 +281,8 @@ static enum kurc_status check_source(const char *name, const struct kurc_shape *
         struct kurc_shape one = {.ndim = shape->ndim + 1, .dim = {extra->lengths[i]}};
         for (int k = 0; k < shape->ndim; k++)
             one.dim[k + 1] = shape->dim[k];
-        enum kurc_status st = samples_finite(name, origin, &one, i, 1, at, err);
+        enum kurc_status st =
+            shapes_only ? KURC_OK : samples_finite(name, origin, &one, i, 1, at, err);
         if (st)
             return st;
         at += kurc_shape_numel(&one);
@@ -293,10 +297,15 @@ enum kurc_status kurc_dataset_add_ex(struct kurc_dataset *d, const char *name,
     if (!origin)
         origin = "?";
     bool ragged = extra && extra->lengths;
-    enum kurc_status st = check_source(name, shape, count, data, extra, origin, err);
+    if (d->shapes_only) { /* the shape and count are all that is kept */
+        free(data);
+        data = NULL;
+    }
+    enum kurc_status st =
+        check_source(name, shape, count, data, extra, origin, d->shapes_only, err);
     struct kurc_source *s = st ? NULL : find(d, name);
     if (s && (st = check_stack(s, shape, extra, origin, err)) == KURC_OK)
-        return stack(s, count, data, extra, origin, err);
+        return stack(s, count, data, d->shapes_only, extra, origin, err);
     if (st) {
         free(data);
         extra_release(extra, count);

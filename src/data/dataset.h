@@ -71,6 +71,8 @@ struct kurc_dataset {
     size_t n, cap;
     int64_t count; /* samples (the same in every source) */
     void *index;   /* GHashTable: name -> index + 1 (dataset.c) */
+    bool shapes_only; /* sources keep their shapes and counts, not their
+                       * values: data is NULL (kurc_data_describe) */
 };
 
 void kurc_dataset_init(struct kurc_dataset *d);

@@ -32,6 +32,7 @@ struct walk {
     const struct kurc_loc *where;
     struct kurc_dataset *out;
     struct kurc_err *err;
+    bool header_only; /* the datasets' shapes, not their values (describe) */
 };
 
 static const char *class_name(H5T_class_t c) {
@@ -91,7 +92,7 @@ static enum kurc_status check_stored(struct walk *w, hid_t dset, size_t type_siz
 }
 
 /* Checks the type and extent of dataset `name` and reads it as float32
- * into a new source. */
+ * into a new source (its shape only when w->header_only). */
 static enum kurc_status read_dataset(struct walk *w, hid_t dset, const char *name) {
     hid_t type = H5Dget_type(dset);
     H5T_class_t cls = type < 0 ? H5T_NO_CLASS : H5Tget_class(type);
@@ -131,8 +132,8 @@ static enum kurc_status read_dataset(struct walk *w, hid_t dset, const char *nam
             return kurc_err_set(w->err, KURC_E_DATA, w->where,
                                 "hdf5: %s: dataset '%s' is too large", w->path, name);
         enum kurc_status st = check_stored(w, dset, type_size, name, count, &shape);
-        if (st)
-            return st;
+        if (st || w->header_only)
+            return st ? st : kurc_dataset_add(w->out, name, &shape, count, NULL, w->path, w->err);
         size_t bytes = (size_t)count * (size_t)numel * sizeof(float);
         data = malloc(bytes);
         if (!data)
@@ -189,8 +190,10 @@ static enum kurc_status walk_group(struct walk *w, hid_t group, const char *pref
     return st;
 }
 
-static enum kurc_status hdf5_load(const struct kurc_value *params, const struct kurc_loc *where,
-                                  struct kurc_dataset *out, struct kurc_err *err) {
+/* Reads the file params names: every dataset, or only their shapes. */
+static enum kurc_status hdf5_read(const struct kurc_value *params, const struct kurc_loc *where,
+                                  bool header_only, struct kurc_dataset *out,
+                                  struct kurc_err *err) {
     char *path;
     enum kurc_status st = kurc_supplier_locate(params, "hdf5", where, &path, err);
     if (st)
@@ -212,7 +215,8 @@ static enum kurc_status hdf5_load(const struct kurc_value *params, const struct 
     if (file < 0) {
         st = kurc_err_set(err, KURC_E_DATA, where, "hdf5: %s is not an HDF5 file", path);
     } else {
-        struct walk w = {.path = path, .where = where, .out = out, .err = err};
+        struct walk w = {
+            .path = path, .where = where, .out = out, .err = err, .header_only = header_only};
         st = walk_group(&w, file, "", 0);
         H5Fclose(file);
     }
@@ -221,8 +225,20 @@ static enum kurc_status hdf5_load(const struct kurc_value *params, const struct 
     return st;
 }
 
+static enum kurc_status hdf5_load(const struct kurc_value *params, const struct kurc_loc *where,
+                                  struct kurc_dataset *out, struct kurc_err *err) {
+    return hdf5_read(params, where, false, out, err);
+}
+
+static enum kurc_status hdf5_describe(const struct kurc_value *params,
+                                      const struct kurc_loc *where, struct kurc_dataset *out,
+                                      struct kurc_err *err) {
+    return hdf5_read(params, where, true, out, err);
+}
+
 const struct kurc_supplier_type kurc_supplier_hdf5 = {
     .component = {"hdf5", KURC_SCHEMA(.types = KT_MAP, .keys = KURC_KEYS(KURC_PACKAGING_KEYS)),
                   KURC_NAMES("path", "url", "checksum")},
     .load = hdf5_load,
+    .describe = hdf5_describe,
 };

@@ -28,14 +28,16 @@ static enum kurc_status tagged(struct kurc_err *err, const struct kurc_loc *wher
     return kurc_err_place(err, where);
 }
 
-/* Fetches and reads the IDX file that params[key] names. */
+/* Fetches and reads the IDX file that params[key] names (its header only
+ * when header_only). */
 static enum kurc_status read_idx(const struct kurc_value *params, const char *key,
-                                 const struct kurc_loc *where, char **path, struct kurc_idx *idx,
-                                 struct kurc_err *err) {
+                                 const struct kurc_loc *where, bool header_only, char **path,
+                                 struct kurc_idx *idx, struct kurc_err *err) {
     const struct kurc_value *spec = kurc_map_get(params, key);
     if (!spec || spec->kind == KURC_NULL)
         return kurc_err_set(err, KURC_E_CONFIG, where, "mnist: \"%s\" is required", key);
-    if (kurc_package_fetch(spec, path, err) || kurc_idx_load(*path, idx, err))
+    if (kurc_package_fetch(spec, path, err) ||
+        (header_only ? kurc_idx_describe : kurc_idx_load)(*path, idx, err))
         return tagged(err, where);
     return KURC_OK;
 }
@@ -110,33 +112,54 @@ static enum kurc_status one_hot(const struct kurc_idx *labels, const char *path,
     return KURC_OK;
 }
 
-static enum kurc_status load(const struct kurc_value *params, const struct kurc_loc *where,
-                             struct kurc_dataset *out, struct kurc_err *err) {
+/* Reads both files (their headers only when header_only) and checks that
+ * their dimensions make a set of images and their labels. */
+static enum kurc_status read_pair(const struct kurc_value *params, const struct kurc_loc *where,
+                                  bool header_only, char **images_path, struct kurc_idx *images,
+                                  char **labels_path, struct kurc_idx *labels,
+                                  struct kurc_err *err) {
     if (params->kind != KURC_MAP)
         return kurc_err_set(err, KURC_E_CONFIG, where,
                             "mnist: expected a mapping with \"images\" and \"labels\"");
-    char *images_path = NULL, *labels_path = NULL;
-    struct kurc_idx images = {0}, labels = {0};
-    float *hot = NULL;
-    enum kurc_status st = read_idx(params, "images", where, &images_path, &images, err);
+    enum kurc_status st =
+        read_idx(params, "images", where, header_only, images_path, images, err);
     if (st == KURC_OK)
-        st = read_idx(params, "labels", where, &labels_path, &labels, err);
-    if (st == KURC_OK && (images.ndim < 1 || images.ndim >= KURC_MAX_DIMS))
+        st = read_idx(params, "labels", where, header_only, labels_path, labels, err);
+    if (st == KURC_OK && (images->ndim < 1 || images->ndim >= KURC_MAX_DIMS))
         st = kurc_err_set(err, KURC_E_DATA, where,
                           "mnist: images file %s has %d dimensions; expected 1 to %d (samples "
                           "first)",
-                          images_path, images.ndim, KURC_MAX_DIMS - 1);
-    if (st == KURC_OK && labels.ndim != 1)
+                          *images_path, images->ndim, KURC_MAX_DIMS - 1);
+    if (st == KURC_OK && labels->ndim != 1)
         st = kurc_err_set(err, KURC_E_DATA, where,
                           "mnist: labels file %s has %d dimensions; expected 1 (one class number "
                           "per sample)",
-                          labels_path, labels.ndim);
-    if (st == KURC_OK && images.dim[0] != labels.dim[0])
+                          *labels_path, labels->ndim);
+    if (st == KURC_OK && images->dim[0] != labels->dim[0])
         st = kurc_err_set(err, KURC_E_DATA, where,
                           "mnist: the images file %s has %lld samples but the labels file %s "
                           "has %lld",
-                          images_path, (long long)images.dim[0], labels_path,
-                          (long long)labels.dim[0]);
+                          *images_path, (long long)images->dim[0], *labels_path,
+                          (long long)labels->dim[0]);
+    return st;
+}
+
+/* The sources' shapes: (H, W, 1) images and (10,) labels. */
+static void shapes(const struct kurc_idx *images, struct kurc_shape *image,
+                   struct kurc_shape *hot) {
+    *image = kurc_shape_make(images->ndim - 1, images->dim + 1);
+    image->dim[image->ndim++] = 1;
+    int64_t ten = 10;
+    *hot = kurc_shape_make(1, &ten);
+}
+
+static enum kurc_status load(const struct kurc_value *params, const struct kurc_loc *where,
+                             struct kurc_dataset *out, struct kurc_err *err) {
+    char *images_path = NULL, *labels_path = NULL;
+    struct kurc_idx images = {0}, labels = {0};
+    float *hot = NULL;
+    enum kurc_status st =
+        read_pair(params, where, false, &images_path, &images, &labels_path, &labels, err);
     struct kurc_shape shape = kurc_shape_make(images.ndim - 1, images.dim + 1);
     /* before normalising, which would spread a NaN over every image */
     if (st == KURC_OK &&
@@ -146,9 +169,8 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
         st = one_hot(&labels, labels_path, where, &hot, err);
     if (st == KURC_OK) {
         normalise(images.data, images.numel);
-        shape.dim[shape.ndim++] = 1;
-        int64_t ten = 10;
-        struct kurc_shape hot_shape = kurc_shape_make(1, &ten);
+        struct kurc_shape hot_shape;
+        shapes(&images, &shape, &hot_shape);
         float *pixels = images.data;
         images.data = NULL; /* the dataset owns it now, even on failure */
         st = kurc_dataset_add(out, "images", &shape, images.dim[0], pixels, images_path, err);
@@ -167,6 +189,27 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return st;
 }
 
+/* The sources' shapes and counts from the files' headers (describe). */
+static enum kurc_status describe(const struct kurc_value *params, const struct kurc_loc *where,
+                                 struct kurc_dataset *out, struct kurc_err *err) {
+    char *images_path = NULL, *labels_path = NULL;
+    struct kurc_idx images = {0}, labels = {0};
+    enum kurc_status st =
+        read_pair(params, where, true, &images_path, &images, &labels_path, &labels, err);
+    if (st == KURC_OK) {
+        struct kurc_shape image, hot;
+        shapes(&images, &image, &hot);
+        st = kurc_dataset_add(out, "images", &image, images.dim[0], NULL, images_path, err);
+        if (st == KURC_OK)
+            st = kurc_dataset_add(out, "labels", &hot, labels.dim[0], NULL, labels_path, err);
+        if (st)
+            st = tagged(err, where);
+    }
+    free(images_path);
+    free(labels_path);
+    return st;
+}
+
 /* A data file: a path, or its standard packaging. */
 static const struct kurc_schema file_spec = {
     .types = KT_STR | KT_MAP,
@@ -179,4 +222,5 @@ const struct kurc_supplier_type kurc_supplier_mnist = {
                                                                  {"labels", &file_spec, true})),
                   KURC_NAMES("labels", "images")},
     .load = load,
+    .describe = describe,
 };

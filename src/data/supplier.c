@@ -88,7 +88,8 @@ static enum kurc_status place(enum kurc_status st, const struct kurc_loc *loc,
     return st;
 }
 
-/* Loads one entry of a data list and merges its sources into out. */
+/* Loads one entry of a data list and merges its sources into out (only
+ * their shapes when out is shapes-only). */
 static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_dataset *out,
                                    struct kurc_err *err) {
     if (entry->kind != KURC_MAP)
@@ -128,7 +129,10 @@ static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_d
         return st;
     struct kurc_dataset loaded;
     kurc_dataset_init(&loaded);
-    st = place(type->load(params, &entry->loc, &loaded, err), &entry->loc, err);
+    loaded.shapes_only = out->shapes_only;
+    bool describe = out->shapes_only && type->describe;
+    st = place((describe ? type->describe : type->load)(params, &entry->loc, &loaded, err),
+               &entry->loc, err);
     kurc_value_free(params);
     if (st) {
         kurc_dataset_release(&loaded);
@@ -157,9 +161,11 @@ static enum kurc_status load_entry(const struct kurc_value *entry, struct kurc_d
     return place(kurc_dataset_merge(out, &loaded, err), &entry->loc, err);
 }
 
-enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_dataset *out,
-                                struct kurc_err *err) {
+/* kurc_data_load and kurc_data_describe. */
+static enum kurc_status data_read(const struct kurc_value *list, bool shapes_only,
+                                  struct kurc_dataset *out, struct kurc_err *err) {
     kurc_dataset_init(out);
+    out->shapes_only = shapes_only;
     if (!list || list->kind == KURC_NULL)
         return KURC_OK;
     if (list->kind != KURC_LIST)
@@ -174,4 +180,14 @@ enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_datas
     if (st)
         kurc_dataset_release(out);
     return st;
+}
+
+enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_dataset *out,
+                                struct kurc_err *err) {
+    return data_read(list, false, out, err);
+}
+
+enum kurc_status kurc_data_describe(const struct kurc_value *list, struct kurc_dataset *out,
+                                    struct kurc_err *err) {
+    return data_read(list, true, out, err);
 }

@@ -24,6 +24,12 @@ struct kurc_supplier_type {
      * for Kur's suppliers that kurc does not implement (unavailable.c). */
     enum kurc_status (*load)(const struct kurc_value *params, const struct kurc_loc *where,
                              struct kurc_dataset *out, struct kurc_err *err);
+    /* Optional: as load, but reads only what the sources' shapes and
+     * counts need (file headers) into out, a shapes-only dataset
+     * (dataset.h); the same headers are checked as by load.  NULL: load
+     * is used and its values dropped. */
+    enum kurc_status (*describe)(const struct kurc_value *params, const struct kurc_loc *where,
+                                 struct kurc_dataset *out, struct kurc_err *err);
 };
 
 /* The standard packaging keys {url, checksum, path} (data/package.h), for
@@ -46,5 +52,10 @@ const struct kurc_supplier_type *kurc_supplier_find(const char *name);
 /* Loads a parsed `data` list into one sealed dataset. */
 enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_dataset *out,
                                 struct kurc_err *err);
+
+/* The same with a shapes-only dataset: the sources' names, shapes and
+ * counts, from what each supplier's describe reads (build, dump). */
+enum kurc_status kurc_data_describe(const struct kurc_value *list, struct kurc_dataset *out,
+                                    struct kurc_err *err);
 
 #endif

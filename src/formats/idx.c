@@ -104,8 +104,14 @@ static bool data_bytes(const unsigned char *buf, int64_t *dim, uint64_t *numel, 
     return !overflow && !__builtin_mul_overflow(*numel, (uint64_t)type_size(buf[2]), bytes);
 }
 
-enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
-                                       struct kurc_idx_header *h, struct kurc_err *err) {
+/* kurc_idx_parse_header of the first len bytes of an image whose data part
+ * (after the header) has stored bytes: UINT64_MAX for the rest of buf,
+ * KURC_IDX_UNKNOWN when not known (a gzip file read no further: the data's
+ * length is not checked, and h->body and h->extra mean nothing). */
+#define KURC_IDX_UNKNOWN (UINT64_MAX - 1)
+static enum kurc_status check_header(const unsigned char *buf, size_t len, uint64_t stored,
+                                     const char *name, struct kurc_idx_header *h,
+                                     struct kurc_err *err) {
     memset(h, 0, sizeof *h);
     if (len < 4)
         return kurc_err_set(err, KURC_E_DATA, NULL,
@@ -132,9 +138,9 @@ enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, con
         return kurc_err_set(err, KURC_E_DATA, NULL,
                             "%s: truncated IDX header: expected %zu bytes, found %zu", name, header,
                             len);
-    uint64_t numel, bytes;
+    uint64_t numel, bytes, have = stored == UINT64_MAX ? len - header : stored;
     bool overflow = !data_bytes(buf, h->dim, &numel, &bytes);
-    if (overflow || bytes > len - header) {
+    if (overflow || (stored != KURC_IDX_UNKNOWN && bytes > have)) {
         struct kurc_shape shape = kurc_shape_make(ndim, h->dim);
         char dims[96];
         kurc_shape_format(&shape, dims, sizeof dims);
@@ -145,17 +151,22 @@ enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, con
                                 name, dims, kurc_idx_type_name(buf[2]));
         return kurc_err_set(err, KURC_E_DATA, NULL,
                             "%s: truncated IDX file: expected %llu data bytes for shape %s of %s, "
-                            "found %zu",
+                            "found %llu",
                             name, (unsigned long long)bytes, dims, kurc_idx_type_name(buf[2]),
-                            len - header);
+                            (unsigned long long)have);
     }
     h->type = (enum kurc_idx_type)buf[2];
     h->ndim = ndim;
     h->numel = numel;
     h->size = size;
     h->body = buf + header;
-    h->extra = len - header - bytes;
+    h->extra = stored == KURC_IDX_UNKNOWN ? 0 : (size_t)(have - bytes);
     return KURC_OK;
+}
+
+enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, const char *name,
+                                       struct kurc_idx_header *h, struct kurc_err *err) {
+    return check_header(buf, len, UINT64_MAX, name, h, err);
 }
 
 enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
@@ -303,6 +314,52 @@ enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct ku
     if (st == KURC_OK)
         st = kurc_idx_parse(b.data, b.len, path, out, err);
     free(b.data);
+    return st;
+}
+
+enum kurc_status kurc_idx_describe(const char *path, struct kurc_idx *out, struct kurc_err *err) {
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    unsigned char buf[4 + 4 * KURC_MAX_DIMS];
+    size_t len = fread(buf, 1, 2, f);
+    gzFile z = NULL;
+    uint64_t stored = KURC_IDX_UNKNOWN;
+    if (len == 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        fclose(f);
+        f = NULL;
+        len = 0;
+        if (!(z = gzopen(path, "rb")))
+            return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    } else if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        rewind(f);
+        len = 0;
+        stored = size > 0 ? (uint64_t)size : 0;
+    }
+    /* the 4 fixed bytes, then the dimensions they announce */
+    long n = 1;
+    for (size_t want = 4; len < want && n > 0;) {
+        if ((n = read_some(f, z, buf + len, want - len)) > 0)
+            len += (size_t)n;
+        if (len >= 4)
+            want = buf[3] <= KURC_MAX_DIMS ? 4 + 4 * (size_t)buf[3] : len;
+    }
+    int saved = errno;
+    close_input(f, z);
+    if (n < 0)
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(saved));
+    if (stored != KURC_IDX_UNKNOWN && len >= 4 && buf[3] <= KURC_MAX_DIMS) /* the data's bytes */
+        stored = stored > 4 + 4 * (uint64_t)buf[3] ? stored - 4 - 4 * (uint64_t)buf[3] : 0;
+    struct kurc_idx_header h;
+    enum kurc_status st = check_header(buf, len, stored, path, &h, err);
+    if (st == KURC_OK) {
+        out->type = h.type;
+        out->ndim = h.ndim;
+        memcpy(out->dim, h.dim, sizeof out->dim);
+        out->numel = (int64_t)h.numel;
+    }
     return st;
 }
 

@@ -62,6 +62,13 @@ double kurc_idx_element(const struct kurc_idx_header *h, uint64_t i);
  * found without reading further.  On error *out is empty. */
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err);
 
+/* The type and dimensions of the IDX file at path, from its header alone
+ * (a gzip file is decompressed no further than the header): out->data is
+ * NULL.  The header is checked as kurc_idx_load checks it, and the length
+ * of a plain file's data; a gzip file's data, read by kurc_idx_load, may
+ * still be short or damaged. */
+enum kurc_status kurc_idx_describe(const char *path, struct kurc_idx *out, struct kurc_err *err);
+
 /* The same for an uncompressed IDX image in memory; name is the file the
  * bytes came from, for messages. */
 enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# shapes.sh BIN SRC WORK - `kurc build` learns the data's shapes from the
+# files' headers (IDX, HDF5) without reading their values, and `kurc train`
+# still reads and checks every value: data that build accepts because it
+# never reads it (a gzip IDX file cut short, a NaN in an IDX or HDF5 file)
+# stops train with an error naming the file, before any weights are written.
+# With Debian's Fashion-MNIST, build's peak memory stays far below the
+# 188 MB the training images take as floats.
+. "$(dirname "$0")/lib.sh"
+need_python numpy h5py
+
+"$PY" - <<'EOF'
+import gzip, struct
+import numpy as np
+import h5py
+n = 20
+rng = np.random.RandomState(0)
+images = rng.randint(0, 256, (n, 6, 5)).astype(np.uint8)
+head = struct.pack(">BBBBIII", 0, 0, 8, 3, n, 6, 5)
+with gzip.open("cut.idx.gz", "wb") as f:       # half of the pixels
+    f.write(head + images.tobytes()[:n * 15])
+with gzip.open("whole.idx.gz", "wb") as f:
+    f.write(head + images.tobytes())
+floats = rng.rand(n, 6, 5).astype(">f4")
+floats[17, 2, 3] = np.nan
+with open("nan.idx", "wb") as f:               # float32 with a NaN in sample 17
+    f.write(struct.pack(">BBBBIII", 0, 0, 0x0D, 3, n, 6, 5) + floats.tobytes())
+with open("labels.idx", "wb") as f:
+    f.write(struct.pack(">BBBBI", 0, 0, 8, 1, n) + (np.arange(n) % 10).astype(np.uint8).tobytes())
+with h5py.File("nan.h5", "w") as f:            # a NaN in sample 11 of x
+    x = rng.rand(n, 3, 4).astype(np.float32)
+    x[11, 1, 2] = np.nan
+    f["x"] = x
+    f["y"] = rng.rand(n, 2).astype(np.float32)
+EOF
+
+# mnist_kurfile FILE IMAGES: a dense model on an mnist supplier
+mnist_kurfile() {
+  cat >"$1" <<EOF
+train:
+  data:
+    - mnist: {images: $2, labels: labels.idx}
+  provider: {batch_size: 4}
+  epochs: 1
+  weights: {last: ${1%.yml}.w}
+model:
+  - input: images
+  - flatten:
+  - dense: 10
+  - activation: softmax
+    name: labels
+loss:
+  - {target: labels, name: categorical_crossentropy}
+EOF
+}
+
+mnist_kurfile whole.yml whole.idx.gz
+kurc_run build-whole 0 build whole.yml
+has build-whole-shape build-whole.out "(6, 5, 1)"
+kurc_run train-whole 0 train whole.yml
+check train-whole-weights test -e whole.w
+
+# a gzip file is read no further than its header: build shows the shapes
+mnist_kurfile cut.yml cut.idx.gz
+kurc_run build-cut 0 build cut.yml
+has build-cut-shape build-cut.out "(6, 5, 1)"
+kurc_run train-cut 1 train cut.yml
+has train-cut-names-file train-cut.err \
+  "cut.idx.gz: truncated IDX file: expected 600 data bytes for shape (20, 6, 5) of uint8, found 300"
+check train-cut-no-weights test ! -e cut.w
+
+mnist_kurfile nan.yml nan.idx
+kurc_run build-nan-idx 0 build nan.yml
+has build-nan-idx-shape build-nan-idx.out "(6, 5, 1)"
+kurc_run train-nan-idx 1 train nan.yml
+has train-nan-idx-error train-nan-idx.err "nan.idx: sample 17 of 'images' holds NaN at index [2, 3]"
+check train-nan-idx-no-weights test ! -e nan.w
+
+cat >h5.yml <<'EOF'
+train:
+  data:
+    - hdf5: nan.h5
+  provider: {batch_size: 4}
+  epochs: 1
+  weights: {last: h5.w}
+model:
+  - input: x
+  - flatten:
+  - dense: 2
+    name: y
+loss:
+  - {target: y, name: mean_squared_error}
+EOF
+kurc_run build-h5 0 build h5.yml
+has build-h5-shape build-h5.out "(3, 4)"
+kurc_run train-h5 1 train h5.yml
+has train-h5-error train-h5.err "nan.h5: sample 11 of 'x' holds NaN at index [1, 2]"
+check train-h5-no-weights test ! -e h5.w
+
+# the MNIST example's build does not decode 60 000 images (188 MB of floats)
+if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -x /usr/bin/time ]; then
+  /usr/bin/time -f '%M' -o build-mnist.rss "$KURC" build "$src/examples/mnist.yml" \
+    >build-mnist.out 2>build-mnist.err
+  has build-mnist-shape build-mnist.out "(28, 28, 1)"
+  rss=$(tail -n 1 build-mnist.rss)
+  if [ "$rss" -lt 65536 ]; then
+    ok "build-mnist-rss ($rss KiB)"
+  else
+    fail build-mnist-rss "peak RSS $rss KiB, want under 64 MiB"
+  fi
+fi
+finish
