@@ -360,8 +360,15 @@ enum kurc_status kurc_idx_describe(const char *path, struct kurc_idx *out, struc
         if (len >= 4)
             want = buf[3] <= KURC_MAX_DIMS ? 4 + 4 * (size_t)buf[3] : len;
     }
-    int saved = errno;
+    int saved = errno, code = Z_OK;
+    const char *why = z && n < 0 ? gzerror(z, &code) : NULL;
+    bool damaged = why && code != Z_ERRNO;
+    if (damaged) /* before gzclose frees the message */
+        kurc_err_set(err, KURC_E_DATA, NULL, "%s: damaged gzip data in the IDX header: %s", path,
+                     why);
     close_input(f, z);
+    if (damaged)
+        return KURC_E_DATA;
     if (n < 0)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(saved));
     if (stored != KURC_IDX_UNKNOWN && len >= 4 && buf[3] <= KURC_MAX_DIMS) /* the data's bytes */

@@ -4,6 +4,7 @@
 # still reads and checks every value: data that build accepts because it
 # never reads it (a gzip IDX file cut short, a NaN in an IDX or HDF5 file)
 # stops train with an error naming the file, before any weights are written.
+# A bad header (here a gzip stream damaged where the header is) stops build.
 # With Debian's Fashion-MNIST, build's peak memory stays far below the
 # 188 MB the training images take as floats.
 . "$(dirname "$0")/lib.sh"
@@ -21,6 +22,10 @@ with gzip.open("cut.idx.gz", "wb") as f:       # half of the pixels
     f.write(head + images.tobytes()[:n * 15])
 with gzip.open("whole.idx.gz", "wb") as f:
     f.write(head + images.tobytes())
+damaged = bytearray(gzip.compress(head + images.tobytes()))
+damaged[10:16] = b"\xff" * 6                  # the deflate stream's first bytes
+with open("damaged.idx.gz", "wb") as f:
+    f.write(damaged)
 floats = rng.rand(n, 6, 5).astype(">f4")
 floats[17, 2, 3] = np.nan
 with open("nan.idx", "wb") as f:               # float32 with a NaN in sample 17
@@ -68,6 +73,11 @@ kurc_run train-cut 1 train cut.yml
 has train-cut-names-file train-cut.err \
   "cut.idx.gz: truncated IDX file: expected 600 data bytes for shape (20, 6, 5) of uint8, found 300"
 check train-cut-no-weights test ! -e cut.w
+
+# the header is still read and checked, through the gzip stream
+mnist_kurfile damaged.yml damaged.idx.gz
+kurc_run build-damaged 1 build damaged.yml
+has build-damaged-error build-damaged.err "damaged.idx.gz: damaged gzip data"
 
 mnist_kurfile nan.yml nan.idx
 kurc_run build-nan-idx 0 build nan.yml
