@@ -363,6 +363,9 @@ enum kurc_status kurc_idx_describe(const char *path, struct kurc_idx *out, struc
     int saved = errno, code = Z_OK;
     const char *why = z && n < 0 ? gzerror(z, &code) : NULL;
     bool damaged = why && code != Z_ERRNO;
+    size_t plen = strlen(path); /* zlib's message starts "PATH: " */
+    if (damaged && strncmp(why, path, plen) == 0 && strncmp(why + plen, ": ", 2) == 0)
+        why += plen + 2;
     if (damaged) /* before gzclose frees the message */
         kurc_err_set(err, KURC_E_DATA, NULL, "%s: damaged gzip data in the IDX header: %s", path,
                      why);

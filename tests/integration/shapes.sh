@@ -77,7 +77,7 @@ check train-cut-no-weights test ! -e cut.w
 # the header is still read and checked, through the gzip stream
 mnist_kurfile damaged.yml damaged.idx.gz
 kurc_run build-damaged 1 build damaged.yml
-has build-damaged-error build-damaged.err "damaged.idx.gz: damaged gzip data"
+has build-damaged-error build-damaged.err "damaged.idx.gz: damaged gzip data in the IDX header: invalid block type"
 
 mnist_kurfile nan.yml nan.idx
 kurc_run build-nan-idx 0 build nan.yml
