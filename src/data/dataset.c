@@ -278,11 +278,12 @@ static enum kurc_status check_source(const char *name, const struct kurc_shape *
             return kurc_err_set(err, KURC_E_DATA, NULL,
                                 "source '%s' (%s): sample %lld has a negative length", name, origin,
                                 (long long)i);
+        if (shapes_only)
+            continue;
         struct kurc_shape one = {.ndim = shape->ndim + 1, .dim = {extra->lengths[i]}};
         for (int k = 0; k < shape->ndim; k++)
             one.dim[k + 1] = shape->dim[k];
-        enum kurc_status st =
-            shapes_only ? KURC_OK : samples_finite(name, origin, &one, i, 1, at, err);
+        enum kurc_status st = samples_finite(name, origin, &one, i, 1, at, err);
         if (st)
             return st;
         at += kurc_shape_numel(&one);
