@@ -7,7 +7,9 @@
  * is the per-sample shape ((1,) for a scalar).  Every line must have the
  * same keys with values of the same shapes: a difference is an error
  * naming the file, the line and the key.  Kur reads lines lazily per
- * batch; kurc reads the file once, whole.
+ * batch; kurc reads the file once, whole.  describe (build) parses the
+ * first line only and counts the non-blank lines: a defect on a later
+ * line is found by load (train).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,9 +112,10 @@ static enum kurc_status fill_error(const struct table *t, int line, const char *
                         key, what[r]);
 }
 
-/* Sets up one source per key of the first line. */
-static enum kurc_status start_table(struct table *t, struct kurc_value *obj, int line,
-                                    struct kurc_err *err) {
+/* Takes one source per key of the first line, with its shape (checked as
+ * every line's values are), for t->capacity samples; no storage yet. */
+static enum kurc_status key_shapes(struct table *t, struct kurc_value *obj, int line,
+                                   struct kurc_err *err) {
     t->first = obj;
     t->n_keys = obj->u.map.len;
     t->keys = calloc(t->n_keys ? t->n_keys : 1, sizeof *t->keys);
@@ -131,10 +134,22 @@ static enum kurc_status start_table(struct table *t, struct kurc_value *obj, int
         if (t->keys[k].numel > INT64_MAX / (int64_t)sizeof(float) / t->capacity)
             return kurc_err_set(err, KURC_E_DATA, t->where, "jsonl: %s: key '%s' is too large",
                                 t->path, p->key);
+    }
+    return KURC_OK;
+}
+
+/* Sets up one source per key of the first line, with room for its values. */
+static enum kurc_status start_table(struct table *t, struct kurc_value *obj, int line,
+                                    struct kurc_err *err) {
+    enum kurc_status st = key_shapes(t, obj, line, err);
+    if (st)
+        return st;
+    for (size_t k = 0; k < t->n_keys; k++) {
+        const char *name = t->keys[k].name;
         t->keys[k].data = malloc((size_t)(t->keys[k].numel * t->capacity) * sizeof(float));
         if (!t->keys[k].data)
             return kurc_err_set(err, KURC_E_DATA, t->where,
-                                "jsonl: out of memory for key '%s' of %s (%lld samples)", p->key,
+                                "jsonl: out of memory for key '%s' of %s (%lld samples)", name,
                                 t->path, (long long)t->capacity);
     }
     return KURC_OK;
@@ -200,8 +215,11 @@ static enum kurc_status parse_line(const struct table *t, const char *text, size
     return KURC_OK;
 }
 
+/* Reads every line into t, or when shapes_only the first line's keys and
+ * shapes only, the count being the number of lines (later lines are
+ * parsed and checked by load alone). */
 static enum kurc_status read_lines(struct table *t, const char *text, size_t len,
-                                   struct kurc_err *err) {
+                                   bool shapes_only, struct kurc_err *err) {
     const char *end = text + len, *p = text, *s, *e;
     int line = 0;
     while (kurc_supplier_next_line(&p, end, &s, &e, &line))
@@ -216,6 +234,11 @@ static enum kurc_status read_lines(struct table *t, const char *text, size_t len
         st = parse_line(t, s, (size_t)(e - s), line, &obj, err);
         if (st)
             break;
+        if (shapes_only) {
+            st = key_shapes(t, obj, line, err);
+            t->rows = t->capacity;
+            break;
+        }
         if (!t->first) {
             st = start_table(t, obj, line, err);
             if (st)
@@ -228,8 +251,10 @@ static enum kurc_status read_lines(struct table *t, const char *text, size_t len
     return st;
 }
 
-static enum kurc_status jsonl_load(const struct kurc_value *params, const struct kurc_loc *where,
-                                   struct kurc_dataset *out, struct kurc_err *err) {
+/* load (every value) or, when shapes_only, describe (shapes and count). */
+static enum kurc_status read_source(const struct kurc_value *params, const struct kurc_loc *where,
+                                    bool shapes_only, struct kurc_dataset *out,
+                                    struct kurc_err *err) {
     const char *source;
     enum kurc_status st = kurc_supplier_param_str(params, "jsonl", "source", &source, err);
     if (st)
@@ -244,7 +269,7 @@ static enum kurc_status jsonl_load(const struct kurc_value *params, const struct
         return st;
     }
     struct table t = {.path = path, .where = where};
-    st = read_lines(&t, text, len, err);
+    st = read_lines(&t, text, len, shapes_only, err);
     static const struct kurc_shape one = {.ndim = 1, .dim = {1}};
     for (size_t k = 0; k < t.n_keys; k++) {
         const struct kurc_shape *shape = t.keys[k].shape.ndim ? &t.keys[k].shape : &one;
@@ -260,7 +285,19 @@ static enum kurc_status jsonl_load(const struct kurc_value *params, const struct
     return st;
 }
 
+static enum kurc_status jsonl_load(const struct kurc_value *params, const struct kurc_loc *where,
+                                   struct kurc_dataset *out, struct kurc_err *err) {
+    return read_source(params, where, false, out, err);
+}
+
+static enum kurc_status jsonl_describe(const struct kurc_value *params,
+                                       const struct kurc_loc *where, struct kurc_dataset *out,
+                                       struct kurc_err *err) {
+    return read_source(params, where, true, out, err);
+}
+
 const struct kurc_supplier_type kurc_supplier_jsonl = {
     .component = KURC_SUPPLIER_SOURCE("jsonl"),
     .load = jsonl_load,
+    .describe = jsonl_describe,
 };
