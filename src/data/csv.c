@@ -23,7 +23,9 @@
  * Every cell must be a finite number (what Python's float() reads,
  * surrounding blanks allowed, within float32's range; not NaN or an
  * infinity); a cell that is not, or a NUL byte anywhere, is an error
- * naming the file, line and column (or byte offset).
+ * naming the file, line and column (or byte offset).  describe (build)
+ * reads every record and checks its number of fields, but parses no cell:
+ * a cell that is not a number is found by load (train).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -249,12 +251,14 @@ static enum kurc_status format_char(const struct kurc_value *format, const char 
     return KURC_OK;
 }
 
-/* The columns being read: names and a growing float array per column. */
+/* The columns being read: names and a growing float array per column
+ * (none when shapes_only: records are counted and their fields too). */
 struct columns {
     size_t n;
     char **names;
     float **values;
     int64_t rows, cap;
+    bool shapes_only;
 };
 
 static void columns_free(struct columns *c) {
@@ -301,6 +305,10 @@ static enum kurc_status add_row(struct columns *c, const struct reader *r, const
         return kurc_err_set(err, KURC_E_DATA, where,
                             "csv: %s:%d: expected %zu fields, found %zu", path, r->record_line,
                             c->n, r->n_fields);
+    if (c->shapes_only) {
+        c->rows++;
+        return KURC_OK;
+    }
     if (c->rows == c->cap) {
         int64_t cap = c->cap ? 2 * c->cap : 1024;
         for (size_t i = 0; i < c->n; i++) {
@@ -351,8 +359,11 @@ static enum kurc_status read_columns(struct reader *r, bool header, struct colum
     return st;
 }
 
-static enum kurc_status csv_load(const struct kurc_value *params, const struct kurc_loc *where,
-                                 struct kurc_dataset *out, struct kurc_err *err) {
+/* load (every value) or, when shapes_only, describe (the columns and the
+ * number of records, each record's fields counted, no cell parsed). */
+static enum kurc_status read_source(const struct kurc_value *params, const struct kurc_loc *where,
+                                    bool shapes_only, struct kurc_dataset *out,
+                                    struct kurc_err *err) {
     const struct kurc_value *format = kurc_map_get(params, "format");
     if (format && format->kind == KURC_NULL)
         format = NULL;
@@ -396,7 +407,7 @@ static enum kurc_status csv_load(const struct kurc_value *params, const struct k
                           "csv: the delimiter and the quote are both '%c'", r.delim);
     r.p = text;
     r.end = text + len;
-    struct columns c = {0};
+    struct columns c = {.shapes_only = shapes_only};
     if (st == KURC_OK)
         st = read_columns(&r, header, &c, path, where, err);
     for (size_t i = 0; i < c.n && st == KURC_OK; i++) {
@@ -412,6 +423,17 @@ static enum kurc_status csv_load(const struct kurc_value *params, const struct k
     return st;
 }
 
+static enum kurc_status csv_load(const struct kurc_value *params, const struct kurc_loc *where,
+                                 struct kurc_dataset *out, struct kurc_err *err) {
+    return read_source(params, where, false, out, err);
+}
+
+static enum kurc_status csv_describe(const struct kurc_value *params,
+                                     const struct kurc_loc *where, struct kurc_dataset *out,
+                                     struct kurc_err *err) {
+    return read_source(params, where, true, out, err);
+}
+
 static const struct kurc_schema csv_format = {
     .types = KT_MAP | KT_NULL,
     .keys = KURC_KEYS({"delimiter", &kurc_schema_string_or_null},
@@ -425,4 +447,5 @@ const struct kurc_supplier_type kurc_supplier_csv = {
                                                 {"header", &kurc_schema_flag})),
                   KURC_NAMES("path", "url", "checksum", "format", "header")},
     .load = csv_load,
+    .describe = csv_describe,
 };
