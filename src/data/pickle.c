@@ -17,7 +17,9 @@
  * array), NaN, an infinity or a number beyond float32's range, or a root
  * that is not a dict is an error naming the file and the key, where Kur
  * warned and went on.
- * Sources keep the dict's order.
+ * Sources keep the dict's order.  describe (build) reads the whole pickle
+ * as load does but leaves numpy arrays unconverted: a NaN in an array is
+ * found by load (train).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@ struct reading {
     const struct kurc_loc *where;
     struct kurc_err *err;
     int64_t *budget; /* numbers the lists may still make */
+    bool shapes_only; /* describe: an array's values are not converted */
 };
 
 static enum kurc_status bad(const struct reading *r, const char *fmt, ...)
@@ -114,6 +117,8 @@ static enum kurc_status from_array(const struct reading *r, const struct kurc_pi
     shape->dim[0] = 1;
     for (int i = 1; i < a->u.array.ndim; i++)
         shape->dim[i - 1] = a->u.array.dim[i];
+    if (r->shapes_only)
+        return KURC_OK;
     size_t n = a->u.array.nbytes / (size_t)a->u.array.dtype.itemsize;
     *data = kurc_xmalloc((n ? n : 1) * sizeof **data);
     for (size_t i = 0; i < n; i++)
@@ -227,9 +232,12 @@ static const char *key_text(const struct kurc_pickle *k) {
     return strlen(k->u.bytes.s) == k->u.bytes.len ? k->u.bytes.s : NULL;
 }
 
+/* The dict's sources into out (when shapes_only, arrays' values are not
+ * converted, nor checked for NaN: load does that). */
 static enum kurc_status load_dict(const char *path, const struct kurc_pickle *root,
                                   size_t file_bytes, const struct kurc_loc *where,
-                                  struct kurc_dataset *out, struct kurc_err *err) {
+                                  bool shapes_only, struct kurc_dataset *out,
+                                  struct kurc_err *err) {
     int64_t budget = PICKLE_BASE_NUMBERS + PICKLE_NUMBERS_PER_BYTE * (int64_t)file_bytes;
     char kind[32];
     if (root->kind != KURC_PICKLE_DICT) {
@@ -254,7 +262,7 @@ static enum kurc_status load_dict(const char *path, const struct kurc_pickle *ro
             later = key_text(d->u.dict.keys[j]) && strcmp(key_text(d->u.dict.keys[j]), key) == 0;
         if (later)
             continue;
-        struct reading r = {path, key, where, err, &budget};
+        struct reading r = {path, key, where, err, &budget, shapes_only};
         const struct kurc_pickle *v = d->u.dict.vals[i];
         struct kurc_shape shape = {0};
         int64_t count = 0;
@@ -276,8 +284,12 @@ static enum kurc_status load_dict(const char *path, const struct kurc_pickle *ro
     return KURC_OK;
 }
 
-static enum kurc_status pickle_load(const struct kurc_value *params, const struct kurc_loc *where,
-                                    struct kurc_dataset *out, struct kurc_err *err) {
+/* load (every value) or, when shapes_only, describe: the whole pickle is
+ * still read (and checked) by the restricted reader, but numpy arrays are
+ * not converted to float32. */
+static enum kurc_status read_source(const struct kurc_value *params, const struct kurc_loc *where,
+                                    bool shapes_only, struct kurc_dataset *out,
+                                    struct kurc_err *err) {
     const char *source;
     enum kurc_status st = kurc_supplier_param_str(params, "pickle", "source", &source, err);
     if (st)
@@ -294,7 +306,7 @@ static enum kurc_status pickle_load(const struct kurc_value *params, const struc
     struct kurc_pickle_doc *doc = NULL;
     st = kurc_pickle_load((const unsigned char *)bytes, len, path, &doc, err);
     if (st == KURC_OK) {
-        st = load_dict(path, kurc_pickle_root(doc), len, where, out, err);
+        st = load_dict(path, kurc_pickle_root(doc), len, where, shapes_only, out, err);
     } else {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
@@ -306,7 +318,19 @@ static enum kurc_status pickle_load(const struct kurc_value *params, const struc
     return st;
 }
 
+static enum kurc_status pickle_load(const struct kurc_value *params, const struct kurc_loc *where,
+                                    struct kurc_dataset *out, struct kurc_err *err) {
+    return read_source(params, where, false, out, err);
+}
+
+static enum kurc_status pickle_describe(const struct kurc_value *params,
+                                        const struct kurc_loc *where, struct kurc_dataset *out,
+                                        struct kurc_err *err) {
+    return read_source(params, where, true, out, err);
+}
+
 const struct kurc_supplier_type kurc_supplier_pickle = {
     .component = KURC_SUPPLIER_SOURCE("pickle"),
     .load = pickle_load,
+    .describe = pickle_describe,
 };

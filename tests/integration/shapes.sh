@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # shapes.sh BIN SRC WORK - `kurc build` learns the data's shapes from the
-# files' headers (IDX, HDF5) without reading their values, and `kurc train`
-# still reads and checks every value: data that build accepts because it
-# never reads it (a gzip IDX file cut short, a NaN in an IDX or HDF5 file)
-# stops train with an error naming the file, before any weights are written.
+# files' headers (IDX, HDF5; a pickle's arrays are read, not converted)
+# without reading their values, and `kurc train` still reads and checks
+# every value: data that build accepts because it never reads it (a gzip
+# IDX file cut short, a NaN in an IDX, HDF5 or pickle file) stops train
+# with an error naming the file, before any weights are written.
 # A bad header (here a gzip stream damaged where the header is) stops build.
 # With Debian's Fashion-MNIST, build's peak memory stays far below the
 # 188 MB the training images take as floats.
@@ -37,6 +38,14 @@ with h5py.File("nan.h5", "w") as f:            # a NaN in sample 11 of x
     x[11, 1, 2] = np.nan
     f["x"] = x
     f["y"] = rng.rand(n, 2).astype(np.float32)
+import pickle
+x = rng.rand(n, 3, 4).astype(np.float32)
+y = [[float(v) for v in row] for row in rng.rand(n, 2)]
+with open("good.pkl", "wb") as f:
+    pickle.dump({"x": x, "y": y}, f, protocol=2)
+x[11, 1, 2] = np.nan                           # element 11 * 12 + 1 * 4 + 2 of x
+with open("nan.pkl", "wb") as f:
+    pickle.dump({"x": x, "y": y}, f, protocol=2)
 EOF
 
 # mnist_kurfile FILE IMAGES: a dense model on an mnist supplier
@@ -106,6 +115,30 @@ has build-h5-shape build-h5.out "(3, 4)"
 kurc_run train-h5 1 train h5.yml
 has train-h5-error train-h5.err "nan.h5: sample 11 of 'x' holds NaN at index [1, 2]"
 check train-h5-no-weights test ! -e h5.w
+
+# pickle: build reads the arrays' shapes, not their values
+for p in good nan; do
+  sed -e "s/hdf5: nan.h5/pickle: $p.pkl/" -e "s/h5.w/$p-pkl.w/" h5.yml >$p-pkl.yml
+done
+cat >want-pkl.out <<'EOF'
+container                type                 inputs                   output shape         parameters
+x                        input                -                        (3, 4)                        0
+..flatten.0              flatten              x                        (12,)                         0
+y                        dense                ..flatten.0              (2,)                         26
+
+outputs: y
+parameters: 26 (trainable 26)
+EOF
+kurc_run build-pkl 0 build good-pkl.yml
+check build-pkl-table diff want-pkl.out build-pkl.out
+kurc_run train-pkl 0 train good-pkl.yml
+check train-pkl-weights test -e good-pkl.w
+kurc_run build-nan-pkl 0 build nan-pkl.yml
+check build-nan-pkl-table diff want-pkl.out build-nan-pkl.out
+kurc_run train-nan-pkl 1 train nan-pkl.yml
+has train-nan-pkl-error train-nan-pkl.err \
+  "pickle: nan.pkl: key 'x' holds NaN, an infinity or a number beyond the float32 range (element 138)"
+check train-nan-pkl-no-weights test ! -e nan-pkl.w
 
 # the MNIST example's build does not decode 60 000 images (188 MB of floats)
 if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -x /usr/bin/time ]; then
