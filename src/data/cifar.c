@@ -26,6 +26,12 @@
  *   labels  (10,) one-hot float32.
  * The per-feature sums of up to 60000 bytes are exact in float32, so the
  * means and the normalised values are bit-identical to numpy's.
+ *
+ * describe (build) walks the same members with the same checks but counts
+ * images without decoding them: a binary batch from its member's size (its
+ * bytes are skipped), a python batch from its pickle's array and labels
+ * (the labels' classes are not checked); nothing is normalised.  A label
+ * that is not a class is found by load (train).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -151,16 +157,25 @@ static bool classify(const char *pathname, char key[24], bool *binary) {
     return false;
 }
 
+/* Refuses a member whose header declares more than MAX_MEMBER bytes. */
+static enum kurc_status check_member_size(const char *archive_path, const char *member,
+                                          int64_t size_hint, struct kurc_err *err) {
+    if (size_hint > MAX_MEMBER)
+        return kurc_err_set(err, KURC_E_DATA, NULL,
+                            "%s: member %s is larger than %d MiB (%lld bytes); not a CIFAR batch",
+                            archive_path, member, MAX_MEMBER >> 20, (long long)size_hint);
+    return KURC_OK;
+}
+
 /* Reads the current member's bytes (at most MAX_MEMBER); size_hint is the
  * size its header gives, or 0.  A member whose header declares more than
  * MAX_MEMBER or the memory available is refused before it is read. */
 static enum kurc_status read_member(struct archive *a, const char *archive_path,
                                     const char *member, int64_t size_hint, unsigned char **data,
                                     size_t *len, struct kurc_err *err) {
-    if (size_hint > MAX_MEMBER)
-        return kurc_err_set(err, KURC_E_DATA, NULL,
-                            "%s: member %s is larger than %d MiB (%lld bytes); not a CIFAR batch",
-                            archive_path, member, MAX_MEMBER >> 20, (long long)size_hint);
+    enum kurc_status too_large = check_member_size(archive_path, member, size_hint, err);
+    if (too_large)
+        return too_large;
     char what[300];
     snprintf(what, sizeof what, "member %.120s of %.120s", member, archive_path);
     enum kurc_status checked =
@@ -198,9 +213,10 @@ static enum kurc_status read_member(struct archive *a, const char *archive_path,
     return KURC_OK;
 }
 
-/* A python-layout batch: the pickle's data array and labels list. */
+/* A python-layout batch: the pickle's data array and labels list (when
+ * shapes_only, only their count, the labels' classes unchecked). */
 static enum kurc_status parse_pickle(const unsigned char *bytes, size_t len, const char *name,
-                                     struct part *p, struct kurc_err *err) {
+                                     bool shapes_only, struct part *p, struct kurc_err *err) {
     struct kurc_pickle_doc *doc;
     enum kurc_status st = kurc_pickle_load(bytes, len, name, &doc, err);
     if (st)
@@ -229,6 +245,10 @@ static enum kurc_status parse_pickle(const unsigned char *bytes, size_t len, con
         return st;
     }
     p->n = data->u.array.dim[0];
+    if (shapes_only) {
+        kurc_pickle_doc_free(doc);
+        return KURC_OK;
+    }
     p->labels = kurc_xmalloc(p->n ? (size_t)p->n : 1);
     for (int64_t i = 0; i < p->n && st == KURC_OK; i++) {
         const struct kurc_pickle *l = labels->u.seq.items[i];
@@ -246,14 +266,23 @@ static enum kurc_status parse_pickle(const unsigned char *bytes, size_t len, con
     return st;
 }
 
-/* A binary-layout batch: records of a label byte and FEATURES pixels. */
-static enum kurc_status parse_binary(const unsigned char *bytes, size_t len, const char *name,
-                                     struct part *p, struct kurc_err *err) {
+/* The number of records in a binary-layout batch of len bytes. */
+static enum kurc_status count_binary(size_t len, const char *name, struct part *p,
+                                     struct kurc_err *err) {
     if (len % (FEATURES + 1))
         return kurc_err_set(err, KURC_E_DATA, NULL,
                             "%s: %zu bytes is not a whole number of %d-byte records", name, len,
                             FEATURES + 1);
     p->n = (int64_t)(len / (FEATURES + 1));
+    return KURC_OK;
+}
+
+/* A binary-layout batch: records of a label byte and FEATURES pixels. */
+static enum kurc_status parse_binary(const unsigned char *bytes, size_t len, const char *name,
+                                     struct part *p, struct kurc_err *err) {
+    enum kurc_status st = count_binary(len, name, p, err);
+    if (st)
+        return st;
     p->labels = kurc_xmalloc(p->n ? (size_t)p->n : 1);
     p->pixels = kurc_xmalloc(p->n ? (size_t)p->n * FEATURES : 1);
     for (int64_t i = 0; i < p->n; i++) {
@@ -268,10 +297,11 @@ static enum kurc_status parse_binary(const unsigned char *bytes, size_t len, con
     return KURC_OK;
 }
 
-/* Reads every requested part from the archive at path.  Errors name the
- * archive and, for a bad batch, the member. */
+/* Reads every requested part from the archive at path (when shapes_only,
+ * their counts: see the top of the file).  Errors name the archive and,
+ * for a bad batch, the member. */
 static enum kurc_status read_archive(const char *path, struct part *parts, size_t nparts,
-                                     struct kurc_err *err) {
+                                     bool shapes_only, struct kurc_err *err) {
     struct archive *a = archive_read_new();
     archive_read_support_filter_gzip(a);
     archive_read_support_filter_bzip2(a);
@@ -312,11 +342,17 @@ static enum kurc_status read_archive(const char *path, struct part *parts, size_
         p->member = kurc_xstrdup(member);
         unsigned char *bytes = NULL;
         size_t len = 0;
-        int64_t size = archive_entry_size_is_set(entry) ? archive_entry_size(entry) : 0;
-        if ((st = read_member(a, path, member, size, &bytes, &len, err)))
-            break;
+        bool sized = archive_entry_size_is_set(entry);
+        int64_t size = sized ? archive_entry_size(entry) : 0;
         char *name = kurc_xasprintf("%s:%s", path, member);
-        st = binary ? parse_binary(bytes, len, name, p, err) : parse_pickle(bytes, len, name, p, err);
+        if (shapes_only && binary && sized) {
+            st = check_member_size(path, member, size, err);
+            if (st == KURC_OK)
+                st = count_binary((size_t)size, name, p, err);
+        } else if ((st = read_member(a, path, member, size, &bytes, &len, err)) == KURC_OK) {
+            st = binary ? parse_binary(bytes, len, name, p, err)
+                        : parse_pickle(bytes, len, name, shapes_only, p, err);
+        }
         free(name);
         free(bytes);
     }
@@ -336,13 +372,29 @@ static enum kurc_status read_archive(const char *path, struct part *parts, size_
     return st;
 }
 
-/* Kur's _normalize and _onehot over the parts, in order. */
+/* Adds the sources of total images (their values NULL for describe). */
+static enum kurc_status add_sources(struct kurc_dataset *out, int64_t total, float *images,
+                                    float *hot, const char *path, struct kurc_err *err) {
+    struct kurc_shape image_shape = kurc_shape_make(3, (const int64_t[]){SIDE, SIDE, 3});
+    struct kurc_shape label_shape = kurc_shape_make(1, (const int64_t[]){CLASSES});
+    enum kurc_status st = kurc_dataset_add(out, "images", &image_shape, total, images, path, err);
+    if (st == KURC_OK)
+        st = kurc_dataset_add(out, "labels", &label_shape, total, hot, path, err);
+    else
+        free(hot);
+    return st;
+}
+
+/* Kur's _normalize and _onehot over the parts, in order (when shapes_only,
+ * only the sources' shapes and count). */
 static enum kurc_status build_sources(const struct part *parts, size_t nparts, const char *path,
-                                      const struct kurc_loc *where, struct kurc_dataset *out,
-                                      struct kurc_err *err) {
+                                      bool shapes_only, const struct kurc_loc *where,
+                                      struct kurc_dataset *out, struct kurc_err *err) {
     int64_t total = 0;
     for (size_t i = 0; i < nparts; i++)
         total += parts[i].n;
+    if (shapes_only)
+        return add_sources(out, total, NULL, NULL, path, err);
     float *images = malloc(total ? (size_t)total * FEATURES * sizeof(float) : 1);
     float *hot = calloc(total ? (size_t)total * CLASSES : 1, sizeof(float));
     double *sum = kurc_xcalloc(FEATURES, sizeof *sum);
@@ -373,18 +425,13 @@ static enum kurc_status build_sources(const struct part *parts, size_t nparts, c
                 }
             hot[row * CLASSES + parts[i].labels[s]] = 1.0f;
         }
-    struct kurc_shape image_shape = kurc_shape_make(3, (const int64_t[]){SIDE, SIDE, 3});
-    struct kurc_shape label_shape = kurc_shape_make(1, (const int64_t[]){CLASSES});
-    enum kurc_status st = kurc_dataset_add(out, "images", &image_shape, total, images, path, err);
-    if (st == KURC_OK)
-        st = kurc_dataset_add(out, "labels", &label_shape, total, hot, path, err);
-    else
-        free(hot);
-    return st;
+    return add_sources(out, total, images, hot, path, err);
 }
 
-static enum kurc_status load(const struct kurc_value *params, const struct kurc_loc *where,
-                             struct kurc_dataset *out, struct kurc_err *err) {
+/* load (every image decoded) or, when shapes_only, describe. */
+static enum kurc_status read_source(const struct kurc_value *params, const struct kurc_loc *where,
+                                    bool shapes_only, struct kurc_dataset *out,
+                                    struct kurc_err *err) {
     if (params->kind != KURC_MAP)
         return kurc_err_set(err, KURC_E_CONFIG, where,
                             "cifar: expected a mapping with url, checksum, path and parts");
@@ -394,8 +441,8 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     enum kurc_status st = parse_parts(params, &parts, &nparts, err);
     if (st == KURC_OK && (st = kurc_package_fetch(params, &path, err)) == KURC_OK &&
         (st = kurc_compressed_check(path, err)) == KURC_OK &&
-        (st = read_archive(path, parts, nparts, err)) == KURC_OK)
-        st = build_sources(parts, nparts, path, where, out, err);
+        (st = read_archive(path, parts, nparts, shapes_only, err)) == KURC_OK)
+        st = build_sources(parts, nparts, path, shapes_only, where, out, err);
     if (st != KURC_OK && strncmp(err->msg, "cifar: ", 7) != 0)
         st = tagged(err, where);
     for (size_t i = 0; i < nparts; i++) {
@@ -408,6 +455,16 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     return st;
 }
 
+static enum kurc_status load(const struct kurc_value *params, const struct kurc_loc *where,
+                             struct kurc_dataset *out, struct kurc_err *err) {
+    return read_source(params, where, false, out, err);
+}
+
+static enum kurc_status describe(const struct kurc_value *params, const struct kurc_loc *where,
+                                 struct kurc_dataset *out, struct kurc_err *err) {
+    return read_source(params, where, true, out, err);
+}
+
 const struct kurc_supplier_type kurc_supplier_cifar = {
     .component = {"cifar",
                   KURC_SCHEMA(.types = KT_MAP,
@@ -416,4 +473,5 @@ const struct kurc_supplier_type kurc_supplier_cifar = {
                                                                                KT_LIST)})),
                   KURC_NAMES("url", "checksum", "path", "parts")},
     .load = load,
+    .describe = describe,
 };

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # shapes.sh BIN SRC WORK - `kurc build` learns the data's shapes from the
-# files' headers (IDX, HDF5; a pickle's arrays are read, not converted)
-# without reading their values, and `kurc train` still reads and checks
-# every value: data that build accepts because it never reads it (a gzip
-# IDX file cut short, a NaN in an IDX, HDF5 or pickle file) stops train
-# with an error naming the file, before any weights are written.
+# files' headers (IDX, HDF5, CIFAR members; a pickle's arrays are read, not
+# converted) without reading their values, and `kurc train` still reads and
+# checks every value: data that build accepts because it never reads it (a
+# gzip IDX file cut short, a NaN in an IDX, HDF5 or pickle file, a CIFAR
+# label that is not a class) stops train with an error naming the file,
+# before any weights are written.
 # A bad header (here a gzip stream damaged where the header is) stops build.
 # With Debian's Fashion-MNIST, build's peak memory stays far below the
 # 188 MB the training images take as floats.
@@ -46,6 +47,28 @@ with open("good.pkl", "wb") as f:
 x[11, 1, 2] = np.nan                           # element 11 * 12 + 1 * 4 + 2 of x
 with open("nan.pkl", "wb") as f:
     pickle.dump({"x": x, "y": y}, f, protocol=2)
+import io, tarfile
+def tar(name, members):
+    with tarfile.open(name, "w:gz") as t:
+        for member, blob in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(blob)
+            t.addfile(info, io.BytesIO(blob))
+def batch(n, bad=None):                        # python layout; label 12 at index bad
+    labels = [int(v) for v in rng.randint(0, 10, n)]
+    if bad is not None:
+        labels[bad] = 12
+    data = rng.randint(0, 256, (n, 3072)).astype(np.uint8)
+    return pickle.dumps({b"labels": labels, b"data": data}, protocol=2)
+def records(n, bad=None):                      # binary layout; label 11 in record bad
+    labels = rng.randint(0, 10, n).astype(np.uint8)
+    if bad is not None:
+        labels[bad] = 11
+    data = rng.randint(0, 256, (n, 3072)).astype(np.uint8)
+    return np.concatenate([labels[:, None], data], axis=1).tobytes()
+tar("py.tar.gz", {"b/data_batch_1": batch(7), "b/data_batch_2": batch(5, bad=4),
+                  "b/test_batch": batch(3)})
+tar("bin.tar.gz", {"b/data_batch_1.bin": records(7), "b/data_batch_2.bin": records(5, bad=4)})
 EOF
 
 # mnist_kurfile FILE IMAGES: a dense model on an mnist supplier
@@ -139,6 +162,49 @@ kurc_run train-nan-pkl 1 train nan-pkl.yml
 has train-nan-pkl-error train-nan-pkl.err \
   "pickle: nan.pkl: key 'x' holds NaN, an infinity or a number beyond the float32 range (element 138)"
 check train-nan-pkl-no-weights test ! -e nan-pkl.w
+
+# cifar: build counts the images from the members (a binary batch's size,
+# a python batch's pickle) and decodes none; train checks every label.  The
+# counts show in the message about two suppliers of different counts.
+printf '{"z": 1}\n{"z": 2}\n{"z": 3}\n' >three.jsonl
+for layout in py bin; do
+  cat >$layout.yml <<EOF
+train:
+  data:
+    - cifar: {path: $layout.tar.gz, parts: [1, 2]}
+  provider: {batch_size: 4}
+  epochs: 1
+  weights: {last: $layout.w}
+model:
+  - input: images
+  - flatten:
+  - dense: 10
+  - activation: softmax
+    name: labels
+loss:
+  - {target: labels, name: categorical_crossentropy}
+EOF
+  kurc_run build-$layout 0 build $layout.yml
+  has build-$layout-shape build-$layout.out "(32, 32, 3)"
+  has build-$layout-labels build-$layout.out "(10,)"
+  kurc_run train-$layout 1 train $layout.yml
+  check train-$layout-no-weights test ! -e $layout.w
+  sed -e 's/parts: \[1, 2\]}/parts: [1, 2, test]}/' -e '/parts/a\    - jsonl: three.jsonl' \
+    $layout.yml >$layout-mix.yml
+done
+has train-py-error train-py.err "cifar: py.tar.gz:b/data_batch_2: label 4 is not a class from 0 to 9"
+has train-bin-error train-bin.err \
+  "cifar: bin.tar.gz:b/data_batch_2.bin: label 11 of record 4 is not a class from 0 to 9"
+kurc_run build-py-mix 1 build py-mix.yml
+has build-py-mix-counts build-py-mix.err \
+  "images (py.tar.gz): 15, labels (py.tar.gz): 15, z (three.jsonl): 3"
+kurc_run build-bin-mix 1 build bin-mix.yml
+has build-bin-mix-error build-bin-mix.err \
+  "cifar: bin.tar.gz has no CIFAR batch for part test (no member test_batch or test_batch.bin)"
+sed -i 's/parts: \[1, 2, test\]}/parts: [2, 1]}/' bin-mix.yml
+kurc_run build-bin-mix2 1 build bin-mix.yml
+has build-bin-mix-counts build-bin-mix2.err \
+  "images (bin.tar.gz): 12, labels (bin.tar.gz): 12, z (three.jsonl): 3"
 
 # the MNIST example's build does not decode 60 000 images (188 MB of floats)
 if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -x /usr/bin/time ]; then
