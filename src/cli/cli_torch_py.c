@@ -204,6 +204,14 @@ static void put_tensor(struct writer *w, const struct kurc_op *op, int k) {
     }
 }
 
+/* Appends op's inputs first to end - 1, separated by commas. */
+static void put_tensors(struct writer *w, const struct kurc_op *op, int first, int end) {
+    for (int k = first; k < end; k++) {
+        kurc_strbuf_puts(&w->b, k > first ? ", " : "");
+        put_tensor(w, op, k);
+    }
+}
+
 /* Whether axis d of tensor t follows the data (differs in the probe). */
 static bool free_axis(const struct writer *w, int t, int d) {
     if (!w->probe || w->probe->graph->n_tensors != w->m->graph->n_tensors)
@@ -241,16 +249,11 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
     kurc_strbuf_printf(b, "        t%d = ", op->out);
     if (strcmp(name, "dense") == 0) {
         kurc_strbuf_puts(b, "F.linear(");
-        for (int k = 0; k < op->n_in; k++) {
-            kurc_strbuf_puts(b, k ? ", " : "");
-            put_tensor(w, op, k);
-        }
+        put_tensors(w, op, 0, op->n_in);
         kurc_strbuf_puts(b, ")");
     } else if (strcmp(name, "conv") == 0) {
         kurc_strbuf_puts(b, "_conv(");
-        put_tensor(w, op, 0);
-        kurc_strbuf_puts(b, ", ");
-        put_tensor(w, op, 1);
+        put_tensors(w, op, 0, 2);
         kurc_strbuf_puts(b, ", ");
         if (op->n_in > 2)
             put_tensor(w, op, 2);
@@ -287,16 +290,11 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
         put_tensor(w, op, 0); /* off outside training */
     } else if (strcmp(name, "batchnorm") == 0) {
         kurc_strbuf_puts(b, "_batchnorm(");
-        for (int k = 0; k < 3; k++) {
-            put_tensor(w, op, k);
-            kurc_strbuf_puts(b, ", ");
-        }
-        kurc_strbuf_printf(b, "%d, %.17g)", norm_axis(is, op) + 1, (double)op->attr.norm.eps);
+        put_tensors(w, op, 0, 3);
+        kurc_strbuf_printf(b, ", %d, %.17g)", norm_axis(is, op) + 1, (double)op->attr.norm.eps);
     } else if (strcmp(name, "gather") == 0) {
         kurc_strbuf_puts(b, "_gather(");
-        put_tensor(w, op, 0);
-        kurc_strbuf_puts(b, ", ");
-        put_tensor(w, op, 1);
+        put_tensors(w, op, 0, 2);
         kurc_strbuf_puts(b, ")");
     } else if (strcmp(name, "rnn") == 0) {
         static const char *const cells[] = {"simple", "gru", "lstm"};
@@ -307,10 +305,8 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
             put_tensor(w, op, 4);
         else
             kurc_strbuf_puts(b, "None");
-        for (int k = 1; k < 4; k++) {
-            kurc_strbuf_puts(b, ", ");
-            put_tensor(w, op, k);
-        }
+        kurc_strbuf_puts(b, ", ");
+        put_tensors(w, op, 1, 4);
         kurc_strbuf_printf(b, ", \"%s\", \"%s\", %.9g, \"%s\", %.9g, %s, %s)",
                            cells[op->attr.rnn.cell], act_name(op->attr.rnn.act),
                            (double)op->attr.rnn.act_alpha, act_name(op->attr.rnn.gate),
@@ -342,10 +338,7 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
         kurc_strbuf_puts(b, ")");
     } else if (strcmp(name, "concat") == 0) {
         kurc_strbuf_puts(b, "torch.cat([");
-        for (int k = 0; k < op->n_in; k++) {
-            kurc_strbuf_puts(b, k ? ", " : "");
-            put_tensor(w, op, k);
-        }
+        put_tensors(w, op, 0, op->n_in);
         kurc_strbuf_printf(b, "], %d)", op->attr.axis.axis + 1);
     } else if (strcmp(name, "repeat") == 0) {
         put_tensor(w, op, 0);
