@@ -194,8 +194,9 @@ static enum kurc_status nccl_error(int rank, const char *call, ncclResult_t r,
                         ncclGetErrorString(r));
 }
 
-static enum kurc_status nccl_iallreduce_float(struct kurc_comm *c, float *buf, int64_t n,
-                                              struct kurc_comm_req *req, struct kurc_err *err) {
+/* OK when a collective may start: the backend has no pending error and the
+ * NCCL communicator was not aborted. */
+static enum kurc_status nccl_ready(struct kurc_comm *c, struct kurc_err *err) {
     struct nccl *s = nccl_of(c);
     enum kurc_status st = kurc_backend_check(s->be, err);
     if (st)
@@ -203,21 +204,22 @@ static enum kurc_status nccl_iallreduce_float(struct kurc_comm *c, float *buf, i
     if (!s->comm)
         return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: the NCCL communicator was aborted",
                             c->rank);
-    return kurc_nccl_start(&s->core, buf, n, req, err);
+    return KURC_OK;
+}
+
+static enum kurc_status nccl_iallreduce_float(struct kurc_comm *c, float *buf, int64_t n,
+                                              struct kurc_comm_req *req, struct kurc_err *err) {
+    enum kurc_status st = nccl_ready(c, err);
+    return st ? st : kurc_nccl_start(&nccl_of(c)->core, buf, n, req, err);
 }
 
 /* The sharded optimizer's collectives (comm.h), device memory. */
 static enum kurc_status nccl_ishard(struct kurc_comm *c, bool gather, float *buf,
                                    const int *counts, const int *displs,
                                    struct kurc_comm_req *req, struct kurc_err *err) {
-    struct nccl *s = nccl_of(c);
-    enum kurc_status st = kurc_backend_check(s->be, err);
-    if (st)
-        return st;
-    if (!s->comm)
-        return kurc_err_set(err, KURC_E_COMM, NULL, "rank %d: the NCCL communicator was aborted",
-                            c->rank);
-    return kurc_nccl_start_shard(&s->core, gather, buf, counts, displs, req, err);
+    enum kurc_status st = nccl_ready(c, err);
+    return st ? st
+              : kurc_nccl_start_shard(&nccl_of(c)->core, gather, buf, counts, displs, req, err);
 }
 
 static enum kurc_status nccl_ireduce_scatter_float(struct kurc_comm *c, float *buf,
