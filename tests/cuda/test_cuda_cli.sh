@@ -24,27 +24,8 @@ result() { # NAME GOOD DETAIL: ok, or fail with kurc's stderr
   fi
 }
 
-kurfile() { # BACKEND_YAML
-  cat >"$tmp/t.yml" <<KURFILE
-settings:
-  backend: $1
-model:
-  - input: x
-  - dense: 3
-  - activation: softmax
-    name: y
-train:
-  data:
-    - jsonl: data.jsonl
-  epochs: 1
-loss:
-  - target: y
-    name: categorical_crossentropy
-KURFILE
-}
-for i in 0 1 2 3 4 5; do
-  echo "{\"x\": [$i, 1], \"y\": [0, 1, 0]}"
-done >"$tmp/data.jsonl"
+# shellcheck source=/dev/null
+. "$(dirname "$0")/backend_kurfile.sh"
 
 run() { (cd "$tmp" && "$bin/kurc" -v --no-color train t.yml) >"$tmp/out" 2>"$tmp/err"; }
 

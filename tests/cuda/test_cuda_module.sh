@@ -21,27 +21,8 @@ nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && skip "this machine has a GPU (the
 
 cuda_libs='libcuda|libcudart|libcublas|libcudnn|libnccl|libkurc_cuda'
 
-kurfile() { # BACKEND_YAML
-  cat >"$tmp/t.yml" <<KURFILE
-settings:
-  backend: $1
-model:
-  - input: x
-  - dense: 3
-  - activation: softmax
-    name: y
-train:
-  data:
-    - jsonl: data.jsonl
-  epochs: 1
-loss:
-  - target: y
-    name: categorical_crossentropy
-KURFILE
-}
-for i in 0 1 2 3 4 5; do
-  echo "{\"x\": [$i, 1], \"y\": [0, 1, 0]}"
-done >"$tmp/data.jsonl"
+# shellcheck source=/dev/null
+. "$(dirname "$0")/backend_kurfile.sh"
 
 loaded() { # KURC ARGS...: runs it under LD_DEBUG=libs; the CUDA libraries it loaded
   (cd "$tmp" && LD_DEBUG=libs LD_DEBUG_OUTPUT="$tmp/ld" "$@") >"$tmp/out" 2>"$tmp/err"
