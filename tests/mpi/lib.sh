@@ -124,6 +124,26 @@ reap() {
   TOOK=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 }
 
+# stop_by_signal NP DIR LINES: trains DIR/k.yml on NP ranks with --step
+# (rank 0 waits for a line before each step), gives it LINES lines, and
+# once the next step waits for its line sends SIGUSR1, which lets that
+# step run whole and stops the run there; the status is in $RC (reap).
+stop_by_signal() {
+  local np=$1 dir=$2 lines=$3
+  rm -f "$WORK/lines" && mkfifo "$WORK/lines"
+  (cd "$dir" && exec mpirun -np "$np" "$BIN/kurc-train" --step k.yml) <"$WORK/lines" >"$dir/out" 2>&1 &
+  local pid=$!
+  exec 3>"$WORK/lines"
+  yes '' | head -n "$lines" >&3
+  for _ in $(seq 600); do
+    [ "$(grep -c 'press ENTER' "$dir/out")" -le "$lines" ] || break
+    sleep 0.1
+  done
+  kill -USR1 $pid
+  reap $pid 30
+  exec 3>&-
+}
+
 # same A B [TOL]: weight files A and B agree (bitwise without TOL).
 same() {
   "$TOOLS/weights_cmp" "$@"

@@ -130,18 +130,7 @@ done
 d="$WORK/signal"
 EPOCHS="{number: 2, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 100}" \
   acc_kurfile "$d" 10 3 dropout "${det[@]}"
-rm -f "$WORK/lines" && mkfifo "$WORK/lines"
-(cd "$d" && exec mpirun -np 2 "$BIN/kurc-train" --step k.yml) <"$WORK/lines" >"$d/out" 2>&1 &
-PID=$!
-exec 3>"$WORK/lines"
-yes '' | head -n 10 >&3
-for _ in $(seq 600); do
-  [ "$(grep -c 'press ENTER' "$d/out")" -lt 11 ] || break
-  sleep 0.1
-done
-kill -USR1 $PID
-reap $PID 30
-exec 3>&-
+stop_by_signal 2 "$d" 10
 [ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
 run 0 "$d" || fail "signal: resumed: $(tail -3 "$d/out")"
 if grep -q "resuming from checkpoint ck.kurc (1 epochs and 3 batches done)" "$d/out" &&

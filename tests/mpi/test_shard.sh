@@ -169,18 +169,7 @@ done
 # out, resumed sharded on 3
 d="$WORK/signal"
 EPOCHS="{number: 3, mode: total}" CHECKPOINT=ck.kurc skurfile "$d" bn "$ADAM" "${DET[@]}" "shard_optimizer: yes"
-rm -f "$WORK/lines" && mkfifo "$WORK/lines"
-(cd "$d" && exec mpirun -np 4 "$BIN/kurc-train" --step k.yml) <"$WORK/lines" >"$d/out" 2>&1 &
-PID=$!
-exec 3>"$WORK/lines"
-yes '' | head -n 17 >&3
-for _ in $(seq 600); do
-  [ "$(grep -c 'press ENTER' "$d/out")" -lt 18 ] || break
-  sleep 0.1
-done
-kill -USR1 $PID
-reap $PID 30
-exec 3>&-
+stop_by_signal 4 "$d" 17
 [ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
 run 3 "$d" || fail "signal resumed: $(tail -3 "$d/out")"
 if grep -q "resuming from checkpoint ck.kurc (1 epochs and 8 batches done)" "$d/out" &&
