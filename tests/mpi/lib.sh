@@ -30,12 +30,15 @@ gen_data() {
   }' >"$1"
 }
 
-# kurfile DIR [batch=24] [model=mlp|bn|dropout] [settings lines...]: a small
-# classifier on DIR/data.jsonl (240 samples), EPOCHS (2) epochs of SGD
-# with momentum, writing last.w; CHECKPOINT, when set, is the value of
-# train.checkpoint.
+# kurfile DIR [batch=24] [model] [settings lines...]: a small classifier
+# on DIR/data.jsonl (240 samples), EPOCHS (2) epochs of OPTIMIZER (SGD with
+# momentum), writing last.w; TRAIN holds more train lines (one a line);
+# CHECKPOINT, when set, is the value of train.checkpoint.  Models: mlp,
+# bn, dropout, bndrop (dense 32 with batch normalisation and/or dropout);
+# deep, deepbn (dense 64 [batch normalisation] dropout 0.25, dense 48).
 kurfile() {
   local dir=$1 batch=${2:-24} model=${3:-mlp}
+  local opt=${OPTIMIZER:-"{name: sgd, learning_rate: 0.05, momentum: 0.9}"}
   shift 3 2>/dev/null || shift $#
   mkdir -p "$dir"
   [ -f "$dir/data.jsonl" ] || gen_data "$dir/data.jsonl" 240 11
@@ -45,12 +48,19 @@ kurfile() {
     for line in "$@"; do echo "  $line"; done
     echo "model:"
     echo "  - input: x"
-    echo "  - dense: 32"
     case $model in
-      bn) echo "  - batch_normalization:" ;;
+      deep*) echo "  - dense: 64" ;;
+      *) echo "  - dense: 32" ;;
+    esac
+    case $model in
+      bn | deepbn) echo "  - batch_normalization:" ;;
       dropout) echo "  - dropout: 0.25" ;;
+      bndrop) echo "  - batch_normalization:"; echo "  - dropout: 0.25" ;;
     esac
     echo "  - activation: relu"
+    case $model in
+      deep*) echo "  - dropout: 0.25"; echo "  - dense: 48"; echo "  - activation: relu" ;;
+    esac
     echo "  - dense: 3"
     echo "  - activation: softmax"
     echo "    name: y"
@@ -62,7 +72,8 @@ kurfile() {
     echo "    - jsonl: data.jsonl"
     echo "  provider: {batch_size: $batch}"
     echo "  epochs: ${EPOCHS:-2}"
-    echo "  optimizer: {name: sgd, learning_rate: 0.05, momentum: 0.9}"
+    echo "  optimizer: $opt"
+    [ -z "${TRAIN:-}" ] || while IFS= read -r line; do echo "  $line"; done <<<"$TRAIN"
     echo "  weights:"
     echo "    last: last.w"
     [ -z "${CHECKPOINT:-}" ] || echo "  checkpoint: $CHECKPOINT"

@@ -9,44 +9,14 @@
 # counts optimizer steps and samples.
 . "$(dirname "$0")/lib.sh"
 
-# acc_kurfile DIR BATCH K MODEL [settings lines...]: 2 epochs of Adam with
-# clipping on DIR/data.jsonl (240 samples); model mlp, dropout or bndrop
-# (batch normalisation and dropout).
+# acc_kurfile DIR BATCH K MODEL [settings lines...]: kurfile's with 2
+# epochs of Adam with clipping, K micro-batches per step and a log; model
+# mlp, dropout or bndrop (batch normalisation and dropout).
 acc_kurfile() {
   local dir=$1 batch=$2 k=$3 model=$4
   shift 4
-  mkdir -p "$dir"
-  [ -f "$dir/data.jsonl" ] || gen_data "$dir/data.jsonl" 240 11
-  {
-    echo "settings:"
-    echo "  seed: 7"
-    for line in "$@"; do echo "  $line"; done
-    echo "model:"
-    echo "  - input: x"
-    echo "  - dense: 32"
-    case $model in
-      dropout) echo "  - dropout: 0.25" ;;
-      bndrop) echo "  - batch_normalization:"; echo "  - dropout: 0.25" ;;
-    esac
-    echo "  - activation: relu"
-    echo "  - dense: 3"
-    echo "  - activation: softmax"
-    echo "    name: y"
-    echo "loss:"
-    echo "  - target: y"
-    echo "    name: categorical_crossentropy"
-    echo "train:"
-    echo "  data:"
-    echo "    - jsonl: data.jsonl"
-    echo "  provider: {batch_size: $batch}"
-    echo "  accumulate: $k"
-    echo "  epochs: ${EPOCHS:-2}"
-    echo "  optimizer: {name: adam, learning_rate: 0.01, clip: {norm: 0.5}}"
-    echo "  log: log"
-    echo "  weights:"
-    echo "    last: last.w"
-    [ -z "${CHECKPOINT:-}" ] || echo "  checkpoint: $CHECKPOINT"
-  } >"$dir/k.yml"
+  OPTIMIZER="{name: adam, learning_rate: 0.01, clip: {norm: 0.5}}" TRAIN="accumulate: $k
+log: log" kurfile "$dir" "$batch" "$model" "$@"
 }
 
 # compare NAME NP B K BIG MODEL TOL [settings...]: accumulate K of B against

@@ -10,44 +10,15 @@
 # bitwise where an uninterrupted run ends.
 . "$(dirname "$0")/lib.sh"
 
-# skurfile DIR MODEL OPTIMIZER [settings lines...]: dense 64, batch
-# normalisation (MODEL bn) or not (plain), dropout, dense 48, dense 3 on
-# 240 samples; buckets of 256 and 1024 floats (and as many gather pieces)
-# so that buckets and pieces straddle the shards.
+# skurfile DIR MODEL OPTIMIZER [settings lines...]: kurfile's deep model,
+# with batch normalisation (MODEL bn) or not (plain), batches of 24;
+# buckets of 256 and 1024 floats (and as many gather pieces) so that
+# buckets and pieces straddle the shards.
 skurfile() {
-  local dir=$1 model=$2 opt=$3
+  local dir=$1 model=deep opt=$3
+  [ "$2" = bn ] && model=deepbn
   shift 3
-  mkdir -p "$dir"
-  [ -f "$dir/data.jsonl" ] || gen_data "$dir/data.jsonl" 240 11
-  {
-    echo "settings:"
-    echo "  seed: 7"
-    echo "  buckets: {first_mb: 0.001, mb: 0.004}"
-    for line in "$@"; do echo "  $line"; done
-    echo "model:"
-    echo "  - input: x"
-    echo "  - dense: 64"
-    [ "$model" = bn ] && echo "  - batch_normalization:"
-    echo "  - activation: relu"
-    echo "  - dropout: 0.25"
-    echo "  - dense: 48"
-    echo "  - activation: relu"
-    echo "  - dense: 3"
-    echo "  - activation: softmax"
-    echo "    name: y"
-    echo "loss:"
-    echo "  - target: y"
-    echo "    name: categorical_crossentropy"
-    echo "train:"
-    echo "  data:"
-    echo "    - jsonl: data.jsonl"
-    echo "  provider: {batch_size: 24}"
-    echo "  epochs: ${EPOCHS:-2}"
-    echo "  optimizer: $opt"
-    echo "  weights:"
-    echo "    last: last.w"
-    [ -z "${CHECKPOINT:-}" ] || echo "  checkpoint: $CHECKPOINT"
-  } >"$dir/k.yml"
+  OPTIMIZER=$opt kurfile "$dir" 24 $model "buckets: {first_mb: 0.001, mb: 0.004}" "$@"
 }
 
 ADAM="{name: adam, learning_rate: 0.01, clip: {norm: 0.5}}"
