@@ -12,15 +12,11 @@
 # is slow and noisy, check `uptime` first.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1
+# shellcheck source=tests/bench/bench_lib.sh
+. "$here/bench_lib.sh" "${1:-}"
 REPS=${REPS:-3}
 EPOCHS=${EPOCHS:-3}
 BATCHES=${BATCHES:-4}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
 
 # the data: 16 x BATCHES samples of 4096 uniform values, 10 classes
 awk -v n=$((16 * BATCHES)) 'BEGIN {

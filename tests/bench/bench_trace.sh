@@ -9,12 +9,8 @@
 # one event costs (bench_trace_events).  NPS="2" runs only the 2-rank rows.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-build=$(cd "${1:-$root/build}" && pwd)
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OPENBLAS_NUM_THREADS=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/bench/bench_lib.sh
+. "$here/bench_lib.sh" "${1:-}"
 # shellcheck source=/dev/null
 . "$here/fmnist_kurfile.sh"
 fmnist_need
