@@ -212,6 +212,14 @@ static void put_tensors(struct writer *w, const struct kurc_op *op, int first, i
     }
 }
 
+/* Appends op's input k, or None where op has no input k (an optional one). */
+static void put_optional(struct writer *w, const struct kurc_op *op, int k) {
+    if (k < op->n_in)
+        put_tensor(w, op, k);
+    else
+        kurc_strbuf_puts(&w->b, "None");
+}
+
 /* Whether axis d of tensor t follows the data (differs in the probe). */
 static bool free_axis(const struct writer *w, int t, int d) {
     if (!w->probe || w->probe->graph->n_tensors != w->m->graph->n_tensors)
@@ -255,10 +263,7 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
         kurc_strbuf_puts(b, "_conv(");
         put_tensors(w, op, 0, 2);
         kurc_strbuf_puts(b, ", ");
-        if (op->n_in > 2)
-            put_tensor(w, op, 2);
-        else
-            kurc_strbuf_puts(b, "None");
+        put_optional(w, op, 2);
         kurc_strbuf_puts(b, ", ");
         put_ints(b, op->attr.conv.stride, op->attr.conv.ndim);
         kurc_strbuf_printf(b, ", %s)", op->attr.conv.same ? "True" : "False");
@@ -301,10 +306,7 @@ static enum kurc_status put_op(struct writer *w, const char *path, const struct 
         kurc_strbuf_puts(b, "_rnn(");
         put_tensor(w, op, 0);
         kurc_strbuf_puts(b, ", ");
-        if (op->n_in > 4)
-            put_tensor(w, op, 4);
-        else
-            kurc_strbuf_puts(b, "None");
+        put_optional(w, op, 4);
         kurc_strbuf_puts(b, ", ");
         put_tensors(w, op, 1, 4);
         kurc_strbuf_printf(b, ", \"%s\", \"%s\", %.9g, \"%s\", %.9g, %s, %s)",
