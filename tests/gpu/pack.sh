@@ -13,6 +13,10 @@
 #   mnist/   Kur's MNIST example with a subset of Fashion-MNIST (4000
 #            training and 2000 test images), since the GPU machine has no
 #            Debian dataset package
+#   speech/  Kur's speech example, shrunk (32 kernels and units, one GRU,
+#            batch 4, 3 epochs), with 24 spoken words made here by
+#            espeak-ng (examples/make_speech_data.py; left out, and run.sh
+#            says so, where espeak-ng or numpy is missing)
 #   torch/   the PyTorch peer of the MNIST example
 #   run.sh   what to run there (tests/gpu/run.sh)
 # BUILD_DIR (default build-cuda/) is configured with CUDA when it has no
@@ -69,7 +73,7 @@ rm -rf "$stage"
 
 # Tests that read files: the CLI test and its harness, the models' Kurfiles
 # (test_cuda_models reads KURC_TEST_KURFILES when set).
-cp "$root/tests/cuda/test_cuda_cli.sh" "$kit/tests/cuda/"
+cp "$root/tests/cuda/test_cuda_cli.sh" "$root/tests/cuda/backend_kurfile.sh" "$kit/tests/cuda/"
 cp "$root/tests/harness.sh" "$kit/tests/"
 cp -r "$root/tests/kurfiles" "$kit/tests/"
 
@@ -103,6 +107,18 @@ for f in mnist.yml mnist-defaults.yml; do
   sed -e 's|/usr/share/datasets/fashion-mnist/|@DATA@/|' -e '/checksum:/d' \
     "$root/examples/$f" >"$kit/mnist/$f"
 done
+# Kur's speech example, shrunk, on espeak-ng's words
+if command -v espeak-ng >/dev/null 2>&1 && /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+  mkdir -p "$kit/speech"
+  /usr/bin/python3 "$root/examples/make_speech_data.py" --out "$kit/speech/data" --words 24 \
+    --archive >/dev/null
+  find "$kit/speech/data" -mindepth 1 -maxdepth 1 ! -name '*.tar.gz' -exec rm -rf {} +
+  sed -e 's/kernels: 1000/kernels: 32/' -e 's/size: 1000/size: 32/' -e 's/depth: 3/depth: 1/' \
+    -e 's/batch_size: 16/batch_size: 4/' -e '/^train:/a\  epochs: 3' \
+    "$root/examples/speech.yml" >"$kit/speech/speech.yml"
+else
+  echo "pack.sh: no espeak-ng or numpy here: the kit has no speech example" >&2
+fi
 cp "$root/tests/bench/fmnist_torch_peer.py" "$kit/torch/"
 cp "$root/tests/gpu/run.sh" "$kit/run.sh"
 du -sh "$kit"

@@ -6,8 +6,9 @@
 #      every program finds every library;
 #   2. runs every GPU test (parity, models, the communicator on one rank,
 #      the CLI) and the kit's unit tests;
-#   3. trains Kur's MNIST example (a subset of Fashion-MNIST) on the GPU
-#      and on the CPU and prints the losses side by side;
+#   3. trains Kur's MNIST example (a subset of Fashion-MNIST) and its
+#      speech example (shrunk, on espeak-ng's words) on the GPU and on the
+#      CPU and prints the losses side by side;
 #   4. benchmarks the dense and convolution ops against cuBLAS and cuDNN
 #      (bench_gpu --quick), and a training step against PyTorch on the same
 #      GPU, model, batch and data (samples/s and the ratio);
@@ -91,7 +92,7 @@ fi
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
 # the kit's programs run as "${loader[@]}" "$bin/PROGRAM": through the
 # kit's loader where the machine's glibc is too old
-cuda_gpus=$("${loader[@]}" "$bin/bench_gpu" --gpus 2>/dev/null | tail -1)
+cuda_gpus=$(timeout 60 "${loader[@]}" "$bin/bench_gpu" --gpus 2>/dev/null | tail -1)
 case $cuda_gpus in '' | *[!0-9]*) cuda_gpus=0 ;; esac
 echo "GPUs: nvidia-smi lists $gpus, CUDA sees $cuda_gpus" >>"$env_log"
 if [ "$cuda_gpus" -gt 0 ]; then
@@ -137,23 +138,26 @@ for p in kurc kurc-train; do
 done
 test_step cuda_cli 60 bash "$kit/tests/cuda/test_cuda_cli.sh" "$work/cli"
 
-# --- 3. MNIST on the GPU and on the CPU ------------------------------------------------
-mnist_log=$out/mnist.log
-: >"$mnist_log"
-mkdir -p "$work/mnist"
-for f in mnist.yml mnist-defaults.yml; do
-  sed "s|@DATA@|$kit/mnist|" "$kit/mnist/$f" >"$work/mnist/$f"
-done
-# train BACKEND NAME: Kur's example on BACKEND (its log in
-# $work/mnist/BACKEND.err), noted as NAME
+# --- 3. Kur's examples on the GPU and on the CPU ---------------------------------------
+# train EXAMPLE BACKEND SECONDS: the kit's EXAMPLE (mnist, speech) trained on
+# BACKEND in a folder of its own ($work/EXAMPLE/BACKEND: no weights, log or
+# normalisation shared between the runs), its log in .../train.err
 train() {
-  printf 'include: mnist.yml\nsettings:\n  backend: %s\n' "$1" >"$work/mnist/$1.yml"
-  (cd "$work/mnist" && timeout "$(budget 150)" "$work/cli/kurc" -v train "$1.yml") \
-    >"$work/mnist/$1.out" 2>"$work/mnist/$1.err"
+  local dir=$work/$1/$2 name="$1 on the $([ "$2" = cpu ] && echo CPU || echo GPU)"
+  mkdir -p "$dir"
+  for f in "$kit/$1"/*; do
+    case $f in
+      *.yml) sed "s|@DATA@|$kit/$1|" "$f" >"$dir/$(basename "$f")" ;;
+      *) cp -r "$f" "$dir/" ;; # speech unpacks its archives beside them
+    esac
+  done
+  printf 'include: %s.yml\nsettings:\n  backend: %s\n' "$1" "$2" >"$dir/run.yml"
+  (cd "$dir" && timeout "$(budget "$3")" "$work/cli/kurc" -v train run.yml) \
+    >"$dir/train.out" 2>"$dir/train.err"
   case $? in
-    0) note "$2" "ok: $(rate "$work/mnist/$1.err") samples/s after the first epoch" ;;
-    124) note "$2" "FAILED: timed out (see mnist.log)" ;;
-    *) note "$2" "FAILED (see mnist.log)" ;;
+    0) note "$name" "ok: $(rate "$dir/train.err") samples/s after the first epoch" ;;
+    124) note "$name" "FAILED: timed out (see $1.log)" ;;
+    *) note "$name" "FAILED (see $1.log)" ;;
   esac
 }
 losses() { sed -n 's|^.*Epoch \([0-9]*\)/[0-9]*, loss=\([0-9.naif]*\).*|\1 \2|p' "$1"; }
@@ -162,24 +166,37 @@ rate() { # samples/s over the epochs after the first (warm-up)
       if (++e == 1) next; n = $(NF - 6); r = $(NF - 1); sub(/^\(/, "", r); s += n; t += n / r }
     END { if (t > 0) printf "%.1f", s / t }' "$1"
 }
-train cpu "MNIST on the CPU"
-if [ -n "$no_gpu" ]; then
-  note "MNIST on the GPU" "skipped: $no_gpu"
-else
-  train cuda "MNIST on the GPU"
-fi
-{
-  echo "Kur's MNIST example (4000 training, 2000 test images): loss per epoch"
-  printf '%-6s %-12s %-12s\n' epoch cpu cuda
-  join -a 1 -e - -o 0,1.2,2.2 <(losses "$work/mnist/cpu.err") \
-    <(losses "$work/mnist/cuda.err" 2>/dev/null) | awk '{ printf "%-6s %-12s %-12s\n", $1, $2, $3 }'
-  for b in cpu cuda; do
-    [ -f "$work/mnist/$b.err" ] || continue
-    echo "--- kurc -v train ($b), last lines"
-    tail -25 "$work/mnist/$b.err"
-  done
-} >>"$mnist_log" 2>&1
-sed -n '1,14p' "$mnist_log"
+# example EXAMPLE TITLE SECONDS: trains it on the CPU and on the GPU and
+# writes EXAMPLE.log: the losses per epoch side by side, then each run's
+# last lines
+example() {
+  local log=$out/$1.log
+  if [ ! -d "$kit/$1" ]; then
+    note "$1" "skipped: the kit has no $1 example (pack.sh says why)"
+    return
+  fi
+  train "$1" cpu "$3"
+  if [ -n "$no_gpu" ]; then
+    note "$1 on the GPU" "skipped: $no_gpu"
+  else
+    train "$1" cuda "$3"
+  fi
+  {
+    echo "$2: loss per epoch"
+    printf '%-6s %-12s %-12s\n' epoch cpu cuda
+    join -a 1 -e - -o 0,1.2,2.2 <(losses "$work/$1/cpu/train.err") \
+      <(losses "$work/$1/cuda/train.err" 2>/dev/null) |
+      awk '{ printf "%-6s %-12s %-12s\n", $1, $2, $3 }'
+    for b in cpu cuda; do
+      [ -f "$work/$1/$b/train.err" ] || continue
+      echo "--- kurc -v train ($b), last lines"
+      tail -25 "$work/$1/$b/train.err"
+    done
+  } >"$log" 2>&1
+  sed -n '1,14p' "$log"
+}
+example mnist "Kur's MNIST example (4000 training, 2000 test images)" 150
+example speech "Kur's speech example, shrunk (24 espeak-ng words)" 60
 
 # --- 4. benchmarks -------------------------------------------------------------------
 bench_log=$out/bench.log
@@ -198,7 +215,7 @@ else
   peer=$(cd "$kit/torch" && timeout "$(budget 90)" python3 fmnist_torch_peer.py \
     --data "$kit/mnist" --device cuda 2>>"$bench_log")
   torch_rate=$(echo "$peer" | sed -n 's/.*steady_samples_per_s=\([0-9.]*\).*/\1/p')
-  kurc_rate=$(rate "$work/mnist/cuda.err")
+  kurc_rate=$(rate "$work/mnist/cuda/train.err")
   echo "training step, MNIST example: kurc $kurc_rate samples/s, PyTorch $torch_rate samples/s ($peer)" >>"$bench_log"
   if [ -n "$torch_rate" ] && [ -n "$kurc_rate" ]; then
     note "bench training step vs PyTorch" "ok: kurc $kurc_rate, PyTorch $torch_rate samples/s, ratio $(awk -v k="$kurc_rate" -v t="$torch_rate" 'BEGIN { printf "%.2f", k / t }')"
