@@ -268,7 +268,7 @@ static enum kurc_status check_source(const char *name, const struct kurc_shape *
                                 "size %lld; every axis of a sample needs at least 1",
                                 name, origin, have, (long long)shape->dim[i]);
         }
-    if (shapes_only && !ragged)
+    if ((shapes_only || (extra && extra->finite)) && !ragged)
         return KURC_OK;
     if (!ragged)
         return samples_finite(name, origin, shape, 0, count, data, err);

@@ -64,6 +64,8 @@ struct kurc_source_extra {
     char **text;      /* count strings (each malloc'ed, or NULL) */
     char **vocab;     /* n_vocab strings, each malloc'ed */
     size_t n_vocab;
+    bool finite; /* the supplier made every value from integers: none can be NaN or
+                  * infinite, and a fixed-shape source is not scanned for them */
 };
 
 struct kurc_dataset {

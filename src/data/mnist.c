@@ -70,16 +70,6 @@ static float pairwise_sum(const float *a, int64_t n) {
     return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
 }
 
-/* x.mean() of a float32 numpy array, to the bit: numpy reduces in chunks
- * of its 8192-element ufunc buffer, each summed pairwise in float32, the
- * chunk sums added in order, and divides in float32. */
-static float numpy_mean(const float *x, int64_t n) {
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i += 8192)
-        sum += pairwise_sum(x + i, n - i < 8192 ? n - i : 8192);
-    return n ? sum / (float)n : 0.0f;
-}
-
 /* x[i] = x[i] / divisor - minus over n values, in blocks of a fixed
  * length (which the compiler vectorises) and the rest. */
 static void scale_shift(float *x, int64_t n, float divisor, float minus) {
@@ -92,10 +82,20 @@ static void scale_shift(float *x, int64_t n, float divisor, float minus) {
         x[i] = x[i] / divisor - minus;
 }
 
-/* images: x / 255 - mean(x / 255), in place (Kur's _normalize). */
+/* images: x / 255 - mean(x / 255), in place (Kur's _normalize).  The mean
+ * is x.mean() of a float32 numpy array, to the bit: numpy reduces in
+ * chunks of its 8192-element ufunc buffer, each summed pairwise in
+ * float32, the chunk sums added in order, and divides in float32.  Each
+ * chunk is divided and summed while it is in cache (one pass over memory
+ * for both). */
 static void normalise(float *x, int64_t n) {
-    scale_shift(x, n, 255.0f, 0.0f);
-    scale_shift(x, n, 1.0f, numpy_mean(x, n));
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n; i += 8192) {
+        int64_t len = n - i < 8192 ? n - i : 8192;
+        scale_shift(x + i, len, 255.0f, 0.0f);
+        sum += pairwise_sum(x + i, len);
+    }
+    scale_shift(x, n, 1.0f, n ? sum / (float)n : 0.0f);
 }
 
 /* labels: (N,) class numbers -> (N, 10) one-hot (Kur's _onehot). */
@@ -184,7 +184,10 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
         shapes(&images, &shape, &hot_shape);
         float *pixels = images.data;
         images.data = NULL; /* the dataset owns it now, even on failure */
-        st = kurc_dataset_add(out, "images", &shape, images.dim[0], pixels, images_path, err);
+        /* integers make finite pixels: dataset.c need not scan them again */
+        struct kurc_source_extra extra = {.finite = !floats};
+        st = kurc_dataset_add_ex(out, "images", &shape, images.dim[0], pixels, &extra,
+                                 images_path, err);
         if (st == KURC_OK)
             st = kurc_dataset_add(out, "labels", &hot_shape, labels.dim[0], hot, labels_path,
                                   err);
@@ -234,4 +237,5 @@ const struct kurc_supplier_type kurc_supplier_mnist = {
                   KURC_NAMES("labels", "images")},
     .load = load,
     .describe = describe,
+    .concurrent = true,
 };

@@ -30,6 +30,10 @@ struct kurc_supplier_type {
      * is used and its values dropped. */
     enum kurc_status (*describe)(const struct kurc_value *params, const struct kurc_loc *where,
                                  struct kurc_dataset *out, struct kurc_err *err);
+    /* load may run on a thread of its own beside another supplier's: it
+     * keeps no state shared between threads and uses no library that does
+     * (kurc_data_concurrent). */
+    bool concurrent;
 };
 
 /* The standard packaging keys {url, checksum, path} (data/package.h), for
@@ -57,5 +61,18 @@ enum kurc_status kurc_data_load(const struct kurc_value *list, struct kurc_datas
  * counts, from what each supplier's describe reads (build, dump). */
 enum kurc_status kurc_data_describe(const struct kurc_value *list, struct kurc_dataset *out,
                                     struct kurc_err *err);
+
+/* Whether every supplier of a data list may load on a thread of its own
+ * beside another (`concurrent`) and none of them downloads (names a url):
+ * then two such lists may load at once (kurc_data_load_start). */
+bool kurc_data_concurrent(const struct kurc_value *list);
+
+/* kurc_data_load of list into out on a thread of its own
+ * (load_async.c); its result comes from kurc_data_load_finish, which waits
+ * for it and frees the job.  The list must stay alive until then. */
+struct kurc_data_job;
+struct kurc_data_job *kurc_data_load_start(const struct kurc_value *list,
+                                           struct kurc_dataset *out);
+enum kurc_status kurc_data_load_finish(struct kurc_data_job *job, struct kurc_err *err);
 
 #endif

@@ -87,27 +87,55 @@ struct trainer {
 
 /* --- set-up ------------------------------------------------------------- */
 
-static enum kurc_status load_validation(struct trainer *t, struct kurc_err *err) {
+/* The validation sets' data lists (the `validate.data` list, or each
+ * list of its mapping), or NULL. */
+static const struct kurc_value *validation_data(const struct trainer *t) {
     const struct kurc_value *validate = kurc_kurfile_section(t->kf, "validate");
     const struct kurc_value *data = validate ? kurc_map_get(validate, "data") : NULL;
-    if (!data || data->kind == KURC_NULL)
-        return KURC_OK;
-    size_t n = data->kind == KURC_LIST ? 1 : data->u.map.len;
-    t->valid = kurc_xcalloc(n, sizeof *t->valid);
+    return data && data->kind != KURC_NULL ? data : NULL;
+}
+
+static const struct kurc_value *validation_list(const struct kurc_value *data, size_t i) {
+    return data->kind == KURC_LIST ? data : data->u.map.pairs[i].val;
+}
+
+/* Loads the validation sets and their providers.  Each set loads on a
+ * thread of its own while the training data loads (load_training) when
+ * every supplier of both allows it, else after the training data. */
+static enum kurc_status load_validation(struct trainer *t, const struct kurc_value *train_data,
+                                        enum kurc_status (*load_training)(struct trainer *,
+                                                                          struct kurc_err *),
+                                        struct kurc_err *err) {
+    const struct kurc_value *data = validation_data(t);
+    size_t n = !data ? 0 : data->kind == KURC_LIST ? 1 : data->u.map.len;
+    bool beside = n && kurc_data_concurrent(train_data);
+    for (size_t i = 0; i < n && beside; i++)
+        beside = kurc_data_concurrent(validation_list(data, i));
+    t->valid = n ? kurc_xcalloc(n, sizeof *t->valid) : NULL;
+    struct kurc_data_job **jobs = beside ? kurc_xcalloc(n, sizeof *jobs) : NULL;
     for (size_t i = 0; i < n; i++) {
         struct valid_set *v = &t->valid[t->n_valid++];
         v->name = data->kind == KURC_LIST ? "default" : data->u.map.pairs[i].key;
-        const struct kurc_value *list = data->kind == KURC_LIST ? data : data->u.map.pairs[i].val;
         kurc_dataset_init(&v->data);
-        enum kurc_status st = kurc_data_load(list, &v->data, err);
-        if (st == KURC_OK)
-            st = kurc_provider_create(kurc_map_get(validate, "provider"), &v->data,
-                                      kurc_session_provider_seed(t->kf, v->name),
-                                      true, &v->provider, err);
-        if (st)
-            return st;
+        if (beside)
+            jobs[i] = kurc_data_load_start(validation_list(data, i), &v->data);
     }
-    return KURC_OK;
+    /* the training data's error first, as when the sets load in turn */
+    enum kurc_status st = load_training(t, err);
+    for (size_t i = 0; i < n; i++) {
+        struct valid_set *v = &t->valid[i];
+        enum kurc_status vst =
+            beside ? kurc_data_load_finish(jobs[i], st ? NULL : err)
+            : st   ? KURC_OK
+                   : kurc_data_load(validation_list(data, i), &v->data, err);
+        if (st == KURC_OK && (st = vst) == KURC_OK)
+            st = kurc_provider_create(kurc_map_get(kurc_kurfile_section(t->kf, "validate"),
+                                                   "provider"),
+                                      &v->data, kurc_session_provider_seed(t->kf, v->name), true,
+                                      &v->provider, err);
+    }
+    free(jobs);
+    return st;
 }
 
 static enum kurc_status bind_all(struct trainer *t, struct kurc_err *err) {
@@ -656,6 +684,17 @@ static void trainer_release(struct trainer *t) {
     free(t->kurfile_json);
 }
 
+/* The training data and its provider. */
+static enum kurc_status load_training(struct trainer *t, struct kurc_err *err) {
+    const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
+    enum kurc_status st = kurc_data_load(kurc_map_get(train, "data"), &t->data, err);
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
+                                  kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
+                                  err);
+    return st;
+}
+
 static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
@@ -676,13 +715,8 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     bool after = !t->rank0 && t->comm->size > 1;
     if (after && (st = t->comm->ops->barrier(t->comm, err)))
         return st;
-    st = kurc_data_load(data, &t->data, err);
+    st = load_validation(t, data, load_training, err);
     uint64_t seed = kurc_session_seed(t->kf);
-    if (st == KURC_OK)
-        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                  kurc_session_provider_seed(t->kf, "train"), true, &t->provider, err);
-    if (st == KURC_OK)
-        st = load_validation(t, err);
     if (st == KURC_OK && t->rank0 && t->comm->size > 1)
         st = t->comm->ops->barrier(t->comm, err);
     if (st)

@@ -5,7 +5,8 @@
 # checks every value: data that build accepts because it never reads it (a
 # gzip IDX file cut short, a NaN in an IDX, HDF5 or pickle file, a CIFAR
 # label that is not a class) stops train with an error naming the file,
-# before any weights are written.
+# before any weights are written; so does bad validation data, loaded on
+# a second thread beside the training data.
 # A bad header (here a gzip stream damaged where the header is) stops build.
 # With Debian's Fashion-MNIST, build's peak memory stays far below the
 # 188 MB the training images take as floats.
@@ -110,6 +111,31 @@ check train-cut-no-weights test ! -e cut.w
 mnist_kurfile damaged.yml damaged.idx.gz
 kurc_run build-damaged 1 build damaged.yml
 has build-damaged-error build-damaged.err "damaged.idx.gz: damaged gzip data in the IDX header: invalid block type"
+
+# the validation set loads on a second thread while the training set loads:
+# its bad data still stops train before any weights are written, and bad
+# training data is reported first, as when the sets load in turn
+valid_kurfile() { # FILE TRAIN-IMAGES VALID-IMAGES
+  mnist_kurfile "$1" "$2"
+  cat >>"$1" <<EOF
+validate:
+  data:
+    - mnist: {images: $3, labels: labels.idx}
+  weights: ${1%.yml}-best.w
+EOF
+}
+valid_kurfile valid-good.yml whole.idx.gz whole.idx.gz
+kurc_run train-valid-good 0 train valid-good.yml
+check train-valid-good-weights test -e valid-good.w -a -e valid-good-best.w # best: validated
+valid_kurfile valid-cut.yml whole.idx.gz cut.idx.gz
+kurc_run train-valid-cut 1 train valid-cut.yml
+has train-valid-cut-names-file train-valid-cut.err \
+  "cut.idx.gz: truncated IDX file: expected 600 data bytes for shape (20, 6, 5) of uint8, found 300"
+check train-valid-cut-no-weights test ! -e valid-cut.w -a ! -e valid-cut-best.w
+valid_kurfile valid-both.yml nan.idx cut.idx.gz
+kurc_run train-valid-both 1 train valid-both.yml
+has train-valid-both-training-first train-valid-both.err "nan.idx: sample 17 of 'images' holds NaN"
+check train-valid-both-one-error test "$(grep -c cut.idx.gz train-valid-both.err)" = 0
 
 mnist_kurfile nan.yml nan.idx
 kurc_run build-nan-idx 0 build nan.yml
