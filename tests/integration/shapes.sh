@@ -8,6 +8,7 @@
 # before any weights are written; so does bad validation data, loaded on
 # a second thread beside the training data.
 # A bad header (here a gzip stream damaged where the header is) stops build.
+# Speech: build reads the manifest and no audio (lengths from durations).
 # With Debian's Fashion-MNIST, build's peak memory stays far below the
 # 188 MB the training images take as floats.
 . "$(dirname "$0")/lib.sh"
@@ -231,6 +232,52 @@ sed -i 's/parts: \[1, 2, test\]}/parts: [2, 1]}/' bin-mix.yml
 kurc_run build-bin-mix2 1 build bin-mix.yml
 has build-bin-mix-counts build-bin-mix2.err \
   "images (bin.tar.gz): 12, labels (bin.tar.gz): 12, z (three.jsonl): 3"
+
+# speech: build reads the manifest, not the audio: an utterance's length in
+# frames is its duration_s at 16 kHz (spec: (samples - 320) // 160 + 1, so
+# 2.5 s make 249 frames); no normalization statistics are learned or saved
+# and undecodable audio goes unseen, which `kurc data` (a load) reports
+"$PY" - <<'EOF'
+import json, os, wave
+import numpy as np
+os.makedirs("speech/audio", exist_ok=True)
+with open("speech/manifest.jsonl", "w") as m:
+    for i, seconds in enumerate([1.0, 2.5, 1.5, 0.5]):
+        n = int(seconds * 16000)
+        x = 0.3 * np.sin(2 * np.pi * 300 * np.arange(n) / 16000)
+        with wave.open("speech/audio/u%d.wav" % i, "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+            w.writeframes((x * 32767).astype("<i2").tobytes())
+        m.write(json.dumps({"uuid": "u%d" % i, "duration_s": seconds, "text": "yes"}) + "\n")
+    m.write(json.dumps({"uuid": "bad", "duration_s": 1.0, "text": "no"}) + "\n")
+with open("speech/audio/bad.wav", "wb") as f:
+    f.write(b"RIFF" + bytes(range(200)))
+EOF
+cat >speech.yml <<'EOF'
+train:
+  data:
+    - speech_recognition: {path: speech, normalization: {path: speech-norm.yml}}
+  provider: {batch_size: 5}
+  epochs: 1
+model:
+  - input: utterance
+  - flatten:
+  - dense: 2
+    name: y
+loss:
+  - {target: y, name: mean_squared_error}
+EOF
+kurc_run build-speech 0 build speech.yml
+has build-speech-longest build-speech.out "(249, 161)"
+check build-speech-no-statistics test ! -e speech-norm.yml
+check build-speech-no-audio-read test "$(grep -c bad.wav build-speech.err)" = 0
+sed -i 's/speech-norm.yml}/speech-norm.yml, rotate: sideways}/' speech.yml
+kurc_run build-speech-rotate 2 build speech.yml
+has build-speech-rotate-error build-speech-rotate.err "normalization 'rotate' is yes (zca), zca, pca or no"
+sed -i 's/, rotate: sideways//' speech.yml
+kurc_run data-speech 0 data speech.yml
+has data-speech-bad-audio data-speech.err "bad.wav"
+check data-speech-statistics test -e speech-norm.yml
 
 # the MNIST example's build does not decode 60 000 images (188 MB of floats)
 if [ -r /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && [ -x /usr/bin/time ]; then

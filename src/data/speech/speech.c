@@ -52,6 +52,13 @@
  * Kur's process pool), all when the supplier loads: memory is 4 x F bytes
  * per frame (64 kB per second of audio for 161 spec features).
  *
+ * Shapes (describe, for `kurc build`): everything up to the features is
+ * read and checked as by load (parameters, manifest, subset, vocabularies,
+ * transcripts; an archive is still unpacked once), but no audio is
+ * decoded: an utterance's length in frames is that of duration_s seconds
+ * at 16 kHz.  Audio that fails to decode is still counted, and a manifest
+ * whose durations are wrong gives other lengths; train finds both.
+ *
  * Sources (with several keys, the transcript sources are <key>_transcript
  * and <key>_transcript_length):
  *   utterance          (T, F) variable length; `fill` (zero, loop) and
@@ -1076,8 +1083,9 @@ static enum kurc_status build_sources(struct speech *s, struct kurc_dataset *out
     int64_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += s->entries[i].frames;
-    float *frames = malloc((size_t)(total * s->dim + 1) * sizeof *frames);
-    if (!frames)
+    bool shapes_only = out->shapes_only; /* no features: the lengths only */
+    float *frames = shapes_only ? NULL : malloc((size_t)(total * s->dim + 1) * sizeof *frames);
+    if (!frames && !shapes_only)
         return kurc_err_set(err, KURC_E_DATA, s->where,
                             NAME ": out of memory for %lld frames of %d features", (long long)total,
                             s->dim);
@@ -1087,7 +1095,8 @@ static enum kurc_status build_sources(struct speech *s, struct kurc_dataset *out
     int64_t at = 0;
     for (size_t i = 0; i < n; i++) {
         struct entry *e = &s->entries[i];
-        memcpy(frames + at, e->features, (size_t)(e->frames * s->dim) * sizeof *frames);
+        if (frames)
+            memcpy(frames + at, e->features, (size_t)(e->frames * s->dim) * sizeof *frames);
         at += e->frames * s->dim;
         free(e->features);
         e->features = NULL;
@@ -1177,8 +1186,23 @@ static enum kurc_status placed(enum kurc_status st, const struct kurc_loc *where
     return st;
 }
 
-static enum kurc_status load(const struct kurc_value *params, const struct kurc_loc *where,
-                             struct kurc_dataset *out, struct kurc_err *err) {
+/* describe: each kept utterance's length in frames from the manifest's
+ * duration_s, as if its audio held that many samples at KURC_AUDIO_RATE;
+ * no audio file is opened. */
+static void frames_from_durations(struct speech *s) {
+    for (size_t i = 0; i < s->n; i++) {
+        struct entry *e = &s->entries[i];
+        e->frames = kurc_features_frames(s->features, llround(e->duration * KURC_AUDIO_RATE));
+    }
+}
+
+/* load (shapes_only false) or describe: the manifest, the subset, the
+ * vocabularies and the transcripts are read and checked alike; load then
+ * decodes the audio, computes and normalises the features; describe takes
+ * the lengths from the durations and checks the normalization parameters
+ * (no audio is read, and no statistics file is read, learned or saved). */
+static enum kurc_status read_speech(const struct kurc_value *params, const struct kurc_loc *where,
+                                    struct kurc_dataset *out, struct kurc_err *err) {
     struct speech s = {.params = params, .where = where, .unpack = true};
     if (params->kind != KURC_MAP)
         return kurc_err_set(err, KURC_E_CONFIG, where, NAME ": expected a mapping of parameters");
@@ -1200,13 +1224,17 @@ static enum kurc_status load(const struct kurc_value *params, const struct kurc_
     }
     if (st == KURC_OK)
         st = check_transcripts(&s, err);
-    if (st == KURC_OK) {
+    if (st == KURC_OK && out->shapes_only) {
+        struct norm_spec spec; /* its parameters checked; a statistics file is train's */
+        st = read_norm_spec(kurc_map_get(params, "normalization"), &spec, err);
+        frames_from_durations(&s);
+    } else if (st == KURC_OK) {
         kurc_log(KURC_LOG_INFO, NAME ": computing %s features of %zu utterances of %s",
                  s.type == KURC_FEATURES_SPEC ? "spec" : "mfcc", s.n, s.manifest);
         st = decode_all(&s, err);
+        if (st == KURC_OK)
+            st = normalize(&s, err);
     }
-    if (st == KURC_OK)
-        st = normalize(&s, err);
     if (st == KURC_OK)
         st = build_sources(&s, out, err);
     speech_release(&s);
@@ -1233,5 +1261,6 @@ static const struct kurc_schema speech_params = {
 
 const struct kurc_supplier_type kurc_supplier_speech_recognition = {
     .component = {"speech_recognition", &speech_params, KURC_NAMES("url", "checksum", "path")},
-    .load = load,
+    .load = read_speech,
+    .describe = read_speech,
 };

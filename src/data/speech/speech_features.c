@@ -134,6 +134,12 @@ int kurc_features_dim(const struct kurc_features *f) {
     return f->dim;
 }
 
+int64_t kurc_features_frames(const struct kurc_features *f, int64_t n) {
+    if (f->type == KURC_FEATURES_SPEC) /* whole frames only */
+        return n < f->frame ? 0 : (n - (n - f->frame) % f->hop - f->frame) / f->hop + 1;
+    return n <= f->frame ? 1 : 1 + (int64_t)ceil((double)(n - f->frame) / f->hop);
+}
+
 static enum kurc_status spec(const struct kurc_features *f, const float *x, int64_t n,
                              const char *name, double *in, fftw_complex *X, float **out,
                              int64_t *frames, struct kurc_err *err) {
@@ -142,8 +148,7 @@ static enum kurc_status spec(const struct kurc_features *f, const float *x, int6
                             "%s: the audio is too short: %lld samples at %d Hz, less than one "
                             "20 ms frame",
                             name, (long long)n, f->rate);
-    int64_t clean = n - (n - f->frame) % f->hop;
-    int64_t count = (clean - f->frame) / f->hop + 1;
+    int64_t count = kurc_features_frames(f, n);
     float *y = malloc((size_t)(count * f->dim) * sizeof *y);
     if (!y)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: out of memory for %lld frames", name,
@@ -169,7 +174,7 @@ static enum kurc_status mfcc(const struct kurc_features *f, const float *x, int6
                              int64_t *frames, struct kurc_err *err) {
     const double eps = 2.220446049250313e-16; /* numpy.finfo(float).eps */
     double unit = ldexp(1.0, bits - 1);
-    int64_t count = n <= f->frame ? 1 : 1 + (int64_t)ceil((double)(n - f->frame) / f->hop);
+    int64_t count = kurc_features_frames(f, n);
     float *y = malloc((size_t)(count * f->dim) * sizeof *y);
     double *power = malloc((size_t)f->bins * sizeof *power);
     if (!y || !power) {

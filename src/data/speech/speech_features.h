@@ -46,6 +46,10 @@ void kurc_features_free(struct kurc_features *f);
 /* Features per frame. */
 int kurc_features_dim(const struct kurc_features *f);
 
+/* The frames kurc_features_compute makes of n samples (spec: 0 when n is
+ * shorter than one frame, which it refuses). */
+int64_t kurc_features_frames(const struct kurc_features *f, int64_t n);
+
 /* The features of n samples (bits: the file's integer width, for mfcc's
  * scaling): *out is frames x dim floats (malloc'ed).  name is for
  * messages. */
