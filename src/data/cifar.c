@@ -218,7 +218,8 @@ static enum kurc_status read_member(struct archive *a, const char *archive_path,
 static enum kurc_status parse_pickle(const unsigned char *bytes, size_t len, const char *name,
                                      bool shapes_only, struct part *p, struct kurc_err *err) {
     struct kurc_pickle_doc *doc;
-    enum kurc_status st = kurc_pickle_load(bytes, len, name, &doc, err);
+    enum kurc_status st = (shapes_only ? kurc_pickle_scan : kurc_pickle_load)(bytes, len, name,
+                                                                              &doc, err);
     if (st)
         return st;
     const struct kurc_pickle *root = kurc_pickle_root(doc);

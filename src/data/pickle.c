@@ -17,9 +17,9 @@
  * array), NaN, an infinity or a number beyond float32's range, or a root
  * that is not a dict is an error naming the file and the key, where Kur
  * warned and went on.
- * Sources keep the dict's order.  describe (build) reads the whole pickle
- * as load does but leaves numpy arrays unconverted: a NaN in an array is
- * found by load (train).
+ * Sources keep the dict's order.  describe (build) reads the pickle's
+ * structure (kurc_pickle_scan): the bytes of numpy arrays are skipped, not
+ * read, so a NaN in an array is found by load (train).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -284,9 +284,9 @@ static enum kurc_status load_dict(const char *path, const struct kurc_pickle *ro
     return KURC_OK;
 }
 
-/* load (every value) or, when shapes_only, describe: the whole pickle is
- * still read (and checked) by the restricted reader, but numpy arrays are
- * not converted to float32. */
+/* load (every value) or, when shapes_only, describe: the file is mapped,
+ * not read, and describe's reader (kurc_pickle_scan) steps over the bytes
+ * of numpy arrays, which stay on disk, and converts nothing. */
 static enum kurc_status read_source(const struct kurc_value *params, const struct kurc_loc *where,
                                     bool shapes_only, struct kurc_dataset *out,
                                     struct kurc_err *err) {
@@ -296,24 +296,24 @@ static enum kurc_status read_source(const struct kurc_value *params, const struc
         return st;
     if (!source)
         return kurc_err_set(err, KURC_E_CONFIG, where, "pickle: needs a 'source' file");
-    char *path = kurc_path_expand(source), *bytes;
-    size_t len;
-    st = kurc_supplier_read_file(path, "pickle", where, &bytes, &len, err);
+    char *path = kurc_path_expand(source);
+    struct kurc_supplier_file file;
+    st = kurc_supplier_map_file(path, "pickle", where, &file, err);
     if (st) {
         free(path);
         return st;
     }
     struct kurc_pickle_doc *doc = NULL;
-    st = kurc_pickle_load((const unsigned char *)bytes, len, path, &doc, err);
+    st = (shapes_only ? kurc_pickle_scan : kurc_pickle_load)(file.data, file.len, path, &doc, err);
     if (st == KURC_OK) {
-        st = load_dict(path, kurc_pickle_root(doc), len, where, shapes_only, out, err);
+        st = load_dict(path, kurc_pickle_root(doc), file.len, where, shapes_only, out, err);
     } else {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         st = kurc_err_set(err, st, where, "pickle: %s", msg);
     }
     kurc_pickle_doc_free(doc);
-    free(bytes);
+    kurc_supplier_unmap_file(&file);
     free(path);
     return st;
 }

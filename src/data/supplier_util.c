@@ -3,12 +3,16 @@
 #include "data/supplier_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/file_read.h"
 #include "base/paths.h"
@@ -79,6 +83,39 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
         return kurc_err_set(err, KURC_E_IO, where, "%s: cannot open %s: %s", supplier, path,
                             kurc_file_read_why(e));
     return KURC_OK;
+}
+
+enum kurc_status kurc_supplier_map_file(const char *path, const char *supplier,
+                                        const struct kurc_loc *where,
+                                        struct kurc_supplier_file *file, struct kurc_err *err) {
+    *file = (struct kurc_supplier_file){NULL, 0, false};
+    struct stat sb;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        if (fd >= 0)
+            close(fd);
+        char *data; /* not a regular file: read (or refused) as by kurc_file_read */
+        enum kurc_status st = kurc_supplier_read_file(path, supplier, where, &data, &file->len, err);
+        file->data = (const unsigned char *)data;
+        return st;
+    }
+    void *p = sb.st_size > 0 ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+                             : NULL;
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED)
+        return kurc_err_set(err, KURC_E_IO, where, "%s: cannot map %s: %s", supplier, path,
+                            strerror(e));
+    *file = (struct kurc_supplier_file){p, (size_t)sb.st_size, true};
+    return KURC_OK;
+}
+
+void kurc_supplier_unmap_file(struct kurc_supplier_file *file) {
+    if (file->mapped && file->data)
+        munmap((void *)file->data, file->len);
+    else
+        free((void *)file->data);
+    *file = (struct kurc_supplier_file){NULL, 0, false};
 }
 
 bool kurc_supplier_next_line(const char **p, const char *end, const char **a, const char **b,

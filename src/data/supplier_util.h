@@ -34,6 +34,21 @@ enum kurc_status kurc_supplier_read_file(const char *path, const char *supplier,
                                          const struct kurc_loc *where, char **data,
                                          size_t *len, struct kurc_err *err);
 
+/* A whole file in memory, mapped (a regular file) or read (a pipe). */
+struct kurc_supplier_file {
+    const unsigned char *data; /* NULL for an empty regular file */
+    size_t len;
+    bool mapped;
+};
+
+/* Maps a whole file read-only: its pages are read only where they are
+ * touched, so a reader that skips parts of it leaves them on disk.  Errors
+ * as kurc_supplier_read_file's.  Released by kurc_supplier_unmap_file. */
+enum kurc_status kurc_supplier_map_file(const char *path, const char *supplier,
+                                        const struct kurc_loc *where,
+                                        struct kurc_supplier_file *file, struct kurc_err *err);
+void kurc_supplier_unmap_file(struct kurc_supplier_file *file);
+
 /* Steps through the lines of [*p, end) (JSON lines: jsonl, text, speech):
  * sets [*a, *b) to the next line that is not blank, without its leading
  * and trailing white space, and *line to its 1-based number (blank lines

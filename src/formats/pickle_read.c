@@ -99,6 +99,7 @@ struct vm {
     size_t memo_cap, memo_count;
     size_t op_at; /* offset of the opcode being run */
     unsigned char op;
+    bool scan; /* kurc_pickle_scan: long strings are skipped */
 };
 
 const char *kurc_pickle_kind_name(enum kurc_pickle_kind kind) {
@@ -228,8 +229,17 @@ static enum kurc_status push_string(struct vm *vm, size_t len_bytes, enum kurc_p
     if ((st = take(vm, (size_t)n, &p)))
         return st;
     struct kurc_pickle *o = new_obj(vm, kind);
-    o->u.bytes.s = kurc_xstrndup((const char *)p, (size_t)n);
-    o->u.bytes.len = (size_t)n;
+    if (vm->scan && n > KURC_PICKLE_SCAN_SKIP) {
+        size_t chars = 0; /* a str's characters: the bytes that start one */
+        for (size_t i = 0; kind == KURC_PICKLE_STR && i < n; i++)
+            chars += (p[i] & 0xC0) != 0x80;
+        o->u.bytes.s = kurc_xstrdup("");
+        o->u.bytes.len = kind == KURC_PICKLE_STR ? chars : (size_t)n;
+        o->u.bytes.skipped = true;
+    } else {
+        o->u.bytes.s = kurc_xstrndup((const char *)p, (size_t)n);
+        o->u.bytes.len = (size_t)n;
+    }
     push(vm, o);
     return KURC_OK;
 }
@@ -348,6 +358,11 @@ static bool parse_descr(const char *s, struct kurc_pickle_dtype *dt) {
 /* Latin-1 bytes from UTF-8 text whose code points are all below 256. */
 static enum kurc_status latin1_encode(struct vm *vm, const struct kurc_pickle *text,
                                       struct kurc_pickle *out) {
+    if (text->u.bytes.skipped) { /* its characters are the bytes */
+        out->u.bytes = text->u.bytes;
+        out->u.bytes.s = kurc_xstrdup("");
+        return KURC_OK;
+    }
     const char *s = text->u.bytes.s;
     size_t n = text->u.bytes.len, j = 0;
     char *b = kurc_xmalloc(n + 1);
@@ -487,12 +502,14 @@ static enum kurc_status build_array(struct vm *vm, struct kurc_pickle *arr,
     arr->u.array.dtype = dtype->u.dtype;
     arr->u.array.ndim = ndim;
     arr->u.array.nbytes = data->u.bytes.len;
+    arr->u.array.built = true;
+    if (data->u.bytes.skipped)
+        return KURC_OK;
     arr->u.array.data = kurc_xmalloc(data->u.bytes.len ? data->u.bytes.len : 1);
     if (is_fortran && ndim > 1)
         fortran_to_c(arr, (const unsigned char *)data->u.bytes.s);
     else
         memcpy(arr->u.array.data, data->u.bytes.s, data->u.bytes.len);
-    arr->u.array.built = true;
     return KURC_OK;
 }
 
@@ -733,9 +750,10 @@ static enum kurc_status step(struct vm *vm, bool *stop) {
                         vm->op_at);
 }
 
-enum kurc_status kurc_pickle_load(const unsigned char *buf, size_t len, const char *name,
-                                  struct kurc_pickle_doc **doc, struct kurc_err *err) {
-    struct vm vm = {.buf = buf, .len = len, .name = name, .err = err};
+/* kurc_pickle_load and kurc_pickle_scan. */
+static enum kurc_status run(const unsigned char *buf, size_t len, const char *name, bool scan,
+                            struct kurc_pickle_doc **doc, struct kurc_err *err) {
+    struct vm vm = {.buf = buf, .len = len, .name = name, .err = err, .scan = scan};
     vm.doc = kurc_xcalloc(1, sizeof *vm.doc);
     bool stop = false;
     enum kurc_status st = KURC_OK;
@@ -759,6 +777,16 @@ enum kurc_status kurc_pickle_load(const unsigned char *buf, size_t len, const ch
     }
     *doc = vm.doc;
     return KURC_OK;
+}
+
+enum kurc_status kurc_pickle_load(const unsigned char *buf, size_t len, const char *name,
+                                  struct kurc_pickle_doc **doc, struct kurc_err *err) {
+    return run(buf, len, name, false, doc, err);
+}
+
+enum kurc_status kurc_pickle_scan(const unsigned char *buf, size_t len, const char *name,
+                                  struct kurc_pickle_doc **doc, struct kurc_err *err) {
+    return run(buf, len, name, true, doc, err);
 }
 
 const struct kurc_pickle *kurc_pickle_root(const struct kurc_pickle_doc *doc) {

@@ -57,6 +57,7 @@ struct kurc_pickle {
         struct {
             char *s; /* NUL-terminated; len bytes before the NUL */
             size_t len;
+            bool skipped; /* kurc_pickle_scan: s is "", len the bytes' count */
         } bytes; /* BYTES and STR */
         struct {
             struct kurc_pickle **items;
@@ -70,7 +71,8 @@ struct kurc_pickle {
             struct kurc_pickle_dtype dtype;
             int ndim;
             int64_t dim[KURC_PICKLE_MAX_DIMS];
-            unsigned char *data; /* product(dim) * itemsize bytes, C order, as stored */
+            unsigned char *data; /* product(dim) * itemsize bytes, C order, as stored;
+                                  * NULL from kurc_pickle_scan */
             size_t nbytes;
             bool built; /* false until BUILD gave it its shape and data */
         } array;
@@ -86,6 +88,17 @@ struct kurc_pickle_doc;
  * messages.  On success *doc owns every object; kurc_pickle_root gives the
  * result.  Errors are KURC_E_DATA. */
 enum kurc_status kurc_pickle_load(const unsigned char *buf, size_t len, const char *name,
+                                  struct kurc_pickle_doc **doc, struct kurc_err *err);
+
+/* kurc_pickle_load for the structure only (shapes, for describe): a byte
+ * string or str of more than KURC_PICKLE_SCAN_SKIP bytes is not copied
+ * (bytes.skipped; a str is read only to count its characters, which
+ * codecs.encode's latin1 bytes number), and numpy arrays built from them
+ * have their dtype, shape and nbytes (checked as by load) but no data.
+ * What only the skipped bytes could show (a str that is not latin1) is left
+ * to kurc_pickle_load. */
+#define KURC_PICKLE_SCAN_SKIP 4096
+enum kurc_status kurc_pickle_scan(const unsigned char *buf, size_t len, const char *name,
                                   struct kurc_pickle_doc **doc, struct kurc_err *err);
 
 const struct kurc_pickle *kurc_pickle_root(const struct kurc_pickle_doc *doc);

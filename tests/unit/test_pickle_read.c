@@ -1,5 +1,6 @@
 /* test_pickle_read.c - the restricted pickle reader: every accepted opcode,
- * a CIFAR batch in Python 2's layout, protocol 4 framing, reference cycles,
+ * a CIFAR batch in Python 2's layout (also scanned for its structure only),
+ * protocol 4 framing, reference cycles,
  * and the errors for forbidden opcodes and globals, truncation and
  * inconsistent arrays (each naming the file, opcode and offset). */
 #include <setjmp.h>
@@ -222,6 +223,38 @@ static void test_python2_cifar_batch(void **state) {
     pb_free(&p);
 }
 
+/* kurc_pickle_scan: the same batch's structure, its 6144 pixel bytes
+ * (more than KURC_PICKLE_SCAN_SKIP) counted but not copied; short strings
+ * are kept, and a batch cut inside the pixels fails as with load. */
+static void test_scan(void **state) {
+    (void)state;
+    unsigned char pixels[2 * 3072] = {0}, labels[2] = {6, 9};
+    struct pb p = {0};
+    pb_cifar_batch(&p, 2, pixels, sizeof pixels, labels);
+    struct kurc_pickle_doc *doc;
+    struct kurc_err err;
+    assert_int_equal(kurc_pickle_scan(p.b, p.n, "t.pkl", &doc, &err), KURC_OK);
+    const struct kurc_pickle *d = kurc_pickle_root(doc);
+    const struct kurc_pickle *data = kurc_pickle_dict_get(d, "data");
+    assert_int_equal(data->kind, KURC_PICKLE_ARRAY);
+    assert_true(data->u.array.built);
+    assert_int_equal(data->u.array.dim[0], 2);
+    assert_int_equal(data->u.array.dim[1], 3072);
+    assert_int_equal(data->u.array.nbytes, sizeof pixels);
+    assert_null(data->u.array.data);
+    assert_int_equal(kurc_pickle_dict_get(d, "labels")->u.seq.items[1]->u.i, 9);
+    assert_string_equal(kurc_pickle_dict_get(d, "batch_label")->u.bytes.s,
+                        "training batch 1 of 5");
+    kurc_pickle_doc_free(doc);
+    size_t cut = p.n - 2000; /* inside the pixels */
+    assert_int_equal(kurc_pickle_scan(p.b, cut, "t.pkl", &doc, &err), KURC_E_DATA);
+    char scanned[sizeof err.msg];
+    snprintf(scanned, sizeof scanned, "%s", err.msg);
+    assert_int_equal(kurc_pickle_load(p.b, cut, "t.pkl", &doc, &err), KURC_E_DATA);
+    assert_string_equal(scanned, err.msg);
+    pb_free(&p);
+}
+
 static void test_forbidden(void **state) {
     (void)state;
     const char *why = "(kurc reads only numpy arrays, numbers, strings, lists and dicts from "
@@ -385,6 +418,7 @@ int main(void) {
         cmocka_unit_test(test_cycle),
         cmocka_unit_test(test_protocol4),
         cmocka_unit_test(test_python2_cifar_batch),
+        cmocka_unit_test(test_scan),
         cmocka_unit_test(test_forbidden),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_bad_arrays),
