@@ -3,12 +3,15 @@
  *
  * The (decompressed) file is read into memory first, so its real length is
  * known before the header's dimensions are believed: a header that promises
- * more data than the file holds is reported, never allocated.  Reading
- * stops a little past the length the header declares.
+ * more data than the file holds is reported, never allocated (beyond what
+ * the memory available allows: a large file's floats are converted on a
+ * second thread while it is read).  Reading stops a little past the length
+ * the header declares.
  */
 #include "formats/idx.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,7 @@
 #include <zlib.h>
 
 #include "base/log.h"
+#include "base/memory.h"
 #include "formats/gzip_end.h"
 
 const char *kurc_idx_type_name(enum kurc_idx_type type) {
@@ -169,18 +173,18 @@ enum kurc_status kurc_idx_parse_header(const unsigned char *buf, size_t len, con
     return check_header(buf, len, UINT64_MAX, name, h, err);
 }
 
-/* The elements of h as float32 into data: one loop per type (bytes,
+/* Elements from..to of h as float32 into data: one loop per type (bytes,
  * MNIST's images, are most of what is read). */
-static void convert(const struct kurc_idx_header *h, float *data) {
+static void convert(const struct kurc_idx_header *h, float *data, uint64_t from, uint64_t to) {
     const unsigned char *p = h->body;
     if (h->type == KURC_IDX_U8)
-        for (uint64_t i = 0; i < h->numel; i++)
+        for (uint64_t i = from; i < to; i++)
             data[i] = (float)p[i];
     else if (h->type == KURC_IDX_I8)
-        for (uint64_t i = 0; i < h->numel; i++)
+        for (uint64_t i = from; i < to; i++)
             data[i] = (float)(int8_t)p[i];
     else
-        for (uint64_t i = 0; i < h->numel; i++)
+        for (uint64_t i = from; i < to; i++)
             data[i] = (float)kurc_idx_element(h, i);
 }
 
@@ -198,7 +202,7 @@ enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char
     if (!data)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: out of memory for %llu elements", name,
                             (unsigned long long)h.numel);
-    convert(&h, data);
+    convert(&h, data, 0, h.numel);
     out->type = h.type;
     out->ndim = h.ndim;
     memcpy(out->dim, h.dim, sizeof out->dim);
@@ -267,10 +271,110 @@ static void close_input(FILE *f, gzFile z) {
         fclose(f);
 }
 
+/* Converting a large file's elements to float32 on a second thread while
+ * the file is still being read (decompressed): the reader publishes how
+ * many bytes it holds after each chunk, and the follower converts the
+ * elements they complete, so that converting (and the page faults of the
+ * float array) costs no time after the last byte is read.  The follower
+ * starts only once the header is read and both buffers, the bytes the
+ * header declares and their floats, fit in memory; the byte buffer is then
+ * allocated whole, so it never moves while the follower reads it. */
+struct follower {
+    pthread_mutex_t lock;
+    pthread_cond_t more;
+    size_t avail;  /* bytes read so far (under lock) */
+    bool finished; /* the reader has stopped (under lock) */
+    bool tried, running;
+    pthread_t thread;
+    struct kurc_idx_header h; /* from the header alone (body points into the buffer) */
+    size_t header;            /* the header's bytes */
+    float *data;              /* h.numel floats */
+    uint64_t done;            /* elements converted */
+};
+
+/* Files with fewer elements are converted after reading. */
+#define FOLLOW_MIN_ELEMENTS (1 << 20)
+
+static void *follow(void *arg) {
+    struct follower *f = arg;
+    size_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&f->lock);
+        while (!f->finished && f->avail == seen)
+            pthread_cond_wait(&f->more, &f->lock);
+        seen = f->avail;
+        bool finished = f->finished;
+        pthread_mutex_unlock(&f->lock);
+        uint64_t have = seen > f->header ? (seen - f->header) / f->h.size : 0;
+        uint64_t upto = have < f->h.numel ? have : f->h.numel;
+        if (upto > f->done)
+            convert(&f->h, f->data, f->done, upto);
+        f->done = upto > f->done ? upto : f->done;
+        if (finished || f->done == f->h.numel)
+            return NULL;
+    }
+}
+
+/* Starts f once b holds a valid header of a large enough file whose bytes
+ * (the declared ones and what may follow them) and floats fit in memory;
+ * otherwise f stays idle. */
+static void follow_start(struct follower *f, struct growbuf *b) {
+    struct kurc_err ignored;
+    size_t header = b->len >= 4 ? 4 + 4 * (size_t)b->data[3] : 4;
+    if (b->len < header)
+        return;
+    f->tried = true; /* once: the header is all it goes by */
+    if (check_header(b->data, b->len, KURC_IDX_UNKNOWN, "", &f->h, &ignored) != KURC_OK)
+        return;
+    uint64_t want = declared_length(b->data, b->len);
+    uint64_t limit = want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
+    if (f->h.numel < FOLLOW_MIN_ELEMENTS || limit == UINT64_MAX ||
+        f->h.numel > (UINT64_MAX - limit) / sizeof(float) ||
+        kurc_memory_check(limit + f->h.numel * sizeof(float), KURC_E_DATA, "", &ignored) !=
+            KURC_OK ||
+        !grow(b, (size_t)(limit - b->len)) || !(f->data = malloc(f->h.numel * sizeof(float))))
+        return;
+    f->header = header;
+    f->h.body = b->data + header;
+    f->avail = b->len;
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->more, NULL);
+    f->running = pthread_create(&f->thread, NULL, follow, f) == 0;
+    if (!f->running) {
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->more);
+        free(f->data);
+        f->data = NULL;
+    }
+}
+
+/* Tells f that len bytes are read. */
+static void follow_publish(struct follower *f, size_t len) {
+    pthread_mutex_lock(&f->lock);
+    f->avail = len;
+    pthread_cond_signal(&f->more);
+    pthread_mutex_unlock(&f->lock);
+}
+
+/* Stops f once it has converted what was read. */
+static void follow_stop(struct follower *f) {
+    if (!f->running)
+        return;
+    pthread_mutex_lock(&f->lock);
+    f->finished = true;
+    pthread_cond_signal(&f->more);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->thread, NULL);
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->more);
+    f->running = false;
+}
+
 /* Reads the file, decompressing it when it starts with the gzip magic
  * bytes, up to the length its header declares and at most MAX_TRAILING
  * bytes more (a compressed file is then read to its end and checked). */
-static enum kurc_status read_file(const char *path, struct growbuf *b, struct kurc_err *err) {
+static enum kurc_status read_file(const char *path, struct growbuf *b, struct follower *fol,
+                                  struct kurc_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
@@ -307,6 +411,10 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct ku
         if ((n = read_some(f, z, b->data + b->len, ask)) <= 0)
             break;
         b->len += (size_t)n;
+        if (fol->running)
+            follow_publish(fol, b->len);
+        else if (!fol->tried)
+            follow_start(fol, b);
     }
     if (z && want == 0) { /* a bad header: the parser reports it */
         gzclose_r(z);
@@ -324,9 +432,26 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct ku
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
     struct growbuf b = {NULL, 0, 0};
-    enum kurc_status st = read_file(path, &b, err);
-    if (st == KURC_OK)
-        st = kurc_idx_parse(b.data, b.len, path, out, err);
+    struct follower fol = {.running = false};
+    enum kurc_status st = read_file(path, &b, &fol, err);
+    follow_stop(&fol);
+    struct kurc_idx_header h;
+    if (st == KURC_OK && fol.data && fol.done == fol.h.numel &&
+        kurc_idx_parse_header(b.data, b.len, path, &h, err) == KURC_OK) {
+        /* what kurc_idx_parse does, the values already converted */
+        if (h.extra)
+            kurc_log(KURC_LOG_WARNING, "%s: %zu bytes after the IDX array; ignoring them", path,
+                     h.extra);
+        out->type = h.type;
+        out->ndim = h.ndim;
+        memcpy(out->dim, h.dim, sizeof out->dim);
+        out->numel = (int64_t)h.numel;
+        out->data = fol.data;
+    } else {
+        free(fol.data);
+        if (st == KURC_OK)
+            st = kurc_idx_parse(b.data, b.len, path, out, err);
+    }
     free(b.data);
     return st;
 }

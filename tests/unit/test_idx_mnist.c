@@ -326,6 +326,64 @@ static void test_trailing_data(void **state) {
     free(buf);
 }
 
+/* Files of more than 2^20 elements are converted to floats on a second
+ * thread while they are read: every value is still right (uint8, and
+ * int16 elements that straddle the reader's chunks), and a file cut short,
+ * a damaged stream or too much trailing data fail as small files do. */
+static void test_large_files(void **state) {
+    (void)state;
+    const uint32_t dims[2] = {1201, 1250}; /* 1501250 elements */
+    size_t count = (size_t)dims[0] * dims[1], big = 12 + 2 * count + (2u << 20);
+    double *v = malloc(count * sizeof *v);
+    unsigned char *buf = calloc(big, 1);
+    assert_non_null(v);
+    assert_non_null(buf);
+    struct kurc_idx idx;
+    struct kurc_err err;
+    char want[700];
+    for (int type = 0x08; type <= 0x0B; type += 3) {
+        for (size_t i = 0; i < count; i++)
+            v[i] = type == 0x08 ? (double)((i * 37 + i / 1000) % 256)
+                                : (double)((int64_t)((i * 7919) % 65536) - 32768);
+        size_t n = make_idx(buf, type, 2, dims, v, count);
+        for (int gz = 0; gz < 2; gz++) {
+            write_bytes("large", buf, n, gz);
+            assert_int_equal(kurc_idx_load(path_in("large"), &idx, &err), KURC_OK);
+            assert_int_equal(idx.numel, (int64_t)count);
+            size_t wrong = 0;
+            for (size_t i = 0; i < count; i++)
+                wrong += idx.data[i] != (float)v[i];
+            assert_int_equal(wrong, 0);
+            kurc_idx_release(&idx);
+        }
+        write_bytes("large-short.gz", buf, n - 100, true);
+        assert_int_equal(kurc_idx_load(path_in("large-short.gz"), &idx, &err), KURC_E_DATA);
+        snprintf(want, sizeof want,
+                 "%s: truncated IDX file: expected %zu data bytes for shape (1201, 1250) of %s, "
+                 "found %zu",
+                 path_in("large-short.gz"), n - 12, type == 0x08 ? "uint8" : "int16",
+                 n - 112);
+        assert_string_equal(err.msg, want);
+        assert_null(idx.data);
+        write_bytes("large-flip.gz", buf, n, true);
+        flip_from_end("large-flip.gz", 8); /* the CRC */
+        assert_int_equal(kurc_idx_load(path_in("large-flip.gz"), &idx, &err), KURC_E_DATA);
+        snprintf(want, sizeof want, "%s: corrupt gzip data after ", path_in("large-flip.gz"));
+        assert_memory_equal(err.msg, want, strlen(want));
+        assert_null(idx.data);
+        write_bytes("large-padded.gz", buf, big, true); /* 2 MiB of zeros after the array */
+        assert_int_equal(kurc_idx_load(path_in("large-padded.gz"), &idx, &err), KURC_E_DATA);
+        snprintf(want, sizeof want,
+                 "%s: more than 1048576 bytes follow the IDX array, which ends at offset %zu "
+                 "of the decompressed data; not an IDX file",
+                 path_in("large-padded.gz"), n);
+        assert_string_equal(err.msg, want);
+        assert_null(idx.data);
+    }
+    free(v);
+    free(buf);
+}
+
 /* Writes images (count, h, w) u8 and labels (count,) u8 IDX files. */
 static void write_pair(const char *images, const char *labels, uint32_t count, uint32_t h,
                        uint32_t w, const double *pixels, const double *classes, bool gz) {
@@ -573,6 +631,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_gzip_errors),
         cmocka_unit_test(test_trailing_data),
+        cmocka_unit_test(test_large_files),
         cmocka_unit_test(test_mnist_values),
         cmocka_unit_test(test_mnist_shape_from_header),
         cmocka_unit_test(test_mnist_errors),
