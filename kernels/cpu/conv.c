@@ -21,6 +21,8 @@
  * The forward and filter passes pick by the run length; the data pass
  * always uses row-major (measured: there the product, which packs dy,
  * dominates, and the transposed product packs it more slowly).
+ * conv_forward_bias_act adds the bias and applies the activation to each
+ * chunk of output rows right after its product, while it is in cache.
  * A 1x1 kernel with stride 1 and no padding needs no lowering: the input
  * is already the lowered matrix (as it is, trivially, with no input
  * channels).
@@ -82,9 +84,12 @@ static void conv3_init(const struct kurc_conv_geom *g, struct conv3 *c) {
 }
 
 /* Rows of the lowered matrix per chunk: a pure function of the geometry
- * (not used when direct, so kc > 0). */
+ * (not used when direct, so kc > 0).  The chunk's lowered rows and its
+ * output rows (kc + cout floats a row) fit in CONV_CHUNK_BYTES together, so
+ * the output is still in cache for the fused epilogue and, backwards, dy's
+ * rows are as the product reads them. */
 static int64_t chunk_rows(const struct conv3 *c) {
-    int64_t n = CONV_CHUNK_BYTES / (c->kc * (int64_t)sizeof(float));
+    int64_t n = CONV_CHUNK_BYTES / ((c->kc + c->cout) * (int64_t)sizeof(float));
     if (n < 1)
         n = 1;
     return n < c->rows ? n : c->rows;
@@ -271,13 +276,18 @@ static int64_t to_cols(const struct conv3 *c, const float *x, int64_t r0, int64_
     return c->kc;
 }
 
-void cpu_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
-                      const float *w, float *y, void *workspace) {
+/* The convolution, with y = act(y + bias) applied to each chunk of output
+ * rows right after its product while it is in cache when `epilogue`. */
+static void conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
+                         const float *w, const float *bias, enum kurc_act act, float alpha,
+                         bool epilogue, float *y, void *workspace) {
     struct conv3 c;
     conv3_init(g, &c);
     if (c.direct) {
         cpu_gemm(be, false, false, c.rows, c.cout, c.cin, 1.0f, x, c.cin, w, c.cout, 0.0f, y,
                  c.cout);
+        if (epilogue)
+            cpu_bias_act_forward(be, c.rows, c.cout, bias, act, alpha, y);
         return;
     }
     float *cols = workspace;
@@ -287,7 +297,20 @@ void cpu_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, c
         int64_t ld = to_cols(&c, x, r0, nr, cols);
         cpu_gemm(be, c.transposed, false, nr, c.cout, c.kc, 1.0f, cols, ld, w, c.cout, 0.0f,
                  y + r0 * c.cout, c.cout);
+        if (epilogue)
+            cpu_bias_act_forward(be, nr, c.cout, bias, act, alpha, y + r0 * c.cout);
     }
+}
+
+void cpu_conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
+                      const float *w, float *y, void *workspace) {
+    conv_forward(be, g, x, w, NULL, KURC_ACT_LINEAR, 0.0f, false, y, workspace);
+}
+
+void cpu_conv_forward_bias_act(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                               const float *x, const float *w, const float *bias,
+                               enum kurc_act act, float alpha, float *y, void *workspace) {
+    conv_forward(be, g, x, w, bias, act, alpha, true, y, workspace);
 }
 
 void cpu_conv_backward_data(struct kurc_backend *be, const struct kurc_conv_geom *g,

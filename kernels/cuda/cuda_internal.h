@@ -84,6 +84,7 @@ unsigned kc_blocks(const struct kc_ctx *c, int64_t n, int threads);
 /* --- kc_<slot> for every slot (core/backend_slots.def) --- */
 
 #define KURC_SLOT(ret, slot, params) ret kc_##slot params;
+#define KURC_SLOT_FUSED(ret, slot, params) /* none: ops run unfused */
 #include "core/backend_slots.def"
 
 /* The op table of those functions (table.c). */

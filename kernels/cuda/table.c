@@ -7,5 +7,6 @@ const struct kurc_backend_ops kurc_cuda_ops = {
     .name = "cuda",
     .memory = KURC_MEMORY_DEVICE,
 #define KURC_SLOT(ret, slot, params) .slot = kc_##slot,
+#define KURC_SLOT_FUSED(ret, slot, params) /* none: ops run unfused */
 #include "core/backend_slots.def"
 };

@@ -47,6 +47,14 @@ enum kurc_act {
     KURC_ACT_COUNT
 };
 
+/* Whether act'(x) follows exactly from y = act(x) alone (so a fused
+ * epilogue keeps only y): relu, leaky_relu with alpha >= 0 (y > 0 exactly
+ * when x > 0), tanh, sigmoid (their derivatives read y) and linear. */
+static inline bool kurc_act_fusable(enum kurc_act act, float alpha) {
+    return act == KURC_ACT_LINEAR || act == KURC_ACT_RELU || act == KURC_ACT_TANH ||
+           act == KURC_ACT_SIGMOID || (act == KURC_ACT_LEAKY_RELU && alpha >= 0.0f);
+}
+
 /* Geometry of an N-D convolution (ndim spatial axes, 1 to 3), channels last:
  *   x (batch, in[0..ndim), cin)   w (kernel[0..ndim), cin, cout)
  *   y (batch, out[0..ndim), cout)

@@ -37,6 +37,40 @@ static int64_t chunks_max(const struct kurc_exec *x) {
     return x->chunk > 0 ? (x->max_batch + x->chunk - 1) / x->chunk : 1;
 }
 
+/* Fused epilogues (see exec.h): the ops of g that run the only reader of
+ * their output, and those readers. */
+static void plan_fusion(struct kurc_exec *x, const struct kurc_graph *g) {
+    for (size_t i = 0; i < g->n_ops; i++) {
+        x->epilogue[i] = -1;
+        x->fused[i] = false;
+    }
+    for (size_t t = 0; t < g->n_tensors; t++)
+        x->grad_written[t] = false;
+    if (x->no_fusion)
+        return;
+    int *readers = kurc_xcalloc(g->n_tensors + 1, sizeof *readers);
+    int *reader = kurc_xcalloc(g->n_tensors + 1, sizeof *reader);
+    for (size_t j = 0; j < g->n_ops; j++)
+        for (int k = 0; k < g->ops[j].n_in; k++) {
+            readers[g->ops[j].in[k]]++;
+            reader[g->ops[j].in[k]] = (int)j;
+        }
+    for (size_t i = 0; i < g->n_ops; i++) {
+        const struct kurc_op *op = &g->ops[i];
+        int t = op->out;
+        if (!op->def->fuses || g->tensors[t].external || readers[t] != 1)
+            continue;
+        const struct kurc_op *next = &g->ops[reader[t]];
+        if (!op->def->fuses(x->be, op, next))
+            continue;
+        x->epilogue[i] = reader[t];
+        x->fused[reader[t]] = true;
+        x->grad_written[t] = true;
+    }
+    free(readers);
+    free(reader);
+}
+
 /* Lays out g's tensors and ops at x->max_batch: offsets, arena sizes, the
  * workspace and the host scratch (nothing is allocated but the offset
  * tables). */
@@ -46,16 +80,23 @@ static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
     x->g = g;
     if (g->n_tensors + 1 > x->tensor_capacity) {
         free(x->offsets);
+        free(x->grad_written);
         x->tensor_capacity = g->n_tensors + 1;
         x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
+        x->grad_written = kurc_xcalloc(x->tensor_capacity, sizeof *x->grad_written);
     }
     if (g->n_ops + 1 > x->op_capacity) {
         free(x->saved_at);
         free(x->saved_stride);
+        free(x->epilogue);
+        free(x->fused);
         x->op_capacity = g->n_ops + 1;
         x->saved_at = kurc_xcalloc(x->op_capacity, sizeof *x->saved_at);
         x->saved_stride = kurc_xcalloc(x->op_capacity, sizeof *x->saved_stride);
+        x->epilogue = kurc_xcalloc(x->op_capacity, sizeof *x->epilogue);
+        x->fused = kurc_xcalloc(x->op_capacity, sizeof *x->fused);
     }
+    plan_fusion(x, g);
     x->act_floats = x->saved_floats = x->workspace_bytes = x->host_doubles = 0;
     for (size_t t = 0; t < g->n_tensors; t++) {
         x->offsets[t] = 0;
@@ -191,8 +232,11 @@ void kurc_exec_free(struct kurc_exec *x) {
     be->ops->free(be, x->saved);
     be->ops->free(be, x->workspace);
     free(x->offsets);
+    free(x->grad_written);
     free(x->saved_at);
     free(x->saved_stride);
+    free(x->epilogue);
+    free(x->fused);
     free(x->host);
     free(x);
 }
@@ -216,6 +260,11 @@ float *kurc_exec_grad(const struct kurc_exec *x, int tensor) {
         return q->trainable ? x->params->grads + q->offset : NULL;
     }
     return t->needs_grad ? x->grads + x->offsets[tensor] + row_offset(x, t) : NULL;
+}
+
+const struct kurc_op *kurc_exec_epilogue(const struct kurc_exec *x, const struct kurc_op *op) {
+    int next = x->epilogue[op->index];
+    return next >= 0 ? &x->g->ops[next] : NULL;
 }
 
 int64_t kurc_exec_count(const struct kurc_exec *x, int tensor) {
@@ -288,11 +337,16 @@ static void zero_param_grads(struct kurc_exec *x, const struct kurc_op *op) {
     }
 }
 
-/* --trace: op's span (forward or backward) from start to now. */
+/* --trace: op's span (forward or backward) from start to now, named
+ * "dense+activation" when it runs a fused epilogue. */
 static void trace_op(struct kurc_exec *x, enum kurc_trace_kind kind, const struct kurc_op *op,
                      int64_t start) {
-    kurc_trace_add(x->trace, kind, op->def->name, x->g->tensors[op->out].name, start,
-                   kurc_trace_now(), -1);
+    const struct kurc_op *epi = kurc_exec_epilogue(x, op);
+    char name[96];
+    snprintf(name, sizeof name, "%s%s%s", op->def->name, epi ? "+" : "",
+             epi ? epi->def->name : "");
+    kurc_trace_add(x->trace, kind, name, x->g->tensors[op->out].name, start, kurc_trace_now(),
+                   -1);
 }
 
 void kurc_exec_forward(struct kurc_exec *x) {
@@ -302,6 +356,8 @@ void kurc_exec_forward(struct kurc_exec *x) {
     int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
     for (size_t i = 0; i < g->n_ops; i++) {
         const struct kurc_op *op = &g->ops[i];
+        if (x->fused[i]) /* run by the op before it */
+            continue;
         if (x->trace)
             start = kurc_trace_now();
         if (op->def->prepare_forward)
@@ -326,14 +382,14 @@ void kurc_exec_backward(struct kurc_exec *x) {
     const struct kurc_graph *g = x->g;
     int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
     for (size_t t = 0; t < g->n_tensors; t++)
-        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad)
+        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad && !x->grad_written[t])
             x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
                              (size_t)kurc_exec_count(x, (int)t) * sizeof(float));
     struct whole w = {x->batch, x->max_batch, x->sample_base};
     int64_t chunks = kurc_exec_chunks(x);
     for (size_t i = g->n_ops; i-- > 0;) {
         const struct kurc_op *op = &g->ops[i];
-        bool run = op->def->backward && g->tensors[op->out].needs_grad;
+        bool run = !x->fused[i] && op->def->backward && g->tensors[op->out].needs_grad;
         if (x->trace)
             start = kurc_trace_now();
         if (run && op->def->prepare_backward)

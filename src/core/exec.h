@@ -27,6 +27,16 @@
  * Ops with prepare functions run those once over all rows first.  Saved
  * scratch is kept per chunk.
  *
+ * Fused epilogues: when an op's def fuses the only op that reads its
+ * output (a convolution or dense op followed by an activation, on a
+ * backend with the fused kernels) and that output is not external, the
+ * op runs the activation as its epilogue (kurc_exec_epilogue) and the
+ * executor skips the activation op in both passes.  The op then writes the
+ * activation's output tensor; its own output is never written, and its
+ * gradient region is written whole with the activation's input gradient in
+ * backward (so the backward pass does not zero it first).
+ * Fused runs compute the same bits as unfused ones (no_fusion).
+ *
  * reduce, when set, sums per-chunk partial sums over every chunk of every
  * rank (an all-reduce, or a fixed-order sum in deterministic mode): ops
  * such as batch normalisation call it from their prepare functions for
@@ -68,7 +78,7 @@ struct kurc_exec {
     size_t act_capacity;      /* floats of acts and of grads */
     size_t saved_capacity;    /* floats */
     size_t workspace_capacity; /* bytes */
-    size_t tensor_capacity;   /* entries of offsets */
+    size_t tensor_capacity;   /* entries of offsets and grad_written */
     size_t op_capacity;       /* entries of saved_at and saved_stride */
     size_t host_capacity;     /* doubles of host */
 
@@ -87,6 +97,13 @@ struct kurc_exec {
     int64_t chunk_index; /* the chunk running now, -1: all rows */
     int64_t row0;        /* the first row of the rows running now */
     size_t *saved_stride; /* per op: floats of one chunk's saved scratch */
+
+    /* fused epilogues (see above) */
+    bool no_fusion;      /* run every op on its own (set, then kurc_exec_replan) */
+    int *epilogue;       /* per op: the op it runs as its epilogue, or -1 */
+    bool *fused;         /* per op: run by the op before it, skipped here */
+    bool *grad_written;  /* per tensor: its gradient is written whole by a
+                          * fused epilogue's backward, so not zeroed first */
     double *host;        /* host scratch of prepare functions */
     size_t host_doubles;
 };
@@ -129,6 +146,10 @@ void kurc_exec_forward(struct kurc_exec *x);
 
 /* Runs the backward pass (see above). */
 void kurc_exec_backward(struct kurc_exec *x);
+
+/* The op that op runs as its fused epilogue (the activation that alone
+ * reads op's output; op writes that op's output tensor), or NULL. */
+const struct kurc_op *kurc_exec_epilogue(const struct kurc_exec *x, const struct kurc_op *op);
 
 /* Elements of a batched tensor for the current batch. */
 int64_t kurc_exec_count(const struct kurc_exec *x, int tensor);

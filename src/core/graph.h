@@ -29,6 +29,7 @@ struct kurc_tensor {
     int param;               /* KURC_TENSOR_PARAM: index in the parameter set */
     bool needs_grad;         /* depends on a trainable parameter */
     int64_t fold;            /* leading slices folded into the batch (see below) */
+    bool external;           /* read by the caller (a model output): never fused away */
     char *name;              /* for messages: "conv1" or "input images" */
 };
 
@@ -115,6 +116,10 @@ struct kurc_op_def {
     void (*prepare_forward)(struct kurc_exec *x, const struct kurc_op *op);
     void (*prepare_backward)(struct kurc_exec *x, const struct kurc_op *op);
     size_t (*host_doubles)(const struct kurc_op *op, int64_t chunks);
+    /* Optional: whether this op can run `next`, the only op that reads its
+     * output, as its fused epilogue on backend be (see kurc_exec_epilogue). */
+    bool (*fuses)(const struct kurc_backend *be, const struct kurc_op *op,
+                  const struct kurc_op *next);
 };
 
 struct kurc_op {

@@ -168,7 +168,9 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
     if (st)
         return st;
     for (size_t i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].output)
+        if (m->nodes[i].output) {
             add_io(&m->outputs, &m->n_outputs, m->nodes[i].names[0], i, m->nodes[i].value);
+            m->graph->tensors[m->nodes[i].value].external = true;
+        }
     return KURC_OK;
 }

@@ -24,6 +24,10 @@ static const struct kurc_op_def act_def = {
     .backward = act_backward,
 };
 
+bool kurc_op_is_activation(const struct kurc_op *op) {
+    return op->def == &act_def;
+}
+
 int kurc_emit_activation(struct kurc_graph *g, int x, enum kurc_act act, float alpha,
                          const char *name) {
     union kurc_op_attr attr = {.act = {act, alpha}};

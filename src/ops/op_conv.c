@@ -34,16 +34,32 @@ static size_t conv_workspace(struct kurc_backend *be, const struct kurc_op *op, 
     return be->ops->conv_workspace(be, &g);
 }
 
+/* With a fused activation, the backend applies it with the bias to each
+ * chunk of output rows as they are made. */
 static void conv_forward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_conv_geom g = batch_geom(x, op);
+    const struct kurc_op *epi = kurc_exec_epilogue(x, op);
+    if (epi) {
+        OPS(x)->conv_forward_bias_act(BE(x), &g, kurc_exec_value(x, op->in[0]),
+                                      kurc_exec_value(x, op->in[1]),
+                                      op->n_in > 2 ? kurc_exec_value(x, op->in[2]) : NULL,
+                                      epi->attr.act.act, epi->attr.act.alpha,
+                                      kurc_exec_value(x, epi->out), x->workspace);
+        return;
+    }
     OPS(x)->conv_forward(BE(x), &g, kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->in[1]),
                          kurc_exec_value(x, op->out), x->workspace);
     add_bias(x, op);
 }
 
+static bool conv_fuses(const struct kurc_backend *be, const struct kurc_op *op,
+                       const struct kurc_op *next) {
+    return be->ops->conv_forward_bias_act && kurc_op_fuses_activation(be, op, next);
+}
+
 static void conv_backward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_conv_geom g = batch_geom(x, op);
-    const float *dy = kurc_exec_grad(x, op->out);
+    const float *dy = kurc_op_output_grad(x, op, op->n_in > 2 ? op->in[2] : -1);
     float *dx = kurc_exec_grad(x, op->in[0]), *dw = kurc_exec_grad(x, op->in[1]);
     if (dx)
         OPS(x)->conv_backward_data(BE(x), &g, dy, kurc_exec_value(x, op->in[1]), dx,
@@ -51,7 +67,6 @@ static void conv_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (dw)
         OPS(x)->conv_backward_filter(BE(x), &g, kurc_exec_value(x, op->in[0]), dy, dw,
                                      x->workspace);
-    bias_grad(x, op);
 }
 
 static void transpose_forward(struct kurc_exec *x, const struct kurc_op *op) {
@@ -91,6 +106,7 @@ static const struct kurc_op_def conv_def = {
     .forward = conv_forward,
     .backward = conv_backward,
     .workspace_bytes = conv_workspace,
+    .fuses = conv_fuses,
 };
 
 static const struct kurc_op_def transpose_def = {

@@ -1,6 +1,7 @@
 /* op_dense.c - the affine map over the last axis: y = x w + b.
  *   x (rows, in)  w (in, out)  b (out)  y (rows, out)
- *   dx += dy w^T;  dw += x^T dy;  db += sum_rows dy */
+ *   dx += dy w^T;  dw += x^T dy;  db += sum_rows dy
+ * An activation may run as its fused epilogue (op_epilogue.c). */
 #include "ops/ops.h"
 
 #include "ops/op_util.h"
@@ -8,17 +9,15 @@
 static void dense_forward(struct kurc_exec *x, const struct kurc_op *op) {
     int64_t rows = kurc_op_rows(x, op->in[0]), in = kurc_op_cols(x, op->in[0]);
     int64_t out = kurc_op_cols(x, op->out);
-    float *y = kurc_exec_value(x, op->out);
     OPS(x)->gemm(BE(x), false, false, rows, out, in, 1.0f, kurc_exec_value(x, op->in[0]), in,
-                 kurc_exec_value(x, op->in[1]), out, 0.0f, y, out);
-    if (op->n_in > 2)
-        OPS(x)->bias_add(BE(x), rows, out, y, kurc_exec_value(x, op->in[2]));
+                 kurc_exec_value(x, op->in[1]), out, 0.0f, kurc_op_output(x, op), out);
+    kurc_op_bias_act(x, op, op->n_in > 2 ? op->in[2] : -1);
 }
 
 static void dense_backward(struct kurc_exec *x, const struct kurc_op *op) {
     int64_t rows = kurc_op_rows(x, op->in[0]), in = kurc_op_cols(x, op->in[0]);
     int64_t out = kurc_op_cols(x, op->out);
-    const float *dy = kurc_exec_grad(x, op->out);
+    const float *dy = kurc_op_output_grad(x, op, op->n_in > 2 ? op->in[2] : -1);
     float *dx = kurc_exec_grad(x, op->in[0]);
     float *dw = kurc_exec_grad(x, op->in[1]);
     if (dx)
@@ -27,15 +26,13 @@ static void dense_backward(struct kurc_exec *x, const struct kurc_op *op) {
     if (dw)
         OPS(x)->gemm(BE(x), true, false, in, out, rows, 1.0f, kurc_exec_value(x, op->in[0]), in,
                      dy, out, 1.0f, dw, out);
-    float *db = op->n_in > 2 ? kurc_exec_grad(x, op->in[2]) : NULL;
-    if (db)
-        OPS(x)->bias_backward(BE(x), rows, out, dy, db);
 }
 
 static const struct kurc_op_def dense_def = {
     .name = "dense",
     .forward = dense_forward,
     .backward = dense_backward,
+    .fuses = kurc_op_fuses_activation,
 };
 
 int kurc_emit_dense(struct kurc_graph *g, int x, int w, int b, const char *name,

@@ -1,0 +1,95 @@
+/* epilogue.c - the CPU backend's fused epilogues: bias and activation
+ * applied to a layer's output in one pass, and the activation's derivative
+ * with the bias gradient in one pass (contracts in
+ * core/backend_slots.def).  Each computes the same floats, in the same
+ * order, as bias_add, act_forward, act_backward and bias_backward one after
+ * another, so fused and unfused runs agree bitwise. */
+#include "kernels/common/act_math.h"
+#include "kernels/cpu/cpu_kernels.h"
+
+/* Columns of the bias gradient summed at once (as in reduce.c). */
+#define EPILOGUE_BLOCK 256
+
+/* The activations a fused epilogue takes (kurc_act_fusable). */
+#define FUSABLE_CASES(F)                                                                           \
+    F(KURC_ACT_LINEAR)                                                                             \
+    F(KURC_ACT_RELU)                                                                               \
+    F(KURC_ACT_TANH)                                                                               \
+    F(KURC_ACT_SIGMOID)                                                                            \
+    F(KURC_ACT_LEAKY_RELU)
+
+/* y = act(y + bias) over rows x cols, always inlined with a constant act
+ * so that each loop is its own formula for the vectoriser. */
+static inline __attribute__((always_inline)) void forward_rows(int act, float alpha, int64_t rows,
+                                                               int64_t cols,
+                                                               const float *restrict bias,
+                                                               float *restrict y) {
+    for (int64_t r = 0; r < rows; r++) {
+        float *restrict row = y + r * cols;
+        if (bias)
+            for (int64_t c = 0; c < cols; c++)
+                row[c] = kurc_act_value(act, alpha, row[c] + bias[c]);
+        else
+            for (int64_t c = 0; c < cols; c++)
+                row[c] = kurc_act_value(act, alpha, row[c]);
+    }
+}
+
+void cpu_bias_act_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *bias,
+                          enum kurc_act act, float alpha, float *y) {
+    (void)be;
+    switch (act) {
+#define FORWARD_CASE(A)                                                                            \
+    case A:                                                                                        \
+        forward_rows(A, alpha, rows, cols, bias, y);                                               \
+        break;
+        FUSABLE_CASES(FORWARD_CASE)
+#undef FORWARD_CASE
+    default: /* not fusable: the executor runs it unfused */
+        break;
+    }
+}
+
+/* dz = act'(x) dy with x read as y (exact for the fusable activations:
+ * relu's and leaky_relu's x > 0 is y > 0), and dbias += column sums of dz
+ * in double.  0.0f + g is what act_backward's dx += g gives on a zeroed
+ * dx (-0.0f becomes +0.0f). */
+static inline __attribute__((always_inline)) void
+backward_rows(int act, float alpha, int64_t rows, int64_t cols, const float *restrict y,
+              const float *restrict dy, float *restrict dz, float *restrict dbias) {
+    if (!dbias) {
+        for (int64_t i = 0; i < rows * cols; i++)
+            dz[i] = 0.0f + kurc_act_grad(act, alpha, y[i], y[i], dy[i]);
+        return;
+    }
+    for (int64_t c0 = 0; c0 < cols; c0 += EPILOGUE_BLOCK) {
+        int64_t width = cols - c0 < EPILOGUE_BLOCK ? cols - c0 : EPILOGUE_BLOCK;
+        double acc[EPILOGUE_BLOCK] = {0};
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t at = r * cols + c0;
+            for (int64_t c = 0; c < width; c++) {
+                float g = 0.0f + kurc_act_grad(act, alpha, y[at + c], y[at + c], dy[at + c]);
+                dz[at + c] = g;
+                acc[c] += g;
+            }
+        }
+        for (int64_t c = 0; c < width; c++)
+            dbias[c0 + c] += (float)acc[c];
+    }
+}
+
+void cpu_bias_act_backward(struct kurc_backend *be, int64_t rows, int64_t cols, enum kurc_act act,
+                           float alpha, const float *restrict y, const float *restrict dy,
+                           float *restrict dz, float *restrict dbias) {
+    (void)be;
+    switch (act) {
+#define BACKWARD_CASE(A)                                                                           \
+    case A:                                                                                        \
+        backward_rows(A, alpha, rows, cols, y, dy, dz, dbias);                                     \
+        break;
+        FUSABLE_CASES(BACKWARD_CASE)
+#undef BACKWARD_CASE
+    default: /* not fusable: the executor runs it unfused */
+        break;
+    }
+}
