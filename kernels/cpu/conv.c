@@ -89,7 +89,7 @@ static void conv3_init(const struct kurc_conv_geom *g, struct conv3 *c) {
  * the output is still in cache for the fused epilogue and, backwards, dy's
  * rows are as the product reads them. */
 static int64_t chunk_rows(const struct conv3 *c) {
-    int64_t n = CONV_CHUNK_BYTES / ((c->kc + c->cout) * (int64_t)sizeof(float));
+    int64_t n = CONV_CHUNK_BYTES / (c->kc * (int64_t)sizeof(float));
     if (n < 1)
         n = 1;
     return n < c->rows ? n : c->rows;

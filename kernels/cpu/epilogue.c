@@ -51,15 +51,29 @@ void cpu_bias_act_forward(struct kurc_backend *be, int64_t rows, int64_t cols, c
 }
 
 /* dz = act'(x) dy with x read as y (exact for the fusable activations:
- * relu's and leaky_relu's x > 0 is y > 0), and dbias += column sums of dz
- * in double.  0.0f + g is what act_backward's dx += g gives on a zeroed
- * dx (-0.0f becomes +0.0f). */
+ * relu's and leaky_relu's x > 0 is y > 0) over n elements.  0.0f + g is
+ * what act_backward's dx += g gives on a zeroed dx (-0.0f becomes +0.0f).
+ * The loads are unconditional and the file is built with
+ * -fno-trapping-math (kernels/cpu/CMakeLists.txt), so the vectoriser may
+ * compute both sides of relu's select. */
+static inline __attribute__((always_inline)) void grad_run(int act, float alpha, int64_t n,
+                                                           const float *restrict y,
+                                                           const float *restrict dy,
+                                                           float *restrict dz) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = y[i], d = dy[i];
+        dz[i] = 0.0f + kurc_act_grad(act, alpha, v, v, d);
+    }
+}
+
+/* dz over rows x cols, and dbias += its column sums in double: each row's
+ * dz is made, then added while in L1 (two simple loops the vectoriser
+ * takes, where one loop doing both was not vectorised). */
 static inline __attribute__((always_inline)) void
 backward_rows(int act, float alpha, int64_t rows, int64_t cols, const float *restrict y,
               const float *restrict dy, float *restrict dz, float *restrict dbias) {
     if (!dbias) {
-        for (int64_t i = 0; i < rows * cols; i++)
-            dz[i] = 0.0f + kurc_act_grad(act, alpha, y[i], y[i], dy[i]);
+        grad_run(act, alpha, rows * cols, y, dy, dz);
         return;
     }
     for (int64_t c0 = 0; c0 < cols; c0 += EPILOGUE_BLOCK) {
@@ -67,11 +81,10 @@ backward_rows(int act, float alpha, int64_t rows, int64_t cols, const float *res
         double acc[EPILOGUE_BLOCK] = {0};
         for (int64_t r = 0; r < rows; r++) {
             int64_t at = r * cols + c0;
-            for (int64_t c = 0; c < width; c++) {
-                float g = 0.0f + kurc_act_grad(act, alpha, y[at + c], y[at + c], dy[at + c]);
-                dz[at + c] = g;
-                acc[c] += g;
-            }
+            grad_run(act, alpha, width, y + at, dy + at, dz + at);
+            const float *restrict row = dz + at;
+            for (int64_t c = 0; c < width; c++)
+                acc[c] += row[c];
         }
         for (int64_t c = 0; c < width; c++)
             dbias[c0 + c] += (float)acc[c];
