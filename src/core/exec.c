@@ -37,17 +37,28 @@ static int64_t chunks_max(const struct kurc_exec *x) {
     return x->chunk > 0 ? (x->max_batch + x->chunk - 1) / x->chunk : 1;
 }
 
-/* Fused epilogues (see exec.h): the ops of g that run the only reader of
- * their output, and those readers. */
+/* Views and fused epilogues (see exec.h): the reshapes whose output shares
+ * their input's memory, the ops of g that run the only reader of their
+ * output, and those readers. */
 static void plan_fusion(struct kurc_exec *x, const struct kurc_graph *g) {
     for (size_t i = 0; i < g->n_ops; i++) {
         x->epilogue[i] = -1;
         x->fused[i] = false;
     }
-    for (size_t t = 0; t < g->n_tensors; t++)
+    for (size_t t = 0; t < g->n_tensors; t++) {
         x->grad_written[t] = false;
+        x->view_of[t] = -1;
+    }
     if (x->no_fusion)
         return;
+    for (size_t i = 0; i < g->n_ops; i++) {
+        const struct kurc_op *op = &g->ops[i];
+        const struct kurc_tensor *in = &g->tensors[op->in[0]];
+        if (op->def->view && batched(in) && in->fold == g->tensors[op->out].fold) {
+            x->view_of[op->out] = op->in[0];
+            x->fused[i] = true;
+        }
+    }
     int *readers = kurc_xcalloc(g->n_tensors + 1, sizeof *readers);
     int *reader = kurc_xcalloc(g->n_tensors + 1, sizeof *reader);
     for (size_t j = 0; j < g->n_ops; j++)
@@ -81,9 +92,11 @@ static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
     if (g->n_tensors + 1 > x->tensor_capacity) {
         free(x->offsets);
         free(x->grad_written);
+        free(x->view_of);
         x->tensor_capacity = g->n_tensors + 1;
         x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
         x->grad_written = kurc_xcalloc(x->tensor_capacity, sizeof *x->grad_written);
+        x->view_of = kurc_xcalloc(x->tensor_capacity, sizeof *x->view_of);
     }
     if (g->n_ops + 1 > x->op_capacity) {
         free(x->saved_at);
@@ -102,6 +115,10 @@ static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
         x->offsets[t] = 0;
         if (!batched(&g->tensors[t]))
             continue;
+        if (x->view_of[t] >= 0) { /* made earlier: its offset is set */
+            x->offsets[t] = x->offsets[x->view_of[t]];
+            continue;
+        }
         x->offsets[t] = x->act_floats;
         size_t floats = sat_mul(sat_mul((size_t)max_batch, (size_t)g->tensors[t].fold),
                                 (size_t)kurc_shape_numel(&g->tensors[t].shape));
@@ -233,6 +250,7 @@ void kurc_exec_free(struct kurc_exec *x) {
     be->ops->free(be, x->workspace);
     free(x->offsets);
     free(x->grad_written);
+    free(x->view_of);
     free(x->saved_at);
     free(x->saved_stride);
     free(x->epilogue);
@@ -382,7 +400,8 @@ void kurc_exec_backward(struct kurc_exec *x) {
     const struct kurc_graph *g = x->g;
     int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
     for (size_t t = 0; t < g->n_tensors; t++)
-        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad && !x->grad_written[t])
+        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad && !x->grad_written[t] &&
+            x->view_of[t] < 0)
             x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
                              (size_t)kurc_exec_count(x, (int)t) * sizeof(float));
     struct whole w = {x->batch, x->max_batch, x->sample_base};

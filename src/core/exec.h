@@ -35,7 +35,11 @@
  * activation's output tensor; its own output is never written, and its
  * gradient region is written whole with the activation's input gradient in
  * backward (so the backward pass does not zero it first).
- * Fused runs compute the same bits as unfused ones (no_fusion).
+ * Views: the output of an op whose def is a view (a reshape, such as
+ * flatten) of a batched tensor with the same fold gets that tensor's
+ * memory, value and gradient, and the op is skipped: its consumers read
+ * and accumulate into the input's memory.
+ * Fused and viewed runs compute the same bits as plain ones (no_fusion).
  *
  * reduce, when set, sums per-chunk partial sums over every chunk of every
  * rank (an all-reduce, or a fixed-order sum in deterministic mode): ops
@@ -78,7 +82,7 @@ struct kurc_exec {
     size_t act_capacity;      /* floats of acts and of grads */
     size_t saved_capacity;    /* floats */
     size_t workspace_capacity; /* bytes */
-    size_t tensor_capacity;   /* entries of offsets and grad_written */
+    size_t tensor_capacity;   /* entries of offsets, grad_written and view_of */
     size_t op_capacity;       /* entries of saved_at and saved_stride */
     size_t host_capacity;     /* doubles of host */
 
@@ -99,9 +103,10 @@ struct kurc_exec {
     size_t *saved_stride; /* per op: floats of one chunk's saved scratch */
 
     /* fused epilogues (see above) */
-    bool no_fusion;      /* run every op on its own (set, then kurc_exec_replan) */
+    bool no_fusion;      /* run every op on its own, no views (set, then kurc_exec_replan) */
     int *epilogue;       /* per op: the op it runs as its epilogue, or -1 */
-    bool *fused;         /* per op: run by the op before it, skipped here */
+    bool *fused;         /* per op: run by the op before it, or a view: skipped */
+    int *view_of;        /* per tensor: the tensor whose memory it shares, or -1 */
     bool *grad_written;  /* per tensor: its gradient is written whole by a
                           * fused epilogue's backward, so not zeroed first */
     double *host;        /* host scratch of prepare functions */

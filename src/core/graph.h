@@ -116,6 +116,9 @@ struct kurc_op_def {
     void (*prepare_forward)(struct kurc_exec *x, const struct kurc_op *op);
     void (*prepare_backward)(struct kurc_exec *x, const struct kurc_op *op);
     size_t (*host_doubles)(const struct kurc_op *op, int64_t chunks);
+    /* The output is the input's elements as they lie (a reshape): the
+     * executor may give it the input's memory and skip the op. */
+    bool view;
     /* Optional: whether this op can run `next`, the only op that reads its
      * output, as its fused epilogue on backend be (see kurc_exec_epilogue). */
     bool (*fuses)(const struct kurc_backend *be, const struct kurc_op *op,

@@ -59,8 +59,12 @@ static void reshape_backward(struct kurc_exec *x, const struct kurc_op *op) {
         kurc_op_accumulate(x, kurc_exec_count(x, op->out), kurc_exec_grad(x, op->out), dx);
 }
 
-static const struct kurc_op_def reshape_def = {"reshape", reshape_forward, reshape_backward, NULL,
-                                               NULL};
+static const struct kurc_op_def reshape_def = {
+    .name = "reshape",
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+    .view = true,
+};
 
 int kurc_emit_reshape(struct kurc_graph *g, int x, const struct kurc_shape *shape, const char *name,
                       struct kurc_err *err) {

@@ -8,7 +8,9 @@
  * kernels compute the same floats in the same order.  Also: the graph pass
  * fuses only activations whose derivative follows from their output (elu
  * stays unfused), never a tensor read from outside (external), and the
- * fused path passes the finite-difference check of test_ops_grad. */
+ * fused path passes the finite-difference check of test_ops_grad.  A
+ * flatten between conv and dense becomes a view of its input's memory
+ * (the same bits again). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,9 +70,15 @@ static void build(struct fgraph *f, const struct fcase *c) {
         t->x->training = true;
         t->x->loss_scale = 1.0f;
     }
-    og_fill(t, f->in, 1, -1.0f, 1.0f);
-    og_fill(t, f->w, 2, -0.5f, 0.5f);
-    og_fill(t, f->b, 3, -0.5f, 0.5f);
+}
+
+/* The inputs, parameters and objective weights (again after a replan,
+ * which may move the activations). */
+static void fill(struct fgraph *f) {
+    og_fill(&f->t, f->in, 1, -1.0f, 1.0f);
+    og_fill(&f->t, f->w, 2, -0.5f, 0.5f);
+    og_fill(&f->t, f->b, 3, -0.5f, 0.5f);
+    og_fill(&f->t, f->t.r, 0xD07, -1.0f, 1.0f);
 }
 
 /* The product op's epilogue, or NULL. */
@@ -85,6 +93,7 @@ static const struct kurc_op *epilogue(const struct fgraph *f) {
 /* Forward and backward; copies of the output and of the gradients of the
  * input, kernel and bias, one after another. */
 static float *run(struct fgraph *f, size_t *n) {
+    fill(f);
     og_backward(&f->t);
     int tensors[4] = {f->out, f->in, f->w, f->b};
     size_t sizes[4], total = 0;
@@ -156,6 +165,62 @@ static void test_not_fused(void **state) {
     check(&(struct fcase){.act = KURC_ACT_RELU, .external = true}, "dense relu, external");
 }
 
+/* The MNIST example's shape: conv, relu, flatten (a reshape the executor
+ * turns into a view of the relu's output), dense with relu: the same bits
+ * as the plain ops, gradients of the input and of both kernels and biases. */
+static void test_conv_flatten_dense(void **state) {
+    (void)state;
+    float *got[2];
+    size_t n = 0;
+    for (int plain = 0; plain < 2; plain++) {
+        struct og t;
+        struct kurc_err err;
+        og_init(&t);
+        int in = og_input(&t, "x", SHAPE(6, 5, 2), true);
+        int w = og_param(&t, "w", SHAPE(3, 3, 2, 4), true), b = og_param(&t, "b", SHAPE(4), true);
+        int v = og_param(&t, "v", SHAPE(120, 7), true), c = og_param(&t, "c", SHAPE(7), true);
+        int64_t stride[2] = {1, 1};
+        int h = kurc_emit_conv(t.g, in, w, b, stride, true, "conv", &err);
+        int r = kurc_emit_activation(t.g, h, KURC_ACT_RELU, 0.0f, "relu");
+        struct kurc_shape flat_shape = SHAPE(120);
+        int flat = kurc_emit_reshape(t.g, r, &flat_shape, "flatten", &err);
+        h = kurc_emit_dense(t.g, flat, v, c, "dense", &err);
+        h = kurc_emit_activation(t.g, h, KURC_ACT_RELU, 0.0f, "relu2");
+        og_objective(&t, h);
+        og_ready(&t, BATCH);
+        if (plain) {
+            t.x->no_fusion = true;
+            assert_int_equal(kurc_exec_replan(t.x, t.g, &err), KURC_OK);
+            og_fill(&t, t.r, 0xD07, -1.0f, 1.0f); /* as og_ready: the plan moved it */
+        }
+        assert_int_equal(t.x->view_of[flat], plain ? -1 : r);
+        int filled[5] = {in, w, b, v, c};
+        for (int k = 0; k < 5; k++)
+            og_fill(&t, filled[k], 10 + (uint64_t)k, -0.5f, 0.5f);
+        og_backward(&t);
+        int read[6] = {h, in, w, b, v, c};
+        size_t total = 0;
+        for (int k = 0; k < 6; k++)
+            total += (size_t)og_count(&t, read[k]);
+        got[plain] = malloc(total * sizeof(float));
+        float *at = got[plain];
+        for (int k = 0; k < 6; k++) {
+            size_t m = (size_t)og_count(&t, read[k]);
+            memcpy(at, k ? kurc_exec_grad(t.x, read[k]) : og_value(&t, read[k]), m * sizeof *at);
+            at += m;
+        }
+        n = total;
+        og_free(&t);
+    }
+    size_t diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff += memcmp(&got[0][i], &got[1][i], sizeof(float)) != 0;
+    printf("conv relu flatten dense relu: %zu values, %zu differ\n", n, diff);
+    assert_int_equal(diff, 0);
+    free(got[0]);
+    free(got[1]);
+}
+
 /* The fused path's gradients against central finite differences (as in
  * test_ops_grad: h = 1e-2, 1% relative with a floor of 1e-2; tanh is
  * smooth, so no kink to avoid). */
@@ -168,6 +233,7 @@ static void test_fused_finite_difference(void **state) {
     for (int i = 0; i < 2; i++) {
         struct fgraph f;
         build(&f, &cases[i]);
+        fill(&f);
         assert_non_null(epilogue(&f));
         int tensors[3] = {f.in, f.w, f.b};
         for (int k = 0; k < 3; k++) {
@@ -185,6 +251,7 @@ int main(void) {
         cmocka_unit_test(test_conv_others),
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_not_fused),
+        cmocka_unit_test(test_conv_flatten_dense),
         cmocka_unit_test(test_fused_finite_difference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
