@@ -22,7 +22,7 @@
  * always uses row-major (measured: there the product, which packs dy,
  * dominates, and the transposed product packs it more slowly).
  * conv_forward_bias_act adds the bias and applies the activation to each
- * chunk of output rows right after its product, while it is in cache.
+ * chunk of output rows right after its product, in one pass.
  * A 1x1 kernel with stride 1 and no padding needs no lowering: the input
  * is already the lowered matrix (as it is, trivially, with no input
  * channels).
@@ -277,7 +277,8 @@ static int64_t to_cols(const struct conv3 *c, const float *x, int64_t r0, int64_
 }
 
 /* The convolution, with y = act(y + bias) applied to each chunk of output
- * rows right after its product while it is in cache when `epilogue`. */
+ * rows right after its product when `epilogue` (in cache where the chunk's
+ * output fits). */
 static void conv_forward(struct kurc_backend *be, const struct kurc_conv_geom *g, const float *x,
                          const float *w, const float *bias, enum kurc_act act, float alpha,
                          bool epilogue, float *y, void *workspace) {
