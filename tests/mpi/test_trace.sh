@@ -58,7 +58,7 @@ if run 2 "$dir" -v --trace trace.json && [ -f "$dir/trace.json" ]; then
 else
   fail "2 ranks: no trace" "$(tail -3 "$dir/out")"
 fi
-if out=$("${CHECK[@]}" "$dir/trace.json" --ranks 2 --training --steps 20 --ops "$OPS"); then
+if out=$("${CHECK[@]}" "$dir/trace.json" --ranks 2 --training --overlap --steps 20 --ops "$OPS"); then
   ok "2 ranks: the trace passes the checks: $(echo "$out" | tr '\n' ';')"
 else
   fail "2 ranks: $out"
@@ -82,7 +82,7 @@ X = [e for e in events if e["ph"] == "X"]
 exec(sys.argv[3])
 json.dump(d, open(sys.argv[2], "w"))
 ' "$dir/trace.json" "$WORK/broken.json" "$2"
-  if out=$("${CHECK[@]}" "$WORK/broken.json" --ranks 2 --training --ops "$OPS"); then
+  if out=$("${CHECK[@]}" "$WORK/broken.json" --ranks 2 --training --overlap --ops "$OPS"); then
     fail "the checker accepts a trace with $1"
   else
     ok "the checker rejects a trace with $1: $(echo "$out" | tail -1)"
