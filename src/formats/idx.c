@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -315,10 +316,16 @@ static void *follow(void *arg) {
     }
 }
 
+/* Deflate expands by at most this factor (a run of one byte). */
+#define INFLATE_MAX_RATIO 1032
+
 /* Starts f once b holds a valid header of a large enough file whose bytes
- * (the declared ones and what may follow them) and floats fit in memory;
- * otherwise f stays idle. */
-static void follow_start(struct follower *f, struct growbuf *b) {
+ * (the declared ones and what may follow them) and floats fit in memory,
+ * and whose input of input_bytes could hold them (input_bytes: the file's
+ * size, times INFLATE_MAX_RATIO when compressed; a header that declares
+ * more is not believed: reading finds the file short); otherwise f stays
+ * idle. */
+static void follow_start(struct follower *f, struct growbuf *b, uint64_t input_bytes) {
     struct kurc_err ignored;
     size_t header = b->len >= 4 ? 4 + 4 * (size_t)b->data[3] : 4;
     if (b->len < header)
@@ -328,7 +335,7 @@ static void follow_start(struct follower *f, struct growbuf *b) {
         return;
     uint64_t want = declared_length(b->data, b->len);
     uint64_t limit = want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
-    if (f->h.numel < FOLLOW_MIN_ELEMENTS || limit == UINT64_MAX ||
+    if (f->h.numel < FOLLOW_MIN_ELEMENTS || want > input_bytes || limit == UINT64_MAX ||
         f->h.numel > (UINT64_MAX - limit) / sizeof(float) ||
         kurc_memory_check(limit + f->h.numel * sizeof(float), KURC_E_DATA, "", &ignored) !=
             KURC_OK ||
@@ -389,6 +396,12 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct fo
     } else {
         rewind(f);
     }
+    struct stat st;
+    uint64_t input_bytes = stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+    if (z)
+        input_bytes = input_bytes > UINT64_MAX / INFLATE_MAX_RATIO
+                          ? UINT64_MAX
+                          : input_bytes * INFLATE_MAX_RATIO;
     enum { CHUNK = 1 << 20 };
     uint64_t want;
     long n = 0;
@@ -414,7 +427,7 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct fo
         if (fol->running)
             follow_publish(fol, b->len);
         else if (!fol->tried)
-            follow_start(fol, b);
+            follow_start(fol, b, input_bytes);
     }
     if (z && want == 0) { /* a bad header: the parser reports it */
         gzclose_r(z);
