@@ -3,9 +3,9 @@
  *
  * The (decompressed) file is read into memory first, so its real length is
  * known before the header's dimensions are believed: a header that promises
- * more data than the file holds is reported, never allocated (beyond what
- * the memory available allows: a large file's floats are converted on a
- * second thread while it is read).  Reading stops a little past the length
+ * more data than the file holds is reported, never allocated (a large
+ * file's floats are converted on a second thread while it is read, into
+ * buffers sized by the header only where the input could hold it).  Reading stops a little past the length
  * the header declares.
  */
 #include "formats/idx.h"
@@ -189,27 +189,38 @@ static void convert(const struct kurc_idx_header *h, float *data, uint64_t from,
             data[i] = (float)kurc_idx_element(h, i);
 }
 
-enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
-                                struct kurc_idx *out, struct kurc_err *err) {
+/* kurc_idx_parse, with the elements already converted when converted is
+ * not NULL (kurc_idx_load's follower): out takes converted, which is freed
+ * when the header fails. */
+static enum kurc_status parse_into(const unsigned char *buf, size_t len, const char *name,
+                                   float *converted, struct kurc_idx *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
     struct kurc_idx_header h;
     enum kurc_status st = kurc_idx_parse_header(buf, len, name, &h, err);
-    if (st)
+    if (st) {
+        free(converted);
         return st;
+    }
     if (h.extra)
         kurc_log(KURC_LOG_WARNING, "%s: %zu bytes after the IDX array; ignoring them", name,
                  h.extra);
-    float *data = malloc(h.numel ? h.numel * sizeof(float) : 1);
+    float *data = converted ? converted : malloc(h.numel ? h.numel * sizeof(float) : 1);
     if (!data)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: out of memory for %llu elements", name,
                             (unsigned long long)h.numel);
-    convert(&h, data, 0, h.numel);
+    if (!converted)
+        convert(&h, data, 0, h.numel);
     out->type = h.type;
     out->ndim = h.ndim;
     memcpy(out->dim, h.dim, sizeof out->dim);
     out->numel = (int64_t)h.numel;
     out->data = data;
     return KURC_OK;
+}
+
+enum kurc_status kurc_idx_parse(const unsigned char *buf, size_t len, const char *name,
+                                struct kurc_idx *out, struct kurc_err *err) {
+    return parse_into(buf, len, name, NULL, out, err);
 }
 
 /* A byte buffer that grows by doubling. */
@@ -237,6 +248,12 @@ static bool grow(struct growbuf *b, size_t need) {
  * with more is refused before they are read (a gzip file with gigabytes of
  * padding would otherwise be decompressed to its end). */
 #define MAX_TRAILING (1 << 20)
+
+/* Bytes worth reading of an image declared want bytes long: MAX_TRAILING
+ * more and one to tell that more follow (UINT64_MAX when that overflows). */
+static uint64_t read_limit(uint64_t want) {
+    return want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
+}
 
 /* The length of the image whose first len bytes are buf, as far as they
  * tell: the header and the data it declares (UINT64_MAX when that does not
@@ -334,7 +351,7 @@ static void follow_start(struct follower *f, struct growbuf *b, uint64_t input_b
     if (check_header(b->data, b->len, KURC_IDX_UNKNOWN, "", &f->h, &ignored) != KURC_OK)
         return;
     uint64_t want = declared_length(b->data, b->len);
-    uint64_t limit = want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
+    uint64_t limit = read_limit(want);
     if (f->h.numel < FOLLOW_MIN_ELEMENTS || want > input_bytes || limit == UINT64_MAX ||
         f->h.numel > (UINT64_MAX - limit) / sizeof(float) ||
         kurc_memory_check(limit + f->h.numel * sizeof(float), KURC_E_DATA, "", &ignored) !=
@@ -406,7 +423,7 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct fo
     uint64_t want;
     long n = 0;
     while ((want = declared_length(b->data, b->len)) != 0) {
-        uint64_t limit = want < UINT64_MAX - MAX_TRAILING ? want + MAX_TRAILING + 1 : UINT64_MAX;
+        uint64_t limit = read_limit(want);
         if (b->len >= limit) {
             close_input(f, z);
             return kurc_err_set(err, KURC_E_DATA, NULL,
@@ -448,23 +465,12 @@ enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct ku
     struct follower fol = {.running = false};
     enum kurc_status st = read_file(path, &b, &fol, err);
     follow_stop(&fol);
-    struct kurc_idx_header h;
-    if (st == KURC_OK && fol.data && fol.done == fol.h.numel &&
-        kurc_idx_parse_header(b.data, b.len, path, &h, err) == KURC_OK) {
-        /* what kurc_idx_parse does, the values already converted */
-        if (h.extra)
-            kurc_log(KURC_LOG_WARNING, "%s: %zu bytes after the IDX array; ignoring them", path,
-                     h.extra);
-        out->type = h.type;
-        out->ndim = h.ndim;
-        memcpy(out->dim, h.dim, sizeof out->dim);
-        out->numel = (int64_t)h.numel;
-        out->data = fol.data;
-    } else {
+    /* the follower's floats, when it converted every element */
+    float *ready = st == KURC_OK && fol.done == fol.h.numel ? fol.data : NULL;
+    if (fol.data != ready)
         free(fol.data);
-        if (st == KURC_OK)
-            st = kurc_idx_parse(b.data, b.len, path, out, err);
-    }
+    if (st == KURC_OK)
+        st = parse_into(b.data, b.len, path, ready, out, err);
     free(b.data);
     return st;
 }
