@@ -7,6 +7,7 @@
 
 #include "base/memory.h"
 #include "base/xalloc.h"
+#include "core/liveness.h"
 
 static size_t aligned(size_t n) {
     return (n + 15) / 16 * 16;
@@ -82,6 +83,98 @@ static void plan_fusion(struct kurc_exec *x, const struct kurc_graph *g) {
     free(reader);
 }
 
+/* The per-tensor and per-op tables for g, grown when they are too small. */
+static void reserve_tables(struct kurc_exec *x, const struct kurc_graph *g) {
+    if (g->n_tensors + 1 > x->tensor_capacity) {
+        free(x->offsets);
+        free(x->grad_offsets);
+        free(x->lives);
+        free(x->zero_list);
+        free(x->grad_written);
+        free(x->view_of);
+        x->tensor_capacity = g->n_tensors + 1;
+        x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
+        x->grad_offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->grad_offsets);
+        x->lives = kurc_xcalloc(2 * x->tensor_capacity, sizeof *x->lives);
+        x->zero_list = kurc_xcalloc(x->tensor_capacity, sizeof *x->zero_list);
+        x->grad_written = kurc_xcalloc(x->tensor_capacity, sizeof *x->grad_written);
+        x->view_of = kurc_xcalloc(x->tensor_capacity, sizeof *x->view_of);
+    }
+    if (g->n_ops + 1 > x->op_capacity) {
+        free(x->saved_at);
+        free(x->saved_stride);
+        free(x->zero_first);
+        free(x->epilogue);
+        free(x->fused);
+        x->op_capacity = g->n_ops + 1;
+        x->saved_at = kurc_xcalloc(x->op_capacity, sizeof *x->saved_at);
+        x->saved_stride = kurc_xcalloc(x->op_capacity, sizeof *x->saved_stride);
+        x->zero_first = kurc_xcalloc(x->op_capacity, sizeof *x->zero_first);
+        x->epilogue = kurc_xcalloc(x->op_capacity, sizeof *x->epilogue);
+        x->fused = kurc_xcalloc(x->op_capacity, sizeof *x->fused);
+    }
+}
+
+/* The gradients each op's backward zeroes before it runs: those whose
+ * lifetime starts at its step (grads: the gradients' lifetimes; views
+ * have none of their own, and a gradient that a fused epilogue's backward
+ * writes whole is not zeroed). */
+static void plan_zeroing(struct kurc_exec *x, const struct kurc_graph *g,
+                         const struct kurc_live *grads) {
+    long n = (long)g->n_ops;
+    size_t at = 0;
+    for (long i = 0; i < n; i++) {
+        x->zero_first[i] = at;
+        for (size_t t = 0; t < g->n_tensors; t++)
+            if (grads[t].floats && !x->grad_written[t] && grads[t].start == 2 * n - 1 - i)
+                x->zero_list[at++] = (int)t;
+    }
+    x->zero_first[n] = at;
+}
+
+/* Gives each view (plan_fusion) the offsets of the tensor it shares,
+ * which comes before it. */
+static void share_views(struct kurc_exec *x, const struct kurc_graph *g) {
+    for (size_t t = 0; t < g->n_tensors; t++)
+        if (x->view_of[t] >= 0) {
+            x->offsets[t] = x->offsets[x->view_of[t]];
+            x->grad_offsets[t] = x->grad_offsets[x->view_of[t]];
+        }
+}
+
+/* Places g's values and gradients (x->offsets, x->grad_offsets and the
+ * arena sizes) by x->plan, views and fused epilogues (plan_fusion) as they
+ * run.  A flat plan gives every other tensor a region of its own. */
+static void plan_tensors(struct kurc_exec *x, const struct kurc_graph *g) {
+    size_t n = g->n_tensors, *floats = kurc_xcalloc(n ? n : 1, sizeof *floats);
+    x->flat_floats = 0;
+    for (size_t t = 0; t < n; t++) {
+        x->offsets[t] = 0;
+        if (!batched(&g->tensors[t]))
+            continue;
+        floats[t] = sat_mul(sat_mul((size_t)x->max_batch, (size_t)g->tensors[t].fold),
+                            (size_t)kurc_shape_numel(&g->tensors[t].shape));
+        if (x->view_of[t] >= 0)
+            continue;
+        x->offsets[t] = x->flat_floats;
+        x->flat_floats =
+            sat_add(x->flat_floats, floats[t] < SIZE_MAX - 16 ? aligned(floats[t]) : SIZE_MAX);
+    }
+    struct kurc_live *values = x->lives, *grads = x->lives + x->tensor_capacity;
+    struct kurc_live_runs runs = {x->epilogue, x->fused, x->view_of};
+    kurc_liveness(g, x->plan != KURC_PLAN_FORWARD, floats, &runs, values, grads);
+    plan_zeroing(x, g, grads);
+    if (x->plan == KURC_PLAN_FLAT || x->flat_floats == SIZE_MAX) {
+        memcpy(x->grad_offsets, x->offsets, n * sizeof *x->offsets);
+        x->act_floats = x->grad_floats = x->flat_floats;
+    } else {
+        x->act_floats = kurc_liveness_place(values, n, x->offsets);
+        x->grad_floats = kurc_liveness_place(grads, n, x->grad_offsets);
+    }
+    share_views(x, g);
+    free(floats);
+}
+
 /* Lays out g's tensors and ops at x->max_batch: offsets, arena sizes, the
  * workspace and the host scratch (nothing is allocated but the offset
  * tables). */
@@ -89,41 +182,10 @@ static void plan(struct kurc_exec *x, const struct kurc_graph *g) {
     struct kurc_backend *be = x->be;
     int64_t max_batch = x->max_batch;
     x->g = g;
-    if (g->n_tensors + 1 > x->tensor_capacity) {
-        free(x->offsets);
-        free(x->grad_written);
-        free(x->view_of);
-        x->tensor_capacity = g->n_tensors + 1;
-        x->offsets = kurc_xcalloc(x->tensor_capacity, sizeof *x->offsets);
-        x->grad_written = kurc_xcalloc(x->tensor_capacity, sizeof *x->grad_written);
-        x->view_of = kurc_xcalloc(x->tensor_capacity, sizeof *x->view_of);
-    }
-    if (g->n_ops + 1 > x->op_capacity) {
-        free(x->saved_at);
-        free(x->saved_stride);
-        free(x->epilogue);
-        free(x->fused);
-        x->op_capacity = g->n_ops + 1;
-        x->saved_at = kurc_xcalloc(x->op_capacity, sizeof *x->saved_at);
-        x->saved_stride = kurc_xcalloc(x->op_capacity, sizeof *x->saved_stride);
-        x->epilogue = kurc_xcalloc(x->op_capacity, sizeof *x->epilogue);
-        x->fused = kurc_xcalloc(x->op_capacity, sizeof *x->fused);
-    }
+    reserve_tables(x, g);
     plan_fusion(x, g);
-    x->act_floats = x->saved_floats = x->workspace_bytes = x->host_doubles = 0;
-    for (size_t t = 0; t < g->n_tensors; t++) {
-        x->offsets[t] = 0;
-        if (!batched(&g->tensors[t]))
-            continue;
-        if (x->view_of[t] >= 0) { /* made earlier: its offset is set */
-            x->offsets[t] = x->offsets[x->view_of[t]];
-            continue;
-        }
-        x->offsets[t] = x->act_floats;
-        size_t floats = sat_mul(sat_mul((size_t)max_batch, (size_t)g->tensors[t].fold),
-                                (size_t)kurc_shape_numel(&g->tensors[t].shape));
-        x->act_floats = sat_add(x->act_floats, floats < SIZE_MAX - 16 ? aligned(floats) : SIZE_MAX);
-    }
+    x->saved_floats = x->workspace_bytes = x->host_doubles = 0;
+    plan_tensors(x, g);
     int64_t rows = chunk_rows_max(x), chunks = chunks_max(x);
     for (size_t i = 0; i < g->n_ops; i++) {
         const struct kurc_op *op = &g->ops[i];
@@ -158,11 +220,12 @@ static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
         x->host_capacity = host;
     }
     size_t act = x->act_floats ? x->act_floats : 1;
+    size_t grad = x->grad_floats ? x->grad_floats : 1;
     size_t saved = x->saved_floats ? x->saved_floats : 1;
     size_t work = x->workspace_bytes ? x->workspace_bytes : 1;
     /* host memory: refuse what cannot fit before allocating any of it */
     if (be->ops->memory == KURC_MEMORY_HOST) {
-        size_t acts = sat_add(sat_mul(act, 2 * sizeof(float)),
+        size_t acts = sat_add(sat_mul(sat_add(act, grad), sizeof(float)),
                               sat_add(sat_mul(saved, sizeof(float)), work));
         size_t arenas = x->params ? 2 + (size_t)x->params->state_arenas : 0;
         size_t model = x->params ? sat_mul(x->params->total, arenas * sizeof(float)) : 0;
@@ -176,11 +239,15 @@ static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
     bool ok = true;
     if (act > x->act_capacity) {
         be->ops->free(be, x->acts);
-        be->ops->free(be, x->grads);
         x->acts = be->ops->alloc(be, act * sizeof(float));
-        x->grads = be->ops->alloc(be, act * sizeof(float));
-        x->act_capacity = x->acts && x->grads ? act : 0;
-        ok = ok && x->act_capacity;
+        x->act_capacity = x->acts ? act : 0;
+        ok = ok && x->acts;
+    }
+    if (grad > x->grad_capacity) {
+        be->ops->free(be, x->grads);
+        x->grads = be->ops->alloc(be, grad * sizeof(float));
+        x->grad_capacity = x->grads ? grad : 0;
+        ok = ok && x->grads;
     }
     if (saved > x->saved_capacity) {
         be->ops->free(be, x->saved);
@@ -196,7 +263,7 @@ static enum kurc_status grow(struct kurc_exec *x, struct kurc_err *err) {
     }
     if (ok)
         return KURC_OK;
-    size_t total = 2 * act * sizeof(float) + saved * sizeof(float) + work;
+    size_t total = (act + grad + saved) * sizeof(float) + work;
     struct kurc_err why; /* the backend's own account (CUDA: the free memory) */
     bool known = kurc_backend_check(be, &why) != KURC_OK;
     return kurc_err_set(err, KURC_E_BACKEND, NULL,
@@ -216,6 +283,13 @@ enum kurc_status kurc_exec_create_chunked(struct kurc_backend *be, const struct 
                                           struct kurc_params *params, int64_t max_batch,
                                           int64_t chunk, struct kurc_exec **out,
                                           struct kurc_err *err) {
+    return kurc_exec_create_planned(be, g, params, max_batch, chunk, KURC_PLAN_FLAT, out, err);
+}
+
+/* A new executor, planned for g but with nothing allocated. */
+static struct kurc_exec *planned(struct kurc_backend *be, const struct kurc_graph *g,
+                                 struct kurc_params *params, int64_t max_batch, int64_t chunk,
+                                 enum kurc_plan how) {
     struct kurc_exec *x = kurc_xcalloc(1, sizeof *x);
     x->be = be;
     x->params = params;
@@ -224,7 +298,35 @@ enum kurc_status kurc_exec_create_chunked(struct kurc_backend *be, const struct 
     x->loss_scale = 1.0f;
     x->chunk = chunk > 0 ? chunk : 0;
     x->chunk_index = -1;
+    x->plan = how;
     plan(x, g);
+    return x;
+}
+
+void kurc_exec_bytes(const struct kurc_exec *x, struct kurc_exec_bytes *out) {
+    bool grads = x->plan != KURC_PLAN_FORWARD;
+    *out = (struct kurc_exec_bytes){
+        .values = sat_mul(x->act_floats, sizeof(float)),
+        .grads = sat_mul(x->grad_floats, sizeof(float)),
+        .saved = sat_mul(x->saved_floats, sizeof(float)),
+        .workspace = x->workspace_bytes,
+        .flat_values = sat_mul(x->flat_floats, sizeof(float)),
+        .flat_grads = grads ? sat_mul(x->flat_floats, sizeof(float)) : 0,
+    };
+}
+
+void kurc_exec_measure(struct kurc_backend *be, const struct kurc_graph *g, int64_t max_batch,
+                       int64_t chunk, enum kurc_plan plan, struct kurc_exec_bytes *out) {
+    struct kurc_exec *x = planned(be, g, NULL, max_batch, chunk, plan);
+    kurc_exec_bytes(x, out);
+    kurc_exec_free(x);
+}
+
+enum kurc_status kurc_exec_create_planned(struct kurc_backend *be, const struct kurc_graph *g,
+                                          struct kurc_params *params, int64_t max_batch,
+                                          int64_t chunk, enum kurc_plan plan,
+                                          struct kurc_exec **out, struct kurc_err *err) {
+    struct kurc_exec *x = planned(be, g, params, max_batch, chunk, plan);
     enum kurc_status st = grow(x, err);
     if (st) {
         kurc_exec_free(x);
@@ -251,6 +353,10 @@ void kurc_exec_free(struct kurc_exec *x) {
     free(x->offsets);
     free(x->grad_written);
     free(x->view_of);
+    free(x->grad_offsets);
+    free(x->lives);
+    free(x->zero_list);
+    free(x->zero_first);
     free(x->saved_at);
     free(x->saved_stride);
     free(x->epilogue);
@@ -277,7 +383,9 @@ float *kurc_exec_grad(const struct kurc_exec *x, int tensor) {
         const struct kurc_param *q = &x->params->items[t->param];
         return q->trainable ? x->params->grads + q->offset : NULL;
     }
-    return t->needs_grad ? x->grads + x->offsets[tensor] + row_offset(x, t) : NULL;
+    if (!t->needs_grad || x->plan == KURC_PLAN_FORWARD)
+        return NULL;
+    return x->grads + x->grad_offsets[tensor] + row_offset(x, t);
 }
 
 const struct kurc_op *kurc_exec_epilogue(const struct kurc_exec *x, const struct kurc_op *op) {
@@ -399,11 +507,6 @@ void kurc_exec_forward(struct kurc_exec *x) {
 void kurc_exec_backward(struct kurc_exec *x) {
     const struct kurc_graph *g = x->g;
     int64_t pass = x->trace ? kurc_trace_now() : 0, start = 0;
-    for (size_t t = 0; t < g->n_tensors; t++)
-        if (batched(&g->tensors[t]) && g->tensors[t].needs_grad && !x->grad_written[t] &&
-            x->view_of[t] < 0)
-            x->be->ops->zero(x->be, kurc_exec_grad(x, (int)t),
-                             (size_t)kurc_exec_count(x, (int)t) * sizeof(float));
     struct whole w = {x->batch, x->max_batch, x->sample_base};
     int64_t chunks = kurc_exec_chunks(x);
     for (size_t i = g->n_ops; i-- > 0;) {
@@ -411,6 +514,9 @@ void kurc_exec_backward(struct kurc_exec *x) {
         bool run = !x->fused[i] && op->def->backward && g->tensors[op->out].needs_grad;
         if (x->trace)
             start = kurc_trace_now();
+        for (size_t z = x->zero_first[i]; z < x->zero_first[i + 1]; z++)
+            x->be->ops->zero(x->be, kurc_exec_grad(x, x->zero_list[z]),
+                             (size_t)kurc_exec_count(x, x->zero_list[z]) * sizeof(float));
         if (run && op->def->prepare_backward)
             op->def->prepare_backward(x, op);
         if (x->chunk <= 0) {

@@ -2,16 +2,29 @@
  *
  * An executor plans memory for a graph once, for a maximum batch size:
  * every input and activation gets a region of max_batch x numel floats in
- * one activation arena, its gradient the same region of a gradient arena,
- * ops their saved scratch, and all ops share one workspace.  Nothing is
+ * an activation arena, its gradient a region of a gradient arena, ops
+ * their saved scratch, and all ops share one workspace.  Nothing is
  * allocated while running.  Parameters and their gradients live in the
  * parameter set (params.h) the executor borrows.
  *
- * Backward is reverse-mode autodiff: activation gradients are zeroed, each
- * loss op seeds its own gradient (scaled by loss_scale, which the trainer
- * sets to 1 / global batch so gradients are per-sample means across
- * ranks), then the ops run their backward functions in reverse order,
- * accumulating into the gradients of their inputs.  Parameter gradients
+ * Plans (enum kurc_plan): a flat plan gives every tensor (and gradient)
+ * its own region (views excepted, see below), so that any can be read
+ * after the passes.  A liveness plan lets tensors that are never needed
+ * at the same time share memory (core/liveness.h): a value from the op
+ * that makes it to its last reader in forward or backward, a gradient
+ * from its last consumer's backward to its producer's; inputs and external
+ * tensors (graph.h) keep theirs to the end.  Only those may be read after
+ * the passes.  Both plans follow the fused epilogues and views below: the
+ * output of an op with a fused epilogue gets no value at all under a
+ * liveness plan, and a view and its input are one buffer living as long
+ * as both.
+ *
+ * Backward is reverse-mode autodiff: activation gradients are zeroed (each
+ * just before the first backward that adds to it), each loss op seeds its
+ * own gradient (scaled by loss_scale, which the trainer sets to 1 / global
+ * batch so gradients are per-sample means across ranks), then the ops
+ * run their backward functions in reverse order, accumulating into the
+ * gradients of their inputs.  Parameter gradients
  * accumulate too; the trainer zeroes them per step.  after_backward, when
  * set, is called after each op's turn in the backward pass (whether or not
  * it had a backward to run): the session starts all-reducing the gradient
@@ -34,7 +47,8 @@
  * executor skips the activation op in both passes.  The op then writes the
  * activation's output tensor; its own output is never written, and its
  * gradient region is written whole with the activation's input gradient in
- * backward (so the backward pass does not zero it first).
+ * backward (so the backward pass does not zero it first: it lives for
+ * that backward alone).
  * Views: the output of an op whose def is a view (a reshape, such as
  * flatten) of a batched tensor with the same fold gets that tensor's
  * memory, value and gradient, and the op is skipped: its consumers read
@@ -60,6 +74,14 @@
 #include "core/graph.h"
 #include "core/params.h"
 
+enum kurc_plan {
+    KURC_PLAN_FLAT,    /* no sharing */
+    KURC_PLAN_TRAIN,   /* liveness over forward and backward */
+    KURC_PLAN_FORWARD, /* liveness over forward alone: no gradients, no backward */
+};
+
+struct kurc_live;
+
 struct kurc_exec {
     struct kurc_backend *be;
     const struct kurc_graph *g;
@@ -69,21 +91,31 @@ struct kurc_exec {
     bool training;      /* dropout on */
     uint64_t sample_base; /* global index of the batch's first sample (dropout masks) */
     float loss_scale;   /* d(objective) / d(per-sample loss) */
+    enum kurc_plan plan;
     size_t *offsets;    /* per tensor: float offset of an input or activation */
+    size_t *grad_offsets; /* per tensor: float offset of its gradient */
+    struct kurc_live *lives; /* per tensor: its value's lifetime, then its gradient's */
+    size_t *zero_first; /* per op: its gradients to zero first, zero_list[zero_first[i]..[i+1]) */
+    int *zero_list;
     size_t *saved_at;   /* per op: float offset of its saved scratch */
     float *acts;        /* activation arena */
-    float *grads;       /* activation gradients, same layout */
+    float *grads;       /* activation gradients */
     float *saved;       /* ops' saved scratch */
     void *workspace;
     size_t act_floats;
+    size_t grad_floats;
+    size_t flat_floats; /* act_floats (and grad_floats) of a flat plan */
     size_t saved_floats;
     size_t workspace_bytes;
     /* what is allocated (kurc_exec_replan reuses it while it is enough) */
-    size_t act_capacity;      /* floats of acts and of grads */
+    size_t act_capacity;      /* floats of acts */
+    size_t grad_capacity;     /* floats of grads */
     size_t saved_capacity;    /* floats */
     size_t workspace_capacity; /* bytes */
-    size_t tensor_capacity;   /* entries of offsets, grad_written and view_of */
-    size_t op_capacity;       /* entries of saved_at and saved_stride */
+    size_t tensor_capacity;   /* entries of offsets, grad_offsets, zero_list, grad_written
+                               * and view_of (lives: twice) */
+    size_t op_capacity;       /* entries of saved_at, saved_stride, zero_first, epilogue
+                               * and fused */
     size_t host_capacity;     /* doubles of host */
 
     /* hooks the session sets (see above) */
@@ -126,6 +158,26 @@ enum kurc_status kurc_exec_create_chunked(struct kurc_backend *be, const struct 
                                           int64_t chunk, struct kurc_exec **out,
                                           struct kurc_err *err);
 
+/* The same with a plan of its own (kurc_exec_create's is flat); replans
+ * keep it. */
+enum kurc_status kurc_exec_create_planned(struct kurc_backend *be, const struct kurc_graph *g,
+                                          struct kurc_params *params, int64_t max_batch,
+                                          int64_t chunk, enum kurc_plan plan,
+                                          struct kurc_exec **out, struct kurc_err *err);
+
+/* An executor's memory, in bytes: its arenas as planned, and the two
+ * arenas a flat plan would have. */
+struct kurc_exec_bytes {
+    size_t values, grads, saved, workspace;
+    size_t flat_values, flat_grads;
+};
+void kurc_exec_bytes(const struct kurc_exec *x, struct kurc_exec_bytes *out);
+
+/* The memory an executor would have (kurc_exec_create_planned's
+ * arguments), planned without allocating it. */
+void kurc_exec_measure(struct kurc_backend *be, const struct kurc_graph *g, int64_t max_batch,
+                       int64_t chunk, enum kurc_plan plan, struct kurc_exec_bytes *out);
+
 /* Plans x's memory again for another graph g at the same max_batch (a
  * model rebuilt for other input lengths: the same parameters, other
  * activation shapes).  Arenas big enough for g are kept as they are;
@@ -141,7 +193,7 @@ int64_t kurc_exec_chunks(const struct kurc_exec *x);
 void kurc_exec_chunk_rows(const struct kurc_exec *x, int64_t k, int64_t *row0, int64_t *rows);
 
 /* Backend memory of a tensor's value and gradient (NULL when the tensor has
- * no gradient), from row x->row0 on.  Inputs are filled by the caller
+ * no gradient, or under a forward plan), from row x->row0 on.  Inputs are filled by the caller
  * before forward. */
 float *kurc_exec_value(const struct kurc_exec *x, int tensor);
 float *kurc_exec_grad(const struct kurc_exec *x, int tensor);

@@ -29,7 +29,9 @@ struct kurc_tensor {
     int param;               /* KURC_TENSOR_PARAM: index in the parameter set */
     bool needs_grad;         /* depends on a trainable parameter */
     int64_t fold;            /* leading slices folded into the batch (see below) */
-    bool external;           /* read by the caller (a model output): never fused away */
+    bool external;           /* read by the caller after the passes (a model output,
+                              * a loss value): never fused away, and a liveness
+                              * plan never reuses it (exec.h) */
     char *name;              /* for messages: "conv1" or "input images" */
 };
 
@@ -97,6 +99,12 @@ union kurc_op_attr {
 struct kurc_exec;
 struct kurc_op;
 
+/* The values an op's backward does not read (kurc_op_def.backward_unread):
+ * bit i for input i, KURC_UNREAD_OUTPUT for the output. */
+#define KURC_UNREAD_INPUT(i) (1u << (i))
+#define KURC_UNREAD_INPUTS ((1u << KURC_OP_MAX_INPUTS) - 1)
+#define KURC_UNREAD_OUTPUT (1u << KURC_OP_MAX_INPUTS)
+
 /* What an op kind does.  forward overwrites its output; backward adds the
  * gradients of its inputs that need them (from its output's gradient).
  * saved_floats: per-op scratch kept from forward to backward;
@@ -123,6 +131,10 @@ struct kurc_op_def {
      * output, as its fused epilogue on backend be (see kurc_exec_epilogue). */
     bool (*fuses)(const struct kurc_backend *be, const struct kurc_op *op,
                   const struct kurc_op *next);
+    /* Optional: the values (inputs, output) backward never reads, as
+     * KURC_UNREAD_* bits, so that a liveness plan (exec.h) may reuse their
+     * memory once forward is done with them.  NULL: backward may read any. */
+    unsigned (*backward_unread)(const struct kurc_op *op);
 };
 
 struct kurc_op {

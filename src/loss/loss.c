@@ -85,6 +85,7 @@ static enum kurc_status add_term(struct kurc_model *m, const struct kurc_value *
             return wrap(err, KURC_E_CONFIG, entry, output->name);
     }
     term.name = kurc_xstrdup(name->u.str.s);
+    m->graph->tensors[term.value].external = true; /* summed after the forward pass */
     out->terms = kurc_xrealloc(out->terms, (out->n + 1) * sizeof *out->terms);
     out->terms[out->n++] = term;
     return KURC_OK;

@@ -167,10 +167,13 @@ enum kurc_status kurc_model_build(struct kurc_model *m, const struct kurc_shape_
     m->graph->owner = -1;
     if (st)
         return st;
-    for (size_t i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].output) {
-            add_io(&m->outputs, &m->n_outputs, m->nodes[i].names[0], i, m->nodes[i].value);
+    /* outputs are read after the passes: a liveness plan keeps them (exec.h) */
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        if (!m->nodes[i].output)
+            continue;
+        add_io(&m->outputs, &m->n_outputs, m->nodes[i].names[0], i, m->nodes[i].value);
+        if (m->nodes[i].value >= 0)
             m->graph->tensors[m->nodes[i].value].external = true;
-        }
+    }
     return KURC_OK;
 }

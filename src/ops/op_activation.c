@@ -18,10 +18,20 @@ static void act_backward(struct kurc_exec *x, const struct kurc_op *op) {
                              kurc_exec_value(x, op->out), kurc_exec_grad(x, op->out), dx);
 }
 
+/* The backward kernels read y for tanh and sigmoid, x for the others but
+ * linear (kernels/cpu/elementwise.c, kernels/cuda/elementwise.cu). */
+static unsigned act_unread(const struct kurc_op *op) {
+    enum kurc_act a = op->attr.act.act;
+    if (a == KURC_ACT_LINEAR)
+        return KURC_UNREAD_INPUTS | KURC_UNREAD_OUTPUT;
+    return a == KURC_ACT_TANH || a == KURC_ACT_SIGMOID ? KURC_UNREAD_INPUTS : KURC_UNREAD_OUTPUT;
+}
+
 static const struct kurc_op_def act_def = {
     .name = "activation",
     .forward = act_forward,
     .backward = act_backward,
+    .backward_unread = act_unread,
 };
 
 bool kurc_op_is_activation(const struct kurc_op *op) {
@@ -48,10 +58,16 @@ static void softmax_backward(struct kurc_exec *x, const struct kurc_op *op) {
                                  kurc_exec_grad(x, op->out), dx);
 }
 
+static unsigned softmax_unread(const struct kurc_op *op) {
+    (void)op;
+    return KURC_UNREAD_INPUTS;
+}
+
 static const struct kurc_op_def softmax_def = {
     .name = "softmax",
     .forward = softmax_forward,
     .backward = softmax_backward,
+    .backward_unread = softmax_unread,
 };
 
 int kurc_emit_softmax(struct kurc_graph *g, int x, bool log, const char *name) {

@@ -46,9 +46,15 @@ static void scale_backward(struct kurc_exec *x, const struct kurc_op *op) {
                       kurc_exec_grad(x, op->out), 1.0f, dx);
 }
 
-static const struct kurc_op_def add_def = {"add", add_forward, add_backward, NULL, NULL};
-static const struct kurc_op_def mul_def = {"mul", mul_forward, mul_backward, NULL, NULL};
-static const struct kurc_op_def scale_def = {"scale", scale_forward, scale_backward, NULL, NULL};
+static const struct kurc_op_def add_def = {
+    .name = "add", .forward = add_forward, .backward = add_backward,
+    .backward_unread = kurc_op_unread_all};
+static const struct kurc_op_def mul_def = {
+    .name = "mul", .forward = mul_forward, .backward = mul_backward,
+    .backward_unread = kurc_op_unread_output};
+static const struct kurc_op_def scale_def = {
+    .name = "scale", .forward = scale_forward, .backward = scale_backward,
+    .backward_unread = kurc_op_unread_all};
 
 static int binary(struct kurc_graph *g, const struct kurc_op_def *def, int a, int b,
                   const char *name, struct kurc_err *err) {
@@ -105,8 +111,9 @@ static void reduce_backward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->copy_strided(BE(x), &view, scaled, dx, true);
 }
 
-static const struct kurc_op_def reduce_def = {"reduce", reduce_forward, reduce_backward,
-                                              reduce_saved, NULL};
+static const struct kurc_op_def reduce_def = {
+    .name = "reduce", .forward = reduce_forward, .backward = reduce_backward,
+    .saved_floats = reduce_saved, .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_reduce(struct kurc_graph *g, int x, bool mean, const char *name) {
     struct kurc_shape out = *kurc_graph_shape(g, x);

@@ -105,6 +105,7 @@ static const struct kurc_op_def conv_def = {
     .name = "conv",
     .forward = conv_forward,
     .backward = conv_backward,
+    .backward_unread = kurc_op_unread_output,
     .workspace_bytes = conv_workspace,
     .fuses = conv_fuses,
 };
@@ -114,6 +115,7 @@ static const struct kurc_op_def transpose_def = {
     .forward = transpose_forward,
     .backward = transpose_backward,
     .saved_floats = transpose_saved,
+    .backward_unread = kurc_op_unread_output,
     .workspace_bytes = conv_workspace,
 };
 

@@ -32,6 +32,7 @@ static const struct kurc_op_def dense_def = {
     .name = "dense",
     .forward = dense_forward,
     .backward = dense_backward,
+    .backward_unread = kurc_op_unread_output,
     .fuses = kurc_op_fuses_activation,
 };
 

@@ -35,8 +35,9 @@ static size_t dropout_mask_floats(const struct kurc_op *op, int64_t batch) {
     return (size_t)(batch * op->attr.dropout.elements);
 }
 
-static const struct kurc_op_def dropout_def = {"dropout", dropout_forward, dropout_backward,
-                                               dropout_mask_floats, NULL};
+static const struct kurc_op_def dropout_def = {
+    .name = "dropout", .forward = dropout_forward, .backward = dropout_backward,
+    .saved_floats = dropout_mask_floats, .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_dropout(struct kurc_graph *g, int x, float rate, uint64_t seed, const char *name) {
     const struct kurc_shape *s = kurc_graph_shape(g, x);

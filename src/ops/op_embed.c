@@ -19,8 +19,9 @@ static void gather_backward(struct kurc_exec *x, const struct kurc_op *op) {
                                 kurc_exec_grad(x, op->out), dtable);
 }
 
-static const struct kurc_op_def gather_def = {"gather", gather_forward, gather_backward, NULL,
-                                              NULL};
+static const struct kurc_op_def gather_def = {
+    .name = "gather", .forward = gather_forward, .backward = gather_backward,
+    .backward_unread = kurc_op_unread_output};
 
 bool kurc_op_is_gather(const struct kurc_op *op) {
     return op->def == &gather_def;

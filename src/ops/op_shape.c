@@ -63,6 +63,7 @@ static const struct kurc_op_def reshape_def = {
     .name = "reshape",
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .backward_unread = kurc_op_unread_all,
     .view = true,
 };
 
@@ -114,8 +115,9 @@ static void transpose_backward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out), dx, true);
 }
 
-static const struct kurc_op_def transpose_def = {"transpose", transpose_forward, transpose_backward,
-                                                 NULL, NULL};
+static const struct kurc_op_def transpose_def = {
+    .name = "transpose", .forward = transpose_forward, .backward = transpose_backward,
+    .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_transpose(struct kurc_graph *g, int x, const int *perm, const char *name,
                         struct kurc_err *err) {
@@ -191,8 +193,9 @@ static void concat_backward(struct kurc_exec *x, const struct kurc_op *op) {
     }
 }
 
-static const struct kurc_op_def concat_def = {"concat", concat_forward, concat_backward, NULL,
-                                              NULL};
+static const struct kurc_op_def concat_def = {
+    .name = "concat", .forward = concat_forward, .backward = concat_backward,
+    .backward_unread = kurc_op_unread_all};
 
 /* Resolves a possibly negative axis of an ndim-axis shape; -1 if out of
  * range. */
@@ -257,7 +260,9 @@ static void slice_backward(struct kurc_exec *x, const struct kurc_op *op) {
     OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out), dx + at, true);
 }
 
-static const struct kurc_op_def slice_def = {"slice", slice_forward, slice_backward, NULL, NULL};
+static const struct kurc_op_def slice_def = {
+    .name = "slice", .forward = slice_forward, .backward = slice_backward,
+    .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_slice(struct kurc_graph *g, int x, int axis, int64_t start, int64_t len,
                     const char *name, struct kurc_err *err) {
@@ -301,8 +306,9 @@ static void repeat_backward(struct kurc_exec *x, const struct kurc_op *op) {
         OPS(x)->copy_strided(BE(x), &v, kurc_exec_grad(x, op->out) + c * n, dx, true);
 }
 
-static const struct kurc_op_def repeat_def = {"repeat", repeat_forward, repeat_backward, NULL,
-                                              NULL};
+static const struct kurc_op_def repeat_def = {
+    .name = "repeat", .forward = repeat_forward, .backward = repeat_backward,
+    .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_repeat(struct kurc_graph *g, int x, int64_t count, const char *name) {
     struct kurc_shape out = prepend_axis(kurc_graph_shape(g, x), count);
@@ -315,9 +321,12 @@ int kurc_emit_repeat(struct kurc_graph *g, int x, int64_t count, const char *nam
  * both are reshapes, kinds of their own so that the length trace
  * (seqlen.h) pairs them, one slice or many. ---------------------------------- */
 
-static const struct kurc_op_def fold_def = {"fold", reshape_forward, reshape_backward, NULL, NULL};
-static const struct kurc_op_def unfold_def = {"unfold", reshape_forward, reshape_backward, NULL,
-                                              NULL};
+static const struct kurc_op_def fold_def = {
+    .name = "fold", .forward = reshape_forward, .backward = reshape_backward,
+    .backward_unread = kurc_op_unread_all};
+static const struct kurc_op_def unfold_def = {
+    .name = "unfold", .forward = reshape_forward, .backward = reshape_backward,
+    .backward_unread = kurc_op_unread_all};
 
 int kurc_emit_fold(struct kurc_graph *g, int x, const char *name, struct kurc_err *err) {
     const struct kurc_shape *in = kurc_graph_shape(g, x);

@@ -23,3 +23,13 @@ int kurc_op_shape_error(const struct kurc_graph *g, struct kurc_err *err, const 
 void kurc_op_accumulate(struct kurc_exec *x, int64_t n, const float *src, float *dst) {
     OPS(x)->axpby(BE(x), n, 1.0f, src, 1.0f, dst);
 }
+
+unsigned kurc_op_unread_all(const struct kurc_op *op) {
+    (void)op;
+    return KURC_UNREAD_INPUTS | KURC_UNREAD_OUTPUT;
+}
+
+unsigned kurc_op_unread_output(const struct kurc_op *op) {
+    (void)op;
+    return KURC_UNREAD_OUTPUT;
+}

@@ -41,4 +41,9 @@ const float *kurc_op_output_grad(struct kurc_exec *x, const struct kurc_op *op, 
 /* dst += src over n elements (an accumulated identity gradient). */
 void kurc_op_accumulate(struct kurc_exec *x, int64_t n, const float *src, float *dst);
 
+/* kurc_op_def.backward_unread of ops whose backward reads no value (only
+ * gradients and saved scratch), and of ops that read no value but inputs. */
+unsigned kurc_op_unread_all(const struct kurc_op *op);
+unsigned kurc_op_unread_output(const struct kurc_op *op);
+
 #endif

@@ -197,9 +197,11 @@ enum kurc_status kurc_session_create(struct kurc_kurfile *kf, struct kurc_comm *
     int64_t pass_chunks = chunk ? (pass + chunk - 1) / chunk : 0;
     int64_t local = chunk ? (pass_chunks + comm->size - 1) / comm->size * chunk
                           : (pass + comm->size - 1) / comm->size;
-    if (!st)
-        st = kurc_exec_create_chunked(be, s->model->graph, &s->model->params,
-                                      local > 0 ? local : 1, chunk, &s->exec, err);
+    if (!st) /* memory shared by liveness; evaluation runs no backward pass */
+        st = kurc_exec_create_planned(be, s->model->graph, &s->model->params,
+                                      local > 0 ? local : 1, chunk,
+                                      with_losses ? KURC_PLAN_TRAIN : KURC_PLAN_FORWARD, &s->exec,
+                                      err);
     if (!st)
         st = set_up_dist(s, with_losses, max_chunks, err);
     if (!st && chunk) /* a row per chunk of the rank's slice of the largest batch */
