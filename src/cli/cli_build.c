@@ -7,7 +7,12 @@
  * length for a batch: the model is built with two lengths for them, and an
  * output's axis that differs between the two follows a free axis.  Where
  * that cannot be (the parameters depend on such a length), the model is
- * built from the data's lengths, without data an error. */
+ * built from the data's lengths, without data an error.
+ *
+ * Then, on stderr (stdout keeps Kur's table), the activation memory of a
+ * training step at the train section's batch size as the executor plans
+ * it by liveness (exec.h), and what it would take without reuse; a forward
+ * pass alone where the Kurfile has no loss. */
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +20,11 @@
 #include "base/log.h"
 #include "cli/cli_commands.h"
 #include "config/kurfile.h"
+#include "core/exec.h"
+#include "data/provider.h"
 #include "data/supplier.h"
+#include "kernels/backends.h"
+#include "loss/loss.h"
 #include "model/model.h"
 
 /* The parameter count of every layer: layer name -> int64_t *. */
@@ -33,9 +42,9 @@ static GHashTable *layer_params(const struct kurc_model *m) {
     return counts;
 }
 
-/* Prints n with thousands separators. */
-static void print_count(FILE *out, int64_t n, int width) {
-    char digits[32], grouped[48];
+/* n with thousands separators, in grouped (48 chars). */
+static const char *grouped_count(int64_t n, char *grouped) {
+    char digits[32];
     int len = snprintf(digits, sizeof digits, "%lld", (long long)n), j = 0;
     for (int i = 0; i < len; i++) {
         if (i && (len - i) % 3 == 0)
@@ -43,7 +52,12 @@ static void print_count(FILE *out, int64_t n, int width) {
         grouped[j++] = digits[i];
     }
     grouped[j] = '\0';
-    fprintf(out, "%*s", width, grouped);
+    return grouped;
+}
+
+static void print_count(FILE *out, int64_t n, int width) {
+    char grouped[48];
+    fprintf(out, "%*s", width, grouped_count(n, grouped));
 }
 
 /* The output shape of node i of m; an axis that differs in free (the same
@@ -199,6 +213,51 @@ void kurc_cli_built_release(struct kurc_cli_built *b) {
     b->m = b->probe = NULL;
 }
 
+/* Logs (info: `kurc -v build`) the activation memory of m (see the top of
+ * the file).  A loss that cannot be built (it needs more than the shapes)
+ * leaves it unsaid. */
+static void log_memory(struct kurc_kurfile *kf, struct kurc_model *m,
+                       const struct kurc_model *probe) {
+    if (!kurc_log_enabled(KURC_LOG_INFO))
+        return;
+    bool free_axes = false; /* m was built with FREE_LENGTH_A for them */
+    for (size_t i = 0; probe && i < m->n_nodes; i++)
+        if (m->nodes[i].value >= 0 &&
+            !kurc_shape_equal(kurc_graph_shape(m->graph, m->nodes[i].value),
+                              kurc_graph_shape(probe->graph, probe->nodes[i].value)))
+            free_axes = true;
+    const struct kurc_value *loss = kurc_kurfile_section(kf, "loss");
+    int64_t batch = kurc_provider_batch_size(kurc_kurfile_section(kf, "train"));
+    struct kurc_losses losses = {0};
+    struct kurc_err err;
+    enum kurc_log_level level = kurc_log_set_threshold(KURC_LOG_ERROR);
+    bool training = loss && kurc_losses_build(m, loss, &losses, &err) == KURC_OK;
+    kurc_log_set_threshold(level);
+    struct kurc_backend *be = NULL;
+    const struct kurc_backend_type *cpu = kurc_backend_type_find("cpu");
+    if (!loss || training)
+        cpu->create(&(struct kurc_backend_options){.threads = 1, .rank = -1}, &be, &err);
+    if (be) {
+        struct kurc_exec_bytes b;
+        kurc_exec_measure(be, m->graph, batch, 0, training ? KURC_PLAN_TRAIN : KURC_PLAN_FORWARD,
+                          &b);
+        size_t rest = b.saved + b.workspace;
+        char lengths[64] = "", n[6][48];
+        if (free_axes)
+            snprintf(lengths, sizeof lengths, " (free axes of length %d)", FREE_LENGTH_A);
+        kurc_log(KURC_LOG_INFO,
+                 "activation memory, %s a batch of %lld%s: %s bytes (values %s, gradients %s, "
+                 "saved %s, workspace %s); without reuse %s",
+                 training ? "a training step on" : "a forward pass on", (long long)batch, lengths,
+                 grouped_count((int64_t)(b.values + b.grads + rest), n[0]),
+                 grouped_count((int64_t)b.values, n[1]), grouped_count((int64_t)b.grads, n[2]),
+                 grouped_count((int64_t)b.saved, n[3]), grouped_count((int64_t)b.workspace, n[4]),
+                 grouped_count((int64_t)(b.flat_values + b.flat_grads + rest), n[5]));
+    }
+    kurc_backend_release(be);
+    kurc_losses_release(&losses);
+}
+
 enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_err *err) {
     struct kurc_kurfile *kf;
     enum kurc_status st = kurc_cli_load(args, &kf, err);
@@ -208,8 +267,11 @@ enum kurc_status kurc_cmd_build(const struct kurc_cli_args *args, struct kurc_er
     bool have = st == KURC_OK;
     if (have)
         st = kurc_cli_build_model(kf, args, &built, err);
-    if (st == KURC_OK)
+    if (st == KURC_OK) {
         print_table(built.m, built.probe, stdout);
+        fflush(stdout);
+        log_memory(kf, built.m, built.probe);
+    }
     if (have)
         kurc_cli_built_release(&built);
     kurc_kurfile_free(kf);
