@@ -118,18 +118,19 @@ static void reserve_tables(struct kurc_exec *x, const struct kurc_graph *g) {
 /* The gradients each op's backward zeroes before it runs: those whose
  * lifetime starts at its step (grads: the gradients' lifetimes; views
  * have none of their own, and a gradient that a fused epilogue's backward
- * writes whole is not zeroed). */
+ * writes whole is not zeroed), by a counting sort on that op. */
 static void plan_zeroing(struct kurc_exec *x, const struct kurc_graph *g,
                          const struct kurc_live *grads) {
     long n = (long)g->n_ops;
-    size_t at = 0;
-    for (long i = 0; i < n; i++) {
-        x->zero_first[i] = at;
-        for (size_t t = 0; t < g->n_tensors; t++)
-            if (grads[t].floats && !x->grad_written[t] && grads[t].start == 2 * n - 1 - i)
-                x->zero_list[at++] = (int)t;
-    }
-    x->zero_first[n] = at;
+    memset(x->zero_first, 0, ((size_t)n + 1) * sizeof *x->zero_first);
+    for (size_t t = 0; t < g->n_tensors; t++)
+        if (grads[t].floats && !x->grad_written[t])
+            x->zero_first[2 * n - 1 - grads[t].start]++;
+    for (long i = 1; i <= n; i++) /* each op's end */
+        x->zero_first[i] += x->zero_first[i - 1];
+    for (size_t t = g->n_tensors; t-- > 0;) /* moves each end to the start */
+        if (grads[t].floats && !x->grad_written[t])
+            x->zero_list[--x->zero_first[2 * n - 1 - grads[t].start]] = (int)t;
 }
 
 /* Gives each view (plan_fusion) the offsets of the tensor it shares,
