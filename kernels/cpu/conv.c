@@ -22,7 +22,9 @@
  * always uses row-major (measured: there the product, which packs dy,
  * dominates, and the transposed product packs it more slowly).
  * conv_forward_bias_act adds the bias and applies the activation to each
- * chunk of output rows right after its product, in one pass.
+ * chunk of output rows right after its product, in one pass;
+ * conv_backward_bias_act runs the activation's derivative, the bias sums
+ * and both products a chunk of output rows at a time.
  * A 1x1 kernel with stride 1 and no padding needs no lowering: the input
  * is already the lowered matrix (as it is, trivially, with no input
  * channels).
@@ -89,10 +91,18 @@ static void conv3_init(const struct kurc_conv_geom *g, struct conv3 *c) {
  * the output is still in cache for the fused epilogue and, backwards, dy's
  * rows are as the product reads them. */
 static int64_t chunk_rows(const struct conv3 *c) {
-    int64_t n = CONV_CHUNK_BYTES / (c->kc * (int64_t)sizeof(float));
+    int64_t n = CONV_CHUNK_BYTES / ((c->kc + c->cout) * (int64_t)sizeof(float));
     if (n < 1)
         n = 1;
     return n < c->rows ? n : c->rows;
+}
+
+/* The workspace: a lowered chunk (chunk_rows x kc floats), then, for the
+ * fused backward, the chunk's dz (chunk_rows x cout floats) and the bias
+ * gradient's sums (cout doubles, at sums_at bytes). */
+static size_t sums_at(const struct conv3 *c) {
+    size_t floats = (size_t)(chunk_rows(c) * (c->kc + c->cout));
+    return (floats + 1) / 2 * 2 * sizeof(float);
 }
 
 size_t cpu_conv_workspace(struct kurc_backend *be, const struct kurc_conv_geom *g) {
@@ -101,7 +111,7 @@ size_t cpu_conv_workspace(struct kurc_backend *be, const struct kurc_conv_geom *
     conv3_init(g, &c);
     if (c.direct)
         return 0;
-    return (size_t)(chunk_rows(&c) * c.kc) * sizeof(float);
+    return sums_at(&c) + (size_t)c.cout * sizeof(double);
 }
 
 /* A position in the rows of the lowered matrix: output pixel
@@ -350,4 +360,50 @@ void cpu_conv_backward_filter(struct kurc_backend *be, const struct kurc_conv_ge
         cpu_gemm(be, !c.transposed, false, c.kc, c.cout, nr, 1.0f, cols, ld, dy + r0 * c.cout,
                  c.cout, 1.0f, dw, c.cout);
     }
+}
+
+/* Fused backward (slot conv_backward_bias_act): per chunk of output rows,
+ * dz = act'(y) dy into the workspace and its column sums into doubles,
+ * then that chunk's data product (col2im into dx) and filter product
+ * (into dw), while dz is in cache.  The chunks are those of
+ * conv_backward_data and conv_backward_filter, and the sums go over the
+ * rows in order as in bias_act_backward, so the bits are those of the
+ * three in turn.  Unlowered (direct) convolutions run the three in turn,
+ * through dz. */
+void cpu_conv_backward_bias_act(struct kurc_backend *be, const struct kurc_conv_geom *g,
+                                const float *x, const float *w, enum kurc_act act, float alpha,
+                                const float *y, const float *dy, float *dz, float *dx, float *dw,
+                                float *dbias, void *workspace) {
+    struct conv3 c;
+    conv3_init(g, &c);
+    if (c.direct) {
+        cpu_bias_act_backward(be, c.rows, c.cout, act, alpha, y, dy, dz, dbias);
+        if (dx)
+            cpu_conv_backward_data(be, g, dz, w, dx, workspace);
+        if (dw)
+            cpu_conv_backward_filter(be, g, x, dz, dw, workspace);
+        return;
+    }
+    int64_t chunk = chunk_rows(&c);
+    float *cols = workspace, *dzc = cols + chunk * c.kc;
+    double *sums = dbias ? (double *)((char *)workspace + sums_at(&c)) : NULL;
+    for (int64_t j = 0; sums && j < c.cout; j++)
+        sums[j] = 0.0;
+    for (int64_t r0 = 0; r0 < c.rows; r0 += chunk) {
+        int64_t nr = c.rows - r0 < chunk ? c.rows - r0 : chunk;
+        const float *yc = y + r0 * c.cout, *dyc = dy + r0 * c.cout;
+        cpu_act_backward_sum(nr, c.cout, 0, c.cout, act, alpha, yc, dyc, dzc, sums);
+        if (dx) {
+            cpu_gemm(be, false, true, nr, c.kc, c.cout, 1.0f, dzc, c.cout, w, c.cout, 0.0f, cols,
+                     c.kc);
+            col2im(&c, cols, r0, nr, dx);
+        }
+        if (dw) {
+            int64_t ld = to_cols(&c, x, r0, nr, cols);
+            cpu_gemm(be, !c.transposed, false, c.kc, c.cout, nr, 1.0f, cols, ld, dzc, c.cout, 1.0f,
+                     dw, c.cout);
+        }
+    }
+    for (int64_t j = 0; sums && j < c.cout; j++)
+        dbias[j] += (float)sums[j];
 }

@@ -11,6 +11,15 @@
 #define KURC_SLOT(ret, slot, params) ret cpu_##slot params;
 #include "core/backend_slots.def"
 
+/* Between kernels (epilogue.c, for conv.c): dz = act'(y) dy over rows x
+ * cols (act fusable); with acc (width doubles), only columns [c0, c0 +
+ * width), whose sums of dz over the rows, in order, are added to acc: the
+ * sums bias_act_backward makes, so a tensor's rows summed in pieces into
+ * one acc give its bits. */
+void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
+                          enum kurc_act act, float alpha, const float *y, const float *dy,
+                          float *dz, double *acc);
+
 /* The op table of those functions (table.c). */
 extern const struct kurc_backend_ops kurc_cpu_ops;
 

@@ -66,28 +66,40 @@ static inline __attribute__((always_inline)) void grad_run(int act, float alpha,
     }
 }
 
-/* dz over rows x cols, and dbias += its column sums in double: each row's
- * dz is made, then added while in L1 (two simple loops the vectoriser
- * takes, where one loop doing both was not vectorised). */
+/* dz over rows x cols; with acc, columns [c0, c0 + width) only, each
+ * row's dz made, then added to acc (width doubles) while in L1 (two simple
+ * loops the vectoriser takes, where one loop doing both was not
+ * vectorised).  Summing the rows of a tensor in pieces, in order, into the
+ * same acc adds the same numbers in the same order as in one call. */
 static inline __attribute__((always_inline)) void
-backward_rows(int act, float alpha, int64_t rows, int64_t cols, const float *restrict y,
-              const float *restrict dy, float *restrict dz, float *restrict dbias) {
-    if (!dbias) {
+backward_rows(int act, float alpha, int64_t rows, int64_t cols, int64_t c0, int64_t width,
+              const float *restrict y, const float *restrict dy, float *restrict dz,
+              double *restrict acc) {
+    if (!acc) {
         grad_run(act, alpha, rows * cols, y, dy, dz);
         return;
     }
-    for (int64_t c0 = 0; c0 < cols; c0 += EPILOGUE_BLOCK) {
-        int64_t width = cols - c0 < EPILOGUE_BLOCK ? cols - c0 : EPILOGUE_BLOCK;
-        double acc[EPILOGUE_BLOCK] = {0};
-        for (int64_t r = 0; r < rows; r++) {
-            int64_t at = r * cols + c0;
-            grad_run(act, alpha, width, y + at, dy + at, dz + at);
-            const float *restrict row = dz + at;
-            for (int64_t c = 0; c < width; c++)
-                acc[c] += row[c];
-        }
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t at = r * cols + c0;
+        grad_run(act, alpha, width, y + at, dy + at, dz + at);
+        const float *restrict row = dz + at;
         for (int64_t c = 0; c < width; c++)
-            dbias[c0 + c] += (float)acc[c];
+            acc[c] += row[c];
+    }
+}
+
+void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
+                          enum kurc_act act, float alpha, const float *y, const float *dy,
+                          float *dz, double *acc) {
+    switch (act) {
+#define BACKWARD_CASE(A)                                                                           \
+    case A:                                                                                        \
+        backward_rows(A, alpha, rows, cols, c0, width, y, dy, dz, acc);                            \
+        break;
+        FUSABLE_CASES(BACKWARD_CASE)
+#undef BACKWARD_CASE
+    default: /* not fusable: the executor runs it unfused */
+        break;
     }
 }
 
@@ -95,14 +107,15 @@ void cpu_bias_act_backward(struct kurc_backend *be, int64_t rows, int64_t cols, 
                            float alpha, const float *restrict y, const float *restrict dy,
                            float *restrict dz, float *restrict dbias) {
     (void)be;
-    switch (act) {
-#define BACKWARD_CASE(A)                                                                           \
-    case A:                                                                                        \
-        backward_rows(A, alpha, rows, cols, y, dy, dz, dbias);                                     \
-        break;
-        FUSABLE_CASES(BACKWARD_CASE)
-#undef BACKWARD_CASE
-    default: /* not fusable: the executor runs it unfused */
-        break;
+    if (!dbias) {
+        cpu_act_backward_sum(rows, cols, 0, cols, act, alpha, y, dy, dz, NULL);
+        return;
+    }
+    for (int64_t c0 = 0; c0 < cols; c0 += EPILOGUE_BLOCK) {
+        int64_t width = cols - c0 < EPILOGUE_BLOCK ? cols - c0 : EPILOGUE_BLOCK;
+        double acc[EPILOGUE_BLOCK] = {0};
+        cpu_act_backward_sum(rows, cols, c0, width, act, alpha, y, dy, dz, acc);
+        for (int64_t c = 0; c < width; c++)
+            dbias[c0 + c] += (float)acc[c];
     }
 }

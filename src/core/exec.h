@@ -48,7 +48,8 @@
  * activation's output tensor; its own output is never written, and its
  * gradient region is written whole with the activation's input gradient in
  * backward (so the backward pass does not zero it first: it lives for
- * that backward alone).
+ * that backward alone), or not at all by a backend that keeps it a chunk
+ * at a time (the CPU convolution's conv_backward_bias_act).
  * Views: the output of an op whose def is a view (a reshape, such as
  * flatten) of a batched tensor with the same fold gets that tensor's
  * memory, value and gradient, and the op is skipped: its consumers read

@@ -57,8 +57,21 @@ static bool conv_fuses(const struct kurc_backend *be, const struct kurc_op *op,
     return be->ops->conv_forward_bias_act && kurc_op_fuses_activation(be, op, next);
 }
 
+/* With a fused activation and the backend's fused backward, the
+ * activation's derivative, the bias gradient and both products run chunk
+ * by chunk in one pass. */
 static void conv_backward(struct kurc_exec *x, const struct kurc_op *op) {
     struct kurc_conv_geom g = batch_geom(x, op);
+    const struct kurc_op *epi = kurc_exec_epilogue(x, op);
+    if (epi && OPS(x)->conv_backward_bias_act) {
+        OPS(x)->conv_backward_bias_act(
+            BE(x), &g, kurc_exec_value(x, op->in[0]), kurc_exec_value(x, op->in[1]),
+            epi->attr.act.act, epi->attr.act.alpha, kurc_exec_value(x, epi->out),
+            kurc_exec_grad(x, epi->out), kurc_exec_grad(x, op->out), kurc_exec_grad(x, op->in[0]),
+            kurc_exec_grad(x, op->in[1]), op->n_in > 2 ? kurc_exec_grad(x, op->in[2]) : NULL,
+            x->workspace);
+        return;
+    }
     const float *dy = kurc_op_output_grad(x, op, op->n_in > 2 ? op->in[2] : -1);
     float *dx = kurc_exec_grad(x, op->in[0]), *dw = kurc_exec_grad(x, op->in[1]);
     if (dx)

@@ -265,8 +265,7 @@ static void test_pointwise(void **state) {
  * split samples, and the result must not notice.  Sums are longer here
  * (576 terms per output, 6075 per filter gradient): float32 rounding grows
  * with them, so the bound is CHUNK_TOL. */
-static void test_chunked(void **state) {
-    (void)state;
+static struct kurc_conv_geom chunked_geom(void) {
     struct kurc_conv_geom g = {.ndim = 2, .batch = 3, .cin = 64, .cout = 5};
     for (int d = 0; d < 2; d++) {
         g.in[d] = g.out[d] = 45;
@@ -274,11 +273,72 @@ static void test_chunked(void **state) {
         g.stride[d] = 1;
         g.pad_before[d] = 1;
     }
+    return g;
+}
+
+static void test_chunked(void **state) {
+    (void)state;
+    struct kurc_conv_geom g = chunked_geom();
     size_t full = (size_t)(g.batch * 45 * 45 * 9 * 64) * sizeof(float);
     size_t ws = cpu_conv_workspace(NULL, &g);
     assert_true(ws < full);
-    assert_true(ws % (9 * 64 * sizeof(float)) == 0);
+    /* at least one lowered row with its output row, and the bias sums */
+    assert_true(ws >= (9 * 64 + 5) * sizeof(float) + 5 * sizeof(double));
     check_against_reference(&g, 4242, CHUNK_TOL);
+}
+
+/* The fused backward (conv_backward_bias_act) against bias_act_backward,
+ * conv_backward_data and conv_backward_filter in turn: bitwise, for a
+ * geometry lowered in several chunks (the bias sums carried across them)
+ * and for a direct (1x1) one, with and without dx and the bias gradient. */
+static void check_fused_backward(const struct kurc_conv_geom *g, enum kurc_act act, bool with_dx,
+                                 bool with_db, uint64_t seed) {
+    int64_t nx = x_size(g), ny = y_size(g), nw = w_size(g), nb = g->cout;
+    float *x = kt_alloc_floats(nx), *w = kt_alloc_floats(nw), *y = kt_alloc_floats(ny);
+    float *dy = kt_alloc_floats(ny), *dz = kt_alloc_floats(ny), *dz2 = kt_alloc_floats(ny);
+    float *dx[2] = {kt_alloc_floats(nx), kt_alloc_floats(nx)};
+    float *dw[2] = {kt_alloc_floats(nw), kt_alloc_floats(nw)};
+    float *db[2] = {kt_alloc_floats(nb), kt_alloc_floats(nb)};
+    void *ws = alloc_workspace(g);
+    tu_fill_uniform(x, nx, seed, -1, 1);
+    tu_fill_uniform(w, nw, seed + 1, -1, 1);
+    tu_fill_uniform(y, ny, seed + 2, -1, 1);
+    tu_fill_uniform(dy, ny, seed + 3, -1, 1);
+    for (int64_t i = 0; i < ny; i++) /* an activation's possible outputs */
+        y[i] = act == KURC_ACT_RELU ? (y[i] > 0 ? y[i] : 0.0f) : tanhf(y[i]);
+    for (int k = 0; k < 2; k++) {
+        tu_fill_uniform(dx[k], nx, seed + 4, -1, 1);
+        tu_fill_uniform(dw[k], nw, seed + 5, -1, 1);
+        tu_fill_uniform(db[k], nb, seed + 6, -1, 1);
+    }
+    cpu_bias_act_backward(NULL, y_size(g) / nb, nb, act, 0.0f, y, dy, dz, with_db ? db[0] : NULL);
+    if (with_dx)
+        cpu_conv_backward_data(NULL, g, dz, w, dx[0], ws);
+    cpu_conv_backward_filter(NULL, g, x, dz, dw[0], ws);
+    cpu_conv_backward_bias_act(NULL, g, x, w, act, 0.0f, y, dy, dz2, with_dx ? dx[1] : NULL,
+                               dw[1], with_db ? db[1] : NULL, ws);
+    assert_memory_equal(dx[0], dx[1], (size_t)nx * sizeof(float));
+    assert_memory_equal(dw[0], dw[1], (size_t)nw * sizeof(float));
+    assert_memory_equal(db[0], db[1], (size_t)nb * sizeof(float));
+    float *all[] = {x, w, y, dy, dz, dz2, dx[0], dx[1], dw[0], dw[1], db[0], db[1]};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        free(all[i]);
+    free(ws);
+}
+
+static void test_fused_backward(void **state) {
+    (void)state;
+    struct kurc_conv_geom g = chunked_geom();
+    /* several chunks: a lowered row and its output row are 581 floats */
+    assert_true((int64_t)cpu_conv_workspace(NULL, &g) < 3 * 45 * 45 * 581 * 4);
+    check_fused_backward(&g, KURC_ACT_RELU, true, true, 71);
+    check_fused_backward(&g, KURC_ACT_TANH, false, true, 72);
+    check_fused_backward(&g, KURC_ACT_RELU, true, false, 73);
+    struct kurc_conv_geom direct = {
+        .ndim = 1, .batch = 4, .in = {6}, .out = {6}, .kernel = {1}, .stride = {1}, .cin = 3,
+        .cout = 4};
+    assert_int_equal(cpu_conv_workspace(NULL, &direct), 0);
+    check_fused_backward(&direct, KURC_ACT_TANH, true, true, 74);
 }
 
 /* Degenerate sizes: an empty batch does nothing; no input channels give
@@ -422,6 +482,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_answer), cmocka_unit_test(test_random_geometries),
         cmocka_unit_test(test_pointwise),    cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_fused_backward),
         cmocka_unit_test(test_empty),        cmocka_unit_test(test_finite_differences),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
