@@ -25,10 +25,6 @@ static size_t sat_add(size_t a, size_t b) {
     return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
 }
 
-static bool batched(const struct kurc_tensor *t) {
-    return t->kind != KURC_TENSOR_PARAM;
-}
-
 /* Rows of one chunk at most, and chunks of a batch of max_batch at most. */
 static int64_t chunk_rows_max(const struct kurc_exec *x) {
     return x->chunk > 0 && x->chunk < x->max_batch ? x->chunk : x->max_batch;
@@ -55,7 +51,7 @@ static void plan_fusion(struct kurc_exec *x, const struct kurc_graph *g) {
     for (size_t i = 0; i < g->n_ops; i++) {
         const struct kurc_op *op = &g->ops[i];
         const struct kurc_tensor *in = &g->tensors[op->in[0]];
-        if (op->def->view && batched(in) && in->fold == g->tensors[op->out].fold) {
+        if (op->def->view && kurc_tensor_batched(in) && in->fold == g->tensors[op->out].fold) {
             x->view_of[op->out] = op->in[0];
             x->fused[i] = true;
         }
@@ -151,7 +147,7 @@ static void plan_tensors(struct kurc_exec *x, const struct kurc_graph *g) {
     x->flat_floats = 0;
     for (size_t t = 0; t < n; t++) {
         x->offsets[t] = 0;
-        if (!batched(&g->tensors[t]))
+        if (!kurc_tensor_batched(&g->tensors[t]))
             continue;
         floats[t] = sat_mul(sat_mul((size_t)x->max_batch, (size_t)g->tensors[t].fold),
                             (size_t)kurc_shape_numel(&g->tensors[t].shape));
@@ -397,7 +393,7 @@ const struct kurc_op *kurc_exec_epilogue(const struct kurc_exec *x, const struct
 int64_t kurc_exec_count(const struct kurc_exec *x, int tensor) {
     const struct kurc_tensor *t = &x->g->tensors[tensor];
     int64_t n = kurc_shape_numel(&t->shape);
-    return batched(t) ? n * x->batch * t->fold : n;
+    return kurc_tensor_batched(t) ? n * x->batch * t->fold : n;
 }
 
 int64_t kurc_exec_batch(const struct kurc_exec *x, int tensor) {

@@ -177,4 +177,10 @@ static inline const struct kurc_shape *kurc_graph_shape(const struct kurc_graph 
     return &g->tensors[t].shape;
 }
 
+/* Whether t has a batch axis (a region per sample in the executor's
+ * arenas): every tensor but a parameter. */
+static inline bool kurc_tensor_batched(const struct kurc_tensor *t) {
+    return t->kind != KURC_TENSOR_PARAM;
+}
+
 #endif

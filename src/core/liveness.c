@@ -6,13 +6,16 @@
 
 #include "base/xalloc.h"
 
-static bool batched(const struct kurc_tensor *t) {
-    return t->kind != KURC_TENSOR_PARAM;
-}
-
 static void extend(struct kurc_live *l, long step) {
     if (step > l->end)
         l->end = step;
+}
+
+/* Makes l hold step, at either end. */
+static void cover(struct kurc_live *l, long step) {
+    if (step < l->start)
+        l->start = step;
+    extend(l, step);
 }
 
 /* Whether op's backward runs and may read value `which` (input i, the
@@ -56,7 +59,7 @@ void kurc_liveness(const struct kurc_graph *g, bool backward, const size_t *floa
     long n = (long)g->n_ops, last = backward ? 2 * n - 1 : n - 1;
     for (size_t t = 0; t < g->n_tensors; t++) {
         const struct kurc_tensor *x = &g->tensors[t];
-        bool has = batched(x);
+        bool has = kurc_tensor_batched(x);
         values[t] = (struct kurc_live){has ? floats[t] : 0, 0, 0};
         /* inputs and external tensors: filled before the passes or read after */
         if (x->kind == KURC_TENSOR_INPUT || x->external)
@@ -81,23 +84,18 @@ void kurc_liveness(const struct kurc_graph *g, bool backward, const size_t *floa
             values[op->out].floats = 0;
             if (backward && backward_reads(g, op, -2)) {
                 extend(&values[made], back);
-                extend(&grads[made], back);
-                if (back < grads[made].start)
-                    grads[made].start = back;
+                cover(&grads[made], back);
             }
         }
         values[made].start = i;
         extend(&values[made], i);
         if (backward && backward_reads(g, op, -1))
             extend(&values[op->out], back);
-        if (grads[op->out].floats) {
-            extend(&grads[op->out], back);
-            if (back < grads[op->out].start)
-                grads[op->out].start = back;
-        }
+        if (grads[op->out].floats)
+            cover(&grads[op->out], back);
         for (int j = 0; j < op->n_in; j++) {
             int in = op->in[j];
-            if (!batched(&g->tensors[in]))
+            if (!kurc_tensor_batched(&g->tensors[in]))
                 continue;
             extend(&values[in], i);
             if (backward && backward_reads(g, op, j))

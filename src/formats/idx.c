@@ -5,8 +5,8 @@
  * known before the header's dimensions are believed: a header that promises
  * more data than the file holds is reported, never allocated (a large
  * file's floats are converted on a second thread while it is read, into
- * buffers sized by the header only where the input could hold it).  Reading stops a little past the length
- * the header declares.
+ * buffers sized by the header only where the input could hold it).
+ * Reading stops a little past the length the header declares.
  */
 #include "formats/idx.h"
 

@@ -99,13 +99,24 @@ static const struct kurc_value *validation_list(const struct kurc_value *data, s
     return data->kind == KURC_LIST ? data : data->u.map.pairs[i].val;
 }
 
-/* Loads the validation sets and their providers.  Each set loads on a
- * thread of its own while the training data loads (load_training) when
- * every supplier of both allows it, else after the training data. */
-static enum kurc_status load_validation(struct trainer *t, const struct kurc_value *train_data,
-                                        enum kurc_status (*load_training)(struct trainer *,
-                                                                          struct kurc_err *),
-                                        struct kurc_err *err) {
+/* The training data (the list `data`) and its provider. */
+static enum kurc_status load_training(struct trainer *t, const struct kurc_value *data,
+                                      struct kurc_err *err) {
+    const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
+    enum kurc_status st = kurc_data_load(data, &t->data, err);
+    if (st == KURC_OK)
+        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
+                                  kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
+                                  err);
+    return st;
+}
+
+/* Loads the training data (train_data) and the validation sets, with
+ * their providers.  Each validation set loads on a thread of its own while
+ * the training data loads when every supplier of both allows it, else
+ * after the training data. */
+static enum kurc_status load_data(struct trainer *t, const struct kurc_value *train_data,
+                                  struct kurc_err *err) {
     const struct kurc_value *data = validation_data(t);
     size_t n = !data ? 0 : data->kind == KURC_LIST ? 1 : data->u.map.len;
     bool beside = n && kurc_data_concurrent(train_data);
@@ -121,7 +132,7 @@ static enum kurc_status load_validation(struct trainer *t, const struct kurc_val
             jobs[i] = kurc_data_load_start(validation_list(data, i), &v->data);
     }
     /* the training data's error first, as when the sets load in turn */
-    enum kurc_status st = load_training(t, err);
+    enum kurc_status st = load_training(t, train_data, err);
     for (size_t i = 0; i < n; i++) {
         struct valid_set *v = &t->valid[i];
         enum kurc_status vst =
@@ -684,17 +695,6 @@ static void trainer_release(struct trainer *t) {
     free(t->kurfile_json);
 }
 
-/* The training data and its provider. */
-static enum kurc_status load_training(struct trainer *t, struct kurc_err *err) {
-    const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
-    enum kurc_status st = kurc_data_load(kurc_map_get(train, "data"), &t->data, err);
-    if (st == KURC_OK)
-        st = kurc_provider_create(kurc_map_get(train, "provider"), &t->data,
-                                  kurc_session_provider_seed(t->kf, "train"), true, &t->provider,
-                                  err);
-    return st;
-}
-
 static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     const struct kurc_value *train = kurc_kurfile_section(t->kf, "train");
     enum kurc_status st = kurc_train_spec_read(t->kf, &t->spec, err);
@@ -715,7 +715,7 @@ static enum kurc_status set_up(struct trainer *t, struct kurc_err *err) {
     bool after = !t->rank0 && t->comm->size > 1;
     if (after && (st = t->comm->ops->barrier(t->comm, err)))
         return st;
-    st = load_validation(t, data, load_training, err);
+    st = load_data(t, data, err);
     uint64_t seed = kurc_session_seed(t->kf);
     if (st == KURC_OK && t->rank0 && t->comm->size > 1)
         st = t->comm->ops->barrier(t->comm, err);
