@@ -39,6 +39,8 @@ enum { HOST = 64, TAG = 7302 };
  * itself; periods without a heartbeat that make a peer silent. */
 #define ABORT_GRACE 5.0
 #define SILENT_PERIODS 3.0
+/* Seconds the heartbeats still on their way at the end may take. */
+#define SEND_GRACE 10.0
 
 struct beat {
     int64_t step;
@@ -341,6 +343,27 @@ void kurc_mpi_watch_progress(struct kurc_mpi_watch *w, int64_t step, bool alone)
     pthread_mutex_unlock(&w->mu);
 }
 
+/* The buffers of the heartbeats that had not completed when their watchdog
+ * was freed (finish_sends). */
+static struct beat *still_sending;
+
+/* Waits at most SEND_GRACE seconds for the heartbeats still on their way
+ * (a peer that is alive takes them at once, even after it stopped
+ * listening).  MPI may read a send's buffer until the send completes,
+ * also after MPI_Request_free, so the buffers must outlive the sends.
+ * True when every send completed. */
+static bool finish_sends(struct kurc_mpi_watch *w) {
+    double until = now_seconds() + SEND_GRACE;
+    for (;;) {
+        int done = 0;
+        if (MPI_Testall(w->size, w->sends, &done, MPI_STATUSES_IGNORE) == MPI_SUCCESS && done)
+            return true;
+        if (now_seconds() > until)
+            return false;
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    }
+}
+
 void kurc_mpi_watch_free(struct kurc_mpi_watch *w) {
     if (!w)
         return;
@@ -355,8 +378,14 @@ void kurc_mpi_watch_free(struct kurc_mpi_watch *w) {
             MPI_Cancel(&w->recvs[r]);
             MPI_Wait(&w->recvs[r], MPI_STATUS_IGNORE);
         }
-        if (w->sends[r] != MPI_REQUEST_NULL)
-            MPI_Request_free(&w->sends[r]);
+    }
+    if (!finish_sends(w)) {
+        /* MPI may still read them: they stay, reachable, until exit */
+        still_sending = w->out;
+        w->out = NULL;
+        for (int r = 0; r < w->size; r++)
+            if (w->sends[r] != MPI_REQUEST_NULL)
+                MPI_Request_free(&w->sends[r]);
     }
     if (w->hb != MPI_COMM_NULL)
         MPI_Comm_free(&w->hb);

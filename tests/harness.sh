@@ -23,6 +23,16 @@ fail() {
   echo "FAIL $1${2:+: $2}"
 }
 
+# why FILE: what a failed run printed that tells why: kurc's own error
+# lines and any sanitizer report (up to 8 lines), or, when there are none,
+# its last 3 lines (the end of mpirun's banner alone hides which rank said
+# what).
+why() {
+  local lines
+  lines=$(grep -E '^kurc|Sanitizer|runtime error|^    #[0-9]' "$1" 2>/dev/null | head -n 8)
+  if [ -n "$lines" ]; then echo "$lines"; else tail -3 "$1"; fi
+}
+
 # skip WHY: the whole test cannot run here.
 skip() {
   echo "skipped: $*"

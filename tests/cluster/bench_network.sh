@@ -51,7 +51,7 @@ for conf in "$@"; do
   reap "$PID" 600
   rate=$(grep -aE '^Epoch 2/2' "$dir/out" | sed -E 's/.*\(([0-9.]+) samples\/s\).*/\1/')
   if [ "$RC" -ne 0 ] || [ -z "$rate" ]; then
-    echo "bench_network: $conf: status $RC: $(tail -5 "$dir/out")" >&2
+    echo "bench_network: $conf: status $RC: $(why "$dir/out")" >&2
     status=1
     continue
   fi

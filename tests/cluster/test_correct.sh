@@ -9,12 +9,12 @@
 
 cluster_up 4
 cluster_kurfile "$WORK/one" 2
-run 0 "$WORK/one" || fail "one process: $(tail -3 "$WORK/one/out")"
+run 0 "$WORK/one" || fail "one process: $(why "$WORK/one/out")"
 for n in 2 4; do
   cluster_kurfile "$WORK/n$n" 2
   cluster_run "$n" "$WORK/n$n"
   if [ "$RC" -ne 0 ]; then
-    fail "$n hosts: status $RC after $TOOK s: $(tail -5 "$WORK/n$n/out")"
+    fail "$n hosts: status $RC after $TOOK s: $(why "$WORK/n$n/out")"
   elif out=$(same "$WORK/one/last.w" "$WORK/n$n/last.w"); then
     ok "$n hosts ($TOOK s): bitwise the weights of one process ($out)"
   else

@@ -59,14 +59,14 @@ fault_expect() {
 
 cluster_up 3
 cluster_kurfile "$WORK/ref" $epochs
-run 0 "$WORK/ref" || fail "uninterrupted: $(tail -3 "$WORK/ref/out")"
+run 0 "$WORK/ref" || fail "uninterrupted: $(why "$WORK/ref/out")"
 fault_expect
 for ((try = 1; try <= tries; try++)); do
   dir=$WORK/try$try
   cluster_kurfile "$dir" $epochs "comm_timeout: $timeout"
   cluster_start 3 "$dir"
   if ! wait_for "$dir/out" "^Epoch 3/" 60; then
-    fail "try $try: training did not start: $(tail -5 "$dir/out")"
+    fail "try $try: training did not start: $(why "$dir/out")"
     kill -KILL "$PID"
     continue
   fi
@@ -97,9 +97,9 @@ for ((try = 1; try <= tries; try++)); do
   cluster_clean 10 || fail "try $try: processes left on the hosts 10 s after the end: $LEFT"
   [ "$fault" = blip ] || cluster_run 3 "$dir"
   if [ "$RC" -ne 0 ]; then
-    fail "try $try: the rerun: status $RC: $(tail -5 "$dir/out")"
+    fail "try $try: the rerun: status $RC: $(why "$dir/out")"
   elif [ "$fault" != blip ] && ! grep -q "resuming from checkpoint" "$dir/out"; then
-    fail "try $try: the rerun did not resume from the checkpoint: $(tail -5 "$dir/out")"
+    fail "try $try: the rerun did not resume from the checkpoint: $(why "$dir/out")"
   elif out=$(same "$WORK/ref/last.w" "$dir/last.w"); then
     ok "try $try: ends bitwise where an uninterrupted run ends ($out)"
   else

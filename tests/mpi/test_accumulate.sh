@@ -27,8 +27,8 @@ compare() {
   local a="$WORK/$name-acc" o="$WORK/$name-one"
   acc_kurfile "$a" "$b" "$k" "$model" "$@"
   acc_kurfile "$o" "$big" 1 "$model" "$@"
-  run "$np" "$a" -v || { fail "$name: accumulating: $(tail -3 "$a/out")"; return; }
-  run "$np" "$o" || { fail "$name: one batch: $(tail -3 "$o/out")"; return; }
+  run "$np" "$a" -v || { fail "$name: accumulating: $(why "$a/out")"; return; }
+  run "$np" "$o" || { fail "$name: one batch: $(why "$o/out")"; return; }
   local out
   if out=$(same "$o/last.w" "$a/last.w" $tol); then
     ok "$name: accumulate $k x $b == batch $big on $np ranks (${tol:-bitwise}: $out)"
@@ -81,12 +81,12 @@ for np in 0 2; do
   d="$WORK/resume-$np"
   EPOCHS="{number: 1, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 3}" \
     acc_kurfile "$d" 10 3 dropout "${det[@]}"
-  run "$np" "$d" || fail "resume first part on $np ranks: $(tail -3 "$d/out")"
+  run "$np" "$d" || fail "resume first part on $np ranks: $(why "$d/out")"
   EPOCHS="{number: 2, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 3}" \
     acc_kurfile "$d" 10 3 dropout "${det[@]}"
-  run "$np" "$d" || fail "resume second part on $np ranks: $(tail -3 "$d/out")"
+  run "$np" "$d" || fail "resume second part on $np ranks: $(why "$d/out")"
   grep -q "resuming from checkpoint ck.kurc (1 epochs and 0 batches done)" "$d/out" ||
-    fail "resume on $np ranks did not resume: $(tail -3 "$d/out")"
+    fail "resume on $np ranks did not resume: $(why "$d/out")"
   if out=$(same "$WORK/det-drop-k3-acc/last.w" "$d/last.w"); then
     ok "accumulate 3 resumed after epoch 1 on $np ranks ends bitwise where one run ends"
   else
@@ -101,8 +101,8 @@ d="$WORK/signal"
 EPOCHS="{number: 2, mode: total}" CHECKPOINT="{path: ck.kurc, batches: 100}" \
   acc_kurfile "$d" 10 3 dropout "${det[@]}"
 stop_by_signal 2 "$d" 10
-[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
-run 0 "$d" || fail "signal: resumed: $(tail -3 "$d/out")"
+[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(why "$d/out")"
+run 0 "$d" || fail "signal: resumed: $(why "$d/out")"
 if grep -q "resuming from checkpoint ck.kurc (1 epochs and 3 batches done)" "$d/out" &&
   out=$(same "$WORK/det-drop-k3-acc/last.w" "$d/last.w"); then
   ok "stopped after step 3 of epoch 2 on 2 ranks, resumed on 1: bitwise where one run ends"

@@ -10,8 +10,8 @@ for np in 2 4; do
   kurfile "$WORK/one-$np" 24 bn "buckets: no"
   # 387 + 64 floats: buckets of 64 floats, a first one of 32
   kurfile "$WORK/many-$np" 24 bn "buckets: {first_mb: 0.0001, mb: 0.0002}"
-  run "$np" "$WORK/one-$np" -v || fail "one all-reduce on $np ranks: $(tail -3 "$WORK/one-$np/out")"
-  run "$np" "$WORK/many-$np" -v || fail "buckets on $np ranks: $(tail -3 "$WORK/many-$np/out")"
+  run "$np" "$WORK/one-$np" -v || fail "one all-reduce on $np ranks: $(why "$WORK/one-$np/out")"
+  run "$np" "$WORK/many-$np" -v || fail "buckets on $np ranks: $(why "$WORK/many-$np/out")"
   if grep -qE "gradients: [0-9]+ buckets all-reduced during backward" "$WORK/many-$np/out" &&
     grep -q "gradients: 1 bucket all-reduced after backward" "$WORK/one-$np/out"; then
     ok "$np ranks: $(grep -o 'gradients: [0-9]* buckets[^:]*' "$WORK/many-$np/out") against one after backward"

@@ -10,7 +10,7 @@
 for model in mlp bn dropout; do
   for np in 0 2 4; do
     kurfile "$WORK/$model-$np" 24 $model
-    run "$np" "$WORK/$model-$np" || { fail "$model on $np ranks: $(tail -3 "$WORK/$model-$np/out")"; continue; }
+    run "$np" "$WORK/$model-$np" || { fail "$model on $np ranks: $(why "$WORK/$model-$np/out")"; continue; }
   done
   for np in 2 4; do
     if out=$(same "$WORK/$model-0/last.w" "$WORK/$model-$np/last.w" 1e-5); then
@@ -26,7 +26,7 @@ kurfile "$WORK/per-rank" 24 bn "batch_norm: per_rank"
 if run 2 "$WORK/per-rank" && ! same "$WORK/bn-0/last.w" "$WORK/per-rank/last.w" 1e-3 >/dev/null; then
   ok "batch_norm: per_rank on 2 ranks differs from the global statistics"
 else
-  fail "batch_norm: per_rank on 2 ranks: $(tail -3 "$WORK/per-rank/out")"
+  fail "batch_norm: per_rank on 2 ranks: $(why "$WORK/per-rank/out")"
 fi
 
 # deterministic mode: bitwise for any number of ranks
@@ -35,7 +35,7 @@ det() { # NAME BATCH MODEL CHUNK
   for np in 0 1 2 4; do
     local d="$WORK/det-$name-$np"
     kurfile "$d" "$batch" "$model" "deterministic: yes" "deterministic_chunk: $chunk"
-    run "$np" "$d" || fail "deterministic $name on $np ranks: $(tail -3 "$d/out")"
+    run "$np" "$d" || fail "deterministic $name on $np ranks: $(why "$d/out")"
   done
   for np in 1 2 4; do
     if out=$(same "$WORK/det-$name-0/last.w" "$WORK/det-$name-$np/last.w"); then

@@ -34,13 +34,13 @@ loop() {
     reap $PID 30
     if [ "$RC" -eq 124 ]; then
       hung=$((hung + 1))
-      echo "  $name $i: hung: $(tail -3 "$dir/out")"
+      echo "  $name $i: hung: $(why "$dir/out")"
     fi
     for p in $(ranks $PID); do kill -KILL "$p"; done
     [ ! -e "$dir/ck.kurc" ] || checked=$((checked + 1))
     if ! resumes "$dir"; then
       broken=$((broken + 1))
-      echo "  $name $i: the checkpoint does not load: $(tail -3 "$dir/resume")"
+      echo "  $name $i: the checkpoint does not load: $(why "$dir/resume")"
     fi
     rm -rf "$dir"
   done

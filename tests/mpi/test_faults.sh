@@ -7,7 +7,7 @@
 # a rank killed outright
 EPOCHS=inf kurfile "$WORK/kill" 24 mlp
 start 2 "$WORK/kill"
-wait_for "$WORK/kill/out" "^Epoch 2" 30 || fail "kill: training did not start: $(tail -3 "$WORK/kill/out")"
+wait_for "$WORK/kill/out" "^Epoch 2" 30 || fail "kill: training did not start: $(why "$WORK/kill/out")"
 victim=$(ranks $PID | tail -1)
 kill -KILL "$victim"
 reap $PID 30
@@ -19,7 +19,7 @@ fi
 if grep -qE "process rank [0-9]+ with PID [0-9]+ on node .* exited on signal 9" "$WORK/kill/out"; then
   ok "SIGKILL of one rank: the message names it ($(grep -oE "process rank [0-9]+ with PID [0-9]+ on node .* exited on signal 9[^.]*" "$WORK/kill/out"))"
 else
-  fail "SIGKILL of one rank: no message naming it: $(tail -8 "$WORK/kill/out")"
+  fail "SIGKILL of one rank: no message naming it: $(why "$WORK/kill/out")"
 fi
 for p in $(ranks $PID); do fail "a rank survived: $p"; kill -KILL "$p"; done
 
@@ -33,6 +33,6 @@ took=$(($(date +%s) - t0))
 if [ $rc -ne 0 ] && [ $took -lt 30 ] && grep -q "kurc: rank 1 of 2: .*missing.jsonl" "$WORK/err/out"; then
   ok "an error on rank 1 ends the job (status $rc, ${took} s): $(grep -m1 'kurc: rank 1' "$WORK/err/out")"
 else
-  fail "an error on rank 1: status $rc after ${took} s: $(tail -5 "$WORK/err/out")"
+  fail "an error on rank 1: status $rc after ${took} s: $(why "$WORK/err/out")"
 fi
 finish

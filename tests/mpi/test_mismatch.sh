@@ -18,7 +18,7 @@ mpmd() { # NAME PATTERN mpirun-args...
   if [ $rc -ne 0 ] && [ $took -lt 30 ] && grep -qE -- "$pattern" "$WORK/out"; then
     ok "$name: status $rc in ${took} s: $(grep -m1 -oE -- "$pattern.*" "$WORK/out" | cut -c1-150)"
   else
-    fail "$name: status $rc after ${took} s: $(tail -5 "$WORK/out")"
+    fail "$name: status $rc after ${took} s: $(why "$WORK/out")"
   fi
   [ ! -e "$WORK/last.w" ] || fail "$name: weights were written"
 }
@@ -45,6 +45,6 @@ cp "$WORK/k.yml" "$WORK/same.yml"
 if (cd "$WORK" && mpirun -np 1 "$BIN/kurc-train" k.yml : -np 1 "$BIN/kurc-train" same.yml) >"$WORK/out" 2>&1; then
   ok "identical Kurfiles under two names train"
 else
-  fail "identical Kurfiles: $(tail -3 "$WORK/out")"
+  fail "identical Kurfiles: $(why "$WORK/out")"
 fi
 finish

@@ -28,12 +28,12 @@ before=$(ls "$WORK/r1" | sort | tr '\n' ' ')
 if (mpirun -np 1 -wdir "$WORK/r0" "$BIN/kurc-train" k.yml : -np 1 -wdir "$WORK/r1" "$BIN/kurc-train" k.yml) >"$WORK/out" 2>&1; then
   ok "trained on 2 ranks"
 else
-  fail "training: $(tail -5 "$WORK/out")"
+  fail "training: $(why "$WORK/out")"
 fi
 if (mpirun -np 1 -wdir "$WORK/r0" "$BIN/kurc" evaluate k.yml : -np 1 -wdir "$WORK/r1" "$BIN/kurc" evaluate k.yml) >"$WORK/eval" 2>&1; then
   ok "evaluated on 2 ranks"
 else
-  fail "evaluation: $(tail -5 "$WORK/eval")"
+  fail "evaluation: $(why "$WORK/eval")"
 fi
 for f in train.log ck.kurc best.w best-train.w last.w loss.png out.pkl; do
   [ -s "$WORK/r0/$f" ] || fail "rank 0 did not write $f"
@@ -53,7 +53,7 @@ kurfile "$WORK/verbose" 24 mlp
 if run 4 "$WORK/verbose" -vv; then
   ok "trained on 4 ranks with -vv"
 else
-  fail "-vv training: $(tail -5 "$WORK/verbose/out")"
+  fail "-vv training: $(why "$WORK/verbose/out")"
 fi
 count=$(grep -cE '^\[(INFO|DEBUG) [0-9:]+ rank [0-9]\]' "$WORK/verbose/out")
 mixed=$(grep -E '.\[(INFO|DEBUG|WARNING) [0-9:]+ rank [0-9]\]' "$WORK/verbose/out" | head -n 3)

@@ -13,7 +13,7 @@ for mode in det default; do
   if [ $mode = det ]; then settings=("deterministic: yes" "deterministic_chunk: 4"); else tol=(1e-5); fi
   # uninterrupted: 3 epochs of 10 batches on 2 ranks
   EPOCHS="{number: 3, mode: total}" kurfile "$WORK/$mode-all" 24 bn "${settings[@]}"
-  run 2 "$WORK/$mode-all" || fail "$mode uninterrupted: $(tail -3 "$WORK/$mode-all/out")"
+  run 2 "$WORK/$mode-all" || fail "$mode uninterrupted: $(why "$WORK/$mode-all/out")"
   # on 4 ranks, stopped by a signal after batch 8 of epoch 2
   EPOCHS="{number: 3, mode: total}" kurfile "$WORK/$mode-part" 24 bn "${settings[@]}"
   rm -f "$WORK/lines" && mkfifo "$WORK/lines"
@@ -27,14 +27,14 @@ for mode in det default; do
     sleep 0.1
   done
   grep -q "^Training, Batch 8: press ENTER" "$WORK/$mode-part/out" ||
-    fail "$mode first part: no 18th batch: $(tail -3 "$WORK/$mode-part/out")"
+    fail "$mode first part: no 18th batch: $(why "$WORK/$mode-part/out")"
   kill -USR1 $PID
   reap $PID 30
   exec 3>&-
-  [ "$RC" -eq 3 ] || fail "$mode first part: exit status $RC, not 3: $(tail -3 "$WORK/$mode-part/out")"
+  [ "$RC" -eq 3 ] || fail "$mode first part: exit status $RC, not 3: $(why "$WORK/$mode-part/out")"
   # then on 2 ranks, from that checkpoint, to 3 epochs in all
   EPOCHS="{number: 3, mode: total}" kurfile "$WORK/$mode-part" 24 bn "${settings[@]}"
-  run 2 "$WORK/$mode-part" -v || fail "$mode resumed: $(tail -3 "$WORK/$mode-part/out")"
+  run 2 "$WORK/$mode-part" -v || fail "$mode resumed: $(why "$WORK/$mode-part/out")"
   if grep -q "resuming from checkpoint ck.kurc (1 epochs and 8 batches done)" "$WORK/$mode-part/out"; then
     ok "$mode: resumed on 2 ranks after epoch 2, batch 8 (written on 4)"
   else

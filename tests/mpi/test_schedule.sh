@@ -25,7 +25,7 @@ sched_kurfile() {
 }
 
 sched_kurfile "$WORK/all" 3
-run 0 "$WORK/all" -v || fail "uninterrupted: $(tail -3 "$WORK/all/out")"
+run 0 "$WORK/all" -v || fail "uninterrupted: $(why "$WORK/all/out")"
 
 # the column: float32 IDX, one rate per step, beside its batch counter
 check=$(/usr/bin/python3 - "$WORK/all/log" <<'PY'
@@ -61,11 +61,11 @@ fi
 for np in 0 2; do
   d="$WORK/resume-$np"
   sched_kurfile "$d" 1
-  run "$np" "$d" || fail "first part on $np ranks: $(tail -3 "$d/out")"
+  run "$np" "$d" || fail "first part on $np ranks: $(why "$d/out")"
   sched_kurfile "$d" 3
-  run "$np" "$d" || fail "resumed on $np ranks: $(tail -3 "$d/out")"
+  run "$np" "$d" || fail "resumed on $np ranks: $(why "$d/out")"
   grep -q "resuming from checkpoint ck.kurc (1 epochs and 0 batches done)" "$d/out" ||
-    fail "$np ranks: did not resume: $(tail -3 "$d/out")"
+    fail "$np ranks: did not resume: $(why "$d/out")"
   if out=$(same "$WORK/all/last.w" "$d/last.w"); then
     ok "resumed mid-warm-up on $np ranks: bitwise the uninterrupted weights"
   else
@@ -81,7 +81,7 @@ sched_kurfile "$WORK/acc" 3
 sed -i 's|provider: {batch_size: 24}|provider: {batch_size: 12}\
   accumulate: 2|' "$WORK/acc/k.yml"
 grep -q "^  accumulate: 2$" "$WORK/acc/k.yml" || fail "accumulate: the Kurfile was not changed"
-run 2 "$WORK/acc" || fail "accumulate: $(tail -3 "$WORK/acc/out")"
+run 2 "$WORK/acc" || fail "accumulate: $(why "$WORK/acc/out")"
 if out=$(same "$WORK/all/last.w" "$WORK/acc/last.w") &&
   cmp -s "$WORK/all/log/batch_optimizer_lr" "$WORK/acc/log/batch_optimizer_lr"; then
   ok "accumulate 2 x 12 on 2 ranks: the rates and weights of batches of 24"
@@ -92,7 +92,7 @@ fi
 # a schedule that changes nothing is no schedule: the rates matter
 sed -i 's|warmup_steps: 12|warmup_steps: 2|' "$WORK/resume-0/k.yml"
 rm -rf "$WORK/resume-0/ck.kurc" "$WORK/resume-0/log"
-run 0 "$WORK/resume-0" || fail "short warm-up: $(tail -3 "$WORK/resume-0/out")"
+run 0 "$WORK/resume-0" || fail "short warm-up: $(why "$WORK/resume-0/out")"
 if same "$WORK/all/last.w" "$WORK/resume-0/last.w" >/dev/null; then
   fail "a warm-up of 2 steps ends where one of 12 does"
 else

@@ -30,11 +30,11 @@ for opt in adam sgd; do
   spec=$ADAM
   [ $opt = sgd ] && spec=$SGD
   skurfile "$WORK/det-$opt-u" bn "$spec" "${DET[@]}"
-  run 0 "$WORK/det-$opt-u" || fail "det $opt unsharded: $(tail -3 "$WORK/det-$opt-u/out")"
+  run 0 "$WORK/det-$opt-u" || fail "det $opt unsharded: $(why "$WORK/det-$opt-u/out")"
   for np in 1 2 3 4; do
     d="$WORK/det-$opt-s$np"
     skurfile "$d" bn "$spec" "${DET[@]}" "shard_optimizer: yes"
-    run $np "$d" -v || { fail "det $opt sharded on $np: $(tail -3 "$d/out")"; continue; }
+    run $np "$d" -v || { fail "det $opt sharded on $np: $(why "$d/out")"; continue; }
     if out=$(same "$WORK/det-$opt-u/last.w" "$d/last.w"); then
       ok "deterministic $opt: sharded on $np ranks is bitwise unsharded"
     else
@@ -53,8 +53,8 @@ for how in u s; do
   sed -i 's|provider: {batch_size: 24}|provider: {batch_size: 12}\
   accumulate: 2|' "$WORK/acc-$how/k.yml"
 done
-run 0 "$WORK/acc-u" || fail "accumulate unsharded: $(tail -3 "$WORK/acc-u/out")"
-run 3 "$WORK/acc-s" || fail "accumulate sharded: $(tail -3 "$WORK/acc-s/out")"
+run 0 "$WORK/acc-u" || fail "accumulate unsharded: $(why "$WORK/acc-u/out")"
+run 3 "$WORK/acc-s" || fail "accumulate sharded: $(why "$WORK/acc-s/out")"
 if grep -q "^  accumulate: 2$" "$WORK/acc-s/k.yml" && out=$(same "$WORK/acc-u/last.w" "$WORK/acc-s/last.w"); then
   ok "deterministic accumulate 2 x 12 with a schedule: sharded on 3 ranks is bitwise unsharded"
 else
@@ -83,8 +83,8 @@ for np in 2 3 4; do
     [ $opt = adam ] && spec="{name: adam, clip: {norm: 0.5}}" model=plain
     skurfile "$WORK/def-$opt-u$np" $model "$spec"
     skurfile "$WORK/def-$opt-s$np" $model "$spec" "shard_optimizer: yes"
-    run $np "$WORK/def-$opt-u$np" || fail "default $opt on $np: $(tail -3 "$WORK/def-$opt-u$np/out")"
-    run $np "$WORK/def-$opt-s$np" -v || fail "default $opt sharded on $np: $(tail -3 "$WORK/def-$opt-s$np/out")"
+    run $np "$WORK/def-$opt-u$np" || fail "default $opt on $np: $(why "$WORK/def-$opt-u$np/out")"
+    run $np "$WORK/def-$opt-s$np" -v || fail "default $opt sharded on $np: $(why "$WORK/def-$opt-s$np/out")"
     if out=$(same "$WORK/def-$opt-u$np/last.w" "$WORK/def-$opt-s$np/last.w" 1e-6); then
       ok "default $opt on $np ranks: sharded within 1e-6 of unsharded ($out)"
     else
@@ -104,7 +104,7 @@ for how in u s; do
   [ $how = s ] && extra=("shard_optimizer: yes")
   EPOCHS="{number: 1, mode: total}" CHECKPOINT=ck.kurc \
     skurfile "$WORK/ck-$how" bn "$ADAM" "${DET[@]}" "${extra[@]}"
-  run 4 "$WORK/ck-$how" || fail "checkpoint $how: $(tail -3 "$WORK/ck-$how/out")"
+  run 4 "$WORK/ck-$how" || fail "checkpoint $how: $(why "$WORK/ck-$how/out")"
 done
 if out=$(same "$WORK/ck-u/ck.kurc" "$WORK/ck-s/ck.kurc"); then
   ok "a checkpoint written sharded is bitwise the unsharded one ($out)"
@@ -115,7 +115,7 @@ fi
 # resume: 1 epoch then 3 in all, across sharded/unsharded and 4/3 ranks,
 # against 3 epochs in one run
 EPOCHS="{number: 3, mode: total}" skurfile "$WORK/all" bn "$ADAM" "${DET[@]}"
-run 2 "$WORK/all" || fail "uninterrupted: $(tail -3 "$WORK/all/out")"
+run 2 "$WORK/all" || fail "uninterrupted: $(why "$WORK/all/out")"
 for combo in "4 u 3 s" "4 s 3 u" "3 u 4 s" "3 s 4 u"; do
   read -r np1 how1 np2 how2 <<<"$combo"
   d="$WORK/resume-$np1$how1-$np2$how2"
@@ -123,9 +123,9 @@ for combo in "4 u 3 s" "4 s 3 u" "3 u 4 s" "3 s 4 u"; do
   [ "$how1" = s ] && s1=("shard_optimizer: yes")
   [ "$how2" = s ] && s2=("shard_optimizer: yes")
   EPOCHS="{number: 1, mode: total}" CHECKPOINT=ck.kurc skurfile "$d" bn "$ADAM" "${DET[@]}" "${s1[@]}"
-  run "$np1" "$d" || fail "$combo first part: $(tail -3 "$d/out")"
+  run "$np1" "$d" || fail "$combo first part: $(why "$d/out")"
   EPOCHS="{number: 3, mode: total}" CHECKPOINT=ck.kurc skurfile "$d" bn "$ADAM" "${DET[@]}" "${s2[@]}"
-  run "$np2" "$d" || fail "$combo resumed: $(tail -3 "$d/out")"
+  run "$np2" "$d" || fail "$combo resumed: $(why "$d/out")"
   grep -q "resuming from checkpoint ck.kurc (1 epochs" "$d/out" || fail "$combo: did not resume"
   name="$np1 ranks $([ "$how1" = s ] && echo sharded || echo unsharded) -> $np2 ranks $([ "$how2" = s ] && echo sharded || echo unsharded)"
   if out=$(same "$WORK/all/last.w" "$d/last.w"); then
@@ -141,8 +141,8 @@ done
 d="$WORK/signal"
 EPOCHS="{number: 3, mode: total}" CHECKPOINT=ck.kurc skurfile "$d" bn "$ADAM" "${DET[@]}" "shard_optimizer: yes"
 stop_by_signal 4 "$d" 17
-[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(tail -3 "$d/out")"
-run 3 "$d" || fail "signal resumed: $(tail -3 "$d/out")"
+[ "$RC" -eq 3 ] || fail "signal: exit status $RC, not 3: $(why "$d/out")"
+run 3 "$d" || fail "signal resumed: $(why "$d/out")"
 if grep -q "resuming from checkpoint ck.kurc (1 epochs and 8 batches done)" "$d/out" &&
   out=$(same "$WORK/all/last.w" "$d/last.w"); then
   ok "stopped by a signal mid-epoch sharded on 4 ranks, resumed sharded on 3: bitwise the uninterrupted run"

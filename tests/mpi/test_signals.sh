@@ -16,7 +16,7 @@ long() { # DIR: a run that would last for ever
 
 check_saved() { # NAME DIR SIGNAL WANT_RC
   local name=$1 dir=$2 sig=$3 want=$4
-  if [ "$RC" -eq "$want" ]; then ok "$name: exit status $RC"; else fail "$name: exit status $RC, not $want: $(tail -5 "$dir/out")"; fi
+  if [ "$RC" -eq "$want" ]; then ok "$name: exit status $RC"; else fail "$name: exit status $RC, not $want: $(why "$dir/out")"; fi
   if [ -s "$dir/last.w" ] && [ -s "$dir/ck.kurc" ]; then
     ok "$name: last weights and checkpoint saved"
   else
@@ -24,14 +24,14 @@ check_saved() { # NAME DIR SIGNAL WANT_RC
   fi
   local said
   said=$(grep -c "stopped by signal $sig after epoch" "$dir/out")
-  if [ "$said" -eq 1 ]; then ok "$name: one rank says it stopped"; else fail "$name: $said lines say it stopped: $(tail -5 "$dir/out")"; fi
+  if [ "$said" -eq 1 ]; then ok "$name: one rank says it stopped"; else fail "$name: $said lines say it stopped: $(why "$dir/out")"; fi
   [ ! -e "$dir/ck.kurc.tmp" ] || fail "$name: a temporary checkpoint was left behind"
 }
 
 # SIGUSR1 to mpirun
 long "$WORK/usr1"
 start 2 "$WORK/usr1"
-wait_for "$WORK/usr1/out" "^Epoch 2" 30 || fail "usr1: training did not start: $(tail -3 "$WORK/usr1/out")"
+wait_for "$WORK/usr1/out" "^Epoch 2" 30 || fail "usr1: training did not start: $(why "$WORK/usr1/out")"
 kill -USR1 $PID
 reap $PID 30
 check_saved "SIGUSR1 to mpirun" "$WORK/usr1" 10 3
@@ -40,7 +40,7 @@ EPOCHS="{number: 1, mode: additional}" CHECKPOINT="{path: ck.kurc, epochs: 1000}
 if run 2 "$WORK/usr1" -v && grep -q "resuming from checkpoint ck.kurc" "$WORK/usr1/out"; then
   ok "SIGUSR1: the checkpoint resumes"
 else
-  fail "SIGUSR1: the checkpoint does not resume: $(tail -3 "$WORK/usr1/out")"
+  fail "SIGUSR1: the checkpoint does not resume: $(why "$WORK/usr1/out")"
 fi
 
 # SIGTERM to every rank, 3 ranks

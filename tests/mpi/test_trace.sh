@@ -56,7 +56,7 @@ OPS=dense+activation@hidden,dense@out,softmax@y,categorical_crossentropy@y
 if run 2 "$dir" -v --trace trace.json && [ -f "$dir/trace.json" ]; then
   ok "2 ranks: the trace is written ($(grep -o 'wrote the trace.*' "$dir/out"))"
 else
-  fail "2 ranks: no trace" "$(tail -3 "$dir/out")"
+  fail "2 ranks: no trace" "$(why "$dir/out")"
 fi
 if out=$("${CHECK[@]}" "$dir/trace.json" --ranks 2 --training --overlap --steps 20 --ops "$OPS"); then
   ok "2 ranks: the trace passes the checks: $(echo "$out" | tr '\n' ';')"
@@ -108,7 +108,7 @@ if run 2 "$dir" --trace short.json --trace-steps 3 &&
   out=$("${CHECK[@]}" "$dir/short.json" --ranks 2 --training --steps 3 --ops "$OPS"); then
   ok "--trace-steps 3: 3 steps per rank, $(wc -c <"$dir/short.json") bytes against $(wc -c <"$dir/trace.json")"
 else
-  fail "--trace-steps 3" "$out $(tail -3 "$dir/out")"
+  fail "--trace-steps 3" "$out $(why "$dir/out")"
 fi
 
 # 4. kurc test --trace on one process: forward only
@@ -117,7 +117,7 @@ if (cd "$dir" && "$BIN/kurc" test --trace test.json k.yml) >"$dir/out" 2>&1 &&
   ! grep -q '"cat":"backward"' "$dir/test.json"; then
   ok "kurc test --trace: forward events of every op, no backward"
 else
-  fail "kurc test --trace" "$out $(tail -3 "$dir/out")"
+  fail "kurc test --trace" "$out $(why "$dir/out")"
 fi
 
 # 5. a bad path fails at start-up, naming it, before anything trains
@@ -130,7 +130,7 @@ for bad in "$WORK/no/such/dir/t.json" "$WORK"; do
       ! grep -q "Epoch" "$dir/out" && [ ! -e "$dir/last.w" ] && [ ! -e "$dir/ck.kurc" ]; then
       ok "$np ranks, --trace $bad: status $rc before training: $(grep -F "$bad" "$dir/out" | head -1)"
     else
-      fail "$np ranks, --trace $bad" "status $rc: $(tail -3 "$dir/out")"
+      fail "$np ranks, --trace $bad" "status $rc: $(why "$dir/out")"
     fi
   done
 done

@@ -9,7 +9,7 @@
 
 EPOCHS=inf kurfile "$WORK" 24 mlp "comm_timeout: 3"
 start 2 "$WORK"
-wait_for "$WORK/out" "^Epoch 2" 30 || fail "training did not start: $(tail -3 "$WORK/out")"
+wait_for "$WORK/out" "^Epoch 2" 30 || fail "training did not start: $(why "$WORK/out")"
 stopped=$(ranks $PID | tail -1)
 kill -STOP "$stopped"
 reap $PID 20
@@ -21,7 +21,7 @@ fi
 if grep -qE "kurc: rank 0 \(host [^)]*\): MPI_[A-Za-z]+ of .* has not completed after [3-9] s.*: rank 1 \(host [^)]*\) has made no progress" "$WORK/out"; then
   ok "the watchdog names the call and the stopped rank: $(grep -oE "rank 0 \(host .*: MPI_[A-Za-z]+ of .* has not completed after [0-9]+ s.*" "$WORK/out")"
 else
-  fail "no watchdog message: $(tail -8 "$WORK/out")"
+  fail "no watchdog message: $(why "$WORK/out")"
 fi
 # mpirun resumes the stopped rank (SIGCONT) and ends it
 i=0
