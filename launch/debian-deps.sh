@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what kurc needs to build, test and run on Debian 12, from Debian's
-# archive only: the compilers, CMake, libyaml, cmocka, OpenBLAS, HDF5,
+# archive only: the compilers, CMake, libyaml, cmocka, OpenBLAS, HDF5, ISA-L,
 # Open MPI, cairo (the plot hook) with a font for its labels, clang's
 # libFuzzer, the speech libraries (libsndfile, libsamplerate, FFTW) and
 # espeak-ng (the speech tests' and example's spoken words), and the Python
@@ -15,7 +15,7 @@ packages=(
   libopenblas-dev libhdf5-dev hdf5-tools
   libopenmpi-dev openmpi-bin
   slurmctld slurmd slurm-client munge shellcheck
-  libcurl4-openssl-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev libisal-dev
   libcairo2-dev libfontconfig-dev fonts-dejavu-core
   libarchive-dev libglib2.0-dev
   libsndfile1-dev libsamplerate0-dev libfftw3-dev espeak-ng

@@ -1,5 +1,5 @@
 /* compressed.c - reading a compressed file to its end to check it (see
- * compressed.h), and the end of every gzip read in formats/ (gzip_end.h). */
+ * compressed.h). */
 #include "formats/compressed.h"
 
 #include <archive.h>
@@ -10,26 +10,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "base/xalloc.h"
-#include "formats/gzip_end.h"
+#include "formats/gzip_reader.h"
 
 enum { CHUNK = 1 << 20 };
 
-/* gzip, with zlib, which checks each member's CRC-32 and length (libarchive
- * does not). */
+/* gzip, with the gzip reader, which checks each member's CRC-32 and length
+ * (libarchive does not). */
 static enum kurc_status check_gzip(const char *path, struct kurc_err *err) {
-    gzFile z = gzopen(path, "rb");
-    if (!z)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    struct kurc_gzip *z;
+    enum kurc_status st = kurc_gzip_open(path, &z, err);
+    if (st != KURC_OK)
+        return st;
     char *buf = kurc_xmalloc(CHUNK);
-    uint64_t total = 0;
-    int n;
-    while ((n = gzread(z, buf, CHUNK)) > 0)
-        total += (uint64_t)n;
+    long n;
+    while ((n = kurc_gzip_read(z, buf, CHUNK, err)) > 0)
+        continue;
     free(buf);
-    return kurc_gzip_end(z, n, path, total, err);
+    kurc_gzip_close(z);
+    return n < 0 ? err->status : KURC_OK;
 }
 
 /* Any other compression libarchive reads, through its raw format: reading
@@ -68,27 +68,4 @@ enum kurc_status kurc_compressed_check(const char *path, struct kurc_err *err) {
     bool gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     fclose(f);
     return gz ? check_gzip(path, err) : check_other(path, err);
-}
-
-enum kurc_status kurc_gzip_end(gzFile z, int n, const char *path, uint64_t total,
-                               struct kurc_err *err) {
-    enum kurc_status st = KURC_OK;
-    if (n < 0) {
-        int code;
-        const char *msg = gzerror(z, &code);
-        size_t plen = strlen(path); /* zlib's message starts "PATH: " */
-        if (strncmp(msg, path, plen) == 0 && strncmp(msg + plen, ": ", 2) == 0)
-            msg += plen + 2;
-        st = code == Z_ERRNO
-                 ? kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno))
-                 : kurc_err_set(err, KURC_E_DATA, NULL,
-                                "%s: corrupt gzip data after %llu decompressed bytes: %s", path,
-                                (unsigned long long)total, msg);
-    }
-    /* A stream cut short reads as a clean end of file; only closing tells. */
-    if (gzclose_r(z) == Z_BUF_ERROR && st == KURC_OK)
-        st = kurc_err_set(err, KURC_E_DATA, NULL,
-                          "%s: truncated gzip data: the stream ends after %llu decompressed bytes",
-                          path, (unsigned long long)total);
-    return st;
 }

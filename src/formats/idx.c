@@ -18,11 +18,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "base/log.h"
 #include "base/memory.h"
-#include "formats/gzip_end.h"
+#include "formats/gzip_reader.h"
 
 const char *kurc_idx_type_name(enum kurc_idx_type type) {
     switch (type) {
@@ -273,20 +272,41 @@ static uint64_t declared_length(const unsigned char *buf, size_t len) {
                                                                                 : UINT64_MAX;
 }
 
-/* Reads up to n bytes from z (when not NULL) or f: the count, 0 at the
- * end, -1 on an error. */
-static long read_some(FILE *f, gzFile z, unsigned char *buf, size_t n) {
+/* Reads up to n bytes of path from z (when not NULL) or f: the count, 0 at
+ * the end, -1 on an error (err says which). */
+static long read_some(FILE *f, struct kurc_gzip *z, const char *path, unsigned char *buf,
+                      size_t n, struct kurc_err *err) {
     if (z)
-        return gzread(z, buf, (unsigned)n);
+        return kurc_gzip_read(z, buf, n, err);
     size_t got = fread(buf, 1, n, f);
-    return ferror(f) ? -1 : (long)got;
+    if (!ferror(f))
+        return (long)got;
+    kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    return -1;
 }
 
-static void close_input(FILE *f, gzFile z) {
+static void close_input(FILE *f, struct kurc_gzip *z) {
     if (z)
-        gzclose_r(z);
+        kurc_gzip_close(z);
     else
         fclose(f);
+}
+
+/* Opens path, through the gzip reader when it starts with the gzip magic
+ * bytes (*z; *f is then NULL). */
+static enum kurc_status open_input(const char *path, FILE **f, struct kurc_gzip **z,
+                                   struct kurc_err *err) {
+    *z = NULL;
+    if (!(*f = fopen(path, "rb")))
+        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    unsigned char magic[2] = {0, 0};
+    if (fread(magic, 1, 2, *f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        fclose(*f);
+        *f = NULL;
+        return kurc_gzip_open(path, z, err);
+    }
+    rewind(*f);
+    return KURC_OK;
 }
 
 /* Converting a large file's elements to float32 on a second thread while
@@ -399,20 +419,11 @@ static void follow_stop(struct follower *f) {
  * bytes more (a compressed file is then read to its end and checked). */
 static enum kurc_status read_file(const char *path, struct growbuf *b, struct follower *fol,
                                   struct kurc_err *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    size_t got = fread(magic, 1, 2, f);
-    gzFile z = NULL;
-    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        fclose(f);
-        f = NULL;
-        if (!(z = gzopen(path, "rb")))
-            return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    } else {
-        rewind(f);
-    }
+    FILE *f;
+    struct kurc_gzip *z;
+    enum kurc_status opened = open_input(path, &f, &z, err);
+    if (opened != KURC_OK)
+        return opened;
     struct stat st;
     uint64_t input_bytes = stat(path, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
     if (z)
@@ -438,7 +449,7 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct fo
             return kurc_err_set(err, KURC_E_IO, NULL, "%s: out of memory after %zu bytes", path,
                                 b->len);
         }
-        if ((n = read_some(f, z, b->data + b->len, ask)) <= 0)
+        if ((n = read_some(f, z, path, b->data + b->len, ask, err)) <= 0)
             break;
         b->len += (size_t)n;
         if (fol->running)
@@ -446,17 +457,9 @@ static enum kurc_status read_file(const char *path, struct growbuf *b, struct fo
         else if (!fol->tried)
             follow_start(fol, b, input_bytes);
     }
-    if (z && want == 0) { /* a bad header: the parser reports it */
-        gzclose_r(z);
-        return KURC_OK;
-    }
-    if (z)
-        return kurc_gzip_end(z, (int)n, path, b->len, err);
-    int saved = errno;
-    fclose(f);
-    if (n < 0)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(saved));
-    return KURC_OK;
+    close_input(f, z);
+    /* a bad header (want 0) is the parser's to report */
+    return n < 0 && want != 0 ? err->status : KURC_OK;
 }
 
 enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct kurc_err *err) {
@@ -477,47 +480,30 @@ enum kurc_status kurc_idx_load(const char *path, struct kurc_idx *out, struct ku
 
 enum kurc_status kurc_idx_describe(const char *path, struct kurc_idx *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
+    FILE *f;
+    struct kurc_gzip *z;
+    enum kurc_status opened = open_input(path, &f, &z, err);
+    if (opened != KURC_OK)
+        return opened;
     unsigned char buf[4 + 4 * KURC_MAX_DIMS];
-    size_t len = fread(buf, 1, 2, f);
-    gzFile z = NULL;
+    size_t len = 0;
     uint64_t stored = KURC_IDX_UNKNOWN;
-    if (len == 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
-        fclose(f);
-        f = NULL;
-        len = 0;
-        if (!(z = gzopen(path, "rb")))
-            return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    } else if (fseek(f, 0, SEEK_END) == 0) {
+    if (f && fseek(f, 0, SEEK_END) == 0) {
         long size = ftell(f);
         rewind(f);
-        len = 0;
         stored = size > 0 ? (uint64_t)size : 0;
     }
     /* the 4 fixed bytes, then the dimensions they announce */
     long n = 1;
     for (size_t want = 4; len < want && n > 0;) {
-        if ((n = read_some(f, z, buf + len, want - len)) > 0)
+        if ((n = read_some(f, z, path, buf + len, want - len, err)) > 0)
             len += (size_t)n;
         if (len >= 4)
             want = buf[3] <= KURC_MAX_DIMS ? 4 + 4 * (size_t)buf[3] : len;
     }
-    int saved = errno, code = Z_OK;
-    const char *why = z && n < 0 ? gzerror(z, &code) : NULL;
-    bool damaged = why && code != Z_ERRNO;
-    size_t plen = strlen(path); /* zlib's message starts "PATH: " */
-    if (damaged && strncmp(why, path, plen) == 0 && strncmp(why + plen, ": ", 2) == 0)
-        why += plen + 2;
-    if (damaged) /* before gzclose frees the message */
-        kurc_err_set(err, KURC_E_DATA, NULL, "%s: damaged gzip data in the IDX header: %s", path,
-                     why);
     close_input(f, z);
-    if (damaged)
-        return KURC_E_DATA;
     if (n < 0)
-        return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(saved));
+        return err->status;
     if (stored != KURC_IDX_UNKNOWN && len >= 4 && buf[3] <= KURC_MAX_DIMS) /* the data's bytes */
         stored = stored > 4 + 4 * (uint64_t)buf[3] ? stored - 4 - 4 * (uint64_t)buf[3] : 0;
     struct kurc_idx_header h;

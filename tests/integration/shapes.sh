@@ -116,7 +116,7 @@ check train-cut-no-weights test ! -e cut.w
 # the header is still read and checked, through the gzip stream
 mnist_kurfile damaged.yml damaged.idx.gz
 kurc_run build-damaged 1 build damaged.yml
-has build-damaged-error build-damaged.err "damaged.idx.gz: damaged gzip data in the IDX header: invalid block type"
+has build-damaged-error build-damaged.err "damaged.idx.gz: corrupt gzip data after 0 decompressed bytes: invalid deflate block"
 
 # the validation set loads on a second thread while the training set loads:
 # its bad data still stops train before any weights are written, and bad

@@ -470,7 +470,7 @@ static void test_damaged_archive(void **state) {
         snprintf(msg, sizeof msg, "cifar: %s: corrupt gzip data after ", path_in("crc.tar.gz"));
         expect_error(params_for("crc.tar.gz", int_list(1, one)), KURC_E_DATA, msg, false);
         expect_error(params_for("crc.tar.gz", int_list(1, one)), KURC_E_DATA,
-                     "incorrect data check", false);
+                     "incorrect CRC-32 or length check", false);
         damage(good, "cut.tar.gz", 4, false);
         snprintf(msg, sizeof msg, "cifar: %s: truncated gzip data", path_in("cut.tar.gz"));
         expect_error(params_for("cut.tar.gz", int_list(1, one)), KURC_E_DATA, msg, false);

@@ -820,7 +820,7 @@ static void test_damaged_archive(void **state) {
         assert_int_not_equal(stat("dm/dm/data.jsonl", &sb), 0);
     }
     dt_expect_error(load("{path: dm.tar.gz, unpack: no}", &d, &err), &err, KURC_E_DATA,
-                    "incorrect data check");
+                    "incorrect CRC-32 or length check");
     make_set("dm", 1, (const int[]){200}, (const char *const[]){"\"a\""});
     tar_dir("dm.tar.gz", "dm", NULL, NULL);
     rm_rf("dm");
