@@ -65,6 +65,10 @@ def main():
     write('idx', 'i16-4.idx', idx(np.array([1, -2, 300, -400], dtype=np.int16), 0x0B))
     write('idx', 'f64-2x2.idx', idx(np.array([[0.5, -1.5], [2.0, 1e-3]]), 0x0E))
     write('idx', 'u8-2x3x3.idx.gz', gzip.compress(idx(u8, 0x08), mtime=0))
+    # the same file in two gzip members, the second with a stored block
+    whole = idx(u8, 0x08)
+    write('idx', 'u8-2x3x3-members.idx.gz',
+          gzip.compress(whole[:20], mtime=0) + gzip.compress(whole[20:], compresslevel=0, mtime=0))
 
     write('csv', 'header.csv', b'a,b,c\n1,2,3\n4.5,-6,7e2\n')
     write('csv', 'tabs.csv', b'x\ty\r\n0.25\t1\r\n-3\t1e-3\r\n')
