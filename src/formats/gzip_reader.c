@@ -20,9 +20,9 @@ struct kurc_gzip {
     char *path;
     struct inflate_state st;
     unsigned char in[IN_BYTES];
-    uint64_t total;    /* bytes decompressed */
-    bool eof;          /* the file is read to its end */
-    bool done;         /* the last member is read */
+    uint64_t total; /* bytes decompressed */
+    bool eof;       /* the file is read to its end */
+    bool done;      /* the last member is read */
 };
 
 enum kurc_status kurc_gzip_open(const char *path, struct kurc_gzip **out, struct kurc_err *err) {
@@ -139,8 +139,7 @@ long kurc_gzip_read(struct kurc_gzip *z, void *buf, size_t n, struct kurc_err *e
                          (unsigned long long)(z->total + got), inflate_failure(rc));
             return -1;
         }
-        if (made == 0 && z->st.avail_in == 0 && z->eof &&
-            z->st.block_state != ISAL_BLOCK_FINISH) {
+        if (made == 0 && z->st.avail_in == 0 && z->eof && z->st.block_state != ISAL_BLOCK_FINISH) {
             kurc_err_set(err, KURC_E_DATA, NULL,
                          "%s: truncated gzip data: the stream ends after %llu decompressed bytes",
                          z->path, (unsigned long long)(z->total + got));

@@ -274,8 +274,8 @@ static uint64_t declared_length(const unsigned char *buf, size_t len) {
 
 /* Reads up to n bytes of path from z (when not NULL) or f: the count, 0 at
  * the end, -1 on an error (err says which). */
-static long read_some(FILE *f, struct kurc_gzip *z, const char *path, unsigned char *buf,
-                      size_t n, struct kurc_err *err) {
+static long read_some(FILE *f, struct kurc_gzip *z, const char *path, unsigned char *buf, size_t n,
+                      struct kurc_err *err) {
     if (z)
         return kurc_gzip_read(z, buf, n, err);
     size_t got = fread(buf, 1, n, f);
@@ -534,8 +534,8 @@ enum kurc_status kurc_idx_save_f32(const char *path, const struct kurc_shape *sh
     for (int d = 0; d < shape->ndim; d++) {
         if (shape->dim[d] < 0 || (uint64_t)shape->dim[d] > UINT32_MAX)
             return kurc_err_set(err, KURC_E_IO, NULL,
-                                "cannot write %s: dimension %lld does not fit an IDX header",
-                                path, (long long)shape->dim[d]);
+                                "cannot write %s: dimension %lld does not fit an IDX header", path,
+                                (long long)shape->dim[d]);
         uint32_t v = (uint32_t)shape->dim[d];
         for (int b = 0; b < 4; b++)
             head[4 + 4 * d + b] = (unsigned char)(v >> (24 - 8 * b));

@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+/* (cmocka.h needs the four headers above before it.) */
 #include <cmocka.h>
 
 #include <stdio.h>
@@ -147,12 +149,14 @@ static void expect_damage(const char *name, long flip, long cut, const char *wan
 
 static void test_damage(void **state) {
     (void)state;
-    expect_damage("crc.gz", 8, 0, "corrupt gzip data after 300000 decompressed bytes: incorrect "
-                                  "CRC-32 or length check");
+    expect_damage("crc.gz", 8, 0,
+                  "corrupt gzip data after 300000 decompressed bytes: incorrect "
+                  "CRC-32 or length check");
     expect_damage("length.gz", 1, 0, "incorrect CRC-32 or length check");
     expect_damage("deflate.gz", 2000, 0, "corrupt gzip data after ");
-    expect_damage("trailer.gz", 0, 4, "truncated gzip data: the stream ends after 300000 "
-                                      "decompressed bytes");
+    expect_damage("trailer.gz", 0, 4,
+                  "truncated gzip data: the stream ends after 300000 "
+                  "decompressed bytes");
     expect_damage("half.gz", 0, 100000, "truncated gzip data: the stream ends after ");
 }
 
@@ -164,23 +168,14 @@ static void test_absent(void **state) {
     assert_null(z);
 }
 
-static int setup(void **state) {
-    (void)state;
-    iot_dir_make(&scratch);
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    iot_dir_remove(&scratch);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_members),
         cmocka_unit_test(test_damage),
         cmocka_unit_test(test_absent),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    iot_dir_make(&scratch);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    iot_dir_remove(&scratch);
+    return failed;
 }
