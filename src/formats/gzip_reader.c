@@ -64,17 +64,16 @@ static bool refill(struct kurc_gzip *z) {
     return true;
 }
 
-/* isal_inflate's AVX-512 code returns with the upper halves of the vector
- * registers in use (no vzeroupper); until they are cleared every SSE
- * instruction of this thread pays a transition penalty, which made the
- * MNIST images' normalisation after the read 4 times slower.  Clears
- * them on CPUs with AVX (the instruction does not exist without). */
+/* isal_inflate can return with the upper halves of the vector registers
+ * dirty: its gzip CRC-32 uses AVX-512 registers on CPUs that have them
+ * (crc32_gzip_refl_by16_10), and the library has no vzeroupper.  Until they
+ * are cleared, SSE code that follows on the thread runs slowly: measured
+ * here, the MNIST images' normalisation after the read took 4 times as
+ * long.  Clears them on CPUs with AVX (the instruction does not exist
+ * without). */
 static void clear_upper_vector_state(void) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    static int avx = -1;
-    if (avx < 0)
-        avx = __builtin_cpu_supports("avx");
-    if (avx)
+    if (__builtin_cpu_supports("avx"))
         __asm__ volatile("vzeroupper" ::: "memory");
 #endif
 }
