@@ -53,7 +53,8 @@ static bool refill(struct kurc_gzip *z) {
     if (z->eof)
         return true;
     size_t keep = z->st.avail_in;
-    memmove(z->in, z->st.next_in, keep);
+    if (keep) /* next_in is NULL before the first read */
+        memmove(z->in, z->st.next_in, keep);
     size_t got = fread(z->in + keep, 1, sizeof z->in - keep, z->f);
     if (ferror(z->f))
         return false;
