@@ -64,8 +64,8 @@ enum kurc_status kurc_compressed_check(const char *path, struct kurc_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f)
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    bool gz = fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+    unsigned char magic[2];
+    bool gz = kurc_gzip_magic(magic, fread(magic, 1, 2, f));
     fclose(f);
     return gz ? check_gzip(path, err) : check_other(path, err);
 }

@@ -104,7 +104,7 @@ static bool next_member(struct kurc_gzip *z) {
     if (z->st.avail_in < 2 && !refill(z))
         return false;
     const unsigned char *p = z->st.next_in;
-    if (z->st.avail_in < 2 || p[0] != 0x1f || p[1] != 0x8b) {
+    if (!kurc_gzip_magic(p, z->st.avail_in)) {
         z->done = true;
         return true;
     }

@@ -7,11 +7,17 @@
 #ifndef KURC_GZIP_READER_H
 #define KURC_GZIP_READER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "base/status.h"
 
 struct kurc_gzip;
+
+/* Whether the n bytes at p start with the gzip magic bytes (1f 8b). */
+static inline bool kurc_gzip_magic(const unsigned char *p, size_t n) {
+    return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
 
 /* Opens path (which starts with the gzip magic bytes) for reading. */
 enum kurc_status kurc_gzip_open(const char *path, struct kurc_gzip **out, struct kurc_err *err);

@@ -299,8 +299,8 @@ static enum kurc_status open_input(const char *path, FILE **f, struct kurc_gzip 
     *z = NULL;
     if (!(*f = fopen(path, "rb")))
         return kurc_err_set(err, KURC_E_IO, NULL, "cannot read %s: %s", path, strerror(errno));
-    unsigned char magic[2] = {0, 0};
-    if (fread(magic, 1, 2, *f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    unsigned char magic[2];
+    if (kurc_gzip_magic(magic, fread(magic, 1, 2, *f))) {
         fclose(*f);
         *f = NULL;
         return kurc_gzip_open(path, z, err);
