@@ -75,3 +75,15 @@ void iot_tar_declaring(const char *path, const char *name, uint64_t size) {
         abort();
     }
 }
+
+void iot_flip_from_end(const char *path, long back) {
+    FILE *f = fopen(path, "r+b");
+    int c = EOF;
+    if (f && fseek(f, -back, SEEK_END) == 0)
+        c = fgetc(f);
+    if (c == EOF || fseek(f, -back, SEEK_END) != 0 || fputc(c ^ 1, f) == EOF) {
+        perror(path);
+        abort();
+    }
+    fclose(f);
+}

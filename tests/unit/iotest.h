@@ -25,6 +25,10 @@ char *iot_in(const struct iot_dir *d, const char *name);
 /* True when DIR/name exists. */
 bool iot_exists(const struct iot_dir *d, const char *name);
 
+/* Flips the lowest bit of the byte `back` bytes before the end of path;
+ * aborts on failure. */
+void iot_flip_from_end(const char *path, long back);
+
 /* Writes a plain tar file at path whose one member, name, declares size
  * bytes in its header but holds 512 (the file ends there): a member of
  * gigabytes in a small file, as a compressed archive of zeros holds one. */
