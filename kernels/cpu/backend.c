@@ -3,12 +3,12 @@
  * table is table.c. */
 #include "kernels/cpu/cpu_backend.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/openblas_lib.h"
 
 /* Kernels vectorise best on 64-byte aligned arrays (AVX-512 lines). */
 #define CPU_ALIGNMENT 64
@@ -19,7 +19,7 @@ void cpu_destroy(struct kurc_backend *be) {
 
 void cpu_describe(struct kurc_backend *be, char *buf, size_t size) {
     (void)be;
-    int threads = openblas_get_num_threads();
+    int threads = OPENBLAS(openblas_get_num_threads)();
     snprintf(buf, size, "cpu with %d BLAS thread%s", threads, threads == 1 ? "" : "s");
 }
 
@@ -87,12 +87,15 @@ enum kurc_status cpu_check(struct kurc_backend *be, struct kurc_err *err) {
 }
 
 struct kurc_backend *kurc_cpu_backend_create(int threads) {
+    struct kurc_err err;
+    if (kurc_openblas_load(&err) != KURC_OK)
+        return NULL;
     struct kurc_backend *be = calloc(1, sizeof *be);
     if (!be)
         return NULL;
     be->ops = &kurc_cpu_ops;
     if (threads > 0)
-        openblas_set_num_threads(threads);
+        OPENBLAS(openblas_set_num_threads)(threads);
     return be;
 }
 
@@ -106,6 +109,10 @@ static int cpu_available(char *why, size_t why_size) {
 
 static enum kurc_status cpu_create(const struct kurc_backend_options *opt,
                                    struct kurc_backend **out, struct kurc_err *err) {
+    *out = NULL;
+    enum kurc_status st = kurc_openblas_load(err); /* its reason, if it fails */
+    if (st)
+        return st;
     *out = kurc_cpu_backend_create(opt->threads);
     return *out ? KURC_OK
                 : kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");

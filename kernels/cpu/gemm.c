@@ -1,10 +1,10 @@
 /* gemm.c - the CPU backend's matrix products, through OpenBLAS (row-major
  * cblas_sgemm). */
 #include <assert.h>
-#include <cblas.h>
 #include <limits.h>
 
 #include "kernels/cpu/cpu_kernels.h"
+#include "kernels/cpu/openblas_lib.h"
 
 /* C = alpha op(A) op(B) + beta C.  BLAS takes 32-bit sizes, so m is split
  * into pieces that fit; n, k and the leading dimensions must fit already
@@ -31,7 +31,7 @@ void cpu_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, in
         /* Row i of op(A) starts at row i of A, or at column i when A is
          * stored transposed (k x m). */
         const float *a_i = trans_a ? a + i : a + i * lda;
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+        OPENBLAS(cblas_sgemm)(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                     trans_b ? CblasTrans : CblasNoTrans, (blasint)rows, (blasint)n, (blasint)k,
                     alpha, a_i, (blasint)lda, b, (blasint)ldb, beta, c + i * ldc, (blasint)ldc);
     }

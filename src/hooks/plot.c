@@ -4,8 +4,9 @@
  *
  * `plot: FILE` is `{loss_per_batch: FILE}`; the mapping may also name
  * loss_per_time and throughput_per_time.  Each file is a PNG or an SVG, by
- * its extension, drawn with cairo: axes with tick labels, a title, a legend
- * and one line with markers per series, written to FILE.tmp and renamed.
+ * its extension, drawn with cairo (opened at set-up, cairo_lib.h): axes
+ * with tick labels, a title, a legend and one line with markers per
+ * series, written to FILE.tmp and renamed.
  *
  * As in Kur, the training series is the per-batch loss of the log
  * (batch_loss_*) or, when it has none, the per-epoch loss (training_loss_*);
@@ -21,8 +22,8 @@
  */
 #include "hooks/hooks_impl.h"
 
-#include <cairo-svg.h>
-#include <cairo.h>
+#include "hooks/cairo_lib.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -111,6 +112,8 @@ static enum kurc_status plot_check(const struct kurc_value *params, const struct
                                    struct kurc_err *err) {
     size_t given;
     enum kurc_status st = plot_files(params, &given, err);
+    if (st == KURC_OK && given)
+        st = kurc_cairo_load(loc, err);
     if (st == KURC_OK && !given)
         kurc_log_at(KURC_LOG_WARNING, loc,
                     "the plot hook draws nothing: give loss_per_batch, loss_per_time or "
@@ -287,21 +290,21 @@ static void tick_label(double value, double step, char *out, size_t size) {
  * (right/bottom) of its extents. */
 static void text_at(cairo_t *cr, double x, double y, const char *text, double ax, double ay) {
     cairo_text_extents_t e;
-    cairo_text_extents(cr, text, &e);
-    cairo_move_to(cr, x - e.x_bearing - ax * e.width, y - e.y_bearing - ay * e.height);
-    cairo_show_text(cr, text);
+    CAIRO(cairo_text_extents)(cr, text, &e);
+    CAIRO(cairo_move_to)(cr, x - e.x_bearing - ax * e.width, y - e.y_bearing - ay * e.height);
+    CAIRO(cairo_show_text)(cr, text);
 }
 
 static void set_dash(cairo_t *cr, int dash) {
     static const double patterns[4][4] = {{0}, {6, 3}, {1.5, 3}, {6, 3, 1.5, 3}};
     static const int lengths[4] = {0, 2, 2, 4};
-    cairo_set_dash(cr, patterns[dash], lengths[dash], 0);
+    CAIRO(cairo_set_dash)(cr, patterns[dash], lengths[dash], 0);
 }
 
 static void draw_marker(cairo_t *cr, double x, double y) {
-    cairo_new_sub_path(cr);
-    cairo_arc(cr, x, y, 2.5, 0, 2 * PI);
-    cairo_fill(cr);
+    CAIRO(cairo_new_sub_path)(cr);
+    CAIRO(cairo_arc)(cr, x, y, 2.5, 0, 2 * PI);
+    CAIRO(cairo_fill)(cr);
 }
 
 /* The range of the finite points of every series (0..1 when none). */
@@ -338,13 +341,13 @@ static void draw_chart(cairo_t *cr, const struct chart *c) {
 #define PX(v) (left + ((v)-alo[0]) / (ahi[0] - alo[0]) * (right - left))
 #define PY(v) (bottom - ((v)-alo[1]) / (ahi[1] - alo[1]) * (bottom - top))
 
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    CAIRO(cairo_set_source_rgb)(cr, 1, 1, 1);
+    CAIRO(cairo_paint)(cr);
+    CAIRO(cairo_select_font_face)(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
 
     /* Grid, ticks and tick labels. */
-    cairo_set_font_size(cr, 10);
-    cairo_set_line_width(cr, 1);
+    CAIRO(cairo_set_font_size)(cr, 10);
+    CAIRO(cairo_set_line_width)(cr, 1);
     for (int a = 0; a < 2; a++) {
         double first = ceil(alo[a] / step[a] - 1e-9);
         long ticks = lround(floor(ahi[a] / step[a] + 1e-9) - first);
@@ -353,80 +356,80 @@ static void draw_chart(cairo_t *cr, const struct chart *c) {
             char label[32];
             tick_label(v, step[a], label, sizeof label);
             double p = a == 0 ? PX(v) : PY(v);
-            cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+            CAIRO(cairo_set_source_rgb)(cr, 0.9, 0.9, 0.9);
             if (a == 0) {
-                cairo_move_to(cr, p, top);
-                cairo_line_to(cr, p, bottom);
+                CAIRO(cairo_move_to)(cr, p, top);
+                CAIRO(cairo_line_to)(cr, p, bottom);
             } else {
-                cairo_move_to(cr, left, p);
-                cairo_line_to(cr, right, p);
+                CAIRO(cairo_move_to)(cr, left, p);
+                CAIRO(cairo_line_to)(cr, right, p);
             }
-            cairo_stroke(cr);
-            cairo_set_source_rgb(cr, 0, 0, 0);
+            CAIRO(cairo_stroke)(cr);
+            CAIRO(cairo_set_source_rgb)(cr, 0, 0, 0);
             if (a == 0) {
-                cairo_move_to(cr, p, bottom);
-                cairo_line_to(cr, p, bottom + 5);
-                cairo_stroke(cr);
+                CAIRO(cairo_move_to)(cr, p, bottom);
+                CAIRO(cairo_line_to)(cr, p, bottom + 5);
+                CAIRO(cairo_stroke)(cr);
                 text_at(cr, p, bottom + 8, label, 0.5, 0);
             } else {
-                cairo_move_to(cr, left - 5, p);
-                cairo_line_to(cr, left, p);
-                cairo_stroke(cr);
+                CAIRO(cairo_move_to)(cr, left - 5, p);
+                CAIRO(cairo_line_to)(cr, left, p);
+                CAIRO(cairo_stroke)(cr);
                 text_at(cr, left - 8, p, label, 1, 0.5);
             }
         }
     }
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_rectangle(cr, left, top, right - left, bottom - top);
-    cairo_stroke(cr);
+    CAIRO(cairo_set_source_rgb)(cr, 0, 0, 0);
+    CAIRO(cairo_rectangle)(cr, left, top, right - left, bottom - top);
+    CAIRO(cairo_stroke)(cr);
 
     /* Axis labels and title. */
-    cairo_set_font_size(cr, 12);
+    CAIRO(cairo_set_font_size)(cr, 12);
     text_at(cr, (left + right) / 2, HEIGHT - 8, c->xlabel, 0.5, 1);
-    cairo_save(cr);
-    cairo_translate(cr, 14, (top + bottom) / 2);
-    cairo_rotate(cr, -PI / 2);
+    CAIRO(cairo_save)(cr);
+    CAIRO(cairo_translate)(cr, 14, (top + bottom) / 2);
+    CAIRO(cairo_rotate)(cr, -PI / 2);
     text_at(cr, 0, 0, c->ylabel, 0.5, 0);
-    cairo_restore(cr);
-    cairo_set_font_size(cr, 14);
+    CAIRO(cairo_restore)(cr);
+    CAIRO(cairo_set_font_size)(cr, 14);
     text_at(cr, (left + right) / 2, 14, c->title, 0.5, 0);
 
     /* Series, clipped to the plot area. */
-    cairo_save(cr);
-    cairo_rectangle(cr, left, top, right - left, bottom - top);
-    cairo_clip(cr);
-    cairo_set_line_width(cr, 1.5);
-    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    CAIRO(cairo_save)(cr);
+    CAIRO(cairo_rectangle)(cr, left, top, right - left, bottom - top);
+    CAIRO(cairo_clip)(cr);
+    CAIRO(cairo_set_line_width)(cr, 1.5);
+    CAIRO(cairo_set_line_join)(cr, CAIRO_LINE_JOIN_ROUND);
     for (size_t k = 0; k < c->n; k++) {
         const struct series *s = &c->series[k];
-        cairo_set_source_rgb(cr, s->rgb[0], s->rgb[1], s->rgb[2]);
+        CAIRO(cairo_set_source_rgb)(cr, s->rgb[0], s->rgb[1], s->rgb[2]);
         set_dash(cr, s->dash);
         bool pen_down = false;
         for (size_t i = 0; i < s->n; i++) {
             bool ok = isfinite(s->x[i]) && isfinite(s->y[i]);
             if (ok && pen_down)
-                cairo_line_to(cr, PX(s->x[i]), PY(s->y[i]));
+                CAIRO(cairo_line_to)(cr, PX(s->x[i]), PY(s->y[i]));
             else if (ok)
-                cairo_move_to(cr, PX(s->x[i]), PY(s->y[i]));
+                CAIRO(cairo_move_to)(cr, PX(s->x[i]), PY(s->y[i]));
             pen_down = ok;
         }
-        cairo_stroke(cr);
+        CAIRO(cairo_stroke)(cr);
         set_dash(cr, 0);
         for (size_t i = 0; i < s->n && s->n <= 300; i++)
             if (isfinite(s->x[i]) && isfinite(s->y[i]))
                 draw_marker(cr, PX(s->x[i]), PY(s->y[i]));
     }
-    cairo_restore(cr);
+    CAIRO(cairo_restore)(cr);
 
     /* Legend, in the corner of the plot area where it hides the fewest
      * points (matplotlib's "best", with its order of preference). */
     if (c->n == 0)
         return;
-    cairo_set_font_size(cr, 10);
+    CAIRO(cairo_set_font_size)(cr, 10);
     double text_width = 0, line_height = 16;
     for (size_t k = 0; k < c->n; k++) {
         cairo_text_extents_t e;
-        cairo_text_extents(cr, c->series[k].label, &e);
+        CAIRO(cairo_text_extents)(cr, c->series[k].label, &e);
         text_width = fmax(text_width, e.x_advance);
     }
     double box_w = text_width + 46, box_h = line_height * (double)c->n + 8;
@@ -451,24 +454,24 @@ static void draw_chart(cairo_t *cr, const struct chart *c) {
         }
     }
     double bx = corners[best][0], by = corners[best][1];
-    cairo_rectangle(cr, bx, by, box_w, box_h);
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-    cairo_fill_preserve(cr);
-    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
-    cairo_set_line_width(cr, 1);
-    cairo_stroke(cr);
+    CAIRO(cairo_rectangle)(cr, bx, by, box_w, box_h);
+    CAIRO(cairo_set_source_rgba)(cr, 1, 1, 1, 0.85);
+    CAIRO(cairo_fill_preserve)(cr);
+    CAIRO(cairo_set_source_rgb)(cr, 0.6, 0.6, 0.6);
+    CAIRO(cairo_set_line_width)(cr, 1);
+    CAIRO(cairo_stroke)(cr);
     for (size_t k = 0; k < c->n; k++) {
         const struct series *s = &c->series[k];
         double y = by + 4 + line_height * ((double)k + 0.5);
-        cairo_set_source_rgb(cr, s->rgb[0], s->rgb[1], s->rgb[2]);
-        cairo_set_line_width(cr, 1.5);
+        CAIRO(cairo_set_source_rgb)(cr, s->rgb[0], s->rgb[1], s->rgb[2]);
+        CAIRO(cairo_set_line_width)(cr, 1.5);
         set_dash(cr, s->dash);
-        cairo_move_to(cr, bx + 6, y);
-        cairo_line_to(cr, bx + 32, y);
-        cairo_stroke(cr);
+        CAIRO(cairo_move_to)(cr, bx + 6, y);
+        CAIRO(cairo_line_to)(cr, bx + 32, y);
+        CAIRO(cairo_stroke)(cr);
         set_dash(cr, 0);
         draw_marker(cr, bx + 19, y);
-        cairo_set_source_rgb(cr, 0, 0, 0);
+        CAIRO(cairo_set_source_rgb)(cr, 0, 0, 0);
         text_at(cr, bx + 38, y, s->label, 0, 0.5);
     }
 #undef PX
@@ -480,22 +483,22 @@ static enum kurc_status save_chart(const struct chart *c, const char *path,
                                    const struct kurc_loc *loc, struct kurc_err *err) {
     char *tmp = kurc_xasprintf("%s.tmp", path);
     bool png = image_kind(path) == 1;
-    cairo_surface_t *surface = png ? cairo_image_surface_create(CAIRO_FORMAT_ARGB32, WIDTH, HEIGHT)
-                                   : cairo_svg_surface_create(tmp, WIDTH, HEIGHT);
-    cairo_t *cr = cairo_create(surface);
+    cairo_surface_t *surface = png ? CAIRO(cairo_image_surface_create)(CAIRO_FORMAT_ARGB32, WIDTH, HEIGHT)
+                                   : CAIRO(cairo_svg_surface_create)(tmp, WIDTH, HEIGHT);
+    cairo_t *cr = CAIRO(cairo_create)(surface);
     draw_chart(cr, c);
-    cairo_status_t cs = cairo_status(cr);
-    cairo_destroy(cr);
+    cairo_status_t cs = CAIRO(cairo_status)(cr);
+    CAIRO(cairo_destroy)(cr);
     if (cs == CAIRO_STATUS_SUCCESS && png)
-        cs = cairo_surface_write_to_png(surface, tmp);
-    cairo_surface_finish(surface);
+        cs = CAIRO(cairo_surface_write_to_png)(surface, tmp);
+    CAIRO(cairo_surface_finish)(surface);
     if (cs == CAIRO_STATUS_SUCCESS)
-        cs = cairo_surface_status(surface);
-    cairo_surface_destroy(surface);
+        cs = CAIRO(cairo_surface_status)(surface);
+    CAIRO(cairo_surface_destroy)(surface);
     enum kurc_status st = KURC_OK;
     if (cs != CAIRO_STATUS_SUCCESS)
         st = kurc_err_set(err, KURC_E_IO, loc, "the plot hook cannot write %s: %s", tmp,
-                          cairo_status_to_string(cs));
+                          CAIRO(cairo_status_to_string)(cs));
     else if (rename(tmp, path) != 0)
         st = kurc_err_set(err, KURC_E_IO, loc, "the plot hook cannot write %s: %s", path,
                           strerror(errno));
@@ -639,8 +642,9 @@ static enum kurc_status plot_train(const struct kurc_value *params,
     enum kurc_status st = plot_files(params, &given, err);
     if (st || !given)
         return st;
-    if (!e->log_dir) /* warned at set-up (needs_log) */
-        return KURC_OK;
+    st = kurc_cairo_load(loc, err);
+    if (st || !e->log_dir) /* no log: warned at set-up (needs_log) */
+        return st;
     struct record train = {0};
     bool per_epoch = false;
     st = read_record(e->log_dir, "batch_loss", &train, err);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "kernels/cpu/cpu_kernels.h"
 #include "testutil.h"
 
@@ -102,7 +103,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: bench_cpu_conv [threads [seconds]]\n");
         return 2;
     }
-    openblas_set_num_threads(threads);
+    struct kurc_backend *be = kurc_cpu_backend_create(threads); /* opens OpenBLAS for cpu_gemm */
+    if (!be) {
+        fprintf(stderr, "bench_cpu_conv: cannot create the CPU backend\n");
+        return 1;
+    }
     printf("OpenBLAS %s, %d thread(s)\n", openblas_get_config(), openblas_get_num_threads());
 
     printf("\nMNIST MLP (batch 128, 784-512-512-10):\n");
@@ -117,5 +122,6 @@ int main(int argc, char **argv) {
     bench_conv("cifar 32x32x3 -> 64, 3x3", 32, 32, 3, 64, 3);
     bench_conv("cifar 32x32x64 -> 32, 3x3", 32, 32, 64, 32, 3);
     bench_conv("1x1 32x32x64 -> 64", 32, 32, 64, 64, 1);
+    cpu_destroy(be);
     return 0;
 }

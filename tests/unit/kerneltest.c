@@ -8,9 +8,20 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "base/rng.h"
+#include "kernels/cpu/openblas_lib.h"
+
+int kt_open_openblas(void **state) {
+    (void)state;
+    struct kurc_err err;
+    if (kurc_openblas_load(&err) == KURC_OK)
+        return 0;
+    fprintf(stderr, "%s\n", err.msg);
+    return -1;
+}
 
 float *kt_alloc_floats(int64_t n) {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));

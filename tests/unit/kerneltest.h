@@ -9,6 +9,11 @@
 
 #include "testutil.h"
 
+/* cmocka group set-up of the tests that call the kernels without a
+ * backend: opens OpenBLAS, as creating a CPU backend does
+ * (kernels/cpu/openblas_lib.h); prints the reason and fails if it cannot. */
+int kt_open_openblas(void **state);
+
 /* A new buffer of n floats (at least one); fails the test when out of
  * memory. */
 float *kt_alloc_floats(int64_t n);

@@ -485,5 +485,5 @@ int main(void) {
         cmocka_unit_test(test_fused_backward),
         cmocka_unit_test(test_empty),        cmocka_unit_test(test_finite_differences),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, kt_open_openblas, NULL);
 }

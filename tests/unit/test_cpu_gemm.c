@@ -147,5 +147,5 @@ int main(void) {
         cmocka_unit_test(test_gemm_known),
         cmocka_unit_test(test_bias),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, kt_open_openblas, NULL);
 }

@@ -2,10 +2,10 @@
  * libsamplerate (see audio.h). */
 #include "data/speech/audio.h"
 
-#include <samplerate.h>
-#include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "data/speech/audio_libs.h"
 
 /* libsndfile's virtual I/O over a buffer in memory. */
 struct memfile {
@@ -81,11 +81,11 @@ static enum kurc_status kurc_audio_resample(const float *in, int64_t n, int from
                   .output_frames = (long)cap,
                   .src_ratio = ratio,
                   .end_of_input = 1};
-    int rc = src_simple(&d, SRC_SINC_MEDIUM_QUALITY, 1);
+    int rc = LIBSAMPLERATE(src_simple)(&d, SRC_SINC_MEDIUM_QUALITY, 1);
     if (rc) {
         free(buf);
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: cannot resample from %d Hz to %d Hz: %s",
-                            name, from, to, src_strerror(rc));
+                            name, from, to, LIBSAMPLERATE(src_strerror)(rc));
     }
     *out = buf;
     *n_out = d.output_frames_gen;
@@ -95,14 +95,16 @@ static enum kurc_status kurc_audio_resample(const float *in, int64_t n, int from
 enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *name,
                                    struct kurc_audio *out, struct kurc_err *err) {
     memset(out, 0, sizeof *out);
+    enum kurc_status st = kurc_audio_libs_load(NULL, err);
+    if (st)
+        return st;
     struct memfile m = {bytes, (sf_count_t)len, 0};
     SF_VIRTUAL_IO io = {mem_length, mem_seek, mem_read, mem_write, mem_tell};
     SF_INFO info = {0};
-    SNDFILE *f = sf_open_virtual(&io, SFM_READ, &info, &m);
+    SNDFILE *f = LIBSNDFILE(sf_open_virtual)(&io, SFM_READ, &info, &m);
     if (!f)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: not a readable audio file: %s", name,
-                            sf_error_number(sf_error(NULL))); /* constant strings: threads */
-    enum kurc_status st = KURC_OK;
+                            LIBSNDFILE(sf_error_number)(LIBSNDFILE(sf_error)(NULL))); /* constant strings: threads */
     float *frames = NULL, *mono = NULL;
     if (info.channels < 1 || info.samplerate < 1 || info.frames < 0 ||
         info.frames > (INT64_MAX / 8) / (info.channels > 0 ? info.channels : 1)) {
@@ -111,13 +113,13 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
                           info.channels, info.samplerate);
         goto done;
     }
-    sf_command(f, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
+    LIBSNDFILE(sf_command)(f, SFC_SET_NORM_FLOAT, NULL, SF_TRUE);
     /* Some formats (MP3) only know their length roughly: read until the end. */
     size_t cap = (size_t)(info.frames > 0 ? info.frames : 16000) + 1, got = 0;
     frames = malloc(cap * (size_t)info.channels * sizeof *frames);
     while (frames) {
         sf_count_t r =
-            sf_readf_float(f, frames + got * (size_t)info.channels, (sf_count_t)(cap - got));
+            LIBSNDFILE(sf_readf_float)(f, frames + got * (size_t)info.channels, (sf_count_t)(cap - got));
         if (r <= 0)
             break;
         got += (size_t)r;
@@ -137,9 +139,9 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
                           (long long)info.frames);
         goto done;
     }
-    if (sf_error(f)) {
+    if (LIBSNDFILE(sf_error)(f)) {
         st = kurc_err_set(err, KURC_E_DATA, NULL, "%s: cannot decode the audio: %s", name,
-                          sf_strerror(f));
+                          LIBSNDFILE(sf_strerror)(f));
         goto done;
     }
     mono = malloc((got ? got : 1) * sizeof *mono);
@@ -173,7 +175,7 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
 done:
     free(frames);
     free(mono);
-    sf_close(f);
+    LIBSNDFILE(sf_close)(f);
     return st;
 }
 

@@ -1,12 +1,12 @@
 /* speech_features.c - Kur's spectrogram and MFCC features (see speech_features.h). */
 #include "data/speech/speech_features.h"
 
-#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/xalloc.h"
+#include "data/speech/audio_libs.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -72,6 +72,9 @@ static void make_filters(struct kurc_features *f, double high) {
 enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate, double max_frequency,
                                       struct kurc_features **out, struct kurc_err *err) {
     *out = NULL;
+    enum kurc_status st = kurc_audio_libs_load(NULL, err);
+    if (st)
+        return st;
     struct kurc_features *f = kurc_xcalloc(1, sizeof *f);
     f->type = type;
     f->rate = rate;
@@ -111,11 +114,11 @@ enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate, dou
         f->dim = MFCC_CEPSTRA;
         make_filters(f, max_frequency > 0 ? max_frequency : rate / 2.0);
     }
-    double *in = fftw_malloc((size_t)f->nfft * sizeof *in);
-    fftw_complex *spectrum = fftw_malloc((size_t)f->bins * sizeof *spectrum);
-    f->plan = fftw_plan_dft_r2c_1d(f->nfft, in, spectrum, FFTW_ESTIMATE);
-    fftw_free(in);
-    fftw_free(spectrum);
+    double *in = FFTW(fftw_malloc)((size_t)f->nfft * sizeof *in);
+    fftw_complex *spectrum = FFTW(fftw_malloc)((size_t)f->bins * sizeof *spectrum);
+    f->plan = FFTW(fftw_plan_dft_r2c_1d)(f->nfft, in, spectrum, FFTW_ESTIMATE);
+    FFTW(fftw_free)(in);
+    FFTW(fftw_free)(spectrum);
     *out = f;
     return KURC_OK;
 }
@@ -123,7 +126,8 @@ enum kurc_status kurc_features_create(enum kurc_feature_type type, int rate, dou
 void kurc_features_free(struct kurc_features *f) {
     if (!f)
         return;
-    fftw_destroy_plan(f->plan);
+    if (f->plan)
+        FFTW(fftw_destroy_plan)(f->plan);
     free(f->window);
     free(f->filters);
     free(f->dct);
@@ -157,7 +161,7 @@ static enum kurc_status spec(const struct kurc_features *f, const float *x, int6
         const float *frame = x + t * f->hop;
         for (int k = 0; k < f->frame; k++)
             in[k] = (double)frame[k] * f->window[k];
-        fftw_execute_dft_r2c(f->plan, in, X);
+        FFTW(fftw_execute_dft_r2c)(f->plan, in, X);
         for (int b = 0; b < f->dim; b++) {
             double power = X[b][0] * X[b][0] + X[b][1] * X[b][1];
             power /= b == 0 || b == f->bins - 1 ? f->scale : f->scale / 2;
@@ -192,7 +196,7 @@ static enum kurc_status mfcc(const struct kurc_features *f, const float *x, int6
                 break;
             in[k] = unit * (i == 0 ? (double)x[0] : (double)x[i] - 0.97 * (double)x[i - 1]);
         }
-        fftw_execute_dft_r2c(f->plan, in, X);
+        FFTW(fftw_execute_dft_r2c)(f->plan, in, X);
         double energy = 0;
         for (int b = 0; b < f->bins; b++) {
             power[b] = (X[b][0] * X[b][0] + X[b][1] * X[b][1]) / f->nfft;
@@ -226,8 +230,8 @@ enum kurc_status kurc_features_compute(const struct kurc_features *f, const floa
                                        int64_t *frames, struct kurc_err *err) {
     *out = NULL;
     *frames = 0;
-    double *in = fftw_malloc((size_t)f->nfft * sizeof *in);
-    fftw_complex *X = fftw_malloc((size_t)f->bins * sizeof *X);
+    double *in = FFTW(fftw_malloc)((size_t)f->nfft * sizeof *in);
+    fftw_complex *X = FFTW(fftw_malloc)((size_t)f->bins * sizeof *X);
     enum kurc_status st;
     if (!in || !X)
         st = kurc_err_set(err, KURC_E_DATA, NULL, "%s: out of memory", name);
@@ -235,7 +239,7 @@ enum kurc_status kurc_features_compute(const struct kurc_features *f, const floa
         st = spec(f, samples, n, name, in, X, out, frames, err);
     else
         st = mfcc(f, samples, n, bits, name, in, X, out, frames, err);
-    fftw_free(in);
-    fftw_free(X);
+    FFTW(fftw_free)(in);
+    FFTW(fftw_free)(X);
     return st;
 }
