@@ -81,6 +81,25 @@ void cpu_add(struct kurc_backend *be, int64_t n, const float *a, const float *b,
         y[i] = a[i] + b[i];
 }
 
+/* Blocks of a few KiB, so that the running sums stay in L1 while each
+ * array is added. */
+void cpu_add_chain(struct kurc_backend *be, int64_t n, const float *const *a, int k, const float *b,
+                   float *y) {
+    (void)be;
+    enum { BLOCK = 1024 };
+    float sum[BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+        memcpy(sum, b + i0, (size_t)m * sizeof *sum);
+        for (int j = 0; j < k; j++) {
+            const float *aj = a[j] + i0;
+            for (int64_t i = 0; i < m; i++)
+                sum[i] = aj[i] + sum[i];
+        }
+        memcpy(y + i0, sum, (size_t)m * sizeof *sum);
+    }
+}
+
 void cpu_mul(struct kurc_backend *be, int64_t n, const float *a, const float *b, float *y) {
     (void)be;
     for (int64_t i = 0; i < n; i++)

@@ -374,11 +374,16 @@ float *kurc_exec_value(const struct kurc_exec *x, int tensor) {
     return x->acts + x->offsets[tensor] + row_offset(x, t);
 }
 
+/* Where parameter gradients go: chunk_grads' arena while it names one. */
+static float *param_grads(const struct kurc_exec *x) {
+    return x->param_grads ? x->param_grads : x->params->grads;
+}
+
 float *kurc_exec_grad(const struct kurc_exec *x, int tensor) {
     const struct kurc_tensor *t = &x->g->tensors[tensor];
     if (t->kind == KURC_TENSOR_PARAM) {
         const struct kurc_param *q = &x->params->items[t->param];
-        return q->trainable ? x->params->grads + q->offset : NULL;
+        return q->trainable ? param_grads(x) + q->offset : NULL;
     }
     if (!t->needs_grad || x->plan == KURC_PLAN_FORWARD)
         return NULL;
@@ -456,7 +461,7 @@ static void zero_param_grads(struct kurc_exec *x, const struct kurc_op *op) {
             continue;
         const struct kurc_param *q = &x->params->items[t->param];
         if (q->trainable)
-            x->be->ops->zero(x->be, x->params->grads + q->offset, (size_t)q->numel * sizeof(float));
+            x->be->ops->zero(x->be, param_grads(x) + q->offset, (size_t)q->numel * sizeof(float));
     }
 }
 
@@ -535,9 +540,11 @@ void kurc_exec_backward(struct kurc_exec *x) {
         }
         for (int64_t k = 0; k < chunks; k++) {
             enter_chunk(x, w, k);
+            x->param_grads = x->chunk_grads ? x->chunk_grads(x->hook_ctx, x, (int)i) : NULL;
             zero_param_grads(x, op);
             if (run)
                 op->def->backward(x, op);
+            x->param_grads = NULL;
             if (x->after_backward)
                 x->after_backward(x->hook_ctx, x, (int)i);
         }

@@ -37,6 +37,9 @@
  * so it computes the same bits.  In backward, each op's trainable parameter
  * gradients are zeroed before each chunk, so that after_backward (called
  * per chunk, chunk_index says which) finds that chunk's gradients alone.
+ * chunk_grads, when set, may name for each chunk another arena, laid out
+ * as params->grads, that the op's parameter gradients go to instead (the
+ * deterministic reduction's partial sum, spared a copy).
  * Ops with prepare functions run those once over all rows first.  Saved
  * scratch is kept per chunk.
  *
@@ -121,7 +124,9 @@ struct kurc_exec {
 
     /* hooks the session sets (see above) */
     void (*after_backward)(void *ctx, struct kurc_exec *x, int op);
+    float *(*chunk_grads)(void *ctx, struct kurc_exec *x, int op); /* NULL: params->grads */
     void *hook_ctx;
+    float *param_grads; /* chunk_grads' answer while the op's chunk runs, else NULL */
     void (*reduce)(void *ctx, const double *partials, int64_t chunks, int64_t width,
                    double *out);
     void *reduce_ctx;

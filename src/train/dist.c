@@ -183,6 +183,8 @@ struct kurc_grad_sync {
      * gradients get their own tree; rank 0 adds the uses in op order) */
     struct leaf *leaves; /* per op, its weights' regions */
     size_t *op_leaves;   /* op i's leaves are [op_leaves[i], op_leaves[i + 1]) */
+    bool *in_place;      /* per op: it has leaves, each where its gradient is (at == grad) */
+    const float **chain; /* scratch for add_chain: n_slots partial sums */
     size_t extended;     /* floats of the extended arena */
     struct kurc_dist_slice slice;
     int64_t done;  /* chunks of this rank's slice that earlier parts pushed */
@@ -222,22 +224,42 @@ static void fail(struct kurc_grad_sync *gs, enum kurc_status st) {
         gs->st = st;
 }
 
-/* Leaves of one op's parameters for the chunk that just ran. */
+/* The executor's chunk_grads: a chunk that merges nothing (its leaf is a
+ * partial sum of its own) computes an in-place op's gradients straight
+ * into that partial sum, which push_leaf then leaves alone. */
+static float *chunk_grads(void *ctx, struct kurc_exec *x, int op) {
+    struct kurc_grad_sync *gs = ctx;
+    if (!gs->armed || gs->st != KURC_OK || !gs->in_place[op])
+        return NULL;
+    int64_t m = gs->done + x->chunk_index;
+    return gs->push_merges[m] == 0 ? gs->slots[gs->push_pos[m]] : NULL;
+}
+
+/* Leaves of one op's parameters for the chunk that just ran: the leaf
+ * becomes a partial sum, or is added to the partial sums it completes,
+ * innermost first (slots[pos - 1] + leaf, then slots[pos - 2] + that, ...),
+ * in one pass where the backend has add_chain. */
 static void push_leaf(struct kurc_grad_sync *gs, int op, int64_t m) {
     struct kurc_backend *be = gs->be;
     int pos = gs->push_pos[m], merges = gs->push_merges[m];
+    if (merges == 0 && gs->in_place[op]) /* computed there (chunk_grads) */
+        return;
     for (size_t l = gs->op_leaves[op]; l < gs->op_leaves[op + 1]; l++) {
         const struct leaf *f = &gs->leaves[l];
         const float *leaf = gs->p->grads + f->grad;
         size_t at = f->at;
         if (merges == 0) {
             be->ops->copy(be, gs->slots[pos] + at, leaf, (size_t)f->numel * sizeof(float));
-            continue;
+        } else if (be->ops->add_chain) {
+            for (int k = 0; k < merges; k++)
+                gs->chain[k] = gs->slots[pos - 1 - k] + at;
+            be->ops->add_chain(be, f->numel, gs->chain, merges, leaf, gs->slots[pos - merges] + at);
+        } else {
+            be->ops->add(be, f->numel, gs->slots[pos - 1] + at, leaf, gs->slots[pos - 1] + at);
+            for (int k = 1; k < merges; k++)
+                be->ops->add(be, f->numel, gs->slots[pos - 1 - k] + at, gs->slots[pos - k] + at,
+                             gs->slots[pos - 1 - k] + at);
         }
-        be->ops->add(be, f->numel, gs->slots[pos - 1] + at, leaf, gs->slots[pos - 1] + at);
-        for (int k = 1; k < merges; k++)
-            be->ops->add(be, f->numel, gs->slots[pos - 1 - k] + at, gs->slots[pos - k] + at,
-                         gs->slots[pos - 1 - k] + at);
     }
 }
 
@@ -392,6 +414,12 @@ static void plan_leaves(struct kurc_grad_sync *gs) {
     memset(count, 0, (g->n_ops + 1) * sizeof *count);
     for (size_t l = 0; l < n; l++)
         gs->leaves[gs->op_leaves[owner[l]] + count[owner[l]]++] = tmp[l];
+    gs->in_place = kurc_xcalloc(g->n_ops ? g->n_ops : 1, sizeof *gs->in_place);
+    for (size_t i = 0; i < g->n_ops; i++) {
+        gs->in_place[i] = gs->op_leaves[i + 1] > gs->op_leaves[i];
+        for (size_t l = gs->op_leaves[i]; l < gs->op_leaves[i + 1]; l++)
+            gs->in_place[i] = gs->in_place[i] && gs->leaves[l].at == gs->leaves[l].grad;
+    }
     free(tmp);
     free(owner);
     free(count);
@@ -434,6 +462,7 @@ enum kurc_status kurc_grad_sync_create(struct kurc_comm *comm, struct kurc_backe
             levels++;
         gs->n_slots = 2 * levels + 3;
         gs->slots = kurc_xcalloc((size_t)gs->n_slots, sizeof *gs->slots);
+        gs->chain = kurc_xcalloc((size_t)gs->n_slots, sizeof *gs->chain);
         size_t bytes = (gs->extended ? gs->extended : 1) * sizeof(float);
         for (int i = 0; i < gs->n_slots && st == KURC_OK; i++) {
             gs->slots[i] = be->ops->alloc(be, bytes);
@@ -455,6 +484,7 @@ enum kurc_status kurc_grad_sync_create(struct kurc_comm *comm, struct kurc_backe
         return st;
     }
     x->after_backward = after_backward;
+    x->chunk_grads = gs->deterministic ? chunk_grads : NULL;
     x->hook_ctx = gs;
     *out = gs;
     return KURC_OK;
@@ -465,12 +495,15 @@ void kurc_grad_sync_free(struct kurc_grad_sync *gs) {
         return;
     if (gs->x && gs->x->hook_ctx == gs) {
         gs->x->after_backward = NULL;
+        gs->x->chunk_grads = NULL;
         gs->x->hook_ctx = NULL;
     }
     for (int i = 0; gs->slots && i < gs->n_slots; i++)
         if (gs->slots[i])
             gs->be->ops->free(gs->be, gs->slots[i]);
     free(gs->slots);
+    free(gs->chain);
+    free(gs->in_place);
     free(gs->push_pos);
     free(gs->push_merges);
     free(gs->stack);

@@ -300,6 +300,48 @@ static void test_add_mul_axpby(void **state) {
     kt_expect_close("axpby", z, mixed, 5, 1e-7, 0);
 }
 
+/* add_chain is add, k times in turn (b + a[0], then a[1] + that, ...),
+ * bitwise, across its blocks (n = 2500) and written over a[k-1]; the
+ * values differ in magnitude so that another order would round otherwise
+ * (checked: the reverse order differs somewhere). */
+static void test_add_chain(void **state) {
+    (void)state;
+    enum { N = 2500, K = 4 };
+    static const float scale[K] = {1e8f, 1.0f, -1e8f, 3e-3f};
+    float *a[K], *b = kt_alloc_floats(N), *want = kt_alloc_floats(N);
+    uint64_t r = 0;
+    for (int j = 0; j < K; j++) {
+        a[j] = kt_alloc_floats(N);
+        for (int64_t i = 0; i < N; i++)
+            a[j][i] = scale[j] * kurc_rng_uniform(7, r++);
+    }
+    for (int64_t i = 0; i < N; i++)
+        b[i] = kurc_rng_uniform(7, r++) - 0.5f;
+    int reverse_differs = 0;
+    for (int64_t i = 0; i < N; i++) {
+        volatile float v = b[i], w = a[K - 1][i];
+        for (int j = 0; j < K; j++)
+            v = a[j][i] + v;
+        for (int j = K - 1; j-- > 0;)
+            w = a[j][i] + w;
+        w = w + b[i];
+        want[i] = v;
+        reverse_differs += v != w;
+    }
+    assert_true(reverse_differs > 0);
+    const float *chain[K] = {a[0], a[1], a[2], a[3]};
+    float *y = kt_alloc_floats(N);
+    cpu_add_chain(NULL, N, chain, K, b, y);
+    assert_memory_equal(y, want, N * sizeof *y);
+    cpu_add_chain(NULL, N, chain, K, b, a[K - 1]); /* over the last one */
+    assert_memory_equal(a[K - 1], want, N * sizeof *y);
+    for (int j = 0; j < K; j++)
+        free(a[j]);
+    free(b);
+    free(want);
+    free(y);
+}
+
 struct mul_ctx {
     int64_t n;
     const float *other, *w;
@@ -628,6 +670,7 @@ int main(void) {
         cmocka_unit_test(test_softmax_known_values),
         cmocka_unit_test(test_softmax_gradients),
         cmocka_unit_test(test_add_mul_axpby),
+        cmocka_unit_test(test_add_chain),
         cmocka_unit_test(test_mul_backward),
         cmocka_unit_test(test_copy_strided_cases),
         cmocka_unit_test(test_copy_strided_random),
