@@ -5,9 +5,7 @@
 
 kurc_lazy_fn kurc_openblas_fns[KURC_OPENBLAS_COUNT];
 
-#define X(f) #f,
-static const char *const names[] = {KURC_OPENBLAS_FUNCTIONS(X)};
-#undef X
+static const char *const names[] = KURC_LAZY_NAMES(KURC_OPENBLAS, KURC_OPENBLAS_FUNCTIONS);
 
 static struct kurc_lazy_lib openblas = {.file = KURC_OPENBLAS_SONAME,
                                         .names = names,

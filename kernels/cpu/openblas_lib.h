@@ -9,16 +9,12 @@
 
 #include "base/lazy_lib.h"
 
-#define KURC_OPENBLAS_FUNCTIONS(X)                                                                 \
-    X(cblas_sgemm)                                                                                 \
-    X(openblas_get_num_threads)                                                                    \
-    X(openblas_set_num_threads)
+#define KURC_OPENBLAS_FUNCTIONS(X, P)                                                              \
+    X(P, cblas_sgemm)                                                                              \
+    X(P, openblas_get_num_threads)                                                                 \
+    X(P, openblas_set_num_threads)
 
-#define X(f) KURC_OPENBLAS_##f,
-enum { KURC_OPENBLAS_FUNCTIONS(X) KURC_OPENBLAS_COUNT };
-#undef X
-
-extern kurc_lazy_fn kurc_openblas_fns[KURC_OPENBLAS_COUNT];
+KURC_LAZY_DECLARE(KURC_OPENBLAS, KURC_OPENBLAS_FUNCTIONS, kurc_openblas_fns)
 
 /* OpenBLAS's function f, once kurc_openblas_load succeeded. */
 #define OPENBLAS(f) KURC_LAZY_CALL(kurc_openblas_fns, KURC_OPENBLAS, f)

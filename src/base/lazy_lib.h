@@ -5,10 +5,11 @@
  * fails only the run that needs it, naming the library and the loader's
  * reason.
  *
- * A user lists the library's functions in an X-macro, makes from it an
- * enumeration (PREFIX_name) and the array of names, and calls each
- * function through KURC_LAZY_CALL, which casts the stored address back to
- * the type the library's header declares. */
+ * A user lists the library's functions in an X-macro, declares from it
+ * an enumeration and a table (KURC_LAZY_DECLARE) and the array of names
+ * (KURC_LAZY_NAMES), and calls each function through KURC_LAZY_CALL,
+ * which casts the stored address back to the type the library's header
+ * declares. */
 #ifndef KURC_LAZY_LIB_H
 #define KURC_LAZY_LIB_H
 
@@ -35,7 +36,19 @@ struct kurc_lazy_lib {
 enum kurc_status kurc_lazy_lib_load(struct kurc_lazy_lib *lib, const char *user,
                                     const struct kurc_loc *loc, struct kurc_err *err);
 
-/* Function f of the loaded table fns (fns[PREFIX_f]), typed as declared. */
-#define KURC_LAZY_CALL(fns, prefix, f) ((__typeof__(&f))(fns)[prefix##_##f])
+/* A library's functions are listed as LIST(X, P): X(P, name) for each.
+ * KURC_LAZY_DECLARE(P, LIST, fns) declares the enumeration P_name, ...,
+ * P_COUNT and the table fns; KURC_LAZY_NAMES(P, LIST) is the initializer
+ * of the array of their names. */
+#define KURC_LAZY_ENUM_ITEM(P, f) P##_##f,
+#define KURC_LAZY_NAME_ITEM(P, f) #f,
+#define KURC_LAZY_DECLARE(P, list, fns)                                                            \
+    enum { list(KURC_LAZY_ENUM_ITEM, P) P##_COUNT };                                               \
+    extern kurc_lazy_fn fns[P##_COUNT];
+#define KURC_LAZY_NAMES(P, list)                                                                   \
+    { list(KURC_LAZY_NAME_ITEM, P) }
+
+/* Function f of the loaded table fns (fns[P_f]), typed as declared. */
+#define KURC_LAZY_CALL(fns, P, f) ((__typeof__(&f))(fns)[P##_##f])
 
 #endif

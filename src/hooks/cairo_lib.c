@@ -4,9 +4,7 @@
 
 kurc_lazy_fn kurc_cairo_fns[KURC_CAIRO_COUNT];
 
-#define X(f) #f,
-static const char *const names[] = {KURC_CAIRO_FUNCTIONS(X)};
-#undef X
+static const char *const names[] = KURC_LAZY_NAMES(KURC_CAIRO, KURC_CAIRO_FUNCTIONS);
 
 static struct kurc_lazy_lib cairo = {
     .file = KURC_CAIRO_SONAME, .names = names, .n = KURC_CAIRO_COUNT, .fns = kurc_cairo_fns};

@@ -9,46 +9,42 @@
 
 #include "base/lazy_lib.h"
 
-#define KURC_CAIRO_FUNCTIONS(X)                                                                    \
-    X(cairo_arc)                                                                                   \
-    X(cairo_clip)                                                                                  \
-    X(cairo_create)                                                                                \
-    X(cairo_destroy)                                                                               \
-    X(cairo_fill)                                                                                  \
-    X(cairo_fill_preserve)                                                                         \
-    X(cairo_image_surface_create)                                                                  \
-    X(cairo_line_to)                                                                               \
-    X(cairo_move_to)                                                                               \
-    X(cairo_new_sub_path)                                                                          \
-    X(cairo_paint)                                                                                 \
-    X(cairo_rectangle)                                                                             \
-    X(cairo_restore)                                                                               \
-    X(cairo_rotate)                                                                                \
-    X(cairo_save)                                                                                  \
-    X(cairo_select_font_face)                                                                      \
-    X(cairo_set_dash)                                                                              \
-    X(cairo_set_font_size)                                                                         \
-    X(cairo_set_line_join)                                                                         \
-    X(cairo_set_line_width)                                                                        \
-    X(cairo_set_source_rgb)                                                                        \
-    X(cairo_set_source_rgba)                                                                       \
-    X(cairo_show_text)                                                                             \
-    X(cairo_status)                                                                                \
-    X(cairo_status_to_string)                                                                      \
-    X(cairo_stroke)                                                                                \
-    X(cairo_surface_destroy)                                                                       \
-    X(cairo_surface_finish)                                                                        \
-    X(cairo_surface_status)                                                                        \
-    X(cairo_surface_write_to_png)                                                                  \
-    X(cairo_svg_surface_create)                                                                    \
-    X(cairo_text_extents)                                                                          \
-    X(cairo_translate)
+#define KURC_CAIRO_FUNCTIONS(X, P)                                                                 \
+    X(P, cairo_arc)                                                                                \
+    X(P, cairo_clip)                                                                               \
+    X(P, cairo_create)                                                                             \
+    X(P, cairo_destroy)                                                                            \
+    X(P, cairo_fill)                                                                               \
+    X(P, cairo_fill_preserve)                                                                      \
+    X(P, cairo_image_surface_create)                                                               \
+    X(P, cairo_line_to)                                                                            \
+    X(P, cairo_move_to)                                                                            \
+    X(P, cairo_new_sub_path)                                                                       \
+    X(P, cairo_paint)                                                                              \
+    X(P, cairo_rectangle)                                                                          \
+    X(P, cairo_restore)                                                                            \
+    X(P, cairo_rotate)                                                                             \
+    X(P, cairo_save)                                                                               \
+    X(P, cairo_select_font_face)                                                                   \
+    X(P, cairo_set_dash)                                                                           \
+    X(P, cairo_set_font_size)                                                                      \
+    X(P, cairo_set_line_join)                                                                      \
+    X(P, cairo_set_line_width)                                                                     \
+    X(P, cairo_set_source_rgb)                                                                     \
+    X(P, cairo_set_source_rgba)                                                                    \
+    X(P, cairo_show_text)                                                                          \
+    X(P, cairo_status)                                                                             \
+    X(P, cairo_status_to_string)                                                                   \
+    X(P, cairo_stroke)                                                                             \
+    X(P, cairo_surface_destroy)                                                                    \
+    X(P, cairo_surface_finish)                                                                     \
+    X(P, cairo_surface_status)                                                                     \
+    X(P, cairo_surface_write_to_png)                                                               \
+    X(P, cairo_svg_surface_create)                                                                 \
+    X(P, cairo_text_extents)                                                                       \
+    X(P, cairo_translate)
 
-#define X(f) KURC_CAIRO_##f,
-enum { KURC_CAIRO_FUNCTIONS(X) KURC_CAIRO_COUNT };
-#undef X
-
-extern kurc_lazy_fn kurc_cairo_fns[KURC_CAIRO_COUNT];
+KURC_LAZY_DECLARE(KURC_CAIRO, KURC_CAIRO_FUNCTIONS, kurc_cairo_fns)
 
 /* cairo's function f, once kurc_cairo_load succeeded. */
 #define CAIRO(f) KURC_LAZY_CALL(kurc_cairo_fns, KURC_CAIRO, f)

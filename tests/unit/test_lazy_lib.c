@@ -14,17 +14,14 @@
 
 #include "base/lazy_lib.h"
 
-#define LIBM_FUNCTIONS(X) X(cos) X(pow)
-#define X(f) LIBM_##f,
-enum { LIBM_FUNCTIONS(X) LIBM_COUNT };
-#undef X
-#define X(f) #f,
-static const char *const libm_names[] = {LIBM_FUNCTIONS(X)};
-#undef X
+#define LIBM_FUNCTIONS(X, P) X(P, cos) X(P, pow)
+KURC_LAZY_DECLARE(LIBM, LIBM_FUNCTIONS, libm_fns)
+kurc_lazy_fn libm_fns[LIBM_COUNT];
+static const char *const libm_names[] = KURC_LAZY_NAMES(LIBM, LIBM_FUNCTIONS);
 
 static void test_loads_and_calls(void **state) {
     (void)state;
-    kurc_lazy_fn fns[LIBM_COUNT] = {0};
+    kurc_lazy_fn *fns = libm_fns;
     struct kurc_lazy_lib lib = {
         .file = "libm.so.6", .names = libm_names, .n = LIBM_COUNT, .fns = fns};
     struct kurc_err err = {0};

@@ -2,11 +2,10 @@
  * from the sonames CMake read off the libraries it found. */
 #include "data/speech/audio_libs.h"
 
-#define X(f) #f,
-static const char *const sndfile_names[] = {KURC_SNDFILE_FUNCTIONS(X)};
-static const char *const samplerate_names[] = {KURC_SAMPLERATE_FUNCTIONS(X)};
-static const char *const fftw_names[] = {KURC_FFTW_FUNCTIONS(X)};
-#undef X
+static const char *const sndfile_names[] = KURC_LAZY_NAMES(KURC_SNDFILE, KURC_SNDFILE_FUNCTIONS);
+static const char *const samplerate_names[] =
+    KURC_LAZY_NAMES(KURC_SAMPLERATE, KURC_SAMPLERATE_FUNCTIONS);
+static const char *const fftw_names[] = KURC_LAZY_NAMES(KURC_FFTW, KURC_FFTW_FUNCTIONS);
 
 kurc_lazy_fn kurc_sndfile_fns[KURC_SNDFILE_COUNT];
 kurc_lazy_fn kurc_samplerate_fns[KURC_SAMPLERATE_COUNT];

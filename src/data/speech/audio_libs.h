@@ -11,42 +11,33 @@
 
 #include "base/lazy_lib.h"
 
-#define KURC_SNDFILE_FUNCTIONS(X)                                                                  \
-    X(sf_close)                                                                                    \
-    X(sf_command)                                                                                  \
-    X(sf_error)                                                                                    \
-    X(sf_error_number)                                                                             \
-    X(sf_open_virtual)                                                                             \
-    X(sf_readf_float)                                                                              \
-    X(sf_strerror)
+#define KURC_SNDFILE_FUNCTIONS(X, P)                                                               \
+    X(P, sf_close)                                                                                 \
+    X(P, sf_command)                                                                               \
+    X(P, sf_error)                                                                                 \
+    X(P, sf_error_number)                                                                          \
+    X(P, sf_open_virtual)                                                                          \
+    X(P, sf_readf_float)                                                                           \
+    X(P, sf_strerror)
 
-#define X(f) KURC_SNDFILE_##f,
-enum { KURC_SNDFILE_FUNCTIONS(X) KURC_SNDFILE_COUNT };
-#undef X
-extern kurc_lazy_fn kurc_sndfile_fns[KURC_SNDFILE_COUNT];
+KURC_LAZY_DECLARE(KURC_SNDFILE, KURC_SNDFILE_FUNCTIONS, kurc_sndfile_fns)
 #define LIBSNDFILE(f) KURC_LAZY_CALL(kurc_sndfile_fns, KURC_SNDFILE, f)
 
-#define KURC_SAMPLERATE_FUNCTIONS(X)                                                               \
-    X(src_simple)                                                                                  \
-    X(src_strerror)
+#define KURC_SAMPLERATE_FUNCTIONS(X, P)                                                            \
+    X(P, src_simple)                                                                               \
+    X(P, src_strerror)
 
-#define X(f) KURC_SAMPLERATE_##f,
-enum { KURC_SAMPLERATE_FUNCTIONS(X) KURC_SAMPLERATE_COUNT };
-#undef X
-extern kurc_lazy_fn kurc_samplerate_fns[KURC_SAMPLERATE_COUNT];
+KURC_LAZY_DECLARE(KURC_SAMPLERATE, KURC_SAMPLERATE_FUNCTIONS, kurc_samplerate_fns)
 #define LIBSAMPLERATE(f) KURC_LAZY_CALL(kurc_samplerate_fns, KURC_SAMPLERATE, f)
 
-#define KURC_FFTW_FUNCTIONS(X)                                                                     \
-    X(fftw_destroy_plan)                                                                           \
-    X(fftw_execute_dft_r2c)                                                                        \
-    X(fftw_free)                                                                                   \
-    X(fftw_malloc)                                                                                 \
-    X(fftw_plan_dft_r2c_1d)
+#define KURC_FFTW_FUNCTIONS(X, P)                                                                  \
+    X(P, fftw_destroy_plan)                                                                        \
+    X(P, fftw_execute_dft_r2c)                                                                     \
+    X(P, fftw_free)                                                                                \
+    X(P, fftw_malloc)                                                                              \
+    X(P, fftw_plan_dft_r2c_1d)
 
-#define X(f) KURC_FFTW_##f,
-enum { KURC_FFTW_FUNCTIONS(X) KURC_FFTW_COUNT };
-#undef X
-extern kurc_lazy_fn kurc_fftw_fns[KURC_FFTW_COUNT];
+KURC_LAZY_DECLARE(KURC_FFTW, KURC_FFTW_FUNCTIONS, kurc_fftw_fns)
 #define FFTW(f) KURC_LAZY_CALL(kurc_fftw_fns, KURC_FFTW, f)
 
 /* Opens the three libraries (once per process, thread-safe); a failure
