@@ -33,6 +33,20 @@ why() {
   if [ -n "$lines" ]; then echo "$lines"; else tail -3 "$1"; fi
 }
 
+# loaded_libs PATTERN COMMAND...: runs COMMAND under the loader's
+# LD_DEBUG=libs, its output in SCRATCH_DIR/out and SCRATCH_DIR/err; prints
+# the file names of the shared libraries matching PATTERN (an extended
+# regex) that it initialised, sorted, one a line; returns COMMAND's status.
+loaded_libs() {
+  local pattern=$1 status
+  shift
+  LD_DEBUG=libs LD_DEBUG_OUTPUT="$harness_dir/ld" "$@" >"$harness_dir/out" 2>"$harness_dir/err"
+  status=$?
+  grep -hoE "calling init: [^ ]*($pattern)[^ ]*" "$harness_dir"/ld.* 2>/dev/null | sed 's|.*/||' | sort -u
+  rm -f "$harness_dir"/ld.*
+  return $status
+}
+
 # skip WHY: the whole test cannot run here.
 skip() {
   echo "skipped: $*"

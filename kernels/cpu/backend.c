@@ -86,16 +86,26 @@ enum kurc_status cpu_check(struct kurc_backend *be, struct kurc_err *err) {
     return KURC_OK;
 }
 
-struct kurc_backend *kurc_cpu_backend_create(int threads) {
-    struct kurc_err err;
-    if (kurc_openblas_load(&err) != KURC_OK)
-        return NULL;
+/* Opens OpenBLAS (the first time), then makes the backend. */
+static enum kurc_status create(int threads, struct kurc_backend **out, struct kurc_err *err) {
+    *out = NULL;
+    enum kurc_status st = kurc_openblas_load(err);
+    if (st)
+        return st;
     struct kurc_backend *be = calloc(1, sizeof *be);
     if (!be)
-        return NULL;
+        return kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");
     be->ops = &kurc_cpu_ops;
     if (threads > 0)
         OPENBLAS(openblas_set_num_threads)(threads);
+    *out = be;
+    return KURC_OK;
+}
+
+struct kurc_backend *kurc_cpu_backend_create(int threads) {
+    struct kurc_backend *be;
+    struct kurc_err err;
+    create(threads, &be, &err);
     return be;
 }
 
@@ -109,13 +119,7 @@ static int cpu_available(char *why, size_t why_size) {
 
 static enum kurc_status cpu_create(const struct kurc_backend_options *opt,
                                    struct kurc_backend **out, struct kurc_err *err) {
-    *out = NULL;
-    enum kurc_status st = kurc_openblas_load(err); /* its reason, if it fails */
-    if (st)
-        return st;
-    *out = kurc_cpu_backend_create(opt->threads);
-    return *out ? KURC_OK
-                : kurc_err_set(err, KURC_E_BACKEND, NULL, "cannot create the CPU backend");
+    return create(opt->threads, out, err);
 }
 
 const struct kurc_backend_type kurc_cpu_backend_type = {

@@ -31,8 +31,9 @@ void cpu_gemm(struct kurc_backend *be, bool trans_a, bool trans_b, int64_t m, in
         /* Row i of op(A) starts at row i of A, or at column i when A is
          * stored transposed (k x m). */
         const float *a_i = trans_a ? a + i : a + i * lda;
-        OPENBLAS(cblas_sgemm)(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, (blasint)rows, (blasint)n, (blasint)k,
-                    alpha, a_i, (blasint)lda, b, (blasint)ldb, beta, c + i * ldc, (blasint)ldc);
+        OPENBLAS(cblas_sgemm)
+        (CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+         (blasint)rows, (blasint)n, (blasint)k, alpha, a_i, (blasint)lda, b, (blasint)ldb, beta,
+         c + i * ldc, (blasint)ldc);
     }
 }

@@ -343,7 +343,8 @@ static void draw_chart(cairo_t *cr, const struct chart *c) {
 
     CAIRO(cairo_set_source_rgb)(cr, 1, 1, 1);
     CAIRO(cairo_paint)(cr);
-    CAIRO(cairo_select_font_face)(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    CAIRO(cairo_select_font_face)(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL,
+                                  CAIRO_FONT_WEIGHT_NORMAL);
 
     /* Grid, ticks and tick labels. */
     CAIRO(cairo_set_font_size)(cr, 10);
@@ -483,8 +484,9 @@ static enum kurc_status save_chart(const struct chart *c, const char *path,
                                    const struct kurc_loc *loc, struct kurc_err *err) {
     char *tmp = kurc_xasprintf("%s.tmp", path);
     bool png = image_kind(path) == 1;
-    cairo_surface_t *surface = png ? CAIRO(cairo_image_surface_create)(CAIRO_FORMAT_ARGB32, WIDTH, HEIGHT)
-                                   : CAIRO(cairo_svg_surface_create)(tmp, WIDTH, HEIGHT);
+    cairo_surface_t *surface =
+        png ? CAIRO(cairo_image_surface_create)(CAIRO_FORMAT_ARGB32, WIDTH, HEIGHT)
+            : CAIRO(cairo_svg_surface_create)(tmp, WIDTH, HEIGHT);
     cairo_t *cr = CAIRO(cairo_create)(surface);
     draw_chart(cr, c);
     cairo_status_t cs = CAIRO(cairo_status)(cr);

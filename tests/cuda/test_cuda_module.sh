@@ -24,12 +24,8 @@ cuda_libs='libcuda|libcudart|libcublas|libcudnn|libnccl|libkurc_cuda'
 # shellcheck source=/dev/null
 . "$(dirname "$0")/backend_kurfile.sh"
 
-loaded() { # KURC ARGS...: runs it under LD_DEBUG=libs; the CUDA libraries it loaded
-  (cd "$tmp" && LD_DEBUG=libs LD_DEBUG_OUTPUT="$tmp/ld" "$@") >"$tmp/out" 2>"$tmp/err"
-  local status=$?
-  grep -hoE "calling init: [^ ]*($cuda_libs)[^ ]*" "$tmp"/ld.* 2>/dev/null | sort -u
-  rm -f "$tmp"/ld.*
-  return $status
+loaded() { # KURC ARGS...: runs it in $tmp; the CUDA libraries it loaded (loaded_libs)
+  (cd "$tmp" && loaded_libs "$cuda_libs" "$@")
 }
 
 # the build's own kurc

@@ -104,7 +104,8 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     SNDFILE *f = LIBSNDFILE(sf_open_virtual)(&io, SFM_READ, &info, &m);
     if (!f)
         return kurc_err_set(err, KURC_E_DATA, NULL, "%s: not a readable audio file: %s", name,
-                            LIBSNDFILE(sf_error_number)(LIBSNDFILE(sf_error)(NULL))); /* constant strings: threads */
+                            LIBSNDFILE(sf_error_number)(
+                                LIBSNDFILE(sf_error)(NULL))); /* constant strings: threads */
     float *frames = NULL, *mono = NULL;
     if (info.channels < 1 || info.samplerate < 1 || info.frames < 0 ||
         info.frames > (INT64_MAX / 8) / (info.channels > 0 ? info.channels : 1)) {
@@ -118,8 +119,8 @@ enum kurc_status kurc_audio_decode(const void *bytes, size_t len, const char *na
     size_t cap = (size_t)(info.frames > 0 ? info.frames : 16000) + 1, got = 0;
     frames = malloc(cap * (size_t)info.channels * sizeof *frames);
     while (frames) {
-        sf_count_t r =
-            LIBSNDFILE(sf_readf_float)(f, frames + got * (size_t)info.channels, (sf_count_t)(cap - got));
+        sf_count_t r = LIBSNDFILE(sf_readf_float)(f, frames + got * (size_t)info.channels,
+                                                  (sf_count_t)(cap - got));
         if (r <= 0)
             break;
         got += (size_t)r;
