@@ -80,7 +80,9 @@ kurfile() {
   } >"$dir/k.yml"
 }
 
-run_once() {
+# run NP DIR [kurc args...]: trains DIR/k.yml on NP ranks (NP 0: kurc-train
+# without mpirun, the single-process communicator); output in DIR/out.
+run() {
   local np=$1 dir=$2
   shift 2
   if [ "$np" -eq 0 ]; then
@@ -88,28 +90,6 @@ run_once() {
   else
     (cd "$dir" && mpirun -np "$np" "$BIN/kurc-train" "$@" k.yml) >"$dir/out" 2>&1
   fi
-}
-
-# run NP DIR [kurc args...]: trains DIR/k.yml on NP ranks (NP 0: kurc-train
-# without mpirun, the single-process communicator); output in DIR/out.
-# In a sanitizer build, a rank whose threads LeakSanitizer could not stop
-# at exit to look for leaks ("LeakSanitizer has encountered a fatal
-# error", after the run itself; met on 4 ranks of a loaded CI machine)
-# fails the run: it is run once more, from DIR as it was before.
-run() {
-  local np=$1 dir=$2 status
-  shift 2
-  rm -rf "$dir.before" && cp -a "$dir" "$dir.before"
-  run_once "$np" "$dir" "$@"
-  status=$?
-  if [ $status -ne 0 ] && grep -q 'LeakSanitizer has encountered a fatal error' "$dir/out"; then
-    echo "note $dir on $np ranks: LeakSanitizer could not stop a rank's threads; run again"
-    rm -rf "$dir" && mv "$dir.before" "$dir"
-    run_once "$np" "$dir" "$@"
-    status=$?
-  fi
-  rm -rf "$dir.before"
-  return $status
 }
 
 # start NP DIR [kurc args...]: like run, in the background; $PID is mpirun's.
