@@ -20,6 +20,15 @@ void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
                           enum kurc_act act, float alpha, const float *y, const float *dy,
                           float *dz, double *acc);
 
+/* The convolution's products over a transposed lowered chunk (cols, kc x
+ * nr, row stride ld) in conv_narrow.c, for shapes it fits (kc at most 16,
+ * cout a multiple of 32): y (nr x cout) = cols^T w; dw (kc x cout) += cols dz. */
+bool cpu_conv_narrow_fits(int64_t kc, int64_t cout);
+void cpu_conv_narrow_forward(int64_t nr, int64_t kc, int64_t cout, const float *cols, int64_t ld,
+                             const float *w, float *y);
+void cpu_conv_narrow_filter(int64_t nr, int64_t kc, int64_t cout, const float *cols, int64_t ld,
+                            const float *dz, float *dw);
+
 /* The op table of those functions (table.c). */
 extern const struct kurc_backend_ops kurc_cpu_ops;
 

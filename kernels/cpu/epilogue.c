@@ -5,6 +5,7 @@
  * order, as bias_add, act_forward, act_backward and bias_backward one after
  * another, so fused and unfused runs agree bitwise. */
 #include "kernels/common/act_math.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 /* Columns of the bias gradient summed at once (as in reduce.c). */
@@ -35,9 +36,10 @@ static inline __attribute__((always_inline)) void forward_rows(int act, float al
     }
 }
 
-void cpu_bias_act_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *bias,
-                          enum kurc_act act, float alpha, float *y) {
-    (void)be;
+static inline __attribute__((always_inline)) void bias_act_forward_body(int64_t rows, int64_t cols,
+                                                                        const float *bias,
+                                                                        enum kurc_act act,
+                                                                        float alpha, float *y) {
     switch (act) {
 #define FORWARD_CASE(A)                                                                            \
     case A:                                                                                        \
@@ -48,6 +50,17 @@ void cpu_bias_act_forward(struct kurc_backend *be, int64_t rows, int64_t cols, c
     default: /* not fusable: the executor runs it unfused */
         break;
     }
+}
+
+KURC_CPU_VARIANTS(bias_act_forward,
+                  (int64_t rows, int64_t cols, const float *bias, enum kurc_act act, float alpha,
+                   float *y),
+                  (rows, cols, bias, act, alpha, y))
+
+void cpu_bias_act_forward(struct kurc_backend *be, int64_t rows, int64_t cols, const float *bias,
+                          enum kurc_act act, float alpha, float *y) {
+    (void)be;
+    bias_act_forward_pick()(rows, cols, bias, act, alpha, y);
 }
 
 /* dz = act'(x) dy with x read as y (exact for the fusable activations:
@@ -88,9 +101,9 @@ backward_rows(int act, float alpha, int64_t rows, int64_t cols, int64_t c0, int6
     }
 }
 
-void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
-                          enum kurc_act act, float alpha, const float *y, const float *dy,
-                          float *dz, double *acc) {
+static inline __attribute__((always_inline)) void
+act_backward_sum_body(int64_t rows, int64_t cols, int64_t c0, int64_t width, enum kurc_act act,
+                      float alpha, const float *y, const float *dy, float *dz, double *acc) {
     switch (act) {
 #define BACKWARD_CASE(A)                                                                           \
     case A:                                                                                        \
@@ -101,6 +114,16 @@ void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
     default: /* not fusable: the executor runs it unfused */
         break;
     }
+}
+
+KURC_CPU_VARIANTS(act_backward_sum,
+                  (int64_t rows, int64_t cols, int64_t c0, int64_t width, enum kurc_act act,
+                   float alpha, const float *y, const float *dy, float *dz, double *acc),
+                  (rows, cols, c0, width, act, alpha, y, dy, dz, acc))
+
+void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width, enum kurc_act act,
+                          float alpha, const float *y, const float *dy, float *dz, double *acc) {
+    act_backward_sum_pick()(rows, cols, c0, width, act, alpha, y, dy, dz, acc);
 }
 
 void cpu_bias_act_backward(struct kurc_backend *be, int64_t rows, int64_t cols, enum kurc_act act,

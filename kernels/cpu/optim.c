@@ -3,6 +3,7 @@
  * (the rules are quoted in src/core/backend.h).  The arrays must not overlap. */
 #include <math.h>
 
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/cpu_kernels.h"
 
 /* v = momentum v - lr g;  p += nesterov ? momentum v - lr g : v.  With
@@ -29,10 +30,9 @@ void cpu_sgd_step(struct kurc_backend *be, int64_t n, float lr, float momentum, 
     }
 }
 
-void cpu_adam_step(struct kurc_backend *be, int64_t n, float lr_t, float beta1, float beta2,
-                   float eps, float *restrict p, const float *restrict g, float *restrict m,
-                   float *restrict v) {
-    (void)be;
+static inline __attribute__((always_inline)) void
+adam_step_body(int64_t n, float lr_t, float beta1, float beta2, float eps, float *restrict p,
+               const float *restrict g, float *restrict m, float *restrict v) {
     float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
     for (int64_t i = 0; i < n; i++) {
         float mi = beta1 * m[i] + c1 * g[i];
@@ -41,6 +41,18 @@ void cpu_adam_step(struct kurc_backend *be, int64_t n, float lr_t, float beta1, 
         v[i] = vi;
         p[i] -= lr_t * mi / (sqrtf(vi) + eps);
     }
+}
+
+KURC_CPU_VARIANTS(adam_step,
+                  (int64_t n, float lr_t, float beta1, float beta2, float eps, float *restrict p,
+                   const float *restrict g, float *restrict m, float *restrict v),
+                  (n, lr_t, beta1, beta2, eps, p, g, m, v))
+
+void cpu_adam_step(struct kurc_backend *be, int64_t n, float lr_t, float beta1, float beta2,
+                   float eps, float *restrict p, const float *restrict g, float *restrict m,
+                   float *restrict v) {
+    (void)be;
+    adam_step_pick()(n, lr_t, beta1, beta2, eps, p, g, m, v);
 }
 
 void cpu_rmsprop_step(struct kurc_backend *be, int64_t n, float lr, float rho, float eps,

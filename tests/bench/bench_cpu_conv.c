@@ -119,6 +119,9 @@ int main(int argc, char **argv) {
 
     printf("\nConvolutions (batch 32, 'same', stride 1):\n");
     bench_conv("mnist 28x28x1 -> 64, 3x3", 32, 28, 1, 64, 3);
+    bench_conv("28x28x1 -> 64, 5x5", 32, 28, 1, 64, 5);
+    bench_conv("28x28x1 -> 32, 7x7", 32, 28, 1, 32, 7);
+    bench_conv("28x28x2 -> 128, 3x3", 32, 28, 2, 128, 3);
     bench_conv("cifar 32x32x3 -> 64, 3x3", 32, 32, 3, 64, 3);
     bench_conv("cifar 32x32x64 -> 32, 3x3", 32, 32, 64, 32, 3);
     bench_conv("1x1 32x32x64 -> 64", 32, 32, 64, 64, 1);

@@ -341,6 +341,62 @@ static void test_fused_backward(void **state) {
     check_fused_backward(&direct, KURC_ACT_TANH, true, true, 74);
 }
 
+/* Geometries that conv_narrow.c's products take (a transposed lowered
+ * chunk: a kernel row's run k[2] cin shorter than 8 and than an output
+ * row; kc at most 16; cout a multiple of 32): 2-D, valid borders, random
+ * otherwise. */
+static struct kurc_conv_geom narrow_geom(uint64_t index) {
+    static const int64_t couts[] = {32, 64, 96, 160};
+    struct kt_dice d = {0x5EED + index, 0};
+    struct kurc_conv_geom g = {.ndim = 2};
+    g.batch = kt_roll(&d, 1, 3);
+    g.cin = kt_roll(&d, 1, 2);
+    g.cout = couts[kt_roll(&d, 0, 3)];
+    g.kernel[1] = kt_roll(&d, 1, 3);
+    int64_t most = 16 / (g.kernel[1] * g.cin); /* kc at most 16 */
+    g.kernel[0] = kt_roll(&d, 1, most < 5 ? most : 5);
+    for (int i = 0; i < 2; i++) {
+        g.stride[i] = i == 0 ? kt_roll(&d, 1, 2) : 1; /* a long output row */
+        g.in[i] = kt_roll(&d, 12, 16);
+        g.out[i] = (g.in[i] - g.kernel[i]) / g.stride[i] + 1;
+    }
+    int64_t run = g.kernel[1] * g.cin;
+    assert_true(run < 8 && run < g.out[1]);
+    assert_true(cpu_conv_narrow_fits(g.kernel[0] * g.kernel[1] * g.cin, g.cout));
+    return g;
+}
+
+/* conv_narrow.c's products, through the public kernels, against the
+ * reference; the sums over the filter's rows are up to 3 * 15 * 15 long,
+ * so the bound is CHUNK_TOL. */
+static void test_narrow(void **state) {
+    (void)state;
+    for (uint64_t c = 0; c < 40; c++) {
+        struct kurc_conv_geom g = narrow_geom(c);
+        check_against_reference(&g, 3000 + c, CHUNK_TOL);
+    }
+}
+
+/* The MNIST example's convolution (3x3 over one channel, 64 outputs) on a
+ * batch of 12, whose 8112 lowered rows take two chunks: the filter's sums
+ * carried from one chunk to the next, and the fused backward bitwise. */
+static void test_narrow_chunked(void **state) {
+    (void)state;
+    struct kurc_conv_geom g = {.ndim = 2, .batch = 12, .cin = 1, .cout = 64};
+    for (int d = 0; d < 2; d++) {
+        g.in[d] = 28;
+        g.out[d] = 26;
+        g.kernel[d] = 3;
+        g.stride[d] = 1;
+    }
+    assert_true(cpu_conv_narrow_fits(9, 64));
+    /* less than all rows: each lowered row with its output is 73 floats */
+    assert_true((int64_t)cpu_conv_workspace(NULL, &g) < 12 * 26 * 26 * 73 * 4);
+    check_against_reference(&g, 5151, CHUNK_TOL);
+    check_fused_backward(&g, KURC_ACT_RELU, false, true, 75);
+    check_fused_backward(&g, KURC_ACT_TANH, true, true, 76);
+}
+
 /* Degenerate sizes: an empty batch does nothing; no input channels give
  * y = 0. */
 static void test_empty(void **state) {
@@ -480,10 +536,11 @@ static void test_known_answer(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_answer), cmocka_unit_test(test_random_geometries),
-        cmocka_unit_test(test_pointwise),    cmocka_unit_test(test_chunked),
-        cmocka_unit_test(test_fused_backward),
-        cmocka_unit_test(test_empty),        cmocka_unit_test(test_finite_differences),
+        cmocka_unit_test(test_known_answer),       cmocka_unit_test(test_random_geometries),
+        cmocka_unit_test(test_pointwise),          cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_fused_backward),     cmocka_unit_test(test_narrow),
+        cmocka_unit_test(test_narrow_chunked),     cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_finite_differences),
     };
     return cmocka_run_group_tests(tests, kt_open_openblas, NULL);
 }
