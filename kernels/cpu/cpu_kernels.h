@@ -21,7 +21,7 @@ void cpu_act_backward_sum(int64_t rows, int64_t cols, int64_t c0, int64_t width,
                           float *dz, double *acc);
 
 /* The convolution's products over a transposed lowered chunk (cols, kc x
- * nr, row stride ld) in conv_narrow.c, for shapes it fits (kc at most 16,
+ * nr, row stride ld) in conv_narrow.c, for shapes it fits (kc at most 32,
  * cout a multiple of 32): y (nr x cout) = cols^T w; dw (kc x cout) += cols dz. */
 bool cpu_conv_narrow_fits(int64_t kc, int64_t cout);
 void cpu_conv_narrow_forward(int64_t nr, int64_t kc, int64_t cout, const float *cols, int64_t ld,

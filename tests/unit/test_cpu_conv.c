@@ -343,7 +343,7 @@ static void test_fused_backward(void **state) {
 
 /* Geometries that conv_narrow.c's products take (a transposed lowered
  * chunk: a kernel row's run k[2] cin shorter than 8 and than an output
- * row; kc at most 16; cout a multiple of 32): 2-D, valid borders, random
+ * row; kc at most 32; cout a multiple of 32): 2-D, valid borders, random
  * otherwise. */
 static struct kurc_conv_geom narrow_geom(uint64_t index) {
     static const int64_t couts[] = {32, 64, 96, 160};
@@ -353,7 +353,7 @@ static struct kurc_conv_geom narrow_geom(uint64_t index) {
     g.cin = kt_roll(&d, 1, 2);
     g.cout = couts[kt_roll(&d, 0, 3)];
     g.kernel[1] = kt_roll(&d, 1, 3);
-    int64_t most = 16 / (g.kernel[1] * g.cin); /* kc at most 16 */
+    int64_t most = 32 / (g.kernel[1] * g.cin); /* kc at most 32 */
     g.kernel[0] = kt_roll(&d, 1, most < 5 ? most : 5);
     for (int i = 0; i < 2; i++) {
         g.stride[i] = i == 0 ? kt_roll(&d, 1, 2) : 1; /* a long output row */
@@ -367,7 +367,7 @@ static struct kurc_conv_geom narrow_geom(uint64_t index) {
 }
 
 /* conv_narrow.c's products, through the public kernels, against the
- * reference; the sums over the filter's rows are up to 3 * 15 * 15 long,
+ * reference; the sums over the filter's rows are up to 3 * 16 * 16 long,
  * so the bound is CHUNK_TOL. */
 static void test_narrow(void **state) {
     (void)state;

@@ -96,11 +96,11 @@ static void check_narrow_shape(int64_t nr, int64_t kc, int64_t cout, uint64_t se
     free(dw0);
 }
 
-/* kc around the filter's blocks of 8 columns and up to the widest taken,
+/* kc around the filter's passes of 12 columns and up to the widest taken,
  * cout of one to five blocks of 32, an odd number of rows and one row. */
 static void test_conv_narrow(void **state) {
     (void)state;
-    static const int64_t kcs[] = {1, 7, 8, 9, 16}, couts[] = {32, 64, 96, 160};
+    static const int64_t kcs[] = {1, 7, 9, 12, 13, 25, 32}, couts[] = {32, 64, 96, 160};
     uint64_t seed = 1;
     for (size_t i = 0; i < sizeof kcs / sizeof *kcs; i++)
         for (size_t j = 0; j < sizeof couts / sizeof *couts; j++) {
@@ -108,8 +108,8 @@ static void test_conv_narrow(void **state) {
             check_narrow_shape(1, kcs[i], couts[j], seed += 10);
         }
     assert_true(cpu_conv_narrow_fits(9, 64));
-    assert_true(cpu_conv_narrow_fits(16, 32));
-    assert_false(cpu_conv_narrow_fits(17, 64));
+    assert_true(cpu_conv_narrow_fits(32, 32));
+    assert_false(cpu_conv_narrow_fits(33, 64));
     assert_false(cpu_conv_narrow_fits(9, 48));
 }
 
