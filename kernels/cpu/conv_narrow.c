@@ -20,9 +20,9 @@
 #define NARROW_LANES 16
 /* The widest lowered chunk taken.  Measured against OpenBLAS
  * (bench_cpu_conv, one thread, batch 32, 28x28 inputs): 9 columns (3x3
- * over one channel, 64 outputs) 1.30x its speed forward and 1.5x for the
- * filter; 18 columns (3x3 over two, 128 outputs) 1.05-1.10x and
- * 1.15-1.2x; 25 (5x5 over one) 1.04x and even. */
+ * over one channel, 64 outputs) 1.30x its speed forward and 1.46-1.53x
+ * for the filter; 18 columns (3x3 over two, 128 outputs) 1.05-1.12x and
+ * 1.19-1.23x; 25 (5x5 over one) 1.04-1.05x and 0.99x. */
 #define NARROW_MAX_KC 32
 /* Output channels (vectors of accumulators per row) and rows per pass of
  * the forward product, and at most the lowered columns per pass of the
