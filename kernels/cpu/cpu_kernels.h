@@ -1,7 +1,8 @@
 /* cpu_kernels.h - the CPU backend's functions, cpu_<slot> for every slot
  * of struct kurc_backend_ops (contracts in core/backend_slots.def), each
  * in the file of kernels/cpu named for what it computes.  Matrix work goes
- * to OpenBLAS; the rest is plain C. */
+ * to OpenBLAS, but for the narrow convolution products of conv_narrow.c;
+ * the rest is plain C (some loops built per instruction set: cpu_isa.h). */
 #ifndef KURC_CPU_KERNELS_H
 #define KURC_CPU_KERNELS_H
 
